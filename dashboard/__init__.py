@@ -1,0 +1,1 @@
+"""Houqin dashboard: FastAPI pages and JSON API."""

@@ -1,0 +1,1 @@
+import sys; from gateway.cli import main; sys.exit(main())

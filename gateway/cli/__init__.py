@@ -1,0 +1,62 @@
+"""The ``houqin`` command line: one module per command, each exposing ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+#: Command modules under ``gateway.cli``; each defines ``register(subparsers)`` which adds its parser
+#: and sets ``func=handler(args) -> int``. Add a line here for a new command.
+COMMANDS = (
+    "run",
+    "demo",
+    "check_config",
+    "query",
+    "tail",
+    "dead_letters",
+    "sensors",
+    "alerts",
+    "storage",
+    "user",
+    "report",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser with every command that is installed."""
+    parser = argparse.ArgumentParser(
+        prog="houqin",
+        description="Houqin (后勤): safety and savings gateway for a school's logistics office.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"gateway.cli.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"gateway.cli.{name}":
+                raise
+            continue
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``houqin`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130

@@ -1,0 +1,26 @@
+"""``houqin check-config``: validate the config and print every problem at once."""
+
+from __future__ import annotations
+
+import argparse
+
+from gateway.cli.common import add_config_option, config_from_args
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the command."""
+    p = sub.add_parser("check-config", help="validate the config file and list every problem")
+    add_config_option(p)
+    p.add_argument("path", nargs="?", default=None, help="config file (same as --config)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit 0 when the config is valid, 1 otherwise."""
+    if args.path:
+        args.config = args.path
+    cfg = config_from_args(args)
+    if cfg is None:
+        return 1
+    print(f"ok: site {cfg.site.id!r}, {len(cfg.devices)} device(s), broker {cfg.mqtt.url.split('@')[-1]}")
+    return 0

@@ -1,0 +1,304 @@
+"""The one TOML configuration file: typed settings validated at start, every problem reported at once."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gateway.contract import ID_PATTERN
+from gateway.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
+CONFIG_ENV = "HOUQIN_CONFIG"
+
+DeviceKind = Literal[
+    "fridge",
+    "freezer",
+    "sample_fridge",
+    "cold_room",
+    "thermometer",
+    "water_meter",
+    "power_meter",
+    "gate",
+    "card_reader",
+    "exit_button",
+    "leak",
+    "door",
+    "relay",
+]
+DeviceFormat = Literal["native", "tasmota", "zigbee2mqtt", "shelly", "esphome", "plain"]
+
+#: Which dashboard area each kind belongs to.
+AREA_OF_KIND: Mapping[str, str] = {
+    "fridge": "cold_storage",
+    "freezer": "cold_storage",
+    "sample_fridge": "cold_storage",
+    "cold_room": "cold_storage",
+    "thermometer": "other",
+    "water_meter": "utilities",
+    "power_meter": "utilities",
+    "leak": "utilities",
+    "gate": "gate",
+    "card_reader": "gate",
+    "exit_button": "gate",
+    "door": "gate",
+    "relay": "gate",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSettings(_Section):
+    """``[site]``: who we are and where the clock is."""
+
+    id: str
+    name: str = ""
+    timezone: str = "Asia/Shanghai"
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_PATTERN.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"sunshine-kg\")")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("is not a known IANA time zone (e.g. \"Asia/Shanghai\")") from None
+        return v
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerAddress:
+    """Where the broker is, parsed from ``[mqtt] url``."""
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None
+    password: str | None
+
+
+class MqttSettings(_Section):
+    """``[mqtt]``: the broker and how the gateway connects to it."""
+
+    url: str = "embedded"
+    client_id: str = ""
+    protocol: Literal["3.1.1", "5"] = "5"
+    keepalive: int = Field(default=30, ge=5, le=3600)
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    #: For ``url = "embedded"``: the port the in-process broker listens on (127.0.0.1 only).
+    embedded_port: int = Field(default=1883, ge=0, le=65535)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v == "embedded":
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts"):
+            raise ValueError(
+                "must be \"embedded\", \"mqtt://[user:pass@]host[:port]\" or \"mqtts://[user:pass@]host[:port]\""
+            )
+        if not parts.hostname:
+            raise ValueError("has no host; write e.g. \"mqtt://127.0.0.1:1883\"")
+        try:
+            _ = parts.port
+        except ValueError:
+            raise ValueError("has a port that is not a number between 1 and 65535") from None
+        return v
+
+    @property
+    def embedded(self) -> bool:
+        """True when the gateway runs its own in-process broker."""
+        return self.url == "embedded"
+
+    def address(self) -> BrokerAddress:
+        """Host, port, TLS and credentials from the URL (the embedded broker is plain 127.0.0.1)."""
+        if self.embedded:
+            return BrokerAddress("127.0.0.1", self.embedded_port, False, None, None)
+        parts = urlsplit(self.url)
+        tls = parts.scheme == "mqtts"
+        return BrokerAddress(
+            host=parts.hostname or "",
+            port=parts.port or (8883 if tls else 1883),
+            tls=tls,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+        )
+
+
+class StorageSettings(_Section):
+    """``[storage]``: where the databases live and which time-series backend to use."""
+
+    dir: str = "/var/lib/houqin"
+    timeseries: Literal["sqlite", "influxdb"] = "sqlite"
+
+    @property
+    def path(self) -> Path:
+        """The storage directory as a path."""
+        return Path(self.dir)
+
+
+class DeviceSettings(_Section):
+    """``[[devices]]``: one sensor, meter, gate part or off-the-shelf device."""
+
+    id: str
+    kind: DeviceKind
+    name: str = ""
+    format: DeviceFormat = "native"
+    topic: str | None = None
+    #: For multi-probe devices (e.g. a Tasmota with several DS18B20): which probe this device is.
+    probe: str | None = None
+    litres_per_pulse: float | None = Field(default=None, gt=0)
+    wh_per_pulse: float | None = Field(default=None, gt=0)
+    location: str = ""
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_PATTERN.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"kitchen-fridge\")")
+        return v
+
+    @model_validator(mode="after")
+    def _topic_for_format(self) -> DeviceSettings:
+        if self.format != "native" and not self.topic:
+            raise ValueError(
+                f"device {self.id!r} has format {self.format!r} but no topic; add topic = \"...\" "
+                "with the device's own MQTT topic (e.g. \"tele/kitchen-fridge/SENSOR\")"
+            )
+        return self
+
+    @property
+    def area(self) -> str:
+        """Dashboard area of this device."""
+        return AREA_OF_KIND[self.kind]
+
+    @property
+    def label(self) -> str:
+        """Name for people: the configured name or the id."""
+        return self.name or self.id
+
+
+class Config(_Section):
+    """The whole configuration file."""
+
+    site: SiteSettings
+    mqtt: MqttSettings = MqttSettings()
+    storage: StorageSettings = StorageSettings()
+    devices: list[DeviceSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_devices(self) -> Config:
+        seen: set[str] = set()
+        for d in self.devices:
+            if d.id in seen:
+                raise ValueError(f"device id {d.id!r} is used twice; every [[devices]] id must be unique")
+            seen.add(d.id)
+        return self
+
+    def device(self, device_id: str) -> DeviceSettings | None:
+        """The device with this id, if configured."""
+        for d in self.devices:
+            if d.id == device_id:
+                return d
+        return None
+
+    @property
+    def client_id(self) -> str:
+        """The gateway's fixed MQTT client id (fixed so the broker keeps its session)."""
+        return self.mqtt.client_id or f"houqin-gateway-{self.site.id}"
+
+
+def default_config_path() -> Path:
+    """``$HOUQIN_CONFIG`` or ``/etc/houqin/houqin.toml``."""
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else DEFAULT_CONFIG_PATH
+
+
+def _key(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _value_at(raw: Any, loc: tuple[int | str, ...]) -> Any:
+    cur = raw
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[str]:
+    problems = []
+    for e in err.errors():
+        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+        key = _key(loc, raw) or "(top level)"
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "missing":
+            problems.append(f"{path}: {key}: missing; add it (see the config reference in README.md)")
+        elif e["type"] == "extra_forbidden":
+            problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
+        elif e["type"] == "literal_error":
+            problems.append(f"{path}: {key} = {_value_at(raw, loc)!r}: not allowed; {msg}")
+        else:
+            value = _value_at(raw, loc)
+            shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
+            problems.append(f"{path}: {key}{shown}: {msg}")
+    return problems
+
+
+def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Config:
+    """Validate an already-parsed TOML mapping; raises ConfigError with every problem."""
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_describe(Path(path), raw, err)) from None
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see README.md)"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError([f"{p}: cannot be read ({e}); check its permissions and that it is UTF-8"]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError([f"{p}: not valid TOML: {e}; fix the syntax at that line"]) from None
+    return parse_config(raw, p)

@@ -1,0 +1,107 @@
+"""The events database: SQLite (WAL) holding the gateway's own records, migrated at start.
+
+Migrations are the numbered files ``gateway/migrations/NNNN_name.sql``, applied once each, in order.
+Number blocks by concern, so parallel work never collides: 0001-0009 foundation (ingest, dead
+letters, meters), 0010-0019 alerts and notifications, 0020-0029 storage/outbox, 0030-0039 dashboard
+(users, sessions, audit), 0040-0049 reports, samples and sheets, 0050-0059 gate (cards, visitors,
+patrols, handover).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from importlib import resources
+from pathlib import Path
+
+from gateway.errors import StoreError
+
+EVENTS_DB_NAME = "events.db"
+
+
+def connect(path: Path | str, *, durable: bool = True) -> sqlite3.Connection:
+    """Open a connection in WAL mode; ``durable`` sets ``synchronous=FULL`` (safety and audit records)."""
+    try:
+        conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the events database {path}: {e}; check [storage] dir") from None
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """Every migration shipped with the package as ``(number, name, sql)``, in order."""
+    out = []
+    for entry in resources.files("gateway.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            out.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(out)
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction; returns their names."""
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                 " applied_at REAL NOT NULL DEFAULT (unixepoch('subsec')))")
+    done = {row[0] for row in conn.execute("SELECT number FROM schema_migrations")}
+    applied = []
+    for number, name, sql in migration_scripts():
+        if number in done:
+            continue
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _statements(sql):
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            conn.execute("ROLLBACK")
+            raise StoreError(f"migration {name} failed: {e}") from None
+        applied.append(name)
+    return applied
+
+
+def _statements(sql: str) -> list[str]:
+    # sqlite3.complete_statement lets us split on ';' without breaking triggers.
+    out, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
+
+
+class EventsDB:
+    """The events database of one site: a migrated file and a connection per thread."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        migrate(self.conn())
+
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (autocommit; use ``BEGIN``/``COMMIT`` or ``transaction()``)."""
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = connect(self.path)
+            self._local.conn = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    def close(self) -> None:
+        """Close every connection opened by any thread."""
+        with self._lock:
+            for c in self._all:
+                c.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,256 @@
+"""The MQTT link: the one module that imports paho. Every callback is wired here into typed events."""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+from paho.mqtt.properties import Properties
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.errors import LinkError
+
+log = logging.getLogger(__name__)
+
+#: How long the broker keeps our session (and queues QoS 1 messages) while we are away (MQTT 5).
+SESSION_EXPIRY_S = 7 * 24 * 3600
+#: MQTT 5 receive maximum: unacknowledged QoS 1 messages the broker may have in flight to us.
+RECEIVE_MAXIMUM = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Will:
+    """The last will: published by the broker (retained) if we vanish."""
+
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """Everything needed to reach a broker."""
+
+    host: str
+    port: int
+    client_id: str
+    protocol: str = "5"  # "5" or "3.1.1"
+    tls: bool = False
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    keepalive: int = 30
+    #: Keep the session (subscriptions and queued QoS 1 messages) across disconnects.
+    persistent: bool = True
+    #: Acknowledge QoS 1 messages only when ``InboundMessage.ack()`` is called.
+    manual_ack: bool = True
+    reconnect_min_s: float = 1.0
+    reconnect_max_s: float = 30.0
+
+
+@dataclass(slots=True)
+class InboundMessage:
+    """A received message; call ``ack()`` once what it carried is committed."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    mid: int
+    _ack: Callable[[int, int], object] | None = field(default=None, repr=False)
+
+    def ack(self) -> None:
+        """Acknowledge to the broker (a no-op for QoS 0 or when the link acks by itself)."""
+        if self._ack is not None and self.qos > 0:
+            self._ack(self.mid, self.qos)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionChange:
+    """The link connected (``connected=True``) or lost the broker, with the broker's reason."""
+
+    connected: bool
+    reason: str
+    session_present: bool = False
+
+
+MessageHandler = Callable[[InboundMessage], None]
+ConnectionHandler = Callable[[ConnectionChange], None]
+
+
+class MqttLink:
+    """A paho client with a persistent session, QoS 1, manual acks, reconnect and a last will."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        *,
+        on_message: MessageHandler | None = None,
+        on_connection: ConnectionHandler | None = None,
+        will: Will | None = None,
+        birth: Will | None = None,
+        subscriptions: Sequence[str] = (),
+    ) -> None:
+        self.settings = settings
+        self._on_message = on_message
+        self._on_connection = on_connection
+        self._birth = birth
+        self._subscriptions: list[str] = list(subscriptions)
+        self._connected = threading.Event()
+        self._stopping = False
+        self._lock = threading.Lock()
+        v5 = settings.protocol == "5"
+        self._v5 = v5
+        self._client = paho.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=settings.client_id,
+            clean_session=None if v5 else not settings.persistent,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            manual_ack=settings.manual_ack,
+        )
+        self._client.enable_logger(logging.getLogger("houqin.paho"))
+        self._client.max_queued_messages_set(0)
+        self._client.max_inflight_messages_set(100)
+        self._client.reconnect_delay_set(int(settings.reconnect_min_s) or 1, int(settings.reconnect_max_s))
+        if settings.username is not None:
+            self._client.username_pw_set(settings.username, settings.password)
+        if settings.tls:
+            try:
+                self._client.tls_set(
+                    ca_certs=settings.ca_file,
+                    certfile=settings.cert_file,
+                    keyfile=settings.key_file,
+                    tls_version=ssl.PROTOCOL_TLS_CLIENT,
+                )
+            except (OSError, ssl.SSLError) as e:
+                raise LinkError(f"TLS files for the MQTT link could not be loaded: {e}; check [mqtt] ca_file, "
+                                "cert_file and key_file") from None
+        if will is not None:
+            self._client.will_set(will.topic, will.payload, will.qos, will.retain)
+        self._client.on_connect = self._handle_connect
+        self._client.on_disconnect = self._handle_disconnect
+        self._client.on_message = self._handle_message
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect in the background; reconnects by itself until ``stop()``."""
+        props = None
+        if self._v5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S if self.settings.persistent else 0
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
+        self._client.connect_async(
+            self.settings.host,
+            self.settings.port,
+            keepalive=self.settings.keepalive,
+            clean_start=not self.settings.persistent if self._v5 else paho.MQTT_CLEAN_START_FIRST_ONLY,
+            properties=props,
+        )
+        self._client.loop_start()
+
+    def stop(self) -> None:
+        """Disconnect cleanly (the will is not sent) and stop the network thread."""
+        self._stopping = True
+        if self._birth is not None and self._connected.is_set():
+            offline = self._birth.payload.replace(b"online", b"offline")
+            info = self._client.publish(self._birth.topic, offline, self._birth.qos, self._birth.retain)
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                info.wait_for_publish(2)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+
+    def wait_connected(self, timeout: float) -> bool:
+        """Block until connected or ``timeout`` seconds passed; returns whether connected."""
+        return self._connected.wait(timeout)
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker connection is up now."""
+        return self._connected.is_set()
+
+    # -- subscribe / publish ---------------------------------------------------------------------
+    def subscribe(self, topic_filter: str) -> None:
+        """Subscribe at QoS 1 now and after every reconnect."""
+        with self._lock:
+            if topic_filter not in self._subscriptions:
+                self._subscriptions.append(topic_filter)
+        if self.connected:
+            self._client.subscribe(topic_filter, qos=1)
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False,
+                wait: float | None = None) -> bool:
+        """Queue a message; with ``wait`` block up to that many seconds for the broker's ack.
+
+        Returns False when it could not be queued (not connected) or was not acked in time.
+        """
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            return False
+        if wait is not None and qos > 0:
+            try:
+                info.wait_for_publish(wait)
+            except (RuntimeError, ValueError):
+                return False
+            return info.is_published()
+        return True
+
+    # -- paho callbacks, turned into typed events -----------------------------------------------
+    def _handle_connect(self, client: paho.Client, userdata: object, flags: paho.ConnectFlags,
+                        reason: ReasonCode, properties: Properties | None) -> None:
+        if reason.is_failure:
+            log.warning("broker %s:%s refused the connection: %s", self.settings.host, self.settings.port,
+                        reason)
+            self._emit(ConnectionChange(False, str(reason)))
+            return
+        with self._lock:
+            subs = list(self._subscriptions)
+        if subs:
+            client.subscribe([(s, 1) for s in subs])
+        if self._birth is not None:
+            client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
+        self._connected.set()
+        log.info("connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
+                 flags.session_present)
+        self._emit(ConnectionChange(True, str(reason), bool(flags.session_present)))
+
+    def _handle_disconnect(self, client: paho.Client, userdata: object, flags: paho.DisconnectFlags,
+                           reason: ReasonCode, properties: Properties | None) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was and not self._stopping:
+            log.warning("lost the broker %s:%s (%s); reconnecting", self.settings.host, self.settings.port,
+                        reason)
+        self._emit(ConnectionChange(False, str(reason)))
+
+    def _handle_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
+        if self._on_message is None:
+            return
+        inbound = InboundMessage(
+            topic=msg.topic,
+            payload=msg.payload,
+            qos=msg.qos,
+            retain=bool(msg.retain),
+            mid=msg.mid,
+            _ack=client.ack if self.settings.manual_ack else None,
+        )
+        try:
+            self._on_message(inbound)
+        except Exception:  # a handler bug must not kill the network thread
+            log.exception("message handler failed on %s", msg.topic)
+
+    def _emit(self, change: ConnectionChange) -> None:
+        if self._on_connection is not None:
+            try:
+                self._on_connection(change)
+            except Exception:
+                log.exception("connection handler failed")

@@ -1,0 +1,1 @@
+"""Time-series stores: one protocol, SQLite (embedded default) and InfluxDB backends."""

@@ -1,0 +1,1 @@
+"""Houqin sensor agent: hardware on the Pi (and the simulator) publishing native MQTT payloads."""
