@@ -1,1 +1,7 @@
-import sys; from gateway.cli import main; sys.exit(main())
+"""Run the CLI as ``python -m gateway``."""
+
+import sys
+
+from gateway.cli import main
+
+sys.exit(main())

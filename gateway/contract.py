@@ -78,7 +78,7 @@ def parse_topic(topic: str) -> TopicParts | None:
     parts = topic.split("/")
     if len(parts) != 4 or parts[0] != ROOT or parts[3] not in CHANNELS:
         return None
-    return TopicParts(parts[1], parts[2], parts[3])  # type: ignore[arg-type]
+    return TopicParts(parts[1], parts[2], parts[3])  # type: ignore[arg-type,unused-ignore]
 
 
 def encode_state(

@@ -31,7 +31,7 @@ def parse_duration(text: str | int | float) -> float:
 
 def format_duration(seconds: float) -> str:
     """Return a compact form like ``"1h05m"`` for display."""
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     d, rem = divmod(seconds, 86400)
     h, rem = divmod(rem, 3600)
     m, s = divmod(rem, 60)

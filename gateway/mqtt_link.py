@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
-from paho.mqtt.properties import Properties
 from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.errors import LinkError
@@ -145,7 +145,7 @@ class MqttLink:
         """Connect in the background; reconnects by itself until ``stop()``."""
         props = None
         if self._v5:
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = SESSION_EXPIRY_S if self.settings.persistent else 0
             props.ReceiveMaximum = RECEIVE_MAXIMUM
         self._client.connect_async(
@@ -237,7 +237,7 @@ class MqttLink:
             return
         inbound = InboundMessage(
             topic=msg.topic,
-            payload=msg.payload,
+            payload=bytes(msg.payload),
             qos=msg.qos,
             retain=bool(msg.retain),
             mid=msg.mid,

@@ -42,5 +42,5 @@ def registry() -> Mapping[str, Decoder]:
             if e.name != f"gateway.decoders.{name}":
                 raise
             continue
-        out[name] = mod  # type: ignore[assignment]
+        out[name] = mod  # type: ignore[assignment,unused-ignore]
     return out
