@@ -1,0 +1,100 @@
+"""The MQTT link against a real Mosquitto: persistent session, manual ack, will, reconnect."""
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink, Will
+from tests.mosquitto import Mosquitto
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.02)
+    return cond()
+
+
+def publisher(broker: Mosquitto, cid: str = "pub") -> MqttLink:
+    p = MqttLink(LinkSettings("127.0.0.1", broker.port, cid, persistent=False, manual_ack=False))
+    p.start()
+    assert p.wait_connected(5)
+    return p
+
+
+@pytest.mark.parametrize("protocol", ["5", "3.1.1"])
+def test_unacked_messages_are_redelivered_after_reconnect(mosquitto: Mosquitto, protocol: str) -> None:
+    seen: list[InboundMessage] = []
+    settings = LinkSettings("127.0.0.1", mosquitto.port, "gw-test", protocol=protocol)
+
+    # First life: receive but never ack (as if killed before the commit).
+    first = MqttLink(settings, on_message=seen.append, subscriptions=["t/#"])
+    first.start()
+    assert first.wait_connected(5)
+    pub = publisher(mosquitto)
+    for i in range(5):
+        assert pub.publish("t/x", str(i).encode(), wait=5)
+    assert wait_for(lambda: len(seen) == 5)
+    first.stop()
+
+    # Second life, same client id: the broker redelivers what was not acked, and we ack it now.
+    seen2: list[InboundMessage] = []
+
+    def ack(m: InboundMessage) -> None:
+        seen2.append(m)
+        m.ack()
+
+    second = MqttLink(settings, on_message=ack, subscriptions=["t/#"])
+    second.start()
+    assert second.wait_connected(5)
+    assert wait_for(lambda: len(seen2) >= 5)
+    assert sorted(m.payload for m in seen2) == [str(i).encode() for i in range(5)]
+    second.stop()
+
+    # Third life: everything was acked, nothing comes again; messages sent while away are queued.
+    assert pub.publish("t/x", b"later", wait=5)
+    seen3: list[InboundMessage] = []
+    third = MqttLink(settings, on_message=lambda m: (seen3.append(m), m.ack()), subscriptions=["t/#"])
+    third.start()
+    assert third.wait_connected(5)
+    assert wait_for(lambda: len(seen3) >= 1)
+    time.sleep(0.3)  # give a wrongly redelivered message time to show up
+    assert [m.payload for m in seen3] == [b"later"]
+    third.stop()
+    pub.stop()
+
+
+def test_will_birth_and_reconnect_after_broker_restart(mosquitto: Mosquitto) -> None:
+    watched: list[InboundMessage] = []
+    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "watcher", persistent=False, manual_ack=False),
+                       on_message=watched.append, subscriptions=["gw/availability"])
+    watcher.start()
+    assert watcher.wait_connected(5)
+
+    changes: list[ConnectionChange] = []
+    link = MqttLink(
+        LinkSettings("127.0.0.1", mosquitto.port, "gw", reconnect_min_s=1, reconnect_max_s=2),
+        on_connection=changes.append,
+        will=Will("gw/availability", b"offline"),
+        birth=Will("gw/availability", b"online"),
+    )
+    link.start()
+    assert link.wait_connected(5)
+    assert wait_for(lambda: any(m.payload == b"online" for m in watched))
+
+    mosquitto.stop()
+    assert wait_for(lambda: not link.connected)
+    mosquitto.start()
+    assert wait_for(lambda: link.connected, timeout=20)
+    assert [c.connected for c in changes][:1] == [True] and changes[-1].connected
+    assert any(not c.connected for c in changes)
+    link.stop()
+    watcher.stop()
+
+
+def test_publish_when_not_connected_reports_false() -> None:
+    link = MqttLink(LinkSettings("127.0.0.1", 1, "nobody", persistent=False))
+    assert link.publish("t/x", b"1", wait=0.1) is False
