@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard.settings import DashboardSettings
 from gateway.contract import ID_PATTERN
 from gateway.errors import ConfigError
 
@@ -209,6 +210,7 @@ class Config(_Section):
     site: SiteSettings
     mqtt: MqttSettings = MqttSettings()
     storage: StorageSettings = StorageSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     devices: list[DeviceSettings] = Field(default_factory=list)
 
     @model_validator(mode="after")

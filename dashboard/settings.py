@@ -1,0 +1,73 @@
+"""``[dashboard]`` settings: where the web server listens, session lifetimes, cookies and throttling."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.durations import parse_duration
+
+
+class DashboardSettings(BaseModel):
+    """``[dashboard]``: the web server in the gateway process.
+
+    ``bind`` defaults to ``0.0.0.0`` because the people who use the dashboard do so from the gate
+    tablet and their phones on the school LAN; every page needs a login and there is no default
+    account. Set ``bind = "127.0.0.1"`` when a reverse proxy (nginx, Caddy) terminates TLS in front.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    bind: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=0, le=65535)
+    #: A session unused this long ends (the gate page's live stream counts as use).
+    session_idle: str = "2h"
+    #: A session ends this long after login whatever happens (a guard's shift plus margin).
+    session_max: str = "14h"
+    #: ``auto``: Secure cookies when the request came over HTTPS; ``always``/``never`` force it.
+    secure_cookies: Literal["auto", "always", "never"] = "auto"
+    #: Serve HTTPS directly with this certificate and key (PEM files).
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    #: Trust X-Forwarded-For/-Proto from these proxy addresses (e.g. ["127.0.0.1"]).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    #: Failed logins allowed per account, and per client address, within ``login_window``.
+    login_max_failures_account: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_address: int = Field(default=20, ge=1, le=10000)
+    login_window: str = "15m"
+
+    @field_validator("session_idle", "session_max", "login_window")
+    @classmethod
+    def _duration(cls, v: str) -> str:
+        seconds = parse_duration(v)
+        if seconds <= 0:
+            raise ValueError("must be longer than zero (e.g. \"2h\")")
+        return v
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> DashboardSettings:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("tls_cert and tls_key go together; set both (PEM files) or neither")
+        return self
+
+    @property
+    def idle_seconds(self) -> float:
+        """``session_idle`` in seconds."""
+        return parse_duration(self.session_idle)
+
+    @property
+    def max_seconds(self) -> float:
+        """``session_max`` in seconds."""
+        return parse_duration(self.session_max)
+
+    @property
+    def window_seconds(self) -> float:
+        """``login_window`` in seconds."""
+        return parse_duration(self.login_window)
+
+    @property
+    def tls(self) -> bool:
+        """True when the server itself speaks HTTPS."""
+        return bool(self.tls_cert and self.tls_key)
