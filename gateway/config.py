@@ -105,6 +105,7 @@ class MqttSettings(_Section):
 
     url: str = "embedded"
     client_id: str = ""
+    #: MQTT version: "5" by default; "3.1.1" with the embedded broker, which speaks only 3.1.1.
     protocol: Literal["3.1.1", "5"] = "5"
     keepalive: int = Field(default=30, ge=5, le=3600)
     ca_file: str | None = None
@@ -112,6 +113,17 @@ class MqttSettings(_Section):
     key_file: str | None = None
     #: For ``url = "embedded"``: the port the in-process broker listens on (127.0.0.1 only).
     embedded_port: int = Field(default=1883, ge=0, le=65535)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _embedded_speaks_311(cls, data: Any) -> Any:
+        # The embedded broker (amqtt, gateway/broker.py) speaks MQTT 3.1.1 only: default to it there.
+        if isinstance(data, dict) and data.get("url", "embedded") == "embedded":
+            if data.get("protocol") == "5":
+                raise ValueError("protocol = \"5\" does not work with url = \"embedded\" (the embedded broker "
+                                 "speaks MQTT 3.1.1); remove protocol, or use Mosquitto with url = \"mqtt://...\"")
+            data = {**data, "protocol": "3.1.1"}
+        return data
 
     @field_validator("url")
     @classmethod
