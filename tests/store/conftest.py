@@ -1,0 +1,36 @@
+"""The ``store`` fixture: one fresh time-series store per test, parametrized over every backend.
+
+To add a backend, add a factory to ``BACKENDS``: it gets pytest's ``request`` and a temp dir and
+returns a ``(store, cleanup)`` pair. The contract suite assumes read-after-write: what ``write``
+returned from is visible to the next query (flush inside the backend's ``write`` if needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gateway.store.base import TimeSeriesStore
+from gateway.store.sqlite import SqliteStore
+
+Factory = Callable[[pytest.FixtureRequest, Path], tuple[TimeSeriesStore, Callable[[], None]]]
+
+
+def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStore, Callable[[], None]]:
+    store = SqliteStore(tmp / "timeseries.db")
+    return store, store.close
+
+
+BACKENDS: dict[str, Factory] = {
+    "sqlite": _sqlite,
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TimeSeriesStore]:
+    """A fresh, empty store of each backend."""
+    s, cleanup = BACKENDS[request.param](request, tmp_path)
+    yield s
+    cleanup()
