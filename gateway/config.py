@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dashboard.settings import DashboardSettings
 from gateway.contract import ID_PATTERN
 from gateway.errors import ConfigError
+from gateway.store.retention import Retention, parse_keep
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
 CONFIG_ENV = "HOUQIN_CONFIG"
@@ -163,11 +164,38 @@ class MqttSettings(_Section):
         )
 
 
+class RetentionSettings(_Section):
+    """``[storage.retention]``: how long the SQLite time-series store keeps each resolution.
+
+    Durations such as ``"90d"`` or ``"104w"``, or ``"forever"``.
+    """
+
+    raw: str = "90d"
+    rollup_5m: str = "730d"
+    rollup_1h: str = "forever"
+
+    @field_validator("raw", "rollup_5m", "rollup_1h")
+    @classmethod
+    def _keep(cls, v: str) -> str:
+        parse_keep(v)
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetentionSettings:
+        self.retention()
+        return self
+
+    def retention(self) -> Retention:
+        """The parsed retention the store applies."""
+        return Retention.parse(self.raw, self.rollup_5m, self.rollup_1h)
+
+
 class StorageSettings(_Section):
     """``[storage]``: where the databases live and which time-series backend to use."""
 
     dir: str = "/var/lib/houqin"
     timeseries: Literal["sqlite", "influxdb"] = "sqlite"
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def path(self) -> Path:

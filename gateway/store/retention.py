@@ -44,7 +44,10 @@ def parse_keep(text: str | float) -> float | None:
     """``"forever"`` is None; anything else is a duration (``"90d"``, ``"52w"``)."""
     if isinstance(text, str) and text.strip().lower() == "forever":
         return None
-    return parse_duration(text)
+    try:
+        return parse_duration(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration; write e.g. \"90d\", \"104w\" or \"forever\"") from None
 
 
 def _show(v: float | None) -> str:
