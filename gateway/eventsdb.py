@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -55,7 +56,9 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
             conn.execute("BEGIN IMMEDIATE")
             for statement in _statements(sql):
                 conn.execute(statement)
-            conn.execute("INSERT INTO schema_migrations (number, name) VALUES (?, ?)", (number, name))
+            # applied_at given explicitly: unixepoch('subsec') needs SQLite 3.42, Debian 12 ships 3.40.
+            conn.execute("INSERT INTO schema_migrations (number, name, applied_at) VALUES (?, ?, ?)",
+                         (number, name, time.time()))
             conn.execute("COMMIT")
         except sqlite3.Error as e:
             conn.execute("ROLLBACK")

@@ -1,0 +1,183 @@
+"""The composition root: builds the gateway's parts from the config and starts/stops them in order.
+
+Order of ``start()``: embedded broker (if configured) -> events DB and time-series store (built in
+the constructor) -> ingest writer -> extra components (rules, dashboard, ...) -> MQTT link. ``stop()``
+goes the other way, so nothing is received that cannot be committed.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol
+
+from gateway import contract
+from gateway.clock import Clock, SystemClock
+from gateway.config import Config
+from gateway.deadletters import DeadLetters
+from gateway.errors import ConfigError
+from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+from gateway.ingest import Ingest
+from gateway.model import BatchObserver
+from gateway.mqtt_link import LinkSettings, MqttLink, Will
+from gateway.store.base import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+TIMESERIES_DB_NAME = "timeseries.db"
+ONLINE_PAYLOAD = b"online"
+
+
+class Component(Protocol):
+    """Anything the gateway starts after ingest and stops before it (rules, dashboard, scheduler)."""
+
+    def start(self) -> None:
+        """Start (may spawn threads); must return."""
+        ...
+
+    def stop(self) -> None:
+        """Stop and release resources."""
+        ...
+
+
+def build_store(config: Config) -> TimeSeriesStore:
+    """The time-series backend named by ``[storage] timeseries``."""
+    if config.storage.timeseries == "sqlite":
+        from gateway.store.sqlite import SqliteStore
+
+        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME)
+    # Imported lazily: the InfluxDB client is heavy and not needed with SQLite.
+    try:
+        from gateway.store import influx  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        raise ConfigError(["[storage] timeseries = \"influxdb\": the InfluxDB backend is not installed in this "
+                           "version; use timeseries = \"sqlite\""]) from None
+    store: TimeSeriesStore = influx.store_from_config(config)
+    return store
+
+
+def link_settings(config: Config, *, client_id: str | None = None, persistent: bool = True) -> LinkSettings:
+    """MQTT link settings from ``[mqtt]`` (the embedded broker speaks MQTT 3.1.1)."""
+    addr = config.mqtt.address()
+    m = config.mqtt
+    return LinkSettings(
+        host=addr.host,
+        port=addr.port,
+        client_id=client_id or config.client_id,
+        protocol="3.1.1" if m.embedded else m.protocol,
+        tls=addr.tls,
+        username=addr.username,
+        password=addr.password,
+        ca_file=m.ca_file,
+        cert_file=m.cert_file,
+        key_file=m.key_file,
+        keepalive=m.keepalive,
+        persistent=persistent,
+        manual_ack=persistent,
+    )
+
+
+class Gateway:
+    """One site's gateway: events DB, time-series store, ingest, MQTT link and plugged-in components."""
+
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None) -> None:
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        storage = config.storage.path
+        try:
+            storage.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError([f"[storage] dir = {str(storage)!r}: cannot be created ({e}); choose a writable "
+                               "directory"]) from None
+        self.events_db = EventsDB(Path(storage) / EVENTS_DB_NAME)
+        self.store: TimeSeriesStore = store if store is not None else build_store(config)
+        self.dead_letters = DeadLetters(self.events_db, self.clock)
+        self.ingest = Ingest(config, self.store, self.events_db, self.dead_letters, self.clock)
+        site = config.site.id
+        status = contract.gateway_availability_topic(site)
+        self.link = MqttLink(
+            link_settings(config),
+            on_message=self.ingest.on_message,
+            will=Will(status, b"offline"),
+            birth=Will(status, ONLINE_PAYLOAD),
+            subscriptions=self.ingest.subscriptions(),
+        )
+        self.broker: Any = None
+        self._components: list[Component] = []
+        self._started: list[Component] = []
+        self._running = False
+
+    # -- plugging in -------------------------------------------------------------------------------
+    def add_observer(self, observer: BatchObserver) -> None:
+        """Be told of every committed batch of readings/events (see ``Ingest.add_observer``)."""
+        self.ingest.add_observer(observer)
+
+    def add_component(self, component: Component) -> None:
+        """Start ``component`` with the gateway (after ingest, before MQTT) and stop it before ingest."""
+        self._components.append(component)
+        if self._running:
+            component.start()
+            self._started.append(component)
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start everything; on failure, stop what was started and re-raise."""
+        try:
+            if self.config.mqtt.embedded:
+                from gateway.broker import EmbeddedBroker
+
+                addr = self.config.mqtt.address()
+                self.broker = EmbeddedBroker(addr.host, addr.port)
+                self.broker.start()
+                log.info("embedded MQTT broker listening on %s:%s", addr.host, addr.port)
+            self.ingest.start()
+            for c in self._components:
+                c.start()
+                self._started.append(c)
+            self._running = True
+            self.link.start()
+            addr = self.config.mqtt.address()
+            log.info("gateway for site %s: MQTT %s:%s, storage %s (%s)", self.config.site.id, addr.host,
+                     addr.port, self.config.storage.path, self.config.storage.timeseries)
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop in reverse order: MQTT, components, ingest (committing what is queued), stores, broker."""
+        self._running = False
+        try:
+            self.link.stop()
+        except Exception:
+            log.exception("stopping the MQTT link failed")
+        for c in reversed(self._started):
+            try:
+                c.stop()
+            except Exception:
+                log.exception("stopping %r failed", c)
+        self._started.clear()
+        self.ingest.stop()
+        try:
+            self.store.close()
+        except Exception:
+            log.exception("closing the time-series store failed")
+        self.events_db.close()
+        if self.broker is not None:
+            try:
+                self.broker.stop()
+            except Exception:
+                log.exception("stopping the embedded broker failed")
+            self.broker = None
+
+    def stats(self) -> dict[str, Any]:
+        """Ingest counters and whether MQTT is connected."""
+        return {"mqtt_connected": self.link.connected, **self.ingest.stats()}
+
+    def __enter__(self) -> Gateway:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()

@@ -1,0 +1,398 @@
+"""Ingest: MQTT message -> route -> decode -> validate -> queue -> one writer thread -> commit -> ack.
+
+``on_message`` runs on the MQTT network thread: it routes the topic to its device(s), decodes and
+validates, and puts the result on a bounded queue (when the queue is full it waits: backpressure to
+the broker, which holds what we have not acked). One writer thread takes batches off the queue,
+drops duplicates by ``seq``, turns meter totals into usage, writes the readings to the time-series
+store, then commits dead letters, events, meter state and device status to the events database,
+and only THEN acks every message of the batch in order and tells the observers. A crash anywhere
+before the ack means the broker delivers again; every write is idempotent, so nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gateway import contract
+from gateway.clock import Clock
+from gateway.decoders import Decoder, registry
+from gateway.decoders import native as native_decoder
+from gateway.errors import DecodeError
+from gateway.meters import Meters, SeqFilter
+from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
+from gateway.validate import Refusal, check_size, validate
+
+if TYPE_CHECKING:
+    from gateway.config import Config, DeviceSettings
+    from gateway.deadletters import DeadLetters
+    from gateway.eventsdb import EventsDB
+    from gateway.mqtt_link import InboundMessage
+    from gateway.store.base import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+#: Messages waiting for the writer; past it ``on_message`` waits (the broker holds the rest).
+QUEUE_SIZE = 20_000
+#: Most messages committed in one transaction.
+MAX_BATCH = 2000
+_ROUTE_CACHE_MAX = 50_000
+_RETRY_MAX_S = 30.0
+
+
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT topic matching with ``+`` (one level) and ``#`` (this level and below)."""
+    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
+        return False
+    f = topic_filter.split("/")
+    t = topic.split("/")
+    for i, level in enumerate(f):
+        if level == "#":
+            return True
+        if i >= len(t) or (level != "+" and level != t[i]):
+            return False
+    return len(f) == len(t)
+
+
+@dataclass(slots=True)
+class _Part:
+    """What one message carried for one device (several devices may share a topic)."""
+
+    device: str | None
+    settings: DeviceSettings | None
+    decoded: Decoded | None
+    refusals: list[Refusal]
+
+
+@dataclass(slots=True)
+class _Item:
+    msg: InboundMessage
+    received: float
+    parts: list[_Part] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """When a device was last heard from and its last availability (None if it never said)."""
+
+    device: str
+    last_seen: float
+    online: bool | None
+    online_since: float | None
+
+
+def device_status(events_db: EventsDB) -> dict[str, DeviceStatus]:
+    """Last-seen and availability of every device ingest has heard from."""
+    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since FROM device_status")
+    return {d: DeviceStatus(d, seen, None if on is None else bool(on), since) for d, seen, on, since in rows}
+
+
+class Ingest:
+    """Routes, decodes, validates and commits MQTT messages; see the module docstring."""
+
+    def __init__(self, config: Config, store: TimeSeriesStore, events_db: EventsDB, dead_letters: DeadLetters,
+                 clock: Clock, *, queue_size: int = QUEUE_SIZE, max_batch: int = MAX_BATCH,
+                 decoders: dict[str, Decoder] | None = None) -> None:
+        self._site = config.site.id
+        self._native_prefix = f"{contract.ROOT}/{self._site}/"
+        self._store = store
+        self._db = events_db
+        self._dead = dead_letters
+        self._clock = clock
+        self._max_batch = max_batch
+        self._q: queue.Queue[_Item] = queue.Queue(maxsize=queue_size)
+        self._observers: list[BatchObserver] = []
+        self._failed_observers: set[int] = set()
+        self._meters = Meters()
+        self._seqs = SeqFilter()
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._last_commit: float | None = None
+        decs = dict(decoders) if decoders is not None else dict(registry())
+        self._native: dict[str, DeviceSettings] = {}
+        self._other: dict[str, DeviceSettings] = {}
+        self._routes: list[tuple[str, DeviceSettings, Decoder]] = []
+        self._filters: list[str] = list(contract.subscriptions(self._site))
+        for d in config.devices:
+            if d.format == "native":
+                self._native[d.id] = d
+                continue
+            self._other[d.id] = d
+            dec = decs.get(d.format)
+            if dec is None:
+                log.error("device %s: format %r has no decoder installed; its messages are dead-lettered",
+                          d.id, d.format)
+                filters = [d.topic] if d.topic else []
+            else:
+                filters = dec.topics(d, self._site)
+                for f in filters:
+                    self._routes.append((f, d, dec))
+            for f in filters:
+                if f not in self._filters:
+                    self._filters.append(f)
+        self._route_cache: dict[str, list[tuple[DeviceSettings, Decoder]]] = {}
+
+    # -- wiring ----------------------------------------------------------------------------------
+    def subscriptions(self) -> list[str]:
+        """Every topic filter the gateway must subscribe to (native wildcards and device topics)."""
+        return list(self._filters)
+
+    def add_observer(self, observer: BatchObserver) -> None:
+        """Be told of every committed batch (on the writer thread: be quick, never raise)."""
+        with self._lock:
+            self._observers.append(observer)
+
+    def start(self) -> None:
+        """Load the meter and seq state and start the writer thread."""
+        conn = self._db.conn()
+        self._meters.load(conn)
+        self._seqs.load(conn)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._writer, name="houqin-ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, then stop the writer thread (unacked messages come again next time)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("ingest writer did not finish within %.0f s; unacked messages will be redelivered",
+                            timeout)
+            self._thread = None
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until everything queued is committed and acked, or ``timeout`` s; returns whether idle."""
+        deadline = time.monotonic() + timeout
+        cond = self._q.all_tasks_done
+        with cond:
+            while self._q.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not cond.wait(remaining):
+                    return self._q.unfinished_tasks == 0
+        return True
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth."""
+        with self._lock:
+            c = dict(self._counts)
+            last = self._last_commit
+        return {
+            "messages": c.get("messages", 0),
+            "readings": c.get("readings", 0),
+            "events": c.get("events", 0),
+            "duplicates": c.get("duplicates", 0),
+            "refused": self._dead.counts(),
+            "refused_total": sum(self._dead.counts().values()),
+            "batches": c.get("batches", 0),
+            "acked": c.get("acked", 0),
+            "commit_errors": c.get("commit_errors", 0),
+            "queue_depth": self._q.qsize(),
+            "queue_size": self._q.maxsize,
+            "last_commit": last,
+        }
+
+    # -- network thread --------------------------------------------------------------------------
+    def on_message(self, msg: InboundMessage) -> None:
+        """Route, decode and validate one message, then queue it for the writer (network thread)."""
+        now = self._clock.now()
+        item = _Item(msg, now)
+        topic = msg.topic
+        too_large = check_size(msg.payload)
+        if topic.startswith(self._native_prefix):
+            item.parts.append(self._native_part(topic, msg.payload, now, too_large))
+        else:
+            routes = self._routes_for(topic)
+            if not routes:
+                item.parts.append(_Part(None, None, None, [Refusal("unknown_topic", "no configured device "
+                                                                    "uses this topic")]))
+            for settings, dec in routes:
+                item.parts.append(self._decode_part(settings, dec, topic, msg.payload, now, too_large))
+        while True:
+            try:
+                self._q.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if self._stopping.is_set():
+                    return  # not acked: the broker delivers it again after the restart
+
+    def _native_part(self, topic: str, payload: bytes, now: float, too_large: Refusal | None) -> _Part:
+        parts = contract.parse_topic(topic)
+        if parts is None:
+            return _Part(None, None, None, [Refusal("bad_topic", "expected houqin/{site}/{device}/{channel}")])
+        settings = self._native.get(parts.device)
+        if settings is None:
+            other = self._other.get(parts.device)
+            detail = (f"device {parts.device!r} is configured with format {other.format!r}, not native" if other
+                      else f"device {parts.device!r} is not in [[devices]] of the config; add it there")
+            return _Part(parts.device, None, None, [Refusal("unknown_device", detail)])
+        if too_large is not None:
+            return _Part(settings.id, settings, None, [too_large])
+        if parts.channel == "set":
+            return _Part(settings.id, settings, None, [])  # our own commands: nothing to store
+        try:
+            decoded = native_decoder.decode_channel(settings.id, parts.channel, payload, now)
+        except DecodeError as e:
+            return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
+        kept, refusals = validate(decoded, now)
+        return _Part(settings.id, settings, kept, refusals)
+
+    def _decode_part(self, settings: DeviceSettings, dec: Decoder, topic: str, payload: bytes, now: float,
+                     too_large: Refusal | None) -> _Part:
+        if too_large is not None:
+            return _Part(settings.id, settings, None, [too_large])
+        try:
+            decoded = dec.decode(settings, topic, payload, now)
+        except DecodeError as e:
+            return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
+        except Exception as e:  # a decoder bug refuses the message, never ingest
+            log.exception("decoder %s failed on %s", getattr(dec, "FORMAT", "?"), topic)
+            return _Part(settings.id, settings, None, [Refusal("decoder_error", type(e).__name__)])
+        kept, refusals = validate(decoded, now)
+        return _Part(settings.id, settings, kept, refusals)
+
+    def _routes_for(self, topic: str) -> list[tuple[DeviceSettings, Decoder]]:
+        routes = self._route_cache.get(topic)
+        if routes is None:
+            routes = [(d, dec) for f, d, dec in self._routes if topic_matches(f, topic)]
+            if len(self._route_cache) >= _ROUTE_CACHE_MAX:
+                self._route_cache.clear()
+            self._route_cache[topic] = routes
+        return routes
+
+    # -- writer thread ---------------------------------------------------------------------------
+    def _writer(self) -> None:
+        q = self._q
+        while True:
+            try:
+                first = q.get(timeout=0.2)
+            except queue.Empty:
+                if self._stopping.is_set():
+                    return
+                continue
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    batch.append(q.get_nowait())
+                except queue.Empty:
+                    break
+            committed = self._commit_with_retry(batch)
+            if committed is None:
+                return  # stopping without a commit: those messages stay unacked and come again
+            for item in batch:
+                item.msg.ack()
+            with self._lock:
+                self._counts["acked"] += len(batch)
+                observers = list(self._observers)
+            for _ in batch:
+                q.task_done()
+            if committed.readings or committed.events or committed.availability:
+                self._notify(observers, committed)
+
+    def _commit_with_retry(self, batch: list[_Item]) -> CommittedBatch | None:
+        delay = 0.5
+        while True:
+            try:
+                return self._commit(batch)
+            except Exception as e:
+                with self._lock:
+                    self._counts["commit_errors"] += 1
+                log.error("could not commit %d message(s): %s; retrying in %.0f s", len(batch), e, delay)
+                if self._stopping.wait(delay):
+                    for _ in batch:
+                        self._q.task_done()
+                    return None
+                delay = min(delay * 2, _RETRY_MAX_S)
+
+    def _commit(self, batch: list[_Item]) -> CommittedBatch:
+        conn = self._db.conn()
+        readings: list[Reading] = []
+        events: list[Event] = []
+        avail: list[Availability] = []
+        seen: dict[str, float] = {}
+        duplicates = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for item in batch:
+                msg = item.msg
+                for part in item.parts:
+                    device = part.device
+                    if device is not None and (part.settings is not None):
+                        seen[device] = item.received
+                    for ref in part.refusals:
+                        self._dead.record(msg.topic, ref.reason, msg.payload, device, ref.detail)
+                    d = part.decoded
+                    if d is None:
+                        continue
+                    if d.seq is not None and device is not None and \
+                            self._seqs.is_duplicate(device, d.seq, _ts_of(d, item.received)):
+                        duplicates += 1
+                        continue
+                    if d.readings:
+                        rs, refusals = self._meters.apply(part.settings, d.readings)
+                        readings.extend(rs)
+                        for ref in refusals:
+                            self._dead.record(msg.topic, ref.reason, msg.payload, device, ref.detail)
+                    events.extend(d.events)
+                    avail.extend(d.availability)
+            if readings:
+                self._store.write(readings)
+            if events:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)",
+                    [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
+                                                         default=str)) for e in events])
+            if seen:
+                conn.executemany(
+                    "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
+                    "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
+            if avail:
+                conn.executemany(
+                    "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (device) DO UPDATE SET online = excluded.online, "
+                    "online_since = excluded.online_since",
+                    [(a.device, a.ts, int(a.online), a.ts) for a in avail])
+            self._meters.save(conn)
+            self._seqs.save(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            self._meters.load(conn)
+            self._seqs.load(conn)
+            raise
+        with self._lock:
+            c = self._counts
+            c["messages"] += len(batch)
+            c["readings"] += len(readings)
+            c["events"] += len(events)
+            c["duplicates"] += duplicates
+            c["batches"] += 1
+            self._last_commit = self._clock.now()
+        return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
+
+    def _notify(self, observers: Sequence[BatchObserver], batch: CommittedBatch) -> None:
+        for obs in observers:
+            try:
+                obs.on_batch(batch)
+            except Exception:
+                if id(obs) not in self._failed_observers:  # log once per observer, not per batch
+                    self._failed_observers.add(id(obs))
+                    log.exception("observer %r failed (further failures are not logged)", obs)
+
+
+def _ts_of(d: Decoded, default: float) -> float:
+    if d.readings:
+        return d.readings[0].ts
+    if d.events:
+        return d.events[0].ts
+    return default
