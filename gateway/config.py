@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from dashboard.settings import DashboardSettings
 from gateway.contract import ID_PATTERN
 from gateway.errors import ConfigError
+from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
@@ -252,6 +253,15 @@ class Config(_Section):
     storage: StorageSettings = StorageSettings()
     dashboard: DashboardSettings = DashboardSettings()
     devices: list[DeviceSettings] = Field(default_factory=list)
+    #: ``[influxdb]``: needed when ``[storage] timeseries = "influxdb"`` (see ``gateway/store/influx_settings.py``).
+    influxdb: InfluxSettings | None = None
+
+    @model_validator(mode="after")
+    def _influxdb_when_chosen(self) -> Config:
+        if self.storage.timeseries == "influxdb" and self.influxdb is None:
+            raise ValueError('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
+                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see README \"Storage\"")
+        return self
 
     @model_validator(mode="after")
     def _unique_devices(self) -> Config:

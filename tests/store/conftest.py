@@ -14,6 +14,7 @@ import pytest
 
 from gateway.store.base import TimeSeriesStore
 from gateway.store.sqlite import SqliteStore
+from tests.influxdb import influxd_server, unique_database  # noqa: F401  (influxd_server: a fixture)
 
 Factory = Callable[[pytest.FixtureRequest, Path], tuple[TimeSeriesStore, Callable[[], None]]]
 
@@ -23,8 +24,20 @@ def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStore,
     return store, store.close
 
 
+def _influxdb(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStore, Callable[[], None]]:
+    # A real influxd 1.6 shared by the session; a database of its own per test; api detected from /ping.
+    from gateway.store.influx import InfluxStore
+    from gateway.store.influx_settings import InfluxSettings
+
+    server = request.getfixturevalue("influxd_server")
+    settings = InfluxSettings(url=server.url, database=unique_database())
+    store = InfluxStore(settings, site="test-site", outbox_path=tmp / "outbox.db")
+    return store, store.close
+
+
 BACKENDS: dict[str, Factory] = {
     "sqlite": _sqlite,
+    "influxdb": _influxdb,
 }
 
 

@@ -1,0 +1,592 @@
+"""The InfluxDB time-series backend: writes through a durable outbox, reads in InfluxQL over ``/query``.
+
+This is the one module that imports ``influxdb_client`` (the v2 write path). Writes go first to the
+SQLite outbox (``gateway.store.outbox``) and return; a forwarder thread sends batches to InfluxDB,
+through ``/write?db=&precision=ms`` for 1.x (Debian's 1.6) or influxdb-client's v2 write API for 2.x,
+3.x, Cloud and 1.8+, chosen by ``[influxdb] api`` or detected from ``/ping``. Points leave the outbox
+only after InfluxDB acknowledged them; a refused point (400) is bisected out of its batch and
+dead-lettered; 401/403 mark the store degraded; other failures back off exponentially with jitter.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import random
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import httpx
+
+from gateway.clock import Clock, SystemClock
+from gateway.errors import StoreError
+from gateway.model import Reading
+from gateway.store import influxql
+from gateway.store.base import Aggregate, Bucket, SeriesInfo
+from gateway.store.influx_settings import InfluxSettings
+from gateway.store.lineprotocol import LineProtocolError, line, to_ms
+from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
+from gateway.store.windows import window_edges
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+log = logging.getLogger(__name__)
+
+#: Topic and reasons under which refused points are dead-lettered.
+DEAD_LETTER_TOPIC = "influxdb/write"
+REASON_REJECTED = "influx_rejected"
+REASON_UNWRITABLE = "influx_unwritable"
+#: Statuses meaning "this content is bad": bisect the batch and dead-letter the culprit.
+BAD_POINT = frozenset({400, 413, 422})
+AUTH = frozenset({401, 403})
+#: How long the forwarder sleeps with nothing to send (a write wakes it at once).
+IDLE_WAIT = 5.0
+#: Batches a read sends first, so a read sees recent writes without waiting for the forwarder.
+READ_CATCH_UP_BATCHES = 20
+
+
+class DeadLetterSink(Protocol):
+    """Where refused points go: ``gateway.deadletters.DeadLetters`` fits."""
+
+    def record(self, topic: str, reason: str, payload: bytes, device: str | None = None,
+               detail: str = "") -> None:
+        """Store a refused payload with its reason."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What InfluxDB answered a write: HTTP status (0 when unreachable) and its message."""
+
+    status: int
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True for 2xx (InfluxDB answers 204)."""
+        return 200 <= self.status < 300
+
+
+@dataclass(frozen=True, slots=True)
+class StoreStatus:
+    """The InfluxDB backend's health, for ``houqin storage status``, alerts and the dashboard."""
+
+    backend: str
+    url: str
+    api: str
+    version: str | None
+    reachable: bool | None
+    degraded: bool
+    degraded_reason: str
+    depth: int
+    max_points: int
+    oldest_queued_at: float | None
+    oldest_age_s: float | None
+    dropped: int
+    rejected: int
+    sent: int
+    last_error: str
+    last_error_at: float | None
+    last_success_at: float | None
+    next_attempt_at: float | None
+
+
+StatusListener = Callable[[StoreStatus], None]
+
+
+class InfluxHttp:
+    """The plain HTTP side: ``/ping``, ``/query`` and the v1 ``/write`` (httpx, thread-safe)."""
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        self.settings = settings
+        headers = {"User-Agent": "houqin"}
+        auth: tuple[str, str] | None = None
+        if settings.token:
+            headers["Authorization"] = f"Token {settings.token}"
+        elif settings.username:
+            auth = (settings.username, settings.password)
+        self._client = httpx.Client(base_url=settings.url, timeout=settings.timeout, verify=settings.verify_tls,
+                                    headers=headers, auth=auth)
+
+    def ping(self) -> str:
+        """The server's version from ``/ping``; raises StoreError when it does not answer."""
+        try:
+            r = self._client.get("/ping")
+        except httpx.HTTPError as e:
+            raise StoreError(f"InfluxDB at {self.settings.safe_url} is unreachable: {e}") from None
+        if r.status_code >= 400 and r.status_code not in AUTH:
+            raise StoreError(f"InfluxDB at {self.settings.safe_url} answered /ping with {r.status_code}")
+        return str(r.headers.get("X-Influxdb-Version", ""))
+
+    def query(self, q: str, statements: int = 1, *, database: bool = True) -> list[list[influxql.Series]]:
+        """Run InfluxQL (POST, chunked answers merged); raises StoreError naming the server's message."""
+        params = {"q": q, "epoch": "ms", "chunked": "true", "chunk_size": "10000"}
+        if database:
+            params["db"] = self.settings.query_database
+            if self.settings.retention_policy:
+                params["rp"] = self.settings.retention_policy
+        try:
+            r = self._client.post("/query", data=params)
+        except httpx.HTTPError as e:
+            raise StoreError(f"InfluxDB at {self.settings.safe_url} is unreachable: {e}") from None
+        if r.status_code in AUTH:
+            raise StoreError(f"InfluxDB refused the credentials ({r.status_code}); check [influxdb] token or "
+                             "username/password")
+        if r.status_code >= 300 and not r.content:
+            raise StoreError(f"InfluxDB answered the query with {r.status_code}")
+        try:
+            return influxql.parse_response(r.content, statements)
+        except StoreError as e:
+            if "database not found" in str(e):
+                return [[] for _ in range(statements)]  # nothing was ever written: an empty answer
+            raise
+
+    def write_v1(self, lines: Sequence[str]) -> SendResult:
+        """POST line protocol to ``/write?db=&precision=ms``."""
+        params = {"db": self.settings.database or self.settings.bucket, "precision": "ms"}
+        if self.settings.retention_policy:
+            params["rp"] = self.settings.retention_policy
+        try:
+            r = self._client.post("/write", params=params, content="\n".join(lines).encode())
+        except httpx.HTTPError as e:
+            return SendResult(0, f"unreachable: {e}")
+        return SendResult(r.status_code, _error_text(r.text))
+
+    def create_database(self) -> None:
+        """``CREATE DATABASE`` (idempotent); 1.x answers 404 on writes to a database that is missing."""
+        self.query(f"CREATE DATABASE {influxql.ident(self.settings.database)}", database=False)
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+
+class InfluxV2Writer:
+    """Writes through influxdb-client's synchronous v2 write API (``/api/v2/write``, bucket/org/token)."""
+
+    def __init__(self, settings: InfluxSettings) -> None:
+        from influxdb_client.client.influxdb_client import InfluxDBClient
+        from influxdb_client.client.write_api import SYNCHRONOUS
+
+        self.settings = settings
+        # retries=False: the outbox's forwarder owns retrying, with its own backoff and bisecting.
+        self._client = InfluxDBClient(url=settings.url, token=settings.token, org=settings.org,
+                                      timeout=int(settings.timeout * 1000), verify_ssl=settings.verify_tls,
+                                      retries=False)
+        self._api = self._client.write_api(write_options=SYNCHRONOUS)
+
+    def write(self, lines: Sequence[str]) -> SendResult:
+        """Write one batch with millisecond precision."""
+        from influxdb_client.rest import ApiException
+
+        try:
+            self._api.write(bucket=self.settings.bucket, org=self.settings.org, record="\n".join(lines),
+                            write_precision="ms")  # type: ignore[arg-type]
+        except ApiException as e:
+            body = e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or e.reason)
+            return SendResult(int(e.status or 0), _error_text(body))
+        except Exception as e:  # urllib3 connection errors and timeouts: retry later
+            return SendResult(0, f"unreachable: {e}")
+        return SendResult(204)
+
+    def close(self) -> None:
+        """Close the client."""
+        self._client.close()  # type: ignore[no-untyped-call]
+
+
+def _error_text(text: str) -> str:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text.strip()[:500]
+    if isinstance(doc, dict):
+        return str(doc.get("error") or doc.get("message") or text)[:500]
+    return text.strip()[:500]
+
+
+def choose_api(settings: InfluxSettings, version: str) -> str:
+    """``v1`` or ``v2`` for this server version (from ``/ping``) and the configured credentials."""
+    if settings.api != "auto":
+        return settings.api
+    major, minor = _version(version)
+    if major == 1 and (minor < 8 or not settings.has_v2_credentials):
+        return "v1"
+    if major >= 2 or major == 0:  # 0: unknown (e.g. Cloud hides it): v2 if we can, else v1
+        return "v2" if settings.has_v2_credentials else "v1"
+    return "v2"
+
+
+def _version(text: str) -> tuple[int, int]:
+    digits = text.lstrip("v").split(".")
+    try:
+        return int(digits[0]), int(digits[1].split("~")[0].split("-")[0]) if len(digits) > 1 else 0
+    except ValueError:
+        return 0, 0
+
+
+class Forwarder:
+    """Moves points from the outbox to InfluxDB; ``pump()`` does the work, a thread calls it."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        send: Callable[[Sequence[str]], SendResult],
+        clock: Clock,
+        *,
+        batch_size: int,
+        backoff_initial: float,
+        backoff_max: float,
+        rng: random.Random,
+        on_reject: Callable[[OutboxRow, SendResult], None],
+        on_change: Callable[[], None],
+    ) -> None:
+        self._outbox = outbox
+        self._send = send
+        self._clock = clock
+        self._batch = batch_size
+        self._initial = backoff_initial
+        self._max = backoff_max
+        self._rng = rng
+        self._on_reject = on_reject
+        self._on_change = on_change
+        self._lock = threading.Lock()
+        self.failures = 0
+        self.next_attempt = 0.0
+        self.reachable: bool | None = None
+        self.degraded_reason = ""
+        self.last_error = ""
+        self.last_error_at: float | None = None
+        self.last_success_at: float | None = None
+
+    @property
+    def backing_off(self) -> bool:
+        """True while waiting after a failure."""
+        return self.failures > 0 and self._clock.now() < self.next_attempt
+
+    def pump(self, max_batches: int | None = None) -> float:
+        """Send due batches until the outbox is empty or a send fails; returns seconds until the next try."""
+        with self._lock:
+            now = self._clock.now()
+            if now < self.next_attempt:
+                return self.next_attempt - now
+            sent = 0
+            while max_batches is None or sent < max_batches:
+                rows = self._outbox.peek(self._batch)
+                if not rows:
+                    return IDLE_WAIT
+                failed = self._deliver(rows)
+                if failed is not None:
+                    return self._failed(failed)
+                sent += 1
+            return 0.0
+
+    def _deliver(self, rows: list[OutboxRow]) -> SendResult | None:
+        """Send rows; bisect on a bad point. None when all were handled, else the failure to back off on."""
+        res = self._send([r.line for r in rows])
+        if res.ok:
+            self._outbox.remove(rows)
+            self._succeeded()
+            return None
+        if res.status in BAD_POINT:
+            self._succeeded()  # InfluxDB is there and listening; it only disliked some content
+            if len(rows) == 1:
+                self._on_reject(rows[0], res)
+                return None
+            mid = len(rows) // 2
+            return self._deliver(rows[:mid]) or self._deliver(rows[mid:])
+        return res
+
+    def _succeeded(self) -> None:
+        changed = self.failures > 0 or self.degraded_reason != "" or self.reachable is not True
+        self.failures = 0
+        self.next_attempt = 0.0
+        self.reachable = True
+        self.degraded_reason = ""
+        self.last_success_at = self._clock.now()
+        if changed:
+            log.info("InfluxDB accepts writes again")
+            self._on_change()
+
+    def _failed(self, res: SendResult) -> float:
+        now = self._clock.now()
+        self.failures += 1
+        delay = float(min(self._max, self._initial * 2.0 ** min(self.failures - 1, 30)))
+        delay *= 0.5 + self._rng.random() / 2  # jitter: several gateways do not retry in step
+        self.next_attempt = now + delay
+        was_degraded, was_reachable = self.degraded_reason, self.reachable
+        self.reachable = res.status != 0
+        self.last_error = f"{res.status or 'no answer'}: {res.detail}"[:500]
+        self.last_error_at = now
+        if res.status in AUTH:
+            self.degraded_reason = (f"InfluxDB refused the credentials ({res.status}: {res.detail}); "
+                                    "check [influxdb] token or username/password")
+        if self.degraded_reason != was_degraded or self.reachable != was_reachable or self.failures == 1:
+            log.warning("InfluxDB write failed (%s); the outbox keeps the points, next try in %.0f s",
+                        self.last_error, delay)
+            self._on_change()
+        return delay
+
+    def reset_backoff(self) -> None:
+        """Try again at the next pump (e.g. an operator fixed the server)."""
+        self.next_attempt = 0.0
+
+
+class InfluxStore:
+    """``TimeSeriesStore`` on InfluxDB with a durable SQLite outbox in front of it."""
+
+    def __init__(
+        self,
+        settings: InfluxSettings,
+        *,
+        site: str,
+        outbox_path: Path | str,
+        kinds: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
+        dead_letters: DeadLetterSink | None = None,
+        rng: random.Random | None = None,
+        start: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.site = site
+        self._kinds = dict(kinds or {})
+        self._clock = clock or SystemClock()
+        self._dead_letters = dead_letters
+        self._listeners: list[StatusListener] = []
+        self.outbox = Outbox(outbox_path, max_points=settings.outbox_max_points, clock=self._clock)
+        self.http = InfluxHttp(settings)
+        self._v2: InfluxV2Writer | None = None
+        self.api: str | None = None if settings.api == "auto" else settings.api
+        self.version: str | None = None
+        self._api_lock = threading.Lock()
+        self.forwarder = Forwarder(
+            self.outbox, self._send, self._clock,
+            batch_size=settings.batch_size, backoff_initial=settings.backoff_initial,
+            backoff_max=settings.backoff_max, rng=rng or random.Random(),
+            on_reject=self._reject, on_change=self._notify,
+        )
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        if start:
+            self.start()
+
+    @classmethod
+    def from_config(cls, config: Config, *, clock: Clock | None = None,
+                    dead_letters: DeadLetterSink | None = None, start: bool = True) -> InfluxStore:
+        """The store ``[storage] timeseries = "influxdb"`` asks for: outbox in ``storage.dir/outbox.db``."""
+        settings: InfluxSettings | None = getattr(config, "influxdb", None)
+        if settings is None:
+            raise StoreError('[storage] timeseries = "influxdb" needs an [influxdb] section (url and database, '
+                             "or url, org, bucket and token)")
+        return cls(settings, site=config.site.id, outbox_path=config.storage.path / OUTBOX_DB_NAME,
+                   kinds={d.id: d.kind for d in config.devices}, clock=clock, dead_letters=dead_letters,
+                   start=start)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the forwarder thread (the constructor does unless ``start=False``)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="influx-forwarder", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                delay = self.forwarder.pump()
+            except Exception:  # a bug or a broken outbox must not kill the thread silently
+                log.exception("InfluxDB forwarder failed; trying again")
+                delay = self.settings.backoff_max
+            self._wake.wait(max(0.0, delay))
+            self._wake.clear()
+
+    def kick(self) -> None:
+        """Wake the forwarder now (after a write, or after a test moved its clock)."""
+        self._wake.set()
+
+    def close(self) -> None:
+        """Stop the forwarder and close files and connections; queued points stay in the outbox."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.settings.timeout * 2 + 5)
+            self._thread = None
+        self.http.close()
+        if self._v2 is not None:
+            self._v2.close()
+        self.outbox.close()
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def write(self, readings: Sequence[Reading]) -> None:
+        """Commit to the outbox (durable on return) and wake the forwarder."""
+        points = []
+        for r in readings:
+            tags = {"site": self.site, "device": r.device, "kind": self._kinds.get(r.device, "")}
+            try:
+                ts = to_ms(r.ts)
+                points.append(QueuedPoint(line(self.settings.measurement, tags, {r.metric: r.value}, ts),
+                                          r.device, ts))
+            except LineProtocolError as e:
+                self._dead_letter(REASON_UNWRITABLE, repr(r).encode(), r.device, str(e))
+        dropped = self.outbox.put(points)
+        if dropped:
+            log.warning("InfluxDB outbox full (%d points): dropped the %d oldest", self.outbox.max_points, dropped)
+            self._notify()
+        self.kick()
+
+    def _send(self, lines: Sequence[str]) -> SendResult:
+        api = self._resolve_api()
+        if api is None:
+            return SendResult(0, f"unreachable: no answer from {self.settings.safe_url}/ping")
+        if api == "v2":
+            with self._api_lock:
+                if self._v2 is None:
+                    self._v2 = InfluxV2Writer(self.settings)
+            return self._v2.write(lines)
+        res = self.http.write_v1(lines)
+        if res.status == 404 and "database not found" in res.detail and self.settings.database:
+            try:
+                self.http.create_database()
+            except StoreError as e:
+                return SendResult(404, f"{res.detail}; creating it failed: {e}")
+            res = self.http.write_v1(lines)
+        return res
+
+    def _resolve_api(self) -> str | None:
+        with self._api_lock:
+            if self.api is not None and (self.version is not None or self.settings.api != "auto"):
+                return self.api
+        try:
+            version = self.http.ping()
+        except StoreError:
+            return self.api
+        with self._api_lock:
+            self.version = version
+            self.api = choose_api(self.settings, version)
+            log.info("InfluxDB %s at %s: writing through the %s API", version or "(version hidden)",
+                     self.settings.safe_url, self.api)
+            return self.api
+
+    def _reject(self, row: OutboxRow, res: SendResult) -> None:
+        log.warning("InfluxDB refused a point of %s (%s): dead-lettered", row.device, res.detail)
+        self._dead_letter(REASON_REJECTED, row.line.encode(), row.device, f"{res.status}: {res.detail}")
+        self.outbox.reject(row, res.status, res.detail, keep=self._dead_letters is None)
+        self._notify()
+
+    def _dead_letter(self, reason: str, payload: bytes, device: str, detail: str) -> None:
+        if self._dead_letters is None:
+            return
+        try:
+            self._dead_letters.record(DEAD_LETTER_TOPIC, reason, payload, device=device, detail=detail)
+        except Exception:
+            log.exception("could not record a dead letter for %s", device)
+
+    # -- status ---------------------------------------------------------------------------------
+
+    def add_listener(self, listener: StatusListener) -> None:
+        """Call ``listener(status)`` when degraded/reachable changes, points are dropped or refused."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        f = self.forwarder
+        self.outbox.set_state(last_error=f.last_error, last_error_at=str(f.last_error_at or ""),
+                              last_success_at=str(f.last_success_at or ""), degraded_reason=f.degraded_reason)
+        if not self._listeners:
+            return
+        st = self.status()
+        for fn in list(self._listeners):
+            try:
+                fn(st)
+            except Exception:
+                log.exception("storage status listener failed")
+
+    def status(self) -> StoreStatus:
+        """Backend health now: reachability, outbox depth and age, drops, refusals, last error."""
+        c = self.outbox.counts()
+        f = self.forwarder
+        now = self._clock.now()
+        return StoreStatus(
+            backend="influxdb", url=self.settings.safe_url, api=self.api or "auto", version=self.version,
+            reachable=f.reachable, degraded=bool(f.degraded_reason), degraded_reason=f.degraded_reason,
+            depth=c.depth, max_points=self.outbox.max_points, oldest_queued_at=c.oldest_queued_at,
+            oldest_age_s=None if c.oldest_queued_at is None else max(0.0, now - c.oldest_queued_at),
+            dropped=c.dropped, rejected=c.rejected, sent=c.sent, last_error=f.last_error,
+            last_error_at=f.last_error_at, last_success_at=f.last_success_at,
+            next_attempt_at=f.next_attempt if f.failures else None,
+        )
+
+    # -- reads ----------------------------------------------------------------------------------
+
+    def _catch_up(self) -> None:
+        # Reads should see what was just written; send a bounded amount first unless backing off.
+        if self.outbox.depth() and not self.forwarder.backing_off:
+            self.forwarder.pump(max_batches=READ_CATCH_UP_BATCHES)
+
+    def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:
+        """Raw readings with ``start <= ts < end``, oldest first."""
+        if end <= start:
+            return []
+        self._catch_up()
+        q = influxql.range_query(self.settings.measurement, self.site, device, metric, start, end)
+        out = []
+        for s in self.http.query(q)[0]:
+            for t, v in s.values:
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    out.append(Reading(t / 1000, device, metric, float(v)))
+        return out
+
+    def aggregate(
+        self,
+        device: str,
+        metric: str,
+        start: float,
+        end: float,
+        every: float,
+        fn: Aggregate,
+        tz: tzinfo | None = None,
+    ) -> list[Bucket]:
+        """Aggregates per window (``GROUP BY time(every) tz(...)``); windows are the shared ``window_edges``."""
+        s, e = to_ms(start), to_ms(end)
+        if e <= s:
+            return []
+        edges = window_edges(s, e, to_ms(every), tz)
+        self._catch_up()
+        q = influxql.aggregate_query(self.settings.measurement, self.site, device, metric, start, end, every, fn, tz)
+        out = []
+        for series in self.http.query(q)[0]:
+            for row in series.values:
+                t, value, count = int(row[0]), row[1], row[2]
+                if value is None or not count:
+                    continue
+                lo, hi = _window_of(edges, max(t, s))
+                out.append(Bucket(lo / 1000, hi / 1000, float(value), int(count)))
+        return out
+
+    def series(self, device: str | None = None) -> list[SeriesInfo]:
+        """Every stored series (of one device when given) with its latest sample."""
+        self._catch_up()
+        m = self.settings.measurement
+        fields = sorted({str(v[0]) for s in self.http.query(influxql.field_keys_query(m))[0] for v in s.values})
+        if not fields:
+            return []
+        q = ";".join(influxql.last_per_device_query(m, self.site, f, device) for f in fields)
+        out = []
+        for metric, answer in zip(fields, self.http.query(q, len(fields)), strict=False):
+            for s in answer:
+                for t, v in s.values:
+                    if isinstance(v, int | float) and not isinstance(v, bool):
+                        out.append(SeriesInfo(s.tags.get("device", device or ""), metric, t / 1000, float(v)))
+        return sorted(out, key=lambda i: (i.device, i.metric))
+
+
+def _window_of(edges: list[int], t: int) -> tuple[int, int]:
+    """The shared window ``[edges[i], edges[i+1])`` holding ``t``."""
+    i = max(0, min(bisect.bisect_right(edges, t) - 1, len(edges) - 2))
+    return edges[i], edges[i + 1]
