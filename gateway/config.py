@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.settings import DashboardSettings
-from gateway.contract import ID_PATTERN
+from gateway.contract import ID_PATTERN, METRICS
 from gateway.errors import ConfigError
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
@@ -204,6 +204,13 @@ class StorageSettings(_Section):
         return Path(self.dir)
 
 
+class EntitySettings(_Section):
+    """An ESPHome entity's metric and the factor to canonical units (e.g. kWh -> Wh: scale = 1000)."""
+
+    metric: str
+    scale: float = Field(default=1.0, gt=0)
+
+
 class DeviceSettings(_Section):
     """``[[devices]]``: one sensor, meter, gate part or off-the-shelf device."""
 
@@ -217,6 +224,15 @@ class DeviceSettings(_Section):
     litres_per_pulse: float | None = Field(default=None, gt=0)
     wh_per_pulse: float | None = Field(default=None, gt=0)
     location: str = ""
+    #: For format "plain": the canonical metric the bare value is (e.g. "temperature").
+    metric: str | None = None
+    #: For format "plain": multiply the value by this to get canonical units (e.g. 1000 for kWh -> Wh).
+    scale: float = Field(default=1.0, gt=0)
+    #: For format "esphome": entity object id -> metric, or {metric = "...", scale = N} (names not listed
+    #: are guessed from words like "temperature", "humidity", "door", "leak").
+    entities: dict[str, str | EntitySettings] = Field(default_factory=dict)
+    #: A contact wired the other way round (normally-closed reed switch): swap open and closed.
+    invert: bool = False
 
     @field_validator("id")
     @classmethod
@@ -224,6 +240,32 @@ class DeviceSettings(_Section):
         if not ID_PATTERN.match(v):
             raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"kitchen-fridge\")")
         return v
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str | None) -> str | None:
+        if v is not None and v not in METRICS:
+            raise ValueError(f"is not a metric; use one of: {', '.join(METRICS)}")
+        return v
+
+    @field_validator("entities")
+    @classmethod
+    def _entities(cls, v: dict[str, str | EntitySettings]) -> dict[str, str | EntitySettings]:
+        for name, target in v.items():
+            metric = target if isinstance(target, str) else target.metric
+            if metric not in METRICS:
+                raise ValueError(f"entity {name!r} maps to {metric!r}, which is not a metric; use one of: "
+                                 f"{', '.join(METRICS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _plain_needs_metric(self) -> DeviceSettings:
+        if self.format == "plain" and self.metric is None:
+            raise ValueError(
+                f"device {self.id!r} has format 'plain' but no metric; add metric = \"temperature\" "
+                f"(one of: {', '.join(METRICS)})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _topic_for_format(self) -> DeviceSettings:
