@@ -22,6 +22,7 @@ other thread that queries gets its own read connection, which WAL lets read whil
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -378,16 +379,28 @@ class SqliteStore:
             expr, alias, ts_col = _RAW_EXPR[fn], "r", "ts"
         else:
             expr, alias, ts_col = _ROLLUP_EXPR[fn], "q", "bucket"
-        windows = json.dumps(clipped(edges, s, e))
         count = "count(*)" if table == "raw" else "sum(q.n)"
-        sql = (
-            f"WITH w(i, s, e) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(?))"
-            f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
-            f" ON {alias}.series_id = ? AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
-            f" GROUP BY w.i ORDER BY w.i"
-        )
+        step = edges[1] - edges[0]
+        params: tuple[object, ...]
+        if all(b - a == step for a, b in itertools.pairwise(edges)):
+            # Equal windows (no DST change inside): the window index is plain arithmetic.
+            sql = (
+                f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {table} AS {alias}"
+                f" WHERE {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5"
+                f" GROUP BY i ORDER BY i"
+            )
+            params = (edges[0], step, sid, s, e)
+        else:
+            # Windows of different lengths: join the list of windows, each a range seek on the key.
+            sql = (
+                f"WITH w(i, s, e) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(?1))"
+                f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
+                f" ON {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
+                f" GROUP BY w.i ORDER BY w.i"
+            )
+            params = (json.dumps(clipped(edges, s, e)), sid)
         out = []
-        for row in c.execute(sql, (windows, sid)):
+        for row in c.execute(sql, params):
             i = row[0]
             out.append(Bucket(edges[i] / 1000, edges[i + 1] / 1000, float(row[1]), int(row[-1])))
         return out
