@@ -2,7 +2,7 @@
 
 Order of ``start()``: embedded broker (if configured) -> events DB and time-series store (built in
 the constructor) -> ingest writer -> extra components (rules, dashboard, ...) -> MQTT link. ``stop()``
-goes the other way, so nothing is received that cannot be committed.
+stops components, then ingest (acking its last batch while still connected), then the link.
 """
 
 from __future__ import annotations
@@ -41,20 +41,17 @@ class Component(Protocol):
         ...
 
 
-def build_store(config: Config) -> TimeSeriesStore:
+def build_store(config: Config, *, clock: Clock | None = None,
+                dead_letters: DeadLetters | None = None) -> TimeSeriesStore:
     """The time-series backend named by ``[storage] timeseries``."""
     if config.storage.timeseries == "sqlite":
         from gateway.store.sqlite import SqliteStore
 
-        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME)
+        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention())
     # Imported lazily: the InfluxDB client is heavy and not needed with SQLite.
-    try:
-        from gateway.store import influx  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        raise ConfigError(["[storage] timeseries = \"influxdb\": the InfluxDB backend is not installed in this "
-                           "version; use timeseries = \"sqlite\""]) from None
-    store: TimeSeriesStore = influx.store_from_config(config)
-    return store
+    from gateway.store.influx import InfluxStore
+
+    return InfluxStore.from_config(config, clock=clock, dead_letters=dead_letters)
 
 
 def link_settings(config: Config, *, client_id: str | None = None, persistent: bool = True) -> LinkSettings:
@@ -78,6 +75,34 @@ def link_settings(config: Config, *, client_id: str | None = None, persistent: b
     )
 
 
+#: Modules that plug into ``houqin run`` and the demo: each defines ``install(gateway: Gateway) -> None``
+#: which adds observers (``gateway.add_observer``) and components (``gateway.add_component``). A module
+#: that is not installed is skipped. Add a line here for a new part (rules, dashboard, discovery, ...).
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def build_gateway(config: Config, *, clock: Clock | None = None,
+                  extensions: tuple[str, ...] | None = None) -> Gateway:
+    """A ``Gateway`` with every installed extension plugged in (what ``houqin run`` starts)."""
+    import importlib
+
+    gw = Gateway(config, clock=clock)
+    try:
+        for name in EXTENSIONS if extensions is None else extensions:
+            try:
+                mod = importlib.import_module(name)
+            except ModuleNotFoundError as e:
+                if e.name != name:
+                    raise
+                log.debug("extension %s is not installed", name)
+                continue
+            mod.install(gw)
+    except BaseException:
+        gw.close()
+        raise
+    return gw
+
+
 class Gateway:
     """One site's gateway: events DB, time-series store, ingest, MQTT link and plugged-in components."""
 
@@ -91,8 +116,13 @@ class Gateway:
             raise ConfigError([f"[storage] dir = {str(storage)!r}: cannot be created ({e}); choose a writable "
                                "directory"]) from None
         self.events_db = EventsDB(Path(storage) / EVENTS_DB_NAME)
-        self.store: TimeSeriesStore = store if store is not None else build_store(config)
         self.dead_letters = DeadLetters(self.events_db, self.clock)
+        try:
+            self.store: TimeSeriesStore = (store if store is not None
+                                           else build_store(config, clock=self.clock, dead_letters=self.dead_letters))
+        except BaseException:
+            self.events_db.close()
+            raise
         self.ingest = Ingest(config, self.store, self.events_db, self.dead_letters, self.clock)
         site = config.site.id
         status = contract.gateway_availability_topic(site)
@@ -145,19 +175,21 @@ class Gateway:
             raise
 
     def stop(self) -> None:
-        """Stop in reverse order: MQTT, components, ingest (committing what is queued), stores, broker."""
+        """Stop in reverse order: components, ingest (committing a last batch), MQTT, stores, broker."""
         self._running = False
-        try:
-            self.link.stop()
-        except Exception:
-            log.exception("stopping the MQTT link failed")
         for c in reversed(self._started):
             try:
                 c.stop()
             except Exception:
                 log.exception("stopping %r failed", c)
         self._started.clear()
+        # Ingest before the link, so the last batch is acked while connected; what arrives after
+        # stays unacked and the broker delivers it again next start.
         self.ingest.stop()
+        try:
+            self.link.stop()
+        except Exception:
+            log.exception("stopping the MQTT link failed")
         try:
             self.store.close()
         except Exception:
@@ -169,6 +201,13 @@ class Gateway:
             except Exception:
                 log.exception("stopping the embedded broker failed")
             self.broker = None
+
+    def close(self) -> None:
+        """Release the databases of a gateway that was built but never started."""
+        try:
+            self.store.close()
+        finally:
+            self.events_db.close()
 
     def stats(self) -> dict[str, Any]:
         """Ingest counters and whether MQTT is connected."""

@@ -102,6 +102,7 @@ class Ingest:
                  decoders: dict[str, Decoder] | None = None) -> None:
         self._site = config.site.id
         self._native_prefix = f"{contract.ROOT}/{self._site}/"
+        self._own_topic = contract.gateway_availability_topic(self._site)
         self._store = store
         self._db = events_db
         self._dead = dead_letters
@@ -161,7 +162,7 @@ class Ingest:
         self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Commit what is queued, then stop the writer thread (unacked messages come again next time)."""
+        """Commit one more batch of what is queued and stop the writer (the rest is redelivered next start)."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -208,7 +209,9 @@ class Ingest:
         item = _Item(msg, now)
         topic = msg.topic
         too_large = check_size(msg.payload)
-        if topic.startswith(self._native_prefix):
+        if topic == self._own_topic:
+            pass  # our own birth/will, matched by the native wildcard: nothing to store
+        elif topic.startswith(self._native_prefix):
             item.parts.append(self._native_part(topic, msg.payload, now, too_large))
         else:
             routes = self._routes_for(topic)
@@ -285,6 +288,7 @@ class Ingest:
                     batch.append(q.get_nowait())
                 except queue.Empty:
                     break
+            stopping = self._stopping.is_set()
             committed = self._commit_with_retry(batch)
             if committed is None:
                 return  # stopping without a commit: those messages stay unacked and come again
@@ -297,6 +301,8 @@ class Ingest:
                 q.task_done()
             if committed.readings or committed.events or committed.availability:
                 self._notify(observers, committed)
+            if stopping:
+                return  # what is still queued is not acked: the broker delivers it again next start
 
     def _commit_with_retry(self, batch: list[_Item]) -> CommittedBatch | None:
         delay = 0.5
@@ -372,7 +378,7 @@ class Ingest:
             raise
         with self._lock:
             c = self._counts
-            c["messages"] += len(batch)
+            c["messages"] += sum(1 for item in batch if item.parts)
             c["readings"] += len(readings)
             c["events"] += len(events)
             c["duplicates"] += duplicates

@@ -1,0 +1,108 @@
+"""``houqin query DEVICE``: what the time-series store holds for a device, as a table or JSON lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from datetime import UTC, datetime, tzinfo
+
+from gateway.cli.common import add_config_option, config_from_args
+from gateway.config import Config
+from gateway.contract import METRICS, display_value
+from gateway.durations import parse_duration
+from gateway.errors import HouqinError
+from gateway.model import Reading
+from gateway.store.base import TimeSeriesStore
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the command."""
+    p = sub.add_parser("query", help="show stored readings of a device")
+    add_config_option(p)
+    p.add_argument("device", help="device id, as in [[devices]]")
+    p.add_argument("--metric", help="only this metric (default: every metric of the device)")
+    p.add_argument("--since", default="2h", help="how far back, e.g. 30m, 2h, 7d (default 2h)")
+    p.add_argument("--json", action="store_true", help='one JSON object per line: {"ts","device","metric","value"}')
+    p.set_defaults(func=run)
+
+
+def known_devices(cfg: Config, store: TimeSeriesStore) -> list[str]:
+    """Device ids in the config or in the store, sorted."""
+    return sorted({d.id for d in cfg.devices} | {s.device for s in store.series()})
+
+
+def format_value(metric: str, value: float) -> str:
+    """A value for people: state names for state metrics, else the number with its unit."""
+    shown = display_value(metric, value)
+    if isinstance(shown, str):
+        return shown
+    spec = METRICS.get(metric)
+    unit = f" {spec.unit}" if spec is not None and spec.unit else ""
+    return f"{shown:g}{unit}"
+
+
+def local_time(ts: float, tz: tzinfo) -> str:
+    """``YYYY-MM-DD HH:MM:SS`` in the site's time zone."""
+    return datetime.fromtimestamp(ts, UTC).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def reading_json(r: Reading) -> str:
+    """The JSON line of one reading."""
+    return json.dumps({"ts": r.ts, "device": r.device, "metric": r.metric, "value": display_value(r.metric, r.value)},
+                      ensure_ascii=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the readings; exit 1 naming what exists when the device or metric is unknown."""
+    from gateway.app import build_store
+
+    cfg = config_from_args(args)
+    if cfg is None:
+        return 1
+    try:
+        since = parse_duration(args.since)
+    except ValueError as e:
+        print(f"--since: {e}", file=sys.stderr)
+        return 2
+    try:
+        store = build_store(cfg)
+    except HouqinError as e:
+        print(f"cannot open the store: {e}", file=sys.stderr)
+        return 1
+    try:
+        series = store.series(args.device)
+        if not series and cfg.device(args.device) is None:
+            devices = known_devices(cfg, store)
+            print(f"unknown device {args.device!r}; devices: {', '.join(devices) or '(none configured)'}",
+                  file=sys.stderr)
+            return 1
+        metrics = sorted(s.metric for s in series)
+        if args.metric:
+            if args.metric not in metrics:
+                print(f"device {args.device!r} has no {args.metric!r} readings; it has: "
+                      f"{', '.join(metrics) or '(nothing stored yet)'}", file=sys.stderr)
+                return 1
+            metrics = [args.metric]
+        end = max([s.last_ts for s in series], default=0.0) + 1.0
+        start = time.time() - since
+        readings: list[Reading] = []
+        for m in metrics:
+            readings.extend(store.query(args.device, m, start, max(end, time.time() + 1.0)))
+        readings.sort(key=lambda r: (r.ts, r.metric))
+    finally:
+        store.close()
+    if args.json:
+        for r in readings:
+            print(reading_json(r))
+        return 0
+    if not readings:
+        print(f"no readings of {args.device!r} in the last {args.since}", file=sys.stderr)
+        return 0
+    tz = cfg.site.tz
+    width = max(len(r.metric) for r in readings)
+    print(f"{'time (' + cfg.site.timezone + ')':<20}  {'metric':<{width}}  value")
+    for r in readings:
+        print(f"{local_time(r.ts, tz):<20}  {r.metric:<{width}}  {format_value(r.metric, r.value)}")
+    return 0

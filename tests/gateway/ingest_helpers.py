@@ -1,0 +1,92 @@
+"""Helpers for ingest end-to-end tests: a site config, a publisher on the real broker, bounded waits."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gateway import contract
+from gateway.config import Config, parse_config
+from gateway.mqtt_link import LinkSettings, MqttLink
+
+SITE = "kg"
+
+DEVICES: list[dict[str, Any]] = [
+    {"id": "fridge-1", "kind": "fridge"},
+    {"id": "water", "kind": "water_meter"},
+    {"id": "power", "kind": "power_meter"},
+    {"id": "gate", "kind": "gate"},
+    {"id": "reader", "kind": "card_reader"},
+    {"id": "sink-leak", "kind": "leak"},
+    {"id": "pulse-water", "kind": "water_meter", "litres_per_pulse": 0.5},
+]
+
+
+def site_config(tmp_path: Path, mqtt_url: str, devices: list[dict[str, Any]] | None = None,
+                client_id: str = "houqin-test-gw") -> Config:
+    raw = {
+        "site": {"id": SITE, "name": "Test KG"},
+        "mqtt": {"url": mqtt_url, "client_id": client_id},
+        "storage": {"dir": str(tmp_path / "data")},
+        "devices": DEVICES if devices is None else devices,
+    }
+    return parse_config(raw)
+
+
+def write_config(path: Path, cfg_dir: Path, mqtt_url: str, client_id: str = "houqin-test-gw") -> Path:
+    lines = [
+        "[site]", f'id = "{SITE}"', "",
+        "[mqtt]", f'url = "{mqtt_url}"', f'client_id = "{client_id}"', "",
+        "[storage]", f'dir = "{cfg_dir}"', "",
+    ]
+    for d in DEVICES:
+        lines.append("[[devices]]")
+        for k, v in d.items():
+            lines.append(f"{k} = {v!r}".replace("'", '"'))
+        lines.append("")
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def wait_for(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll ``cond`` until true (bounded wait for a real broker/database to deliver)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Publisher:
+    """A real MQTT client publishing at QoS 1, which can wait until the gateway has subscribed."""
+
+    def __init__(self, port: int, client_id: str = "test-publisher") -> None:
+        self.gateway_online = False
+        self.link = MqttLink(
+            LinkSettings("127.0.0.1", port, client_id, persistent=False, manual_ack=False),
+            on_message=self._on_message,
+            subscriptions=[contract.gateway_availability_topic(SITE)],
+        )
+        self.link.start()
+        assert self.link.wait_connected(10), "publisher could not connect"
+
+    def _on_message(self, msg: Any) -> None:
+        self.gateway_online = msg.payload == b"online"
+
+    def wait_gateway(self, timeout: float = 15.0) -> None:
+        """The gateway publishes "online" after subscribing, so once seen its subscriptions are active."""
+        wait_for(lambda: self.gateway_online, timeout, "the gateway to come online")
+
+    def state(self, device: str, payload: bytes | dict[str, Any], **kw: Any) -> None:
+        if isinstance(payload, dict):
+            payload = contract.encode_state(payload, **kw)
+        self.send(contract.state_topic(SITE, device), payload)
+
+    def send(self, topic: str, payload: bytes | str) -> None:
+        assert self.link.publish(topic, payload, qos=1, wait=10), f"publish to {topic} failed"
+
+    def close(self) -> None:
+        self.link.stop()
