@@ -1,0 +1,95 @@
+"""The app factory: ``create_app(gateway_or_services, settings)`` builds the FastAPI dashboard."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import quote
+
+from argon2 import PasswordHasher
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from dashboard.context import DashboardContext
+from dashboard.deps import Forbidden, LoginRequired, authorize
+from dashboard.routes import api, auth, ops, pages
+from dashboard.routes.common import render_page
+from dashboard.security import SESSION_COOKIE, SecurityHeaders
+from dashboard.services import DashboardServices, services_from_gateway
+from dashboard.settings import DashboardSettings
+from dashboard.templating import static_dir
+
+log = logging.getLogger(__name__)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def create_app(gateway_or_services: Any, settings: DashboardSettings | None = None, *,
+               hasher: PasswordHasher | None = None) -> FastAPI:
+    """Build the dashboard for a ``Gateway`` (or ready ``DashboardServices``).
+
+    ``settings`` default to the config's ``[dashboard]``; ``hasher`` lets tests use cheaper argon2id
+    parameters. Live updates are wired here: the app's LiveHub observes ingest and the alert service.
+    """
+    services: DashboardServices = services_from_gateway(gateway_or_services)
+    settings = settings or services.config.dashboard
+    ctx = DashboardContext.build(services, settings, hasher)
+    if services.add_batch_observer is not None:
+        services.add_batch_observer(ctx.hub)
+    if services.add_alert_listener is not None:
+        services.add_alert_listener(ctx.hub.on_alert_change)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.hub.bind(asyncio.get_running_loop())
+        try:
+            purged = ctx.sessions.purge_expired()
+            if purged:
+                log.info("dashboard: %d expired session(s) purged", purged)
+        except Exception:
+            log.exception("purging expired sessions failed")
+        yield
+        ctx.hub.close()
+
+    app = FastAPI(
+        title="Houqin dashboard API",
+        version="1",
+        docs_url=None,  # the Swagger UI loads assets from a CDN; the Pi may be offline
+        redoc_url=None,
+        openapi_url=None,  # served at /api/openapi.json behind the login instead
+        lifespan=lifespan,
+        dependencies=[Depends(authorize)],
+    )
+    app.state.ctx = ctx
+    app.add_middleware(SecurityHeaders, hsts=settings.tls)
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    for module in (auth, pages, api, ops):
+        app.include_router(module.router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if _wants_json(request) or request.method != "GET":
+            resp: Response = JSONResponse({"detail": "login required"}, status_code=401)
+        else:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            resp = RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        if request.cookies.get(SESSION_COOKIE):
+            resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        log.info("dashboard: refused %s %s: %s", request.method, request.url.path, exc.reason)
+        if _wants_json(request):
+            return JSONResponse({"detail": exc.reason}, status_code=403)
+        me = getattr(request.state, "principal", None)
+        return render_page(request, ctx, me, "error.html", status_code=403, page="", error="forbidden",
+                           reason=exc.reason)
+
+    return app

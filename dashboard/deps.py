@@ -1,0 +1,75 @@
+"""FastAPI dependencies as ``Annotated`` aliases, and the one authorization check every route passes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dashboard.context import DashboardContext, Principal
+from dashboard.roles import PUBLIC, allowed
+from dashboard.security import SESSION_COOKIE, UNSAFE_METHODS, same_origin, submitted_csrf, tokens_match
+
+
+class LoginRequired(Exception):
+    """No valid session: pages redirect to the login form, the API answers 401."""
+
+
+class Forbidden(Exception):
+    """Logged in, but the role may not do this (or the CSRF/origin check failed); answers 403."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def get_ctx(request: Request) -> DashboardContext:
+    """The app's context."""
+    ctx: DashboardContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[DashboardContext, Depends(get_ctx)]
+
+
+def _route_path(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", request.url.path))
+
+
+def is_public(path: str) -> bool:
+    """True for routes reachable without a login."""
+    return path in PUBLIC or any(path.startswith(p + "/") for p in PUBLIC)
+
+
+async def authorize(request: Request) -> None:
+    """Session, role and CSRF checks for the matched route; public routes pass (fail closed otherwise)."""
+    path = _route_path(request)
+    if is_public(path):
+        return
+    ctx = get_ctx(request)
+    session = ctx.sessions.lookup(request.cookies.get(SESSION_COOKIE))
+    user = ctx.accounts.get_by_id(session.user_id) if session else None
+    if session is None or user is None or user.disabled:
+        if session is not None:
+            ctx.sessions.end_all(session.user_id)
+        raise LoginRequired()
+    request.state.principal = Principal(user, session)
+    if not allowed(user.role, request.method, path):
+        raise Forbidden(f"role {user.role!r} may not {request.method} {path}")
+    if request.method in UNSAFE_METHODS:
+        if not same_origin(request):
+            raise Forbidden("cross-site request refused")
+        if not tokens_match(session.csrf_token, await submitted_csrf(request)):
+            raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+
+
+def current_principal(request: Request) -> Principal:
+    """The principal ``authorize`` established (only on non-public routes)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise LoginRequired()
+    return principal
+
+
+Me = Annotated[Principal, Depends(current_principal)]

@@ -1,0 +1,69 @@
+"""Roles and the table of which roles may use each route; a route missing from the table is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal, get_args
+
+Role = Literal["admin", "guard", "kitchen", "facilities", "viewer"]
+ROLES: tuple[Role, ...] = get_args(Role)
+
+_ALL: frozenset[str] = frozenset(ROLES)
+_GATE = frozenset({"admin", "guard", "viewer"})
+_COLD = frozenset({"admin", "kitchen", "viewer"})
+_UTIL = frozenset({"admin", "facilities", "viewer"})
+_ACTORS = frozenset({"admin", "guard", "kitchen", "facilities"})
+_ADMIN = frozenset({"admin"})
+
+#: Routes anyone may reach without logging in (the login page, assets, health for the supervisor).
+PUBLIC: frozenset[str] = frozenset({"/login", "/static", "/healthz", "/metrics"})
+
+#: Which area an acting role may acknowledge alerts of (admin acknowledges everything).
+ACK_AREAS: Mapping[str, frozenset[str]] = {
+    "guard": frozenset({"gate"}),
+    "kitchen": frozenset({"cold_storage"}),
+    "facilities": frozenset({"utilities", "other"}),
+}
+
+#: ``(method, path template) -> roles``; every route of the app must be here or in PUBLIC.
+ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
+    ("GET", "/"): _ALL,
+    ("GET", "/gate"): _GATE,
+    ("GET", "/cold"): _COLD,
+    ("GET", "/utilities"): _UTIL,
+    ("GET", "/alerts"): _ALL,
+    ("GET", "/alerts/{alert_id}"): _ALL,
+    ("POST", "/alerts/{alert_id}/ack"): _ACTORS,
+    ("GET", "/devices"): _ALL,
+    ("GET", "/admin"): _ADMIN,
+    ("POST", "/admin/users"): _ADMIN,
+    ("POST", "/admin/users/{username}"): _ADMIN,
+    ("POST", "/logout"): _ALL,
+    ("GET", "/account"): _ALL,
+    ("POST", "/account/locale"): _ALL,
+    ("POST", "/account/password"): _ALL,
+    ("GET", "/api/me"): _ALL,
+    ("GET", "/api/overview"): _ALL,
+    ("GET", "/api/devices"): _ALL,
+    ("GET", "/api/devices/{device_id}/readings"): _ALL,
+    ("GET", "/api/latest"): _ALL,
+    ("GET", "/api/alerts"): _ALL,
+    ("GET", "/api/alerts/{alert_id}"): _ALL,
+    ("POST", "/api/alerts/{alert_id}/ack"): _ACTORS,
+    ("GET", "/api/gate/events"): _GATE,
+    ("GET", "/api/users"): _ADMIN,
+    ("GET", "/api/live"): _ALL,
+    ("GET", "/api/ping"): _ALL,
+    ("GET", "/api/openapi.json"): _ALL,
+}
+
+
+def allowed(role: str, method: str, path: str) -> bool:
+    """True when ``role`` may call ``method path`` (``HEAD`` counts as ``GET``)."""
+    key = ("GET" if method == "HEAD" else method, path)
+    return role in ACCESS.get(key, frozenset())
+
+
+def may_ack(role: str, area: str) -> bool:
+    """True when ``role`` may acknowledge an alert of ``area``."""
+    return role == "admin" or area in ACK_AREAS.get(role, frozenset())

@@ -1,0 +1,187 @@
+"""The JSON API under ``/api``: everything the pages show, plus the live event stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from dashboard import views
+from dashboard.deps import Ctx, Forbidden, Me
+from dashboard.live import LiveMessage
+from dashboard.roles import may_ack
+from dashboard.security import SESSION_COOKIE, client_address
+from gateway.alerts.model import AlertNotFoundError, AlertStateError
+
+router = APIRouter(prefix="/api", tags=["dashboard"])
+
+#: How often the live stream sends a keep-alive comment and re-checks the session.
+HEARTBEAT_S = 15.0
+#: Areas whose device messages each role's live stream carries (alerts go to everyone).
+LIVE_AREAS: dict[str, frozenset[str] | None] = {
+    "guard": frozenset({"gate"}),
+    "kitchen": frozenset({"cold_storage"}),
+    "facilities": frozenset({"utilities", "other"}),
+}
+
+
+class AckBody(BaseModel):
+    """Acknowledge an alert with the corrective action taken."""
+
+    note: str = Field(default="", max_length=2000)
+
+
+@router.get("/ping")
+async def ping() -> dict[str, bool]:
+    """A trivial authenticated endpoint (the benchmark's baseline)."""
+    return {"ok": True}
+
+
+@router.get("/me")
+async def me_(me: Me, ctx: Ctx) -> dict[str, Any]:
+    """Who is logged in, their role and language, and the CSRF token for fetch calls."""
+    return {"username": me.user.username, "display_name": me.user.display_name, "role": me.user.role,
+            "locale": ctx.locale_of(me.user), "csrf_token": me.session.csrf_token}
+
+
+@router.get("/overview")
+async def overview(ctx: Ctx) -> dict[str, Any]:
+    """Open alerts and each area's status."""
+    data = views.overview(ctx.services)
+    return {"alerts": views.alert_json(ctx.services, data["alerts"]),
+            "areas": [a.as_dict() for a in data["areas"]], "devices_offline": data["devices_offline"],
+            "now": data["now"]}
+
+
+@router.get("/devices")
+async def devices(ctx: Ctx) -> list[dict[str, Any]]:
+    """Every device: kind, format, last seen, availability, battery, dead letters, latest values."""
+    return [r.as_dict() for r in views.devices(ctx.services)]
+
+
+@router.get("/latest")
+async def latest(ctx: Ctx) -> dict[str, Any]:
+    """Cold storage and utilities cards as the pages show them."""
+    return {"cold_storage": views.cold_storage(ctx.services), "utilities": views.utilities(ctx.services)}
+
+
+@router.get("/devices/{device_id}/readings")
+async def readings(
+    ctx: Ctx,
+    device_id: str,
+    metric: str,
+    start: float | None = None,
+    end: float | None = None,
+    every: float | None = Query(default=None, gt=0, description="aggregate window in seconds"),
+    fn: Literal["sum", "mean", "min", "max", "last", "first", "count"] = "mean",
+) -> dict[str, Any]:
+    """Readings of one metric in ``[start, end)`` (default: the last 24 h), raw or aggregated."""
+    if ctx.services.config.device(device_id) is None:
+        raise HTTPException(404, f"no device {device_id!r}; see /api/devices")
+    now = ctx.services.clock.now()
+    end_ = end if end is not None else now + 1
+    start_ = start if start is not None else end_ - 86400
+    if end_ - start_ > 400 * 86400:
+        raise HTTPException(400, "range longer than 400 days; narrow start/end or use every")
+    if every is None and end_ - start_ > 8 * 86400:
+        raise HTTPException(400, "raw readings are limited to 8 days; pass every (seconds) to aggregate")
+    pts = views.readings(ctx.services, device_id, metric, start_, end_, every, fn)
+    return {"device": device_id, "metric": metric, "start": start_, "end": end_, "every": every, "fn": fn,
+            "ts": [p[0] for p in pts], "values": [p[1] for p in pts]}
+
+
+@router.get("/alerts")
+async def alerts(ctx: Ctx, state: str = "open", area: str = "", severity: str = "",
+                 limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """Alerts filtered by state (open/active/acknowledged/cleared/all), area and severity, newest first."""
+    return views.alert_json(ctx.services, views.alerts(ctx.services, state=state, area=area, severity=severity,
+                                                       limit=limit))
+
+
+@router.get("/alerts/{alert_id}")
+async def alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
+    """One alert with its timeline."""
+    if ctx.services.alerts is None:
+        raise HTTPException(404, "alerts are not available")
+    try:
+        a = ctx.services.alerts.get(alert_id)
+        tl = ctx.services.alerts.timeline(alert_id)
+    except AlertNotFoundError:
+        raise HTTPException(404, f"no alert {alert_id}") from None
+    out = views.alert_json(ctx.services, [a])[0]
+    out["timeline"] = [{"ts": t.ts, "what": t.what, "by": t.by, "note": t.note, "value": t.value} for t in tl]
+    return out
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dict[str, Any]:
+    """Acknowledge an alert with a note (needs the X-CSRF-Token header)."""
+    if ctx.services.alerts is None:
+        raise HTTPException(404, "alerts are not available")
+    try:
+        a = ctx.services.alerts.get(alert_id)
+        if not may_ack(me.user.role, views.area_of(ctx.services, a.device)):
+            raise Forbidden(f"role {me.user.role!r} may not acknowledge alerts of this area")
+        a = ctx.services.alerts.ack(alert_id, me.user.username, body.note.strip())
+    except AlertNotFoundError:
+        raise HTTPException(404, f"no alert {alert_id}") from None
+    except AlertStateError as e:
+        raise HTTPException(409, str(e)) from None
+    ctx.audit.record(me.user.username, "alert_ack", target=str(alert_id), detail=body.note,
+                     address=client_address(request))
+    return views.alert_json(ctx.services, [a])[0]
+
+
+@router.get("/gate/events")
+async def gate_events(ctx: Ctx, since: float | None = None,
+                      limit: int = Query(default=50, ge=1, le=500)) -> list[dict[str, Any]]:
+    """Recent events of gate devices, newest first."""
+    return views.gate_events(ctx.services, limit=limit, since=since)
+
+
+@router.get("/users")
+async def users(ctx: Ctx) -> list[dict[str, Any]]:
+    """Users and their roles (admins only)."""
+    return [{"username": u.username, "display_name": u.display_name, "role": u.role, "locale": u.locale,
+             "disabled": u.disabled, "created_at": u.created_at} for u in ctx.accounts.list()]
+
+
+@router.get("/live", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}},
+                             "description": "server-sent events: reading, event, availability, alert"}})
+async def live(request: Request, ctx: Ctx, me: Me) -> StreamingResponse:
+    """Server-sent events: new readings, device events, availability and alert changes."""
+    sub = ctx.hub.subscribe(LIVE_AREAS.get(me.user.role))
+    token = request.cookies.get(SESSION_COOKIE)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 3000\n\n" + LiveMessage("hello", {"user": me.user.username}).encode()
+            while True:
+                try:
+                    msg = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    # logout, password change and timeouts end the stream too
+                    if ctx.sessions.lookup(token) is None:
+                        yield LiveMessage("logout", {}).encode()
+                        return
+                    yield b": ping\n\n"
+                    continue
+                if msg is None:
+                    return
+                yield msg.encode()
+        finally:
+            sub.close()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/openapi.json", include_in_schema=False)
+async def openapi(request: Request) -> JSONResponse:
+    """The OpenAPI schema FastAPI generates (logged-in users only)."""
+    return JSONResponse(request.app.openapi())

@@ -1,0 +1,162 @@
+"""Operations: ``/healthz`` for supervisors and ``/metrics`` in the Prometheus text format."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from dashboard.context import DashboardContext
+from dashboard.deps import Ctx, Forbidden
+from dashboard.security import SESSION_COOKIE, client_address
+
+log = logging.getLogger(__name__)
+router = APIRouter(include_in_schema=True, tags=["operations"])
+
+
+def _outbox_depth(ctx: DashboardContext) -> int | None:
+    for name, src in ctx.services.stats_sources.items():
+        try:
+            stats = src.stats()
+        except Exception:
+            continue
+        for key in ("outbox_depth", "depth"):
+            if ("outbox" in name or key == "outbox_depth") and isinstance(stats.get(key), int | float):
+                return int(stats[key])
+    store: Any = ctx.services.store
+    outbox = getattr(store, "outbox", None)
+    depth = getattr(outbox, "depth", None)
+    if callable(depth):
+        try:
+            return int(depth())
+        except Exception:
+            return None
+    return None
+
+
+def _store_writable(ctx: DashboardContext) -> bool | None:
+    store: Any = ctx.services.store
+    if store is None:
+        return None
+    for attr in ("writable", "healthy"):
+        fn = getattr(store, attr, None)
+        if callable(fn):
+            try:
+                return bool(fn())
+            except Exception:
+                return False
+    path = getattr(store, "path", None)
+    if path is not None:
+        return os.access(path, os.W_OK)
+    return None
+
+
+def _events_db_writable(ctx: DashboardContext) -> bool:
+    conn = ctx.services.events_db.conn()
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return True
+    except sqlite3.Error:
+        return False
+
+
+def health(ctx: DashboardContext) -> dict[str, Any]:
+    """Broker connected, stores writable, outbox depth, live clients; ``ok`` when nothing is wrong."""
+    broker = ctx.services.broker_connected() if ctx.services.broker_connected else None
+    store = _store_writable(ctx)
+    events = _events_db_writable(ctx)
+    ok = broker is not False and store is not False and events
+    return {"ok": ok, "broker_connected": broker, "store_writable": store, "events_db_writable": events,
+            "outbox_depth": _outbox_depth(ctx), "live_clients": ctx.hub.clients}
+
+
+@router.get("/healthz")
+async def healthz(ctx: Ctx) -> JSONResponse:
+    """200 when healthy, 503 otherwise, with the details."""
+    data = health(ctx)
+    return JSONResponse(data, status_code=200 if data["ok"] else 503)
+
+
+_NAME_BAD = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def _metric_name(*parts: str) -> str:
+    return "houqin_" + "_".join(_NAME_BAD.sub("_", p) for p in parts if p)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")
+
+
+def prometheus_text(ctx: DashboardContext) -> str:
+    """Every component's ``stats()`` as gauges (mappings become one labelled series per key)."""
+    lines: list[str] = []
+
+    def emit(name: str, value: Any, labels: Mapping[str, str] | None = None) -> None:
+        if isinstance(value, bool):
+            value = int(value)
+        if not isinstance(value, int | float):
+            return
+        lab = ""
+        if labels:
+            lab = "{" + ",".join(f'{k}="{_label(v)}"' for k, v in labels.items()) + "}"
+        lines.append(f"{name}{lab} {value}")
+
+    for source, obj in sorted(ctx.services.stats_sources.items()):
+        try:
+            stats = obj.stats()
+        except Exception:
+            log.exception("stats() of %s failed", source)
+            continue
+        for key, value in sorted(stats.items()):
+            name = _metric_name(source, key)
+            if isinstance(value, Mapping):
+                lines.append(f"# TYPE {name} gauge")
+                label = "reason" if key in ("refused", "dead_letters") else "key"
+                for k, v in sorted(value.items()):
+                    emit(name, v, {label: str(k)})
+            elif isinstance(value, int | float):
+                lines.append(f"# TYPE {name} gauge")
+                emit(name, value)
+    if ctx.services.alerts is not None:
+        try:
+            open_ = ctx.services.alerts.list(open_only=True, limit=10000)
+            counts: dict[tuple[str, str], int] = {}
+            for a in open_:
+                counts[(a.state, a.severity)] = counts.get((a.state, a.severity), 0) + 1
+            lines.append("# TYPE houqin_alerts_open gauge")
+            for (state, severity), n in sorted(counts.items()):
+                emit("houqin_alerts_open", n, {"state": state, "severity": severity})
+        except Exception:
+            log.exception("counting alerts failed")
+    lines.append("# TYPE houqin_dashboard_live_clients gauge")
+    emit("houqin_dashboard_live_clients", ctx.hub.clients)
+    lines.append("# TYPE houqin_dashboard_sessions gauge")
+    emit("houqin_dashboard_sessions", ctx.sessions.count())
+    return "\n".join(lines) + "\n"
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(request: Request, ctx: Ctx) -> Response:
+    """Prometheus text; open to scrapers on this machine, otherwise to logged-in admins only."""
+    if not _loopback(client_address(request)):
+        session = ctx.sessions.lookup(request.cookies.get(SESSION_COOKIE))
+        user = ctx.accounts.get_by_id(session.user_id) if session else None
+        if user is None or user.role != "admin" or user.disabled:
+            raise Forbidden("/metrics is open to localhost scrapers and admins only")
+    return PlainTextResponse(prometheus_text(ctx), media_type="text/plain; version=0.0.4")

@@ -1,0 +1,157 @@
+"""Server-rendered pages: overview, gate, cold storage, utilities, alerts, devices, admin, account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from dashboard import views
+from dashboard.accounts import AccountError
+from dashboard.deps import Ctx, Forbidden, Me
+from dashboard.roles import ROLES, may_ack
+from dashboard.routes.common import render_page
+from dashboard.security import client_address, form_fields
+from gateway.alerts.model import AlertNotFoundError, AlertStateError
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+
+
+@router.get("/")
+async def overview(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Site status at a glance."""
+    data = views.overview(ctx.services)
+    items = views.alert_json(ctx.services, data["alerts"])
+    for a in items:
+        a["can_ack"] = a["state"] == "active" and may_ack(me.user.role, a["area"])
+    return render_page(request, ctx, me, "overview.html", page="overview", data=data, alerts=items)
+
+
+@router.get("/gate")
+async def gate(request: Request, ctx: Ctx, me: Me) -> Response:
+    """The guard's screen."""
+    data = views.gate(ctx.services)
+    can_ack = may_ack(me.user.role, "gate")
+    for a in data["alerts"]:
+        a["can_ack"] = can_ack and a["state"] == "active"
+    return render_page(request, ctx, me, "gate.html", page="gate", data=data, can_ack=can_ack)
+
+
+@router.get("/cold")
+async def cold(request: Request, ctx: Ctx, me: Me) -> Response:
+    """The kitchen's fridges and freezers."""
+    return render_page(request, ctx, me, "cold.html", page="cold", items=views.cold_storage(ctx.services))
+
+
+@router.get("/utilities")
+async def utilities(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Water and electricity meters."""
+    return render_page(request, ctx, me, "utilities.html", page="utilities", items=views.utilities(ctx.services))
+
+
+@router.get("/alerts")
+async def alerts(request: Request, ctx: Ctx, me: Me, state: str = "open", area: str = "",
+                 severity: str = "") -> Response:
+    """Open and recent alerts with filters."""
+    found = views.alerts(ctx.services, state=state, area=area, severity=severity)
+    items = views.alert_json(ctx.services, found)
+    for a in items:
+        a["can_ack"] = a["state"] == "active" and may_ack(me.user.role, a["area"])
+    return render_page(request, ctx, me, "alerts.html", page="alerts", items=items, state=state, area=area,
+                       severity=severity, available=ctx.services.alerts is not None)
+
+
+@router.get("/alerts/{alert_id}")
+async def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+    """One alert and its timeline."""
+    if ctx.services.alerts is None:
+        return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
+    try:
+        alert = ctx.services.alerts.get(alert_id)
+        timeline = ctx.services.alerts.timeline(alert_id)
+    except AlertNotFoundError:
+        return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
+    item = views.alert_json(ctx.services, [alert])[0]
+    item["can_ack"] = alert.state == "active" and may_ack(me.user.role, item["area"])
+    return render_page(request, ctx, me, "alert.html", page="alerts", alert=item, timeline=timeline)
+
+
+@router.post("/alerts/{alert_id}/ack")
+async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+    """Acknowledge with a note (the corrective action), then back to where the user was."""
+    form = await form_fields(request)
+    note = form.get("note", "").strip()[:2000]
+    if ctx.services.alerts is None:
+        raise Forbidden("alerts are not available")
+    try:
+        alert = ctx.services.alerts.get(alert_id)
+        if not may_ack(me.user.role, views.area_of(ctx.services, alert.device)):
+            raise Forbidden(f"role {me.user.role!r} may not acknowledge alerts of this area")
+        ctx.services.alerts.ack(alert_id, me.user.username, note)
+    except AlertNotFoundError:
+        return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
+    except AlertStateError:
+        return render_page(request, ctx, me, "error.html", status_code=409, page="alerts", error="conflict")
+    ctx.audit.record(me.user.username, "alert_ack", target=str(alert_id), detail=note,
+                     address=client_address(request))
+    back = form.get("back", "")
+    return RedirectResponse(back if back in ("/gate", "/alerts", "/", "/cold", "/utilities")
+                            else f"/alerts/{alert_id}", status_code=303)
+
+
+@router.get("/devices")
+async def devices(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Every device with its state."""
+    return render_page(request, ctx, me, "devices.html", page="devices", items=views.devices(ctx.services))
+
+
+@router.get("/account")
+async def account(request: Request, ctx: Ctx, me: Me) -> Response:
+    """The user's language and password."""
+    return render_page(request, ctx, me, "account.html", page="account", error="")
+
+
+@router.get("/admin")
+async def admin(request: Request, ctx: Ctx, me: Me, error: str = "") -> Response:
+    """Users, roles and the audit log."""
+    return render_page(request, ctx, me, "admin.html", page="admin", users=ctx.accounts.list(), roles=ROLES,
+                       audit=ctx.audit.recent(50), error=error)
+
+
+@router.post("/admin/users")
+async def add_user(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Create a user."""
+    form = await form_fields(request)
+    try:
+        user = ctx.accounts.add(form.get("username", ""), form.get("role", ""), form.get("password", ""),
+                                display_name=form.get("display_name", "").strip()[:100])
+    except AccountError as e:
+        return render_page(request, ctx, me, "admin.html", status_code=400, page="admin", users=ctx.accounts.list(),
+                           roles=ROLES, audit=ctx.audit.recent(50), error=str(e))
+    ctx.audit.record(me.user.username, "user_added", target=user.username, detail=user.role,
+                     address=client_address(request))
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/users/{username}")
+async def change_user(request: Request, ctx: Ctx, me: Me, username: str) -> Response:
+    """Change a user's role, disable/enable them or set a new password (their sessions end)."""
+    form = await form_fields(request)
+    action = form.get("action", "")
+    try:
+        if action == "role":
+            user = ctx.accounts.set_role(username, form.get("role", ""))
+            ctx.sessions.end_all(user.id)
+        elif action in ("disable", "enable"):
+            user = ctx.accounts.set_disabled(username, action == "disable")
+            ctx.sessions.end_all(user.id)
+        elif action == "password":
+            user = ctx.accounts.set_password(username, form.get("password", ""))
+            ctx.sessions.end_all(user.id)
+        else:
+            raise AccountError(f"unknown action {action!r}")
+    except AccountError as e:
+        return render_page(request, ctx, me, "admin.html", status_code=400, page="admin", users=ctx.accounts.list(),
+                           roles=ROLES, audit=ctx.audit.recent(50), error=str(e))
+    ctx.audit.record(me.user.username, f"user_{action}", target=user.username,
+                     detail=form.get("role", "") if action == "role" else "", address=client_address(request))
+    return RedirectResponse("/admin", status_code=303)

@@ -1,0 +1,202 @@
+// Houqin dashboard: live updates (server-sent events), charts (uPlot) and alert sounds.
+// No inline scripts anywhere (the CSP forbids them); every string shown comes from the server's catalogs.
+(function () {
+  "use strict";
+  var body = document.body;
+  var csrf = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
+  var tz = (document.querySelector('meta[name="site-tz"]') || {}).content || "UTC";
+  var locale = (document.querySelector('meta[name="locale"]') || {}).content || "zh-CN";
+  var T = {};
+  try { T = JSON.parse(document.getElementById("i18n").textContent); } catch (e) { T = {}; }
+  function t(key) { return T[key] || key; }
+  var timeFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  var numFmt = function (v, d) {
+    return new Intl.NumberFormat(locale, { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
+  };
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  // -- sound: a short two-tone beep with WebAudio (no audio file needed) ----------------------
+  var audioCtx = null;
+  function beep() {
+    body.dataset.beeps = String(Number(body.dataset.beeps || 0) + 1);
+    try {
+      audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
+      [0, 0.35].forEach(function (at, i) {
+        var o = audioCtx.createOscillator(), g = audioCtx.createGain();
+        o.frequency.value = i ? 660 : 880; o.connect(g); g.connect(audioCtx.destination);
+        g.gain.setValueAtTime(0.25, audioCtx.currentTime + at);
+        o.start(audioCtx.currentTime + at); o.stop(audioCtx.currentTime + at + 0.25);
+      });
+    } catch (e) { /* no audio device: the banner still shows */ }
+  }
+  document.addEventListener("click", function () {
+    if (audioCtx && audioCtx.state === "suspended") audioCtx.resume();
+  }, { once: true });
+
+  // -- banner ---------------------------------------------------------------------------------
+  var banner = document.getElementById("live-banner");
+  function showBanner(text, info) {
+    if (!banner) return;
+    banner.textContent = text;
+    banner.classList.toggle("info", !!info);
+    banner.hidden = false;
+  }
+
+  // -- live values ----------------------------------------------------------------------------
+  function onReading(r) {
+    var nodes = document.querySelectorAll('[data-device="' + CSS.escape(r.device) + '"][data-metric="' + CSS.escape(r.metric) + '"]');
+    nodes.forEach(function (n) {
+      if (n.classList.contains("chart")) { appendToChart(n, r); return; }
+      if (n.classList.contains("gate-state")) { setGate(n, r.value >= 0.5, r.ts); return; }
+      var d = Number(n.dataset.digits || 1);
+      n.textContent = numFmt(r.value, d);
+      n.classList.add("changed");
+      setTimeout(function () { n.classList.remove("changed"); }, 1500);
+    });
+    document.querySelectorAll('[data-seen="' + CSS.escape(r.device) + '"]').forEach(function (n) {
+      n.textContent = timeFmt.format(new Date(r.ts * 1000));
+    });
+  }
+  function setGate(n, open, ts) {
+    var was = n.classList.contains("is-open");
+    n.classList.toggle("is-open", open);
+    n.classList.toggle("is-closed", !open);
+    n.classList.remove("is-unknown");
+    n.querySelector(".gate-now").textContent = open ? (T.gate_open || "OPEN") : (T.gate_closed || "CLOSED");
+    if (was !== open || !n.dataset.since) {
+      n.dataset.since = String(ts);
+      n.querySelector(".gate-since").textContent = timeFmt.format(new Date(ts * 1000));
+    }
+  }
+  function onEvent(e) {
+    var list = document.getElementById("event-list");
+    if (!list) return;
+    var li = el("li", "ev ev-" + e.type + " fresh");
+    li.appendChild(el("time", null, timeFmt.format(new Date(e.ts * 1000))));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("b", null, t(e.type)));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", null, e.device));
+    if (e.data && e.data.uid) { li.appendChild(document.createTextNode(" ")); li.appendChild(el("code", null, e.data.uid)); }
+    list.insertBefore(li, list.firstChild);
+    while (list.children.length > 100) list.removeChild(list.lastChild);
+    var none = document.getElementById("no-events");
+    if (none) none.hidden = true;
+  }
+
+  // -- alerts ---------------------------------------------------------------------------------
+  function alertCard(a, back, canAck) {
+    var art = el("article", "alert fresh sev-" + a.severity + " state-" + a.state);
+    art.dataset.alertId = a.id;
+    var h = el("header");
+    h.appendChild(el("span", "sev", t(a.severity)));
+    var link = el("a", "title", (a.device_name || a.device) + " · " + a.rule);
+    link.href = "/alerts/" + encodeURIComponent(a.id);
+    h.appendChild(link);
+    h.appendChild(el("span", "state", t(a.state)));
+    art.appendChild(h);
+    if (a.detail) art.appendChild(el("p", "detail", a.detail));
+    art.appendChild(el("p", "muted small", timeFmt.format(new Date(a.since * 1000))));
+    if (canAck && a.state === "active") {
+      var f = el("form", "ack");
+      f.method = "post"; f.action = "/alerts/" + encodeURIComponent(a.id) + "/ack";
+      var c = el("input"); c.type = "hidden"; c.name = "csrf_token"; c.value = csrf; f.appendChild(c);
+      var b = el("input"); b.type = "hidden"; b.name = "back"; b.value = back; f.appendChild(b);
+      var note = el("input"); note.name = "note"; note.placeholder = t("note"); note.maxLength = 2000;
+      note.setAttribute("aria-label", t("note")); f.appendChild(note);
+      f.appendChild(el("button", "primary", t("acknowledge")));
+      art.appendChild(f);
+    }
+    return art;
+  }
+  function onAlert(a) {
+    var list = document.getElementById("alert-list");
+    if (list) {
+      var area = list.dataset.area;
+      var existing = list.querySelector('[data-alert-id="' + CSS.escape(String(a.id)) + '"]');
+      var relevant = !area || area === a.area;
+      if (existing) existing.remove();
+      if (relevant && a.state !== "cleared") {
+        var canAck = body.dataset.canAck ? body.dataset.canAck === "yes" : true;
+        list.insertBefore(alertCard(a, list.dataset.back || "/alerts", canAck && a.canAckHint !== false), list.firstChild);
+      }
+      var empty = list.querySelector(".empty");
+      if (empty) empty.hidden = !!list.querySelector(".alert");
+    }
+    if (a.change === "opened") {
+      showBanner(t("new_alert") + ": " + (a.device_name || a.device) + " · " + a.rule + (a.detail ? " — " + a.detail : ""));
+      if (body.dataset.live === "gate" || a.severity === "critical" || a.severity === "major") beep();
+    }
+  }
+
+  // -- charts ---------------------------------------------------------------------------------
+  var charts = [];
+  function drawChart(node) {
+    if (typeof uPlot === "undefined") return;
+    var hours = Number(node.dataset.hours || 24), every = node.dataset.every, fn = node.dataset.fn || "mean";
+    var now = Date.now() / 1000, start = now - hours * 3600;
+    var url = "/api/devices/" + encodeURIComponent(node.dataset.device) + "/readings?metric=" +
+      encodeURIComponent(node.dataset.metric) + "&start=" + start + "&fn=" + fn + (every ? "&every=" + every : "");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        node.textContent = "";
+        if (!data.ts.length) { node.appendChild(el("p", "muted small", t("no_data"))); return; }
+        var xs = data.ts.slice(), ys = data.values.slice();
+        var series = [{}, { label: node.dataset.metric, stroke: "#1d5fbf", width: 2,
+          fill: node.dataset.bars ? "rgba(29,95,191,.35)" : "rgba(29,95,191,.08)",
+          paths: node.dataset.bars && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined }];
+        var cols = [xs, ys];
+        ["low", "high"].forEach(function (k) {
+          var v = node.dataset[k];
+          if (v !== undefined && v !== "") {
+            cols.push(xs.map(function () { return Number(v); }));
+            series.push({ label: t("limit"), stroke: "#d0312d", dash: [6, 4], width: 1.5, points: { show: false } });
+          }
+        });
+        var opts = {
+          width: Math.max(240, node.clientWidth), height: 170, legend: { show: false },
+          tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), tz); },
+          scales: { x: { time: true } }, series: series,
+          axes: [{ stroke: "#5d6b7a", grid: { stroke: "#eef1f4" } },
+                 { stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, size: 50 }],
+        };
+        var plot = new uPlot(opts, cols, node);
+        charts.push({ node: node, plot: plot, cols: cols, live: !every });
+      })
+      .catch(function () { /* the page still shows the numbers */ });
+  }
+  function appendToChart(node, r) {
+    charts.forEach(function (c) {
+      if (c.node !== node || !c.live) return;
+      c.cols[0].push(r.ts); c.cols[1].push(r.value);
+      for (var i = 2; i < c.cols.length; i++) c.cols[i].push(c.cols[i][0]);
+      c.plot.setData(c.cols);
+    });
+  }
+  document.querySelectorAll(".chart").forEach(drawChart);
+  window.addEventListener("resize", function () {
+    charts.forEach(function (c) { c.plot.setSize({ width: Math.max(240, c.node.clientWidth), height: 170 }); });
+  });
+
+  // -- the live stream --------------------------------------------------------------------------
+  if (body.dataset.live && window.EventSource) {
+    var es = new EventSource("/api/live");
+    es.addEventListener("hello", function () { body.dataset.liveReady = "1"; if (banner && banner.classList.contains("info")) banner.hidden = true; });
+    es.addEventListener("reading", function (m) { onReading(JSON.parse(m.data)); });
+    es.addEventListener("event", function (m) { onEvent(JSON.parse(m.data)); });
+    es.addEventListener("alert", function (m) { onAlert(JSON.parse(m.data)); });
+    es.addEventListener("availability", function (m) {
+      var a = JSON.parse(m.data);
+      document.querySelectorAll('[data-online="' + CSS.escape(a.device) + '"]').forEach(function (n) { n.textContent = a.online ? "online" : "offline"; });
+    });
+    es.addEventListener("logout", function () { es.close(); showBanner(t("logged_out"), true); });
+    es.onerror = function () { body.dataset.liveReady = ""; };
+  }
+})();

@@ -1,0 +1,114 @@
+"""Jinja2 rendering: one autoescaping environment per locale with the gettext catalogs and filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from gateway.i18n import LOCALES, translations
+
+#: English msgids for enum-like values shown to people (translated through the catalogs).
+LABELS: Mapping[str, str] = {
+    "fridge": "fridge", "freezer": "freezer", "sample_fridge": "sample fridge", "cold_room": "cold room",
+    "thermometer": "thermometer", "water_meter": "water meter", "power_meter": "power meter",
+    "gate": "gate", "card_reader": "card reader", "exit_button": "exit button", "leak": "leak sensor",
+    "door": "door", "relay": "relay",
+    "cold_storage": "Cold storage", "utilities": "Utilities", "other": "Other",
+    "active": "active", "acknowledged": "acknowledged", "cleared": "cleared",
+    "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
+    "admin": "admin", "guard": "guard", "kitchen": "kitchen", "facilities": "facilities", "viewer": "viewer",
+    "opened": "opened", "ended": "ended", "notified": "notified",
+    "card": "card", "button": "exit button", "open": "opened", "closed": "closed", "forced": "forced open",
+    "held_open": "held open", "green": "all well", "amber": "needs a look", "red": "act now",
+}
+
+_DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}
+_TIME_PATTERNS = {"zh-CN": "HH:mm:ss", "en": "HH:mm:ss"}
+
+
+def _babel_locale(locale: str) -> str:
+    return locale.replace("-", "_")
+
+
+def template_dir() -> str:
+    """The package's templates folder."""
+    return str(resources.files("dashboard") / "templates")
+
+
+def static_dir() -> str:
+    """The package's static assets folder."""
+    return str(resources.files("dashboard") / "static")
+
+
+class Templates:
+    """Environments per locale (zh-CN, en), so a request never changes another's language."""
+
+    def __init__(self, tz: ZoneInfo, clock_now: Callable[[], float]) -> None:
+        self._envs = {loc: self._make(loc, tz, clock_now) for loc in LOCALES}
+
+    def env(self, locale: str) -> Environment:
+        """The environment of ``locale`` (the first locale when unknown)."""
+        return self._envs.get(locale) or self._envs[LOCALES[0]]
+
+    def render(self, locale: str, name: str, context: Mapping[str, Any]) -> str:
+        """Render template ``name`` in ``locale``."""
+        return self.env(locale).get_template(name).render(context)
+
+    @staticmethod
+    def _make(locale: str, tz: ZoneInfo, clock_now: Callable[[], float]) -> Environment:
+        env = Environment(
+            loader=FileSystemLoader(template_dir()),
+            autoescape=True,  # every template, whatever its extension
+            undefined=StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        tr = translations(locale)
+        env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
+        bl = _babel_locale(locale)
+
+        def dt(ts: float | None) -> str:
+            if ts is None:
+                return "—"
+            return format_datetime(datetime.fromtimestamp(ts, tz), _DATE_PATTERNS[locale], locale=bl)
+
+        def clock(ts: float | None) -> str:
+            if ts is None:
+                return "—"
+            return format_datetime(datetime.fromtimestamp(ts, tz), _TIME_PATTERNS[locale], locale=bl)
+
+        def num(value: float | None, digits: int = 1) -> str:
+            if value is None:
+                return "—"
+            return format_decimal(round(value, digits), format=f"#,##0.{'0' * digits}" if digits else "#,##0",
+                                  locale=bl)
+
+        def ago(ts: float | None) -> str:
+            if ts is None:
+                return tr.gettext("never")
+            s = max(0, int(clock_now() - ts))
+            if s < 60:
+                return tr.ngettext("%(num)d second ago", "%(num)d seconds ago", s) % {"num": s}
+            if s < 3600:
+                return tr.ngettext("%(num)d minute ago", "%(num)d minutes ago", s // 60) % {"num": s // 60}
+            if s < 86400:
+                return tr.ngettext("%(num)d hour ago", "%(num)d hours ago", s // 3600) % {"num": s // 3600}
+            return tr.ngettext("%(num)d day ago", "%(num)d days ago", s // 86400) % {"num": s // 86400}
+
+        def label(value: str | None) -> str:
+            if value is None:
+                return "—"
+            return tr.gettext(LABELS.get(value, value))
+
+        env.filters.update(dt=dt, clock=clock, num=num, ago=ago, label=label)
+        env.globals["locale"] = locale
+        env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
+        return env

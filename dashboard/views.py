@@ -1,0 +1,352 @@
+"""What each page shows, computed from the services as plain data; the pages and the JSON API share it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from dashboard.services import DashboardServices
+from gateway.alerts.model import Alert
+from gateway.config import AREA_OF_KIND, DeviceSettings
+from gateway.store.base import SeriesInfo
+
+log = logging.getLogger(__name__)
+
+AREAS = ("cold_storage", "utilities", "gate")
+COLD_KINDS = ("fridge", "freezer", "sample_fridge", "cold_room")
+METER_KINDS = ("water_meter", "power_meter")
+GATE_KINDS = ("gate", "door")
+#: A device not heard from for this long counts as stale (amber) even if it never said "offline".
+STALE_AFTER = 15 * 60.0
+#: Default safe ranges (°C) by kind, drawn on charts; the kitchen's rules decide the alerts.
+DEFAULT_LIMITS: dict[str, tuple[float | None, float | None]] = {
+    "fridge": (0.0, 8.0),
+    "sample_fridge": (0.0, 8.0),
+    "cold_room": (0.0, 8.0),
+    "freezer": (None, -18.0),
+}
+_URGENT = frozenset({"critical", "major"})
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    """One device on the Devices page."""
+
+    id: str
+    name: str
+    kind: str
+    area: str
+    format: str
+    location: str
+    last_seen: float | None
+    online: bool | None
+    battery_pct: float | None
+    dead_letters: int
+    stale: bool
+    values: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class AreaStatus:
+    """One area's light on the Overview."""
+
+    area: str
+    status: str  # green / amber / red
+    devices: int
+    offline: int
+    open_alerts: int
+    last_reading: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For JSON."""
+        return asdict(self)
+
+
+def area_of(services: DashboardServices, device: str) -> str:
+    """The dashboard area of a device id (``other`` when unknown)."""
+    d = services.config.device(device)
+    return AREA_OF_KIND[d.kind] if d else "other"
+
+
+def _series(services: DashboardServices) -> dict[str, dict[str, SeriesInfo]]:
+    out: dict[str, dict[str, SeriesInfo]] = defaultdict(dict)
+    if services.store is None:
+        return out
+    try:
+        for s in services.store.series():
+            out[s.device][s.metric] = s
+    except Exception:  # a failing store shows as "no data", never as a broken page
+        log.exception("reading series from the store failed")
+    return out
+
+
+def _device_status(services: DashboardServices) -> dict[str, tuple[float, bool | None]]:
+    try:
+        rows = services.events_db.conn().execute("SELECT device, last_seen, online FROM device_status").fetchall()
+    except sqlite3.Error:
+        return {}
+    return {str(r[0]): (float(r[1]), None if r[2] is None else bool(r[2])) for r in rows}
+
+
+def _dead_letter_counts(services: DashboardServices) -> dict[str, int]:
+    try:
+        rows = services.events_db.conn().execute(
+            "SELECT device, count(*) FROM dead_letters WHERE device IS NOT NULL GROUP BY device"
+        ).fetchall()
+    except sqlite3.Error:
+        return {}
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
+def devices(services: DashboardServices) -> list[DeviceRow]:
+    """Every configured device (and any unknown one that sent data) with its state."""
+    now = services.clock.now()
+    series = _series(services)
+    status = _device_status(services)
+    dead = _dead_letter_counts(services)
+    rows = []
+    for d in services.config.devices:
+        rows.append(_row(d, series.get(d.id, {}), status.get(d.id), dead.get(d.id, 0), now))
+    return rows
+
+
+def _row(d: DeviceSettings, series: dict[str, SeriesInfo], status: tuple[float, bool | None] | None,
+         dead: int, now: float) -> DeviceRow:
+    last_series = max((s.last_ts for s in series.values()), default=None)
+    last_seen = status[0] if status else last_series
+    if status and last_series is not None:
+        last_seen = max(status[0], last_series)
+    battery = series.get("battery_pct")
+    return DeviceRow(
+        id=d.id, name=d.label, kind=d.kind, area=d.area, format=d.format, location=d.location,
+        last_seen=last_seen, online=status[1] if status else None,
+        battery_pct=battery.last_value if battery else None, dead_letters=dead,
+        stale=last_seen is None or now - last_seen > STALE_AFTER,
+        values={m: s.last_value for m, s in series.items()},
+    )
+
+
+def open_alerts(services: DashboardServices) -> list[Alert]:
+    """Open alerts, unacknowledged first, then by severity and age."""
+    if services.alerts is None:
+        return []
+    order = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
+    alerts = list(services.alerts.list(open_only=True, limit=500))
+    alerts.sort(key=lambda a: (a.state != "active", order.get(a.severity, 9), -a.opened_at))
+    return alerts
+
+
+def alerts(services: DashboardServices, *, state: str = "", area: str = "", severity: str = "",
+           limit: int = 200) -> list[Alert]:
+    """Open and recent alerts filtered by state (open/active/acknowledged/cleared), area and severity."""
+    if services.alerts is None:
+        return []
+    found = services.alerts.list(open_only=state in ("open", "active", "acknowledged"), limit=max(limit, 500))
+    out = []
+    for a in found:
+        if state in ("active", "acknowledged", "cleared") and a.state != state:
+            continue
+        if area and area_of(services, a.device) != area:
+            continue
+        if severity and a.severity != severity:
+            continue
+        out.append(a)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def overview(services: DashboardServices) -> dict[str, Any]:
+    """Open alerts first, then each area's light with device counts and the age of its last reading."""
+    rows = devices(services)
+    open_ = open_alerts(services)
+    areas = []
+    for area in AREAS:
+        mine = [r for r in rows if r.area == area]
+        area_alerts = [a for a in open_ if area_of(services, a.device) == area]
+        offline = sum(1 for r in mine if r.online is False or r.stale)
+        if any(a.severity in _URGENT and a.state == "active" for a in area_alerts):
+            status = "red"
+        elif area_alerts or offline:
+            status = "amber"
+        else:
+            status = "green"
+        last = max((r.last_seen for r in mine if r.last_seen is not None), default=None)
+        areas.append(AreaStatus(area, status, len(mine), offline, len(area_alerts), last))
+    return {"alerts": open_, "areas": areas, "devices_offline": sum(1 for r in rows if r.online is False or r.stale),
+            "now": services.clock.now()}
+
+
+def local_midnight(services: DashboardServices, ts: float, days_back: int = 0) -> float:
+    """Unix time of the site's local midnight of the day of ``ts``, minus ``days_back`` days."""
+    tz = services.config.site.tz
+    day = datetime.fromtimestamp(ts, tz).date() - timedelta(days=days_back)
+    return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
+
+
+def _agg(services: DashboardServices, device: str, metric: str, start: float, end: float, every: float,
+         fn: str) -> list[tuple[float, float]]:
+    if services.store is None or end <= start:
+        return []
+    try:
+        buckets = services.store.aggregate(device, metric, start, end, every, fn,  # type: ignore[arg-type]
+                                           services.config.site.tz)
+    except Exception:
+        log.exception("aggregate %s/%s failed", device, metric)
+        return []
+    return [(b.start, b.value) for b in buckets]
+
+
+def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
+    """Each fridge, freezer, sample fridge and cold room: now, min/max today, its limits and open alerts."""
+    now = services.clock.now()
+    midnight = local_midnight(services, now)
+    rows = {r.id: r for r in devices(services)}
+    open_ = open_alerts(services)
+    out = []
+    for d in services.config.devices:
+        if d.kind not in COLD_KINDS:
+            continue
+        r = rows[d.id]
+        lo = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "min")
+        hi = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "max")
+        low, high = DEFAULT_LIMITS.get(d.kind, (None, None))
+        out.append({
+            "device": r.as_dict(), "temperature": r.values.get("temperature"),
+            "min_today": lo[0][1] if lo else None, "max_today": hi[0][1] if hi else None,
+            "limit_low": low, "limit_high": high,
+            "alerts": [a.as_dict() for a in open_ if a.device == d.id],
+        })
+    return out
+
+
+def utilities(services: DashboardServices) -> list[dict[str, Any]]:
+    """Each meter: today, this week vs last week (to the same hour), current flow/power, night baseline."""
+    now = services.clock.now()
+    tz = services.config.site.tz
+    today = local_midnight(services, now)
+    weekday = datetime.fromtimestamp(now, tz).weekday()
+    week_start = local_midnight(services, now, weekday)
+    last_week_start = local_midnight(services, week_start - 1, 6)
+    rows = {r.id: r for r in devices(services)}
+    out = []
+    for d in services.config.devices:
+        if d.kind not in METER_KINDS:
+            continue
+        water = d.kind == "water_meter"
+        usage, rate = ("usage_l", "flow_lpm") if water else ("usage_wh", "power_w")
+
+        def total(start: float, end: float, dev: str = d.id, metric: str = usage) -> float:
+            return sum(v for _, v in _agg(services, dev, metric, start, end, 86400, "sum"))
+
+        elapsed = now - week_start
+        this_week = total(week_start, now + 1)
+        last_week_same = total(last_week_start, last_week_start + elapsed)
+        night = _agg(services, d.id, usage, today, today + 5 * 3600, 3600, "sum")
+        r = rows[d.id]
+        out.append({
+            "device": r.as_dict(), "usage_metric": usage, "rate_metric": rate,
+            "unit": "L" if water else "Wh", "rate_unit": "L/min" if water else "W",
+            "today": total(today, now + 1), "this_week": this_week,
+            "last_week": total(last_week_start, week_start), "last_week_to_date": last_week_same,
+            "change_pct": ((this_week - last_week_same) / last_week_same * 100.0) if last_week_same else None,
+            "rate": r.values.get(rate),
+            "night_baseline": min((v for _, v in night), default=None),
+        })
+    return out
+
+
+def gate_events(services: DashboardServices, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
+    """The newest events of gate-area devices (card reads, exit button, opened/closed), newest first."""
+    ids = [d.id for d in services.config.devices if d.area == "gate"]
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    params: list[Any] = list(ids)
+    sql = f"SELECT ts, device, type, data FROM device_events WHERE device IN ({marks})"
+    if since is not None:
+        sql += " AND ts >= ?"
+        params.append(since)
+    params.append(limit)
+    try:
+        rows = services.events_db.conn().execute(sql + " ORDER BY ts DESC LIMIT ?", params).fetchall()
+    except sqlite3.Error:
+        return []
+    out = []
+    for ts, device, type_, data in rows:
+        try:
+            parsed = json.loads(data) if data else {}
+        except ValueError:
+            parsed = {}
+        out.append({"ts": float(ts), "device": str(device), "type": str(type_),
+                    "data": parsed if isinstance(parsed, dict) else {}})
+    return out
+
+
+def gate(services: DashboardServices) -> dict[str, Any]:
+    """Each gate/door: open or closed and since when; gate alarms; the recent event stream."""
+    now = services.clock.now()
+    rows = {r.id: r for r in devices(services)}
+    gates = []
+    for d in services.config.devices:
+        if d.kind not in GATE_KINDS:
+            continue
+        r = rows[d.id]
+        contact = r.values.get("contact")
+        since = _contact_since(services, d.id, contact, now)
+        gates.append({"device": r.as_dict(), "open": None if contact is None else contact >= 0.5, "since": since})
+    gate_alerts = [a for a in open_alerts(services) if area_of(services, a.device) == "gate"]
+    return {"gates": gates, "alerts": alert_json(services, gate_alerts), "events": gate_events(services),
+            "now": now}
+
+
+def _contact_since(services: DashboardServices, device: str, contact: float | None, now: float) -> float | None:
+    """When the contact last changed to its current state (looked for in the last 24 h)."""
+    if contact is None or services.store is None:
+        return None
+    try:
+        readings = services.store.query(device, "contact", now - 86400, now + 1)
+    except Exception:
+        return None
+    since = None
+    for r in reversed(readings):
+        if (r.value >= 0.5) != (contact >= 0.5):
+            break
+        since = r.ts
+    return since
+
+
+def readings(services: DashboardServices, device: str, metric: str, start: float, end: float,
+             every: float | None, fn: str) -> list[tuple[float, float]]:
+    """Raw ``(ts, value)`` pairs, or aggregates per ``every`` seconds when given."""
+    if services.store is None:
+        return []
+    if every:
+        return _agg(services, device, metric, start, end, every, fn)
+    try:
+        return [(r.ts, r.value) for r in services.store.query(device, metric, start, end)]
+    except Exception:
+        log.exception("query %s/%s failed", device, metric)
+        return []
+
+
+def alert_json(services: DashboardServices, alerts_: Sequence[Alert]) -> list[dict[str, Any]]:
+    """Alerts as JSON objects with their area and device name."""
+    out = []
+    for a in alerts_:
+        d = a.as_dict()
+        d["area"] = area_of(services, a.device)
+        dev = services.config.device(a.device)
+        d["device_name"] = dev.label if dev else a.device
+        out.append(d)
+    return out
