@@ -18,6 +18,7 @@ from gateway.contract import ID_PATTERN, METRICS
 from gateway.errors import ConfigError
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
+from sensors.config import SensorSettings, check_sensors
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
 CONFIG_ENV = "HOUQIN_CONFIG"
@@ -295,6 +296,8 @@ class Config(_Section):
     storage: StorageSettings = StorageSettings()
     dashboard: DashboardSettings = DashboardSettings()
     devices: list[DeviceSettings] = Field(default_factory=list)
+    #: ``[[sensors]]``: hardware wired to the Pi running ``houqin sensors`` (models in ``sensors/config.py``).
+    sensors: list[SensorSettings] = Field(default_factory=list)
     #: ``[influxdb]``: needed when ``[storage] timeseries = "influxdb"`` (see ``gateway/store/influx_settings.py``).
     influxdb: InfluxSettings | None = None
 
@@ -312,6 +315,13 @@ class Config(_Section):
             if d.id in seen:
                 raise ValueError(f"device id {d.id!r} is used twice; every [[devices]] id must be unique")
             seen.add(d.id)
+        return self
+
+    @model_validator(mode="after")
+    def _sensors_match_devices(self) -> Config:
+        problems = check_sensors(self.devices, self.sensors)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     def device(self, device_id: str) -> DeviceSettings | None:

@@ -1,0 +1,298 @@
+"""The sensor agent: builds the ``[[sensors]]`` hardware, ticks it, publishes through the outbox."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from gateway.clock import Clock, SystemClock
+from gateway.config import Config
+from gateway.contract import ID_PATTERN, OFFLINE, ONLINE, availability_topic, parse_topic, set_topic
+from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink, Will
+from sensors.cards import CardReader
+from sensors.config import (
+    ButtonSettings,
+    CardReaderSettings,
+    ContactSettings,
+    Ds18b20Settings,
+    OutputSettings,
+    PulseSettings,
+)
+from sensors.errors import CommandError, SensorError
+from sensors.gate import Contact, ExitButton
+from sensors.hardware import GpiozeroPins, Pins
+from sensors.journal import PulseJournal
+from sensors.messages import Emitter
+from sensors.outbox import Outbox
+from sensors.outputs import OutputChannel, parse_command
+from sensors.pulse import PulseMeter
+from sensors.spool import Spool
+from sensors.w1 import Ds18b20Bus, read_text
+
+log = logging.getLogger(__name__)
+
+#: A ``set`` command whose ``ts`` is older than this is refused: a gate opened minutes late is a hazard.
+COMMAND_MAX_AGE_S = 30.0
+#: How often the run loop ticks (the debounce of contacts and the beep cadence need ~10-20 ms).
+TICK_S = 0.02
+
+
+class _Ticker(Protocol):
+    def tick(self, now: float) -> None: ...
+
+
+class _Closer(Protocol):
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSettings:
+    """Where the agent keeps its state and how it names itself on the broker."""
+
+    state_dir: Path
+    agent_id: str
+    spool_max: int = 100_000
+    ack_timeout: float = 10.0
+
+
+def default_agent_id() -> str:
+    """``agent-<hostname>``, made safe for a topic level."""
+    host = re.sub(r"[^a-z0-9_-]+", "-", socket.gethostname().lower()).strip("-_") or "pi"
+    return f"agent-{host}"[:63]
+
+
+def link_settings_for(config: Config, agent_id: str) -> LinkSettings:
+    """MQTT link settings of the agent: persistent session, acks by the library (it only sends)."""
+    addr = config.mqtt.address()
+    return LinkSettings(
+        host=addr.host,
+        port=addr.port,
+        client_id=f"houqin-{config.site.id}-{agent_id}"[:64],
+        protocol="3.1.1" if config.mqtt.embedded else config.mqtt.protocol,
+        tls=addr.tls,
+        username=addr.username,
+        password=addr.password,
+        ca_file=config.mqtt.ca_file,
+        cert_file=config.mqtt.cert_file,
+        key_file=config.mqtt.key_file,
+        keepalive=config.mqtt.keepalive,
+        persistent=True,
+        manual_ack=False,
+    )
+
+
+@dataclass(slots=True)
+class _Parts:
+    buses: list[Ds18b20Bus] = field(default_factory=list)
+    meters: list[PulseMeter] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)
+    buttons: list[ExitButton] = field(default_factory=list)
+    outputs: dict[str, dict[str, OutputChannel]] = field(default_factory=dict)
+    readers: list[CardReader] = field(default_factory=list)
+
+
+class Agent:
+    """Reads every ``[[sensors]]`` entry and publishes native payloads; ``start``, ``tick``/``run``, ``stop``."""
+
+    def __init__(
+        self,
+        config: Config,
+        settings: AgentSettings,
+        *,
+        link_settings: LinkSettings | None = None,
+        pins: Pins | None = None,
+        clock: Clock | None = None,
+        w1_reader: Callable[[Path], str] = read_text,
+        card_openers: dict[str, Callable[[], Iterator[str]]] | None = None,
+    ) -> None:
+        if not ID_PATTERN.match(settings.agent_id):
+            raise SensorError(f"agent id {settings.agent_id!r} must be lower-case letters, digits, '-' or '_'")
+        self.config = config
+        self.settings = settings
+        self.site = config.site.id
+        self.clock: Clock = clock or SystemClock()
+        self._pins = pins or GpiozeroPins()
+        self._w1_reader = w1_reader
+        self._card_openers = card_openers or {}
+        self._stop = threading.Event()
+        self._run_done = threading.Event()
+        self._running = False
+        self._started = False
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        self.spool = Spool(settings.state_dir / "spool.sqlite", settings.spool_max)
+        ls = link_settings or link_settings_for(config, settings.agent_id)
+        self.agent_topic = availability_topic(self.site, settings.agent_id)
+        self.parts = _Parts()
+        self._devices: list[str] = []
+        try:
+            self._open_outputs()
+            self.link = MqttLink(
+                ls,
+                on_message=self._on_message,
+                on_connection=self._on_connection,
+                will=Will(self.agent_topic, OFFLINE.encode()),
+                birth=Will(self.agent_topic, ONLINE.encode()),
+                subscriptions=[set_topic(self.site, d) for d in self.parts.outputs],
+            )
+            self.outbox = Outbox(self.link, self.spool, ack_timeout=settings.ack_timeout)
+            self.emitter = Emitter(self.site, self.outbox.put, self.clock, self.spool.next_epoch())
+            self._open_inputs()
+        except BaseException:
+            self._close_parts()
+            self.spool.close()
+            raise
+
+    # -- building -----------------------------------------------------------------------------------
+    def _open_outputs(self) -> None:
+        for s in self.config.sensors:
+            if isinstance(s, OutputSettings):
+                line = self._pins.output(s.pin, s.type, s.active_high)
+                self.parts.outputs.setdefault(s.device, {})[s.type] = OutputChannel(s, line, self.clock)
+
+    def _open_inputs(self) -> None:
+        for s in self.config.sensors:
+            if isinstance(s, Ds18b20Settings):
+                self.parts.buses.append(Ds18b20Bus(s, self.emitter, self._w1_reader))
+            elif isinstance(s, PulseSettings):
+                journal = self._journal(s)
+                try:
+                    line = self._pins.input(s.pin, s.pull_up)
+                except BaseException:
+                    journal.close()
+                    raise
+                self.parts.meters.append(PulseMeter(s, self._factor(s), line, journal, self.emitter, self.clock))
+            elif isinstance(s, ContactSettings):
+                line = self._pins.input(s.pin, s.pull_up)
+                self.parts.contacts.append(Contact(s, line, self.emitter, self.clock))
+            elif isinstance(s, ButtonSettings):
+                line = self._pins.input(s.pin, s.pull_up)
+                self.parts.buttons.append(ExitButton(s, line, self.emitter, self.clock))
+            elif isinstance(s, CardReaderSettings):
+                self.parts.readers.append(CardReader(s, self.emitter, self._card_openers.get(s.device)))
+            if not isinstance(s, Ds18b20Settings) and s.device not in self._devices:
+                self._devices.append(s.device)
+
+    def _factor(self, s: PulseSettings) -> float:
+        dev = self.config.device(s.device)
+        if s.meter == "water":
+            f = s.litres_per_pulse or (dev.litres_per_pulse if dev else None)
+        else:
+            f = s.wh_per_pulse or (dev.wh_per_pulse if dev else None)
+        if f is None:  # config validation already refuses this; keep the agent honest anyway
+            raise SensorError(f"meter {s.device!r} has no litres_per_pulse / wh_per_pulse")
+        return f
+
+    def _journal(self, s: PulseSettings) -> PulseJournal:
+        return PulseJournal(self.settings.state_dir / "pulses" / f"{s.device}.journal", sync_every=s.sync_every)
+
+    def problems(self) -> list[str]:
+        """Hardware problems found at start (1-Wire not enabled, configured probes missing)."""
+        return [p for bus in self.parts.buses for p in bus.problems()]
+
+    # -- running ------------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Announce devices, connect and start the sender and card-reader threads."""
+        for p in self.problems():
+            log.error("%s", p)
+        for d in self._devices:
+            self.emitter.availability(d, True)
+        for c in self.parts.contacts:
+            c.announce()
+        self.outbox.start()
+        self.link.start()
+        for r in self.parts.readers:
+            r.start()
+        self._started = True
+
+    def tick(self) -> None:
+        """One step: settle inputs, end output pulses, poll probes and publish meters when due."""
+        now = self.clock.now()
+        tickers: list[_Ticker] = [*self.parts.contacts, *self.parts.buttons, *self.parts.meters,
+                                  *self.parts.buses]
+        tickers += [ch for chans in self.parts.outputs.values() for ch in chans.values()]
+        for t in tickers:
+            try:
+                t.tick(now)
+            except Exception:  # one broken part must not stop the others
+                log.exception("sensor %r failed", t)
+
+    def run(self) -> None:
+        """Tick until ``stop()`` (real time)."""
+        if not self._started:
+            self.start()
+        self._running = True
+        try:
+            while not self._stop.wait(TICK_S):
+                self.tick()
+        finally:
+            self._run_done.set()
+
+    def stop(self, flush_timeout: float = 5.0) -> None:
+        """Stop reading, mark devices offline, flush or spool what is queued, close everything."""
+        self._stop.set()
+        if self._running:
+            self._run_done.wait(5)
+        for r in self.parts.readers:
+            r.stop()
+        if self._started:
+            for m in self.parts.meters:
+                m.publish(self.clock.now())
+            for d in self._devices + [d for b in self.parts.buses for d in b.devices]:
+                self.emitter.availability(d, False)
+            self.outbox.stop(flush_timeout)
+            self.link.stop()
+        self._close_parts()
+        self.spool.close()
+        self._started = False
+
+    def _close_parts(self) -> None:
+        closers: list[_Closer] = [*self.parts.buses, *self.parts.meters, *self.parts.contacts,
+                                  *self.parts.buttons]
+        closers += [c for chans in self.parts.outputs.values() for c in chans.values()]
+        for closer in closers:
+            try:
+                closer.close()
+            except Exception:
+                log.exception("closing %r failed", closer)
+
+    # -- MQTT ---------------------------------------------------------------------------------------
+    def _on_connection(self, change: ConnectionChange) -> None:
+        if change.connected:
+            log.info("agent %s connected; %d message(s) spooled", self.settings.agent_id, len(self.spool))
+
+    def _on_message(self, msg: InboundMessage) -> None:
+        parts = parse_topic(msg.topic)
+        if parts is None or parts.channel != "set" or parts.site != self.site:
+            return
+        self.command(parts.device, msg.payload, retained=msg.retain)
+
+    def command(self, device: str, payload: bytes, retained: bool = False) -> bool:
+        """Carry out a ``set`` payload for ``device``; a bad one is logged and ignored (returns False)."""
+        try:
+            if retained:
+                raise CommandError("it is a retained message; commands must not be retained (they would "
+                                   "replay at every reconnect)")
+            outputs = self.parts.outputs.get(device)
+            if outputs is None:
+                raise CommandError("this agent drives no output for that device")
+            cmds = parse_command(payload)
+            ts = json.loads(payload).get("ts")
+            if isinstance(ts, int | float) and self.clock.now() - ts > COMMAND_MAX_AGE_S:
+                raise CommandError(f"it is {self.clock.now() - ts:.0f} s old (sent while the agent was away)")
+            for c in cmds:
+                if c.output not in outputs:
+                    raise CommandError(f"no {c.output} is wired for this device; it has {', '.join(outputs)}")
+        except CommandError as e:
+            log.warning("ignored set command for %s (%r): %s", device, payload[:200], e)
+            return False
+        for c in cmds:
+            outputs[c.output].apply(c)
+        log.info("set %s: %s", device, ", ".join(f"{c.output} {c.action}" for c in cmds))
+        return True

@@ -1,0 +1,270 @@
+"""``[[sensors]]``: what is wired to this Pi (pins, probes, readers) and which device id each feeds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Literal, Protocol
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from gateway.contract import ID_PATTERN
+from gateway.durations import parse_duration
+
+#: BCM GPIO number of each GPIO pin on the 40-pin header, so ``"BOARD11"`` and ``17`` clash.
+BOARD_TO_BCM: Mapping[int, int] = {
+    3: 2, 5: 3, 7: 4, 8: 14, 10: 15, 11: 17, 12: 18, 13: 27, 15: 22, 16: 23, 18: 24, 19: 10, 21: 9,
+    22: 25, 23: 11, 24: 8, 26: 7, 27: 0, 28: 1, 29: 5, 31: 6, 32: 12, 33: 13, 35: 19, 36: 16, 37: 26,
+    38: 20, 40: 21,
+}
+_PIN_TEXT = re.compile(r"^(GPIO|BCM|BOARD)?(\d+)$")
+
+
+def parse_pin(value: Any) -> int:
+    """BCM number from ``17``, ``"GPIO17"``, ``"BCM17"`` or ``"BOARD11"``; ValueError naming the forms."""
+    hint = "write a BCM GPIO number 0-27 (e.g. 17) or \"GPIO17\" / \"BOARD11\""
+    if isinstance(value, bool):
+        raise ValueError(f"is not a pin; {hint}")
+    if isinstance(value, int):
+        bcm = value
+    elif isinstance(value, str) and (m := _PIN_TEXT.match(value.strip().upper())):
+        n = int(m.group(2))
+        if m.group(1) == "BOARD":
+            if n not in BOARD_TO_BCM:
+                raise ValueError(f"header pin {n} is not a GPIO (it is power, ground or ID EEPROM); {hint}")
+            bcm = BOARD_TO_BCM[n]
+        else:
+            bcm = n
+    else:
+        raise ValueError(f"is not a pin; {hint}")
+    if not 0 <= bcm <= 27:
+        raise ValueError(f"GPIO{bcm} does not exist on a Raspberry Pi header; {hint}")
+    return bcm
+
+
+def _duration(value: Any) -> float:
+    return parse_duration(value)
+
+
+Pin = Annotated[int, BeforeValidator(parse_pin)]
+Duration = Annotated[float, BeforeValidator(_duration)]
+
+
+class _Sensor(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _OneDevice(_Sensor):
+    device: str
+
+    @field_validator("device")
+    @classmethod
+    def _device_id(cls, v: str) -> str:
+        if not ID_PATTERN.match(v):
+            raise ValueError("must be a device id from [[devices]] (lower-case letters, digits, '-', '_')")
+        return v
+
+
+class Ds18b20Settings(_Sensor):
+    """DS18B20 probes on one 1-Wire bus, each 1-Wire id mapped to a device id."""
+
+    type: Literal["ds18b20"]
+    #: ``"28-0316a2799bff" = "kitchen-fridge"``: which probe feeds which device.
+    probes: dict[str, str]
+    w1_root: str = "/sys/bus/w1/devices"
+    interval: Duration = 30.0
+    #: Consecutive refused or failed reads before the probe is reported faulty (and offline).
+    fail_after: int = Field(default=3, ge=1, le=100)
+    #: The GPIO of the bus (``dtoverlay=w1-gpio,gpiopin=N``; 4 by default); only to catch pin clashes.
+    w1_pin: Pin = 4
+
+    @field_validator("probes")
+    @classmethod
+    def _probes(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            raise ValueError("is empty; map each probe to a device, e.g. \"28-0316a2799bff\" = \"kitchen-fridge\"")
+        for probe, device in v.items():
+            if not re.match(r"^28-[0-9a-f]{12}$", probe):
+                raise ValueError(f"{probe!r} is not a DS18B20 1-Wire id; they look like \"28-0316a2799bff\" "
+                                 "(see ls /sys/bus/w1/devices)")
+            if not ID_PATTERN.match(device):
+                raise ValueError(f"{device!r} (probe {probe}) is not a device id from [[devices]]")
+        return v
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: float) -> float:
+        if v < 1.0:
+            raise ValueError("must be at least \"1s\" (a DS18B20 conversion takes 750 ms)")
+        return v
+
+
+class PulseSettings(_OneDevice):
+    """A pulse meter: water meter reed switch or electricity meter S0 output."""
+
+    type: Literal["pulse"]
+    pin: Pin
+    meter: Literal["water", "electricity"]
+    litres_per_pulse: float | None = Field(default=None, gt=0)
+    wh_per_pulse: float | None = Field(default=None, gt=0)
+    pull_up: bool = True
+    #: Minimum stable time of each level; default 25 ms for reed switches, 10 ms for S0 (pulses >= 30 ms).
+    bounce: Duration | None = None
+    #: How often the total and the flow/power are published.
+    interval: Duration = 10.0
+    #: fsync the journal at least every this many pulses (it is also synced before every publish).
+    sync_every: int = Field(default=10, ge=1, le=10_000)
+
+    @property
+    def bounce_s(self) -> float:
+        """The debounce time in seconds."""
+        if self.bounce is not None:
+            return self.bounce
+        return 0.025 if self.meter == "water" else 0.010
+
+
+class ContactSettings(_OneDevice):
+    """A gate or door contact (reed switch): publishes ``contact`` open/closed."""
+
+    type: Literal["contact"]
+    pin: Pin
+    pull_up: bool = True
+    #: Pin level that means open; with a pull-up and a reed closed by the magnet, open reads ``high``.
+    open_when: Literal["high", "low"] = "high"
+    bounce: Duration = 0.05
+
+
+class ButtonSettings(_OneDevice):
+    """An exit button (request to exit): publishes an event ``{"type": "button"}`` per press."""
+
+    type: Literal["button"]
+    pin: Pin
+    pull_up: bool = True
+    bounce: Duration = 0.05
+
+
+class OutputSettings(_OneDevice):
+    """A lock relay, buzzer or LED, driven by the device's ``set`` commands."""
+
+    type: Literal["relay", "buzzer", "led"]
+    pin: Pin
+    active_high: bool = True
+    #: Longest a command may keep the output on; longer requests are cut to this.
+    max_seconds: float = Field(default=600.0, gt=0)
+
+
+class CardReaderSettings(_OneDevice):
+    """A card reader: a USB reader typing as a keyboard (``keyboard``) or a serial one (``serial``)."""
+
+    type: Literal["card_reader"]
+    reader: Literal["keyboard", "serial"]
+    #: ``/dev/input/by-id/usb-...-event-kbd`` for keyboard readers, ``/dev/ttyUSB0`` for serial ones.
+    path: str
+    baudrate: int = Field(default=9600, gt=0)
+    #: Read the keyboard exclusively so the digits do not land in a console or login prompt.
+    grab: bool = True
+
+
+SensorSettings = Annotated[
+    Ds18b20Settings | PulseSettings | ContactSettings | ButtonSettings | OutputSettings | CardReaderSettings,
+    Field(discriminator="type"),
+]
+
+#: Device kinds each sensor type may feed (``None``: any kind).
+KINDS_OF_SENSOR: Mapping[str, frozenset[str] | None] = {
+    "ds18b20": frozenset({"fridge", "freezer", "sample_fridge", "cold_room", "thermometer"}),
+    "pulse:water": frozenset({"water_meter"}),
+    "pulse:electricity": frozenset({"power_meter"}),
+    "contact": frozenset({"gate", "door"}),
+    "button": frozenset({"exit_button", "gate", "door"}),
+    "relay": frozenset({"relay", "gate", "door"}),
+    "buzzer": None,
+    "led": None,
+    "card_reader": frozenset({"card_reader", "gate", "door"}),
+}
+
+
+class _Device(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def litres_per_pulse(self) -> float | None: ...
+    @property
+    def wh_per_pulse(self) -> float | None: ...
+
+
+def sensor_devices(sensor: Any) -> list[str]:
+    """Device ids a ``[[sensors]]`` entry publishes for."""
+    if isinstance(sensor, Ds18b20Settings):
+        return list(sensor.probes.values())
+    return [sensor.device]
+
+
+def sensor_pins(sensor: Any) -> list[int]:
+    """BCM pins a ``[[sensors]]`` entry uses."""
+    if isinstance(sensor, Ds18b20Settings):
+        return [sensor.w1_pin]
+    pin = getattr(sensor, "pin", None)
+    return [pin] if isinstance(pin, int) else []
+
+
+def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any]) -> list[str]:
+    """Problems across entries: unknown device ids, wrong kinds, pins used twice, missing pulse factors."""
+    by_id = {d.id: d for d in devices}
+    problems: list[str] = []
+    pins: dict[int, int] = {}
+    probes: dict[str, int] = {}
+    fed: dict[tuple[str, str], int] = {}
+    w1_buses: dict[int, str] = {}
+    for i, s in enumerate(sensors):
+        where = f"sensors[{i}] (type {s.type!r})"
+        key = f"pulse:{s.meter}" if isinstance(s, PulseSettings) else s.type
+        kinds = KINDS_OF_SENSOR[key]
+        for dev_id in sensor_devices(s):
+            dev = by_id.get(dev_id)
+            if dev is None:
+                problems.append(f"{where}: device {dev_id!r} is not in [[devices]]; add a [[devices]] entry with "
+                                f"id = \"{dev_id}\" or fix the id")
+                continue
+            if kinds is not None and dev.kind not in kinds:
+                problems.append(f"{where}: device {dev_id!r} is a {dev.kind}; a {s.type} sensor can feed only "
+                                f"{', '.join(sorted(kinds))} devices")
+            if s.type not in ("button", "card_reader"):  # several buttons or readers may share a device
+                slot = (dev_id, s.type)
+                if slot in fed:
+                    problems.append(f"{where}: device {dev_id!r} already has a {s.type} in sensors[{fed[slot]}]; "
+                                    "one device id per probe, meter, contact or output")
+                else:
+                    fed[slot] = i
+        for pin in sensor_pins(s):
+            if isinstance(s, Ds18b20Settings):
+                # Several probes and several [[sensors]] entries may share one 1-Wire bus.
+                if w1_buses.get(pin) == "w1":
+                    continue
+                w1_buses[pin] = "w1"
+            if pin in pins:
+                problems.append(f"{where}: pin GPIO{pin} is already used by sensors[{pins[pin]}]; "
+                                "each GPIO can be wired to one thing only")
+            else:
+                pins[pin] = i
+        if isinstance(s, Ds18b20Settings):
+            for probe in s.probes:
+                if probe in probes:
+                    problems.append(f"{where}: probe {probe} is also in sensors[{probes[probe]}]; "
+                                    "map each probe once")
+                probes.setdefault(probe, i)
+        if isinstance(s, PulseSettings):
+            dev = by_id.get(s.device)
+            if s.meter == "water" and s.litres_per_pulse is None and (dev is None or dev.litres_per_pulse is None):
+                problems.append(f"{where}: water meter {s.device!r} needs litres_per_pulse (here or in its "
+                                "[[devices]] entry), e.g. litres_per_pulse = 1.0")
+            if s.meter == "electricity" and s.wh_per_pulse is None and (dev is None or dev.wh_per_pulse is None):
+                problems.append(f"{where}: electricity meter {s.device!r} needs wh_per_pulse (here or in its "
+                                "[[devices]] entry); a meter marked 1000 imp/kWh has wh_per_pulse = 1.0")
+            if s.meter == "water" and s.wh_per_pulse is not None:
+                problems.append(f"{where}: wh_per_pulse is for electricity meters; use litres_per_pulse")
+            if s.meter == "electricity" and s.litres_per_pulse is not None:
+                problems.append(f"{where}: litres_per_pulse is for water meters; use wh_per_pulse")
+    return problems
