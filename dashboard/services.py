@@ -74,8 +74,11 @@ def services_from_gateway(gateway: Any) -> DashboardServices:
     ingest = getattr(gateway, "ingest", None)
     link = getattr(gateway, "link", None)
     alerts = getattr(gateway, "alerts", None)
+    alerting = getattr(gateway, "alerting", None)  # gateway.alerts.setup.install sets it
+    if alerts is None and alerting is not None:
+        alerts = getattr(alerting, "service", None)
     stats: dict[str, StatsSource] = {}
-    for name in ("ingest", "store", "alerts", "notifier", "notifiers", "outbox", "link", "rules"):
+    for name in ("ingest", "store", "alerting", "notifier", "outbox", "rules"):
         obj = getattr(gateway, name, None)
         if isinstance(obj, StatsSource):
             stats[name] = obj
