@@ -14,8 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.settings import DashboardSettings
+from gateway.calendar import CalendarSettings
 from gateway.contract import ID_PATTERN, METRICS
 from gateway.errors import ConfigError
+from gateway.notify.config import NotifySettings
+from gateway.rules.kinds import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
 from sensors.config import SensorSettings, check_sensors
@@ -300,6 +303,19 @@ class Config(_Section):
     sensors: list[SensorSettings] = Field(default_factory=list)
     #: ``[influxdb]``: needed when ``[storage] timeseries = "influxdb"`` (see ``gateway/store/influx_settings.py``).
     influxdb: InfluxSettings | None = None
+    #: ``[calendar]``: school opening hours, holidays, make-up days (``gateway/calendar.py``).
+    calendar: CalendarSettings = CalendarSettings()
+    #: ``[[rules]]``: alert rules, one model per kind (``gateway/rules/``).
+    rules: list[RuleSettings] = Field(default_factory=list)
+    #: ``[notify]``: channels and escalation chains (``gateway/notify/config.py``).
+    notify: NotifySettings = NotifySettings()
+
+    @model_validator(mode="after")
+    def _rules_consistent(self) -> Config:
+        problems = check_rules(self.rules, set(self.notify.chains))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _influxdb_when_chosen(self) -> Config:

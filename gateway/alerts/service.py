@@ -1,0 +1,86 @@
+"""The alerts API used by rules, notifiers, the dashboard and the CLI, with "alert changed" listeners."""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import threading
+from collections.abc import Callable
+
+from gateway.alerts.model import Alert, AlertChange, TimelineEntry
+from gateway.alerts.store import AlertStore, OpenRequest
+from gateway.clock import Clock
+
+log = logging.getLogger(__name__)
+
+AlertListener = Callable[[AlertChange], None]
+
+
+class AlertService:
+    """Opens, acknowledges and clears alerts; tells listeners after every committed change."""
+
+    def __init__(self, store: AlertStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._listeners: list[AlertListener] = []
+        self._lock = threading.Lock()
+
+    def add_listener(self, listener: AlertListener) -> None:
+        """Call ``listener(change)`` after each change (on the changing thread: be quick, never raise)."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: AlertListener) -> None:
+        """Stop calling ``listener``."""
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _emit(self, change: AlertChange) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(change)
+            except Exception:  # a listener bug must not undo or block the change
+                log.exception("alert listener %r failed", listener)
+
+    # -- used by rules ----------------------------------------------------------------------------
+    def raise_alert(self, req: OpenRequest) -> Alert:
+        """Open the alert of (rule, device) unless it is open already; returns the open alert."""
+        alert, created = self.store.open(req, self.clock.now())
+        if created:
+            log.warning("alert %d opened: %s on %s (%s)", alert.id, alert.rule, alert.device, alert.detail)
+            self._emit(AlertChange("opened", alert))
+        return alert
+
+    def end(self, rule: str, device: str, value: float | None = None) -> Alert | None:
+        """The condition of (rule, device) ended: clear its alert (latched ones wait for an ack)."""
+        alert = self.store.end(rule, device, self.clock.now(), value)
+        if alert is not None:
+            log.info("alert %d %s: %s on %s", alert.id, alert.state, alert.rule, alert.device)
+            self._emit(AlertChange("cleared" if alert.state == "cleared" else "ended", alert))
+        return alert
+
+    # -- used by people (dashboard, CLI) ----------------------------------------------------------
+    def ack(self, alert_id: int, by: str, note: str) -> Alert:
+        """Acknowledge alert ``alert_id`` by ``by`` with the corrective action ``note``."""
+        alert = self.store.ack(alert_id, by, note, self.clock.now())
+        log.info("alert %d acknowledged by %s", alert_id, by)
+        self._emit(AlertChange("acknowledged", alert))
+        if alert.state == "cleared":
+            self._emit(AlertChange("cleared", alert))
+        return alert
+
+    def list(self, open_only: bool = False, since: float | None = None, until: float | None = None,
+             rule: str | None = None, device: str | None = None, limit: int | None = None) -> builtins.list[Alert]:
+        """Alerts, newest first (see ``AlertStore.list``)."""
+        return self.store.list(open_only, since, until, rule, device, limit)
+
+    def get(self, alert_id: int) -> Alert:
+        """One alert; raises AlertNotFoundError."""
+        return self.store.get(alert_id)
+
+    def timeline(self, alert_id: int) -> builtins.list[TimelineEntry]:
+        """One alert's history, oldest first."""
+        return self.store.timeline(alert_id)

@@ -1,0 +1,129 @@
+"""Wires rules, alerts and notifications into the gateway (``install(gateway)`` for ``houqin run``)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from gateway.alerts.service import AlertService
+from gateway.alerts.store import AlertStore
+from gateway.calendar import SchoolCalendar
+from gateway.clock import Clock
+from gateway.config import Config
+from gateway.eventsdb import EventsDB
+from gateway.model import CommittedBatch
+from gateway.notify.build import build_channels
+from gateway.notify.channel import Publisher
+from gateway.notify.dispatcher import Dispatcher
+from gateway.notify.escalation import Escalator
+from gateway.notify.messages import Composer, Notice
+from gateway.rules.engine import RuleEngine
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+    from gateway.store.base import TimeSeriesStore
+
+log = logging.getLogger(__name__)
+
+
+def device_labels(config: Config) -> dict[str, str]:
+    """Device id -> name for people, with its location when configured."""
+    return {d.id: f"{d.label} ({d.location})" if d.location else d.label for d in config.devices}
+
+
+def last_seen_from(store: TimeSeriesStore) -> Callable[[str], float | None]:
+    """Last sample time of a device in the time-series store (seeds stale rules after a restart)."""
+
+    def last_seen(device: str) -> float | None:
+        try:
+            series = store.series(device)
+        except Exception:
+            return None
+        return max((s.last_ts for s in series), default=None)
+
+    return last_seen
+
+
+class Alerting:
+    """Rules engine + alert service + escalation + delivery, as one gateway component.
+
+    ``on_batch`` is the ``BatchObserver`` for ingest; ``service`` is the API for the dashboard and CLI.
+    """
+
+    def __init__(self, config: Config, events_db: EventsDB, clock: Clock, publisher: Publisher | None = None,
+                 last_seen: Callable[[str], float | None] | None = None, tick_every_s: float = 1.0) -> None:
+        self.clock = clock
+        self.store = AlertStore(events_db)
+        self.service = AlertService(self.store, clock)
+        self.calendar = SchoolCalendar(config.calendar, config.site.timezone)
+        n = config.notify
+        self.dispatcher = Dispatcher(build_channels(n.channels, config.site.id, publisher), attempts=n.attempts,
+                                     backoff_s=n.backoff, queue_size=n.queue_size, on_result=self._delivered)
+        composer = Composer({r.id: r for r in config.rules}, device_labels(config), config.site.locale,
+                            config.site.tz)
+        self.escalator = Escalator(n.chains, self.store, self.dispatcher, composer, clock)
+        self.service.add_listener(self.escalator.on_alert_change)
+        self.engine = RuleEngine(config.rules, self.service, self.calendar, clock,
+                                 devices=[d.id for d in config.devices], last_seen=last_seen)
+        self._tick_every = tick_every_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def on_batch(self, batch: CommittedBatch) -> None:
+        """``BatchObserver``: hand the batch to the rule engine (queued once started)."""
+        self.engine.on_batch(batch)
+
+    def tick(self, now: float | None = None) -> None:
+        """Let time pass for rules and escalation (the scheduler does this every second)."""
+        self.engine.tick(now)
+        self.escalator.tick(now)
+
+    def start(self) -> None:
+        """Start delivery workers, the rule worker and the one-second scheduler."""
+        self.dispatcher.start()
+        self.escalator.sync()
+        self.engine.start(scheduler=False)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._schedule, name="houqin-alerting-tick", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the scheduler, evaluate what is queued, then stop delivery."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.engine.stop()
+        self.dispatcher.stop()
+
+    def _schedule(self) -> None:
+        while not self._stop.wait(self._tick_every):
+            try:
+                self.tick()
+            except Exception:  # the scheduler must survive anything one tick runs into
+                log.exception("alerting tick failed")
+
+    def _delivered(self, channel: str, notice: Notice, error: str | None) -> None:
+        what = "delivered" if error is None else "delivery failed"
+        note = f"{channel}: {notice.event}" + (f": {error}" if error else "")
+        try:
+            self.store.add_timeline(notice.alert.id, self.clock.now(), what, note)
+        except Exception:
+            log.exception("could not record the delivery of alert %d", notice.alert.id)
+
+    def stats(self) -> dict[str, Any]:
+        """Counters: rule engine and every channel (sent, failed attempts, retried, gave up, dropped, queued)."""
+        return {"engine": asdict(self.engine.stats()),
+                "channels": {name: asdict(s) for name, s in self.dispatcher.stats().items()}}
+
+
+def install(gw: Gateway) -> Alerting:
+    """Plug alerting into a ``Gateway``: observer of ingest, component started after ingest."""
+    alerting = Alerting(gw.config, gw.events_db, gw.clock, publisher=gw.link, last_seen=last_seen_from(gw.store))
+    gw.add_observer(alerting)
+    gw.add_component(alerting)
+    gw.alerting = alerting  # type: ignore[attr-defined]
+    return alerting

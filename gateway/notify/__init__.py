@@ -1,0 +1,1 @@
+"""Notifications: escalation chains and channels (buzzer/LED, MQTT, webhooks, e-mail)."""

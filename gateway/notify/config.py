@@ -1,0 +1,157 @@
+"""``[notify]``: channels (where messages go) and chains (who is told when), validated at start."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gateway.contract import ID_PATTERN
+from gateway.rules.base import Duration
+
+
+class _S(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def secret(value: str | None, env: str | None) -> str | None:
+    """A secret from the config value or, when ``env`` names one, from that environment variable."""
+    if env:
+        return os.environ.get(env) or None
+    return value
+
+
+class OutputChannel(_S):
+    """``type = "buzzer"`` or ``"led"``: a ``set`` command to the agent's output on ``device``."""
+
+    type: Literal["buzzer", "led"]
+    #: The agent device whose ``set`` topic receives ``{"<output>": "on" | "off"}``.
+    device: str
+    #: Output name in the command; default: the type (``buzzer`` / ``led``).
+    output: str | None = None
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not ID_PATTERN.match(v):
+            raise ValueError("must be a device id (lower-case letters, digits, '-' or '_')")
+        return v
+
+
+class MqttChannel(_S):
+    """``type = "mqtt"``: retained JSON state of open alerts on ``houqin/{site}/alerts/{rule}/{device}``."""
+
+    type: Literal["mqtt"]
+    retain: bool = True
+
+
+class WebhookChannel(_S):
+    """``type = "webhook"``: a group robot (WeCom, DingTalk, Feishu) or a generic JSON receiver."""
+
+    type: Literal["webhook"]
+    format: Literal["wecom", "dingtalk", "feishu", "generic"]
+    url: str
+    #: Message style: ``text`` or ``markdown`` (WeCom, DingTalk); ``text`` or ``interactive`` (Feishu).
+    style: Literal["text", "markdown", "interactive"] = "text"
+    #: Signing secret (DingTalk "加签", Feishu "签名校验"); prefer ``secret_env``.
+    secret: str | None = None
+    secret_env: str | None = None
+    timeout: Duration = 5.0
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http:// for a local receiver)")
+        return v
+
+    @model_validator(mode="after")
+    def _style(self) -> WebhookChannel:
+        allowed = {"wecom": ("text", "markdown"), "dingtalk": ("text", "markdown"),
+                   "feishu": ("text", "interactive"), "generic": ("text",)}[self.format]
+        if self.style not in allowed:
+            raise ValueError(f"style {self.style!r} is not available for format {self.format!r}; "
+                             f"use one of {', '.join(allowed)}")
+        return self
+
+    def signing_secret(self) -> str | None:
+        """The signing secret, from ``secret_env`` or ``secret``."""
+        return secret(self.secret, self.secret_env)
+
+
+class EmailChannel(_S):
+    """``type = "email"``: SMTP with STARTTLS (port 587), SSL (465) or plain (local relays only)."""
+
+    type: Literal["email"]
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    password_env: str | None = None
+    sender: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    timeout: Duration = 10.0
+
+    @property
+    def effective_port(self) -> int:
+        """The port, defaulting by security."""
+        return self.port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+    def login_password(self) -> str | None:
+        """The SMTP password, from ``password_env`` or ``password``."""
+        return secret(self.password, self.password_env)
+
+
+ChannelSettings = Annotated[OutputChannel | MqttChannel | WebhookChannel | EmailChannel,
+                            Field(discriminator="type")]
+
+
+class ChainStep(_S):
+    """One step: ``after`` the alert opened, tell ``channels``."""
+
+    after: Duration = 0.0
+    channels: list[str] = Field(min_length=1)
+
+
+class ChainSettings(_S):
+    """``[notify.chains.NAME]``: steps with delays, repeated every ``repeat`` until acknowledged."""
+
+    steps: list[ChainStep] = Field(min_length=1)
+    repeat: Duration | None = None
+    #: Send a "resolved" message to everyone told when the alert clears.
+    resolved: bool = True
+
+    @field_validator("steps")
+    @classmethod
+    def _ordered(cls, v: list[ChainStep]) -> list[ChainStep]:
+        if any(b.after < a.after for a, b in itertools.pairwise(v)):
+            raise ValueError("steps must be in order of their 'after' delay")
+        return v
+
+
+class NotifySettings(_S):
+    """``[notify]``: channels, chains and delivery retries."""
+
+    channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    chains: dict[str, ChainSettings] = Field(default_factory=dict)
+    #: Tries per message before giving up, and the first wait between tries (doubling, at most 5 min).
+    attempts: int = Field(default=6, ge=1, le=100)
+    backoff: Duration = 2.0
+    #: Messages waiting per channel; beyond that new ones are dropped and counted.
+    queue_size: int = Field(default=1000, ge=1)
+
+    @model_validator(mode="after")
+    def _chains_name_channels(self) -> NotifySettings:
+        problems = []
+        for name, chain in self.chains.items():
+            for i, step in enumerate(chain.steps):
+                for ch in step.channels:
+                    if ch not in self.channels:
+                        problems.append(f"chain {name!r} step {i + 1} names channel {ch!r}, which is not "
+                                        f"defined; add [notify.channels.{ch}] or fix the name")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

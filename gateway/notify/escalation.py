@@ -1,0 +1,94 @@
+"""Escalation: walks each open alert along its chain, repeats until acknowledged, says "resolved".
+
+Progress (steps sent, last sent, acknowledgement passed on, done) lives in the events database and
+is written *before* messages are queued, so a restart never sends the same step twice. ``sync`` reads
+that progress afresh, so an acknowledgement made by another process (``houqin ack``) is seen on the
+next tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+
+from gateway.alerts.model import Alert, AlertChange
+from gateway.alerts.store import AlertStore, NotifyProgress
+from gateway.clock import Clock
+from gateway.notify.config import ChainSettings
+from gateway.notify.dispatcher import Dispatcher
+from gateway.notify.messages import Composer, Notice, NoticeEvent
+
+log = logging.getLogger(__name__)
+
+
+class Escalator:
+    """Decides what to send when; the dispatcher sends it."""
+
+    def __init__(self, chains: Mapping[str, ChainSettings], store: AlertStore, dispatcher: Dispatcher,
+                 composer: Composer, clock: Clock) -> None:
+        self.chains = chains
+        self.store = store
+        self.dispatcher = dispatcher
+        self.composer = composer
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def on_alert_change(self, change: AlertChange) -> None:
+        """``AlertService`` listener: act on the change at once (the first step is usually immediate)."""
+        self.sync()
+
+    def tick(self, now: float | None = None) -> None:
+        """Send what became due (delays, repeats) and pass on changes made elsewhere."""
+        self.sync(now)
+
+    def sync(self, now: float | None = None) -> None:
+        """Bring every unfinished alert's notifications up to date."""
+        with self._lock:
+            t = self.clock.now() if now is None else now
+            for p in self.store.notify_progress():
+                try:
+                    self._one(p, t)
+                except Exception:  # one alert's trouble (e.g. a locked DB) must not stop the rest
+                    log.exception("escalation of alert %d failed", p.alert.id)
+
+    def _one(self, p: NotifyProgress, now: float) -> None:
+        a = p.alert
+        chain = self.chains.get(a.chain or "")
+        if chain is None:
+            log.error("alert %d names chain %r, which is not in [notify.chains]; nobody is notified", a.id, a.chain)
+            self.store.mark_done(a.id, now, "not notified", f"no chain {a.chain!r}")
+            return
+        told = self._channels(chain, p.steps_sent)
+        if a.state == "cleared":
+            if told and chain.resolved:
+                self.store.mark_done(a.id, now, "notified", f"resolved: {', '.join(told)}")
+                self._send("resolved", a, told)
+            else:
+                self.store.mark_done(a.id, now, None)
+            return
+        if a.state == "acknowledged":
+            if not p.ack_handled:
+                self.store.mark_ack_handled(a.id)
+                self._send("acknowledged", a, told)
+            return
+        due = [i for i in range(p.steps_sent, len(chain.steps)) if now >= a.opened_at + chain.steps[i].after]
+        if due:
+            steps = due[-1] + 1
+            self.store.mark_sent(a.id, steps, now, "notified",
+                                 ", ".join(f"step {i + 1}: {', '.join(chain.steps[i].channels)}" for i in due))
+            for i in due:
+                self._send("opened" if i == 0 else "escalated", a, list(dict.fromkeys(chain.steps[i].channels)))
+            return
+        if chain.repeat and p.steps_sent and p.last_sent_at is not None and now - p.last_sent_at >= chain.repeat:
+            self.store.mark_sent(a.id, p.steps_sent, now, "notified", f"repeated: {', '.join(told)}")
+            self._send("repeated", a, told)
+
+    @staticmethod
+    def _channels(chain: ChainSettings, steps: int) -> list[str]:
+        return list(dict.fromkeys(ch for step in chain.steps[:steps] for ch in step.channels))
+
+    def _send(self, event: NoticeEvent, alert: Alert, channels: list[str]) -> None:
+        notice: Notice = self.composer.compose(event, alert)
+        for ch in channels:
+            self.dispatcher.submit(ch, notice)

@@ -1,0 +1,89 @@
+"""Notification texts in the site's language: what, where, the value, since when, how to acknowledge."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from typing import Literal
+
+from gateway.alerts.model import Alert
+from gateway.contract import METRICS, display_value
+from gateway.i18n import gettext
+from gateway.rules.base import RuleBase
+
+NoticeEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One message about one alert, ready for any channel."""
+
+    event: NoticeEvent
+    alert: Alert
+    title: str
+    text: str
+    markdown: str
+
+
+def _t(locale: str, msg: str, **kw: object) -> str:
+    return gettext(locale, msg).format(**kw)
+
+
+def _value(alert: Alert, locale: str) -> str:
+    if alert.value is None:
+        return ""
+    if alert.metric is None:
+        return f"{alert.value:g}"
+    shown = display_value(alert.metric, alert.value)
+    if isinstance(shown, str):
+        return gettext(locale, shown)
+    unit = METRICS[alert.metric].unit if alert.metric in METRICS else ""
+    return f"{shown:g} {unit}".strip()
+
+
+class Composer:
+    """Builds ``Notice`` texts for one site."""
+
+    def __init__(self, rules: Mapping[str, RuleBase], devices: Mapping[str, str], locale: str, tz: tzinfo) -> None:
+        self.rules = rules
+        self.devices = devices  # device id -> name for people (with location)
+        self.locale = locale
+        self.tz = tz
+
+    def _time(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, self.tz).strftime("%Y-%m-%d %H:%M")
+
+    def compose(self, event: NoticeEvent, alert: Alert) -> Notice:
+        """The message for ``event`` about ``alert``."""
+        loc = self.locale
+        rule = self.rules.get(alert.rule)
+        what = rule.describe(loc) if rule is not None else alert.rule
+        where = self.devices.get(alert.device, alert.device)
+        tag = {
+            "opened": _t(loc, "ALERT"), "escalated": _t(loc, "ESCALATED"), "repeated": _t(loc, "STILL ACTIVE"),
+            "acknowledged": _t(loc, "ACKNOWLEDGED"), "resolved": _t(loc, "RESOLVED"),
+        }[event]
+        severity = _t(loc, alert.severity)
+        title = f"[{tag}] {where}: {what}"
+        lines = [_t(loc, "Severity: {severity}", severity=severity)]
+        value = _value(alert, loc)
+        if value:
+            lines.append(_t(loc, "Value: {value}", value=value))
+        if alert.detail and alert.kind in ("after_hours_access", "stale"):
+            lines.append(_t(loc, "Detail: {detail}", detail=alert.detail))
+        lines.append(_t(loc, "Since: {time}", time=self._time(alert.since)))
+        if event == "resolved":
+            lines.append(_t(loc, "Cleared at {time}.", time=self._time(alert.cleared_at or alert.since)))
+            if alert.acked_by:
+                lines.append(_t(loc, "Acknowledged by {name}: {note}", name=alert.acked_by, note=alert.ack_note or ""))
+        elif event == "acknowledged":
+            lines.append(_t(loc, "Acknowledged by {name}: {note}", name=alert.acked_by or "",
+                            note=alert.ack_note or ""))
+        else:
+            lines.append(_t(loc, "To acknowledge: open the dashboard, or run: houqin ack {id} --by NAME --note "
+                                 "\"what was done\"", id=alert.id))
+        lines.append(_t(loc, "Alert #{id}, rule {rule}", id=alert.id, rule=alert.rule))
+        text = title + "\n" + "\n".join(lines)
+        markdown = f"**{title}**\n\n" + "\n".join(f"> {line}" for line in lines)
+        return Notice(event, alert, title, text, markdown)

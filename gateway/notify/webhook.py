@@ -1,0 +1,70 @@
+"""Webhook channel: POSTs JSON to a group robot or a generic receiver (stdlib HTTP client)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from gateway.notify import robots
+from gateway.notify.channel import PEOPLE_EVENTS, DeliveryError
+from gateway.notify.config import WebhookChannel
+from gateway.notify.messages import Notice
+
+
+class WebhookDelivery:
+    """Sends notices to one webhook URL in one format."""
+
+    events = PEOPLE_EVENTS
+
+    def __init__(self, name: str, settings: WebhookChannel, wall: Callable[[], float] = time.time) -> None:
+        self.name = name
+        self.settings = settings
+        # Signatures need the real time: the robots refuse timestamps more than an hour off.
+        self._wall = wall
+
+    def request(self, notice: Notice) -> tuple[str, dict[str, Any]]:
+        """The URL and JSON body for ``notice``."""
+        s = self.settings
+        secret = s.signing_secret()
+        if s.secret_env and not secret:
+            raise DeliveryError(f"{self.name}: environment variable {s.secret_env} (secret_env) is not set")
+        if s.format == "wecom":
+            return s.url, robots.wecom_body(notice, s.style)
+        if s.format == "dingtalk":
+            return robots.dingtalk_url(s.url, secret, self._wall()), robots.dingtalk_body(notice, s.style)
+        if s.format == "feishu":
+            return s.url, robots.feishu_body(notice, s.style, secret, self._wall())
+        return s.url, robots.generic_body(notice)
+
+    def deliver(self, notice: Notice) -> None:
+        """POST; raise DeliveryError on a network error, a non-2xx status or a robot error code."""
+        url, body = self.request(notice)
+        data = json.dumps(body, ensure_ascii=False).encode()
+        req = urllib.request.Request(url, data=data, method="POST",
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+        try:
+            with urllib.request.urlopen(req, timeout=self.settings.timeout) as resp:
+                reply = resp.read(65536)
+        except urllib.error.HTTPError as e:
+            raise DeliveryError(f"{self.name}: HTTP {e.code} from the webhook") from None
+        except (urllib.error.URLError, OSError) as e:
+            raise DeliveryError(f"{self.name}: cannot reach the webhook: {getattr(e, 'reason', e)}") from None
+        if self.settings.format != "generic":
+            self._check_reply(reply)
+
+    def _check_reply(self, reply: bytes) -> None:
+        # The robots answer HTTP 200 with an error code in the body (e.g. a bad signature).
+        try:
+            obj = json.loads(reply or b"{}")
+        except ValueError:
+            return
+        if not isinstance(obj, dict):
+            return
+        code = obj.get("errcode", obj.get("code", obj.get("StatusCode", 0)))
+        if code not in (0, None):
+            msg = obj.get("errmsg") or obj.get("msg") or obj.get("StatusMessage") or ""
+            raise DeliveryError(f"{self.name}: the {self.settings.format} robot refused the message: {code} {msg}")

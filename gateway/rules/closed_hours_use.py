@@ -1,0 +1,91 @@
+"""``closed_hours_use``: water or power used while the school is closed, above an allowance."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from gateway.contract import METRICS
+from gateway.model import Reading
+from gateway.rules.base import Evaluator, RuleBase, RuleContext, tr
+
+
+class ClosedHoursUseRule(RuleBase):
+    """``kind = "closed_hours_use"``: usage per hour (or per closed day) above ``allowance`` while closed."""
+
+    kind: Literal["closed_hours_use"]
+    metric: str = "usage_l"
+    #: Units allowed per period while closed (e.g. 20 litres per hour, 500 Wh per hour).
+    allowance: float = Field(ge=0)
+    per: Literal["hour", "day"] = "hour"
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if v not in METRICS:
+            raise ValueError(f"unknown metric {v!r}; use usage_l or usage_wh")
+        return v
+
+    def describe(self, locale: str) -> str:
+        """The condition in words."""
+        if self.name:
+            return self.name
+        unit = METRICS[self.metric].unit
+        per = tr(locale, "hour" if self.per == "hour" else "day")
+        return tr(locale, "use while closed above {allowance} {unit} per {per}", allowance=self.allowance,
+                  unit=unit, per=per)
+
+
+class ClosedHoursUseEvaluator(Evaluator):
+    """Sums closed-time usage per local hour or day; an alert clears when the school opens or a whole
+    period stays within the allowance."""
+
+    settings: ClosedHoursUseRule
+
+    def __init__(self, settings: RuleBase, ctx: RuleContext,
+                 pending: dict[tuple[str, str], tuple[float, float | None]]) -> None:
+        super().__init__(settings, ctx, pending)
+        self._bucket: dict[str, tuple[str, float]] = {}  # device -> (period key, used so far)
+
+    def _period(self, ts: float) -> str:
+        dt = datetime.fromtimestamp(ts, self.ctx.calendar.tz)
+        return dt.strftime("%Y-%m-%d %H") if self.settings.per == "hour" else dt.strftime("%Y-%m-%d")
+
+    def on_reading(self, r: Reading) -> None:
+        """Add closed-time usage to its period; raise above the allowance."""
+        s = self.settings
+        if r.metric != s.metric or self.ctx.calendar.is_open(r.ts):
+            return
+        key = self._period(r.ts)
+        old = self._bucket.get(r.device)
+        if old is not None and old[0] != key:
+            self._rollover(r.device, old[1])
+        used = (old[1] if old is not None and old[0] == key else 0.0) + r.value
+        self._bucket[r.device] = (key, used)
+        if used > s.allowance and r.device not in self._raised:
+            self.fire(r.device, used, f"{used:g} {METRICS[s.metric].unit} in {key}", r.ts, s.metric)
+
+    def _rollover(self, device: str, used: float) -> None:
+        if used <= self.settings.allowance:
+            self.release(device, used)
+
+    def tick(self, now: float) -> None:
+        """Clear when the school opens or when a period ended within the allowance."""
+        key = self._period(now)
+        is_open = self.ctx.calendar.is_open(now)
+        for device in list(self._raised):
+            bucket = self._bucket.get(device)
+            if is_open:
+                self._bucket.pop(device, None)
+                self.release(device)
+            elif bucket is None:
+                continue
+            elif bucket[0] != key:
+                self._bucket[device] = (key, 0.0)
+                self._rollover(device, bucket[1])
+
+
+SETTINGS = ClosedHoursUseRule
+EVALUATOR = ClosedHoursUseEvaluator

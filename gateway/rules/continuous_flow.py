@@ -1,0 +1,84 @@
+"""``continuous_flow``: a meter that never stops for a duration (a leak, a tap left running)."""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from gateway.contract import METRICS
+from gateway.model import Reading
+from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, dur, tr
+
+
+class ContinuousFlowRule(RuleBase):
+    """``kind = "continuous_flow"``: usage never fell below ``min_flow`` per minute in any ``window``."""
+
+    kind: Literal["continuous_flow"]
+    #: A derived usage metric (``usage_l`` for water, ``usage_wh`` for energy).
+    metric: str = "usage_l"
+    #: Units per minute that still count as flowing (e.g. litres per minute).
+    min_flow: float = Field(default=0.1, gt=0)
+    #: The meter "stopped" when a whole window of this length used less than ``min_flow`` per minute.
+    window: Duration = Field(default=600.0, gt=0)
+    for_: Duration = Field(default=7200.0, alias="for", gt=0)
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, v: str) -> str:
+        if v not in METRICS:
+            raise ValueError(f"unknown metric {v!r}; use usage_l or usage_wh")
+        return v
+
+    def describe(self, locale: str) -> str:
+        """The condition in words."""
+        return self.name or tr(locale, "flow never stopped for {duration}", duration=dur(self.for_))
+
+
+class ContinuousFlowEvaluator(Evaluator):
+    """Keeps a window of usage per meter; the condition holds since the meter last stood still."""
+
+    settings: ContinuousFlowRule
+
+    def __init__(self, settings: RuleBase, ctx: RuleContext,
+                 pending: dict[tuple[str, str], tuple[float, float | None]]) -> None:
+        super().__init__(settings, ctx, pending)
+        self._win: dict[str, deque[tuple[float, float]]] = {}
+        self._first: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+
+    def on_reading(self, r: Reading) -> None:
+        """Add usage and judge the last window."""
+        s = self.settings
+        if r.metric != s.metric:
+            return
+        win = self._win.setdefault(r.device, deque())
+        win.append((r.ts, r.value))
+        first = self._first.setdefault(r.device, r.ts)
+        self._last[r.device] = r.ts
+        while win and win[0][0] <= r.ts - s.window:
+            win.popleft()
+        used = sum(v for _, v in win)
+        flowing = used >= s.min_flow * s.window / 60.0
+        # Before a whole window has been seen (e.g. just after a restart) only flow can be judged,
+        # never a stop, so a persisted duration is not lost.
+        covered = r.ts - first >= s.window
+        if flowing and self.in_schedule(r.ts):
+            # The flow began at the first reading in the window that carried usage.
+            began = next((ts for ts, v in win if v > 0), r.ts)
+            self.hold(r.device, began, used, s.for_, f"{used:g} in {dur(s.window)}", s.metric)
+        elif covered or not self.in_schedule(r.ts):
+            self.release(r.device, used)
+
+    def tick(self, now: float) -> None:
+        """A meter that sends nothing for a whole window stood still; raise durations that ran out."""
+        s = self.settings
+        for device, last in list(self._last.items()):
+            if now - last >= s.window and self.holding(device):
+                self.release(device, 0.0)
+        self.tick_holds(now, s.for_, lambda _d, v: f"{v}", s.metric)
+
+
+SETTINGS = ContinuousFlowRule
+EVALUATOR = ContinuousFlowEvaluator

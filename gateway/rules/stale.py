@@ -1,0 +1,83 @@
+"""``stale``: a device silent (no reading or event) for a duration, or reported offline."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from gateway.model import Availability, Event, Reading
+from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, dur, tr
+
+
+class StaleRule(RuleBase):
+    """``kind = "stale"``: e.g. any device silent for 15 min."""
+
+    kind: Literal["stale"]
+    for_: Duration = Field(default=900.0, alias="for", gt=0)
+    #: Also alert when the device's availability says offline for this long.
+    offline: bool = True
+    offline_for: Duration = 60.0
+
+    def describe(self, locale: str) -> str:
+        """The condition in words."""
+        return self.name or tr(locale, "no data for {duration}", duration=dur(self.for_))
+
+
+class StaleEvaluator(Evaluator):
+    """Tracks when each watched device was last heard of.
+
+    After a restart a device's last-seen time comes from the store when it has one, else from the
+    start time, so a device that went silent before the restart is reported ``for`` after it.
+    """
+
+    settings: StaleRule
+
+    def __init__(self, settings: RuleBase, ctx: RuleContext,
+                 pending: dict[tuple[str, str], tuple[float, float | None]]) -> None:
+        super().__init__(settings, ctx, pending)
+        now = ctx.clock.now()
+        self._seen: dict[str, float] = {}
+        self._offline: dict[str, float] = {}
+        for device in self.configured_devices():
+            last = ctx.last_seen(device) if ctx.last_seen else None
+            self._seen[device] = last if last is not None else now
+
+    def _heard(self, device: str, ts: float) -> None:
+        if ts >= self._seen.get(device, 0.0):
+            self._seen[device] = ts
+        self._offline.pop(device, None)
+        if device in self._raised:
+            self.release(device)
+
+    def on_reading(self, r: Reading) -> None:
+        """The device spoke."""
+        self._heard(r.device, r.ts)
+
+    def on_event(self, e: Event) -> None:
+        """The device spoke."""
+        self._heard(e.device, e.ts)
+
+    def on_availability(self, a: Availability) -> None:
+        """Online counts as heard; offline starts the offline timer."""
+        if a.online:
+            self._heard(a.device, a.ts)
+        elif self.settings.offline:
+            self._offline.setdefault(a.device, a.ts)
+            self._seen.setdefault(a.device, a.ts)
+
+    def tick(self, now: float) -> None:
+        """Raise devices silent or offline for too long."""
+        s = self.settings
+        for device, seen in self._seen.items():
+            if device in self._raised or not self.in_schedule(now):
+                continue
+            off = self._offline.get(device)
+            if off is not None and now - off >= s.offline_for:
+                self.fire(device, None, "offline", off)
+            elif now - seen >= s.for_:
+                self.fire(device, now - seen, f"silent {dur(now - seen)}", seen)
+
+
+SETTINGS = StaleRule
+EVALUATOR = StaleEvaluator
