@@ -291,6 +291,22 @@ class DeviceSettings(_Section):
         return self.name or self.id
 
 
+class HomeAssistantSettings(_Section):
+    """``[homeassistant]``: publish MQTT discovery so Home Assistant shows every device and alert."""
+
+    discovery: bool = False
+    #: Home Assistant's discovery prefix (its MQTT integration setting; "homeassistant" by default).
+    prefix: str = "homeassistant"
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, v: str) -> str:
+        if not v or v != v.strip("/") or any(c in v for c in "+#\0 "):
+            raise ValueError("must be a topic prefix without wildcards, spaces or leading/trailing '/' "
+                             "(e.g. \"homeassistant\")")
+        return v
+
+
 class Config(_Section):
     """The whole configuration file."""
 
@@ -299,6 +315,8 @@ class Config(_Section):
     storage: StorageSettings = StorageSettings()
     dashboard: DashboardSettings = DashboardSettings()
     devices: list[DeviceSettings] = Field(default_factory=list)
+    #: ``[homeassistant]``: MQTT discovery for Home Assistant (``gateway/homeassistant.py``).
+    homeassistant: HomeAssistantSettings = HomeAssistantSettings()
     #: ``[[sensors]]``: hardware wired to the Pi running ``houqin sensors`` (models in ``sensors/config.py``).
     sensors: list[SensorSettings] = Field(default_factory=list)
     #: ``[influxdb]``: needed when ``[storage] timeseries = "influxdb"`` (see ``gateway/store/influx_settings.py``).

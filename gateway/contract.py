@@ -68,6 +68,15 @@ def gateway_availability_topic(site: str) -> str:
     return f"{ROOT}/{site}/gateway/availability"
 
 
+def mirror_topic(site: str, device: str, leaf: Literal["state", "availability"]) -> str:
+    """Where the gateway republishes a device's decoded state or availability in canonical form, whatever
+    its format (for Home Assistant): ``houqin/{site}/gateway/devices/{device}/{leaf}``, retained.
+
+    Six levels, so the gateway's own ``houqin/{site}/+/...`` subscriptions never take it back in.
+    """
+    return f"{ROOT}/{site}/gateway/devices/{device}/{leaf}"
+
+
 def subscriptions(site: str) -> list[str]:
     """Topic filters the gateway subscribes to for native devices."""
     return [f"{ROOT}/{site}/+/state", f"{ROOT}/{site}/+/event", f"{ROOT}/{site}/+/availability"]
