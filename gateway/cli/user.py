@@ -1,0 +1,150 @@
+"""``houqin user``: dashboard accounts — add (the first admin), list, passwd, role, disable, enable."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from datetime import datetime
+
+from dashboard.accounts import AccountError, Accounts
+from dashboard.roles import ROLES
+from dashboard.sessions import Sessions
+from gateway.cli.common import add_config_option, config_from_args
+from gateway.clock import SystemClock
+from gateway.errors import HouqinError
+from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the command and its subcommands."""
+    p = sub.add_parser("user", help="manage dashboard users (there is no default account)",
+                       description="Manage dashboard users. Create the first admin with: houqin user add NAME "
+                                   "--role admin")
+    users = p.add_subparsers(dest="user_command", metavar="ACTION")
+    add = users.add_parser("add", help="create a user (password from a prompt, or stdin with --password-stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--display-name", default="", help="name shown on screen (e.g. 王师傅)")
+    add.add_argument("--locale", choices=("zh-CN", "en"), default=None, help="language (default: [site] locale)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.set_defaults(func=_add)
+    ls = users.add_parser("list", help="list users")
+    ls.set_defaults(func=_list)
+    pw = users.add_parser("passwd", help="set a user's password (ends their sessions)")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    pw.set_defaults(func=_passwd)
+    role = users.add_parser("role", help="change a user's role (ends their sessions)")
+    role.add_argument("name")
+    role.add_argument("role", choices=ROLES)
+    role.set_defaults(func=_role)
+    for action in ("disable", "enable"):
+        extra = " (ends their sessions)" if action == "disable" else ""
+        a = users.add_parser(action, help=f"{action} a user{extra}")
+        a.add_argument("name")
+        a.set_defaults(func=_disable if action == "disable" else _enable)
+    for child in users.choices.values():
+        add_config_option(child)
+
+    def usage(args: argparse.Namespace) -> int:
+        p.print_help()
+        return 2
+
+    p.set_defaults(func=usage)
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        print("no terminal to prompt for the password; pass --password-stdin and pipe it in", file=sys.stderr)
+        return None
+    first = getpass.getpass("password: ")
+    second = getpass.getpass("again: ")
+    if first != second:
+        print("the two passwords differ; nothing changed", file=sys.stderr)
+        return None
+    return first
+
+
+def _open(args: argparse.Namespace) -> tuple[EventsDB, Accounts, Sessions] | None:
+    cfg = config_from_args(args)
+    if cfg is None:
+        return None
+    try:
+        cfg.storage.path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"[storage] dir = {str(cfg.storage.path)!r}: cannot be created ({e})", file=sys.stderr)
+        return None
+    db = EventsDB(cfg.storage.path / EVENTS_DB_NAME)
+    clock = SystemClock()
+    return db, Accounts(db, clock), Sessions(db, clock, cfg.dashboard.idle_seconds, cfg.dashboard.max_seconds)
+
+
+def _run(args: argparse.Namespace, action: str) -> int:
+    opened = _open(args)
+    if opened is None:
+        return 1
+    db, accounts, sessions = opened
+    try:
+        if action == "add":
+            password = _read_password(args)
+            if password is None:
+                return 1
+            user = accounts.add(args.name, args.role, password, display_name=args.display_name, locale=args.locale)
+            print(f"user {user.username!r} created with role {user.role}")
+        elif action == "list":
+            users = accounts.list()
+            if not users:
+                print("no users yet; create the first admin with: houqin user add NAME --role admin")
+            for u in users:
+                created = datetime.fromtimestamp(u.created_at).strftime("%Y-%m-%d")
+                state = "disabled" if u.disabled else "active"
+                print(f"{u.username:<20} {u.role:<11} {state:<9} {u.locale or '-':<6} {created}  {u.display_name}")
+        elif action == "passwd":
+            password = _read_password(args)
+            if password is None:
+                return 1
+            user = accounts.set_password(args.name, password)
+            n = sessions.end_all(user.id)
+            print(f"password of {user.username!r} changed; {n} session(s) ended")
+        elif action == "role":
+            user = accounts.set_role(args.name, args.role)
+            n = sessions.end_all(user.id)
+            print(f"{user.username!r} is now {user.role}; {n} session(s) ended")
+        elif action in ("disable", "enable"):
+            user = accounts.set_disabled(args.name, action == "disable")
+            n = sessions.end_all(user.id) if action == "disable" else 0
+            print(f"{user.username!r} {action}d" + (f"; {n} session(s) ended" if action == "disable" else ""))
+    except (AccountError, HouqinError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    return _run(args, "add")
+
+
+def _list(args: argparse.Namespace) -> int:
+    return _run(args, "list")
+
+
+def _passwd(args: argparse.Namespace) -> int:
+    return _run(args, "passwd")
+
+
+def _role(args: argparse.Namespace) -> int:
+    return _run(args, "role")
+
+
+def _disable(args: argparse.Namespace) -> int:
+    return _run(args, "disable")
+
+
+def _enable(args: argparse.Namespace) -> int:
+    return _run(args, "enable")
