@@ -234,16 +234,16 @@ class SqliteStore:
                         ).fetchone()[0]
                         ids[key] = sid
                         new_keys.append(key)
-                    ts = round(r.ts * 1000)
                     value = float(r.value)
-                    if ts < horizon:
-                        skipped += 1
-                        continue
-                    if ts < 0 or not math.isfinite(value):
+                    if not (math.isfinite(r.ts) and r.ts >= 0 and math.isfinite(value)):
                         raise ValueError(
                             f"reading {r.device}/{r.metric} at ts={r.ts} value={r.value!r} cannot be stored:"
                             " the time must be after 1970 and the value a finite number"
                         )
+                    ts = round(r.ts * 1000)
+                    if ts < horizon:
+                        skipped += 1
+                        continue
                     rows.append((sid, ts, value))
                 self._insert(c, rows)
                 c.execute("COMMIT")
@@ -446,11 +446,12 @@ class SqliteStore:
         with self._wlock:
             c = self._writer
             say("optimizing")
-            c.execute("PRAGMA optimize")
+            c.execute("PRAGMA optimize").fetchall()
             say("returning free pages to the file system")
-            c.execute("PRAGMA incremental_vacuum")
+            # Each step frees one page and execute() steps once; executescript() runs it to the end.
+            c.executescript("PRAGMA incremental_vacuum;")
             say("checkpointing the write-ahead log")
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         after = self.size_bytes()
         return MaintenanceReport(deleted["raw"], deleted["rollup_5m"], deleted["rollup_1h"], before, after)
 
