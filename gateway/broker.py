@@ -129,7 +129,7 @@ class EmbeddedBroker:
             self._thread.join(5)
             self._thread = None
             raise BrokerStartError(self._explain(err)) from err
-        log.info("embedded MQTT broker listening on %s", self._where())
+        log.debug("embedded MQTT broker listening on %s", self._where())
 
     def stop(self) -> None:
         """Disconnect every client and stop the broker thread (idempotent)."""

@@ -1,0 +1,305 @@
+"""``houqin demo``: a living site in one command — embedded broker, simulated sensors, SQLite store.
+
+It writes the config it runs with to ``DIR/houqin.toml`` so every other command works on the demo
+(``houqin tail --config DIR/houqin.toml``, ``houqin query ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.config import Config, load_config
+from gateway.errors import ConfigError, HouqinError
+from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
+
+DEMO_SITE_ID = "demo-kg"
+DEMO_SITE_NAME = "阳光幼儿园（演示）"
+DEMO_TIMEZONE = "Asia/Shanghai"
+DEFAULT_MQTT_PORT = 1883
+DEFAULT_DASHBOARD_PORT = 8080
+DEFAULT_SPEED = 10.0
+#: How often the demo prints a one-line status while it runs.
+STATUS_EVERY_S = 60.0
+#: Optional module the dashboard provides for the demo: ``prepare(gateway) -> Sequence[str]`` creates a
+#: demo login (random password) and returns lines to print (URL, user, password).
+DASHBOARD_DEMO_HOOK = "dashboard.demo"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the command."""
+    p = sub.add_parser("demo", help="run a simulated kindergarten: embedded broker, sensors, storage",
+                       description="Run a living demo site in one process. Writes DIR/houqin.toml so the other "
+                                   "commands work on it. Ctrl-C stops it; the data stays in DIR.")
+    p.add_argument("--dir", type=Path, default=None,
+                   help="where the config and data go (default: a new temporary directory)")
+    p.add_argument("--mqtt-port", type=_port, default=None,
+                   help=f"port of the embedded MQTT broker on 127.0.0.1 (default {DEFAULT_MQTT_PORT}, or a free "
+                        "port if that is taken)")
+    p.add_argument("--port", type=_port, default=None,
+                   help=f"dashboard port (default {DEFAULT_DASHBOARD_PORT}, or a free port if that is taken)")
+    p.add_argument("--speed", type=_speed, default=DEFAULT_SPEED,
+                   help=f"simulated seconds per real second (default {DEFAULT_SPEED:g}; 1 = real time, "
+                        "60 = an hour a minute)")
+    p.add_argument("--start", type=_hhmm, default=None, metavar="HH:MM",
+                   help="start the simulated day at this local time on the last school day (e.g. 07:30 for the "
+                        "morning rush; only with --speed above 1); default: now")
+    p.add_argument("--seed", type=int, default=1, help="random seed of the simulated site (default 1)")
+    p.add_argument("--leak", action="store_true", help="simulate a slow water leak (flow all night)")
+    p.set_defaults(func=run)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number; use 1-65535") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number; use 1-65535")
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; e.g. --speed 10") from None
+    if not 0 < value <= 100_000:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range; use a speed above 0 and at most 100000")
+    return value
+
+
+def _hhmm(text: str) -> tuple[int, int]:
+    try:
+        parsed = datetime.strptime(text, "%H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day; write HH:MM, e.g. 07:30") from None
+    return parsed.hour, parsed.minute
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether ``host:port`` can be listened on now."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port the OS says is free right now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _toml_str(value: str) -> str:
+    # JSON string escapes are valid in TOML basic strings; keep Chinese readable.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int) -> str:
+    """The TOML config of the demo site: embedded broker, SQLite storage and the simulated devices."""
+    lines = [
+        "# Written by `houqin demo`: the simulated kindergarten. Every houqin command works on it:",
+        "#   houqin tail --config THIS_FILE      houqin query kitchen-fridge-1 --config THIS_FILE",
+        "",
+        "[site]",
+        f"id = {_toml_str(DEMO_SITE_ID)}",
+        f"name = {_toml_str(DEMO_SITE_NAME)}",
+        f"timezone = {_toml_str(DEMO_TIMEZONE)}",
+        "",
+        "[mqtt]",
+        'url = "embedded"',
+        'protocol = "3.1.1"',
+        f"embedded_port = {mqtt_port}",
+        "",
+        "[storage]",
+        f"dir = {_toml_str(str(storage_dir))}",
+        'timeseries = "sqlite"',
+        "",
+    ]
+    lines += ["[dashboard]", 'bind = "127.0.0.1"', f"port = {dashboard_port}", ""]
+    for d in SITE_DEVICES:
+        lines += [
+            "[[devices]]",
+            f"id = {_toml_str(d.id)}",
+            f"kind = {_toml_str(d.kind)}",
+            f"name = {_toml_str(d.name)}",
+            f"location = {_toml_str(d.location)}",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def last_school_day_at(now: float, hour: int, minute: int, timezone: str) -> float:
+    """Unix time of ``hour:minute`` local on today or the latest weekday before it."""
+    tz = ZoneInfo(timezone)
+    day = datetime.fromtimestamp(now, tz)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day.replace(hour=hour, minute=minute, second=0, microsecond=0).timestamp()
+
+
+def _choose_port(requested: int | None, default: int) -> int:
+    if requested is not None:
+        return requested
+    return default if port_is_free(default) else free_port()
+
+
+def _dashboard_lines(gateway: Any) -> list[str]:
+    """Ask the dashboard (when installed) for a demo login; it prints nothing when absent."""
+    try:
+        hook = importlib.import_module(DASHBOARD_DEMO_HOOK)
+    except ModuleNotFoundError as e:
+        if e.name not in (DASHBOARD_DEMO_HOOK, "dashboard"):
+            raise
+        return []
+    prepare = getattr(hook, "prepare", None)
+    if prepare is None:
+        return []
+    lines: Sequence[str] = prepare(gateway)
+    return list(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo until Ctrl-C or SIGTERM; exit 0 after a clean stop, 1 when it cannot start."""
+    from gateway.app import build_gateway, link_settings
+
+    base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="houqin-demo-"))
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        print(f"cannot create the demo directory {base}: {e}; pass --dir with a writable directory", file=sys.stderr)
+        return 1
+    base = base.resolve()
+    mqtt_port = _choose_port(args.mqtt_port, DEFAULT_MQTT_PORT)
+    dashboard_port = _choose_port(args.port, DEFAULT_DASHBOARD_PORT)
+    config_path = base / "houqin.toml"
+    config_path.write_text(demo_config_text(base / "data", mqtt_port, dashboard_port), encoding="utf-8")
+    try:
+        cfg = load_config(config_path)
+    except ConfigError as e:  # a bug in the demo's own config: say exactly what
+        print(f"the demo config {config_path} is invalid:", file=sys.stderr)
+        for p in e.problems:
+            print(f"  - {p}", file=sys.stderr)
+        return 1
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_signal)
+    try:
+        return _serve(cfg, config_path, args, stop, build_gateway, link_settings)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threading.Event,
+           build_gateway: Any, link_settings: Any) -> int:
+    try:
+        gw = build_gateway(cfg)
+    except HouqinError as e:
+        print(f"cannot start the demo: {e}", file=sys.stderr)
+        return 1
+    try:
+        gw.start()
+    except (HouqinError, OSError) as e:  # a port in use, an unwritable directory: say which
+        print(f"cannot start the demo: {e}", file=sys.stderr)
+        return 1
+    sim: Simulator | None = None
+    try:
+        start = None
+        if args.start is not None and args.speed != 1.0:
+            hour, minute = args.start
+            start = last_school_day_at(time.time(), hour, minute, cfg.site.timezone)
+        site = SimulatedSite(start=start if start is not None else time.time(), seed=args.seed,
+                             timezone=cfg.site.timezone)
+        if args.leak:
+            site.set_leak()
+        sim = Simulator(cfg.site.id, link_settings(cfg, client_id="houqin-sim", persistent=False),
+                        speed=args.speed, site=site)
+        # nine simulated devices connecting would log nine "connected" lines; problems still show
+        logging.getLogger("gateway.mqtt_link").setLevel(logging.WARNING)
+        sim.start()
+        _print_banner(cfg, config_path, args, _dashboard_lines(gw))
+        next_status = time.monotonic() + STATUS_EVERY_S
+        while not stop.wait(1.0):
+            if time.monotonic() >= next_status:
+                next_status += STATUS_EVERY_S
+                stats = gw.stats()
+                print(f"[demo] simulated {datetime.fromtimestamp(site.t, ZoneInfo(cfg.site.timezone)):%a %H:%M}, "
+                      f"published {sim.published}, gateway received {stats.get('messages', '?')}",
+                      file=sys.stderr, flush=True)
+    finally:
+        print("stopping the demo...", file=sys.stderr, flush=True)
+        if sim is not None:
+            sim.stop()
+        gw.stop()
+        print(f"stopped; the data stays in {cfg.storage.path} (run again with --dir {config_path.parent})",
+              file=sys.stderr, flush=True)
+    return 0
+
+
+def houqin_command() -> str:
+    """How to call houqin from another shell: ``houqin`` when on PATH, else this program's full path."""
+    if shutil.which("houqin"):
+        return "houqin"
+    argv0 = Path(sys.argv[0])
+    if argv0.name == "houqin" and argv0.exists():
+        return str(argv0.resolve())
+    return f"{sys.executable} -m gateway"
+
+
+def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dashboard: list[str]) -> None:
+    addr = cfg.mqtt.address()
+    c = str(config_path)
+    h = houqin_command()
+    lines = [
+        "",
+        f"Houqin demo: {cfg.site.name} ({cfg.site.id}), {len(cfg.devices)} simulated devices at "
+        f"{args.speed:g}x speed",
+        f"  config:      {c}",
+        f"  data:        {cfg.storage.path}",
+        f"  MQTT broker: mqtt://{addr.host}:{addr.port} (embedded, MQTT 3.1.1)",
+    ]
+    if dashboard:
+        lines += [f"  dashboard:   {dashboard[0]}", *(f"               {line}" for line in dashboard[1:])]
+    else:
+        lines.append(f"  dashboard:   port {cfg.dashboard.port} (when the dashboard is installed)")
+    lines += [
+        "",
+        "Try, in another shell:",
+        f"  {h} tail --config {c}",
+        f"  {h} query kitchen-fridge-1 --since 10m --config {c}",
+        f"  {h} query water-main --metric total_l --json --config {c}",
+        f"  {h} dead-letters --config {c}",
+        f"  mosquitto_sub -p {addr.port} -t 'houqin/#' -v",
+        "",
+        "Ctrl-C stops the demo.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

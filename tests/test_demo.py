@@ -1,0 +1,136 @@
+"""``houqin demo`` end to end: a subprocess runs the demo; readings reach the store; Ctrl-C stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from gateway.cli.demo import demo_config_text, last_school_day_at
+from gateway.config import load_config
+from sensors.simulator import SITE_DEVICES
+from tests.mosquitto import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def query(capsys: pytest.CaptureFixture[str], config: Path, device: str, *extra: str) -> list[dict[str, object]]:
+    capsys.readouterr()
+    rc = main(["query", device, "--since", "1h", "--json", "--config", str(config), *extra])
+    out = capsys.readouterr().out
+    if rc != 0:
+        return []
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mqtt_port, web_port = free_port(), free_port()
+    demo_dir = tmp_path / "demo"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "demo", "--dir", str(demo_dir), "--mqtt-port", str(mqtt_port),
+         "--port", str(web_port), "--speed", "120"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    config = demo_dir / "houqin.toml"
+    try:
+        deadline = time.monotonic() + 60
+        fridge: list[dict[str, object]] = []
+        water: list[dict[str, object]] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            if config.exists() and (demo_dir / "data").exists():
+                fridge = query(capsys, config, "kitchen-fridge-1", "--metric", "temperature")
+                water = query(capsys, config, "water-main", "--metric", "total_l")
+                if len(fridge) >= 3 and len(water) >= 2:
+                    break
+            time.sleep(0.25)
+        assert proc.poll() is None, proc.communicate()[0]
+        assert len(fridge) >= 3, "no fridge readings reached the store"
+        assert all(r["device"] == "kitchen-fridge-1" and r["metric"] == "temperature" for r in fridge)
+        assert all(1.0 < float(str(r["value"])) < 10.0 for r in fridge)
+        totals = [float(str(r["value"])) for r in water]
+        assert totals == sorted(totals) and totals[0] > 100_000
+        # the config it wrote is valid and names every simulated device
+        assert main(["check-config", str(config)]) == 0
+        cfg = load_config(config)
+        assert [d.id for d in cfg.devices] == [d.id for d in SITE_DEVICES]
+        assert cfg.mqtt.embedded and cfg.mqtt.embedded_port == mqtt_port
+        assert cfg.storage.path == demo_dir.resolve() / "data"
+        # the embedded broker serves other clients too (houqin tail connects the same way)
+        with socket.create_connection(("127.0.0.1", mqtt_port), timeout=5):
+            pass
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            pytest.fail(f"the demo did not stop on Ctrl-C:\n{out}")
+    assert proc.returncode == 0, out
+    assert str(config) in out and "tail --config" in out
+    assert "stopped" in out
+    assert "Traceback" not in out
+    # the broker port is released
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", mqtt_port))
+
+
+def test_demo_with_broker_port_in_use_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        rc = main(["demo", "--dir", str(tmp_path), "--mqtt-port", str(port), "--port", str(free_port())])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"127.0.0.1:{port}" in err and "in use" in err and "--mqtt-port" in err
+
+
+def test_demo_config_is_valid_toml_with_paths_needing_escapes(tmp_path: Path) -> None:
+    odd = tmp_path / 'dir with "quotes" and \\ 后勤'
+    odd.mkdir()
+    path = odd / "houqin.toml"
+    path.write_text(demo_config_text(odd / "data", 1884, 8081), encoding="utf-8")
+    cfg = load_config(path)
+    assert cfg.storage.path == odd / "data"
+    assert cfg.site.name == "阳光幼儿园（演示）"
+    assert cfg.mqtt.protocol == "3.1.1"
+
+
+def test_start_time_goes_back_to_a_school_day() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    sunday_noon = datetime(2026, 11, 22, 12, 0, tzinfo=tz).timestamp()
+    start = datetime.fromtimestamp(last_school_day_at(sunday_noon, 7, 30, "Asia/Shanghai"), tz)
+    assert (start.weekday(), start.day, start.hour, start.minute) == (4, 20, 7, 30)
+
+
+def test_bad_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--speed", "0"], ["--mqtt-port", "70000"], ["--start", "25:00"]):
+        with pytest.raises(SystemExit) as e:
+            main(["demo", *argv])
+        assert e.value.code == 2
+    assert "HH:MM" in capsys.readouterr().err
+
+
+def test_demo_with_dashboard_port_in_use_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", port))
+        blocker.listen()
+        rc = main(["demo", "--dir", str(tmp_path), "--mqtt-port", str(free_port()), "--port", str(port)])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert str(port) in err and "cannot start the demo" in err
