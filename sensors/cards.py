@@ -41,19 +41,23 @@ def uids_from_keys(events: Iterable[KeyEvent]) -> Iterator[str]:
     partial number, so stray keys cannot glue two reads together.
     """
     buf: list[str] = []
+    overflow = False
     for key, value in events:
         if value != 1:
             continue
         if key in _ENTER:
-            if buf:
+            if buf and not overflow:
                 yield "".join(buf)
             buf.clear()
+            overflow = False
             continue
         ch = _char(key)
         if ch is not None:
             buf.append(ch)
             if len(buf) > MAX_UID_LEN:
-                log.warning("card reader typed more than %d characters without Enter; discarded", MAX_UID_LEN)
+                if not overflow:
+                    log.warning("card reader typed over %d characters without Enter; discarded", MAX_UID_LEN)
+                overflow = True  # discard up to the next Enter
                 buf.clear()
         elif "SHIFT" not in key:
             buf.clear()

@@ -51,10 +51,13 @@ class PulseJournal:
         tmp = self._tmp()
         if tmp.exists():
             tmp.unlink()  # a compaction cut short; the journal itself is intact (rename is atomic)
-        self._total = _recover(path.read_bytes()) if path.exists() else 0
+        data = path.read_bytes() if path.exists() else b""
+        self._total = _recover(data)
         self._unsynced = 0
         self._fd = self._open()
         self._size = os.fstat(self._fd).st_size
+        if data and not data.endswith(b"\n"):
+            self._append(b"\n")  # end a torn record so the next one is not glued to it
         if self._size == 0:
             self._append(_record(self._total))
             os.fsync(self._fd)

@@ -99,7 +99,7 @@ def test_bad_entries_named() -> None:
 def test_one_wire_pin_clash_and_shared_bus() -> None:
     make_config([{"type": "ds18b20", "probes": {"28-0316a2799bff": "fridge"}},
                  {"type": "ds18b20", "probes": {"28-0316a2799bfe": "fridge2"}}],
-                DEVICES + [{"id": "fridge2", "kind": "freezer"}])
+                [*DEVICES, {"id": "fridge2", "kind": "freezer"}])
     with pytest.raises(ConfigError, match="GPIO4 is already used"):
         make_config([{"type": "ds18b20", "probes": {"28-0316a2799bff": "fridge"}},
                      {"type": "contact", "device": "gate", "pin": 4}], DEVICES)
