@@ -29,7 +29,7 @@ def influxd_binary() -> str | None:
 class Influxd:
     """An ``influxd`` process; ``stop()``/``start()`` restart it on the same ports and data."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, auth: bool = False) -> None:
         binary = influxd_binary()
         if binary is None:
             raise RuntimeError("influxd is not installed; run scripts/test (it installs Debian's influxdb)")
@@ -58,6 +58,7 @@ class Influxd:
             "  enabled = true\n"
             f'  bind-address = "127.0.0.1:{self.port}"\n'
             "  log-enabled = false\n"
+            f"  auth-enabled = {'true' if auth else 'false'}\n"
             "  max-row-limit = 0\n"
             "[monitor]\n"
             "  store-enabled = false\n"
@@ -139,19 +140,6 @@ def influxd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd
     if influxd_binary() is None:
         pytest.fail("influxd is not installed; run scripts/test (it installs Debian's influxdb)")
     server = Influxd(tmp_path_factory.mktemp("influxd"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def influxd(tmp_path: Path) -> Iterator[Influxd]:
-    """An ``influxd`` of this test alone, which the test may stop and start."""
-    if influxd_binary() is None:
-        pytest.fail("influxd is not installed; run scripts/test (it installs Debian's influxdb)")
-    workdir = tmp_path / "influxd"
-    workdir.mkdir()
-    server = Influxd(workdir)
     server.start()
     yield server
     server.stop()
