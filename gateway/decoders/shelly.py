@@ -7,7 +7,8 @@ Gen2: the device's ``topic`` is its MQTT prefix (default the device id, e.g.
 ``voltage``, ``current``; ``em`` ``total_act_power`` and ``emdata`` ``total_act`` (Wh); ``em1``
 ``act_power`` and ``em1data`` ``total_act_energy`` (Wh); ``temperature`` ``tC``; ``humidity``
 ``rh``; ``devicepower`` ``battery.percent``; ``input`` ``state`` as a door contact (door and gate
-devices only: closed circuit = closed door, ``invert = true`` for a normally-closed switch). A
+devices only: closed circuit = closed door, ``invert = true`` for a normally-closed switch);
+``NotifyEvent`` pushes of a button input as ``button`` events (exit button devices only). A
 switch's own ``temperature`` is the relay's, never a room or fridge temperature, and is not read.
 Availability: ``<prefix>/online`` ``true``/``false``. ``NotifyStatus`` ``ts`` is used when sane.
 
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
-from gateway.model import Availability, Decoded, Reading
+from gateway.model import Availability, Decoded, Event, Reading
 
 if TYPE_CHECKING:
     from gateway.config import DeviceSettings
@@ -35,6 +36,7 @@ FORMAT = "shelly"
 
 _DOOR_KINDS = ("door", "gate")
 _NOTIFY = ("NotifyStatus", "NotifyFullStatus")
+_PUSHES = ("single_push", "double_push", "triple_push", "long_push")
 
 
 def prefix(device: DeviceSettings) -> str:
@@ -77,16 +79,38 @@ def decode(device: DeviceSettings, topic: str, payload: bytes, now: float) -> De
         return Decoded(readings=_components(device, {component: body}, now))
     if rest == "events/rpc":
         body = tp.json_object(payload)
-        if body.get("method") not in _NOTIFY:
-            return Decoded()  # NotifyEvent (button pushes) and RPC replies carry no readings
+        method = body.get("method")
+        if method not in (*_NOTIFY, "NotifyEvent"):
+            return Decoded()  # RPC replies and other notifications carry no readings
         params = body.get("params")
         if not isinstance(params, dict):
-            raise DecodeError("not_object", f"{topic}: {body.get('method')} has no params object")
+            raise DecodeError("not_object", f"{topic}: {method} has no params object")
+        if method == "NotifyEvent":
+            return Decoded(events=_button_events(device, params, now))
         ts_raw = params.get("ts")
         ts = tp.sane_ts(float(ts_raw) if isinstance(ts_raw, int | float) and not isinstance(ts_raw, bool) else None,
                         now)
         return Decoded(readings=_components(device, params, ts))
     raise DecodeError("bad_topic", f"{topic!r}: Houqin reads {p}/status/<component>, {p}/events/rpc, {p}/online")
+
+
+def _button_events(device: DeviceSettings, params: dict[str, Any], now: float) -> list[Event]:
+    """Pushes of an input in button mode, for an exit button device: ``Event(type="button")``."""
+    if device.kind != "exit_button":
+        return []
+    out: list[Event] = []
+    events = params.get("events")
+    for ev in events if isinstance(events, list) else []:
+        if not isinstance(ev, dict) or ev.get("event") not in _PUSHES:
+            continue
+        component = str(ev.get("component", ""))
+        if not _wanted(device, component):
+            continue
+        ts_raw = ev.get("ts")
+        ts = tp.sane_ts(float(ts_raw) if isinstance(ts_raw, int | float) and not isinstance(ts_raw, bool) else None,
+                        now)
+        out.append(Event(ts, device.id, "button", {"input": component, "push": ev["event"]}))
+    return out
 
 
 def _wanted(device: DeviceSettings, key: str) -> bool:

@@ -2,9 +2,10 @@
 
 The device's ``topic`` is the full state topic (``zigbee2mqtt/storeroom-door``). Read:
 ``temperature``, ``humidity``, ``battery``, ``contact`` (``false`` = magnet away = OPEN),
-``water_leak``, and for plugs ``power`` (W), ``energy`` (kWh -> Wh) and ``current``. ``voltage`` is
+``water_leak``, and for plugs ``power`` (W), ``energy`` (kWh -> Wh) and ``current``; a button's
+``action`` is a ``button`` event for an exit button device. ``voltage`` is
 not read: on battery sensors it is the battery's millivolts. ``null`` means "not known yet" and is
-skipped; messages with nothing Houqin reads (only ``linkquality``, an ``action``) decode to nothing.
+skipped; messages with nothing Houqin reads (only ``linkquality``) decode to nothing.
 Availability is ``{"state":"online"}`` (Zigbee2MQTT 1.x since 1.32 and 2.x) or the legacy plain
 ``online``/``offline``.
 """
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
-from gateway.model import Availability, Decoded, Reading
+from gateway.model import Availability, Decoded, Event, Reading
 
 if TYPE_CHECKING:
     from gateway.config import DeviceSettings
@@ -83,7 +84,11 @@ def decode(device: DeviceSettings, topic: str, payload: bytes, now: float) -> De
             continue
         metric, value = conv(raw, key, device)
         out.append(Reading(ts, device.id, metric, value))
-    return Decoded(readings=out)
+    events: list[Event] = []
+    action = body.get("action")
+    if device.kind == "exit_button" and isinstance(action, str) and action:
+        events.append(Event(ts, device.id, "button", {"action": action}))
+    return Decoded(readings=out, events=events)
 
 
 def _availability(payload: bytes, topic: str) -> bool:

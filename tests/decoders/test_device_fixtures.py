@@ -100,6 +100,8 @@ def _check(case: dict[str, Any], exact: bool) -> None:
         assert [m for m, _ in got] == [m for m, _ in want], case.get("note", "")
         for (_, g), (_, w) in zip(got, want, strict=True):
             assert g == pytest.approx(w, abs=1e-6)
+        assert [e.type for e in decoded.events] == case.get("expect_events", [])
+        assert all(e.device == device.id for e in decoded.events)
         if "expect_ts" in case:
             assert decoded.readings or decoded.availability
             assert all(r.ts == pytest.approx(case["expect_ts"]) for r in decoded.readings)
