@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
@@ -12,7 +12,9 @@ from urllib.parse import quote
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import BaseRoute
 
 from dashboard.context import DashboardContext
 from dashboard.deps import Forbidden, LoginRequired, authorize
@@ -28,6 +30,16 @@ log = logging.getLogger(__name__)
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every endpoint route of an app or router, looking into included routers (any FastAPI version)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        inner = getattr(route, "original_router", None)  # FastAPI >= 0.16x keeps included routers nested
+        if inner is not None:
+            yield from api_routes(inner.routes)
 
 
 def create_app(gateway_or_services: Any, settings: DashboardSettings | None = None, *,

@@ -24,7 +24,8 @@ LABELS: Mapping[str, str] = {
     "active": "active", "acknowledged": "acknowledged", "cleared": "cleared",
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
     "admin": "admin", "guard": "guard", "kitchen": "kitchen", "facilities": "facilities", "viewer": "viewer",
-    "opened": "opened", "ended": "ended", "notified": "notified",
+    "opened": "opened", "ended": "ended", "notified": "notified", "delivered": "delivered",
+    "delivery failed": "delivery failed", "escalated": "escalated",
     "card": "card", "button": "exit button", "open": "opened", "closed": "closed", "forced": "forced open",
     "held_open": "held open", "green": "all well", "amber": "needs a look", "red": "act now",
 }

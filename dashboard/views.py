@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import sqlite3
@@ -207,6 +208,23 @@ def _agg(services: DashboardServices, device: str, metric: str, start: float, en
     return [(b.start, b.value) for b in buckets]
 
 
+def limits(services: DashboardServices, device: DeviceSettings) -> tuple[float | None, float | None]:
+    """The temperature range of a device: from its threshold rules when there are any, else by kind."""
+    low, high = None, None
+    found = False
+    for rule in getattr(services.config, "rules", []):
+        if getattr(rule, "kind", "") != "threshold" or getattr(rule, "metric", "") != "temperature":
+            continue
+        if not any(fnmatch.fnmatchcase(device.id, pattern) for pattern in rule.devices):
+            continue
+        found = True
+        if rule.above is not None:
+            high = rule.above if high is None else min(high, rule.above)
+        if rule.below is not None:
+            low = rule.below if low is None else max(low, rule.below)
+    return (low, high) if found else DEFAULT_LIMITS.get(device.kind, (None, None))
+
+
 def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
     """Each fridge, freezer, sample fridge and cold room: now, min/max today, its limits and open alerts."""
     now = services.clock.now()
@@ -220,7 +238,7 @@ def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
         r = rows[d.id]
         lo = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "min")
         hi = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "max")
-        low, high = DEFAULT_LIMITS.get(d.kind, (None, None))
+        low, high = limits(services, d)
         out.append({
             "device": r.as_dict(), "temperature": r.values.get("temperature"),
             "min_today": lo[0][1] if lo else None, "max_today": hi[0][1] if hi else None,

@@ -1,0 +1,110 @@
+"""Helpers for dashboard tests: a site on real SQLite files, logging in through the real form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from dashboard.app import create_app
+from dashboard.context import DashboardContext
+from dashboard.services import DashboardServices
+from dashboard.settings import DashboardSettings
+from gateway.alerts import AlertService, AlertStore
+from gateway.alerts.store import OpenRequest
+from gateway.clock import ManualClock
+from gateway.config import Config, parse_config
+from gateway.eventsdb import EventsDB
+from gateway.store.sqlite import SqliteStore
+
+PASSWORD = "correct horse battery"
+ROLE_USERS = {"admin": "ada", "guard": "wang", "kitchen": "li", "facilities": "zhao", "viewer": "yuan"}
+DEVICES: list[dict[str, Any]] = [
+    {"id": "fridge-1", "kind": "fridge", "name": "Kitchen fridge"},
+    {"id": "freezer-1", "kind": "freezer", "name": "Freezer"},
+    {"id": "gate", "kind": "gate", "name": "Main gate"},
+    {"id": "reader", "kind": "card_reader"},
+    {"id": "water", "kind": "water_meter", "name": "Water main"},
+    {"id": "power", "kind": "power_meter"},
+]
+
+
+def cheap_hasher() -> PasswordHasher:
+    """argon2id with small parameters so tests stay quick (production uses the library's defaults)."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@dataclass
+class Site:
+    """A dashboard on real SQLite files with a manual clock."""
+
+    config: Config
+    db: EventsDB
+    store: SqliteStore
+    clock: ManualClock
+    alerts: AlertService
+    services: DashboardServices
+    app: FastAPI
+
+    @property
+    def ctx(self) -> DashboardContext:
+        ctx: DashboardContext = self.app.state.ctx
+        return ctx
+
+    def open_alert(self, device: str, rule: str = "too-warm", severity: str = "major", detail: str = "8.9 °C") -> int:
+        req = OpenRequest(rule=rule, device=device, kind="threshold", severity=severity, chain=None,
+                          metric="temperature", value=8.9, detail=detail, since=self.clock.now())
+        return self.alerts.raise_alert(req).id
+
+
+def make_config(tmp_path: Path, devices: list[dict[str, Any]] | None = None, **dashboard: Any) -> Config:
+    return parse_config({
+        "site": {"id": "kg", "name": "Sunshine KG", "locale": "en"},
+        "storage": {"dir": str(tmp_path / "data")},
+        "dashboard": {"bind": "127.0.0.1", "port": 0, **dashboard},
+        "devices": DEVICES if devices is None else devices,
+    })
+
+
+def make_site(tmp_path: Path, *, devices: list[dict[str, Any]] | None = None, users: bool = True,
+              settings: DashboardSettings | None = None, **dashboard: Any) -> Site:
+    cfg = make_config(tmp_path, devices, **dashboard)
+    (tmp_path / "data").mkdir(exist_ok=True)
+    db = EventsDB(tmp_path / "data" / "events.db")
+    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    clock = ManualClock(1_790_000_000.0)
+    alerts = AlertService(AlertStore(db), clock)
+    services = DashboardServices(cfg, db, clock, store, alerts)
+    app = create_app(services, settings or cfg.dashboard, hasher=cheap_hasher())
+    site = Site(cfg, db, store, clock, alerts, services, app)
+    if users:
+        for role, name in ROLE_USERS.items():
+            site.ctx.accounts.add(name, role, PASSWORD)
+    return site
+
+
+def form_token(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]*)"', html)
+    assert m, "no csrf_token field in the page"
+    return m.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = False) -> Any:
+    page = client.get("/login")
+    return client.post("/login", data={"csrf_token": form_token(page.text), "username": username,
+                                       "password": password}, follow_redirects=follow)
+
+
+def login_ok(client: TestClient, username: str) -> str:
+    """Log in and return the session's CSRF token (from /api/me)."""
+    r = login(client, username)
+    assert r.status_code == 303, r.text
+    me = client.get("/api/me")
+    assert me.status_code == 200
+    token: str = me.json()["csrf_token"]
+    return token
