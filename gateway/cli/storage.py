@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.storage_status import add_status
 from gateway.errors import StoreError
 
 SubParsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -92,4 +93,4 @@ def _mb(n: int) -> str:
 
 
 #: The ``storage`` subcommands, each adding its own parser.
-SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (_add_compact,)
+SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (_add_compact, add_status)
