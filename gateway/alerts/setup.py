@@ -115,9 +115,13 @@ class Alerting:
             log.exception("could not record the delivery of alert %d", notice.alert.id)
 
     def stats(self) -> dict[str, Any]:
-        """Counters: rule engine and every channel (sent, failed attempts, retried, gave up, dropped, queued)."""
-        return {"engine": asdict(self.engine.stats()),
-                "channels": {name: asdict(s) for name, s in self.dispatcher.stats().items()}}
+        """Counters: ``rules_*`` numbers, and ``notify_*`` mappings of channel -> number (sent, failed
+        attempts, retried, gave up, dropped, queued)."""
+        out: dict[str, Any] = {f"rules_{k}": v for k, v in asdict(self.engine.stats()).items()}
+        per_channel = {name: asdict(s) for name, s in self.dispatcher.stats().items()}
+        for field in ("sent", "failed_attempts", "retried", "gave_up", "dropped", "queued"):
+            out[f"notify_{field}"] = {name: c[field] for name, c in per_channel.items()}
+        return out
 
 
 def install(gw: Gateway) -> Alerting:
