@@ -61,6 +61,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                         "morning rush; only with --speed above 1); default: now")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulated site (default 1)")
     p.add_argument("--leak", action="store_true", help="simulate a slow water leak (flow all night)")
+    p.add_argument("--broken-fridge", action="store_true",
+                   help="break the compressor of kitchen-fridge-2: it warms up and raises an alert")
+    p.add_argument("--left-on", action="store_true", help="lights and air conditioning left on after school")
     p.set_defaults(func=run)
 
 
@@ -146,7 +149,61 @@ def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int) -> 
             f"location = {_toml_str(d.location)}",
             "",
         ]
-    return "\n".join(lines)
+    return "\n".join(lines) + DEMO_RULES
+
+
+#: Alert rules of the demo. Rules that depend on the school calendar (after-hours access, use while
+#: closed) are left out: at a speed-up the simulated day runs ahead of the wall clock the gateway uses.
+DEMO_RULES = """
+# Alerts are recorded and shown on the dashboard; no [notify] chains, so nothing is sent anywhere.
+[[rules]]
+id = "fridge-warm"
+kind = "threshold"
+name = "冷藏冰箱温度过高"
+devices = ["kitchen-fridge-*"]
+above = 8.0
+clear_below = 6.5
+for = "5m"
+
+[[rules]]
+id = "freezer-warm"
+kind = "threshold"
+name = "冷冻柜温度过高"
+devices = ["kitchen-freezer"]
+above = -12.0
+clear_below = -15.0
+for = "10m"
+
+[[rules]]
+id = "sample-fridge-range"
+kind = "threshold"
+name = "留样冰箱温度超出范围"
+severity = "critical"
+devices = ["sample-fridge"]
+above = 5.0
+clear_below = 4.5
+for = "5m"
+
+[[rules]]
+id = "gate-held-open"
+kind = "gate_held_open"
+devices = ["gate"]
+for = "2m"
+
+[[rules]]
+id = "gate-forced"
+kind = "gate_forced"
+severity = "critical"
+devices = ["gate"]
+authorized_by = ["gate", "gate-reader", "gate-button"]
+
+[[rules]]
+id = "device-silent"
+kind = "stale"
+severity = "minor"
+devices = ["kitchen-*", "sample-fridge", "water-main", "power-main"]
+for = "15m"
+"""
 
 
 def last_school_day_at(now: float, hour: int, minute: int, timezone: str) -> float:
@@ -240,6 +297,10 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
                              timezone=cfg.site.timezone)
         if args.leak:
             site.set_leak()
+        if args.broken_fridge:
+            site.fail_compressor("kitchen-fridge-2")
+        if args.left_on:
+            site.set_left_on()
         sim = Simulator(cfg.site.id, link_settings(cfg, client_id="houqin-sim", persistent=False),
                         speed=args.speed, site=site)
         # nine simulated devices connecting would log nine "connected" lines; problems still show

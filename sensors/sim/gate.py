@@ -5,7 +5,7 @@ from __future__ import annotations
 from sensors.sim.base import EventObs, Every, Observation, StateObs, device_rng
 from sensors.sim.schedule import SchoolDay
 
-#: People passing per hour: at the rushes, during school hours, in the evening on school days.
+#: People passing per hour: at the rushes, during school hours, just before closing on school days.
 PASSES_PER_HOUR_RUSH = 90.0
 PASSES_PER_HOUR_SCHOOL = 4.0
 PASSES_PER_HOUR_EVENING = 2.0
@@ -51,7 +51,7 @@ class Gate:
         if day.gate_quiet_hours(t):
             return PASSES_PER_HOUR_SCHOOL
         h = day.hour(t)
-        if day.school_day(t) and 17.75 <= h < 20.0:
+        if day.school_day(t) and 17.75 <= h < 18.0:  # the last teachers leave before closing time
             return PASSES_PER_HOUR_EVENING
         return 0.0
 
