@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -69,7 +70,7 @@ class DashboardServer:
             server_header=False,
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="dashboard", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(self._server,), name="dashboard", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._server.started:
@@ -84,6 +85,11 @@ class DashboardServer:
                 self.port = int(sock.getsockname()[1])
                 break
         log.info("dashboard listening on %s", self.url)
+
+    @staticmethod
+    def _run(server: uvicorn.Server) -> None:
+        with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind; start() reports it
+            server.run()
 
     def stop(self) -> None:
         """End live streams, stop accepting and wait for the thread."""

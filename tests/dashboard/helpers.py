@@ -74,12 +74,12 @@ def make_config(tmp_path: Path, devices: list[dict[str, Any]] | None = None, **d
 def make_site(tmp_path: Path, *, devices: list[dict[str, Any]] | None = None, users: bool = True,
               settings: DashboardSettings | None = None, **dashboard: Any) -> Site:
     cfg = make_config(tmp_path, devices, **dashboard)
-    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data").mkdir(parents=True, exist_ok=True)
     db = EventsDB(tmp_path / "data" / "events.db")
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     clock = ManualClock(1_790_000_000.0)
     alerts = AlertService(AlertStore(db), clock)
-    services = DashboardServices(cfg, db, clock, store, alerts)
+    services = DashboardServices(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
     app = create_app(services, settings or cfg.dashboard, hasher=cheap_hasher())
     site = Site(cfg, db, store, clock, alerts, services, app)
     if users:

@@ -1,0 +1,155 @@
+"""The dashboard served by uvicorn in a thread: server-sent events, role filtering, logout, shutdown."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from dashboard.routes import api
+from dashboard.server import DashboardServer
+from gateway.model import CommittedBatch, Event, Reading
+from tests.dashboard.helpers import PASSWORD, Site, form_token, make_site
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Site, DashboardServer]]:
+    site = make_site(tmp_path)
+    server = DashboardServer(site.app, site.ctx.settings)
+    server.start()
+    yield site, server
+    server.stop()
+    site.store.close()
+    site.db.close()
+
+
+def _login(base: str, username: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=10)
+    token = form_token(c.get("/login").text)
+    r = c.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    return c
+
+
+class Stream:
+    """Reads server-sent events on a thread into a list (the test waits on it with a bound)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.ended = threading.Event()
+        self.cond = threading.Condition()
+        self._client = client
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._client.stream("GET", "/api/live", timeout=httpx.Timeout(10, read=30)) as r:
+                assert r.status_code == 200
+                assert r.headers["content-type"].startswith("text/event-stream")
+                name = ""
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: "):
+                        with self.cond:
+                            self.events.append((name, json.loads(line[6:])))
+                            self.cond.notify_all()
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.ended.set()
+            with self.cond:
+                self.cond.notify_all()
+
+    def wait(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            for name, data in self.events:
+                if name == kind and all(data.get(k) == v for k, v in match.items()):
+                    return data
+            return None
+
+        with self.cond:
+            assert self.cond.wait_for(lambda: found() is not None or self.ended.is_set(), timeout), \
+                f"no {kind} {match} within {timeout} s; got {self.events}"
+            result = found()
+        assert result is not None, f"stream ended without {kind} {match}; got {self.events}"
+        return result
+
+
+def test_live_readings_events_and_alerts(served: tuple[Site, DashboardServer]) -> None:
+    site, server = served
+    guard = _login(server.url, "wang")
+    kitchen = _login(server.url, "li")
+    gs, ks = Stream(guard), Stream(kitchen)
+    gs.wait("hello")
+    ks.wait("hello")
+    assert site.ctx.hub.clients == 2
+    now = site.clock.now()
+    site.ctx.hub.on_batch(CommittedBatch(readings=(Reading(now, "gate", "contact", 1.0),),
+                                         events=(Event(now, "reader", "card", {"uid": "04A1B2C3"}),)))
+    site.ctx.hub.on_batch(CommittedBatch(readings=(Reading(now, "fridge-1", "temperature", 6.5),)))
+    assert gs.wait("reading", device="gate")["value"] == 1.0
+    assert gs.wait("event", device="reader")["data"] == {"uid": "04A1B2C3"}
+    assert ks.wait("reading", device="fridge-1")["value"] == 6.5
+    # the kitchen's stream carries no gate traffic (it was sent before the fridge reading, in order)
+    assert not [e for e in ks.events if e[1].get("device") in ("gate", "reader")]
+    # an alert opened by the real alert service reaches everyone
+    aid = site.open_alert("gate", rule="held-open", severity="major", detail="open 3 min")
+    got = gs.wait("alert", id=aid)
+    assert got["change"] == "opened" and got["area"] == "gate" and got["detail"] == "open 3 min"
+    ks.wait("alert", id=aid)
+    site.alerts.ack(aid, "wang", "closed")
+    assert gs.wait("alert", id=aid, change="acknowledged")["acked_by"] == "wang"
+    guard.close()
+    kitchen.close()
+
+
+def test_logout_ends_the_stream(served: tuple[Site, DashboardServer], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "HEARTBEAT_S", 0.2)
+    _, server = served
+    c = _login(server.url, "yuan")
+    s = Stream(c)
+    s.wait("hello")
+    csrf = c.get("/api/me").json()["csrf_token"]
+    with httpx.Client(base_url=server.url, cookies=c.cookies) as other:
+        assert other.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    s.wait("logout")
+    assert s.ended.wait(10)
+    c.close()
+
+
+def test_stop_ends_open_streams(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    server = DashboardServer(site.app, site.ctx.settings)
+    server.start()
+    c = _login(server.url, "ada")
+    s = Stream(c)
+    s.wait("hello")
+    server.stop()  # returns although a client is still connected
+    assert s.ended.wait(10)
+    c.close()
+    site.store.close()
+    site.db.close()
+
+
+def test_metrics_open_to_localhost_scrapers(served: tuple[Site, DashboardServer]) -> None:
+    _, server = served
+    r = httpx.get(server.url + "/metrics", timeout=10)
+    assert r.status_code == 200
+    assert "houqin_dashboard_live_clients 0" in r.text
+    assert httpx.get(server.url + "/api/overview", timeout=10).status_code == 401
+
+
+def test_port_in_use_is_a_clear_error(served: tuple[Site, DashboardServer], tmp_path: Path) -> None:
+    _, server = served
+    other = make_site(tmp_path / "b", port=server.port)
+    second = DashboardServer(other.app, other.ctx.settings)
+    with pytest.raises(OSError, match="port"):
+        second.start()
+    second.stop()
