@@ -110,6 +110,17 @@ class SimulatedSite:
         """Leave (or switch off) lights and air conditioning after school."""
         self.power.left_on = on
 
+    def continue_totals(self, totals: Mapping[str, float]) -> None:
+        """Resume meters from stored totals (device id -> last ``total_l``/``energy_wh``), never going back.
+
+        A real meter keeps counting while the demo is stopped; a restarted simulation must not report a
+        total below the last one, or the gateway would refuse it as ``total_backwards``.
+        """
+        if "water-main" in totals:
+            self.water.total_l = max(self.water.total_l, float(totals["water-main"]))
+        if "power-main" in totals:
+            self.power.energy_wh = max(self.power.energy_wh, float(totals["power-main"]))
+
     def fail_compressor(self, device: str, failed: bool = True) -> None:
         """Break (or mend) the compressor of a fridge, freezer or sample fridge."""
         stores = {**self.fridges, self.freezer.device: self.freezer, self.sample_fridge.device: self.sample_fridge}

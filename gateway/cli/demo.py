@@ -221,6 +221,16 @@ def _choose_port(requested: int | None, default: int) -> int:
     return default if port_is_free(default) else free_port()
 
 
+def _stored_totals(gateway: Any) -> dict[str, float]:
+    """Last stored meter totals of the simulated meters (a demo run again on the same DIR goes on)."""
+    totals: dict[str, float] = {}
+    for device, metric in (("water-main", "total_l"), ("power-main", "energy_wh")):
+        for info in gateway.store.series(device):
+            if info.metric == metric:
+                totals[device] = info.last_value
+    return totals
+
+
 def _dashboard_lines(gateway: Any) -> list[str]:
     """Ask the dashboard (when installed) for a demo login; it prints nothing when absent."""
     try:
@@ -295,6 +305,7 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
             start = last_school_day_at(time.time(), hour, minute, cfg.site.timezone)
         site = SimulatedSite(start=start if start is not None else time.time(), seed=args.seed,
                              timezone=cfg.site.timezone)
+        site.continue_totals(_stored_totals(gw))
         if args.leak:
             site.set_leak()
         if args.broken_fridge:

@@ -256,3 +256,11 @@ def test_run_follows_the_clock_times_the_speed() -> None:
         runner.join(5)
     assert sim.site.t == MONDAY_MIDNIGHT + 600
     assert not runner.is_alive()
+
+
+def test_meters_continue_from_stored_totals_and_never_go_back() -> None:
+    site = SimulatedSite(start=MONDAY_MIDNIGHT, seed=7)
+    site.continue_totals({"water-main": 250_000.5, "power-main": 1.0})
+    obs = site.advance(120)
+    assert float(states(obs, "water-main", "total_l")[0][1]) >= 250_000.5
+    assert float(states(obs, "power-main", "energy_wh")[0][1]) > 9_000_000  # a lower stored total is ignored
