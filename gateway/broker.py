@@ -3,7 +3,9 @@
 Only this module imports amqtt. The broker runs its asyncio loop in a background thread, listens on
 127.0.0.1 only, speaks MQTT 3.1.1 and supports what the gateway relies on: QoS 1, retained messages,
 persistent sessions (``clean_session=False``, queued QoS 1 messages kept while the client is away) and
-last wills. Queued messages live in memory: production installs use Mosquitto.
+last wills. Queued messages live in memory, and amqtt gives up on a QoS 1 delivery that is not
+acknowledged within 5 s (the gateway acks after commit, normally in milliseconds): the embedded broker
+is for the demo and small installs; production installs use Mosquitto.
 """
 
 from __future__ import annotations
@@ -228,8 +230,13 @@ def _bound_port(broker: _Broker, requested: int) -> int:
 
 
 def _quiet_logs() -> None:
-    """amqtt and its state machine log every connection at INFO; keep only warnings and errors."""
-    for name in ("amqtt", "transitions"):
+    """amqtt and its state machine log every connection at INFO; keep only warnings and errors.
+
+    amqtt's protocol handler also warns "Received PUBACK for unknown pending message" when a client
+    acknowledges before amqtt registered its waiter (a harmless race under load): errors only there.
+    """
+    levels = {"amqtt": logging.WARNING, "transitions": logging.WARNING, "amqtt.mqtt.protocol.handler": logging.ERROR}
+    for name, level in levels.items():
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
-            logger.setLevel(logging.WARNING)
+            logger.setLevel(level)
