@@ -145,6 +145,19 @@ def influxd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Influxd
     server.stop()
 
 
+@pytest.fixture
+def influxd(tmp_path: Path) -> Iterator[Influxd]:
+    """An ``influxd`` of this test alone, which the test may stop and start."""
+    if influxd_binary() is None:
+        pytest.fail("influxd is not installed; run scripts/test (it installs Debian's influxdb)")
+    workdir = tmp_path / "influxd"
+    workdir.mkdir()
+    server = Influxd(workdir)
+    server.start()
+    yield server
+    server.stop()
+
+
 def unique_database(prefix: str = "houqin_test") -> str:
     """A database name no other test uses."""
     return f"{prefix}_{uuid.uuid4().hex[:12]}"

@@ -14,7 +14,7 @@ import pytest
 
 from gateway.store.base import TimeSeriesStore
 from gateway.store.sqlite import SqliteStore
-from tests.influxdb import influxd_server, unique_database  # noqa: F401  (influxd_server: a fixture)
+from tests.influxdb import influxd, influxd_server, unique_database  # noqa: F401  (fixtures)
 
 Factory = Callable[[pytest.FixtureRequest, Path], tuple[TimeSeriesStore, Callable[[], None]]]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,23 +20,10 @@ from gateway.eventsdb import EventsDB
 from gateway.model import Reading
 from gateway.store.influx import InfluxStore, StoreStatus
 from gateway.store.influx_settings import InfluxSettings
-from tests.influxdb import Influxd, influxd_binary, unique_database
+from tests.influxdb import Influxd, unique_database  # fixtures influxd/influxd_server: tests/store/conftest.py
 
 T0 = 1_790_000_000.0  # 2026-09-21
 SITE = "kg"
-
-
-@pytest.fixture
-def influxd(tmp_path: Path) -> Iterator[Influxd]:
-    """An influxd of this test alone, which the test stops and starts."""
-    if influxd_binary() is None:
-        pytest.fail("influxd is not installed; run scripts/test (it installs Debian's influxdb)")
-    workdir = tmp_path / "influxd"
-    workdir.mkdir()
-    server = Influxd(workdir)
-    server.start()
-    yield server
-    server.stop()
 
 
 def settings(server: Influxd, db: str, **extra: object) -> InfluxSettings:

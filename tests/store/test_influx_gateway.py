@@ -1,0 +1,87 @@
+"""The whole path on InfluxDB: MQTT publish stream -> gateway ingest -> outbox -> real influxd, with an outage."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from gateway.app import Gateway
+from gateway.clock import ManualClock
+from gateway.config import parse_config
+from gateway.store.influx import InfluxStore
+from tests.gateway.ingest_helpers import SITE, Publisher, wait_for
+from tests.influxdb import Influxd, unique_database  # fixture influxd: tests/store/conftest.py
+from tests.mosquitto import Mosquitto
+
+
+def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
+        tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> None:
+    db = unique_database()
+    clock = ManualClock(round(time.time(), 3))
+    cfg = parse_config({
+        "site": {"id": SITE},
+        "mqtt": {"url": mosquitto.url, "client_id": "houqin-influx-gw"},
+        "storage": {"dir": str(tmp_path / "data"), "timeseries": "influxdb"},
+        "influxdb": {"url": influxd.url, "database": db, "backoff_initial": "1s", "backoff_max": "4s",
+                     "timeout": "5s"},
+        "devices": [{"id": "fridge-1", "kind": "fridge"}, {"id": "water", "kind": "water_meter"}],
+    })
+    gw = Gateway(cfg, clock=clock)
+    gw.start()
+    store = gw.store
+    assert isinstance(store, InfluxStore)
+
+    def retry() -> None:
+        clock.advance(5)  # past any backoff (at most 4 s)
+        store.kick()
+
+    pub = Publisher(mosquitto.port, client_id="influx-test-pub")
+    n = 300
+    t0 = clock.now() - 2 * n
+    down, up = threading.Event(), threading.Event()
+
+    def publish() -> None:
+        # A third before the outage, a third while influxd is down, a third after it is back.
+        for i in range(n):
+            if i == n // 3:
+                down.wait(60)
+            if i == 2 * n // 3:
+                up.wait(60)
+            pub.state("fridge-1", {"temperature": float(i % 17) / 2}, ts=t0 + i, seq=i + 1)
+
+    def ticking(cond: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + 30
+        while not cond():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            retry()
+            time.sleep(0.02)
+
+    th = threading.Thread(target=publish)
+    try:
+        pub.wait_gateway()
+        th.start()
+        wait_for(lambda: store.status().sent >= 30, what="the first readings in InfluxDB")
+        influxd.stop()
+        down.set()
+        # A stopping influxd may answer 500 before it refuses connections: keep retrying until it does.
+        ticking(lambda: store.status().reachable is False, "the outage to be noticed")
+        wait_for(lambda: gw.ingest.stats()["readings"] >= 2 * n // 3, what="ingest during the outage", timeout=30)
+        assert store.status().depth > 0  # the outbox holds what InfluxDB could not take
+        influxd.start()
+        up.set()
+        th.join(60)
+        wait_for(lambda: gw.ingest.stats()["readings"] >= n, what="ingest to take every message", timeout=30)
+        ticking(lambda: store.status().depth == 0, "the outbox to drain")
+        st = store.status()
+        assert (st.depth, st.dropped, st.rejected, st.reachable) == (0, 0, 0, True)
+    finally:
+        down.set()
+        up.set()
+        th.join(60) if th.is_alive() else None
+        pub.close()
+        gw.stop()
+    where = "\"device\" = 'fridge-1' AND \"kind\" = 'fridge' AND \"site\" = 'kg'"
+    assert influxd.count(db, "houqin", "temperature", where) == n
+    assert influxd.count(db, "houqin", "temperature") == n
