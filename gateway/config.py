@@ -18,6 +18,7 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import ID_PATTERN, METRICS
 from gateway.errors import ConfigError
 from gateway.notify.config import NotifySettings
+from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.kinds import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
@@ -327,10 +328,19 @@ class Config(_Section):
     rules: list[RuleSettings] = Field(default_factory=list)
     #: ``[notify]``: channels and escalation chains (``gateway/notify/config.py``).
     notify: NotifySettings = NotifySettings()
+    #: ``[reports]``: weekly utility report, tariffs, cold-storage sheet, sample ledger (``gateway/reports/``).
+    reports: ReportsSettings = ReportsSettings()
 
     @model_validator(mode="after")
     def _rules_consistent(self) -> Config:
         problems = check_rules(self.rules, set(self.notify.chains))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @model_validator(mode="after")
+    def _reports_consistent(self) -> Config:
+        problems = check_reports(self.reports, set(self.notify.channels), set(self.notify.chains))
         if problems:
             raise ValueError("; ".join(problems))
         return self

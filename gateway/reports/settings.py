@@ -1,0 +1,240 @@
+"""``[reports]``: weekly utility report schedule and delivery, tariffs, cold-storage sheet, sample ledger."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from gateway.calendar import WEEKDAYS
+from gateway.durations import parse_duration
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+DAY = 86_400.0
+#: Records an inspection may ask for are kept at least this long.
+MIN_KEEP = 365 * DAY
+
+
+def parse_clock(text: str) -> time:
+    """``"08:00"`` -> time; raises ValueError naming the format."""
+    try:
+        h, m = (int(x) for x in text.strip().split(":"))
+        return time(h, m)
+    except (ValueError, TypeError):
+        raise ValueError(f"{text!r} is not a time of day; write e.g. \"08:00\"") from None
+
+
+class _S(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class FlatTariff(_S):
+    """``kind = "flat"``: one price per unit (元 per m³ of water, per kWh of electricity)."""
+
+    kind: Literal["flat"]
+    price: float = Field(ge=0)
+
+
+class TouBand(_S):
+    """One time-of-use band, ``from``-``to`` in local time on whole hours (e.g. peak 08:00-11:00)."""
+
+    name: str = ""
+    start: str = Field(alias="from")
+    end: str = Field(alias="to")
+    price: float = Field(ge=0)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hour(cls, v: str) -> str:
+        t = parse_clock(v) if v != "24:00" else time(0)
+        if t.minute:
+            raise ValueError(f"{v!r}: bands start and end on whole hours (e.g. \"08:00\")")
+        return v
+
+    def hours(self) -> set[int]:
+        """The local hours (0-23) this band covers; a band may wrap past midnight (23:00-07:00)."""
+        a = 24 if self.start == "24:00" else parse_clock(self.start).hour
+        b = 24 if self.end == "24:00" else parse_clock(self.end).hour
+        return set(range(a, b)) if a < b else set(range(a, 24)) | set(range(b))
+
+
+class PeakValleyTariff(_S):
+    """``kind = "peak_valley"``: 峰谷电价, a price per time-of-day band; ``price`` outside every band (平段)."""
+
+    kind: Literal["peak_valley"]
+    price: float = Field(ge=0)
+    bands: list[TouBand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> PeakValleyTariff:
+        seen: set[int] = set()
+        for b in self.bands:
+            if seen & b.hours():
+                raise ValueError(f"band {b.name or b.start}: overlaps another band; each hour has one price")
+            seen |= b.hours()
+        return self
+
+    def price_at_hour(self, hour: int) -> float:
+        """The price of a unit used in local hour ``hour``."""
+        for b in self.bands:
+            if hour in b.hours():
+                return b.price
+        return self.price
+
+
+class Tier(_S):
+    """One block of a tiered (阶梯) tariff: the price of units up to ``up_to`` per month (None: the rest)."""
+
+    up_to: float | None = Field(default=None, gt=0)
+    price: float = Field(ge=0)
+
+
+class TieredTariff(_S):
+    """``kind = "tiered"``: 阶梯价, blocks of monthly use at rising prices, counted from the 1st of the month."""
+
+    kind: Literal["tiered"]
+    tiers: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TieredTariff:
+        limits = [t.up_to for t in self.tiers]
+        if limits[-1] is not None:
+            raise ValueError("the last tier must have no up_to (it prices everything above)")
+        if any(x is None for x in limits[:-1]):
+            raise ValueError("only the last tier may leave out up_to")
+        bounded = [x for x in limits if x is not None]
+        if bounded != sorted(bounded) or len(set(bounded)) != len(bounded):
+            raise ValueError("tiers must be in rising order of up_to")
+        return self
+
+    def cost_of_month_total(self, units: float) -> float:
+        """What ``units`` used from the start of the month cost in all."""
+        cost, below = 0.0, 0.0
+        for t in self.tiers:
+            top = units if t.up_to is None else min(units, t.up_to)
+            if top > below:
+                cost += (top - below) * t.price
+            if t.up_to is not None:
+                below = t.up_to
+            if units <= below:
+                break
+        return cost
+
+
+Tariff = Annotated[FlatTariff | PeakValleyTariff | TieredTariff, Field(discriminator="kind")]
+
+
+class TariffSettings(_S):
+    """``[reports.tariff]``: ``water`` per m³ and ``power`` per kWh; ``devices`` overrides per meter id."""
+
+    currency: str = "¥"
+    water: Tariff | None = None
+    power: Tariff | None = None
+    devices: dict[str, Tariff] = Field(default_factory=dict)
+
+    def for_meter(self, device: str, water: bool) -> Tariff | None:
+        """The tariff that prices this meter, if any."""
+        return self.devices.get(device) or (self.water if water else self.power)
+
+
+class WeeklySettings(_S):
+    """``[reports.weekly]``: when the weekly utility report goes out, and where."""
+
+    enabled: bool = True
+    #: Weekday (``mon``..``sun``) and local time it is sent, about the week that just ended.
+    day: str = "mon"
+    at: str = "08:00"
+    #: Names of ``[notify.channels]``: webhooks get the Markdown summary, e-mail the HTML with charts.
+    channels: list[str] = Field(default_factory=list)
+    #: Dashboard address for the "full report" link in messages (e.g. "http://houqin.local:8080").
+    link: str = ""
+
+    @field_validator("day")
+    @classmethod
+    def _day(cls, v: str) -> str:
+        if v not in WEEKDAYS:
+            raise ValueError(f"use one of {', '.join(WEEKDAYS)}")
+        return v
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        parse_clock(v)
+        return v
+
+
+class SheetSettings(_S):
+    """``[reports.sheet]``: the daily cold-storage sheet."""
+
+    #: Local times whose readings are written on the sheet (the AM/PM checks).
+    check_times: list[str] = Field(default_factory=lambda: ["08:00", "14:00"], min_length=1)
+    #: A check takes the reading nearest its time within this much.
+    check_window: Duration = 900.0
+    #: Sheets, corrections and samples are kept this long (at least 12 months).
+    keep: Duration = 400 * DAY
+
+    @field_validator("check_times")
+    @classmethod
+    def _times(cls, v: list[str]) -> list[str]:
+        for t in v:
+            parse_clock(t)
+        return v
+
+    @field_validator("keep")
+    @classmethod
+    def _keep(cls, v: float) -> float:
+        if v < MIN_KEEP:
+            raise ValueError("must be at least \"365d\": inspections ask for 12 months of records")
+        return v
+
+
+class SampleSettings(_S):
+    """``[reports.samples]``: the 48-hour food-sample ledger (留样)."""
+
+    hold: Duration = 48 * 3600.0
+    min_grams: float = Field(default=125.0, gt=0)
+    low: float = 0.0
+    high: float = 8.0
+    #: A fridge outside [low, high] for this long compromises the samples in it (door openings pass).
+    grace: Duration = 600.0
+    meals: list[str] = Field(default_factory=lambda: ["breakfast", "lunch", "snack", "dinner"], min_length=1)
+    #: Escalation chain in ``[notify.chains]`` for "sample compromised" alerts (none: shown only).
+    notify: str | None = None
+    #: Channels told when samples may be discarded (48 h reached).
+    remind_channels: list[str] = Field(default_factory=list)
+    severity: Literal["critical", "major", "minor", "warning"] = "critical"
+
+    @model_validator(mode="after")
+    def _range(self) -> SampleSettings:
+        if self.high <= self.low:
+            raise ValueError("high must be above low")
+        return self
+
+
+class ReportsSettings(_S):
+    """``[reports]``: weekly utility report, tariffs, cold-storage sheet and the sample ledger."""
+
+    #: Language of reports and messages; default ``[site] locale``.
+    locale: Literal["zh-CN", "en"] | None = None
+    weekly: WeeklySettings = WeeklySettings()
+    tariff: TariffSettings = TariffSettings()
+    sheet: SheetSettings = SheetSettings()
+    samples: SampleSettings = SampleSettings()
+
+
+def check_reports(reports: ReportsSettings, channels: set[str], chains: set[str]) -> list[str]:
+    """Problems with names ``[reports]`` uses that ``[notify]`` does not define."""
+    problems = []
+    for name in reports.weekly.channels:
+        if name not in channels:
+            problems.append(f"[reports.weekly] channels names {name!r}, which is not in [notify.channels]; "
+                            "add it or fix the name")
+    for name in reports.samples.remind_channels:
+        if name not in channels:
+            problems.append(f"[reports.samples] remind_channels names {name!r}, which is not in "
+                            "[notify.channels]; add it or fix the name")
+    if reports.samples.notify is not None and reports.samples.notify not in chains:
+        problems.append(f"[reports.samples] notify = {reports.samples.notify!r} names no chain; add "
+                        f"[notify.chains.{reports.samples.notify}] or fix the name")
+    return problems
