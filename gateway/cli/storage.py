@@ -65,7 +65,7 @@ def compact(args: argparse.Namespace) -> int:
           f"hourly {retention.rollup_1h})", file=sys.stderr)
     try:
         with SqliteStore(path, retention=retention.retention()) as store:
-            report = store.maintenance(time.time(), progress=_progress())
+            report = store.maintenance(time.time(), progress=_progress(), vacuum=True)
         if sys.stderr.isatty():
             sys.stderr.write("\n")
     except StoreError as e:

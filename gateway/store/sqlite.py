@@ -49,6 +49,8 @@ HOUR_MS: Final = 3_600_000
 #: Rollup tables from coarsest to finest, with their bucket size; ``aggregate`` tries them in order.
 ROLLUPS: Final = (("rollup_1h", HOUR_MS), ("rollup_5m", FIVE_MIN_MS))
 _FNS: Final = frozenset(get_args(Aggregate))
+#: Pages returned to the file system per transaction (16 MB of 4 KiB pages), so ingest waits little.
+VACUUM_STEP_PAGES: Final = 4096
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -172,6 +174,7 @@ class SqliteStore:
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA cache_size=-16000")  # 16 MB: enough for the hot B-tree pages
+            conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
             raise StoreError(
                 f"cannot open the time-series database {self.path}: {e}; check [storage] dir exists and is writable"
@@ -426,11 +429,16 @@ class SqliteStore:
                 total += p.stat().st_size
         return total
 
-    def maintenance(self, now: float, progress: ProgressFn | None = None) -> MaintenanceReport:
-        """Apply retention as of ``now``, then optimise, hand free pages back and checkpoint the WAL.
+    def maintenance(self, now: float, progress: ProgressFn | None = None, *,
+                    vacuum: bool | None = None) -> MaintenanceReport:
+        """Apply retention as of ``now``, optimise, return free pages to the file system, checkpoint.
 
-        Deletes in small transactions so ingest is never held up for long. Cut-offs are rounded down
-        to whole hours so no rollup bucket is left half-backed by raw rows.
+        Safe to call from any thread while ingest writes: it deletes and vacuums in small
+        transactions so ingest is never held up for long. Cut-offs are rounded down to whole hours so
+        no rollup bucket is left half-backed by raw rows. Free pages are returned when ``vacuum`` is
+        True, or (None, the nightly job) only when over a quarter of the file is free: pages freed by
+        one night's retention are reused by the next day's writes, and moving them would only wear the
+        card.
         """
         say = progress or (lambda _msg: None)
         before = self.size_bytes()
@@ -444,16 +452,28 @@ class SqliteStore:
             cutoff -= cutoff % HOUR_MS
             deleted[table] = self._delete_before(table, cutoff, say)
         with self._wlock:
-            c = self._writer
             say("optimizing")
-            c.execute("PRAGMA optimize").fetchall()
-            say("returning free pages to the file system")
-            # Each step frees one page and execute() steps once; executescript() runs it to the end.
-            c.executescript("PRAGMA incremental_vacuum;")
+            self._writer.execute("PRAGMA optimize").fetchall()
+            free, pages = self._free_pages()
+        if vacuum or (vacuum is None and free > pages // 4):
+            while free:
+                with self._wlock:
+                    # Each step frees one page and execute() steps once; executescript() runs it to the end.
+                    self._writer.executescript(f"PRAGMA incremental_vacuum({VACUUM_STEP_PAGES});")
+                    left, _ = self._free_pages()
+                say(f"returning free pages to the file system: {left} left")
+                if left >= free:
+                    break
+                free = left
+        with self._wlock:
             say("checkpointing the write-ahead log")
-            c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         after = self.size_bytes()
         return MaintenanceReport(deleted["raw"], deleted["rollup_5m"], deleted["rollup_1h"], before, after)
+
+    def _free_pages(self) -> tuple[int, int]:
+        c = self._writer
+        return int(c.execute("PRAGMA freelist_count").fetchone()[0]), int(c.execute("PRAGMA page_count").fetchone()[0])
 
     def _delete_before(self, table: str, cutoff: int, say: ProgressFn) -> int:
         col = "ts" if table == "raw" else "bucket"

@@ -137,3 +137,31 @@ def test_cli_compact_without_a_database_or_with_influxdb(tmp_path: Path, capsys:
 def test_cli_storage_without_subcommand_shows_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["storage"]) == 2
     assert "compact" in capsys.readouterr().err
+
+
+def free_pages(store: SqliteStore, pragma: str = "freelist_count") -> int:
+    conn = sqlite3.connect(store.path)
+    try:
+        return int(conn.execute(f"PRAGMA {pragma}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def page_count(store: SqliteStore) -> int:
+    return free_pages(store, "page_count")
+
+
+def test_nightly_run_keeps_a_small_freelist_for_reuse_and_compact_returns_it(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "ts.db", retention=Retention(raw=9 * D))
+    store.write([Reading(T0 + 300 * i, f"m{d}", "usage_l", 1.0) for i in range(10 * 288) for d in range(10)])
+    pages = page_count(store)
+    nightly = store.maintenance(T0 + 10 * D)  # one day of ten past retention
+    assert nightly.deleted_raw == 288 * 10
+    kept_free = free_pages(store)
+    assert kept_free > 0
+    assert page_count(store) == pages  # freed pages stay in the file for tomorrow's writes
+    compact = store.maintenance(T0 + 10 * D, vacuum=True)
+    assert compact.deleted_raw == 0
+    assert free_pages(store) == 0
+    assert compact.size_after <= compact.size_before - kept_free * 4096
+    store.close()
