@@ -14,8 +14,8 @@ from typing import Protocol
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
-from gateway.contract import ID_PATTERN, OFFLINE, ONLINE, availability_topic, parse_topic, set_topic
-from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink, Will
+from gateway.contract import ID_PATTERN, parse_topic, set_topic
+from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink
 from sensors.cards import CardReader
 from sensors.config import (
     ButtonSettings,
@@ -35,6 +35,7 @@ from sensors.outputs import OutputChannel, parse_command
 from sensors.pulse import PulseMeter
 from sensors.spool import Spool
 from sensors.w1 import Ds18b20Bus, read_text
+from sensors.wills import DeviceWills
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,6 @@ class Agent:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.spool = Spool(settings.state_dir / "spool.sqlite", settings.spool_max)
         ls = link_settings or link_settings_for(config, settings.agent_id)
-        self.agent_topic = availability_topic(self.site, settings.agent_id)
         self.parts = _Parts()
         self._devices: list[str] = []
         try:
@@ -137,13 +137,12 @@ class Agent:
                 ls,
                 on_message=self._on_message,
                 on_connection=self._on_connection,
-                will=Will(self.agent_topic, OFFLINE.encode()),
-                birth=Will(self.agent_topic, ONLINE.encode()),
                 subscriptions=[set_topic(self.site, d) for d in self.parts.outputs],
             )
             self.outbox = Outbox(self.link, self.spool, ack_timeout=settings.ack_timeout)
             self.emitter = Emitter(self.site, self.outbox.put, self.clock, self.spool.next_epoch())
             self._open_inputs()
+            self.wills = DeviceWills(ls, self.site, self.devices, self._device_up)
         except BaseException:
             self._close_parts()
             self.spool.close()
@@ -201,12 +200,11 @@ class Agent:
         """Announce devices, connect and start the sender and card-reader threads."""
         for p in self.problems():
             log.error("%s", p)
-        for d in self._devices:
-            self.emitter.availability(d, True)
         for c in self.parts.contacts:
             c.announce()
         self.outbox.start()
         self.link.start()
+        self.wills.start()
         for r in self.parts.readers:
             r.start()
         self._started = True
@@ -244,9 +242,10 @@ class Agent:
         if self._started:
             for m in self.parts.meters:
                 m.publish(self.clock.now())
-            for d in self._devices + [d for b in self.parts.buses for d in b.devices]:
+            for d in self.devices:
                 self.emitter.availability(d, False)
             self.outbox.stop(flush_timeout)
+            self.wills.stop()
             self.link.stop()
         self._close_parts()
         self.spool.close()
@@ -261,6 +260,18 @@ class Agent:
                 closer.close()
             except Exception:
                 log.exception("closing %r failed", closer)
+
+    @property
+    def devices(self) -> list[str]:
+        """Every device id this agent publishes for."""
+        return self._devices + [d for b in self.parts.buses for d in b.devices if d not in self._devices]
+
+    def _device_up(self, device: str) -> None:
+        """A device's will link (re)connected: say it is online, unless it is a probe that is failing."""
+        for bus in self.parts.buses:
+            if device in bus.devices and not bus.is_online(device):
+                return
+        self.emitter.availability(device, True)
 
     # -- MQTT ---------------------------------------------------------------------------------------
     def _on_connection(self, change: ConnectionChange) -> None:

@@ -90,6 +90,10 @@ class Ds18b20Bus:
         """Device ids of the probes on this bus."""
         return [p.device for p in self._probes]
 
+    def is_online(self, device: str) -> bool:
+        """Whether the probe of ``device`` has read well since it last failed (False before its first read)."""
+        return any(p.device == device and p.online is True for p in self._probes)
+
     def problems(self) -> list[str]:
         """Start-up checks: the 1-Wire tree exists and every configured probe is on it."""
         if self._reader is not read_text:

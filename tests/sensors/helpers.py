@@ -92,5 +92,10 @@ def states(messages: list[tuple[str, Any]], device: str) -> list[dict[str, Any]]
     return [b for t, b in messages if t.endswith(f"/{device}/state")]
 
 
+def availability(messages: list[tuple[str, Any]]) -> set[tuple[str, str]]:
+    """(topic, online/offline) pairs seen."""
+    return {(t, b) for t, b in messages if t.endswith("/availability") and isinstance(b, str)}
+
+
 def events(messages: list[tuple[str, Any]], device: str) -> list[dict[str, Any]]:
     return [b for t, b in messages if t.endswith(f"/{device}/event")]

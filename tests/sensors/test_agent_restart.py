@@ -70,7 +70,7 @@ class Child:
 def test_kill_9_mid_stream_keeps_totals_exact(tmp_path: Path, mosquitto: Mosquitto) -> None:
     config = _config(tmp_path, mosquitto)
     state = tmp_path / "state"
-    collector = Collector(mosquitto.port, ["houqin/kg/power/state"]).start()
+    collector = Collector(mosquitto.port, ["houqin/kg/power/state", "houqin/kg/power/availability"]).start()
     try:
         child = Child(config, state, mosquitto.port)
         try:
@@ -82,12 +82,16 @@ def test_kill_9_mid_stream_keeps_totals_exact(tmp_path: Path, mosquitto: Mosquit
             child.kill9()
         finally:
             child.close()
+        # the broker fires the device's last will: the meter is offline while no agent reads it
+        collector.wait_for(lambda m: m[-1] == ("houqin/kg/power/availability", "offline"))
         child = Child(config, state, mosquitto.port)
         try:
             assert child.send("tick") == 32
             assert child.send("pulses 5") == 37
             assert child.send("tick") == 37
-            got = collector.wait_for(lambda m: any(s["energy_wh"] == 37 for s in states(m, "power")))
+            got = collector.wait_for(lambda m: any(s["energy_wh"] == 37 for s in states(m, "power"))
+                                     and ("houqin/kg/power/availability", "online") in m[m.index(
+                                         ("houqin/kg/power/availability", "offline")):])
         finally:
             child.close()
     finally:

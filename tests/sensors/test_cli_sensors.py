@@ -93,7 +93,7 @@ def test_runs_until_sigterm(tmp_path: Path, mosquitto: Mosquitto) -> None:
         out, err = p.communicate(timeout=30)
         assert p.returncode == 0, err
         assert "sensor agent agent-cli running" in out
-        collector.wait_for(lambda m: ("houqin/kg/agent-cli/availability", "offline") in m
+        collector.wait_for(lambda m: ("houqin/kg/gate/availability", "offline") in m
                            and ("houqin/kg/fridge/availability", "offline") in m)
         assert (tmp_path / "data" / "agent" / "spool.sqlite").exists()
     finally:
