@@ -22,7 +22,6 @@ other thread that queries gets its own read connection, which WAL lets read whil
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import logging
 import math
@@ -37,7 +36,7 @@ from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store.base import Aggregate, Bucket, SeriesInfo
 from gateway.store.retention import MaintenanceReport, Retention
-from gateway.store.windows import aligned, clipped, to_ms, window_edges
+from gateway.store.windows import clipped, to_ms, window_edges
 
 log = logging.getLogger(__name__)
 
@@ -325,8 +324,8 @@ class SqliteStore:
     ) -> list[Bucket]:
         """Aggregates per window of ``every`` seconds (see ``TimeSeriesStore.aggregate``).
 
-        Answered from the coarsest rollup whose buckets tile every clipped window exactly, else
-        from raw rows.
+        Each window is answered from the coarsest rollup whose buckets tile it exactly, else from
+        raw rows (see ``sources_for``).
         """
         return self._aggregate(device, metric, start, end, every, fn, tz, use_rollups=True)
 
@@ -343,17 +342,29 @@ class SqliteStore:
         """Like ``aggregate`` but always from raw rows (the benchmark's baseline and a test oracle)."""
         return self._aggregate(device, metric, start, end, every, fn, tz, use_rollups=False)
 
-    def resolution_for(self, start: float, end: float, every: float, tz: tzinfo | None = None) -> str:
-        """Which table ``aggregate`` would read for these windows: a rollup table or ``"raw"``."""
+    def sources_for(self, start: float, end: float, every: float, tz: tzinfo | None = None) -> dict[str, int]:
+        """How many windows ``aggregate`` would answer from each table (a rollup table or ``"raw"``)."""
         s, e = to_ms(start), to_ms(end)
-        return self._pick(window_edges(s, e, to_ms(every), tz), s, e)
+        plan = self._plan(clipped(window_edges(s, e, to_ms(every), tz), s, e), use_rollups=True)
+        return {table: len(idx) for table, idx in plan.items()}
 
     @staticmethod
-    def _pick(edges: list[int], start_ms: int, end_ms: int) -> str:
-        for table, size in ROLLUPS:
-            if aligned(edges, start_ms, end_ms, size):
-                return table
-        return "raw"
+    def _plan(windows: list[tuple[int, int]], *, use_rollups: bool) -> dict[str, list[int]]:
+        """Window indices per table: each window from the coarsest rollup whose buckets tile it exactly.
+
+        Only the clipped first and last windows of a range that starts or ends off the grid (e.g.
+        "the last 24 hours" in hourly windows) fall back to a finer table.
+        """
+        plan: dict[str, list[int]] = {}
+        for i, (a, b) in enumerate(windows):
+            table = "raw"
+            if use_rollups:
+                for name, size in ROLLUPS:
+                    if a % size == 0 and b % size == 0:
+                        table = name
+                        break
+            plan.setdefault(table, []).append(i)
+        return plan
 
     def _aggregate(
         self,
@@ -377,36 +388,47 @@ class SqliteStore:
         sid = self._sid(c, device, metric)
         if sid is None:
             return []
-        table = self._pick(edges, s, e) if use_rollups else "raw"
+        windows = clipped(edges, s, e)
+        plan = self._plan(windows, use_rollups=use_rollups)
+        out: list[Bucket] = []
+        for table, idx in plan.items():
+            out += self._windows(c, sid, fn, table, edges, windows, idx)
+        if len(plan) > 1:
+            out.sort(key=lambda bucket: bucket.start)
+        return out
+
+    @staticmethod
+    def _windows(c: sqlite3.Connection, sid: int, fn: Aggregate, table: str, edges: list[int],
+                 windows: list[tuple[int, int]], idx: list[int]) -> list[Bucket]:
+        """Aggregates of the windows ``idx`` (clipped bounds in ``windows``) read from ``table``."""
         if table == "raw":
-            expr, alias, ts_col = _RAW_EXPR[fn], "r", "ts"
+            expr, count, alias, ts_col = _RAW_EXPR[fn], "count(*)", "r", "ts"
         else:
-            expr, alias, ts_col = _ROLLUP_EXPR[fn], "q", "bucket"
-        count = "count(*)" if table == "raw" else "sum(q.n)"
-        step = edges[1] - edges[0]
+            expr, count, alias, ts_col = _ROLLUP_EXPR[fn], "sum(q.n)", "q", "bucket"
+        first, last = idx[0], idx[-1]
+        step = edges[first + 1] - edges[first]
         params: tuple[object, ...]
-        if all(b - a == step for a, b in itertools.pairwise(edges)):
-            # Equal windows (no DST change inside): the window index is plain arithmetic.
+        if last - first + 1 == len(idx) and all(edges[i + 1] - edges[i] == step for i in idx):
+            # Consecutive equal windows (no DST change inside): the window index is plain arithmetic.
             sql = (
-                f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {table} AS {alias}"
-                f" WHERE {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5"
+                f"SELECT ?1 + ({alias}.{ts_col} - ?2) / ?3 AS i, {expr}, {count} FROM {table} AS {alias}"
+                f" WHERE {alias}.series_id = ?4 AND {alias}.{ts_col} >= ?5 AND {alias}.{ts_col} < ?6"
                 f" GROUP BY i ORDER BY i"
             )
-            params = (edges[0], step, sid, s, e)
+            params = (first, edges[first], step, sid, windows[first][0], windows[last][1])
         else:
             # Windows of different lengths: join the list of windows, each a range seek on the key.
             sql = (
-                f"WITH w(i, s, e) AS (SELECT key, value ->> 0, value ->> 1 FROM json_each(?1))"
+                f"WITH w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
                 f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
                 f" ON {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
                 f" GROUP BY w.i ORDER BY w.i"
             )
-            params = (json.dumps(clipped(edges, s, e)), sid)
-        out = []
-        for row in c.execute(sql, params):
-            i = row[0]
-            out.append(Bucket(edges[i] / 1000, edges[i + 1] / 1000, float(row[1]), int(row[-1])))
-        return out
+            params = (json.dumps([(i, *windows[i]) for i in idx]), sid)
+        return [
+            Bucket(edges[row[0]] / 1000, edges[row[0] + 1] / 1000, float(row[1]), int(row[-1]))
+            for row in c.execute(sql, params)
+        ]
 
     def series(self, device: str | None = None) -> list[SeriesInfo]:
         """Every stored series (of one device when given) with its latest sample."""

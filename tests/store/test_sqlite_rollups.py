@@ -30,23 +30,25 @@ def store(tmp_path: Path) -> SqliteStore:
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "every", "tz", "table"),
+    ("start", "end", "every", "tz", "sources"),
     [
-        (T0, T0 + D, H, None, "rollup_1h"),
-        (T0, T0 + 7 * D, D, SHANGHAI, "rollup_1h"),
+        (T0, T0 + D, H, None, {"rollup_1h": 24}),
+        (T0, T0 + 7 * D, D, SHANGHAI, {"rollup_1h": 8}),  # local days straddle UTC days: 8 windows
         (datetime(2026, 3, 23, tzinfo=BERLIN).timestamp(), datetime(2026, 3, 30, tzinfo=BERLIN).timestamp(), D,
-         BERLIN, "rollup_1h"),
-        (T0, T0 + H, 300, None, "rollup_5m"),
-        (T0 + 300, T0 + 2 * H, H, None, "rollup_5m"),  # hourly windows, but the first is clipped at :05
-        (T0, T0 + D, D, ZoneInfo("Asia/Kolkata"), "rollup_5m"),  # local midnight is hh:30 UTC
-        (T0, T0 + H, 60, None, "raw"),
-        (T0 + 90, T0 + D, H, None, "raw"),
-        (T0, T0 + H + 30, H, None, "raw"),
+         BERLIN, {"rollup_1h": 7}),
+        (T0, T0 + H, 300, None, {"rollup_5m": 12}),
+        (T0, T0 + D, D, ZoneInfo("Asia/Kolkata"), {"rollup_5m": 2}),  # local midnight is hh:30 UTC
+        (T0, T0 + H, 60, None, {"raw": 60}),
+        # "The last 24 hours" in hourly windows: only the clipped ends need finer tables.
+        (T0 + 300, T0 + 2 * H, H, None, {"rollup_5m": 1, "rollup_1h": 1}),
+        (T0 + 90, T0 + D + 90, H, None, {"raw": 2, "rollup_1h": 23}),
+        (T0, T0 + H + 30, H, None, {"rollup_1h": 1, "raw": 1}),
     ],
 )
-def test_coarsest_exact_rollup_is_chosen(store: SqliteStore, start: float, end: float, every: float,
-                                         tz: ZoneInfo | None, table: str) -> None:
-    assert store.resolution_for(start, end, every, tz) == table
+def test_each_window_comes_from_the_coarsest_exact_table(store: SqliteStore, start: float, end: float,
+                                                         every: float, tz: ZoneInfo | None,
+                                                         sources: dict[str, int]) -> None:
+    assert store.sources_for(start, end, every, tz) == sources
 
 
 def _stored_rollup(store: SqliteStore, table: str) -> list[tuple[int, int, float, float, float, float, float]]:
@@ -89,7 +91,7 @@ def test_rollup_answers_equal_raw_answers_through_overwrites_and_late_data(store
     assert len(store.query("f", "temperature", start, start + span)) == len(written)
     cases = [(H, None), (300, None), (D, BERLIN), (D, SHANGHAI), (3 * H, BERLIN), (D, None)]
     for every, tz in cases:
-        assert store.resolution_for(start, start + span, every, tz) != "raw"
+        assert "raw" not in store.sources_for(start, start + span, every, tz)
         for fn in ("sum", "mean", "min", "max", "first", "last", "count"):
             fast = store.aggregate("f", "temperature", start, start + span, every, fn, tz)  # type: ignore[arg-type]
             slow = store.aggregate_raw("f", "temperature", start, start + span, every, fn, tz)  # type: ignore[arg-type]
@@ -98,6 +100,19 @@ def test_rollup_answers_equal_raw_answers_through_overwrites_and_late_data(store
             # And the oracle of the oracle: raw rows grouped in Python.
             if fn == "count":
                 assert sum(b.count for b in slow) == len(written)
+
+
+def test_off_grid_ranges_mix_tables_and_still_equal_raw(store: SqliteStore) -> None:
+    rng = random.Random(7)
+    store.write([Reading(T0 + 20 * i + rng.random(), "m", "usage_l", rng.uniform(0, 5)) for i in range(3 * 4320)])
+    for start, end, every, tz in [(T0 + 1234.5, T0 + 2 * D + 777, H, None), (T0 + 301, T0 + 3 * D - 299, D, SHANGHAI),
+                                  (T0 + 7, T0 + 5 * H, 900, BERLIN)]:
+        assert len(store.sources_for(start, end, every, tz)) > 1
+        for fn in ("sum", "mean", "min", "max", "first", "last", "count"):
+            fast = store.aggregate("m", "usage_l", start, end, every, fn, tz)  # type: ignore[arg-type]
+            slow = store.aggregate_raw("m", "usage_l", start, end, every, fn, tz)  # type: ignore[arg-type]
+            assert [(b.start, b.end, b.count) for b in fast] == [(b.start, b.end, b.count) for b in slow]
+            assert [b.value for b in fast] == pytest.approx([b.value for b in slow]), (start, fn)
 
 
 def test_reopen_keeps_data_and_series_ids(tmp_path: Path) -> None:
