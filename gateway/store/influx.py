@@ -47,6 +47,8 @@ BAD_POINT = frozenset({400, 413, 422})
 AUTH = frozenset({401, 403})
 #: How long the forwarder sleeps with nothing to send (a write wakes it at once).
 IDLE_WAIT = 5.0
+#: Drops while the outbox is full are logged at most this often (seconds).
+DROP_LOG_EVERY = 60.0
 #: Batches a read sends first, so a read sees recent writes without waiting for the forwarder.
 READ_CATCH_UP_BATCHES = 20
 
@@ -370,6 +372,8 @@ class InfluxStore:
             backoff_max=settings.backoff_max, rng=rng or random.Random(),
             on_reject=self._reject, on_change=self._notify,
         )
+        self._drop_logged_at = -DROP_LOG_EVERY
+        self._dropped_unlogged = 0
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -437,7 +441,12 @@ class InfluxStore:
                 self._dead_letter(REASON_UNWRITABLE, repr(r).encode(), r.device, str(e))
         dropped = self.outbox.put(points)
         if dropped:
-            log.warning("InfluxDB outbox full (%d points): dropped the %d oldest", self.outbox.max_points, dropped)
+            self._dropped_unlogged += dropped
+            now = self._clock.now()
+            if now - self._drop_logged_at >= DROP_LOG_EVERY:  # once a minute, not once per batch
+                log.warning("InfluxDB outbox full (%d points): dropped the %d oldest point(s)",
+                            self.outbox.max_points, self._dropped_unlogged)
+                self._drop_logged_at, self._dropped_unlogged = now, 0
             self._notify()
         self.kick()
 

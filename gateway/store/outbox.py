@@ -161,7 +161,7 @@ class Outbox:
     def counts(self) -> OutboxCounts:
         """Depth, the oldest waiting point, and the drop/reject/sent counters."""
         with self._lock:
-            return read_counts(self._conn)
+            return read_counts(self._conn, depth=self._depth)  # count(*) of a full outbox would scan it
 
     def set_state(self, **values: str) -> None:
         """Persist small status values (last error, last success) so another process can show them."""
@@ -191,9 +191,10 @@ class Outbox:
                   "ON CONFLICT(name) DO UPDATE SET value = value + excluded.value", (name, n))
 
 
-def read_counts(conn: sqlite3.Connection) -> OutboxCounts:
-    """Counts from an open outbox connection (used by the CLI on a file another process owns)."""
-    depth = int(conn.execute("SELECT count(*) FROM points").fetchone()[0])
+def read_counts(conn: sqlite3.Connection, depth: int | None = None) -> OutboxCounts:
+    """Counts from an open outbox connection (the CLI reads a file another process owns this way)."""
+    if depth is None:
+        depth = int(conn.execute("SELECT count(*) FROM points").fetchone()[0])
     oldest = conn.execute("SELECT queued_at, ts_ms FROM points ORDER BY id LIMIT 1").fetchone()
     counters = dict(conn.execute("SELECT name, value FROM counters").fetchall())
     return OutboxCounts(
