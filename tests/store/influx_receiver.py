@@ -36,6 +36,8 @@ class InfluxReceiver:
         self.version = version
         self.requests: list[Request] = []
         self.responder: Responder = lambda _req: (204, "")
+        #: Body of every ``/query`` answer (JSON text).
+        self.query_answer = '{"results":[{"statement_id":0}]}'
         self._lock = threading.Lock()
         receiver = self
 
@@ -53,6 +55,14 @@ class InfluxReceiver:
                     return
                 with receiver._lock:
                     receiver.requests.append(req)
+                if parts.path == "/query":
+                    answer = receiver.query_answer.encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                    return
                 status, message = receiver.responder(req)
                 payload = (f'{{"error":"{message}"}}' if message else "").encode()
                 self.send_response(status)
@@ -75,6 +85,11 @@ class InfluxReceiver:
     def url(self) -> str:
         """``http://127.0.0.1:PORT``."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def queries(self) -> list[Request]:
+        """``/query`` requests received so far (form fields in ``query``)."""
+        with self._lock:
+            return [r for r in self.requests if r.path == "/query"]
 
     def writes(self) -> list[Request]:
         """Write requests received so far."""

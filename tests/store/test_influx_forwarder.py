@@ -3,12 +3,14 @@ degraded on 401/403, and the v2 requests influxdb-client sends (bucket, org, pre
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -79,6 +81,25 @@ def test_v1_writes_go_to_write_with_database_and_basic_auth(tmp_path: Path) -> N
             assert store.status().api == "v1"
         finally:
             store.close()
+
+
+def test_v2_reads_send_influxql_to_query_with_the_token_and_dbrp_database(
+        receiver: InfluxReceiver, tmp_path: Path) -> None:
+    receiver.query_answer = json.dumps({"results": [{"statement_id": 0, "series": [
+        {"name": "houqin", "columns": ["time", "temperature"], "values": [[1790000000000, 4], [1790000060500, 4.5]]}
+    ]}]})
+    store = make(tmp_path, receiver.url, ManualClock(T0), database="houqin_dbrp", **V2)
+    try:
+        got = store.query("fridge-1", "temperature", T0, T0 + 3600)
+        assert got == [Reading(T0, "fridge-1", "temperature", 4.0), Reading(T0 + 60.5, "fridge-1", "temperature", 4.5)]
+        [req] = receiver.queries()
+        form = {k: v[-1] for k, v in parse_qs(req.body.decode()).items()}
+        assert req.method == "POST" and req.headers["authorization"] == "Token test-token-123"
+        assert form["db"] == "houqin_dbrp" and form["epoch"] == "ms"
+        assert form["q"] == ('SELECT "temperature" FROM "houqin" WHERE "site" = \'kg\' AND "device" = \'fridge-1\' '
+                             "AND time >= 1790000000000ms AND time < 1790003600000ms ORDER BY time ASC")
+    finally:
+        store.close()
 
 
 def test_failures_back_off_exponentially_with_jitter_then_resume(receiver: InfluxReceiver, tmp_path: Path) -> None:
