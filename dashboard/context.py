@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
+from dashboard import views
 from dashboard.accounts import Accounts, User
 from dashboard.audit import AuditLog
 from dashboard.live import LiveHub
@@ -42,7 +43,7 @@ class DashboardContext:
             throttle=LoginThrottle(db, clock, settings.window_seconds, settings.login_max_failures_account,
                                    settings.login_max_failures_address),
             audit=AuditLog(db, clock),
-            hub=LiveHub(services.config),
+            hub=LiveHub(services.config, lambda a: views.alert_json(services, [a])[0]),
             templates=Templates(services.config.site.tz, clock.now),
         )
 

@@ -7,11 +7,11 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.alerts.model import AlertChange
+from gateway.alerts.model import Alert, AlertChange
 from gateway.config import AREA_OF_KIND, Config
 from gateway.model import CommittedBatch
 
@@ -54,8 +54,9 @@ class LiveHub:
     they only hand the message to the loop with ``call_soon_threadsafe``; they never block or raise.
     """
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, describe: Callable[[Alert], dict[str, Any]] | None = None) -> None:
         self._config = config
+        self._describe = describe
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()
@@ -112,7 +113,7 @@ class LiveHub:
     def on_alert_change(self, change: AlertChange) -> None:
         """Alert listener: forward the change with the alert's fields and area."""
         try:
-            data = change.alert.as_dict()
+            data = self._describe(change.alert) if self._describe else change.alert.as_dict()
             data["change"] = change.kind
             data["area"] = self._area(change.alert.device)
             self.publish(LiveMessage("alert", data), None)

@@ -209,20 +209,20 @@ def _agg(services: DashboardServices, device: str, metric: str, start: float, en
 
 
 def limits(services: DashboardServices, device: DeviceSettings) -> tuple[float | None, float | None]:
-    """The temperature range of a device: from its threshold rules when there are any, else by kind."""
-    low, high = None, None
-    found = False
+    """The temperature range of a device: each side from its threshold rules when set, else by kind."""
+    low, high = DEFAULT_LIMITS.get(device.kind, (None, None))
+    rule_low: float | None = None
+    rule_high: float | None = None
     for rule in getattr(services.config, "rules", []):
         if getattr(rule, "kind", "") != "threshold" or getattr(rule, "metric", "") != "temperature":
             continue
         if not any(fnmatch.fnmatchcase(device.id, pattern) for pattern in rule.devices):
             continue
-        found = True
         if rule.above is not None:
-            high = rule.above if high is None else min(high, rule.above)
+            rule_high = rule.above if rule_high is None else min(rule_high, rule.above)
         if rule.below is not None:
-            low = rule.below if low is None else max(low, rule.below)
-    return (low, high) if found else DEFAULT_LIMITS.get(device.kind, (None, None))
+            rule_low = rule.below if rule_low is None else max(rule_low, rule.below)
+    return (rule_low if rule_low is not None else low, rule_high if rule_high is not None else high)
 
 
 def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
@@ -243,7 +243,7 @@ def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
             "device": r.as_dict(), "temperature": r.values.get("temperature"),
             "min_today": lo[0][1] if lo else None, "max_today": hi[0][1] if hi else None,
             "limit_low": low, "limit_high": high,
-            "alerts": [a.as_dict() for a in open_ if a.device == d.id],
+            "alerts": alert_json(services, [a for a in open_ if a.device == d.id]),
         })
     return out
 
@@ -358,13 +358,26 @@ def readings(services: DashboardServices, device: str, metric: str, start: float
         return []
 
 
-def alert_json(services: DashboardServices, alerts_: Sequence[Alert]) -> list[dict[str, Any]]:
-    """Alerts as JSON objects with their area and device name."""
+def rule_name(services: DashboardServices, rule_id: str, locale: str | None = None) -> str:
+    """A rule's name for people: its ``name``, or its condition in words, or its id."""
+    for rule in getattr(services.config, "rules", []):
+        if getattr(rule, "id", None) == rule_id:
+            try:
+                return str(rule.describe(locale or services.config.site.locale))
+            except Exception:
+                return rule_id
+    return rule_id
+
+
+def alert_json(services: DashboardServices, alerts_: Sequence[Alert],
+               locale: str | None = None) -> list[dict[str, Any]]:
+    """Alerts as JSON objects with their area, device name and rule name."""
     out = []
     for a in alerts_:
         d = a.as_dict()
         d["area"] = area_of(services, a.device)
         dev = services.config.device(a.device)
         d["device_name"] = dev.label if dev else a.device
+        d["rule_name"] = rule_name(services, a.rule, locale)
         out.append(d)
     return out

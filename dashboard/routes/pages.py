@@ -20,7 +20,7 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 async def overview(request: Request, ctx: Ctx, me: Me) -> Response:
     """Site status at a glance."""
     data = views.overview(ctx.services)
-    items = views.alert_json(ctx.services, data["alerts"])
+    items = views.alert_json(ctx.services, data["alerts"], ctx.locale_of(me.user))
     for a in items:
         a["can_ack"] = a["state"] == "active" and may_ack(me.user.role, a["area"])
     return render_page(request, ctx, me, "overview.html", page="overview", data=data, alerts=items)
@@ -53,7 +53,7 @@ async def alerts(request: Request, ctx: Ctx, me: Me, state: str = "open", area: 
                  severity: str = "") -> Response:
     """Open and recent alerts with filters."""
     found = views.alerts(ctx.services, state=state, area=area, severity=severity)
-    items = views.alert_json(ctx.services, found)
+    items = views.alert_json(ctx.services, found, ctx.locale_of(me.user))
     for a in items:
         a["can_ack"] = a["state"] == "active" and may_ack(me.user.role, a["area"])
     return render_page(request, ctx, me, "alerts.html", page="alerts", items=items, state=state, area=area,
@@ -70,7 +70,7 @@ async def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Res
         timeline = ctx.services.alerts.timeline(alert_id)
     except AlertNotFoundError:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
-    item = views.alert_json(ctx.services, [alert])[0]
+    item = views.alert_json(ctx.services, [alert], ctx.locale_of(me.user))[0]
     item["can_ack"] = alert.state == "active" and may_ack(me.user.role, item["area"])
     return render_page(request, ctx, me, "alert.html", page="alerts", alert=item, timeline=timeline)
 

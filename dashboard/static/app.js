@@ -70,7 +70,7 @@
     n.querySelector(".gate-now").textContent = open ? (T.gate_open || "OPEN") : (T.gate_closed || "CLOSED");
     if (was !== open || !n.dataset.since) {
       n.dataset.since = String(ts);
-      n.querySelector(".gate-since").textContent = timeFmt.format(new Date(ts * 1000));
+      n.querySelector(".gate-since").textContent = t("since") + " " + timeFmt.format(new Date(ts * 1000));
     }
   }
   function onEvent(e) {
@@ -95,7 +95,7 @@
     art.dataset.alertId = a.id;
     var h = el("header");
     h.appendChild(el("span", "sev", t(a.severity)));
-    var link = el("a", "title", (a.device_name || a.device) + " · " + a.rule);
+    var link = el("a", "title", (a.device_name || a.device) + " · " + (a.rule_name || a.rule));
     link.href = "/alerts/" + encodeURIComponent(a.id);
     h.appendChild(link);
     h.appendChild(el("span", "state", t(a.state)));
@@ -129,13 +129,15 @@
       if (empty) empty.hidden = !!list.querySelector(".alert");
     }
     if (a.change === "opened") {
-      showBanner(t("new_alert") + ": " + (a.device_name || a.device) + " · " + a.rule + (a.detail ? " — " + a.detail : ""));
+      showBanner(t("new_alert") + ": " + (a.device_name || a.device) + " · " + (a.rule_name || a.rule) +
+        (a.detail ? " — " + a.detail : ""));
       if (body.dataset.live === "gate" || a.severity === "critical" || a.severity === "major") beep();
     }
   }
 
   // -- charts ---------------------------------------------------------------------------------
   var charts = [];
+  function chartWidth(node) { return Math.max(200, Math.floor(node.getBoundingClientRect().width)); }
   function drawChart(node) {
     if (typeof uPlot === "undefined") return;
     var hours = Number(node.dataset.hours || 24), every = node.dataset.every, fn = node.dataset.fn || "mean";
@@ -161,7 +163,7 @@
           }
         });
         var opts = {
-          width: Math.max(240, node.clientWidth), height: 170, legend: { show: false },
+          width: chartWidth(node), height: 170, legend: { show: false },
           tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), tz); },
           scales: { x: { time: true } }, series: series,
           axes: [{ stroke: "#5d6b7a", grid: { stroke: "#eef1f4" } },
@@ -182,7 +184,7 @@
   }
   document.querySelectorAll(".chart").forEach(drawChart);
   window.addEventListener("resize", function () {
-    charts.forEach(function (c) { c.plot.setSize({ width: Math.max(240, c.node.clientWidth), height: 170 }); });
+    charts.forEach(function (c) { c.plot.setSize({ width: chartWidth(c.node), height: 170 }); });
   });
 
   // -- the live stream --------------------------------------------------------------------------

@@ -1,0 +1,206 @@
+"""The dashboard in headless Chromium (Debian's, through Playwright) on a real gateway and broker.
+
+Logs in, watches a live reading change, receives a gate alert without a reload, acknowledges it,
+switches language, and saves screenshots of every page at phone and desktop sizes under
+``artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboard.extension import DashboardComponent
+from gateway.app import Gateway, build_gateway
+from gateway.config import parse_config
+from gateway.model import Reading
+from tests.dashboard.helpers import PASSWORD
+from tests.gateway.ingest_helpers import Publisher
+from tests.mosquitto import Mosquitto
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1366, "height": 900}
+PAGES = {"overview": "/", "gate": "/gate", "cold": "/cold", "utilities": "/utilities", "alerts": "/alerts",
+         "devices": "/devices", "admin": "/admin", "account": "/account"}
+
+WIDEST = """Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right >
+  document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' +
+  Math.round(e.getBoundingClientRect().right))"""
+
+DEVICES = [
+    {"id": "kitchen-fridge", "kind": "fridge", "name": "厨房冰箱", "location": "Kitchen"},
+    {"id": "sample-fridge", "kind": "sample_fridge", "name": "留样冰箱", "location": "Kitchen"},
+    {"id": "freezer", "kind": "freezer", "name": "冷冻柜"},
+    {"id": "gate", "kind": "gate", "name": "大门"},
+    {"id": "reader", "kind": "card_reader", "name": "门禁读卡器"},
+    {"id": "water", "kind": "water_meter", "name": "总水表"},
+    {"id": "power", "kind": "power_meter", "name": "总电表"},
+]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed; run scripts/test (it installs it with apt-get)")
+    tmp = tmp_path_factory.mktemp("browser")
+    (tmp / "mosquitto").mkdir(exist_ok=True)
+    broker = Mosquitto(tmp / "mosquitto")
+    broker.start()
+    cfg = parse_config({
+        "site": {"id": "kg", "name": "阳光幼儿园", "locale": "en"},
+        "mqtt": {"url": broker.url, "client_id": "houqin-browser-gw"},
+        "storage": {"dir": str(tmp / "data")},
+        "dashboard": {"bind": "127.0.0.1", "port": 0},
+        "devices": DEVICES,
+        "rules": [
+            {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge", "sample-fridge"],
+             "above": 8.0, "for": "10m", "severity": "major"},
+            {"id": "gate-held-open", "kind": "gate_held_open", "devices": ["gate"], "for": "1s",
+             "severity": "major", "name": "Gate held open"},
+        ],
+    })
+    gw: Gateway = build_gateway(cfg)
+    gw.start()
+    pub = Publisher(broker.port)
+    try:
+        pub.wait_gateway()
+        component: DashboardComponent = gw.dashboard  # type: ignore[attr-defined]
+        assert component.server is not None
+        accounts = component.server.context.accounts
+        accounts.add("ada", "admin", PASSWORD, display_name="Ada")
+        accounts.add("wang", "guard", PASSWORD, display_name="王师傅")
+        _seed(gw)
+        with playwright_sync.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield {"gw": gw, "pub": pub, "url": component.server.url, "browser": browser}
+            browser.close()
+    finally:
+        pub.close()
+        gw.stop()
+        broker.stop()
+
+
+def _seed(gw: Gateway) -> None:
+    """A day of history so charts and figures have something to show."""
+    now = time.time()
+    rows = []
+    for i in range(0, 24 * 12):
+        ts = now - 86400 + i * 300
+        rows.append(Reading(ts, "kitchen-fridge", "temperature", 3.5 + (i % 24) * 0.08))
+        rows.append(Reading(ts, "sample-fridge", "temperature", 2.8 + (i % 18) * 0.05))
+        rows.append(Reading(ts, "freezer", "temperature", -19.5 + (i % 10) * 0.1))
+        hour = (i * 5 // 60) % 24
+        rows.append(Reading(ts, "water", "usage_l", 2.0 if hour < 6 else 25.0 + (i % 7)))
+        rows.append(Reading(ts, "power", "usage_wh", 300.0 if hour < 6 else 1500.0 + (i % 5) * 40))
+    for d in range(1, 14):
+        rows.append(Reading(now - d * 86400 - 7200, "water", "usage_l", 4000.0 + d * 37))
+        rows.append(Reading(now - d * 86400 - 7200, "power", "usage_wh", 25000.0 + d * 400))
+    rows += [Reading(now - 30, "water", "flow_lpm", 4.2), Reading(now - 30, "power", "power_w", 1830.0),
+             Reading(now - 30, "kitchen-fridge", "battery_pct", 81)]
+    gw.store.write(rows)
+
+
+def _login(page: Any, url: str, user: str) -> None:
+    page.goto(url + "/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_load_state("networkidle")
+    assert "/login" not in page.url
+
+
+def _live(page: Any) -> None:
+    page.wait_for_selector("body[data-live-ready='1']", timeout=10_000)
+
+
+def _shot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 5000
+    return path
+
+
+def test_live_reading_changes_without_reload(site: dict[str, Any]) -> None:
+    ctx = site["browser"].new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    _login(page, site["url"], "ada")
+    page.goto(site["url"] + "/cold")
+    _live(page)
+    page.evaluate("window.__notReloaded = true")
+    value = page.locator("span.value[data-device='kitchen-fridge'][data-metric='temperature']")
+    site["pub"].state("kitchen-fridge", {"temperature": 6.3})
+    playwright_sync.expect(value).to_have_text("6.3", timeout=15_000)
+    assert page.evaluate("window.__notReloaded") is True
+    ctx.close()
+
+
+def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str, Any]) -> None:
+    ctx = site["browser"].new_context(viewport={"width": 1024, "height": 768})  # the gate tablet
+    page = ctx.new_page()
+    _login(page, site["url"], "wang")
+    assert page.url.endswith("/gate")
+    _live(page)
+    page.evaluate("window.__notReloaded = true")
+    site["pub"].state("gate", {"contact": "open"})
+    page.wait_for_selector(".gate-state.is-open", timeout=15_000)
+    # held open past 1 s: the rule fires, the alert appears and sounds without a reload
+    card = page.wait_for_selector("#alert-list .alert.state-active", timeout=20_000)
+    assert card is not None
+    assert page.evaluate("window.__notReloaded") is True
+    assert page.is_visible("#live-banner")
+    assert "Gate held open" in (page.text_content("#live-banner") or "")
+    assert int(page.evaluate("document.body.dataset.beeps || '0'")) >= 1
+    _shot(page, "gate-alert-tablet")
+    alert_id = int(card.get_attribute("data-alert-id") or 0)
+    page.fill(f"[data-alert-id='{alert_id}'] input[name='note']", "送货车，已关门")
+    page.click(f"[data-alert-id='{alert_id}'] button.primary")
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/gate")
+    alert = site["gw"].alerting.service.get(alert_id)
+    assert alert.state in ("acknowledged", "cleared") and alert.acked_by == "wang"
+    assert alert.ack_note == "送货车，已关门"
+    site["pub"].state("gate", {"contact": "closed"})
+    # switch to Chinese
+    page.click("#lang-switch")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert "门岗告警" in page.content()
+    assert page.text_content("nav a[aria-current='page']") == "门岗"
+    ctx.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_screenshots_of_every_page(site: dict[str, Any], size: str) -> None:
+    viewport = PHONE if size == "phone" else DESKTOP
+    ctx = site["browser"].new_context(viewport=viewport, device_scale_factor=2 if size == "phone" else 1)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site["url"] + "/login")
+    _shot(page, f"login-{size}")
+    _login(page, site["url"], "ada")
+    for name, path in PAGES.items():
+        page.goto(site["url"] + path)
+        page.wait_for_load_state("networkidle")
+        if path in ("/cold", "/utilities"):
+            page.wait_for_selector(".chart .uplot", timeout=10_000)
+        # nothing wider than the screen on a phone
+        width = page.evaluate("document.documentElement.scrollWidth")
+        wide = page.evaluate(WIDEST) if width > viewport["width"] + 1 else []
+        assert width <= viewport["width"] + 1, f"{path} is {width}px wide on a {viewport['width']}px screen: {wide}"
+        _shot(page, f"{name}-{size}")
+    assert not errors, errors  # no CSP violations, no script errors
+    ctx.close()
