@@ -35,6 +35,8 @@ class InfluxSettings(BaseModel):
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     backoff_initial: float = 1.0
     backoff_max: float = 300.0
+    #: The ``[notify.chains]`` chain told when storage is degraded (credentials refused) or drops points.
+    alert_chain: str | None = None
 
     @field_validator("timeout", "backoff_initial", "backoff_max", mode="before")
     @classmethod
