@@ -153,7 +153,6 @@ class SqliteStore:
         self._ids: dict[tuple[str, str], int] = {}
         self._writer = self._connect(create=True)
         self._init_schema()
-        self._raw_horizon = int(self._meta("raw_horizon_ms") or 0)
         self._skipped_old = 0
         for sid, device, metric in self._writer.execute("SELECT id, device, metric FROM series"):
             self._ids[(device, metric)] = sid
@@ -225,14 +224,17 @@ class SqliteStore:
             try:
                 c.execute("BEGIN IMMEDIATE")
                 ids = self._ids
-                horizon = self._raw_horizon
+                # Read inside the transaction: `houqin storage compact` may have moved it meanwhile.
+                horizon = int(self._meta("raw_horizon_ms") or 0)
                 skipped = 0
                 for r in readings:
                     key = (r.device, r.metric)
                     sid = ids.get(key)
                     if sid is None:
                         sid = c.execute(
-                            "INSERT INTO series (device, metric) VALUES (?, ?) RETURNING id", key
+                            "INSERT INTO series (device, metric) VALUES (?, ?) ON CONFLICT (device, metric)"
+                            " DO UPDATE SET device = excluded.device RETURNING id",
+                            key,
                         ).fetchone()[0]
                         ids[key] = sid
                         new_keys.append(key)
@@ -501,6 +503,13 @@ class SqliteStore:
         col = "ts" if table == "raw" else "bucket"
         with self._wlock:
             sids = [r[0] for r in self._writer.execute("SELECT id FROM series ORDER BY id")]
+            if table == "raw":
+                # Raise the horizon first, so no write recomputes a bucket whose raw rows are going.
+                self._writer.execute(
+                    "INSERT INTO meta (key, value) VALUES ('raw_horizon_ms', ?1) ON CONFLICT (key)"
+                    " DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                    (str(cutoff),),
+                )
         total = 0
         for n, sid in enumerate(sids, 1):
             while True:
@@ -514,16 +523,10 @@ class SqliteStore:
                             f" (SELECT {col} FROM {table} WHERE series_id = ?1 AND {col} < ?2 LIMIT 50000)",
                             (sid, cutoff),
                         )
-                        if table == "raw" and cutoff > self._raw_horizon:
-                            c.execute(
-                                "INSERT OR REPLACE INTO meta (key, value) VALUES ('raw_horizon_ms', ?)", (str(cutoff),)
-                            )
                         c.execute("COMMIT")
                     except BaseException:
                         c.execute("ROLLBACK")
                         raise
-                    if table == "raw":
-                        self._raw_horizon = max(self._raw_horizon, cutoff)
                 total += cur.rowcount
                 if cur.rowcount < 50000:
                     break

@@ -69,6 +69,17 @@ def test_writes_older_than_the_raw_horizon_are_skipped_not_corrupting_rollups(tm
         assert again.skipped_old == 1
 
 
+def test_compact_from_another_process_moves_the_horizon_for_the_running_gateway(tmp_path: Path) -> None:
+    gateway_store = SqliteStore(tmp_path / "ts.db", retention=Retention(raw=3 * D))
+    ten_days(gateway_store)
+    with SqliteStore(tmp_path / "ts.db", retention=Retention(raw=3 * D)) as cli_store:
+        cli_store.maintenance(T0 + 10 * D)
+    gateway_store.write([Reading(T0 + 60, "m", "usage_l", 100.0)])
+    assert gateway_store.skipped_old == 1
+    assert gateway_store.aggregate("m", "usage_l", T0, T0 + D, D, "sum")[0].value == 288.0
+    gateway_store.close()
+
+
 def test_maintenance_reclaims_space(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "ts.db", retention=Retention(raw=D, rollup_5m=D, rollup_1h=D))
     store.write([Reading(T0 + 60 * i, f"d{i % 7}", "temperature", i * 0.1) for i in range(60_000)])
