@@ -115,6 +115,13 @@ class PulseSettings(_OneDevice):
     #: fsync the journal at least every this many pulses (it is also synced before every publish).
     sync_every: int = Field(default=10, ge=1, le=10_000)
 
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, v: float) -> float:
+        if v < 1.0:
+            raise ValueError("must be at least \"1s\" (each publish syncs the journal to the SD card)")
+        return v
+
     @property
     def bounce_s(self) -> float:
         """The debounce time in seconds."""
@@ -132,6 +139,8 @@ class ContactSettings(_OneDevice):
     #: Pin level that means open; with a pull-up and a reed closed by the magnet, open reads ``high``.
     open_when: Literal["high", "low"] = "high"
     bounce: Duration = 0.05
+    #: Repeat the unchanged state this often, so "stale device" rules know the contact is alive.
+    heartbeat: Duration = 300.0
 
 
 class ButtonSettings(_OneDevice):

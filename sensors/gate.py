@@ -19,6 +19,7 @@ class Contact:
         self._emit = emitter
         self._clock = clock
         self._debounce = Debouncer(settings.bounce, line.read(), clock.now())
+        self._next_heartbeat = clock.now() + settings.heartbeat
         line.on_change(self._edge)
 
     def is_open(self, active: bool) -> bool:
@@ -31,19 +32,23 @@ class Contact:
         """``open`` or ``closed`` (debounced)."""
         return "open" if self.is_open(self._debounce.stable) else "closed"
 
-    def announce(self) -> None:
-        """Publish the current state (at start and after a reconnect)."""
-        self._emit.state(self.device, {"contact": self.state})
-
     def _edge(self, active: bool) -> None:
         self._publish(self._debounce.edge(active, self._clock.now()))
 
     def tick(self, now: float) -> None:
-        """Publish a change once the contact has been stable for ``bounce``."""
+        """Publish a change once the contact has been stable for ``bounce``; repeat it every ``heartbeat``."""
         self._publish(self._debounce.settle(now))
+        if self.settings.heartbeat > 0 and now >= self._next_heartbeat:
+            self.announce()
+
+    def announce(self) -> None:
+        """Publish the current state (at start, and as the heartbeat)."""
+        self._next_heartbeat = self._clock.now() + self.settings.heartbeat
+        self._emit.state(self.device, {"contact": self.state})
 
     def _publish(self, levels: list[tuple[bool, float]]) -> None:
         for active, since in levels:
+            self._next_heartbeat = since + self.settings.heartbeat
             self._emit.state(self.device, {"contact": "open" if self.is_open(active) else "closed"}, ts=since)
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.clock import ManualClock
+from gateway.config import Config
 from sensors.config import (
     ButtonSettings,
     CardReaderSettings,
@@ -36,6 +37,24 @@ SIM_PROBES: dict[str, str] = {
 }
 #: Longest a simulated meter pulse stays low (real reed and S0 pulses are tens of ms to a fraction of a second).
 PULSE_LOW_S = 0.1
+
+
+def with_simulated_wiring(config: Config) -> Config:
+    """``config`` plus the simulated site's devices (those not configured yet) and its ``[[sensors]]``."""
+    from pydantic import TypeAdapter
+
+    from gateway.config import DeviceSettings
+    from gateway.errors import ConfigError
+    from sensors.config import SensorSettings, check_sensors
+
+    devices, sensors = simulated_wiring()
+    known = {d.id for d in config.devices}
+    all_devices = [*config.devices, *(DeviceSettings.model_validate(d) for d in devices if d["id"] not in known)]
+    parsed = TypeAdapter(list[SensorSettings]).validate_python(sensors)
+    problems = check_sensors(all_devices, parsed)
+    if problems:
+        raise ConfigError(problems)
+    return config.model_copy(update={"devices": all_devices, "sensors": parsed})
 
 
 def simulated_wiring(w1_root: str = "/sim/w1") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -101,6 +120,7 @@ class SimulatedHardware:
             elif isinstance(s, CardReaderSettings) and s.device == site.gate.reader:
                 self._cards[s.device] = queue.Queue()
         self._primed = False
+        self._carry = 0.0
 
     def _add_meter(self, s: PulseSettings) -> None:
         water, power = self.site.water, self.site.power
@@ -150,11 +170,16 @@ class SimulatedHardware:
         self._primed = True
 
     def advance(self, seconds: float, tick: Callable[[], None]) -> None:
-        """Move the site and the clock forward, driving pins in time order; ``tick`` the agent each step."""
+        """Move the site and the clock forward, driving pins in time order; ``tick`` the agent each step.
+
+        Time moves in the site's 5 s steps; a remainder is carried over to the next call.
+        """
         with self._lock:
             if not self._primed:
                 self._prime()
-            steps = max(1, round(seconds / TICK_S))
+            self._carry += seconds
+            steps = int(self._carry // TICK_S)
+            self._carry -= steps * TICK_S
             for _ in range(steps):
                 self._step(tick)
 

@@ -101,3 +101,32 @@ def test_runs_until_sigterm(tmp_path: Path, mosquitto: Mosquitto) -> None:
             p.kill()
             p.communicate()
         collector.stop()
+
+
+def test_simulate_runs_the_simulated_site_through_the_agent(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    cfg = tmp_path / "houqin.toml"
+    cfg.write_text(f"""
+[site]
+id = "kg"
+[mqtt]
+url = "{mosquitto.url}"
+[storage]
+dir = "{tmp_path / 'data'}"
+""")
+    collector = Collector(mosquitto.port, ["houqin/kg/#"]).start()
+    p = houqin("sensors", "--config", str(cfg), "--simulate", "600", "--pin-factory", "mock")
+    try:
+        got = collector.wait_for(lambda m: len(states(m, "water-main")) >= 2 and len(states(m, "kitchen-freezer"))
+                                 >= 1, 60)
+        totals = [s["total_l"] for s in states(got, "water-main")]
+        assert totals == sorted(totals)
+        assert -25 < states(got, "kitchen-freezer")[0]["temperature"] < -10
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        assert p.returncode == 0, err
+        assert "simulated site at 600x" in out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+        collector.stop()

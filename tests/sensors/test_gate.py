@@ -158,3 +158,18 @@ def test_pin_in_use_is_a_clear_error(tmp_path: Path, mock_factory: MockFactory) 
     a = Agent(make_config(SENSORS, DEVICES), AgentSettings(tmp_path / "s", "agent-test"),
               pins=GpiozeroPins(mock_factory), clock=ManualClock())
     a.stop()
+
+
+def test_contact_heartbeat_repeats_unchanged_state(agent: tuple[Agent, ManualClock, list]) -> None:  # type: ignore[type-arg]
+    a, clock, sent = agent
+    mock = a._pins.pin_factory.pin(22)  # type: ignore[attr-defined]
+    mock.drive_low()
+    clock.advance(0.06)
+    a.tick()
+    clock.advance(200)
+    a.tick()
+    assert [b["contact"] for t, b in sent if t == "gate/state"] == ["closed"]  # type: ignore[index]
+    clock.advance(101)
+    a.tick()
+    a.tick()
+    assert [b["contact"] for t, b in sent if t == "gate/state"] == ["closed", "closed"]  # type: ignore[index]
