@@ -38,7 +38,8 @@ class Contact:
     def tick(self, now: float) -> None:
         """Publish a change once the contact has been stable for ``bounce``; repeat it every ``heartbeat``."""
         self._publish(self._debounce.settle(now))
-        if self.settings.heartbeat > 0 and now >= self._next_heartbeat:
+        hb = self.settings.heartbeat
+        if hb > 0 and (now >= self._next_heartbeat or self._next_heartbeat - now > hb):  # or the clock went back
             self.announce()
 
     def announce(self) -> None:

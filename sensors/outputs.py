@@ -113,7 +113,8 @@ class OutputChannel:
         with self._lock:
             if self._until is None:
                 return
-            if now >= self._until:
+            # a wall clock that jumped back must not hold a lock relay open for longer than max_seconds
+            if now >= self._until or self._until - now > self.settings.max_seconds:
                 self._until = None
                 self._blink_from = None
                 self._line.set(False)

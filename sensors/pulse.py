@@ -75,7 +75,8 @@ class PulseMeter:
         for level, since in self._debounce.settle(now):
             if level:
                 self._count(since)
-        if now >= self._next_publish:
+        # the second test catches the wall clock jumping back (NTP at boot on a Pi without a clock chip)
+        if now >= self._next_publish or self._next_publish - now > self.settings.interval:
             self._next_publish = now + self.settings.interval
             self.publish(now)
 

@@ -108,8 +108,8 @@ class Ds18b20Bus:
 
     def tick(self, now: float) -> None:
         """Start a poll on the worker thread when one is due and the last one has finished."""
-        if self._next_poll is not None and now < self._next_poll:
-            return
+        if self._next_poll is not None and self._next_poll - self.settings.interval <= now < self._next_poll:
+            return  # not due (a clock that jumped back makes it due at once rather than much later)
         if not self._busy.acquire(blocking=False):
             return  # the previous poll is still reading (slow bus); skip rather than pile up
         self._next_poll = now + self.settings.interval

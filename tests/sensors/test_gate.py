@@ -173,3 +173,12 @@ def test_contact_heartbeat_repeats_unchanged_state(agent: tuple[Agent, ManualClo
     a.tick()
     a.tick()
     assert [b["contact"] for t, b in sent if t == "gate/state"] == ["closed", "closed"]  # type: ignore[index]
+
+
+def test_clock_jumping_back_does_not_hold_the_relay(agent: tuple[Agent, ManualClock, list]) -> None:  # type: ignore[type-arg]
+    a, clock, _ = agent
+    f = a._pins.pin_factory  # type: ignore[attr-defined]
+    assert a.command("gate", b'{"relay": "pulse", "seconds": 3}')
+    clock.advance(-3600)  # NTP corrects a clock that was an hour fast
+    a.tick()
+    assert not f.pin(24).state
