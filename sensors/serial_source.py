@@ -16,7 +16,9 @@ def read_lines(path: str, baudrate: int) -> Iterator[str]:
         raise SensorError("serial card readers need the pyserial package: .venv/bin/pip install pyserial "
                           "(or apt install python3-serial)") from None
     try:
-        port = serial.Serial(path, baudrate=baudrate, timeout=1.0)
+        # serial_for_url takes device paths and also "socket://host:port" / "rfc2217://..." for readers
+        # behind a serial-to-network converter
+        port = serial.serial_for_url(path, baudrate=baudrate, timeout=1.0)
     except (OSError, ValueError) as e:
         raise SensorError(f"cannot open {path}: {e}; check the path (ls /dev/serial/by-id) and that the "
                           "agent's user is in the 'dialout' group") from None
@@ -25,5 +27,7 @@ def read_lines(path: str, baudrate: int) -> Iterator[str]:
             raw = port.readline()
             if raw:
                 yield raw.decode("ascii", errors="replace")
+            elif not getattr(port, "is_open", True):
+                return
     finally:
         port.close()
