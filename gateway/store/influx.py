@@ -11,8 +11,10 @@ dead-lettered; 401/403 mark the store degraded; other failures back off exponent
 from __future__ import annotations
 
 import bisect
+import fcntl
 import json
 import logging
+import os
 import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -361,6 +363,9 @@ class InfluxStore:
         self._dead_letters = dead_letters
         self._listeners: list[StatusListener] = []
         self.outbox = Outbox(outbox_path, max_points=settings.outbox_max_points, clock=self._clock)
+        #: Only one process forwards a given outbox (the gateway); others (``houqin query``) only read.
+        self._lock_fd = _lock_forwarding(Path(outbox_path))
+        self.forwarding = self._lock_fd is not None
         self.http = InfluxHttp(settings)
         self._v2: InfluxV2Writer | None = None
         self.api: str | None = None if settings.api == "auto" else settings.api
@@ -396,6 +401,9 @@ class InfluxStore:
 
     def start(self) -> None:
         """Start the forwarder thread (the constructor does unless ``start=False``)."""
+        if not self.forwarding:
+            log.info("another process forwards %s; this one only reads InfluxDB", self.outbox.path)
+            return
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="influx-forwarder", daemon=True)
             self._thread.start()
@@ -425,6 +433,9 @@ class InfluxStore:
         if self._v2 is not None:
             self._v2.close()
         self.outbox.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     # -- writes ---------------------------------------------------------------------------------
 
@@ -535,7 +546,7 @@ class InfluxStore:
 
     def _catch_up(self) -> None:
         # Reads should see what was just written; send a bounded amount first unless backing off.
-        if self.outbox.depth() and not self.forwarder.backing_off:
+        if self.forwarding and self.outbox.depth() and not self.forwarder.backing_off:
             self.forwarder.pump(max_batches=READ_CATCH_UP_BATCHES)
 
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:
@@ -593,6 +604,17 @@ class InfluxStore:
                     if isinstance(v, int | float) and not isinstance(v, bool):
                         out.append(SeriesInfo(s.tags.get("device", device or ""), metric, t / 1000, float(v)))
         return sorted(out, key=lambda i: (i.device, i.metric))
+
+
+def _lock_forwarding(outbox_path: Path) -> int | None:
+    """An exclusive lock on ``outbox.db.lock``: the fd when this process got it, None when another holds it."""
+    fd = os.open(outbox_path.with_name(outbox_path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _window_of(edges: list[int], t: int) -> tuple[int, int]:

@@ -255,3 +255,24 @@ def test_real_v2_server_round_trip(tmp_path: Path) -> None:
         assert [r.value for r in got] == [r.value for r in readings(5)]
     finally:
         store.close()
+
+
+def test_only_one_store_forwards_an_outbox(receiver: InfluxReceiver, tmp_path: Path) -> None:
+    # The gateway forwards; a `houqin query` opened on the same storage dir meanwhile only reads.
+    gateway = make(tmp_path, receiver.url, ManualClock(T0), **V2)
+    reader = make(tmp_path, receiver.url, ManualClock(T0), **V2)
+    try:
+        assert gateway.forwarding and not reader.forwarding
+        gateway.write(readings(3))
+        reader.query("fridge-1", "temperature", T0, T0 + 3600)  # no catch-up send from the reader
+        assert receiver.writes() == []
+    finally:
+        gateway.close()
+        reader.close()
+    again = make(tmp_path, receiver.url, ManualClock(T0), **V2)
+    try:
+        assert again.forwarding
+        again.forwarder.pump()
+        assert sum(len(r.lines) for r in receiver.writes()) == 3
+    finally:
+        again.close()
