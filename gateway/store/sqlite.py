@@ -491,9 +491,18 @@ class SqliteStore:
                 free = left
         with self._wlock:
             say("checkpointing the write-ahead log")
+            self._writer.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('maintained_at', ?)", (repr(float(now)),)
+            )
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         after = self.size_bytes()
         return MaintenanceReport(deleted["raw"], deleted["rollup_5m"], deleted["rollup_1h"], before, after)
+
+    def last_maintenance(self) -> float | None:
+        """The ``now`` of the last completed maintenance run (Unix seconds), None if never."""
+        with self._wlock:
+            value = self._meta("maintained_at")
+        return None if value is None else float(value)
 
     def _free_pages(self) -> tuple[int, int]:
         c = self._writer

@@ -1,0 +1,90 @@
+"""The SQLite store's nightly maintenance (retention, optimise, checkpoint) as a gateway component.
+
+``install(gateway)`` is listed in ``gateway.app.EXTENSIONS``; it adds the component only when the
+time-series backend is the SQLite store (InfluxDB applies its own retention).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, time, tzinfo
+from typing import TYPE_CHECKING
+
+from gateway.clock import Clock
+from gateway.store.retention import MaintenanceReport
+from gateway.store.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+log = logging.getLogger(__name__)
+
+#: Local time of the nightly run: the school is closed and the day's reports are out.
+MAINTENANCE_AT = time(3, 30)
+
+
+class NightlyMaintenance:
+    """Runs ``SqliteStore.maintenance`` once a night on ``tick()``; ``start()`` ticks in a thread."""
+
+    def __init__(self, store: SqliteStore, clock: Clock, tz: tzinfo, *, at: time = MAINTENANCE_AT,
+                 every: float = 60.0) -> None:
+        self.store = store
+        self.clock = clock
+        self.tz = tz
+        self.at = at
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def due(self, now: float) -> bool:
+        """True when it is past ``at`` local time and the store was not maintained since then."""
+        local = datetime.fromtimestamp(now, self.tz)
+        today_at = datetime.combine(local.date(), self.at, tzinfo=self.tz).timestamp()
+        if now < today_at:
+            return False
+        last = self.store.last_maintenance()  # kept in the store, so a restart does not run it twice
+        return last is None or last < today_at
+
+    def tick(self, now: float | None = None) -> MaintenanceReport | None:
+        """Run the maintenance if due; never raises (a failure is logged and retried next tick)."""
+        t = self.clock.now() if now is None else now
+        try:
+            if not self.due(t):
+                return None
+            report = self.store.maintenance(t)
+        except Exception:
+            log.exception("nightly maintenance of %s failed; will retry", self.store.path)
+            return None
+        log.info(
+            "nightly maintenance of %s: deleted %d raw, %d 5-minute, %d hourly row(s); %.1f MB -> %.1f MB",
+            self.store.path, report.deleted_raw, report.deleted_5m, report.deleted_1h,
+            report.size_before / 1e6, report.size_after / 1e6,
+        )
+        return report
+
+    def start(self) -> None:
+        """Start ticking in a thread."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="houqin-store-maintenance", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop ticking (waits for a run in progress: it commits in small steps)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self.tick()
+
+
+def install(gw: Gateway) -> NightlyMaintenance | None:
+    """Add the nightly maintenance to the gateway when its store is the SQLite store."""
+    if not isinstance(gw.store, SqliteStore):
+        return None
+    job = NightlyMaintenance(gw.store, gw.clock, gw.config.site.tz)
+    gw.add_component(job)
+    return job

@@ -1,0 +1,71 @@
+"""The nightly maintenance component: runs once a night after 03:30 local, survives restarts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway.clock import ManualClock
+from gateway.config import parse_config
+from gateway.model import Reading
+from gateway.store.nightly import NightlyMaintenance, install
+from gateway.store.retention import Retention
+from gateway.store.sqlite import SqliteStore
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+D = 86400.0
+
+
+def at(day: int, hour: int, minute: int = 0) -> float:
+    return datetime(2026, 3, day, hour, minute, tzinfo=SHANGHAI).timestamp()
+
+
+def test_runs_once_a_night_after_half_past_three_local(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "ts.db", retention=Retention(raw=2 * D))
+    store.write([Reading(at(1, 0) + 600 * i, "m", "usage_l", 1.0) for i in range(6 * 144)])  # six days
+    clock = ManualClock(at(5, 3, 29))
+    job = NightlyMaintenance(store, clock, SHANGHAI)
+    assert job.tick() is None  # 03:29: not yet
+    clock.set(at(5, 3, 31))
+    first = job.tick()
+    assert first is not None
+    assert first.deleted_raw == 2 * 144 + 3 * 6  # everything before 3 March 03:00 local
+    assert job.tick() is None  # once a night
+    clock.set(at(5, 23, 59))
+    assert job.tick() is None
+    # A restart the same night does not run it again: the last run is kept in the store.
+    again = NightlyMaintenance(store, clock, SHANGHAI)
+    assert again.tick() is None
+    clock.set(at(6, 3, 30))
+    second = again.tick()
+    assert second is not None and second.deleted_raw == 144
+    assert store.last_maintenance() == at(6, 3, 30)
+    store.close()
+
+
+def test_a_failing_run_is_logged_and_retried(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "ts.db")
+    clock = ManualClock(at(5, 4))
+    job = NightlyMaintenance(store, clock, SHANGHAI)
+    store.close()
+    assert job.tick() is None  # the store is closed: logged, not raised
+    reopened = SqliteStore(tmp_path / "ts.db")
+    job.store = reopened
+    assert job.tick() is not None
+    reopened.close()
+
+
+def test_install_only_for_the_sqlite_store(tmp_path: Path) -> None:
+    cfg = parse_config({"site": {"id": "kg"}})
+    added: list[Any] = []
+    store = SqliteStore(tmp_path / "ts.db")
+    gw = SimpleNamespace(store=store, clock=ManualClock(), config=cfg, add_component=added.append)
+    job = install(gw)  # type: ignore[arg-type]
+    assert added == [job] and job is not None and job.tz == SHANGHAI
+    other = SimpleNamespace(store=object(), clock=ManualClock(), config=cfg, add_component=added.append)
+    assert install(other) is None  # type: ignore[arg-type]
+    assert len(added) == 1
+    store.close()
