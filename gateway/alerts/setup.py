@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -71,6 +72,8 @@ class Alerting:
         self._tick_every = tick_every_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._records: queue.Queue[tuple[int, float, str, str] | None] = queue.Queue(maxsize=10_000)
+        self._recorder: threading.Thread | None = None
 
     def on_batch(self, batch: CommittedBatch) -> None:
         """``BatchObserver``: hand the batch to the rule engine (queued once started)."""
@@ -83,6 +86,8 @@ class Alerting:
 
     def start(self) -> None:
         """Start delivery workers, the rule worker and the one-second scheduler."""
+        self._recorder = threading.Thread(target=self._record_loop, name="houqin-notify-log", daemon=True)
+        self._recorder.start()
         self.dispatcher.start()
         self.escalator.sync()
         self.engine.start(scheduler=False)
@@ -98,6 +103,11 @@ class Alerting:
             self._thread = None
         self.engine.stop()
         self.dispatcher.stop()
+        if self._recorder is not None:
+            self._records.put(None)
+            self._recorder.join(timeout=10)
+            self._recorder = None
+        self.store.close()
 
     def _schedule(self) -> None:
         while not self._stop.wait(self._tick_every):
@@ -107,12 +117,31 @@ class Alerting:
                 log.exception("alerting tick failed")
 
     def _delivered(self, channel: str, notice: Notice, error: str | None) -> None:
+        # Recorded by another thread: a delivery worker must not wait for the events DB's write lock
+        # (busy with ingest) before it sends the next message.
         what = "delivered" if error is None else "delivery failed"
         note = f"{channel}: {notice.event}" + (f": {error}" if error else "")
+        entry = (notice.alert.id, self.clock.now(), what, note)
+        if self._recorder is None:
+            self._record(entry)
+            return
         try:
-            self.store.add_timeline(notice.alert.id, self.clock.now(), what, note)
+            self._records.put_nowait(entry)
+        except queue.Full:
+            log.error("delivery log queue full; alert %d: %s %s not recorded", entry[0], what, note)
+
+    def _record(self, entry: tuple[int, float, str, str]) -> None:
+        try:
+            self.store.add_timeline(*entry)
         except Exception:
-            log.exception("could not record the delivery of alert %d", notice.alert.id)
+            log.exception("could not record the delivery of alert %d", entry[0])
+
+    def _record_loop(self) -> None:
+        while True:
+            entry = self._records.get()
+            if entry is None:
+                return
+            self._record(entry)
 
     def stats(self) -> dict[str, Any]:
         """Counters: ``rules_*`` numbers, and ``notify_*`` mappings of channel -> number (sent, failed

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from gateway.alerts.model import Alert, AlertNotFoundError, AlertStateError, TimelineEntry
-from gateway.eventsdb import EventsDB
+from gateway.errors import StoreError
+from gateway.eventsdb import EventsDB, connect
 
 _COLS = ("id, rule, device, kind, severity, state, chain, metric, value, detail, since, opened_at, acked_by, "
          "acked_at, ack_note, ended_at, cleared_at, latch")
@@ -53,22 +56,74 @@ class OpenRequest:
     latch: bool = False
 
 
+#: How long a write waits for the events database's write lock before it fails.
+LOCK_WAIT_S = 30.0
+
+
 class AlertStore:
     """Alert persistence on top of the events database (any thread)."""
 
     def __init__(self, db: EventsDB) -> None:
         self.db = db
+        self._local = threading.local()
+        self._conns: builtins.list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _writer(self) -> sqlite3.Connection:
+        # Writes use their own connections that poll for the write lock every millisecond: SQLite's
+        # busy handler backs off to 100 ms sleeps, and under a steady ingest load (which commits batch
+        # after batch) such a waiter can miss every gap between commits for seconds.
+        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if c is None:
+            c = connect(self.db.path)
+            c.execute("PRAGMA busy_timeout=1")
+            self._local.conn = c
+            with self._lock:
+                self._conns.append(c)
+        return c
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self.db.conn()
-        conn.execute("BEGIN IMMEDIATE")
+        conn = self._writer()
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+                if time.monotonic() > deadline:
+                    raise StoreError(f"the events database {self.db.path} stayed locked for {LOCK_WAIT_S:.0f} s; "
+                                     "is another program holding it?") from None
+                time.sleep(0.001)
         try:
             yield conn
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        self._commit(conn)
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                conn.execute("COMMIT")
+                return
+            except sqlite3.OperationalError as e:
+                if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
+                    conn.execute("ROLLBACK")
+                    raise
+                time.sleep(0.001)
+
+    def close(self) -> None:
+        """Close the write connections of every thread."""
+        with self._lock:
+            for c in self._conns:
+                c.close()
+            self._conns.clear()
+        self._local = threading.local()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def open(self, req: OpenRequest, now: float) -> tuple[Alert, bool]:

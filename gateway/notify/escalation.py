@@ -36,7 +36,30 @@ class Escalator:
 
     def on_alert_change(self, change: AlertChange) -> None:
         """``AlertService`` listener: act on the change at once (the first step is usually immediate)."""
-        self.sync()
+        if change.kind == "opened":
+            self._opened(change.alert)
+        else:
+            self.sync()
+
+    def _opened(self, a: Alert) -> None:
+        # The fast path of a new alert: queue its immediate steps first and record them while the
+        # message is already on its way, so the first notification does not wait for an fsync. Only
+        # a crash in those few milliseconds could send it again after the restart.
+        chain = self.chains.get(a.chain or "")
+        if chain is None:
+            self.sync()
+            return
+        with self._lock:
+            now = self.clock.now()
+            due = [i for i, step in enumerate(chain.steps) if now >= a.opened_at + step.after]
+            for i in due:
+                self._send("opened" if i == 0 else "escalated", a, list(dict.fromkeys(chain.steps[i].channels)))
+            if due:
+                try:
+                    self.store.mark_sent(a.id, due[-1] + 1, now, "notified", ", ".join(
+                        f"step {i + 1}: {', '.join(chain.steps[i].channels)}" for i in due))
+                except Exception:
+                    log.exception("could not record the notification of alert %d", a.id)
 
     def tick(self, now: float | None = None) -> None:
         """Send what became due (delays, repeats) and pass on changes made elsewhere."""

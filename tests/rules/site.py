@@ -77,4 +77,5 @@ class Site:
     def close(self) -> None:
         if self.started:
             self.alerting.dispatcher.stop()
+        self.alerting.store.close()
         self.db.close()
