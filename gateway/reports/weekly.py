@@ -187,14 +187,15 @@ class WeeklyBuilder:
         self.tz = config.site.tz
         self.calendar = calendar or SchoolCalendar(config.calendar, config.site.timezone)
 
-    def build(self, week: Week, now: float) -> WeeklyReport:
-        """The report of ``week`` (a week not over yet covers what has happened so far)."""
+    def build(self, week: Week, now: float, locale: str | None = None) -> WeeklyReport:
+        """The report of ``week`` (a week not over yet covers what has happened so far); findings in
+        ``locale`` (default: the reports' language)."""
         from gateway.reports.findings import findings
 
         items = [self.meter_week(d, week) for d in meters(self.config)]
         report = WeeklyReport(self.config.site.name or self.config.site.id, week, items,
                               self.config.reports.tariff.currency, now)
-        report.findings.extend(findings(report, self.calendar, self._locale()))
+        report.findings.extend(findings(report, self.calendar, locale or self._locale()))
         return report
 
     def _locale(self) -> str:

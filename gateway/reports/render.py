@@ -1,0 +1,291 @@
+"""Renderers of the report data: printable HTML (A4, no navigation), HTML fragments for the dashboard,
+CSV exports and the Markdown summary for the group robots. Builders never format; renderers never query.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
+from importlib import resources
+from typing import Any, Literal
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from gateway.i18n import gettext, translations
+from gateway.reports.charts import bars_png, bars_svg
+from gateway.reports.findings import day_name
+from gateway.reports.samples import Sample
+from gateway.reports.sheet import SheetDay
+from gateway.reports.weekly import WeeklyReport
+
+Charts = Literal["svg", "cid"]
+CssMode = Literal["inline", "link"]
+#: Where the dashboard serves the stylesheet of printable pages.
+CSS_URL = "/reports/reports.css"
+
+
+def _dir() -> str:
+    return str(resources.files("gateway.reports") / "templates")
+
+
+def stylesheet() -> str:
+    """The stylesheet of printable pages (A4)."""
+    return (resources.files("gateway.reports") / "templates" / "reports.css").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    """A chart for an e-mail: its Content-ID and PNG bytes."""
+
+    cid: str
+    png: bytes
+
+
+def environment(locale: str, tz: tzinfo) -> Environment:
+    """A Jinja2 environment for ``locale`` with the shared gettext catalogs and formatting filters."""
+    env = Environment(loader=FileSystemLoader(_dir()), autoescape=True, undefined=StrictUndefined,
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    bl = locale.replace("-", "_")
+
+    def num(v: float | None, digits: int = 1) -> str:
+        if v is None:
+            return "—"
+        return format_decimal(round(v, digits), format="#,##0." + "0" * digits if digits else "#,##0", locale=bl)
+
+    def when(ts: float | None, pattern: str = "HH:mm") -> str:
+        return "—" if ts is None else format_datetime(datetime.fromtimestamp(ts, tz), pattern, locale=bl)
+
+    def day(d: date) -> str:
+        return day_name(d, locale)
+
+    def short_day(d: date) -> str:
+        return format_date(d, "M/d EEE", locale=bl)
+
+    def pct(v: float | None) -> str:
+        if v is None:
+            return "—"
+        arrow = "▲" if v > 0.5 else "▼" if v < -0.5 else "＝"
+        return f"{arrow} {abs(v):.0f}%"
+
+    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct)
+    env.globals["locale"] = locale
+    env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
+    return env
+
+
+class Renderer:
+    """Renders reports in one language and time zone."""
+
+    def __init__(self, locale: str, tz: tzinfo, site: str) -> None:
+        self.locale = locale
+        self.tz = tz
+        self.site = site
+        self.env = environment(locale, tz)
+
+    def t(self, msg: str, **kw: object) -> str:
+        """Translate and fill ``{named}`` values."""
+        return gettext(self.locale, msg).format(**kw)
+
+    def _doc(self, title: str, body: str, css: CssMode) -> str:
+        return self.env.get_template("doc.html").render(
+            title=title, body=Markup(body), css=css, css_text=Markup(stylesheet()) if css == "inline" else "",
+            css_url=CSS_URL, site=self.site)
+
+    # -- weekly ------------------------------------------------------------------------------------
+    def weekly_charts(self, report: WeeklyReport, charts: Charts) -> tuple[dict[str, dict[str, Any]], list[Image]]:
+        """Per meter: the per-day and per-hour charts as inline SVG, or as ``cid:`` images with their PNGs."""
+        out: dict[str, dict[str, Any]] = {}
+        images: list[Image] = []
+        for i, m in enumerate(report.meters):
+            days = [d.units for d in m.days]
+            closed = [not d.open for d in m.days]
+            labels = [format_date(d.day, "EEE", locale=self.locale.replace("-", "_")) for d in m.days]
+            if charts == "svg":
+                out[m.device] = {
+                    "days": Markup(bars_svg(days, labels, highlight=closed, unit=m.unit,
+                                            title=self.t("Use per day"))),
+                    "hours": Markup(bars_svg(m.hourly, [f"{h:02d}" for h in range(24)], unit=m.unit,
+                                             title=self.t("Average use per hour of day"))),
+                }
+            else:
+                d_cid, h_cid = f"days-{i}@houqin", f"hours-{i}@houqin"
+                images += [Image(d_cid, bars_png(days, highlight=closed)), Image(h_cid, bars_png(m.hourly))]
+                out[m.device] = {"days": d_cid, "hours": h_cid}
+        return out, images
+
+    def weekly_fragment(self, report: WeeklyReport, charts: Charts = "svg") -> tuple[str, list[Image]]:
+        """The report's body (for the dashboard page or an e-mail) and the images it refers to."""
+        chart_map, images = self.weekly_charts(report, charts)
+        html = self.env.get_template("weekly.html").render(
+            r=report, week=report.week, charts=chart_map, chart_mode=charts, site=self.site,
+            period=self._period(report))
+        return html, images
+
+    def weekly_html(self, report: WeeklyReport, css: CssMode = "inline") -> str:
+        """The printable weekly report, a whole document with inline SVG charts."""
+        body, _ = self.weekly_fragment(report, "svg")
+        return self._doc(self.weekly_title(report), body, css)
+
+    def weekly_email(self, report: WeeklyReport) -> tuple[str, list[Image]]:
+        """The e-mail's HTML (charts as ``cid:`` PNG images) and the images."""
+        body, images = self.weekly_fragment(report, "cid")
+        return self._doc(self.weekly_title(report), body, "inline"), images
+
+    def weekly_title(self, report: WeeklyReport) -> str:
+        """``Sunshine KG · Weekly utility report 2026-W47``."""
+        return self.t("{site} · Weekly utility report {week}", site=self.site, week=report.week.label)
+
+    def _period(self, report: WeeklyReport) -> str:
+        days = report.week.days
+        bl = self.locale.replace("-", "_")
+        pattern = "yyyy-MM-dd"
+        return f"{format_date(days[0], pattern, locale=bl)} – {format_date(days[-1], pattern, locale=bl)}"
+
+    def weekly_markdown(self, report: WeeklyReport, link: str = "") -> str:
+        """The summary for WeCom / DingTalk / Feishu group robots."""
+        pct = self.env.filters["pct"]
+        lines = [f"**{self.weekly_title(report)}**", f"{self._period(report)}", ""]
+        lines.append(f"**{self.t('Findings')}**")
+        for i, f in enumerate(report.findings, 1):
+            lines.append(f"> {i}. {getattr(f, 'text', f)}")
+        lines.append("")
+        for m in report.meters:
+            if not m.has_data:
+                lines.append(f"- **{m.name}**: {self.t('no data this week')}")
+                continue
+            parts = [f"{m.total:,.2f} {m.unit}"]
+            if m.cost:
+                parts.append(f"{report.currency}{m.cost:,.2f}")
+            parts.append(self.t("{change} vs last week", change=pct(m.vs_last_pct)))
+            parts.append(self.t("{change} vs 4-week average", change=pct(m.vs_avg_pct)))
+            parts.append(self.t("closed: {amount} {unit}", amount=f"{m.closed_units:,.2f}", unit=m.unit))
+            if m.baseline_avg is not None:
+                parts.append(self.t("night baseline {value} {unit}", value=f"{m.baseline_avg:,.1f}",
+                                    unit=m.baseline_unit))
+            lines.append(f"- **{m.name}**: " + ", ".join(parts))
+        if report.total_cost:
+            lines.append("")
+            lines.append(self.t("Total cost: {money}", money=f"{report.currency}{report.total_cost:,.2f}"))
+        if link:
+            lines.append("")
+            lines.append(f"[{self.t('Full report')}]({link.rstrip('/')}/reports/weekly?week={report.week.label})")
+        return "\n".join(lines)
+
+    def weekly_text(self, report: WeeklyReport) -> str:
+        """Plain text (the e-mail's alternative part)."""
+        return self.weekly_markdown(report).replace("**", "").replace("> ", "  ")
+
+    # -- cold-storage sheet ------------------------------------------------------------------------
+    def sheet_fragment(self, lines: Sequence[SheetDay], day: date, check_times: Sequence[str]) -> str:
+        """One day's sheet for every cold device."""
+        return self.env.get_template("sheet.html").render(lines=lines, day=day, check_times=check_times,
+                                                          site=self.site)
+
+    def sheet_html(self, lines: Sequence[SheetDay], day: date, check_times: Sequence[str],
+                   css: CssMode = "inline") -> str:
+        """The printable day sheet."""
+        title = self.t("{site} · Cold-storage sheet {day}", site=self.site, day=day.isoformat())
+        return self._doc(title, self.sheet_fragment(lines, day, check_times), css)
+
+    def sheet_month_fragment(self, lines: Sequence[SheetDay], year: int, month: int,
+                             check_times: Sequence[str]) -> str:
+        """A month of sheets, one table per device."""
+        devices: dict[str, list[SheetDay]] = {}
+        for x in lines:
+            devices.setdefault(x.device, []).append(x)
+        return self.env.get_template("sheet_month.html").render(devices=devices, year=year, month=month,
+                                                                check_times=check_times, site=self.site)
+
+    def sheet_month_html(self, lines: Sequence[SheetDay], year: int, month: int, check_times: Sequence[str],
+                         css: CssMode = "inline") -> str:
+        """The printable month of sheets."""
+        title = self.t("{site} · Cold-storage sheets {month}", site=self.site, month=f"{year}-{month:02d}")
+        return self._doc(title, self.sheet_month_fragment(lines, year, month, check_times), css)
+
+    # -- sample ledger -----------------------------------------------------------------------------
+    def samples_fragment(self, samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], year: int,
+                         month: int, now: float, min_grams: float, fridges: dict[str, str]) -> str:
+        """The month's sample ledger."""
+        return self.env.get_template("samples.html").render(
+            samples=samples, verdicts=verdicts, year=year, month=month, now=now, min_grams=min_grams,
+            fridges=fridges, site=self.site)
+
+    def samples_html(self, samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], year: int, month: int,
+                     now: float, min_grams: float, fridges: dict[str, str], css: CssMode = "inline") -> str:
+        """The printable ledger of a month."""
+        title = self.t("{site} · Food-sample ledger {month}", site=self.site, month=f"{year}-{month:02d}")
+        return self._doc(title, self.samples_fragment(samples, verdicts, year, month, now, min_grams, fridges), css)
+
+
+# -- CSV ---------------------------------------------------------------------------------------------
+def _csv(rows: list[list[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerows(rows)
+    # A BOM so that Excel (what the office opens CSV with) reads the Chinese names as UTF-8.
+    return "\ufeff" + buf.getvalue()
+
+
+def _r(v: float | None, digits: int = 3) -> str:
+    return "" if v is None else f"{v:.{digits}f}"
+
+
+def weekly_csv(report: WeeklyReport) -> str:
+    """One row per meter and day, then a total row per meter with the comparisons."""
+    rows: list[list[Any]] = [["week", "device", "name", "day", "school_open", "use", "unit", "cost", "closed_use",
+                              "night_baseline", "baseline_unit", "last_week", "avg_4_weeks", "vs_last_week_pct",
+                              "vs_avg_pct"]]
+    for m in report.meters:
+        for d in m.days:
+            rows.append([report.week.label, m.device, m.name, d.day.isoformat(), int(d.open), _r(d.units), m.unit,
+                         _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "", "", ""])
+        rows.append([report.week.label, m.device, m.name, "total", "", _r(m.total), m.unit, _r(m.cost, 2),
+                     _r(m.closed_units), _r(m.baseline_avg, 1), m.baseline_unit, _r(m.last_week), _r(m.avg_4w),
+                     _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1)])
+    return _csv(rows)
+
+
+def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str]) -> str:
+    """One row per device and day: checks, min/max with times, minutes out, alerts, corrections."""
+    def hm(ts: float | None) -> str:
+        return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%H:%M")
+
+    head = ["day", "device", "name", "low", "high", *[f"check_{t}" for t in check_times], "min", "min_at", "max",
+            "max_at", "minutes_out", "readings", "alerts", "corrections"]
+    rows: list[list[Any]] = [head]
+    for x in lines:
+        checks = {c.at: c.value for c in x.checks}
+        alerts = " | ".join(
+            f"{hm(a.opened_at)} {a.rule} {a.detail}; " + (f"ack {a.acked_by} {hm(a.acked_at)}: {a.action or ''}"
+                                                         if a.acked_by else "not acknowledged")
+            for a in x.alerts)
+        fixes = " | ".join(f"{c.field}={c.value} ({c.by}: {c.reason})" for c in x.corrections)
+        rows.append([x.day.isoformat(), x.device, x.name, _r(x.low, 1), _r(x.high, 1),
+                     *[_r(checks.get(t), 1) for t in check_times], _r(x.min, 1), hm(x.min_at), _r(x.max, 1),
+                     hm(x.max_at), _r(x.minutes_out, 1), x.readings, alerts, fixes])
+    return _csv(rows)
+
+
+def samples_csv(samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], tz: tzinfo, now: float) -> str:
+    """One row per sample: meal, dishes with grams, fridge, staff, times, status, verdict, who discarded."""
+    def t(ts: float | None) -> str:
+        return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M")
+
+    rows: list[list[Any]] = [["id", "meal_date", "meal", "dishes", "fridge", "staff", "taken_at", "due_at", "status",
+                              "kept_ok", "verdict", "discarded_by", "discarded_at", "registered_by", "corrections"]]
+    for s in samples:
+        ok, text = verdicts.get(s.id, (True, ""))
+        d = s.discarded
+        fixes = " | ".join(f"{e.field}={e.value} ({e.by}: {e.note})" for e in s.events if e.what == "corrected")
+        rows.append([s.id, s.meal_date.isoformat(), s.meal, "; ".join(f"{x.name} {x.grams:g} g" for x in s.dishes),
+                     s.fridge, s.staff, t(s.taken_at), t(s.due_at), s.status(now), int(ok), text,
+                     d.by if d else "", t(d.ts) if d else "", s.registered_by, fixes])
+    return _csv(rows)
+
