@@ -39,14 +39,14 @@ def sensors(w1_root: Path) -> list[dict[str, Any]]:
 
 
 def _agent(tmp_path: Path, broker: Mosquitto, factory: MockFactory, clock: ManualClock,
-           cards: list[str] | None = None) -> Agent:
+           cards: list[str] | None = None, spool_max: int = 100_000) -> Agent:
     w1 = FakeW1(tmp_path / "w1")
     w1.set(PROBE, 4250)
     cfg = make_config(sensors(w1.root), DEVICES, url=broker.url)
     link = LinkSettings("127.0.0.1", broker.port, "houqin-kg-agent-test", persistent=True, manual_ack=False,
                         reconnect_min_s=1, reconnect_max_s=2)
-    return Agent(cfg, AgentSettings(tmp_path / "state", "agent-test", ack_timeout=3.0), link_settings=link,
-                 pins=GpiozeroPins(factory), clock=clock,
+    settings = AgentSettings(tmp_path / "state", "agent-test", spool_max=spool_max, ack_timeout=3.0)
+    return Agent(cfg, settings, link_settings=link, pins=GpiozeroPins(factory), clock=clock,
                  card_openers={"gate": lambda: uids_from_lines(cards or [])})
 
 
@@ -153,5 +153,53 @@ def test_broker_outage_spools_and_drains_in_order(tmp_path: Path, mosquitto: Mos
         while len(agent.spool) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert len(agent.spool) == 0
+    finally:
+        agent.stop()
+
+
+def test_full_spool_drops_readings_but_keeps_events_and_totals(tmp_path: Path, mosquitto: Mosquitto,
+                                                               mock_factory: MockFactory,
+                                                               collector: Collector) -> None:
+    clock = ManualClock(1_790_000_000.0)
+    # room for the 30 card reads and the 60 meter totals, not for every temperature as well
+    agent = _agent(tmp_path, mosquitto, mock_factory, clock, spool_max=110)
+    agent.start()
+    try:
+        assert agent.link.wait_connected(10)
+        collector.stop()
+        mosquitto.stop()
+        deadline = time.monotonic() + 10
+        while agent.link.connected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        reader = agent.parts.readers[0]
+        fridge_reads = 0
+        for i in range(30):  # 30 minutes away: temperatures every minute, totals, card reads
+            pulses(mock_factory, clock, 2)
+            clock.advance(29)
+            agent.tick()
+            agent.parts.buses[0].poll()
+            fridge_reads += 1
+            reader.handle(f"CARD{i:04d}")
+            clock.advance(30)
+            agent.tick()
+        deadline = time.monotonic() + 10
+        while agent.outbox.pending > len(agent.spool) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(agent.spool) <= 110
+        dropped = agent.spool.dropped()
+        assert dropped.get("state", 0) > 0 and "event" not in dropped and "total" not in dropped
+        mosquitto.start()
+        collector.link = MqttLink(collector.link.settings, on_message=collector._on, subscriptions=["houqin/kg/#"])
+        collector.start()
+        got = collector.wait_for(lambda m: sum(1 for e in events(m, "gate") if e.get("type") == "card") >= 30
+                                 and any(s.get("total_l") == 600.0 for s in states(m, "water")), 30)
+        cards = [e["uid"] for e in events(got, "gate") if e["type"] == "card"]
+        assert list(dict.fromkeys(cards)) == [f"CARD{i:04d}" for i in range(30)]  # every card, in order
+        fridge = [s["ts"] for s in states(got, "fridge")]
+        assert 0 < len(fridge) < fridge_reads
+        # the oldest temperatures were the ones dropped: the newest arrived
+        assert fridge[-1] >= clock.now() - 60
+        totals = [s["total_l"] for s in states(got, "water")]
+        assert totals == sorted(totals) and len(totals) >= 60
     finally:
         agent.stop()
