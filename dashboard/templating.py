@@ -30,6 +30,10 @@ LABELS: Mapping[str, str] = {
     "held_open": "held open", "green": "all well", "amber": "needs a look", "red": "act now",
 }
 
+#: Dashboard areas (``gate`` is also a device kind, so areas have their own labels).
+AREA_LABELS: Mapping[str, str] = {"cold_storage": "Cold storage", "utilities": "Utilities", "gate": "Gate",
+                                  "other": "Other"}
+
 _DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}
 _TIME_PATTERNS = {"zh-CN": "HH:mm:ss", "en": "HH:mm:ss"}
 
@@ -109,7 +113,10 @@ class Templates:
                 return "—"
             return tr.gettext(LABELS.get(value, value))
 
-        env.filters.update(dt=dt, clock=clock, num=num, ago=ago, label=label)
+        def area(value: str) -> str:
+            return tr.gettext(AREA_LABELS.get(value, value))
+
+        env.filters.update(dt=dt, clock=clock, num=num, ago=ago, label=label, area=area)
         env.globals["locale"] = locale
         env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
         return env

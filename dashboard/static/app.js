@@ -10,6 +10,9 @@
   try { T = JSON.parse(document.getElementById("i18n").textContent); } catch (e) { T = {}; }
   function t(key) { return T[key] || key; }
   var timeFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  var hourFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
+  var dayFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, month: "numeric", day: "numeric" });
+  var compactFmt = new Intl.NumberFormat(locale, { notation: "compact", maximumFractionDigits: 1 });
   var numFmt = function (v, d) {
     return new Intl.NumberFormat(locale, { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
   };
@@ -153,6 +156,7 @@
         var xs = data.ts.slice(), ys = data.values.slice();
         var series = [{}, { label: node.dataset.metric, stroke: "#1d5fbf", width: 2,
           fill: node.dataset.bars ? "rgba(29,95,191,.35)" : "rgba(29,95,191,.08)",
+          points: { show: !node.dataset.bars && xs.length < 60 },
           paths: node.dataset.bars && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined }];
         var cols = [xs, ys];
         ["low", "high"].forEach(function (k) {
@@ -166,8 +170,13 @@
           width: chartWidth(node), height: 170, legend: { show: false },
           tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), tz); },
           scales: { x: { time: true } }, series: series,
-          axes: [{ stroke: "#5d6b7a", grid: { stroke: "#eef1f4" } },
-                 { stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, size: 50 }],
+          axes: [{ stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, values: function (u, splits) {
+                   var fmt = hours > 48 ? dayFmt : hourFmt;
+                   return splits.map(function (v) { return fmt.format(new Date(v * 1000)); });
+                 } },
+                 { stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, size: 56, values: function (u, splits) {
+                   return splits.map(function (v) { return compactFmt.format(v); });
+                 } }],
         };
         var plot = new uPlot(opts, cols, node);
         charts.push({ node: node, plot: plot, cols: cols, live: !every });
