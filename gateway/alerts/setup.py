@@ -89,6 +89,7 @@ class Alerting:
         self._recorder = threading.Thread(target=self._record_loop, name="houqin-notify-log", daemon=True)
         self._recorder.start()
         self.dispatcher.start()
+        self.escalator.restore()
         self.escalator.sync()
         self.engine.start(scheduler=False)
         self._stop.clear()

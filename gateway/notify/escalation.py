@@ -61,6 +61,21 @@ class Escalator:
                 except Exception:
                     log.exception("could not record the notification of alert %d", a.id)
 
+    def restore(self) -> None:
+        """At start: switch local alarms (buzzer, LED) and MQTT state back on for alerts still active
+        and unacknowledged, in case the agent restarted meanwhile. People are not messaged again."""
+        with self._lock:
+            for p in self.store.notify_progress():
+                a = p.alert
+                chain = self.chains.get(a.chain or "")
+                if a.state != "active" or chain is None or not p.steps_sent:
+                    continue
+                channels = self.dispatcher.channels
+                local = [ch for ch in self._channels(chain, p.steps_sent)
+                         if ch in channels and "acknowledged" in channels[ch].events]
+                if local:
+                    self._send("repeated", a, local)
+
     def tick(self, now: float | None = None) -> None:
         """Send what became due (delays, repeats) and pass on changes made elsewhere."""
         self.sync(now)

@@ -108,3 +108,33 @@ def test_broker_down_is_a_failed_delivery_not_a_crash(tmp_path: Path, mosquitto:
     finally:
         site.close()
         link.stop()
+
+
+def test_restart_turns_the_buzzer_back_on_without_messaging_people(tmp_path: Path, mosquitto: Mosquitto) -> None:
+    from tests.notify.receivers import WebhookServer
+
+    hook = WebhookServer()
+    link = gateway_link(mosquitto.port)
+    sub = Collector(mosquitto.port, contract.set_topic("kg", "gate-agent"), "sub-restart")
+    notify = {"channels": {"buzzer": {"type": "buzzer", "device": "gate-agent"},
+                           "group": {"type": "webhook", "format": "generic", "url": hook.url("/g")}},
+              "chains": {"local": {"steps": [{"channels": ["buzzer", "group"]}]}}}
+    cfg = config(tmp_path, RULES, notify)
+    clock = ManualClock(FRI_2AM)
+    try:
+        site = Site(cfg, clock, publisher=link)
+        site.reading("kitchen-fridge", "temperature", 9.0)
+        wait_for(lambda: len(sub.messages) == 1 and len(hook.received) == 1, what="first notification")
+        site.close()
+        again = Site(cfg, clock, publisher=link)
+        try:
+            wait_for(lambda: len(sub.messages) == 2, what="buzzer restored")
+            assert json.loads(sub.messages[-1][1]) == {"buzzer": "on"}
+            again.advance(600)
+            assert len(hook.received) == 1  # people are not messaged again
+        finally:
+            again.close()
+    finally:
+        sub.close()
+        link.stop()
+        hook.close()

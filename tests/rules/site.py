@@ -54,6 +54,7 @@ class Site:
         if start:
             # Only the delivery workers: rules are evaluated inline and time moves by tick().
             self.alerting.dispatcher.start()
+            self.alerting.escalator.restore()
             self.alerting.escalator.sync()
 
     def feed(self, readings: Iterable[Reading] = (), events: Iterable[Event] = (),
