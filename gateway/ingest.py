@@ -108,7 +108,12 @@ class Ingest:
         self._dead = dead_letters
         self._clock = clock
         self._max_batch = max_batch
-        self._q: queue.Queue[_Item] = queue.Queue(maxsize=queue_size)
+        # SimpleQueue (C, no locks in Python) bounded by hand: the hot path puts one item per message.
+        self._q: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue_size = queue_size
+        self._queued = 0  # only the network thread writes it
+        self._done = 0  # only the writer thread writes it
+        self._idle = threading.Condition()
         self._observers: list[BatchObserver] = []
         self._failed_observers: set[int] = set()
         self._meters = Meters()
@@ -174,12 +179,12 @@ class Ingest:
     def wait_idle(self, timeout: float) -> bool:
         """Block until everything queued is committed and acked, or ``timeout`` s; returns whether idle."""
         deadline = time.monotonic() + timeout
-        cond = self._q.all_tasks_done
-        with cond:
-            while self._q.unfinished_tasks:
+        with self._idle:
+            while self._done < self._queued:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or not cond.wait(remaining):
-                    return self._q.unfinished_tasks == 0
+                if remaining <= 0:
+                    return False
+                self._idle.wait(min(remaining, 0.1))
         return True
 
     def stats(self) -> dict[str, Any]:
@@ -198,7 +203,7 @@ class Ingest:
             "acked": c.get("acked", 0),
             "commit_errors": c.get("commit_errors", 0),
             "queue_depth": self._q.qsize(),
-            "queue_size": self._q.maxsize,
+            "queue_size": self._queue_size,
             "last_commit": last,
         }
 
@@ -220,13 +225,11 @@ class Ingest:
                                                                     "uses this topic")]))
             for settings, dec in routes:
                 item.parts.append(self._decode_part(settings, dec, topic, msg.payload, now, too_large))
-        while True:
-            try:
-                self._q.put(item, timeout=0.5)
-                return
-            except queue.Full:
-                if self._stopping.is_set():
-                    return  # not acked: the broker delivers it again after the restart
+        while self._q.qsize() >= self._queue_size:  # backpressure: the broker holds what we have not acked
+            if self._stopping.wait(0.01):
+                return  # not acked: the broker delivers it again after the restart
+        self._queued += 1
+        self._q.put(item)
 
     def _native_part(self, topic: str, payload: bytes, now: float, too_large: Refusal | None) -> _Part:
         parts = contract.parse_topic(topic)
@@ -297,8 +300,7 @@ class Ingest:
             with self._lock:
                 self._counts["acked"] += len(batch)
                 observers = list(self._observers)
-            for _ in batch:
-                q.task_done()
+            self._batch_done(len(batch))
             if committed.readings or committed.events or committed.availability:
                 self._notify(observers, committed)
             if stopping:
@@ -314,10 +316,14 @@ class Ingest:
                     self._counts["commit_errors"] += 1
                 log.error("could not commit %d message(s): %s; retrying in %.0f s", len(batch), e, delay)
                 if self._stopping.wait(delay):
-                    for _ in batch:
-                        self._q.task_done()
+                    self._batch_done(len(batch))
                     return None
                 delay = min(delay * 2, _RETRY_MAX_S)
+
+    def _batch_done(self, n: int) -> None:
+        with self._idle:
+            self._done += n
+            self._idle.notify_all()
 
     def _commit(self, batch: list[_Item]) -> CommittedBatch:
         conn = self._db.conn()

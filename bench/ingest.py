@@ -1,0 +1,208 @@
+"""Ingest throughput: a bare paho subscriber (the ceiling) vs the full pipeline, on the same stream.
+
+Both consumers subscribe at QoS 1 with a persistent session, go away, the stream is published with
+``mosquitto_pub -l`` (QoS 1) into the broker's queue for them, and then each drains it: the bare one
+only parses JSON, the pipeline decodes, validates, stores in SQLite, commits and acks. Each runs in
+its own subprocess so its peak RSS (VmHWM) is its own. The last line printed is JSON.
+
+    .venv/bin/python bench/ingest.py [--messages 100000] [--devices 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SITE = "bench"
+TOPIC = "houqin/" + SITE + "/fridge-{}/state"
+
+
+def vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+# -- subprocess roles ----------------------------------------------------------------------------
+def role_baseline(port: int, expected: int, prepare: bool) -> dict[str, Any]:
+    import threading
+
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    got = 0
+    done = threading.Event()
+    subscribed = threading.Event()
+    first: list[float] = []
+
+    def on_connect(c: paho.Client, *_: object) -> None:
+        c.subscribe(f"houqin/{SITE}/+/state", qos=1)
+
+    def on_subscribe(*_: object) -> None:
+        subscribed.set()
+
+    def on_message(c: paho.Client, u: object, msg: paho.MQTTMessage) -> None:
+        nonlocal got
+        if not first:
+            first.append(time.perf_counter())
+        json.loads(msg.payload)
+        got += 1
+        if got >= expected:
+            done.set()
+
+    client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="bench-baseline",
+                         clean_session=False, protocol=paho.MQTTv311)
+    client.on_connect = on_connect
+    client.on_subscribe = on_subscribe
+    client.on_message = on_message
+    t0 = time.perf_counter()
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    if prepare:
+        subscribed.wait(10)
+        client.disconnect()
+        client.loop_stop()
+        return {}
+    done.wait(600)
+    t1 = time.perf_counter()
+    client.disconnect()
+    client.loop_stop()
+    return {"received": got, "seconds": t1 - t0, "rss_mb": vm_hwm_mb()}
+
+
+def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, devices: int) -> dict[str, Any]:
+    from gateway.app import Gateway
+    from gateway.config import parse_config
+
+    cfg = parse_config({
+        "site": {"id": SITE},
+        "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "client_id": "bench-gateway", "protocol": "3.1.1"},
+        "storage": {"dir": data_dir},
+        "devices": [{"id": f"fridge-{i}", "kind": "fridge"} for i in range(devices)],
+    })
+    t0 = time.perf_counter()
+    gw = Gateway(cfg)
+    gw.start()
+    if prepare:
+        gw.link.wait_connected(10)
+        time.sleep(0.5)  # let the SUBACK arrive before the session is left
+        gw.stop()
+        return {}
+    deadline = time.monotonic() + 600
+    while gw.ingest.stats()["messages"] < expected and time.monotonic() < deadline:
+        time.sleep(0.005)
+    t1 = time.perf_counter()
+    stats = gw.ingest.stats()
+    gw.stop()
+    return {"received": stats["messages"], "seconds": t1 - t0, "rss_mb": vm_hwm_mb(),
+            "refused": stats["refused"], "duplicates": stats["duplicates"], "batches": stats["batches"]}
+
+
+# -- orchestration -------------------------------------------------------------------------------
+def run_role(role: str, port: int, expected: int, prepare: bool, data_dir: Path, devices: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--messages", str(expected),
+           "--data", str(data_dir), "--devices", str(devices)]
+    if prepare:
+        cmd.append("--prepare")
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def publish(port: int, n: int, devices: int, workdir: Path) -> float:
+    t_start = time.time() - 200  # in the past but within the gateway's accepted window
+    per = n // devices
+    procs = []
+    t0 = time.perf_counter()
+    for d in range(devices):
+        lines = workdir / f"stream-{d}.txt"
+        with lines.open("w") as f:
+            for i in range(per):
+                ts = round(t_start + i * 0.001, 3)
+                f.write(f'{{"temperature":{3.0 + (i % 50) / 10:.1f},"ts":{ts},"seq":{i + 1}}}\n')
+        procs.append(subprocess.Popen(
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-t", TOPIC.format(d),
+             "-i", f"bench-pub-{d}", "-l"], stdin=lines.open("rb")))
+    for p in procs:
+        if p.wait(600) != 0:
+            raise RuntimeError("mosquitto_pub failed")
+    return time.perf_counter() - t0
+
+
+def count_stored(data_dir: Path, devices: int) -> int:
+    from gateway.store.sqlite import SqliteStore
+
+    store = SqliteStore(data_dir / "timeseries.db")
+    try:
+        now = time.time()
+        return sum(len(store.query(f"fridge-{d}", "temperature", now - 86400, now + 86400)) for d in range(devices))
+    finally:
+        store.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--devices", type=int, default=4)
+    ap.add_argument("--role", choices=["baseline", "pipeline"])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--data", default="")
+    ap.add_argument("--prepare", action="store_true")
+    args = ap.parse_args()
+    if args.role == "baseline":
+        print(json.dumps(role_baseline(args.port, args.messages, args.prepare)))
+        return
+    if args.role == "pipeline":
+        print(json.dumps(role_pipeline(args.port, args.messages, args.prepare, args.data, args.devices)))
+        return
+
+    from tests.mosquitto import Mosquitto
+
+    n = args.messages - args.messages % args.devices
+    with tempfile.TemporaryDirectory(prefix="houqin-bench-") as tmp:
+        work = Path(tmp)
+        (work / "broker").mkdir()
+        broker = Mosquitto(work / "broker")
+        broker.start()
+        try:
+            data = work / "data"
+            run_role("baseline", broker.port, n, True, data, args.devices)
+            run_role("pipeline", broker.port, n, True, data, args.devices)
+            pub_s = publish(broker.port, n, args.devices, work)
+            print(f"published {n} messages at QoS 1 with mosquitto_pub -l in {pub_s:.1f} s "
+                  f"({n / pub_s:,.0f}/s); both sessions queued them", flush=True)
+            base = run_role("baseline", broker.port, n, False, data, args.devices)
+            print(f"baseline (bare paho, JSON parse only): {base['received']} in {base['seconds']:.2f} s = "
+                  f"{base['received'] / base['seconds']:,.0f} msg/s, peak RSS {base['rss_mb']:.1f} MB", flush=True)
+            pipe = run_role("pipeline", broker.port, n, False, data, args.devices)
+            stored = count_stored(data, args.devices)
+            print(f"pipeline (decode, validate, SQLite, commit, ack): {pipe['received']} in {pipe['seconds']:.2f} s"
+                  f" = {pipe['received'] / pipe['seconds']:,.0f} msg/s, peak RSS {pipe['rss_mb']:.1f} MB, "
+                  f"{pipe['batches']} batches, stored {stored}/{n}, refused {pipe['refused']}", flush=True)
+        finally:
+            broker.stop()
+    base_rate = base["received"] / base["seconds"]
+    pipe_rate = pipe["received"] / pipe["seconds"]
+    print(json.dumps({
+        "baseline_msgs_per_s": round(base_rate, 1),
+        "pipeline_msgs_per_s": round(pipe_rate, 1),
+        "ratio": round(pipe_rate / base_rate, 3),
+        "lost": n - stored,
+        "rss_mb": round(pipe["rss_mb"], 1),
+    }))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
