@@ -70,7 +70,10 @@ class Composer:
         value = _value(alert, loc)
         if value:
             lines.append(_t(loc, "Value: {value}", value=value))
-        if alert.detail and alert.kind in ("after_hours_access", "stale"):
+        if alert.kind == "stale":
+            lines.append(_t(loc, "Device offline") if alert.detail == "offline"
+                         else _t(loc, "Last heard of: {time}", time=self._time(alert.since)))
+        elif alert.detail and alert.kind == "after_hours_access":
             lines.append(_t(loc, "Detail: {detail}", detail=alert.detail))
         lines.append(_t(loc, "Since: {time}", time=self._time(alert.since)))
         if event == "resolved":

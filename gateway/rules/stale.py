@@ -76,7 +76,7 @@ class StaleEvaluator(Evaluator):
             if off is not None and now - off >= s.offline_for:
                 self.fire(device, None, "offline", off)
             elif now - seen >= s.for_:
-                self.fire(device, now - seen, f"silent {dur(now - seen)}", seen)
+                self.fire(device, None, "silent", seen)
 
 
 SETTINGS = StaleRule

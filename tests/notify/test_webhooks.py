@@ -119,3 +119,18 @@ def test_robot_error_code_is_a_failure(tmp_path: Path, server: WebhookServer) ->
     assert (st.sent, st.failed_attempts, st.retried) == (0, 2, 1)
     whats = [e.what for e in site.service.timeline(1)]
     assert "delivery failed" in whats
+
+
+def test_silent_device_message(tmp_path: Path, server: WebhookServer) -> None:
+    rule = {"id": "silent", "kind": "stale", "devices": ["kitchen-freezer"], "for": "15m", "notify": "kitchen"}
+    notify = {"channels": {"g": {"type": "webhook", "format": "generic", "url": server.url("/g")}},
+              "chains": {"kitchen": {"steps": [{"channels": ["g"]}]}}}
+    site = Site(config(tmp_path, [rule], notify, locale="zh-CN"), ManualClock(FRI_2AM))
+    try:
+        site.advance(15 * 60)
+        wait_for(lambda: len(server.received) == 1, what="webhook")
+    finally:
+        site.close()
+    body = server.received[0].body
+    assert body["alert"]["value"] is None
+    assert "15m00s 无数据" in body["text"] and "最后收到数据：2026-11-20 02:00" in body["text"]
