@@ -160,13 +160,14 @@ class Agent:
             if isinstance(s, Ds18b20Settings):
                 self.parts.buses.append(Ds18b20Bus(s, self.emitter, self._w1_reader))
             elif isinstance(s, PulseSettings):
+                factor = self._factor(s)
                 journal = self._journal(s)
                 try:
                     line = self._pins.input(s.pin, s.pull_up)
                 except BaseException:
                     journal.close()
                     raise
-                self.parts.meters.append(PulseMeter(s, self._factor(s), line, journal, self.emitter, self.clock))
+                self.parts.meters.append(PulseMeter(s, factor, line, journal, self.emitter, self.clock))
             elif isinstance(s, ContactSettings):
                 line = self._pins.input(s.pin, s.pull_up)
                 self.parts.contacts.append(Contact(s, line, self.emitter, self.clock))

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="where pulse totals and the offline spool live (default: [storage] dir/agent)")
     p.add_argument("--agent-id", default=None,
                    help="name of this agent on the broker (default: agent-<hostname>)")
-    p.add_argument("--spool-max", type=int, default=100_000,
+    p.add_argument("--spool-max", type=_positive_int, default=100_000,
                    help="most messages kept on disk while the broker is away (default 100000)")
     p.add_argument("--check", action="store_true",
                    help="open the hardware, report problems (pins, 1-Wire probes) and exit")
@@ -42,6 +42,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="read the simulated kindergarten instead of hardware, SPEED times real time (with no "
                         "[[sensors]] in the config, the simulated site's wiring is used)")
     p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{n} must be at least 1")
+    return n
 
 
 def run(args: argparse.Namespace) -> int:
