@@ -88,6 +88,14 @@ async def healthz(ctx: Ctx) -> JSONResponse:
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_]")
 
 
+def _label_name(key: str) -> str:
+    if key in ("refused", "dead_letters") or key.endswith("_by_reason"):
+        return "reason"
+    if key.startswith("notify_") or key == "channels":
+        return "channel"
+    return "key"
+
+
 def _metric_name(*parts: str) -> str:
     return "houqin_" + "_".join(_NAME_BAD.sub("_", p) for p in parts if p)
 
@@ -110,22 +118,28 @@ def prometheus_text(ctx: DashboardContext) -> str:
             lab = "{" + ",".join(f'{k}="{_label(v)}"' for k, v in labels.items()) + "}"
         lines.append(f"{name}{lab} {value}")
 
+    def flatten(prefix: str, stats: Mapping[str, Any]) -> None:
+        for key, value in sorted(stats.items()):
+            name = f"{prefix}_{_NAME_BAD.sub('_', str(key))}"
+            if isinstance(value, Mapping):
+                leaves = {k: v for k, v in value.items() if isinstance(v, int | float)}
+                if leaves and len(leaves) == len(value):  # label -> number: one labelled series
+                    lines.append(f"# TYPE {name} gauge")
+                    for k, v in sorted(leaves.items()):
+                        emit(name, v, {_label_name(str(key)): str(k)})
+                else:
+                    flatten(name, value)
+            elif isinstance(value, int | float):
+                lines.append(f"# TYPE {name} gauge")
+                emit(name, value)
+
     for source, obj in sorted(ctx.services.stats_sources.items()):
         try:
             stats = obj.stats()
         except Exception:
             log.exception("stats() of %s failed", source)
             continue
-        for key, value in sorted(stats.items()):
-            name = _metric_name(source, key)
-            if isinstance(value, Mapping):
-                lines.append(f"# TYPE {name} gauge")
-                label = "reason" if key in ("refused", "dead_letters") else "key"
-                for k, v in sorted(value.items()):
-                    emit(name, v, {label: str(k)})
-            elif isinstance(value, int | float):
-                lines.append(f"# TYPE {name} gauge")
-                emit(name, value)
+        flatten(_metric_name(source), stats)
     if ctx.services.alerts is not None:
         try:
             open_ = ctx.services.alerts.list(open_only=True, limit=10000)

@@ -175,8 +175,16 @@ class FakeIngestStats:
         return {"messages": 12, "refused": {"not_json": 2, "out_of_range": 1}, "queue_depth": 0, "last_commit": None}
 
 
+class FakeAlertingStats:
+    """A stats source shaped like Alerting.stats()."""
+
+    def stats(self) -> dict[str, Any]:
+        return {"rules_errors": 0, "notify_sent": {"wecom": 3, "email": 1}, "notify_queued": {}}
+
+
 def test_metrics_prometheus_text(site: Site, client: TestClient) -> None:
     site.services.stats_sources["ingest"] = FakeIngestStats()
+    site.services.stats_sources["alerting"] = FakeAlertingStats()
     site.open_alert("fridge-1", severity="critical")
     assert client.get("/metrics").status_code == 403  # not from localhost, not an admin
     login_ok(client, "ada")
@@ -185,6 +193,8 @@ def test_metrics_prometheus_text(site: Site, client: TestClient) -> None:
     assert 'houqin_ingest_refused{reason="not_json"} 2' in text
     assert 'houqin_alerts_open{state="active",severity="critical"} 1' in text
     assert "houqin_dashboard_sessions 1" in text
+    assert 'houqin_alerting_notify_sent{channel="wecom"} 3' in text
+    assert "houqin_alerting_rules_errors 0" in text
 
 
 def test_openapi_lists_the_api(client: TestClient) -> None:
