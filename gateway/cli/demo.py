@@ -368,6 +368,7 @@ def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dash
         f"  {h} tail --config {c}",
         f"  {h} query kitchen-fridge-1 --since 10m --config {c}",
         f"  {h} query water-main --metric total_l --json --config {c}",
+        f"  {h} alerts --config {c}",
         f"  {h} dead-letters --config {c}",
         f"  mosquitto_sub -p {addr.port} -t 'houqin/#' -v",
         "",
