@@ -261,6 +261,23 @@ class SampleLedger:
             return []
         return spells(raw, sample.taken_at, end, self.settings.low, self.settings.high)
 
+    def missing(self, sample: Sample) -> float:
+        """Seconds of the hold period (so far) with no fridge reading (each reading stands ``MAX_GAP``)."""
+        if self.store is None:
+            return 0.0
+        end = min(sample.due_at, self.clock.now())
+        try:
+            times = [r.ts for r in self.store.query(sample.fridge, "temperature", sample.taken_at - MAX_GAP, end)]
+        except Exception:
+            return end - sample.taken_at
+        covered, cursor = 0.0, sample.taken_at
+        for ts in times:
+            a, b = max(ts, cursor), min(ts + MAX_GAP, end)
+            if b > a:
+                covered += b - a
+                cursor = b
+        return max(0.0, end - sample.taken_at - covered)
+
     def verdict(self, sample: Sample, locale: str) -> tuple[bool, str]:
         """(kept safely, the sentence for the ledger), in ``locale``."""
         from gateway.i18n import gettext
@@ -268,6 +285,10 @@ class SampleLedger:
         s = self.settings
         bad = [e for e in self.excursions(sample) if e.minutes * 60 >= s.grace]
         if not bad and not sample.flagged:
+            missing = self.missing(sample)
+            if missing > MAX_GAP:
+                return False, gettext(locale, "not proven: no fridge readings for {hours:.1f} h").format(
+                    hours=missing / 3600)
             return True, gettext(locale, "kept {low:g}–{high:g} °C the whole time").format(low=s.low, high=s.high)
         parts = []
         for e in bad:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,8 +32,10 @@ TARIFFS = {
 SUNDAY_BURST = (date(2026, 1, 4), 10, 12, 75.0)  # 10:00-12:00 on Sunday 4 Jan: +75 L per 5 min = 1800 L
 
 
-def build_site(tmp_path: Path, locale: str = "en") -> tuple[Config, SqliteStore]:
-    cfg = make_config(tmp_path, tz=TZ, locale=locale, calendar=CALENDAR, reports={"tariff": TARIFFS})
+def build_site(tmp_path: Path, locale: str = "en", reports: dict[str, Any] | None = None,
+               notify: dict[str, Any] | None = None) -> tuple[Config, SqliteStore]:
+    cfg = make_config(tmp_path, tz=TZ, locale=locale, calendar=CALENDAR, reports={"tariff": TARIFFS, **(reports or {})},
+                      notify=notify)
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     cal = SchoolCalendar(cfg.calendar, TZ)
     burst_start = local_ts(SUNDAY_BURST[0], SUNDAY_BURST[1], 0, TZ)
