@@ -4,11 +4,12 @@ The file is append-only; each record is the absolute total (``"183245 1a2b3c4d\\
 the number), so replaying it can never double-count and a torn last record is simply skipped.
 
 * Every pulse is ``write()``-n at once (it reaches the kernel's page cache, which a killed process
-  cannot lose), and the file is ``fsync``-ed every ``sync_every`` pulses and before every total the agent
-  publishes: a published total is always on the card first (write-ahead), so after a restart the
-  total never goes back.
-* Worst case on a power cut: the pulses since the last fsync, at most ``sync_every - 1`` (10 litres of
-  water at 1 L/pulse by default) are lost; none is ever counted twice.
+  cannot lose), and the file is ``fsync``-ed once ``sync_every`` pulses are pending (by the agent's
+  tick, ``maybe_sync``, not on the pin's callback thread: an fsync can take tens of milliseconds on an
+  SD card and would delay the next edges) and before every total the agent publishes: a published
+  total is always on the card first (write-ahead), so after a restart the total never goes back.
+* Worst case on a power cut: the pulses since the last fsync, about ``sync_every`` (10 litres of water
+  at 1 L/pulse by default) are lost; none is ever counted twice.
 * SD-card writes are bounded: at most one fsync per ``sync_every`` pulses plus one per publish interval
   in which pulses arrived (none when the meter is idle); the file is compacted to one record (write to a
   temporary file, fsync, atomic rename, fsync the directory) when it passes ``max_bytes``.
@@ -84,9 +85,15 @@ class PulseJournal:
             self._total += n
             self._append(_record(self._total))
             self._unsynced += n
-            if self._unsynced >= self.sync_every:
-                self._sync_locked()
             return self._total
+
+    def maybe_sync(self) -> bool:
+        """fsync when ``sync_every`` pulses are pending; returns whether it did."""
+        with self._lock:
+            if self._unsynced < self.sync_every:
+                return False
+            self._sync_locked()
+            return True
 
     def sync(self) -> int:
         """Make the total durable (fsync if anything is pending; compact when large); returns it."""

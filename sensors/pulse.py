@@ -75,6 +75,7 @@ class PulseMeter:
         for level, since in self._debounce.settle(now):
             if level:
                 self._count(since)
+        self.journal.maybe_sync()
         # the second test catches the wall clock jumping back (NTP at boot on a Pi without a clock chip)
         if now >= self._next_publish or self._next_publish - now > self.settings.interval:
             self._next_publish = now + self.settings.interval
