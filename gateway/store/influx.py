@@ -496,17 +496,20 @@ class InfluxStore:
 
     def _reject(self, row: OutboxRow, res: SendResult) -> None:
         log.warning("InfluxDB refused a point of %s (%s): dead-lettered", row.device, res.detail)
-        self._dead_letter(REASON_REJECTED, row.line.encode(), row.device, f"{res.status}: {res.detail}")
-        self.outbox.reject(row, res.status, res.detail, keep=self._dead_letters is None)
+        recorded = self._dead_letter(REASON_REJECTED, row.line.encode(), row.device, f"{res.status}: {res.detail}")
+        # Kept in the outbox's own table when there is no dead-letter table or it failed: never lost silently.
+        self.outbox.reject(row, res.status, res.detail, keep=not recorded)
         self._notify()
 
-    def _dead_letter(self, reason: str, payload: bytes, device: str, detail: str) -> None:
+    def _dead_letter(self, reason: str, payload: bytes, device: str, detail: str) -> bool:
         if self._dead_letters is None:
-            return
+            return False
         try:
             self._dead_letters.record(DEAD_LETTER_TOPIC, reason, payload, device=device, detail=detail)
         except Exception:
             log.exception("could not record a dead letter for %s", device)
+            return False
+        return True
 
     # -- status ---------------------------------------------------------------------------------
 

@@ -276,3 +276,18 @@ def test_only_one_store_forwards_an_outbox(receiver: InfluxReceiver, tmp_path: P
         assert sum(len(r.lines) for r in receiver.writes()) == 3
     finally:
         again.close()
+
+
+def test_without_a_dead_letter_table_refused_points_stay_in_the_outbox_file(
+        receiver: InfluxReceiver, tmp_path: Path) -> None:
+    receiver.responder = lambda req: (400, "unable to parse") if any("wm" in x for x in req.lines) else (204, "")
+    store = make(tmp_path, receiver.url, ManualClock(T0), **V2)
+    try:
+        store.write([*readings(3), Reading(T0, "wm", "total_l", 5.0)])
+        store.forwarder.pump()
+        [(_, device, line_, status, detail)] = store.outbox.rejected()
+        assert (device, status, detail) == ("wm", 400, "unable to parse")
+        assert "total_l=5.0" in line_
+        assert store.status().depth == 0
+    finally:
+        store.close()
