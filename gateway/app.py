@@ -7,6 +7,7 @@ stops components, then ingest (acking its last batch while still connected), the
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from types import TracebackType
@@ -161,16 +162,18 @@ class Gateway:
                 addr = self.config.mqtt.address()
                 self.broker = EmbeddedBroker(addr.host, addr.port)
                 self.broker.start()
-                log.info("embedded MQTT broker listening on %s:%s", addr.host, addr.port)
+                if self.broker.port != self.link.settings.port:  # embedded_port = 0: it picked a free one
+                    self.link.settings = dataclasses.replace(self.link.settings, port=self.broker.port)
+                log.info("embedded MQTT broker listening on %s:%s", addr.host, self.broker.port)
             self.ingest.start()
             for c in self._components:
                 c.start()
                 self._started.append(c)
             self._running = True
             self.link.start()
-            addr = self.config.mqtt.address()
-            log.info("gateway for site %s: MQTT %s:%s, storage %s (%s)", self.config.site.id, addr.host,
-                     addr.port, self.config.storage.path, self.config.storage.timeseries)
+            log.info("gateway for site %s: MQTT %s:%s, storage %s (%s)", self.config.site.id,
+                     self.link.settings.host, self.link.settings.port, self.config.storage.path,
+                     self.config.storage.timeseries)
         except BaseException:
             self.stop()
             raise

@@ -42,9 +42,9 @@ def run(args: argparse.Namespace) -> int:
         except HouqinError as e:
             print(f"cannot start: {e}", file=sys.stderr)
             return 1
-        addr = cfg.mqtt.address()
+        link = gw.link.settings
         broker = "embedded broker" if cfg.mqtt.embedded else "broker"
-        print(f"houqin gateway for site {cfg.site.id!r}: {broker} {addr.host}:{addr.port}, "
+        print(f"houqin gateway for site {cfg.site.id!r}: {broker} {link.host}:{link.port}, "
               f"storage {cfg.storage.path} ({cfg.storage.timeseries}); Ctrl-C to stop", file=sys.stderr, flush=True)
         try:
             stop.wait()

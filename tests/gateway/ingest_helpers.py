@@ -63,10 +63,10 @@ def wait_for(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condi
 class Publisher:
     """A real MQTT client publishing at QoS 1, which can wait until the gateway has subscribed."""
 
-    def __init__(self, port: int, client_id: str = "test-publisher") -> None:
+    def __init__(self, port: int, client_id: str = "test-publisher", protocol: str = "5") -> None:
         self.gateway_online = False
         self.link = MqttLink(
-            LinkSettings("127.0.0.1", port, client_id, persistent=False, manual_ack=False),
+            LinkSettings("127.0.0.1", port, client_id, protocol=protocol, persistent=False, manual_ack=False),
             on_message=self._on_message,
             subscriptions=[contract.gateway_availability_topic(SITE)],
         )

@@ -263,3 +263,18 @@ def test_broker_restart_reconnects_by_itself(gateway: Gateway, pub: Publisher, m
         wait_for(lambda: values(gateway, "fridge-1", "temperature", clock) == [4.0, 4.5], what="reading after")
     finally:
         pub2.close()
+
+
+def test_embedded_broker(tmp_path: Path, clock: ManualClock) -> None:
+    cfg = site_config(tmp_path, "embedded").model_copy(
+        update={"mqtt": site_config(tmp_path, "embedded").mqtt.model_copy(update={"embedded_port": 0})})
+    with Gateway(cfg, clock=clock) as gw:
+        assert gw.broker is not None and gw.link.settings.protocol == "3.1.1"
+        assert gw.link.wait_connected(15)
+        pub = Publisher(gw.broker.port, protocol="3.1.1")
+        try:
+            pub.wait_gateway()
+            pub.state("fridge-1", {"temperature": 4.1}, ts=clock.now())
+            wait_for(lambda: values(gw, "fridge-1", "temperature", clock) == [4.1], what="reading via embedded broker")
+        finally:
+            pub.close()
