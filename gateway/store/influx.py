@@ -249,8 +249,10 @@ class Forwarder:
         rng: random.Random,
         on_reject: Callable[[OutboxRow, SendResult], None],
         on_change: Callable[[], None],
+        on_pump: Callable[[], None] = lambda: None,
     ) -> None:
         self._outbox = outbox
+        self._on_pump = on_pump
         self._send = send
         self._clock = clock
         self._batch = batch_size
@@ -276,6 +278,7 @@ class Forwarder:
     def pump(self, max_batches: int | None = None) -> float:
         """Send due batches until the outbox is empty or a send fails; returns seconds until the next try."""
         with self._lock:
+            self._on_pump()
             now = self._clock.now()
             if now < self.next_attempt:
                 return self.next_attempt - now
@@ -375,10 +378,11 @@ class InfluxStore:
             self.outbox, self._send, self._clock,
             batch_size=settings.batch_size, backoff_initial=settings.backoff_initial,
             backoff_max=settings.backoff_max, rng=rng or random.Random(),
-            on_reject=self._reject, on_change=self._notify,
+            on_reject=self._reject, on_change=self._notify, on_pump=self._report_drops,
         )
         self._drop_logged_at = -DROP_LOG_EVERY
         self._dropped_unlogged = 0
+        self._drops_unreported = False
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -453,13 +457,21 @@ class InfluxStore:
         dropped = self.outbox.put(points)
         if dropped:
             self._dropped_unlogged += dropped
-            now = self._clock.now()
-            if now - self._drop_logged_at >= DROP_LOG_EVERY:  # once a minute, not once per batch
-                log.warning("InfluxDB outbox full (%d points): dropped the %d oldest point(s)",
-                            self.outbox.max_points, self._dropped_unlogged)
-                self._drop_logged_at, self._dropped_unlogged = now, 0
-            self._notify()
+            # Listeners hear of it from the forwarder thread: ingest calls write() inside its events-DB
+            # transaction, where a listener writing an alert to the same database would wait on itself.
+            self._drops_unreported = True
         self.kick()
+
+    def _report_drops(self) -> None:
+        if not self._drops_unreported:
+            return
+        self._drops_unreported = False
+        now = self._clock.now()
+        if now - self._drop_logged_at >= DROP_LOG_EVERY:  # once a minute, not once per batch
+            log.warning("InfluxDB outbox full (%d points): dropped the %d oldest point(s)",
+                        self.outbox.max_points, self._dropped_unlogged)
+            self._drop_logged_at, self._dropped_unlogged = now, 0
+        self._notify()
 
     def _send(self, lines: Sequence[str]) -> SendResult:
         api = self._resolve_api()
@@ -514,7 +526,10 @@ class InfluxStore:
     # -- status ---------------------------------------------------------------------------------
 
     def add_listener(self, listener: StatusListener) -> None:
-        """Call ``listener(status)`` when degraded/reachable changes, points are dropped or refused."""
+        """Call ``listener(status)`` when degraded/reachable changes, points are dropped or refused.
+
+        Called on the forwarder thread (or a reading thread catching up), never inside ``write()``.
+        """
         self._listeners.append(listener)
 
     def _notify(self) -> None:

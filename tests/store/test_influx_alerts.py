@@ -62,17 +62,21 @@ def test_refused_credentials_open_a_degraded_alert_that_clears(receiver: InfluxR
 
 
 def test_dropped_points_open_a_latched_alert(receiver: InfluxReceiver, tmp_path: Path) -> None:
-    store, service, _clock, events = setup(tmp_path, receiver.url, outbox_max_points=5)
+    store, service, clock, events = setup(tmp_path, receiver.url, outbox_max_points=5)
     try:
         receiver.responder = lambda _r: (503, "busy")
         store.write([Reading(T0 + i, "fridge-1", "temperature", 4.0) for i in range(4)])
         assert service.list() == []
         store.write([Reading(T0 + 10 + i, "fridge-1", "temperature", 4.0) for i in range(3)])
+        assert service.list() == []  # not from inside write(): ingest holds an events-DB transaction there
+        store.forwarder.pump()  # the forwarder thread reports it
         [alert] = service.list(open_only=True)
         assert (alert.rule, alert.severity, alert.value) == (RULE_DROPPED, "major", 2.0)
         assert "2 reading(s) dropped" in alert.detail and "(5 points)" in alert.detail
         receiver.responder = lambda _r: (204, "")
+        clock.advance(600)
         store.forwarder.pump()
+        assert store.status().depth == 0
         # Delivery resumed, but the lost readings stay lost: the alert waits for someone to acknowledge it.
         [still] = service.list(open_only=True)
         assert still.id == alert.id and still.state == "active"

@@ -85,3 +85,39 @@ def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
     where = "\"device\" = 'fridge-1' AND \"kind\" = 'fridge' AND \"site\" = 'kg'"
     assert influxd.count(db, "houqin", "temperature", where) == n
     assert influxd.count(db, "houqin", "temperature") == n
+
+
+def test_outbox_overflow_in_a_running_gateway_raises_the_storage_alert(
+        tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> None:
+    from gateway.app import build_gateway
+    from gateway.store.influx_alerts import RULE_DROPPED
+
+    influxd.stop()  # InfluxDB is away for this whole test
+    clock = ManualClock(round(time.time(), 3))
+    cfg = parse_config({
+        "site": {"id": SITE},
+        "mqtt": {"url": mosquitto.url, "client_id": "houqin-influx-gw2"},
+        "storage": {"dir": str(tmp_path / "data"), "timeseries": "influxdb"},
+        "influxdb": {"url": influxd.url, "database": unique_database(), "outbox_max_points": 20, "timeout": "2s"},
+        "devices": [{"id": "fridge-1", "kind": "fridge"}],
+    })
+    gw = build_gateway(cfg, clock=clock, extensions=("gateway.alerts.setup", "gateway.store.influx_alerts"))
+    gw.start()
+    pub = Publisher(mosquitto.port, client_id="influx-test-pub2")
+    try:
+        pub.wait_gateway()
+        t0 = clock.now() - 100
+        for i in range(50):
+            pub.state("fridge-1", {"temperature": 4.0}, ts=t0 + i, seq=i + 1)
+        wait_for(lambda: gw.ingest.stats()["readings"] >= 50, what="ingest to take every message", timeout=30)
+        store = gw.store
+        assert isinstance(store, InfluxStore)
+        store.kick()
+        service = gw.alerting.service  # type: ignore[attr-defined]
+        wait_for(lambda: any(a.rule == RULE_DROPPED for a in service.list(open_only=True)),
+                 what="the storage_dropped alert", timeout=30)
+        st = store.status()
+        assert (st.depth, st.dropped) == (20, 30)
+    finally:
+        pub.close()
+        gw.stop()
