@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from dashboard.context import DashboardContext
 from dashboard.deps import Forbidden, LoginRequired, authorize
-from dashboard.routes import api, auth, ops, pages
+from dashboard.routes import api, auth, ops, pages, reports
 from dashboard.routes.common import render_page
 from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices, services_from_gateway
@@ -83,6 +83,8 @@ def create_app(gateway_or_services: Any, settings: DashboardSettings | None = No
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     for module in (auth, pages, api, ops):
         app.include_router(module.router)
+    app.include_router(reports.router)  # reports pages (gateway/reports)
+    app.include_router(reports.api)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

@@ -14,6 +14,7 @@ _COLD = frozenset({"admin", "kitchen", "viewer"})
 _UTIL = frozenset({"admin", "facilities", "viewer"})
 _ACTORS = frozenset({"admin", "guard", "kitchen", "facilities"})
 _ADMIN = frozenset({"admin"})
+_KITCHEN = frozenset({"admin", "kitchen"})
 
 #: Routes anyone may reach without logging in (the login page, assets, health for the supervisor).
 PUBLIC: frozenset[str] = frozenset({"/login", "/static", "/healthz", "/metrics"})
@@ -55,6 +56,27 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/live"): _ALL,
     ("GET", "/api/ping"): _ALL,
     ("GET", "/api/openapi.json"): _ALL,
+    # Reports (dashboard/routes/reports.py): weekly utility report, cold-storage sheet, food-sample ledger.
+    ("GET", "/reports/reports.css"): _ALL,
+    ("GET", "/reports/weekly"): _UTIL,
+    ("GET", "/reports/weekly/print"): _UTIL,
+    ("GET", "/reports/weekly.csv"): _UTIL,
+    ("GET", "/api/reports/weekly"): _UTIL,
+    ("GET", "/cold/sheet"): _COLD,
+    ("GET", "/cold/sheet/print"): _COLD,
+    ("GET", "/cold/sheet/month"): _COLD,
+    ("GET", "/cold/sheet/month/print"): _COLD,
+    ("GET", "/cold/sheet.csv"): _COLD,
+    ("POST", "/cold/sheet/corrections"): _KITCHEN,
+    ("GET", "/api/reports/sheet"): _COLD,
+    ("GET", "/samples"): _COLD,
+    ("GET", "/samples/print"): _COLD,
+    ("GET", "/samples.csv"): _COLD,
+    ("POST", "/samples"): _KITCHEN,
+    ("POST", "/samples/{sample_id}/discard"): _KITCHEN,
+    ("GET", "/api/samples"): _COLD,
+    ("POST", "/api/samples"): _KITCHEN,
+    ("POST", "/api/samples/{sample_id}/discard"): _KITCHEN,
 }
 
 

@@ -19,6 +19,9 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/utilities", "Utilities"),
     ("/alerts", "Alerts"),
     ("/devices", "Devices"),
+    ("/reports/weekly", "Weekly report"),
+    ("/cold/sheet", "Cold-storage sheet"),
+    ("/samples", "Food samples"),
     ("/admin", "Admin"),
 )
 

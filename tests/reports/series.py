@@ -29,7 +29,7 @@ DEVICES: list[dict[str, Any]] = [
 def make_config(tmp_path: Path, *, tz: str = "Asia/Shanghai", locale: str = "en",
                 calendar: dict[str, Any] | None = None,
                 reports: dict[str, Any] | None = None, notify: dict[str, Any] | None = None,
-                rules: list[dict[str, Any]] | None = None) -> Config:
+                rules: list[dict[str, Any]] | None = None, extra: dict[str, Any] | None = None) -> Config:
     raw: dict[str, Any] = {"site": {"id": "kg", "name": "Sunshine KG", "timezone": tz, "locale": locale},
                            "storage": {"dir": str(tmp_path / "data")}, "devices": DEVICES}
     if calendar is not None:
@@ -40,6 +40,7 @@ def make_config(tmp_path: Path, *, tz: str = "Asia/Shanghai", locale: str = "en"
         raw["notify"] = notify
     if rules is not None:
         raw["rules"] = rules
+    raw.update(extra or {})
     (tmp_path / "data").mkdir(parents=True, exist_ok=True)
     return parse_config(raw)
 

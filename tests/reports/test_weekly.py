@@ -33,9 +33,10 @@ SUNDAY_BURST = (date(2026, 1, 4), 10, 12, 75.0)  # 10:00-12:00 on Sunday 4 Jan: 
 
 
 def build_site(tmp_path: Path, locale: str = "en", reports: dict[str, Any] | None = None,
-               notify: dict[str, Any] | None = None) -> tuple[Config, SqliteStore]:
+               notify: dict[str, Any] | None = None, extra: dict[str, Any] | None = None
+               ) -> tuple[Config, SqliteStore]:
     cfg = make_config(tmp_path, tz=TZ, locale=locale, calendar=CALENDAR, reports={"tariff": TARIFFS, **(reports or {})},
-                      notify=notify)
+                      notify=notify, extra=extra)
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     cal = SchoolCalendar(cfg.calendar, TZ)
     burst_start = local_ts(SUNDAY_BURST[0], SUNDAY_BURST[1], 0, TZ)
