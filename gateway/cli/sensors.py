@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -73,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
     settings = _settings(args, cfg)
     try:
         agent = Agent(cfg, settings)
-    except (HouqinError, OSError) as e:
-        print(f"sensor agent cannot start: {e}", file=sys.stderr)
+    except (HouqinError, OSError, sqlite3.Error) as e:
+        _cannot_start(e, settings)
         return 1
     if args.check:
         problems = agent.problems()
@@ -93,6 +94,14 @@ def run(args: argparse.Namespace) -> int:
     agent.stop()
     runner.join(5)
     return 0
+
+
+def _cannot_start(e: BaseException, settings: AgentSettings) -> None:
+    hint = ""
+    if isinstance(e, OSError | sqlite3.Error) and not isinstance(e, HouqinError):
+        hint = (f"; the agent keeps pulse totals and its spool in {settings.state_dir}: make it writable for "
+                "this user or pass --state-dir")
+    print(f"sensor agent cannot start: {e}{hint}", file=sys.stderr)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -140,8 +149,8 @@ def _run_simulated(args: argparse.Namespace, cfg: Config) -> int:
     try:
         agent = Agent(cfg, settings, pins=hw.pins, clock=clock, w1_reader=hw.w1_reader,
                       card_openers=hw.card_openers())
-    except (HouqinError, OSError) as e:
-        print(f"sensor agent cannot start: {e}", file=sys.stderr)
+    except (HouqinError, OSError, sqlite3.Error) as e:
+        _cannot_start(e, settings)
         return 1
     done = _stop_on_signals()
     agent.start()
