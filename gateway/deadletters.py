@@ -64,11 +64,21 @@ class DeadLetters:
     def record(self, topic: str, reason: str, payload: bytes, device: str | None = None,
                detail: str = "") -> None:
         """Store a refused message, count it, and log it if it is the first of its (device, reason)."""
-        now = self._clock.now()
+        self.write(topic, reason, payload, device, detail)
+        self.note(topic, reason, device, detail)
+
+    def write(self, topic: str, reason: str, payload: bytes, device: str | None = None, detail: str = "") -> None:
+        """Only insert the row, with this thread's connection (inside the caller's transaction, if any).
+
+        Call ``note`` once that transaction is committed, so a rolled-back batch is not counted twice.
+        """
         self._db.conn().execute(
             "INSERT INTO dead_letters (ts, topic, device, reason, detail, excerpt) VALUES (?, ?, ?, ?, ?, ?)",
-            (now, topic, device, reason, detail[:500], excerpt(payload)),
+            (self._clock.now(), topic, device, reason, detail[:500], excerpt(payload)),
         )
+
+    def note(self, topic: str, reason: str, device: str | None = None, detail: str = "") -> None:
+        """Count a written dead letter and log it if it is the first of its (device, reason)."""
         with self._lock:
             self._counts[reason] += 1
             key = (device, reason)
@@ -86,7 +96,7 @@ class DeadLetters:
                         "see `houqin dead-letters`)", device or "an unknown device", topic, reason,
                         f" ({detail})" if detail else "")
         if prune:
-            self._db.conn().execute("DELETE FROM dead_letters WHERE ts < ?", (now - RETENTION_S,))
+            self._db.conn().execute("DELETE FROM dead_letters WHERE ts < ?", (self._clock.now() - RETENTION_S,))
 
     def counts(self) -> dict[str, int]:
         """Dead letters per reason since this process started."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -177,7 +178,7 @@ class Ingest:
             self._thread = None
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until everything queued is committed and acked, or ``timeout`` s; returns whether idle."""
+        """Block until everything queued is committed, acked and told to observers, or ``timeout`` s."""
         deadline = time.monotonic() + timeout
         with self._idle:
             while self._done < self._queued:
@@ -193,6 +194,7 @@ class Ingest:
             c = dict(self._counts)
             last = self._last_commit
         return {
+            "received": self._queued,
             "messages": c.get("messages", 0),
             "readings": c.get("readings", 0),
             "events": c.get("events", 0),
@@ -300,9 +302,9 @@ class Ingest:
             with self._lock:
                 self._counts["acked"] += len(batch)
                 observers = list(self._observers)
-            self._batch_done(len(batch))
             if committed.readings or committed.events or committed.availability:
                 self._notify(observers, committed)
+            self._batch_done(len(batch))
             if stopping:
                 return  # what is still queued is not acked: the broker delivers it again next start
 
@@ -310,8 +312,15 @@ class Ingest:
         delay = 0.5
         while True:
             try:
-                return self._commit(batch)
-            except Exception as e:
+                try:
+                    return self._commit(batch)
+                except Exception as e:
+                    if _transient(e):
+                        raise
+                    with self._lock:
+                        self._counts["commit_errors"] += 1
+                    return self._commit_one_by_one(batch)
+            except Exception as e:  # database locked, disk full, store down: wait, never drop
                 with self._lock:
                     self._counts["commit_errors"] += 1
                 log.error("could not commit %d message(s): %s; retrying in %.0f s", len(batch), e, delay)
@@ -319,6 +328,27 @@ class Ingest:
                     self._batch_done(len(batch))
                     return None
                 delay = min(delay * 2, _RETRY_MAX_S)
+
+    def _commit_one_by_one(self, batch: list[_Item]) -> CommittedBatch:
+        """A message that trips a bug must not stall ingest: commit singly, dead-letter the culprit."""
+        readings: list[Reading] = []
+        events: list[Event] = []
+        avail: list[Availability] = []
+        for item in batch:
+            try:
+                c = self._commit([item])
+            except Exception as e:
+                if _transient(e):
+                    raise
+                log.exception("could not commit a message on %s; dead-lettered as internal_error", item.msg.topic)
+                device = item.parts[0].device if item.parts else None
+                self._dead.record(item.msg.topic, "internal_error", item.msg.payload, device,
+                                  f"{type(e).__name__}: {e}")
+                continue
+            readings.extend(c.readings)
+            events.extend(c.events)
+            avail.extend(c.availability)
+        return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
 
     def _batch_done(self, n: int) -> None:
         with self._idle:
@@ -331,6 +361,7 @@ class Ingest:
         events: list[Event] = []
         avail: list[Availability] = []
         seen: dict[str, float] = {}
+        refused: list[tuple[str, str, str | None, str]] = []
         duplicates = 0
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -341,7 +372,8 @@ class Ingest:
                     if device is not None and (part.settings is not None):
                         seen[device] = item.received
                     for ref in part.refusals:
-                        self._dead.record(msg.topic, ref.reason, msg.payload, device, ref.detail)
+                        self._dead.write(msg.topic, ref.reason, msg.payload, device, ref.detail)
+                        refused.append((msg.topic, ref.reason, device, ref.detail))
                     d = part.decoded
                     if d is None:
                         continue
@@ -353,7 +385,8 @@ class Ingest:
                         rs, refusals = self._meters.apply(part.settings, d.readings)
                         readings.extend(rs)
                         for ref in refusals:
-                            self._dead.record(msg.topic, ref.reason, msg.payload, device, ref.detail)
+                            self._dead.write(msg.topic, ref.reason, msg.payload, device, ref.detail)
+                            refused.append((msg.topic, ref.reason, device, ref.detail))
                     events.extend(d.events)
                     avail.extend(d.availability)
             if readings:
@@ -382,6 +415,8 @@ class Ingest:
             self._meters.load(conn)
             self._seqs.load(conn)
             raise
+        for topic, reason, device, detail in refused:  # counted only once committed
+            self._dead.note(topic, reason, device, detail)
         with self._lock:
             c = self._counts
             c["messages"] += sum(1 for item in batch if item.parts)
@@ -400,6 +435,11 @@ class Ingest:
                 if id(obs) not in self._failed_observers:  # log once per observer, not per batch
                     self._failed_observers.add(id(obs))
                     log.exception("observer %r failed (further failures are not logged)", obs)
+
+
+def _transient(e: BaseException) -> bool:
+    """Errors worth waiting out (locked or full database, store unreachable) rather than a bad message."""
+    return isinstance(e, sqlite3.OperationalError | OSError)
 
 
 def _ts_of(d: Decoded, default: float) -> float:

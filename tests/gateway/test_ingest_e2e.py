@@ -88,6 +88,7 @@ def test_native_readings_of_every_kind(gateway: Gateway, pub: Publisher, clock: 
     wait_for(lambda: len(values(gateway, "pulse-water", "usage_l", clock)) == 1 and
              gateway.ingest.stats()["events"] == 1 and gateway.ingest.stats()["messages"] >= 13,
              what="every message committed")
+    assert gateway.ingest.wait_idle(10)
 
     assert values(gateway, "fridge-1", "temperature", clock) == [4.2, 4.4]
     assert gateway.store.query("fridge-1", "temperature", t, t + 1)[0].ts == t
