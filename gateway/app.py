@@ -79,8 +79,14 @@ def link_settings(config: Config, *, client_id: str | None = None, persistent: b
 #: Modules that plug into ``houqin run`` and the demo: each defines ``install(gateway: Gateway) -> None``
 #: which adds observers (``gateway.add_observer``) and components (``gateway.add_component``). A module
 #: that is not installed is skipped. Add a line here for a new part (rules, dashboard, discovery, ...).
-EXTENSIONS: tuple[str, ...] = ("gateway.alerts.setup", "gateway.reports.setup", "gateway.store.nightly",
-                               "dashboard.extension")
+EXTENSIONS: tuple[str, ...] = (
+    "gateway.alerts.setup",
+    "gateway.store.influx_alerts",
+    "gateway.reports.setup",
+    "gateway.store.nightly",
+    "gateway.homeassistant",
+    "dashboard.extension",
+)
 
 
 def build_gateway(config: Config, *, clock: Clock | None = None,
