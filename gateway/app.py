@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -17,7 +19,7 @@ from gateway import contract
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.deadletters import DeadLetters
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, StoreError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 from gateway.ingest import Ingest
 from gateway.model import BatchObserver
@@ -27,6 +29,7 @@ from gateway.store.base import TimeSeriesStore
 log = logging.getLogger(__name__)
 
 TIMESERIES_DB_NAME = "timeseries.db"
+_OPEN_ATTEMPTS = 20
 ONLINE_PAYLOAD = b"online"
 
 
@@ -48,7 +51,17 @@ def build_store(config: Config, *, clock: Clock | None = None,
     if config.storage.timeseries == "sqlite":
         from gateway.store.sqlite import SqliteStore
 
-        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention())
+        path = config.storage.path / TIMESERIES_DB_NAME
+        retention = config.storage.retention.retention()
+        # Opening runs the schema script in a deferred transaction, which SQLite refuses at once
+        # ("database is locked") while the running service writes; a CLI beside the service retries.
+        for attempt in range(_OPEN_ATTEMPTS):
+            try:
+                return SqliteStore(path, retention=retention)
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or attempt == _OPEN_ATTEMPTS - 1:
+                    raise StoreError(f"cannot open the time-series database {path}: {e}") from None
+                time.sleep(0.05 * (attempt + 1))
     # Imported lazily: the InfluxDB client is heavy and not needed with SQLite.
     from gateway.store.influx import InfluxStore
 
@@ -83,6 +96,7 @@ EXTENSIONS: tuple[str, ...] = (
     "gateway.alerts.setup",
     "gateway.store.influx_alerts",
     "gateway.reports.setup",
+    "gateway.gate.setup",
     "gateway.store.nightly",
     "gateway.homeassistant",
     "dashboard.extension",

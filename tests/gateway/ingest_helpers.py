@@ -10,6 +10,7 @@ from typing import Any
 from gateway import contract
 from gateway.config import Config, parse_config
 from gateway.mqtt_link import LinkSettings, MqttLink
+from tests.mosquitto import free_port
 
 SITE = "kg"
 
@@ -40,6 +41,7 @@ def write_config(path: Path, cfg_dir: Path, mqtt_url: str, client_id: str = "hou
         "[site]", f'id = "{SITE}"', "",
         "[mqtt]", f'url = "{mqtt_url}"', f'client_id = "{client_id}"', "",
         "[storage]", f'dir = "{cfg_dir}"', "",
+        "[dashboard]", 'bind = "127.0.0.1"', f"port = {free_port()}", "",
     ]
     for d in DEVICES:
         lines.append("[[devices]]")

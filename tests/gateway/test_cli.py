@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,7 +31,10 @@ def start_run(config: Path, log: Path) -> subprocess.Popen[bytes]:
 def stored(data: Path, device: str, metric: str) -> list[float]:
     if not (data / "timeseries.db").exists():
         return []
-    store = SqliteStore(data / "timeseries.db")
+    try:
+        store = SqliteStore(data / "timeseries.db")
+    except sqlite3.OperationalError:  # opened while the service writes: see app.build_store
+        return []
     try:
         now = time.time()
         return [r.value for r in store.query(device, metric, now - 86400, now + 86400)]
