@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2.utils import htmlsafe_json_dumps
 
 from gateway.i18n import LOCALES, translations
 
@@ -33,6 +34,16 @@ LABELS: Mapping[str, str] = {
 #: Dashboard areas (``gate`` is also a device kind, so areas have their own labels).
 AREA_LABELS: Mapping[str, str] = {"cold_storage": "Cold storage", "utilities": "Utilities", "gate": "Gate",
                                   "other": "Other"}
+
+#: Strings the page script shows (live alerts, gate state), translated once per locale.
+JS_STRINGS: Mapping[str, str] = {
+    "acknowledge": "Acknowledge", "note": "Corrective action / note", "new_alert": "New alert",
+    "opened": "opened", "closed": "closed", "acknowledged": "acknowledged", "cleared": "cleared", "active": "active",
+    "card": "card", "button": "exit button", "open": "opened", "forced": "forced open", "held_open": "held open",
+    "disconnected": "Live updates paused; reconnecting…", "logged_out": "Your session ended; log in again.",
+    "no_data": "no data yet", "limit": "limit", "gate_open": "OPEN", "gate_closed": "CLOSED", "since": "since",
+    "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
+}
 
 _DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}
 _TIME_PATTERNS = {"zh-CN": "HH:mm:ss", "en": "HH:mm:ss"}
@@ -117,6 +128,8 @@ class Templates:
             return tr.gettext(AREA_LABELS.get(value, value))
 
         env.filters.update(dt=dt, clock=clock, num=num, ago=ago, label=label, area=area)
+        # htmlsafe_json_dumps escapes <, >, & and ' so the JSON cannot end its <script> element
+        env.globals["js_strings"] = htmlsafe_json_dumps({k: tr.gettext(v) for k, v in JS_STRINGS.items()})
         env.globals["locale"] = locale
         env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
         return env
