@@ -55,7 +55,8 @@ def rss_mb(pid: int) -> float:
 def start_demo(base: Path, speed: float = 1.0) -> tuple[subprocess.Popen[str], str, str]:
     port, mqtt = free_port(), free_port()
     proc = subprocess.Popen([*HOUQIN, "demo", "--dir", str(base), "--port", str(port), "--mqtt-port", str(mqtt),
-                             "--speed", str(speed)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                             "--speed", str(speed)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     password = ""
     deadline = time.monotonic() + 60
     assert proc.stdout is not None
@@ -166,7 +167,7 @@ async def hammer(clients: list[RawClient], path: str, total: int) -> tuple[list[
 
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 async def run(args: argparse.Namespace, base: str, password: str, pid: int) -> dict[str, Any]:
@@ -244,7 +245,8 @@ def main() -> None:
                       "baseline_p95_ms": round(b, 1), "overview_rps": round(res["overview"]["rps"]),
                       "api_rps": round(res["api"]["rps"]), "baseline_rps": round(res["baseline"]["rps"]),
                       "idle_rss_mb": round(idle_rss, 1), "live_clients": res["live_clients"],
-                      "clients": args.clients, "errors": sum(res[n]["errors"] for n in ("baseline", "overview", "api"))}))
+                      "clients": args.clients,
+                      "errors": sum(res[n]["errors"] for n in ("baseline", "overview", "api"))}))
 
 
 if __name__ == "__main__":
