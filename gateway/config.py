@@ -17,6 +17,7 @@ from dashboard.settings import DashboardSettings
 from gateway.calendar import CalendarSettings
 from gateway.contract import ID_PATTERN, METRICS
 from gateway.errors import ConfigError
+from gateway.gate.settings import GateSettings, check_gate
 from gateway.notify.config import NotifySettings
 from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.kinds import RuleSettings, check_rules
@@ -330,6 +331,16 @@ class Config(_Section):
     notify: NotifySettings = NotifySettings()
     #: ``[reports]``: weekly utility report, tariffs, cold-storage sheet, sample ledger (``gateway/reports/``).
     reports: ReportsSettings = ReportsSettings()
+    #: ``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``).
+    gate: GateSettings = GateSettings()
+
+    @model_validator(mode="after")
+    def _gate_consistent(self) -> Config:
+        problems = check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels),
+                              set(self.notify.chains))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _rules_consistent(self) -> Config:

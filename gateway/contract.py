@@ -68,6 +68,12 @@ def gateway_availability_topic(site: str) -> str:
     return f"{ROOT}/{site}/gateway/availability"
 
 
+def cards_topic(site: str) -> str:
+    """Retained card list the gateway publishes for agents deciding offline (``gateway/gate``):
+    ``houqin/{site}/gateway/cards/list``; five levels, so the gateway's ``+/state``-style filters skip it."""
+    return f"{ROOT}/{site}/gateway/cards/list"
+
+
 def mirror_topic(site: str, device: str, leaf: Literal["state", "availability"]) -> str:
     """Where the gateway republishes a device's decoded state or availability in canonical form, whatever
     its format (for Home Assistant): ``houqin/{site}/gateway/devices/{device}/{leaf}``, retained.

@@ -14,8 +14,9 @@ from typing import Protocol
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
-from gateway.contract import ID_PATTERN, parse_topic, set_topic
+from gateway.contract import ID_PATTERN, cards_topic, gateway_availability_topic, parse_topic, set_topic
 from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink
+from sensors.cardcache import CACHE_NAME, CardCache
 from sensors.cards import CardReader
 from sensors.config import (
     ButtonSettings,
@@ -31,7 +32,7 @@ from sensors.hardware import GpiozeroPins, Pins
 from sensors.journal import PulseJournal
 from sensors.messages import Emitter
 from sensors.outbox import Outbox
-from sensors.outputs import OutputChannel, parse_command
+from sensors.outputs import Command, OutputChannel, parse_command
 from sensors.pulse import PulseMeter
 from sensors.spool import Spool
 from sensors.w1 import Ds18b20Bus, read_text
@@ -131,13 +132,17 @@ class Agent:
         ls = link_settings or link_settings_for(config, settings.agent_id)
         self.parts = _Parts()
         self._devices: list[str] = []
+        #: The gateway's card list, to decide reads while the gateway is unreachable (gateway/gate).
+        self.card_cache = CardCache(self.site, settings.state_dir / CACHE_NAME)
+        has_readers = any(isinstance(s, CardReaderSettings) for s in config.sensors)
         try:
             self._open_outputs()
             self.link = MqttLink(
                 ls,
                 on_message=self._on_message,
                 on_connection=self._on_connection,
-                subscriptions=[set_topic(self.site, d) for d in self.parts.outputs],
+                subscriptions=[set_topic(self.site, d) for d in self.parts.outputs]
+                + ([cards_topic(self.site), gateway_availability_topic(self.site)] if has_readers else []),
             )
             self.outbox = Outbox(self.link, self.spool, ack_timeout=settings.ack_timeout)
             self.emitter = Emitter(self.site, self.outbox.put, self.clock, self.spool.next_epoch())
@@ -175,7 +180,8 @@ class Agent:
                 line = self._pins.input(s.pin, s.pull_up)
                 self.parts.buttons.append(ExitButton(s, line, self.emitter, self.clock))
             elif isinstance(s, CardReaderSettings):
-                self.parts.readers.append(CardReader(s, self.emitter, self._card_openers.get(s.device)))
+                self.parts.readers.append(CardReader(s, self.emitter, self._card_openers.get(s.device),
+                                                     decide=self._card_decision))
             if not isinstance(s, Ds18b20Settings) and s.device not in self._devices:
                 self._devices.append(s.device)
 
@@ -280,10 +286,37 @@ class Agent:
             log.info("agent %s connected; %d message(s) spooled", self.settings.agent_id, len(self.spool))
 
     def _on_message(self, msg: InboundMessage) -> None:
+        if msg.topic == cards_topic(self.site):
+            self.card_cache.update(msg.payload)
+            return
+        if msg.topic == gateway_availability_topic(self.site):
+            self.card_cache.gateway_status(msg.payload)
+            return
         parts = parse_topic(msg.topic)
         if parts is None or parts.channel != "set" or parts.site != self.site:
             return
         self.command(parts.device, msg.payload, retained=msg.retain)
+
+    def gateway_reachable(self) -> bool:
+        """Connected to the broker and the gateway says it is online (then the gateway decides cards)."""
+        return self.link.connected and self.card_cache.gateway_online is True
+
+    def _card_decision(self, reader: str, uid: str) -> dict[str, object]:
+        """Extra fields of a card event from the cached list; offline, an accepted card releases the lock here."""
+        d = self.card_cache.decide(reader, uid, self.clock.now())
+        if d is None:
+            return {}  # no list yet: the gateway decides when it gets the event
+        extra: dict[str, object] = {"accepted": d.accepted, "reason": d.reason}
+        if self.gateway_reachable():
+            return extra
+        extra["offline"] = True
+        relay = self.parts.outputs.get(d.relay or "", {}).get("relay")
+        if d.accepted and relay is not None:
+            relay.apply(Command("relay", "pulse", d.seconds))
+            log.info("gateway unreachable: card at %s accepted on the cached list; %s released", reader, d.relay)
+        elif not d.accepted:
+            log.warning("gateway unreachable: card at %s refused on the cached list (%s)", reader, d.reason)
+        return extra
 
     def command(self, device: str, payload: bytes, retained: bool = False) -> bool:
         """Carry out a ``set`` payload for ``device``; a bad one is logged and ignored (returns False)."""

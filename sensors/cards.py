@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from sensors.config import CardReaderSettings
 from sensors.messages import Emitter
@@ -91,8 +92,11 @@ class CardReader:
     """Reads cards on its own thread and publishes ``{"type": "card", "uid": ...}`` for each."""
 
     def __init__(self, settings: CardReaderSettings, emitter: Emitter,
-                 open_uids: Callable[[], Iterator[str]] | None = None, retry_s: float = 5.0) -> None:
+                 open_uids: Callable[[], Iterator[str]] | None = None, retry_s: float = 5.0,
+                 decide: Callable[[str, str], Mapping[str, Any]] | None = None) -> None:
         self.settings = settings
+        #: The agent's card-list decision (sensors/cardcache.py): extra event fields, e.g. ``accepted``.
+        self._decide = decide
         self.device = settings.device
         self._emit = emitter
         self._open = open_uids or default_opener(settings)
@@ -105,7 +109,13 @@ class CardReader:
         if not _UID.match(uid):
             log.warning("card reader %s sent %r, which is not a card number; ignored", self.settings.path, uid)
             return False
-        self._emit.event(self.device, "card", uid=uid)
+        extra: Mapping[str, Any] = {}
+        if self._decide is not None:
+            try:
+                extra = self._decide(self.device, uid)
+            except Exception:  # a decision bug must not lose the read itself
+                log.exception("card decision for %s failed", self.device)
+        self._emit.event(self.device, "card", uid=uid, **extra)
         return True
 
     def start(self) -> None:

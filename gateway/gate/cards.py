@@ -1,0 +1,224 @@
+"""The card registry and the access decision, shared by the gateway and the agent's cached card list.
+
+``decide`` is pure (card rule, time, zone -> accepted and why), so the agent deciding offline and the
+gateway deciding online apply exactly the same rule. The list the agent caches carries keyed hashes of
+card numbers, not the numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from gateway.clock import Clock
+from gateway.errors import HouqinError
+from gateway.eventsdb import EventsDB
+from gateway.gate.settings import parse_window
+
+CardKind = Literal["staff", "guard", "contractor"]
+CARD_KINDS: tuple[CardKind, ...] = ("staff", "guard", "contractor")
+Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late"]
+
+
+class CardError(HouqinError, ValueError):
+    """A card entry is not valid (the message names the field and the fix)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CardRule:
+    """What decides a card: days, hours, validity dates, disabled. Also the agent's cached form."""
+
+    days: str = "1234567"
+    hours: str = ""
+    valid_from: str | None = None
+    valid_until: str | None = None
+    disabled: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form (the cached card list)."""
+        return {"days": self.days, "hours": self.hours, "valid_from": self.valid_from,
+                "valid_until": self.valid_until, "disabled": self.disabled}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CardRule:
+        """From ``as_dict`` output."""
+        return cls(str(d.get("days", "1234567")), str(d.get("hours", "")), d.get("valid_from"),
+                   d.get("valid_until"), bool(d.get("disabled", False)))
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One registered card."""
+
+    id: int
+    uid: str
+    holder: str
+    kind: str
+    rule: CardRule
+    note: str
+    updated_at: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form for the API."""
+        return {"id": self.id, "uid": self.uid, "holder": self.holder, "kind": self.kind, **self.rule.as_dict(),
+                "note": self.note, "updated_at": self.updated_at}
+
+
+def normalise_uid(uid: str) -> str:
+    """Card number as readers send it: letters and digits, upper case."""
+    return "".join(ch for ch in uid if ch.isalnum()).upper()
+
+
+def uid_digest(site: str, uid: str) -> str:
+    """Hash of a card number as it appears in the agent's cached list (the broker never carries numbers)."""
+    return hashlib.sha256(f"houqin-card:{site}:{normalise_uid(uid)}".encode()).hexdigest()[:32]
+
+
+def in_window(t: time, window: str) -> bool:
+    """Whether local time ``t`` is inside ``"HH:MM-HH:MM"`` (a window past midnight wraps)."""
+    start, end = parse_window(window)
+    if start < end or end == time(0, 0):
+        return start <= t and (end == time(0, 0) or t < end)
+    return t >= start or t < end
+
+
+def decide(rule: CardRule | None, ts: float, tz: ZoneInfo) -> tuple[bool, Reason]:
+    """Accept or refuse a card read at ``ts``: unknown, disabled, expired, out of hours, or accepted."""
+    if rule is None:
+        return False, "unknown"
+    if rule.disabled:
+        return False, "disabled"
+    local = datetime.fromtimestamp(ts, tz)
+    day = local.date().isoformat()
+    if (rule.valid_from and day < rule.valid_from) or (rule.valid_until and day > rule.valid_until):
+        return False, "expired"
+    if str(local.isoweekday()) not in rule.days:
+        return False, "out_of_hours"
+    if rule.hours and not in_window(local.time(), rule.hours):
+        return False, "out_of_hours"
+    return True, "accepted"
+
+
+def _check(kind: str, days: str, hours: str, valid_from: str | None, valid_until: str | None) -> str:
+    if kind not in CARD_KINDS:
+        raise CardError(f"card kind {kind!r}: use one of {', '.join(CARD_KINDS)}")
+    clean = "".join(sorted({c for c in days if c in "1234567"}))
+    if not clean or len(clean) != len({c for c in days if not c.isspace() and c != ","}):
+        raise CardError(f"days {days!r}: list ISO weekdays 1 (Monday) to 7 (Sunday), e.g. \"12345\"")
+    if hours:
+        try:
+            parse_window(hours)
+        except ValueError as e:
+            raise CardError(f"hours: {e}") from None
+    for name, v in (("valid_from", valid_from), ("valid_until", valid_until)):
+        if v:
+            try:
+                date.fromisoformat(v)
+            except ValueError:
+                raise CardError(f"{name} {v!r}: write the date as YYYY-MM-DD") from None
+    if valid_from and valid_until and valid_until < valid_from:
+        raise CardError("valid_until is before valid_from")
+    return clean
+
+
+_COLS = "id, uid, holder, kind, days, hours, valid_from, valid_until, disabled, note, updated_at"
+
+
+def _card(row: tuple[Any, ...]) -> Card:
+    return Card(row[0], row[1], row[2], row[3], CardRule(row[4], row[5], row[6], row[7], bool(row[8])), row[9],
+                row[10])
+
+
+class CardRegistry:
+    """Cards in the events database: added, changed, disabled by admins; looked up per read."""
+
+    def __init__(self, db: EventsDB, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _conn(self) -> sqlite3.Connection:
+        return self.db.conn()
+
+    def add(self, uid: str, holder: str, kind: str = "staff", *, days: str = "1234567", hours: str = "",
+            valid_from: str | None = None, valid_until: str | None = None, note: str = "") -> Card:
+        """Register a card; CardError when the number is taken or a field is wrong."""
+        n = normalise_uid(uid)
+        if not n or len(n) > 32:
+            raise CardError(f"card number {uid!r}: 1-32 letters or digits, as the reader shows it")
+        if not holder.strip():
+            raise CardError("holder: give the name of the person holding the card")
+        clean = _check(kind, days, hours, valid_from or None, valid_until or None)
+        try:
+            cur = self._conn().execute(
+                "INSERT INTO gate_cards (uid, holder, kind, days, hours, valid_from, valid_until, note, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (n, holder.strip(), kind, clean, hours.strip(), valid_from or None, valid_until or None, note,
+                 self.clock.now()))
+        except sqlite3.IntegrityError:
+            raise CardError(f"card {n} is already registered; change that entry instead") from None
+        return self.get(int(cur.lastrowid or 0))
+
+    def update(self, card_id: int, **fields: Any) -> Card:
+        """Change fields (holder, kind, days, hours, valid_from, valid_until, disabled, note)."""
+        card = self.get(card_id)
+        allowed = {"holder", "kind", "days", "hours", "valid_from", "valid_until", "disabled", "note"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise CardError(f"unknown field(s) {sorted(unknown)}; change {', '.join(sorted(allowed))}")
+        r = card.rule
+        merged: dict[str, Any] = {"holder": card.holder, "kind": card.kind, "days": r.days, "hours": r.hours,
+                                  "valid_from": r.valid_from, "valid_until": r.valid_until,
+                                  "disabled": r.disabled, "note": card.note}
+        merged.update({k: v for k, v in fields.items() if v is not None})
+        merged["valid_from"] = merged["valid_from"] or None
+        merged["valid_until"] = merged["valid_until"] or None
+        merged["days"] = _check(merged["kind"], merged["days"], merged["hours"], merged["valid_from"],
+                                merged["valid_until"])
+        self._conn().execute(
+            "UPDATE gate_cards SET holder = ?, kind = ?, days = ?, hours = ?, valid_from = ?, valid_until = ?,"
+            " disabled = ?, note = ?, updated_at = ? WHERE id = ?",
+            (merged["holder"], merged["kind"], merged["days"], merged["hours"], merged["valid_from"],
+             merged["valid_until"], int(bool(merged["disabled"])), merged["note"], self.clock.now(), card_id))
+        return self.get(card_id)
+
+    def delete(self, card_id: int) -> None:
+        """Remove a card (its past reads stay in the access log)."""
+        self.get(card_id)
+        self._conn().execute("DELETE FROM gate_cards WHERE id = ?", (card_id,))
+        self._touch()
+
+    def _touch(self) -> None:
+        self._conn().execute("INSERT INTO gate_state (key, value) VALUES ('cards_changed', ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (repr(self.clock.now()),))
+
+    def get(self, card_id: int) -> Card:
+        """One card; CardError when there is none."""
+        row = self._conn().execute(f"SELECT {_COLS} FROM gate_cards WHERE id = ?", (card_id,)).fetchone()
+        if row is None:
+            raise CardError(f"there is no card #{card_id}")
+        return _card(row)
+
+    def by_uid(self, uid: str) -> Card | None:
+        """The card with this number, if registered."""
+        row = self._conn().execute(f"SELECT {_COLS} FROM gate_cards WHERE uid = ?", (normalise_uid(uid),)).fetchone()
+        return _card(row) if row else None
+
+    def all(self) -> list[Card]:
+        """Every card, by holder."""
+        return [_card(r) for r in self._conn().execute(f"SELECT {_COLS} FROM gate_cards ORDER BY holder, uid")]
+
+    def version(self) -> str:
+        """Changes whenever a card is added, changed or removed (by any process)."""
+        row = self._conn().execute(
+            "SELECT count(*), coalesce(max(updated_at), 0), "
+            "(SELECT value FROM gate_state WHERE key = 'cards_changed') FROM gate_cards").fetchone()
+        return f"{row[0]}:{row[1]!r}:{row[2]}"
+
+    def cached_list(self, site: str) -> dict[str, Any]:
+        """The list the agent caches: hashed numbers -> rule (holder and kind for the offline log)."""
+        return {uid_digest(site, c.uid): {**c.rule.as_dict(), "kind": c.kind} for c in self.all()}

@@ -1,0 +1,240 @@
+"""``[gate]``: card readers and their lock relays, visitor ID handling and retention, approval links,
+night patrol routes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import time
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from gateway.contract import ID_PATTERN
+from gateway.durations import parse_duration
+
+_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """``"22:00-23:30"`` -> (22:00, 23:30); an end before the start runs past midnight. ValueError otherwise."""
+    m = _WINDOW.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a time window; write it as \"HH:MM-HH:MM\", e.g. \"22:00-23:00\"")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise ValueError(f"{text!r} has an hour or minute out of range (00:00-24:00)")
+    if (h1, m1) == (h2, m2):
+        raise ValueError(f"{text!r} starts and ends at the same time; give a window like \"22:00-23:00\"")
+    return time(h1, m1), time(0, 0) if h2 == 24 else time(h2, m2)
+
+
+def _seconds(value: Any) -> float:
+    return parse_duration(value)
+
+
+Seconds = Annotated[float, BeforeValidator(_seconds)]
+
+
+class _S(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _device_id(v: str) -> str:
+    if not ID_PATTERN.match(v):
+        raise ValueError(f"{v!r} must be a device id from [[devices]] (lower-case letters, digits, '-', '_')")
+    return v
+
+
+class ReaderSettings(_S):
+    """``[[gate.readers]]``: a card reader at a gate or door and the lock relay an accepted card releases."""
+
+    #: The card reader's device id (its ``card`` events are decided).
+    device: str
+    #: Device whose lock relay is pulsed for an accepted card (none: decide and log only).
+    relay: str | None = None
+    #: Which way people pass this reader: counts them on or off site (contractors on the roll call).
+    direction: Literal["in", "out", "both"] = "in"
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        return _device_id(v)
+
+    @field_validator("relay")
+    @classmethod
+    def _relay(cls, v: str | None) -> str | None:
+        return None if v is None else _device_id(v)
+
+
+class CheckpointSettings(_S):
+    """One checkpoint of a patrol route: a reader where the guard taps a card, or a tag read at any reader."""
+
+    id: str
+    name: str = ""
+    #: Device id of the reader at this place (any card tapped there by a guard checks in).
+    reader: str | None = None
+    #: Card number of the tag fixed at this place (read by the guard's handheld or any reader).
+    tag: str | None = None
+    #: Devices whose latest readings are recorded with each check-in (e.g. the kitchen fridge).
+    devices: list[str] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_PATTERN.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"kitchen\")")
+        return v
+
+    @field_validator("tag")
+    @classmethod
+    def _tag(cls, v: str | None) -> str | None:
+        return None if v is None else v.strip().upper()
+
+    @model_validator(mode="after")
+    def _where(self) -> CheckpointSettings:
+        if not self.reader and not self.tag:
+            raise ValueError(f"checkpoint {self.id!r} needs reader = \"<device id>\" or tag = \"<card number>\"")
+        return self
+
+    @property
+    def label(self) -> str:
+        """Name for people."""
+        return self.name or self.id
+
+
+class RouteSettings(_S):
+    """``[[gate.patrols]]``: checkpoints to visit in each round, and the rounds' time windows (local time)."""
+
+    id: str
+    name: str = ""
+    checkpoints: list[CheckpointSettings] = Field(min_length=1)
+    #: Round windows, e.g. ["22:00-23:00", "02:00-03:00"]; every checkpoint must be visited inside each.
+    rounds: list[str] = Field(min_length=1)
+    #: ISO weekdays the rounds run (1 = Monday ... 7 = Sunday); default every day.
+    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    #: Escalation chain for missed or incomplete rounds (none: shown on the dashboard only).
+    notify: str | None = None
+    severity: Literal["critical", "major", "minor", "warning"] = "major"
+    #: Device the alert is filed under (so the guard may acknowledge it); default the first reader.
+    device: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        if not ID_PATTERN.match(v):
+            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"night\")")
+        return v
+
+    @field_validator("rounds")
+    @classmethod
+    def _rounds(cls, v: list[str]) -> list[str]:
+        for w in v:
+            parse_window(w)
+        return v
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[int]) -> list[int]:
+        if not v or any(d < 1 or d > 7 for d in v):
+            raise ValueError("must list ISO weekdays 1 (Monday) to 7 (Sunday)")
+        return v
+
+    @property
+    def windows(self) -> list[tuple[time, time]]:
+        """The parsed round windows."""
+        return [parse_window(w) for w in self.rounds]
+
+    @property
+    def label(self) -> str:
+        """Name for people."""
+        return self.name or self.id
+
+
+class GateSettings(_S):
+    """``[gate]``: the gate guard's work."""
+
+    readers: list[ReaderSettings] = Field(default_factory=list)
+    #: How long an accepted card or an approved visitor holds the lock open.
+    relay_seconds: Seconds = 3.0
+    #: A card read older than this when the gateway sees it (sent late by the agent) opens nothing.
+    late_after: Seconds = 20.0
+    #: ``encrypted``: visitors' ID numbers stored with AES-GCM (key from ``id_key_env``); ``none``: only the
+    #: masked form (first 3 and last 4 characters) is kept.
+    id_numbers: Literal["encrypted", "none"] = "none"
+    #: Environment variable holding the ID key: 32 random bytes as 64 hex characters
+    #: (``python3 -c "import secrets; print(secrets.token_hex(32))"``).
+    id_key_env: str = "HOUQIN_ID_KEY"
+    #: Or a file (mode 0600) holding the same 64 hex characters.
+    id_key_file: str | None = None
+    #: Visitor records are deleted this long after their visit (personal data is kept no longer than needed).
+    retention: Seconds = 90 * 86400.0
+    #: Channels of ``[notify.channels]`` (webhook robots, e-mail) that receive approval requests with a link.
+    approval_channels: list[str] = Field(default_factory=list)
+    #: How long an approval link stays valid.
+    approval_ttl: Seconds = 1800.0
+    #: The dashboard's address as people's phones reach it, for links in messages (e.g. "https://pi.local:8080").
+    public_url: str = ""
+    #: Device whose relay an approval releases (none: approval does not open the gate).
+    release_on_approval: str | None = None
+    patrols: list[RouteSettings] = Field(default_factory=list)
+
+    @field_validator("public_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http://), e.g. \"https://houqin.local:8080\"")
+        return v.rstrip("/")
+
+    @field_validator("retention", "approval_ttl", "relay_seconds")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be longer than zero (e.g. \"90d\", \"30m\", \"3s\")")
+        return v
+
+    def reader(self, device: str) -> ReaderSettings | None:
+        """The ``[[gate.readers]]`` entry of a reader device."""
+        for r in self.readers:
+            if r.device == device:
+                return r
+        return None
+
+
+def check_gate(gate: GateSettings, devices: Sequence[str], channels: set[str], chains: set[str]) -> list[str]:
+    """Problems across sections: unknown devices, channels and chains; duplicate ids."""
+    known = set(devices)
+    problems: list[str] = []
+
+    def need(dev: str | None, where: str) -> None:
+        if dev is not None and dev not in known:
+            problems.append(f"{where}: device {dev!r} is not in [[devices]]; add it or fix the id")
+
+    for i, r in enumerate(gate.readers):
+        need(r.device, f"gate.readers[{i}]")
+        need(r.relay, f"gate.readers[{i}] relay")
+    need(gate.release_on_approval, "[gate] release_on_approval")
+    for name in gate.approval_channels:
+        if name not in channels:
+            problems.append(f"[gate] approval_channels: {name!r} is not in [notify.channels]; add it or fix the name")
+    if gate.approval_channels and not gate.public_url:
+        problems.append("[gate] approval_channels needs public_url (the dashboard's address on people's phones) "
+                        "so the message can carry the approval link")
+    seen: set[str] = set()
+    for i, route in enumerate(gate.patrols):
+        if route.id in seen:
+            problems.append(f"gate.patrols[{i}]: id {route.id!r} is used twice; route ids must be unique")
+        seen.add(route.id)
+        if route.notify is not None and route.notify not in chains:
+            problems.append(f"gate.patrols[{i}]: notify = {route.notify!r} names no chain; add "
+                            f"[notify.chains.{route.notify}] or fix the name")
+        need(route.device, f"gate.patrols[{i}] device")
+        ids: set[str] = set()
+        for j, cp in enumerate(route.checkpoints):
+            if cp.id in ids:
+                problems.append(f"gate.patrols[{i}].checkpoints[{j}]: id {cp.id!r} is used twice in route {route.id!r}")
+            ids.add(cp.id)
+            need(cp.reader, f"gate.patrols[{i}].checkpoints[{j}] reader")
+            for d in cp.devices:
+                need(d, f"gate.patrols[{i}].checkpoints[{j}] devices")
+    return problems
