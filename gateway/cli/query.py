@@ -11,7 +11,7 @@ from datetime import UTC, datetime, tzinfo
 from gateway.cli.common import add_config_option, config_from_args
 from gateway.config import Config
 from gateway.contract import METRICS, display_value
-from gateway.durations import parse_duration
+from gateway.durations import format_duration, parse_duration
 from gateway.errors import HouqinError
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
@@ -52,6 +52,28 @@ def reading_json(r: Reading) -> str:
     """The JSON line of one reading."""
     return json.dumps({"ts": r.ts, "device": r.device, "metric": r.metric, "value": display_value(r.metric, r.value)},
                       ensure_ascii=False)
+
+
+def status_line(cfg: Config, device: str, tz: tzinfo) -> str:
+    """``fridge-1 (Kitchen fridge): last seen ..., online`` from the events database, for people."""
+    from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+    from gateway.ingest import device_status
+
+    settings = cfg.device(device)
+    name = f"{device} ({settings.label})" if settings is not None and settings.name else device
+    path = cfg.storage.path / EVENTS_DB_NAME
+    if not path.exists():
+        return f"{name}: never heard from"
+    db = EventsDB(path)
+    try:
+        st = device_status(db).get(device)
+    finally:
+        db.close()
+    if st is None:
+        return f"{name}: never heard from"
+    ago = format_duration(max(0.0, time.time() - st.last_seen))
+    avail = "" if st.online is None else (", online" if st.online else ", OFFLINE")
+    return f"{name}: last seen {local_time(st.last_seen, tz)} ({ago} ago){avail}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,10 +119,11 @@ def run(args: argparse.Namespace) -> int:
         for r in readings:
             print(reading_json(r))
         return 0
+    tz = cfg.site.tz
+    print(status_line(cfg, args.device, tz))
     if not readings:
         print(f"no readings of {args.device!r} in the last {args.since}", file=sys.stderr)
         return 0
-    tz = cfg.site.tz
     width = max(len(r.metric) for r in readings)
     print(f"{'time (' + cfg.site.timezone + ')':<20}  {'metric':<{width}}  value")
     for r in readings:

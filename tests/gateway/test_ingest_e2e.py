@@ -122,7 +122,9 @@ def test_native_readings_of_every_kind(gateway: Gateway, pub: Publisher, clock: 
     assert [x["value"] for x in lines] == [12.5]
     assert main(["query", "water", "--config", str(toml)]) == 0
     out = capsys.readouterr().out
-    assert "usage_l" in out and "12.5 L" in out
+    assert "usage_l" in out and "12.5 L" in out and "water: last seen" in out
+    assert main(["query", "reader", "--config", str(toml)]) == 0
+    assert ", online" in capsys.readouterr().out
 
 
 def test_meter_usage_across_reset_and_duplicate_seq(gateway: Gateway, pub: Publisher, clock: ManualClock) -> None:
