@@ -150,7 +150,7 @@ class VisitorBook:
 
     def on_site(self) -> list[Visitor]:
         """Visitors signed in and not out, by arrival."""
-        return sorted(self.find(("on_site",)), key=lambda v: v.signed_in_at or 0)
+        return sorted(self.find(("on_site",)), key=lambda v: (v.signed_in_at or 0, v.id))
 
     def photo(self, visitor_id: int) -> bytes | None:
         """The photo, if one was taken."""

@@ -33,7 +33,7 @@ WED_10 = local(2026, 11, 18, 10)
 
 
 def gate_config(tmp_path: Path, mqtt_url: str = "mqtt://127.0.0.1:1", *, sensors: bool = False,
-                **gate: Any) -> Config:
+                notify: dict[str, Any] | None = None, **gate: Any) -> Config:
     raw: dict[str, Any] = {
         "site": {"id": "kg", "name": "Test KG", "locale": "en"},
         "mqtt": {"url": mqtt_url, "client_id": "houqin-gate-gw"},
@@ -45,12 +45,15 @@ def gate_config(tmp_path: Path, mqtt_url: str = "mqtt://127.0.0.1:1", *, sensors
                         {"device": "exit-reader", "direction": "out"}],
             "relay_seconds": "3s",
             "patrols": [{"id": "night", "name": "Night round", "rounds": ["22:00-23:00"],
+                         "notify": "guards" if notify else None,
                          "checkpoints": [{"id": "kitchen", "name": "Kitchen", "reader": "kitchen-reader",
                                           "devices": ["kitchen-fridge"]},
                                          {"id": "meter-room", "name": "Meter room", "tag": "TAG0001"}]}],
             **gate,
         },
     }
+    if notify is not None:
+        raw["notify"] = notify
     if sensors:
         raw["sensors"] = [{"type": "relay", "device": "gate", "pin": RELAY_PIN},
                           {"type": "card_reader", "device": "reader", "reader": "serial", "path": "/dev/ttyUSB9"}]
