@@ -152,7 +152,11 @@ class SqliteStore:
         self._closed = False
         self._ids: dict[tuple[str, str], int] = {}
         self._writer = self._connect(create=True)
-        self._init_schema()
+        try:
+            self._init_schema()
+        except BaseException:
+            self._writer.close()
+            raise
         self._skipped_old = 0
         for sid, device, metric in self._writer.execute("SELECT id, device, metric FROM series"):
             self._ids[(device, metric)] = sid
@@ -175,7 +179,8 @@ class SqliteStore:
             conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
             raise StoreError(
-                f"cannot open the time-series database {self.path}: {e}; check [storage] dir exists and is writable"
+                f"cannot open the time-series database {self.path}: {e}; check that [storage] dir exists and is"
+                " writable and that the file is a Houqin time-series database (move it away to start afresh)"
             ) from None
         return conn
 
@@ -199,7 +204,10 @@ class SqliteStore:
                 f"{self.path} was written by a newer Houqin (schema {version} > {SCHEMA_VERSION}); upgrade Houqin"
             )
         script = _SCHEMA + "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS) + _DIRTY_SCHEMA
-        c.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        try:
+            c.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot set up the time-series database {self.path}: {e}") from None
 
     def _meta(self, key: str) -> str | None:
         row = self._writer.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

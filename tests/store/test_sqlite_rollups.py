@@ -157,3 +157,10 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match=r"\[storage\] dir"):
         SqliteStore(blocker / "ts.db")
+
+
+def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "ts.db"
+    path.write_bytes(b"not a database at all, just text" * 200)
+    with pytest.raises(StoreError, match="is a Houqin time-series database"):
+        SqliteStore(path)
