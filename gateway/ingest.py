@@ -297,8 +297,12 @@ class Ingest:
             committed = self._commit_with_retry(batch)
             if committed is None:
                 return  # stopping without a commit: those messages stay unacked and come again
-            for item in batch:
-                item.msg.ack()
+            try:
+                for item in batch:
+                    item.msg.ack()
+            except Exception:  # link torn down under us: the broker redelivers, writes are idempotent
+                log.warning("could not ack %d committed message(s); they will be delivered again", len(batch),
+                            exc_info=True)
             with self._lock:
                 self._counts["acked"] += len(batch)
                 observers = list(self._observers)

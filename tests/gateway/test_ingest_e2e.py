@@ -175,6 +175,7 @@ def test_every_bad_input_is_dead_lettered_and_ingest_goes_on(
     pub.state("no-such-device", {"temperature": 4.0})
     pub.state("fridge-1", {"temperature": 3.9}, ts=clock.now())
     wait_for(lambda: values(gateway, "fridge-1", "temperature", clock) == [3.9], what="the good message after")
+    assert gateway.ingest.wait_idle(10)  # the store is written just before the events DB commits
 
     expected = sorted([*BAD_REASONS.values(), "unknown_device"])
     assert sorted(d.reason for d in gateway.dead_letters.recent(limit=100)) == expected
