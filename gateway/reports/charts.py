@@ -28,7 +28,7 @@ def bars_svg(values: Sequence[float], labels: Sequence[str], *, width: int = 640
     """An inline ``<svg>`` bar chart with value labels on top and ``labels`` under the bars."""
     n = max(1, len(values))
     top = max([v for v in values if v > 0], default=1.0)
-    pad_l, pad_r, pad_t, pad_b = 8, 8, 18, 22
+    pad_l, pad_r, pad_t, pad_b = 8, 8, 24, 28
     plot_w, plot_h = width - pad_l - pad_r, height - pad_t - pad_b
     slot = plot_w / n
     bar_w = max(1.0, slot * 0.7)
@@ -48,10 +48,10 @@ def bars_svg(values: Sequence[float], labels: Sequence[str], *, width: int = 640
         parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{_hex(colour)}">'
                      f"<title>{escape(labels[i] if i < len(labels) else '')}: {v:,.2f} {escape(unit)}</title></rect>")
         if not small:
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="11" '
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{y - 5:.1f}" text-anchor="middle" font-size="17" '
                          f'fill="#333">{v:,.1f}</text>')
         if i < len(labels) and (not small or i % 3 == 0):
-            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="11" '
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="17" '
                          f'fill="#555">{escape(labels[i])}</text>')
     base = pad_t + plot_h
     parts.append(f'<line x1="{pad_l}" y1="{base}" x2="{width - pad_r}" y2="{base}" stroke="{_hex(AXIS)}"/>')

@@ -289,6 +289,10 @@ class SampleLedger:
             if missing > MAX_GAP:
                 return False, gettext(locale, "not proven: no fridge readings for {hours:.1f} h").format(
                     hours=missing / 3600)
+            now = self.clock.now()
+            if now < sample.due_at:
+                return True, gettext(locale, "{low:g}–{high:g} °C so far ({hours:.0f} of {hold:.0f} h)").format(
+                    low=s.low, high=s.high, hours=max(0.0, now - sample.taken_at) // 3600, hold=s.hold / 3600)
             return True, gettext(locale, "kept {low:g}–{high:g} °C the whole time").format(low=s.low, high=s.high)
         parts = []
         for e in bad:
