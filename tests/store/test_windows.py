@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -83,3 +84,16 @@ def test_aligned_and_clipped() -> None:
 def test_bad_windows_are_refused_with_the_fix(start: int, end: int, every: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         window_edges(start, end, every)
+
+
+@pytest.mark.parametrize("zone", ["America/Santiago", "America/Havana", "Australia/Lord_Howe", "Asia/Kathmandu"])
+@pytest.mark.parametrize("every", [D, H, 2 * H])
+def test_edges_cover_a_year_in_odd_zones_strictly_increasing(zone: str, every: int) -> None:
+    # Midnight DST changes (Santiago, Havana), a half-hour DST (Lord Howe), a +05:45 zone (Kathmandu).
+    start = ms(2026, 1, 1)
+    edges = window_edges(start, start + 366 * D, every, ZoneInfo(zone))
+    assert edges[0] <= start < edges[1] and edges[-2] < start + 366 * D <= edges[-1]
+    lengths = {b - a for a, b in itertools.pairwise(edges)}
+    assert all(0 < n <= every + H for n in lengths)  # an off-grid offset change may cut a short window
+    if every == D:
+        assert min(lengths) >= D - H  # days are 23 to 25 hours (23.5 / 24.5 on Lord Howe)
