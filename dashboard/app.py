@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 
 from dashboard.context import DashboardContext
 from dashboard.deps import Forbidden, LoginRequired, authorize
-from dashboard.routes import api, auth, ops, pages, reports
+from dashboard.routes import api, auth, gate_work, ops, pages, reports
 from dashboard.routes.common import render_page
 from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices, services_from_gateway
@@ -85,6 +85,9 @@ def create_app(gateway_or_services: Any, settings: DashboardSettings | None = No
         app.include_router(module.router)
     app.include_router(reports.router)  # reports pages (gateway/reports)
     app.include_router(reports.api)
+    app.include_router(gate_work.router)  # the gate guard's desk, roll call, patrols, handover (gateway/gate)
+    app.include_router(gate_work.api)
+    gate_work.wire(app, ctx)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

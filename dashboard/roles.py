@@ -15,9 +15,11 @@ _UTIL = frozenset({"admin", "facilities", "viewer"})
 _ACTORS = frozenset({"admin", "guard", "kitchen", "facilities"})
 _ADMIN = frozenset({"admin"})
 _KITCHEN = frozenset({"admin", "kitchen"})
+_GUARD = frozenset({"admin", "guard"})
 
 #: Routes anyone may reach without logging in (the login page, assets, health for the supervisor).
-PUBLIC: frozenset[str] = frozenset({"/login", "/static", "/healthz", "/metrics"})
+PUBLIC: frozenset[str] = frozenset({"/login", "/static", "/healthz", "/metrics",
+                                   "/v"})  # /v/{token}: visitor approval by signed, expiring link
 
 #: Which area an acting role may acknowledge alerts of (admin acknowledges everything).
 ACK_AREAS: Mapping[str, frozenset[str]] = {
@@ -75,6 +77,30 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("POST", "/samples"): _KITCHEN,
     ("POST", "/samples/{sample_id}/discard"): _KITCHEN,
     ("GET", "/api/samples"): _COLD,
+    # Gate guard's work (dashboard/routes/gate_work.py): desk, visitors, watch list, roll call, patrols,
+    # handover, card registry (admins).
+    ("GET", "/gate/desk"): _GATE,
+    ("POST", "/gate/visitors"): _GUARD,
+    ("POST", "/gate/visitors/{visitor_id}/{action}"): _GUARD,
+    ("POST", "/gate/watch"): _GUARD,
+    ("POST", "/gate/watch/{entry_id}/delete"): _ADMIN,
+    ("GET", "/gate/rollcall"): _ALL,
+    ("GET", "/gate/patrols"): _GATE,
+    ("GET", "/gate/handover"): _GATE,
+    ("POST", "/gate/handover"): _GUARD,
+    ("POST", "/gate/handover/{handover_id}/ack"): _GUARD,
+    ("GET", "/gate/cards"): _ADMIN,
+    ("POST", "/gate/cards"): _ADMIN,
+    ("POST", "/gate/cards/{card_id}"): _ADMIN,
+    ("GET", "/api/gate/access"): _GATE,
+    ("GET", "/api/gate/onsite"): _ALL,
+    ("GET", "/api/gate/visitors"): _GATE,
+    ("POST", "/api/gate/visitors"): _GUARD,
+    ("POST", "/api/gate/visitors/{visitor_id}/{action}"): _GUARD,
+    ("GET", "/api/gate/cards"): _ADMIN,
+    ("POST", "/api/gate/cards"): _ADMIN,
+    ("GET", "/api/gate/patrols"): _GATE,
+    ("GET", "/api/gate/handover"): _GATE,
     ("POST", "/api/samples"): _KITCHEN,
     ("POST", "/api/samples/{sample_id}/discard"): _KITCHEN,
 }

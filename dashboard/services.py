@@ -64,6 +64,8 @@ class DashboardServices:
     add_batch_observer: Callable[[BatchObserver], None] | None = None
     #: Register a listener of alert changes (the alert service's hook).
     add_alert_listener: Callable[[Callable[[AlertChange], None]], None] | None = None
+    #: The gate guard's service (``gateway.gate.service.Gate``); None: the dashboard builds one on the DB.
+    gate: Any = None
 
 
 def services_from_gateway(gateway: Any) -> DashboardServices:
@@ -104,4 +106,5 @@ def services_from_gateway(gateway: Any) -> DashboardServices:
         broker_connected=connected,
         add_batch_observer=getattr(ingest, "add_observer", None),
         add_alert_listener=alert_listener,
+        gate=getattr(gateway, "gate", None),
     )

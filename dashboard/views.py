@@ -33,6 +33,8 @@ DEFAULT_LIMITS: dict[str, tuple[float | None, float | None]] = {
     "freezer": (None, -18.0),
 }
 _URGENT = frozenset({"critical", "major"})
+#: How far back the Alerts page's default view ("recent") reaches for cleared alerts.
+RECENT_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +149,19 @@ def open_alerts(services: DashboardServices) -> list[Alert]:
     return alerts
 
 
-def alerts(services: DashboardServices, *, state: str = "", area: str = "", severity: str = "",
+def alerts(services: DashboardServices, *, state: str = "recent", area: str = "", severity: str = "",
            limit: int = 200) -> list[Alert]:
-    """Open and recent alerts filtered by state (open/active/acknowledged/cleared), area and severity."""
+    """Alerts by state: ``recent`` (open ones, then those of the last 7 days), open, active,
+    acknowledged, cleared or all; filtered by area and severity."""
     if services.alerts is None:
         return []
-    found = services.alerts.list(open_only=state in ("open", "active", "acknowledged"), limit=max(limit, 500))
+    if state in ("", "recent"):
+        opened = list(services.alerts.list(open_only=True, limit=max(limit, 500)))
+        since = services.clock.now() - RECENT_DAYS * 86400
+        seen = {a.id for a in opened}
+        found = opened + [a for a in services.alerts.list(since=since, limit=max(limit, 500)) if a.id not in seen]
+    else:
+        found = list(services.alerts.list(open_only=state in ("open", "active", "acknowledged"), limit=max(limit, 500)))
     out = []
     for a in found:
         if state in ("active", "acknowledged", "cleared") and a.state != state:

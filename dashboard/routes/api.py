@@ -95,9 +95,10 @@ async def readings(
 
 
 @router.get("/alerts")
-async def alerts(ctx: Ctx, state: str = "open", area: str = "", severity: str = "",
+async def alerts(ctx: Ctx, state: str = "recent", area: str = "", severity: str = "",
                  limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
-    """Alerts filtered by state (open/active/acknowledged/cleared/all), area and severity, newest first."""
+    """Alerts by state (recent: open ones then the last 7 days; open, active, acknowledged, cleared, all),
+    area and severity."""
     return views.alert_json(ctx.services, views.alerts(ctx.services, state=state, area=area, severity=severity,
                                                        limit=limit))
 

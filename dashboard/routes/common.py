@@ -15,6 +15,7 @@ from dashboard.roles import allowed
 NAV: tuple[tuple[str, str], ...] = (
     ("/", "Overview"),
     ("/gate", "Gate"),
+    ("/gate/desk", "Gate desk"),
     ("/cold", "Cold storage"),
     ("/utilities", "Utilities"),
     ("/alerts", "Alerts"),

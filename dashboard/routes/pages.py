@@ -49,7 +49,7 @@ async def utilities(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/alerts")
-async def alerts(request: Request, ctx: Ctx, me: Me, state: str = "open", area: str = "",
+async def alerts(request: Request, ctx: Ctx, me: Me, state: str = "recent", area: str = "",
                  severity: str = "") -> Response:
     """Open and recent alerts with filters."""
     found = views.alerts(ctx.services, state=state, area=area, severity=severity)

@@ -82,6 +82,15 @@ def test_alerts_filter_ack_and_timeline(site: Site, client: TestClient) -> None:
     r = client.post(f"/api/alerts/{cold}/ack", json={"note": "again"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 409
     assert client.get("/api/alerts/424242").status_code == 404
+    # cleared alerts stay in the default ("recent") view for a week, not in "open"
+    site.alerts.end("too-warm", "fridge-1")
+    assert site.alerts.get(cold).state == "cleared"
+    assert cold in [a["id"] for a in client.get("/api/alerts").json()]
+    assert cold not in [a["id"] for a in client.get("/api/alerts", params={"state": "open"}).json()]
+    site.clock.advance(8 * 86400)
+    login_ok(client, "ada")  # the old session timed out meanwhile
+    assert cold not in [a["id"] for a in client.get("/api/alerts").json()]
+    assert cold in [a["id"] for a in client.get("/api/alerts", params={"state": "all"}).json()]
     audit = [(e.actor, e.action, e.target) for e in site.ctx.audit.recent()]
     assert ("ada", "alert_ack", str(cold)) in audit
 

@@ -1,0 +1,392 @@
+"""The gate guard's pages and API (``gateway/gate``): the desk (live card decisions, visitor registration,
+approvals, sign-in/out, watch list), roll call (printable), patrols, shift handover, card registry, and
+the public approval page reached by a signed link."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from typing import Any, Literal
+
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
+
+from dashboard.context import DashboardContext
+from dashboard.deps import Ctx, Me
+from dashboard.live import LiveMessage
+from dashboard.routes.common import render_page
+from dashboard.security import client_address, form_fields
+from gateway.gate.cards import CARD_KINDS, CardError
+from gateway.gate.handover import HandoverError
+from gateway.gate.links import LinkError
+from gateway.gate.service import Gate
+from gateway.gate.visitors import VisitorError
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
+api = APIRouter(prefix="/api/gate", tags=["gate"])
+
+Action = Literal["approve", "refuse", "signin", "signout"]
+
+
+def wire(app: FastAPI, ctx: DashboardContext) -> Gate:
+    """The gate of this app (the gateway's, or one on the same DB) with its changes sent to the live stream."""
+    services = ctx.services
+    gate: Gate | None = getattr(services, "gate", None)
+    if gate is None:
+        gate = Gate(services.config, services.events_db, services.clock, alerts=services.alerts,  # type: ignore[arg-type]
+                    store=services.store)
+    app.state.gate = gate
+
+    def forward(kind: str, data: dict[str, Any]) -> None:
+        ctx.hub.publish(LiveMessage(f"gate_{kind}", data), "gate")
+
+    gate.add_listener(forward)
+    return gate
+
+
+def _gate(request: Request) -> Gate:
+    gate: Gate = request.app.state.gate
+    return gate
+
+
+def _who(me: Any) -> str:
+    return str(me.user.display_name or me.user.username)
+
+
+def _desk_data(gate: Gate) -> dict[str, Any]:
+    v = gate.visitors
+    return {
+        "access": [r.as_dict() for r in gate.access.recent(30)],
+        "pending": v.find(("pending",)),
+        "approved": v.find(("approved",)),
+        "on_site": v.on_site(),
+        "recent": v.find(("refused", "left"), since=gate.clock.now() - 86400, limit=30),
+        "contractors": gate.access.contractors_on_site(),
+        "watch": v.watch_list(),
+        "pending_handover": gate.handovers.pending(),
+    }
+
+
+def _desk(request: Request, ctx: DashboardContext, me: Any, error: str = "", warning: str = "",
+          status_code: int = 200) -> Response:
+    gate = _gate(request)
+    return render_page(request, ctx, me, "gate_desk.html", status_code=status_code, page="gate-desk",
+                       d=_desk_data(gate), error=error, warning=warning, can_cards=me.user.role == "admin")
+
+
+@router.get("/gate/desk")
+async def desk(request: Request, ctx: Ctx, me: Me, warning: str = "") -> Response:
+    """The guard's work page on the tablet."""
+    return _desk(request, ctx, me, warning=warning)
+
+
+@router.post("/gate/visitors")
+async def register(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Register a visitor at the gate."""
+    form = await form_fields(request)
+    gate = _gate(request)
+    try:
+        v = gate.register_visitor(name=form.get("name", ""), phone=form.get("phone", ""),
+                                  organisation=form.get("organisation", ""), purpose=form.get("purpose", ""),
+                                  host=form.get("host", ""), id_number=form.get("id_number", ""), by=_who(me))
+    except VisitorError as e:
+        return _desk(request, ctx, me, error=str(e), status_code=400)
+    ctx.audit.record(me.user.username, "visitor_registered", target=str(v.id), address=client_address(request))
+    return RedirectResponse(f"/gate/desk?warning={v.id}" if v.watch else "/gate/desk", status_code=303)
+
+
+@router.post("/gate/visitors/{visitor_id}/{action}")
+async def visitor_action(request: Request, ctx: Ctx, me: Me, visitor_id: int, action: Action) -> Response:
+    """Approve/refuse (as told by the person visited), sign in, sign out."""
+    form = await form_fields(request)
+    try:
+        _act(_gate(request), visitor_id, action, _who(me), form.get("note", ""))
+    except VisitorError as e:
+        return _desk(request, ctx, me, error=str(e), status_code=409)
+    ctx.audit.record(me.user.username, f"visitor_{action}", target=str(visitor_id), address=client_address(request))
+    back = form.get("back", "")
+    return RedirectResponse(back if back in ("/gate/desk", "/gate/rollcall") else "/gate/desk", status_code=303)
+
+
+def _act(gate: Gate, visitor_id: int, action: str, by: str, note: str) -> Any:
+    if action in ("approve", "refuse"):
+        return gate.decide_visitor(visitor_id, action == "approve", by, note)
+    if action == "signin":
+        return gate.sign_in(visitor_id)
+    return gate.sign_out(visitor_id)
+
+
+@router.post("/gate/watch")
+async def watch_add(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Add a person to the watch list."""
+    form = await form_fields(request)
+    try:
+        e = _gate(request).visitors.add_watch(form.get("name", ""), form.get("reason", ""), _who(me),
+                                              phone=form.get("phone", ""), id_number=form.get("id_number", ""))
+    except VisitorError as err:
+        return _desk(request, ctx, me, error=str(err), status_code=400)
+    ctx.audit.record(me.user.username, "watch_added", target=str(e.id), address=client_address(request))
+    return RedirectResponse("/gate/desk#watch", status_code=303)
+
+
+@router.post("/gate/watch/{entry_id}/delete")
+async def watch_delete(request: Request, ctx: Ctx, me: Me, entry_id: int) -> Response:
+    """Take a person off the watch list."""
+    _gate(request).visitors.remove_watch(entry_id)
+    ctx.audit.record(me.user.username, "watch_removed", target=str(entry_id), address=client_address(request))
+    return RedirectResponse("/gate/desk#watch", status_code=303)
+
+
+@router.get("/gate/rollcall")
+async def rollcall(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Everyone on site now, printable for an evacuation drill (A4, no navigation when printed)."""
+    gate = _gate(request)
+    return render_page(request, ctx, me, "gate_rollcall.html", page="gate-rollcall", visitors=gate.visitors.on_site(),
+                       contractors=gate.access.contractors_on_site())
+
+
+@router.get("/gate/patrols")
+async def patrols(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Patrol routes, the last two days' rounds and their check-ins with the readings recorded."""
+    gate = _gate(request)
+    now = gate.clock.now()
+    return render_page(request, ctx, me, "gate_patrols.html", page="gate-patrols",
+                       routes=gate.settings.patrols, rounds=list(reversed(gate.patrols.rounds(now - 2 * 86400, now))),
+                       checkins=list(reversed(gate.patrols.check_ins(now - 2 * 86400))))
+
+
+@router.get("/gate/handover")
+async def handover(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Write the handover (pre-filled) or acknowledge the last one."""
+    return _handover(request, ctx, me)
+
+
+def _handover(request: Request, ctx: DashboardContext, me: Any, error: str = "", status_code: int = 200) -> Response:
+    gate = _gate(request)
+    return render_page(request, ctx, me, "gate_handover.html", status_code=status_code, page="gate-handover",
+                       pre=gate.handover_prefill(), pending=gate.handovers.pending(),
+                       history=gate.handovers.recent(10), error=error, me_name=_who(me))
+
+
+@router.post("/gate/handover")
+async def handover_write(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Save the outgoing guard's handover."""
+    form = await form_fields(request)
+    try:
+        h = _gate(request).write_handover(_who(me), form.get("note", ""), form.get("open_issues", ""))
+    except HandoverError as e:
+        return _handover(request, ctx, me, error=str(e), status_code=400)
+    ctx.audit.record(me.user.username, "handover_written", target=str(h.id), address=client_address(request))
+    return RedirectResponse("/gate/handover", status_code=303)
+
+
+@router.post("/gate/handover/{handover_id}/ack")
+async def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: int) -> Response:
+    """The next guard acknowledges the handover."""
+    try:
+        _gate(request).ack_handover(handover_id, _who(me))
+    except HandoverError as e:
+        return _handover(request, ctx, me, error=str(e), status_code=409)
+    ctx.audit.record(me.user.username, "handover_acked", target=str(handover_id), address=client_address(request))
+    return RedirectResponse("/gate/handover", status_code=303)
+
+
+@router.get("/gate/cards")
+async def cards(request: Request, ctx: Ctx, me: Me, error: str = "") -> Response:
+    """The card registry (admins)."""
+    return render_page(request, ctx, me, "gate_cards.html", page="gate-cards", cards=_gate(request).cards.all(),
+                       kinds=CARD_KINDS, error=error)
+
+
+@router.post("/gate/cards")
+async def card_add(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Register a card."""
+    form = await form_fields(request)
+    gate = _gate(request)
+    try:
+        c = gate.cards.add(form.get("uid", ""), form.get("holder", ""), form.get("kind", "staff"),
+                           days=form.get("days", "") or "1234567", hours=form.get("hours", ""),
+                           valid_from=form.get("valid_from") or None, valid_until=form.get("valid_until") or None,
+                           note=form.get("note", ""))
+    except CardError as e:
+        return render_page(request, ctx, me, "gate_cards.html", status_code=400, page="gate-cards",
+                           cards=gate.cards.all(), kinds=CARD_KINDS, error=str(e))
+    gate.access.publish_card_list()
+    ctx.audit.record(me.user.username, "card_added", target=c.uid, detail=c.holder, address=client_address(request))
+    return RedirectResponse("/gate/cards", status_code=303)
+
+
+@router.post("/gate/cards/{card_id}")
+async def card_change(request: Request, ctx: Ctx, me: Me, card_id: int) -> Response:
+    """Disable, enable or delete a card."""
+    form = await form_fields(request)
+    gate = _gate(request)
+    what = form.get("action", "")
+    try:
+        if what == "delete":
+            gate.cards.delete(card_id)
+        elif what in ("disable", "enable"):
+            gate.cards.update(card_id, disabled=what == "disable")
+        else:
+            raise CardError("action: use disable, enable or delete")
+    except CardError as e:
+        return render_page(request, ctx, me, "gate_cards.html", status_code=400, page="gate-cards",
+                           cards=gate.cards.all(), kinds=CARD_KINDS, error=str(e))
+    gate.access.publish_card_list()
+    ctx.audit.record(me.user.username, f"card_{what}", target=str(card_id), address=client_address(request))
+    return RedirectResponse("/gate/cards", status_code=303)
+
+
+# -- the public approval page (the signed link is the credential) -------------------------------------
+@router.get("/v/{token}")
+async def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
+    """What the person visited sees on their phone: who is at the gate, approve or refuse."""
+    gate = _gate(request)
+    try:
+        v = gate.visitor_for_link(token)
+        error = ""
+    except (LinkError, VisitorError) as e:
+        v, error = None, str(e)
+    return render_page(request, ctx, None, "gate_approve.html", status_code=200 if v else 410, page="approve",
+                       v=v, token=token, error=error, done="")
+
+
+@router.post("/v/{token}")
+async def approval_decide(request: Request, ctx: Ctx, token: str) -> Response:
+    """Approve or refuse through the link (a GET never decides: link previews must not approve anyone)."""
+    form = await form_fields(request)
+    gate = _gate(request)
+    approve = form.get("decision") == "approve"
+    try:
+        v = gate.visitor_for_link(token)
+        v = gate.decide_by_link(token, approve, form.get("by", "").strip() or v.host, form.get("note", ""))
+        ctx.audit.record(v.decided_by or "", "visitor_approve" if approve else "visitor_refuse", target=str(v.id),
+                         detail="by link", address=client_address(request))
+        return render_page(request, ctx, None, "gate_approve.html", page="approve", v=v, token=token, error="",
+                           done="approved" if approve else "refused")
+    except (LinkError, VisitorError) as e:
+        return render_page(request, ctx, None, "gate_approve.html", status_code=409, page="approve", v=None,
+                           token=token, error=str(e), done="")
+
+
+# -- JSON API -------------------------------------------------------------------------------------------
+class VisitorIn(BaseModel):
+    """A visitor registered through the API (``photo``: base64 JPEG/PNG, optional)."""
+
+    name: str
+    host: str
+    phone: str = ""
+    organisation: str = ""
+    purpose: str = ""
+    id_number: str = ""
+    photo: str | None = Field(default=None, description="base64 image, at most 2 MB")
+
+
+class DecisionIn(BaseModel):
+    """Optional note with a visitor action."""
+
+    note: str = ""
+
+
+class CardIn(BaseModel):
+    """A card registered through the API."""
+
+    uid: str
+    holder: str
+    kind: Literal["staff", "guard", "contractor"] = "staff"
+    days: str = "1234567"
+    hours: str = ""
+    valid_from: str | None = None
+    valid_until: str | None = None
+    note: str = ""
+
+
+def _bad(e: Exception, status: int = 400) -> HTTPException:
+    return HTTPException(status, str(e))
+
+
+@api.get("/access")
+async def api_access(request: Request, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
+    """Card decisions (accepted and refused), newest first."""
+    return [r.as_dict() for r in _gate(request).access.recent(min(limit, 1000), since=since)]
+
+
+@api.get("/onsite")
+async def api_onsite(request: Request) -> dict[str, Any]:
+    """Who is on site now: visitors signed in, contractors in without out."""
+    return _gate(request).on_site()
+
+
+@api.get("/visitors")
+async def api_visitors(request: Request, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """Visitors, newest first (ID numbers masked)."""
+    statuses = tuple(status.split(",")) if status else None
+    return [v.as_dict() for v in _gate(request).visitors.find(statuses, limit=min(limit, 1000))]
+
+
+@api.post("/visitors", status_code=201)
+async def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, Any]:
+    """Register a visitor (the approval request goes out at once)."""
+    try:
+        photo = base64.b64decode(body.photo, validate=True) if body.photo else None
+    except ValueError:
+        raise HTTPException(400, "photo: send the image as base64") from None
+    try:
+        v = _gate(request).register_visitor(name=body.name, host=body.host, phone=body.phone,
+                                            organisation=body.organisation, purpose=body.purpose,
+                                            id_number=body.id_number, photo=photo, by=_who(me))
+    except VisitorError as e:
+        raise _bad(e) from None
+    return v.as_dict()
+
+
+@api.post("/visitors/{visitor_id}/{action}")
+async def api_visitor_action(request: Request, visitor_id: int, action: Action, me: Me,
+                             body: DecisionIn | None = None) -> dict[str, Any]:
+    """Approve, refuse, sign in or sign out."""
+    try:
+        v = _act(_gate(request), visitor_id, action, _who(me), body.note if body else "")
+    except VisitorError as e:
+        raise _bad(e, 409) from None
+    result: dict[str, Any] = v.as_dict()
+    return result
+
+
+@api.get("/cards")
+async def api_cards(request: Request) -> list[dict[str, Any]]:
+    """The card registry."""
+    return [c.as_dict() for c in _gate(request).cards.all()]
+
+
+@api.post("/cards", status_code=201)
+async def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
+    """Register a card (the agents' cached list is updated at once)."""
+    gate = _gate(request)
+    try:
+        c = gate.cards.add(body.uid, body.holder, body.kind, days=body.days, hours=body.hours,
+                           valid_from=body.valid_from, valid_until=body.valid_until, note=body.note)
+    except CardError as e:
+        raise _bad(e) from None
+    gate.access.publish_card_list()
+    return c.as_dict()
+
+
+@api.get("/patrols")
+async def api_patrols(request: Request, hours: float = 48) -> dict[str, Any]:
+    """Rounds and check-ins of the last ``hours``."""
+    gate = _gate(request)
+    now = gate.clock.now()
+    since = now - min(hours, 24 * 31) * 3600
+    return {"rounds": [r.as_dict() for r in gate.patrols.rounds(since, now)],
+            "checkins": [c.as_dict() for c in gate.patrols.check_ins(since)]}
+
+
+@api.get("/handover")
+async def api_handover(request: Request) -> JSONResponse:
+    """The pre-filled handover of this moment and the last handovers."""
+    gate = _gate(request)
+    return JSONResponse({"prefill": gate.handover_prefill(),
+                         "handovers": [h.as_dict() for h in gate.handovers.recent(10)]})
