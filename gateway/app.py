@@ -58,7 +58,7 @@ def build_store(config: Config, *, clock: Clock | None = None,
         for attempt in range(_OPEN_ATTEMPTS):
             try:
                 return SqliteStore(path, retention=retention)
-            except sqlite3.OperationalError as e:
+            except (sqlite3.OperationalError, StoreError) as e:
                 if "locked" not in str(e) or attempt == _OPEN_ATTEMPTS - 1:
                     raise StoreError(f"cannot open the time-series database {path}: {e}") from None
                 time.sleep(0.05 * (attempt + 1))

@@ -15,6 +15,7 @@ import pytest
 
 from gateway.cli import main
 from gateway.cli.tail import follow
+from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.ingest_helpers import Publisher, wait_for, write_config
@@ -33,7 +34,7 @@ def stored(data: Path, device: str, metric: str) -> list[float]:
         return []
     try:
         store = SqliteStore(data / "timeseries.db")
-    except sqlite3.OperationalError:  # opened while the service writes: see app.build_store
+    except (sqlite3.OperationalError, StoreError):  # opened while the service writes: see app.build_store
         return []
     try:
         now = time.time()
