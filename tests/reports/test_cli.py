@@ -99,3 +99,30 @@ def test_sheet_and_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["report", "sheet", "--config", str(cfg), "--device", "nope"]) == 1
     assert main(["report", "samples", "--config", str(cfg), "--month", "11/2026"]) == 1
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_readme_reports_example_is_a_valid_config() -> None:
+    import re
+    import tomllib
+
+    from gateway.config import parse_config
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("## Reports"):]
+    m = re.search(r"```toml\n(.*?)```", block, re.S)
+    assert m is not None
+    raw = tomllib.loads(m.group(1))
+    hook = {"type": "webhook", "format": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x"}
+    raw.update({"site": {"id": "kg"}, "notify": {
+        "channels": {"office-wecom": hook, "kitchen-wecom": hook,
+                     "head-mail": {"type": "email", "host": "smtp.example.com", "from": "a@kg.example",
+                                   "to": ["head@kg.example"]}},
+        "chains": {"kitchen": {"steps": [{"channels": ["kitchen-wecom"]}]}}}})
+    cfg = parse_config(raw)
+    assert cfg.reports.weekly.channels == ["office-wecom", "head-mail"]
+    assert cfg.reports.tariff.power is not None and cfg.reports.tariff.power.kind == "peak_valley"
+    del raw["notify"]["chains"]
+    from gateway.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\[reports.samples\] notify = 'kitchen' names no chain"):
+        parse_config(raw)
