@@ -22,6 +22,7 @@ other thread that queries gets its own read connection, which WAL lets read whil
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -36,7 +37,7 @@ from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store.base import Aggregate, Bucket, SeriesInfo
 from gateway.store.retention import MaintenanceReport, Retention
-from gateway.store.windows import clipped, to_ms, window_edges
+from gateway.store.windows import to_ms, window_edges
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,18 @@ _ROLLUP_EXPR: Final = {
     "last": "q.last_v, max(q.last_ts)",
     "first": "q.first_v, min(q.first_ts)",
 }
+
+#: Per aggregate, the value of a window that is exactly one rollup bucket.
+_ONE_BUCKET: Final = {
+    "sum": "q.sum",
+    "mean": "q.sum / q.n",
+    "min": "q.min",
+    "max": "q.max",
+    "count": "q.n",
+    "last": "q.last_v",
+    "first": "q.first_v",
+}
+_BUCKET_MS: Final = dict(ROLLUPS)
 
 ProgressFn = Callable[[str], None]
 
@@ -355,26 +368,48 @@ class SqliteStore:
     def sources_for(self, start: float, end: float, every: float, tz: tzinfo | None = None) -> dict[str, int]:
         """How many windows ``aggregate`` would answer from each table (a rollup table or ``"raw"``)."""
         s, e = to_ms(start), to_ms(end)
-        plan = self._plan(clipped(window_edges(s, e, to_ms(every), tz), s, e), use_rollups=True)
-        return {table: len(idx) for table, idx in plan.items()}
+        out: dict[str, int] = {}
+        for table, first, last, _ in self._plan(window_edges(s, e, to_ms(every), tz), s, e, use_rollups=True):
+            out[table] = out.get(table, 0) + last - first + 1
+        return out
 
     @staticmethod
-    def _plan(windows: list[tuple[int, int]], *, use_rollups: bool) -> dict[str, list[int]]:
-        """Window indices per table: each window from the coarsest rollup whose buckets tile it exactly.
+    def _plan(edges: list[int], s: int, e: int, *, use_rollups: bool) -> list[tuple[str, int, int, bool]]:
+        """Runs of consecutive windows ``(table, first, last, equal)`` and where each is read from.
 
-        Only the clipped first and last windows of a range that starts or ends off the grid (e.g.
-        "the last 24 hours" in hourly windows) fall back to a finer table.
+        Each window comes from the coarsest rollup whose buckets tile it exactly (clipped to
+        ``[s, e)``); only the clipped ends of an off-grid range (e.g. "the last 24 hours" in hourly
+        windows) need a finer table. ``equal`` says the run's windows all have the same length.
         """
-        plan: dict[str, list[int]] = {}
-        for i, (a, b) in enumerate(windows):
-            table = "raw"
-            if use_rollups:
-                for name, size in ROLLUPS:
-                    if a % size == 0 and b % size == 0:
-                        table = name
-                        break
-            plan.setdefault(table, []).append(i)
-        return plan
+        n = len(edges) - 1
+        step = edges[1] - edges[0]
+        # Equal windows (no DST change inside) are the common case; checked at C speed.
+        equal = edges == list(range(edges[0], edges[-1] + 1, step))
+        if not use_rollups:
+            return [("raw", 0, n - 1, equal)]
+
+        def table_for(a: int, b: int) -> str:
+            for name, size in ROLLUPS:
+                if a % size == 0 and b % size == 0:
+                    return name
+            return "raw"
+
+        if equal:
+            middle = table_for(edges[0], edges[0] + step)  # every interior edge is on this grid
+            tables = [table_for(max(edges[0], s), min(edges[1], e))]
+            if n > 2:
+                tables += [middle] * (n - 2)
+            if n > 1:
+                tables.append(table_for(edges[-2], min(edges[-1], e)))
+        else:
+            tables = [table_for(max(a, s), min(b, e)) for a, b in itertools.pairwise(edges)]
+        runs: list[tuple[str, int, int, bool]] = []
+        first = 0
+        for i in range(1, n + 1):
+            if i == n or tables[i] != tables[first]:
+                runs.append((tables[first], first, i - 1, equal))
+                first = i
+        return runs
 
     def _aggregate(
         self,
@@ -398,34 +433,37 @@ class SqliteStore:
         sid = self._sid(c, device, metric)
         if sid is None:
             return []
-        windows = clipped(edges, s, e)
-        plan = self._plan(windows, use_rollups=use_rollups)
         out: list[Bucket] = []
-        for table, idx in plan.items():
-            out += self._windows(c, sid, fn, table, edges, windows, idx)
-        if len(plan) > 1:
-            out.sort(key=lambda bucket: bucket.start)
+        for table, first, last, equal in self._plan(edges, s, e, use_rollups=use_rollups):
+            out += self._run(c, sid, fn, table, edges, max(edges[first], s), min(edges[last + 1], e), first, last,
+                             equal)
         return out
 
     @staticmethod
-    def _windows(c: sqlite3.Connection, sid: int, fn: Aggregate, table: str, edges: list[int],
-                 windows: list[tuple[int, int]], idx: list[int]) -> list[Bucket]:
-        """Aggregates of the windows ``idx`` (clipped bounds in ``windows``) read from ``table``."""
+    def _run(c: sqlite3.Connection, sid: int, fn: Aggregate, table: str, edges: list[int], s: int, e: int,
+             first: int, last: int, equal: bool) -> list[Bucket]:
+        """Aggregates of windows ``first..last`` (clipped to ``[s, e)``) read from ``table``."""
         if table == "raw":
             expr, count, alias, ts_col = _RAW_EXPR[fn], "count(*)", "r", "ts"
         else:
             expr, count, alias, ts_col = _ROLLUP_EXPR[fn], "sum(q.n)", "q", "bucket"
-        first, last = idx[0], idx[-1]
-        step = edges[first + 1] - edges[first]
         params: tuple[object, ...]
-        if last - first + 1 == len(idx) and all(edges[i + 1] - edges[i] == step for i in idx):
-            # Consecutive equal windows (no DST change inside): the window index is plain arithmetic.
+        step = edges[1] - edges[0]
+        if equal and table != "raw" and step == _BUCKET_MS[table]:
+            # One bucket per window (hourly windows from hourly rollups): read the rows, no grouping.
             sql = (
-                f"SELECT ?1 + ({alias}.{ts_col} - ?2) / ?3 AS i, {expr}, {count} FROM {table} AS {alias}"
-                f" WHERE {alias}.series_id = ?4 AND {alias}.{ts_col} >= ?5 AND {alias}.{ts_col} < ?6"
+                f"SELECT (q.bucket - ?1) / ?2, {_ONE_BUCKET[fn]}, q.n FROM {table} AS q"
+                f" WHERE q.series_id = ?3 AND q.bucket >= ?4 AND q.bucket < ?5 ORDER BY q.bucket"
+            )
+            params = (edges[0], step, sid, s, e)
+        elif equal:
+            # Equal windows: the window index is plain arithmetic.
+            sql = (
+                f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {table} AS {alias}"
+                f" WHERE {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5"
                 f" GROUP BY i ORDER BY i"
             )
-            params = (first, edges[first], step, sid, windows[first][0], windows[last][1])
+            params = (edges[0], step, sid, s, e)
         else:
             # Windows of different lengths: join the list of windows, each a range seek on the key.
             sql = (
@@ -434,7 +472,9 @@ class SqliteStore:
                 f" ON {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
                 f" GROUP BY w.i ORDER BY w.i"
             )
-            params = (json.dumps([(i, *windows[i]) for i in idx]), sid)
+            windows = [(i, max(edges[i], s), min(edges[i + 1], e)) for i in range(first, last + 1)]
+            params = (json.dumps(windows), sid)
+        # Rows are (window, value, [time of first/last,] count).
         return [
             Bucket(edges[row[0]] / 1000, edges[row[0] + 1] / 1000, float(row[1]), int(row[-1]))
             for row in c.execute(sql, params)
