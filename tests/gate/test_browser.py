@@ -187,4 +187,9 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any]) -> None:
     [h] = gate.handovers.recent(1)
     assert (h.by, h.acked_by) == ("王师傅", "张师傅")
     _shot(page2, "handover-acknowledged")
+    page2.click("#lang-switch")  # the next guard reads Chinese
+    page2.wait_for_load_state("networkidle")
+    page2.goto(url + "/gate/desk")
+    assert "门卫工作台" in page2.content() and "访客登记" in page2.content()
+    _shot(page2, "desk-zh")
     ctx2.close()
