@@ -89,7 +89,8 @@ class CheckpointSettings(_S):
     @field_validator("tag")
     @classmethod
     def _tag(cls, v: str | None) -> str | None:
-        return None if v is None else v.strip().upper()
+        # the same form as card numbers from readers (letters and digits, upper case)
+        return None if v is None else "".join(ch for ch in v if ch.isalnum()).upper()
 
     @model_validator(mode="after")
     def _where(self) -> CheckpointSettings:
