@@ -14,8 +14,13 @@ from fastapi import FastAPI
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
 from dashboard.settings import DashboardSettings
+from gateway.errors import HouqinError
 
 log = logging.getLogger(__name__)
+
+
+class DashboardStartError(HouqinError, OSError):
+    """The web server could not listen (port in use, address not on this machine, bad TLS files)."""
 
 #: How long start() waits for the socket to listen.
 START_TIMEOUT_S = 15.0
@@ -75,10 +80,11 @@ class DashboardServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._server.started:
             if not self._thread.is_alive():
-                raise OSError(f"dashboard could not listen on {s.bind}:{s.port}; is the port in use? "
+                raise DashboardStartError(f"dashboard could not listen on {s.bind}:{s.port}; is the port in use? "
                               "Change [dashboard] port or bind")
             if time.monotonic() > deadline:
-                raise OSError(f"dashboard did not start on {s.bind}:{s.port} within {START_TIMEOUT_S:.0f} s")
+                raise DashboardStartError(
+                    f"dashboard did not start on {s.bind}:{s.port} within {START_TIMEOUT_S:.0f} s")
             time.sleep(0.05)
         for server in self._server.servers:
             for sock in server.sockets:
