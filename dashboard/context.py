@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from argon2 import PasswordHasher
+from starlette.concurrency import run_in_threadpool
 
 from dashboard import views
 from dashboard.accounts import Accounts, User
@@ -15,6 +19,12 @@ from dashboard.sessions import Session, Sessions
 from dashboard.settings import DashboardSettings
 from dashboard.templating import Templates
 from dashboard.throttle import LoginThrottle
+
+T = TypeVar("T")
+
+#: Password hashes (argon2id, 64 MiB each) computed at once; more wait, so a burst of logins cannot
+#: exhaust a Raspberry Pi's memory.
+KDF_SLOTS = 2
 
 
 @dataclass
@@ -29,6 +39,7 @@ class DashboardContext:
     audit: AuditLog
     hub: LiveHub
     templates: Templates
+    kdf_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(KDF_SLOTS))
 
     @classmethod
     def build(cls, services: DashboardServices, settings: DashboardSettings,
@@ -46,6 +57,17 @@ class DashboardContext:
             hub=LiveHub(services.config, lambda a: views.alert_json(services, [a])[0]),
             templates=Templates(services.config.site.tz, clock.now),
         )
+
+    async def kdf(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a password hash or check off the event loop, at most ``KDF_SLOTS`` at a time.
+
+        argon2-cffi releases the GIL while hashing, so live streams and pages keep being served.
+        """
+        def limited() -> T:
+            with self.kdf_slots:
+                return fn(*args)
+
+        return await run_in_threadpool(limited)
 
     def locale_of(self, user: User | None) -> str:
         """The user's language, or the site's."""

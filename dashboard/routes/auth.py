@@ -62,7 +62,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
         minutes = max(1, round(ctx.settings.window_seconds / 60))
         return _login_form(request, ctx, status_code=429, username=username,
                            error=f"too_many:{minutes}")
-    user = ctx.accounts.authenticate(username, password) if username and password else None
+    user = await ctx.kdf(ctx.accounts.authenticate, username, password) if username and password else None
     if user is None:
         ctx.throttle.failed(username, address)
         ctx.audit.record(username or "-", "login_failed", address=address)
@@ -109,10 +109,10 @@ async def change_password(request: Request, ctx: Ctx, me: Me) -> Response:
     current, new = form.get("current", ""), form.get("new", "")
     stored = ctx.services.events_db.conn().execute(
         "SELECT password_hash FROM dashboard_users WHERE id = ?", (me.user.id,)).fetchone()
-    if stored is None or not verify(ctx.accounts.hasher, str(stored[0]), current):
+    if stored is None or not await ctx.kdf(verify, ctx.accounts.hasher, str(stored[0]), current):
         return render_page(request, ctx, me, "account.html", status_code=400, error="wrong_password")
     try:
-        ctx.accounts.set_password(me.user.username, new)
+        await ctx.kdf(ctx.accounts.set_password, me.user.username, new)
     except AccountError as e:
         return render_page(request, ctx, me, "account.html", status_code=400, error=str(e))
     ended = ctx.sessions.end_all(me.user.id)

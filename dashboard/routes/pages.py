@@ -122,8 +122,8 @@ async def add_user(request: Request, ctx: Ctx, me: Me) -> Response:
     """Create a user."""
     form = await form_fields(request)
     try:
-        user = ctx.accounts.add(form.get("username", ""), form.get("role", ""), form.get("password", ""),
-                                display_name=form.get("display_name", "").strip()[:100])
+        user = await ctx.kdf(ctx.accounts.add, form.get("username", ""), form.get("role", ""),
+                             form.get("password", ""), form.get("display_name", "").strip()[:100])
     except AccountError as e:
         return render_page(request, ctx, me, "admin.html", status_code=400, page="admin", users=ctx.accounts.list(),
                            roles=ROLES, audit=ctx.audit.recent(50), error=str(e))
@@ -145,7 +145,7 @@ async def change_user(request: Request, ctx: Ctx, me: Me, username: str) -> Resp
             user = ctx.accounts.set_disabled(username, action == "disable")
             ctx.sessions.end_all(user.id)
         elif action == "password":
-            user = ctx.accounts.set_password(username, form.get("password", ""))
+            user = await ctx.kdf(ctx.accounts.set_password, username, form.get("password", ""))
             ctx.sessions.end_all(user.id)
         else:
             raise AccountError(f"unknown action {action!r}")
