@@ -178,6 +178,7 @@ def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str,
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert "门岗告警" in page.content()
     assert page.text_content("nav a[aria-current='page']") == "门岗"
+    _shot(page, "gate-zh-tablet")
     ctx.close()
 
 
