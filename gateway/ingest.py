@@ -408,7 +408,9 @@ class Ingest:
                 conn.executemany(
                     "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (device) DO UPDATE SET online = excluded.online, "
-                    "online_since = excluded.online_since",
+                    # a retained "online" delivered again on resubscribe is not a new "since"
+                    "online_since = CASE WHEN online IS excluded.online THEN online_since "
+                    "ELSE excluded.online_since END",
                     [(a.device, a.ts, int(a.online), a.ts) for a in avail])
             self._meters.save(conn)
             self._seqs.save(conn)
