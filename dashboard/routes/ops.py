@@ -52,10 +52,26 @@ def _store_writable(ctx: DashboardContext) -> bool | None:
                 return bool(fn())
             except Exception:
                 return False
-    path = getattr(store, "path", None)
+    # SQLite: the database file; InfluxDB: the durable outbox every write goes through first
+    path = getattr(store, "path", None) or getattr(getattr(store, "outbox", None), "path", None)
     if path is not None:
         return os.access(path, os.W_OK)
     return None
+
+
+def _store_status(ctx: DashboardContext) -> dict[str, Any]:
+    """InfluxDB backend: reachable, degraded, drops (from its ``status()``); empty for SQLite."""
+    status = getattr(ctx.services.store, "status", None)
+    if not callable(status):
+        return {}
+    try:
+        st = status()
+    except Exception:
+        log.exception("store status failed")
+        return {"store_reachable": False}
+    return {"store_backend": getattr(st, "backend", None), "store_reachable": getattr(st, "reachable", None),
+            "store_degraded": getattr(st, "degraded", None), "outbox_dropped": getattr(st, "dropped", None),
+            "outbox_oldest_age_s": getattr(st, "oldest_age_s", None)}
 
 
 def _events_db_writable(ctx: DashboardContext) -> bool:
@@ -75,7 +91,7 @@ def health(ctx: DashboardContext) -> dict[str, Any]:
     events = _events_db_writable(ctx)
     ok = broker is not False and store is not False and events
     return {"ok": ok, "broker_connected": broker, "store_writable": store, "events_db_writable": events,
-            "outbox_depth": _outbox_depth(ctx), "live_clients": ctx.hub.clients}
+            "outbox_depth": _outbox_depth(ctx), "live_clients": ctx.hub.clients, **_store_status(ctx)}
 
 
 @router.get("/healthz")
