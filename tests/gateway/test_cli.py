@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import signal
 import sqlite3
 import subprocess
@@ -125,3 +127,29 @@ def test_dead_letters_without_a_database(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["dead-letters", "--config", str(config)]) == 1
     assert "no events database" in capsys.readouterr().err
     assert os.path.exists(config)
+
+
+def test_tail_command_prints_json_lines_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    config = write_config(tmp_path / "houqin.toml", data, "mqtt://127.0.0.1:1")
+    store = SqliteStore(data / "timeseries.db")
+    store.write([Reading(time.time() - 5, "gate", "contact", 1.0)])
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "tail", "--json", "--config", str(config)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    lines: queue.Queue[bytes] = queue.Queue()
+    out = proc.stdout
+    assert out is not None
+    threading.Thread(target=lambda: [lines.put(line) for line in out], daemon=True).start()
+    try:
+        first = lines.get(timeout=20)  # bounded: a broken tail fails instead of hanging
+        assert json.loads(first)["value"] == "open"
+        store.write([Reading(time.time(), "fridge-1", "temperature", 4.2)])
+        second = json.loads(lines.get(timeout=20))
+        assert (second["device"], second["metric"], second["value"]) == ("fridge-1", "temperature", 4.2)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        store.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
