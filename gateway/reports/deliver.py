@@ -38,6 +38,22 @@ class Message:
     images: Sequence[Image] = ()
 
 
+#: WeCom refuses markdown/text content over 4096 bytes (UTF-8).
+WECOM_MAX = 4096
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes at a line end, with "…" when cut."""
+    if len(text.encode()) <= limit:
+        return text
+    out = ""
+    for line in text.splitlines(keepends=True):
+        if len((out + line).encode()) > limit - 4:
+            break
+        out += line
+    return out + "…"
+
+
 #: The alert channels' ``deliver(notice)`` is reused; report subclasses ignore the notice they are given.
 _NO_NOTICE = cast(Notice, None)
 
@@ -57,8 +73,8 @@ class ReportWebhook(WebhookDelivery):
             raise DeliveryError(f"{self.name}: environment variable {s.secret_env} (secret_env) is not set")
         rich = s.style in ("markdown", "interactive")
         if s.format == "wecom":
-            body: dict[str, Any] = ({"msgtype": "markdown", "markdown": {"content": m.markdown}} if rich
-                                    else {"msgtype": "text", "text": {"content": m.text}})
+            body: dict[str, Any] = ({"msgtype": "markdown", "markdown": {"content": clip(m.markdown, WECOM_MAX)}}
+                                    if rich else {"msgtype": "text", "text": {"content": clip(m.text, WECOM_MAX)}})
             return s.url, body
         if s.format == "dingtalk":
             body = ({"msgtype": "markdown", "markdown": {"title": m.title, "text": m.markdown}} if rich

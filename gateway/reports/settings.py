@@ -77,10 +77,15 @@ class PeakValleyTariff(_S):
 
     def price_at_hour(self, hour: int) -> float:
         """The price of a unit used in local hour ``hour``."""
+        return self.hourly_prices()[hour]
+
+    def hourly_prices(self) -> list[float]:
+        """The price of each local hour 0-23."""
+        prices = [self.price] * 24
         for b in self.bands:
-            if hour in b.hours():
-                return b.price
-        return self.price
+            for h in b.hours():
+                prices[h] = b.price
+        return prices
 
 
 class Tier(_S):

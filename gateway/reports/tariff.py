@@ -35,7 +35,8 @@ def bucket_costs(tariff: Tariff | None, uses: Sequence[Use], tz: tzinfo,
     if isinstance(tariff, FlatTariff):
         return [u.units * tariff.price for u in uses]
     if isinstance(tariff, PeakValleyTariff):
-        return [u.units * tariff.price_at_hour(datetime.fromtimestamp(u.ts, tz).hour) for u in uses]
+        prices = tariff.hourly_prices()
+        return [u.units * prices[datetime.fromtimestamp(u.ts, tz).hour] for u in uses]
     return _tiered(tariff, uses, tz, month_before or {})
 
 

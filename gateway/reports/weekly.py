@@ -285,13 +285,12 @@ class WeeklyBuilder:
 
     def _nights(self, device: str, metric: str, week: Week) -> list[float]:
         """Night baselines (L/h, W) of each night of ``week`` that has data."""
-        out = []
-        for x in week.days:
-            m0 = midnight(x, self.tz)
-            hours = self._sum(device, metric, m0, m0 + len(NIGHT_HOURS) * 3600.0, 3600.0)
-            if hours:
-                out.append(min(v for _, v in hours))
-        return out
+        nights: dict[date, float] = {}
+        for ts, v in self._sum(device, metric, week.start, week.end, 3600.0):  # one query, hourly sums
+            local = datetime.fromtimestamp(ts, self.tz)
+            if local.hour in NIGHT_HOURS:
+                nights[local.date()] = min(v, nights.get(local.date(), v))
+        return [nights[x] for x in week.days if x in nights]
 
     def _month_before(self, device: str, metric: str, week: Week) -> dict[date, float]:
         """Units used in each week day's month before the week starts (for tiered tariffs)."""

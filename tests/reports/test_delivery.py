@@ -173,3 +173,12 @@ def test_sample_alert_through_a_chain_and_the_48h_reminder(tmp_path: Path, hooks
         alerting.dispatcher.stop()
         store.close()
         db.close()
+
+
+def test_long_markdown_is_clipped_for_wecom() -> None:
+    from gateway.reports.deliver import WECOM_MAX, clip
+
+    text = "\n".join(f"- **水表 {i}**: 1.23 m³, ¥4.56, ▲ 7% vs last week" for i in range(300))
+    out = clip(text, WECOM_MAX)
+    assert len(out.encode()) <= WECOM_MAX and out.endswith("…") and out.startswith("- **水表 0**")
+    assert clip("short", WECOM_MAX) == "short"
