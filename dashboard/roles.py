@@ -82,6 +82,7 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/gate/desk"): _GATE,
     ("POST", "/gate/visitors"): _GUARD,
     ("POST", "/gate/visitors/{visitor_id}/{action}"): _GUARD,
+    ("GET", "/gate/visitors/{visitor_id}/photo"): _GATE,
     ("POST", "/gate/watch"): _GUARD,
     ("POST", "/gate/watch/{entry_id}/delete"): _ADMIN,
     ("GET", "/gate/rollcall"): _ALL,

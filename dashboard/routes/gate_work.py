@@ -59,6 +59,7 @@ def _who(me: Any) -> str:
 def _desk_data(gate: Gate) -> dict[str, Any]:
     v = gate.visitors
     return {
+        "names": {d.id: d.label for d in gate.config.devices},
         "access": [r.as_dict() for r in gate.access.recent(30)],
         "pending": v.find(("pending",)),
         "approved": v.find(("approved",)),
@@ -96,6 +97,16 @@ async def register(request: Request, ctx: Ctx, me: Me) -> Response:
         return _desk(request, ctx, me, error=str(e), status_code=400)
     ctx.audit.record(me.user.username, "visitor_registered", target=str(v.id), address=client_address(request))
     return RedirectResponse(f"/gate/desk?warning={v.id}" if v.watch else "/gate/desk", status_code=303)
+
+
+@router.get("/gate/visitors/{visitor_id}/photo")
+async def visitor_photo(request: Request, visitor_id: int) -> Response:
+    """The visitor's photo taken at the gate (not cached by the browser: personal data)."""
+    photo = _gate(request).visitors.photo(visitor_id)
+    if photo is None:
+        raise HTTPException(404, "no photo")
+    kind = "image/png" if photo.startswith(b"\x89PNG") else "image/jpeg"
+    return Response(photo, media_type=kind, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/gate/visitors/{visitor_id}/{action}")

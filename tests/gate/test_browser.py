@@ -7,7 +7,9 @@ Screenshots go to ``artifacts/screenshots/gate-*.png``."""
 from __future__ import annotations
 
 import shutil
+import struct
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -104,7 +106,21 @@ def _card(site: dict[str, Any], uid: str) -> None:
     site["pub"].send(contract.event_topic("kg", "reader"), contract.encode_event("card", uid=uid, ts=time.time()))
 
 
-def test_guard_flow_on_the_tablet(site: dict[str, Any]) -> None:
+def _png(path: Path, size: int = 1200) -> Path:
+    """A real PNG (a colour gradient) larger than the 800 px the desk scales photos to."""
+    rows = b"".join(b"\x00" + bytes(c for x in range(size) for c in (x * 255 // size, y * 255 // size, 128))
+                    for y in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    head = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(rows))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     url, gate = site["url"], site["gate"]
     ctx = site["browser"].new_context(viewport=TABLET)
     page = ctx.new_page()
@@ -131,10 +147,13 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any]) -> None:
     page.fill("#visitor-form input[name='purpose']", "抄水表")
     page.fill("#visitor-form input[name='host']", "园长")
     page.fill("#visitor-form input[name='id_number']", ID)
+    page.set_input_files("#photo", str(_png(tmp_path / "face.png")))  # taken with the tablet's camera
     page.click("#register")
-    page.wait_for_selector("#pending .visitor", timeout=10_000)
+    page.wait_for_selector("#pending .visitor img.v-photo", timeout=10_000)
     assert "110***********1234" in (page.text_content("#pending") or "")
     assert ID not in page.content()
+    [pending] = gate.visitors.find(("pending",))
+    assert (gate.visitors.photo(pending.id) or b"")[:2] == b"\xff\xd8"  # scaled to a JPEG in the browser
     _shot(page, "desk-visitor-pending")
 
     # the person visited approves from a phone through the link in the webhook message
@@ -159,6 +178,9 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any]) -> None:
     # the roll call lists everyone on site, ready to print
     page.goto(url + "/gate/rollcall")
     assert "赵工" in (page.text_content("table.roll") or "")
+    page.evaluate("window.print = () => { window.__printed = true; }")
+    page.click("#print")
+    assert page.evaluate("window.__printed") is True
     page.emulate_media(media="print")
     assert page.is_hidden("header.top") and page.is_hidden("#print")
     _shot(page, "rollcall-print")
