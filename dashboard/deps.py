@@ -58,7 +58,7 @@ async def authorize(request: Request) -> None:
     if not allowed(user.role, request.method, path):
         raise Forbidden(f"role {user.role!r} may not {request.method} {path}")
     if request.method in UNSAFE_METHODS:
-        if not same_origin(request):
+        if not same_origin(request, bool(ctx.settings.trusted_proxies)):
             raise Forbidden("cross-site request refused")
         if not tokens_match(session.csrf_token, await submitted_csrf(request)):
             raise Forbidden("missing or wrong CSRF token; reload the page and try again")

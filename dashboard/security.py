@@ -66,8 +66,11 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def same_origin(request: Request) -> bool:
-    """False when the request carries an Origin (or Referer) of another site."""
+def same_origin(request: Request, trust_forwarded_host: bool = False) -> bool:
+    """False when the request carries an Origin (or Referer) of another site.
+
+    Behind a trusted reverse proxy that rewrites ``Host``, its ``X-Forwarded-Host`` also counts.
+    """
     origin = request.headers.get("origin")
     if origin is None:
         referer = request.headers.get("referer")
@@ -76,9 +79,11 @@ def same_origin(request: Request) -> bool:
         origin = referer
     if origin == "null":
         return False
-    parts = urlsplit(origin)
-    host = request.headers.get("host", "")
-    return parts.netloc == host
+    netloc = urlsplit(origin).netloc
+    if netloc == request.headers.get("host", ""):
+        return True
+    forwarded = request.headers.get("x-forwarded-host")
+    return bool(trust_forwarded_host and forwarded and netloc == forwarded.split(",")[0].strip())
 
 
 async def submitted_csrf(request: Request) -> str:

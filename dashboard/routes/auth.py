@@ -52,7 +52,8 @@ async def login(request: Request, ctx: Ctx) -> Response:
     """Check the form's CSRF token, the throttle and the password; start a session."""
     form = await form_fields(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not same_origin(request) or not cookie or not tokens_match(cookie, form.get(CSRF_FIELD, "")):
+    trusted = bool(ctx.settings.trusted_proxies)
+    if not same_origin(request, trusted) or not cookie or not tokens_match(cookie, form.get(CSRF_FIELD, "")):
         raise Forbidden("login form expired; reload the page and try again")
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")[:1024]

@@ -294,3 +294,18 @@ def test_user_input_is_escaped(tmp_path: Path) -> None:
             html = c.get(path).text
             assert evil not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in c.get(f"/alerts/{aid}").text
+
+
+def test_forwarded_host_counts_only_behind_a_trusted_proxy(tmp_path: Path) -> None:
+    for trusted, expected in ((False, 403), (True, 200)):
+        site = make_site(tmp_path / str(trusted), trusted_proxies=["127.0.0.1"] if trusted else [])
+        aid = site.open_alert("gate", rule="held-open")
+        with TestClient(site.app) as c:
+            csrf = login_ok(c, "wang")
+            # the proxy rewrote Host; the browser's Origin is the public name the proxy passes on
+            r = c.post(f"/api/alerts/{aid}/ack", json={"note": "ok"},
+                       headers={"X-CSRF-Token": csrf, "Origin": "https://pi.school.example",
+                                "X-Forwarded-Host": "pi.school.example"})
+            assert r.status_code == expected
+        site.store.close()
+        site.db.close()
