@@ -21,6 +21,8 @@ router = APIRouter(prefix="/api", tags=["dashboard"])
 
 #: How often the live stream sends a keep-alive comment and re-checks the session.
 HEARTBEAT_S = 15.0
+#: Live connections served at once (each holds a queue); more get 503 and the browser retries.
+MAX_LIVE_CLIENTS = 200
 #: Areas whose device messages each role's live stream carries (alerts go to everyone).
 LIVE_AREAS: dict[str, frozenset[str] | None] = {
     "guard": frozenset({"gate"}),
@@ -156,6 +158,8 @@ async def users(ctx: Ctx) -> list[dict[str, Any]]:
                              "description": "server-sent events: reading, event, availability, alert"}})
 async def live(request: Request, ctx: Ctx, me: Me) -> StreamingResponse:
     """Server-sent events: new readings, device events, availability and alert changes."""
+    if ctx.hub.clients >= MAX_LIVE_CLIENTS:
+        raise HTTPException(503, f"too many live connections ({MAX_LIVE_CLIENTS}); close some dashboard tabs")
     sub = ctx.hub.subscribe(LIVE_AREAS.get(me.user.role))
     token = request.cookies.get(SESSION_COOKIE)
 

@@ -153,3 +153,16 @@ def test_port_in_use_is_a_clear_error(served: tuple[Site, DashboardServer], tmp_
     with pytest.raises(OSError, match="port"):
         second.start()
     second.stop()
+
+
+def test_live_connections_are_bounded(served: tuple[Site, DashboardServer],
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    site, server = served
+    monkeypatch.setattr(api, "MAX_LIVE_CLIENTS", 1)
+    c = _login(server.url, "ada")
+    s = Stream(c)
+    s.wait("hello")
+    with httpx.Client(base_url=server.url, cookies=c.cookies, timeout=10) as other:
+        assert other.get("/api/live").status_code == 503
+    assert site.ctx.hub.clients == 1
+    c.close()
