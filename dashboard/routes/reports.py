@@ -329,7 +329,7 @@ async def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any
     return {
         "week": r.week.label, "start": r.week.start, "end": r.week.end, "currency": r.currency,
         "total_cost": r.total_cost,
-        "findings": [{"kind": f.kind, "device": f.device, "money": f.money, "risk": f.risk, "text": f.text}  # type: ignore[attr-defined]
+        "findings": [{"kind": f.kind, "device": f.device, "money": f.money, "risk": f.risk, "text": f.text}
                      for f in r.findings],
         "meters": [{"device": m.device, "name": m.name, "unit": m.unit, "total": m.total, "cost": m.cost,
                     "last_week": m.last_week, "avg_4w": m.avg_4w, "vs_last_pct": m.vs_last_pct,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from babel.dates import format_date
 
 from gateway.calendar import SchoolCalendar
 from gateway.i18n import gettext
-from gateway.reports.weekly import MeterWeek, WeeklyReport
+from gateway.reports.weekly import Finding, MeterWeek, WeeklyReport
 
 #: A closed day counts as "used" when it used this much more than its night baseline would explain.
 CLOSED_DAY_MIN = {True: 0.1, False: 1.0}  # m³ of water, kWh of electricity
@@ -20,17 +19,6 @@ BASELINE_RISE_MIN = {True: 2.0, False: 20.0}
 #: Use this much above the 4-week average is worth a line.
 ABOVE_AVERAGE_PCT = 15.0
 TOP = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One finding: what kind, which meter, its money and risk, and the sentence for people."""
-
-    kind: str  # closed_day / closed_hours / baseline_rising / above_average / all_normal
-    device: str
-    money: float
-    risk: int  # 2: possible leak, 1: worth a look, 0: money only
-    text: str
 
 
 def _t(locale: str, msg: str, **kw: object) -> str:

@@ -154,7 +154,7 @@ class Renderer:
         lines = [f"**{self.weekly_title(report)}**", f"{self._period(report)}", ""]
         lines.append(f"**{self.t('Findings')}**")
         for i, f in enumerate(report.findings, 1):
-            lines.append(f"> {i}. {getattr(f, 'text', f)}")
+            lines.append(f"> {i}. {f.text}")
         lines.append("")
         for m in report.meters:
             if not m.has_data:

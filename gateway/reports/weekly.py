@@ -157,6 +157,18 @@ def pct(value: float, base: float | None) -> float | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """One finding: what kind, which meter, its money and risk, and the sentence for people
+    (built by ``gateway.reports.findings``)."""
+
+    kind: str  # closed_day / closed_hours / baseline_rising / above_average / all_normal
+    device: str
+    money: float
+    risk: int  # 2: possible leak, 1: worth a look, 0: money only
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class WeeklyReport:
     """The whole report: the week, every meter, and the findings."""
 
@@ -165,7 +177,7 @@ class WeeklyReport:
     meters: list[MeterWeek]
     currency: str
     generated_at: float
-    findings: list[object] = field(default_factory=list)  # gateway.reports.findings.Finding
+    findings: list[Finding] = field(default_factory=list)
 
     @property
     def total_cost(self) -> float:

@@ -46,14 +46,14 @@ def test_sample_flagged_through_mqtt_and_alert_delivered(tmp_path: Path, mosquit
     gw.start()
     pub = Publisher(mosquitto.port)
     try:
-        reports: Reports = gw.reports  # type: ignore[attr-defined]
+        reports: Reports = gw.reports
         sample, _ = reports.ledger.register(reports.today().isoformat(), "lunch", [("番茄炒蛋", "150")],
                                             "sample-fridge", "王师傅", by="li")
         pub.wait_gateway()
         pub.state("sample-fridge", {"temperature": 4.0}, ts=clock.advance(60))
         pub.state("sample-fridge", {"temperature": 9.4}, ts=clock.advance(60))
         pub.state("sample-fridge", {"temperature": 9.8}, ts=clock.advance(300))
-        wait_for(lambda: gw.ingest.stats()["readings"] >= 3, what="three readings")  # type: ignore[attr-defined]
+        wait_for(lambda: gw.ingest.stats()["readings"] >= 3, what="three readings")
         assert reports.ledger.get(sample.id).flagged is None and hook.received == []
         pub.state("sample-fridge", {"temperature": 9.6}, ts=clock.advance(300))  # 10 minutes warm
         wait_for(lambda: len(hook.at("/kitchen")) == 1, what="the sample alert at the kitchen's webhook")
@@ -88,7 +88,7 @@ def test_rising_night_baseline_is_a_leak_finding_first(tmp_path: Path) -> None:
     water = next(m for m in report.meters if m.device == "water")
     assert water.baseline_prev == pytest.approx(12.0) and water.baseline_avg == pytest.approx(36.0)
     first = report.findings[0]
-    assert first.kind == "baseline_rising" and first.risk == 2  # type: ignore[attr-defined]
-    assert first.text == "Water main: night baseline rose from 12.0 to 36.0 L/h; check for a leak"  # type: ignore[attr-defined]
+    assert first.kind == "baseline_rising" and first.risk == 2
+    assert first.text == "Water main: night baseline rose from 12.0 to 36.0 L/h; check for a leak"
     # Its money: 24 L/h more for 168 h = 4.032 m³ at ¥4.00.
-    assert first.money == pytest.approx(4.032 * 4.0)  # type: ignore[attr-defined]
+    assert first.money == pytest.approx(4.032 * 4.0)

@@ -108,8 +108,8 @@ def test_power_week_peak_valley(report: WeeklyReport) -> None:
 
 
 def test_findings_ranked_by_risk_then_money(report: WeeklyReport) -> None:
-    texts = [f.text for f in report.findings]  # type: ignore[attr-defined]
-    kinds = [(f.kind, f.device) for f in report.findings]  # type: ignore[attr-defined]
+    texts = [f.text for f in report.findings]
+    kinds = [(f.kind, f.device) for f in report.findings]
     # Candidates: water on closed Sunday (a risk: ¥6.264), power closed hours ¥14.04, water closed hours
     # (Mon-Wed 3 x 13 h x 12 L at ¥5 = ¥2.34; Thu 288 + Fri 156 + Sat 156 + Sun 2088 L at ¥3 = ¥8.064; ¥10.404),
     # water 22.6% above average (1.8 m³ x average price 38.124 / 9.756 = ¥7.03). Risk first, then money:
@@ -137,7 +137,7 @@ def test_sunday_finding_text_in_both_languages(tmp_path: Path) -> None:
     assert en == ["Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed"]
     assert zh == ["Water main 在1月4日 星期日用了 2.1 m³（¥6.26），学校当天不开放"]
     assert day_name(date(2026, 1, 4), "zh-CN") == "1月4日 星期日"
-    assert all("学校" in f.text or "基线" in f.text or "平均" in f.text for f in rep.findings)  # type: ignore[attr-defined]
+    assert all("学校" in f.text or "基线" in f.text or "平均" in f.text for f in rep.findings)
 
 
 def test_dst_week_has_a_25_hour_sunday(tmp_path: Path) -> None:
