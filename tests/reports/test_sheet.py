@@ -104,3 +104,28 @@ def test_keep_shorter_than_a_year_is_refused(tmp_path: Path) -> None:
         make_config(tmp_path, reports={"sheet": {"keep": "180d"}})
     with pytest.raises(ConfigError, match="not a time of day"):
         make_config(tmp_path, reports={"sheet": {"check_times": ["8am"]}})
+
+
+def test_scheduler_freezes_finished_days_once_a_day(tmp_path: Path) -> None:
+    from gateway.reports.scheduler import ReportScheduler
+    from gateway.reports.service import Reports
+
+    cfg = make_config(tmp_path, tz=TZ)
+    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    db = EventsDB(tmp_path / "data" / "events.db")
+    clock = ManualClock(local_ts(date(2026, 11, 20), 0, 30, TZ))
+    try:
+        write_temps(store, "fridge", local_ts(DAY, 0, 0, TZ), local_ts(DAY, 23, 59, TZ), fridge_temp, every=300)
+        sched = ReportScheduler(Reports(cfg, store, db, clock), clock)
+        assert sched.daily_due(clock.now()) is False  # before 01:00: late readings may still come
+        clock.set(local_ts(date(2026, 11, 20), 1, 5, TZ))
+        assert sched.daily_due(clock.now()) is True
+        assert sched.daily_due(clock.now()) is False  # once a day
+        frozen = db.conn().execute("SELECT device, day FROM cold_sheet_days WHERE day = ?", (DAY.isoformat(),))
+        assert {r[0] for r in frozen} == {"fridge", "sample-fridge", "freezer"}
+        row = db.conn().execute("SELECT data FROM cold_sheet_days WHERE device='fridge' AND day=?",
+                                (DAY.isoformat(),)).fetchone()
+        assert '"minutes_out": 20.0' in row[0]
+    finally:
+        store.close()
+        db.close()
