@@ -71,6 +71,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
     ctx.throttle.succeeded(username)
     # a fresh session id at every login (no fixation), the old one ended if the browser had one
     ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
+    ctx.sessions.purge_expired()  # abandoned sessions go at the next login, not only at restart
     session = ctx.sessions.create(user.id, address, request.headers.get("user-agent", ""))
     ctx.audit.record(user.username, "login", address=address)
     target = safe_next(form.get("next"), HOME.get(user.role, "/"))

@@ -309,3 +309,13 @@ def test_forwarded_host_counts_only_behind_a_trusted_proxy(tmp_path: Path) -> No
             assert r.status_code == expected
         site.store.close()
         site.db.close()
+
+
+def test_abandoned_sessions_are_purged(site: Site) -> None:
+    with TestClient(site.app) as a:
+        login_ok(a, "li")
+    assert site.ctx.sessions.count() == 1
+    site.clock.advance(site.ctx.settings.idle_seconds + 1)
+    with TestClient(site.app) as b:
+        login_ok(b, "ada")
+    assert site.ctx.sessions.count() == 1  # li's abandoned session is gone, ada's is the one left
