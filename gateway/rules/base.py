@@ -96,6 +96,7 @@ class Evaluator:
         #: raised their alert); persisted in ``rule_pending``.
         self._since: dict[str, tuple[float, float | None]] = {
             dev: v for (rule, dev), v in pending.items() if rule == settings.id}
+        self._persisted: set[str] = set(self._since)
         self._raised: set[str] = {a.device for a in ctx.service.list(open_only=True, rule=settings.id)}
 
     @property
@@ -154,13 +155,16 @@ class Evaluator:
         if started is None:
             started = (ts, value)
             self._since[device] = started
-            self.ctx.service.store.set_pending(self.id, device, ts, value)
+            if duration > 0:  # an immediate rule has no duration to survive a restart: skip the fsync
+                self.ctx.service.store.set_pending(self.id, device, ts, value)
+                self._persisted.add(device)
         if device not in self._raised and max(ts, self.ctx.clock.now()) - started[0] >= duration:
             self.fire(device, value, detail, started[0], metric)
 
     def release(self, device: str, value: float | None = None) -> None:
         """The condition ended: forget its duration and end its alert."""
-        if self._since.pop(device, None) is not None:
+        if self._since.pop(device, None) is not None and device in self._persisted:
+            self._persisted.discard(device)
             self.ctx.service.store.drop_pending(self.id, device)
         if device in self._raised:
             self._raised.discard(device)
