@@ -5,7 +5,7 @@ Both consumers subscribe at QoS 1 with a persistent session, go away, the stream
 only parses JSON, the pipeline decodes, validates, stores in SQLite, commits and acks. Each runs in
 its own subprocess so its peak RSS (VmHWM) is its own. The last line printed is JSON.
 
-    .venv/bin/python bench/ingest.py [--messages 100000] [--devices 4]
+    .venv/bin/python bench/ingest.py [--messages 100000] [--devices 4] [--full]
 """
 
 from __future__ import annotations
@@ -81,8 +81,9 @@ def role_baseline(port: int, expected: int, prepare: bool) -> dict[str, Any]:
     return {"received": got, "seconds": t1 - t0, "rss_mb": vm_hwm_mb()}
 
 
-def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, devices: int) -> dict[str, Any]:
-    from gateway.app import Gateway
+def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, devices: int,
+                  full: bool = False) -> dict[str, Any]:
+    from gateway.app import Gateway, build_gateway
     from gateway.config import parse_config
 
     cfg = parse_config({
@@ -90,9 +91,11 @@ def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, device
         "mqtt": {"url": f"mqtt://127.0.0.1:{port}", "client_id": "bench-gateway", "protocol": "3.1.1"},
         "storage": {"dir": data_dir},
         "devices": [{"id": f"fridge-{i}", "kind": "fridge"} for i in range(devices)],
+        "dashboard": {"bind": "127.0.0.1", "port": 0},
     })
     t0 = time.perf_counter()
-    gw = Gateway(cfg)
+    only = os.environ.get("HOUQIN_BENCH_EXTENSIONS")  # e.g. "dashboard.extension" to weigh one part
+    gw = (build_gateway(cfg, extensions=tuple(only.split(",")) if only else None) if full else Gateway(cfg))
     gw.start()
     if prepare:
         gw.link.wait_connected(10)
@@ -110,9 +113,12 @@ def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, device
 
 
 # -- orchestration -------------------------------------------------------------------------------
-def run_role(role: str, port: int, expected: int, prepare: bool, data_dir: Path, devices: int) -> dict[str, Any]:
+def run_role(role: str, port: int, expected: int, prepare: bool, data_dir: Path, devices: int,
+             full: bool = False) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--role", role, "--port", str(port), "--messages", str(expected),
            "--data", str(data_dir), "--devices", str(devices)]
+    if full:
+        cmd.append("--full")
     if prepare:
         cmd.append("--prepare")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900).stdout
@@ -159,12 +165,14 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--data", default="")
     ap.add_argument("--prepare", action="store_true")
+    ap.add_argument("--full", action="store_true",
+                    help="run the pipeline as `houqin run` does: with every extension (alerts, dashboard, ...)")
     args = ap.parse_args()
     if args.role == "baseline":
         print(json.dumps(role_baseline(args.port, args.messages, args.prepare)))
         return
     if args.role == "pipeline":
-        print(json.dumps(role_pipeline(args.port, args.messages, args.prepare, args.data, args.devices)))
+        print(json.dumps(role_pipeline(args.port, args.messages, args.prepare, args.data, args.devices, args.full)))
         return
 
     from tests.mosquitto import Mosquitto
@@ -178,16 +186,18 @@ def main() -> None:
         try:
             data = work / "data"
             run_role("baseline", broker.port, n, True, data, args.devices)
-            run_role("pipeline", broker.port, n, True, data, args.devices)
+            run_role("pipeline", broker.port, n, True, data, args.devices, args.full)
             pub_s = publish(broker.port, n, args.devices, work)
             print(f"published {n} messages at QoS 1 with mosquitto_pub -l in {pub_s:.1f} s "
                   f"({n / pub_s:,.0f}/s); both sessions queued them", flush=True)
             base = run_role("baseline", broker.port, n, False, data, args.devices)
             print(f"baseline (bare paho, JSON parse only): {base['received']} in {base['seconds']:.2f} s = "
                   f"{base['received'] / base['seconds']:,.0f} msg/s, peak RSS {base['rss_mb']:.1f} MB", flush=True)
-            pipe = run_role("pipeline", broker.port, n, False, data, args.devices)
+            pipe = run_role("pipeline", broker.port, n, False, data, args.devices, args.full)
             stored = count_stored(data, args.devices)
-            print(f"pipeline (decode, validate, SQLite, commit, ack): {pipe['received']} in {pipe['seconds']:.2f} s"
+            what = "with every extension" if args.full else "ingest only"
+            print(f"pipeline ({what}: decode, validate, SQLite, commit, ack): {pipe['received']} in "
+                  f"{pipe['seconds']:.2f} s"
                   f" = {pipe['received'] / pipe['seconds']:,.0f} msg/s, peak RSS {pipe['rss_mb']:.1f} MB, "
                   f"{pipe['batches']} batches, stored {stored}/{n}, refused {pipe['refused']}", flush=True)
         finally:
