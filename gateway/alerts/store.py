@@ -214,7 +214,8 @@ class AlertStore:
 
     def list(self, open_only: bool = False, since: float | None = None, until: float | None = None,
              rule: str | None = None, device: str | None = None, limit: int | None = None) -> builtins.list[Alert]:
-        """Alerts, newest first, filtered by openness, opening time range, rule and device."""
+        """Alerts, newest first: ``open_only`` not cleared; ``since`` open at some time since then (opened
+        after it, or still open, or cleared after it); ``until`` opened before it; by rule and device."""
         where: builtins.list[str] = []
         args: builtins.list[object] = []
         if open_only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from typing import Literal
 
 from pydantic import Field
@@ -51,13 +52,15 @@ class GateForcedEvaluator(Evaluator):
         self._contact: dict[str, float] = {}
         self._last_auth = float("-inf")
         self._opened: dict[str, float] = {}  # device -> open time awaiting the grace period
+        self._watch: dict[str, bool] = {}
 
     def watches(self, device: str) -> bool:
         """Gate devices and the devices whose events authorize."""
-        import fnmatch
-
-        pats = [*self.settings.devices, *self.settings.authorized_by]
-        return any(fnmatch.fnmatchcase(device, p) for p in pats)
+        hit = self._watch.get(device)
+        if hit is None:
+            pats = [*self.settings.devices, *self.settings.authorized_by]
+            hit = self._watch[device] = any(fnmatch.fnmatchcase(device, p) for p in pats)
+        return hit
 
     def _is_gate(self, device: str) -> bool:
         return super().watches(device)
