@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 #: A ``set`` command whose ``ts`` is older than this is refused: a gate opened minutes late is a hazard.
 COMMAND_MAX_AGE_S = 30.0
+#: A card accepted on the cached list that the gateway (online) has not answered with a relay pulse within
+#: this long is released here: a hung gateway whose will has not fired yet must not keep people waiting.
+GATEWAY_ANSWER_S = 2.0
 #: How often the run loop ticks (the debounce of contacts and the beep cadence need ~10-20 ms).
 TICK_S = 0.02
 
@@ -134,6 +137,8 @@ class Agent:
         self._devices: list[str] = []
         #: The gateway's card list, to decide reads while the gateway is unreachable (gateway/gate).
         self.card_cache = CardCache(self.site, settings.state_dir / CACHE_NAME)
+        self._awaiting: dict[str, tuple[float, float]] = {}  # relay device -> (deadline, pulse seconds)
+        self._awaiting_lock = threading.Lock()
         has_readers = any(isinstance(s, CardReaderSettings) for s in config.sensors)
         try:
             self._open_outputs()
@@ -227,6 +232,19 @@ class Agent:
                 t.tick(now)
             except Exception:  # one broken part must not stop the others
                 log.exception("sensor %r failed", t)
+        self._release_unanswered(now)
+
+    def _release_unanswered(self, now: float) -> None:
+        with self._awaiting_lock:
+            due = [(d, secs) for d, (deadline, secs) in self._awaiting.items() if now >= deadline]
+            for d, _ in due:
+                del self._awaiting[d]
+        for device, secs in due:
+            relay = self.parts.outputs.get(device, {}).get("relay")
+            if relay is not None:
+                relay.apply(Command("relay", "pulse", secs))
+                log.warning("the gateway did not answer an accepted card within %.0f s; %s released on the "
+                            "cached list", GATEWAY_ANSWER_S, device)
 
     def run(self) -> None:
         """Tick until ``stop()`` (real time)."""
@@ -308,6 +326,9 @@ class Agent:
             return {}  # no list yet: the gateway decides when it gets the event
         extra: dict[str, object] = {"accepted": d.accepted, "reason": d.reason}
         if self.gateway_reachable():
+            if d.accepted and d.relay in self.parts.outputs:
+                with self._awaiting_lock:
+                    self._awaiting[d.relay] = (self.clock.now() + GATEWAY_ANSWER_S, d.seconds)
             return extra
         extra["offline"] = True
         relay = self.parts.outputs.get(d.relay or "", {}).get("relay")
@@ -339,5 +360,8 @@ class Agent:
             return False
         for c in cmds:
             outputs[c.output].apply(c)
+            if c.output == "relay":
+                with self._awaiting_lock:
+                    self._awaiting.pop(device, None)  # the gateway answered
         log.info("set %s: %s", device, ", ".join(f"{c.output} {c.action}" for c in cmds))
         return True

@@ -74,6 +74,19 @@ def test_cards_accepted_refused_and_decided_offline(tmp_path: Path, mosquitto: M
         assert told[-1]["reason"] == "out_of_hours" and told[-1]["accepted"] is False
         assert relay.state == 0
         assert [r.reason for r in gate.access.recent(10)] == ["out_of_hours", "disabled", "unknown", "accepted"]
+
+        # a hung gateway (still "online": its will has not fired): the agent releases on its list after 2 s
+        gw.ingest.stop()
+        clock.set(local(2026, 11, 18, 12))
+        reader.handle("AA01")
+        agent.tick()
+        assert relay.state == 0  # waiting for the gateway's command
+        clock.advance(2.1)
+        agent.tick()
+        assert relay.state == 1
+        clock.advance(3.1)
+        agent.tick()
+        assert relay.state == 0
     finally:
         gw.stop()
 
@@ -93,10 +106,14 @@ def test_cards_accepted_refused_and_decided_offline(tmp_path: Path, mosquitto: M
     gw2, gate2 = _gateway(cfg, clock)
     gw2.start()
     try:
-        wait_for(lambda: len(gate2.access.recent(10)) == 6, "the offline reads logged")
+        # the read during the hang (redelivered: never acked) and the two offline ones
+        wait_for(lambda: len(gate2.access.recent(10)) == 7, "the reads logged")
         offline = gate2.access.recent(2)
         assert [(r.uid, r.accepted, r.reason, r.decided) for r in offline] == \
             [("DD01", False, "disabled", "agent"), ("AA01", True, "accepted", "agent")]
+        # the read during the hang, decided by the gateway a day late: logged, opens nothing
+        hung = next(r for r in gate2.access.recent(10) if r.ts == local(2026, 11, 18, 12))
+        assert (hung.uid, hung.accepted, hung.reason, hung.relay) == ("AA01", True, "late", None)
         assert relay.state == 0
     finally:
         agent.stop()
