@@ -39,7 +39,12 @@ def test_roles_and_csrf(site: Site) -> None:
         assert r.status_code == 303
         page = c.get("/gate/desk").text
         assert ID not in page and "110***********1234" in page
-        api = c.get("/api/gate/visitors").json()
+        _gate(site).visitors.add_watch("Banned Person", "refused entry in March", "ada")
+        r = c.post("/gate/visitors", data={"csrf_token": token, "name": "banned  person", "host": "B"},
+                   follow_redirects=True)
+        assert "watch-banner" in r.text and "refused entry in March" in r.text
+        assert "watch-banner" not in c.get("/gate/desk").text
+        api = c.get("/api/gate/visitors?status=pending").json()[1:]
         assert api[0]["id_masked"] == "110***********1234" and ID not in str(api)
     with TestClient(site.app) as c:
         token = login_ok(c, "yuan")  # viewer: sees, cannot act
