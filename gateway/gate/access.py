@@ -106,6 +106,11 @@ class AccessControl:
             accepted, reason = bool(data["accepted"]), str(data.get("reason") or
                                                            ("accepted" if data["accepted"] else "unknown"))
             decided, relay = "agent", (rs.relay if rs and accepted else None)
+        elif rs is None and isinstance(data.get("accepted"), bool):
+            # Not one of [[gate.readers]]: a controller that decides by itself (or the simulator) said.
+            accepted = bool(data["accepted"])
+            reason = str(data.get("reason") or ("accepted" if accepted else "refused"))
+            decided, relay = "reader", None
         else:
             accepted, reason = decide(card.rule if card else None, ts, self.tz)
             decided, relay = "gateway", None

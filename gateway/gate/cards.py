@@ -22,7 +22,7 @@ from gateway.gate.settings import parse_window
 
 CardKind = Literal["staff", "guard", "contractor"]
 CARD_KINDS: tuple[CardKind, ...] = ("staff", "guard", "contractor")
-Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late"]
+Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late", "refused"]
 
 
 class CardError(HouqinError, ValueError):

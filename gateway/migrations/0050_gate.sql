@@ -25,9 +25,9 @@ CREATE TABLE gate_access (
     holder    TEXT NOT NULL DEFAULT '',
     kind      TEXT NOT NULL DEFAULT '',
     accepted  INTEGER NOT NULL,
-    reason    TEXT NOT NULL,               -- accepted | unknown | disabled | out_of_hours | expired | late
+    reason    TEXT NOT NULL,               -- accepted | unknown | disabled | out_of_hours | expired | late | refused
     direction TEXT NOT NULL DEFAULT 'in',
-    decided   TEXT NOT NULL,               -- gateway | agent (offline)
+    decided   TEXT NOT NULL,               -- gateway | agent (offline) | reader (decided by itself)
     relay     TEXT,                        -- device pulsed, if any
     UNIQUE (reader, ts, uid)
 );

@@ -247,6 +247,10 @@ def test_card_registry_checks(tmp_path: Path) -> None:
     assert decide(c.rule, local(2026, 11, 19, 7, 59), gate.tz) == (True, "accepted")
     assert decide(c.rule, local(2026, 11, 19, 12), gate.tz) == (False, "out_of_hours")
     assert decide(c.rule, local(2026, 12, 1, 23), gate.tz) == (False, "expired")
+    # a reader outside [[gate.readers]] that decides by itself (a third-party controller, the demo's simulator)
+    rec = gate.on_card("side-door", "N1", WED_10, {"accepted": False})
+    assert rec is not None and (rec.accepted, rec.reason, rec.decided, rec.holder) == (False, "refused", "reader",
+                                                                                       "Night guard")
     with pytest.raises(sqlite3.Error):
         db.conn().execute("INSERT INTO gate_cards (uid, holder, kind, updated_at) VALUES ('N1', 'x', 'staff', 0)")
     db.close()
