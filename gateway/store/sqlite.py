@@ -216,9 +216,15 @@ class SqliteStore:
             raise StoreError(
                 f"{self.path} was written by a newer Houqin (schema {version} > {SCHEMA_VERSION}); upgrade Houqin"
             )
+        if version == SCHEMA_VERSION:
+            # Already set up: a reader (``houqin query``) must not take the write lock the service holds;
+            # only this connection's temp tables are needed.
+            c.executescript(_DIRTY_SCHEMA)
+            return
         script = _SCHEMA + "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS) + _DIRTY_SCHEMA
         try:
-            c.executescript(f"BEGIN; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            # IMMEDIATE waits (busy_timeout) for a running writer instead of failing at the upgrade.
+            c.executescript(f"BEGIN IMMEDIATE; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except sqlite3.Error as e:
             raise StoreError(f"cannot set up the time-series database {self.path}: {e}") from None
 
