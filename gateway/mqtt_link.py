@@ -83,6 +83,16 @@ class ConnectionChange:
     session_present: bool = False
 
 
+class _NotConnectedNoise(logging.Filter):
+    """Drop paho 2.2's "Client is not connected" error, logged by its loop thread while it reconnects or stops.
+
+    The state it reports is already told by our own connection events; as an ERROR it only alarms people.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Client is not connected")
+
+
 MessageHandler = Callable[[InboundMessage], None]
 ConnectionHandler = Callable[[ConnectionChange], None]
 
@@ -117,7 +127,10 @@ class MqttLink:
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
             manual_ack=settings.manual_ack,
         )
-        self._client.enable_logger(logging.getLogger("houqin.paho"))
+        paho_log = logging.getLogger("houqin.paho")
+        if not any(isinstance(f, _NotConnectedNoise) for f in paho_log.filters):
+            paho_log.addFilter(_NotConnectedNoise())
+        self._client.enable_logger(paho_log)
         self._client.max_queued_messages_set(0)
         self._client.max_inflight_messages_set(100)
         self._client.reconnect_delay_set(int(settings.reconnect_min_s) or 1, int(settings.reconnect_max_s))
