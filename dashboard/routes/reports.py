@@ -21,6 +21,8 @@ from gateway.reports.service import Reports
 from gateway.reports.sheet import CORRECTABLE, SheetError
 from gateway.reports.weekly import Week, last_full_week, parse_week
 
+# GET handlers are plain functions: FastAPI runs them in its thread pool, so building a report (store
+# queries, rendering) never blocks the event loop that serves live updates.
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 api = APIRouter(prefix="/api", tags=["reports"])
 
@@ -82,14 +84,14 @@ def _no_store(reports: Reports) -> None:
 
 
 @router.get("/reports/reports.css")
-async def css() -> Response:
+def css() -> Response:
     """The stylesheet of report pages and printable reports."""
     return PlainTextResponse(stylesheet(), media_type="text/css; charset=utf-8")
 
 
 # -- weekly utility report -----------------------------------------------------------------------------
 @router.get("/reports/weekly")
-async def weekly_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Response:
+def weekly_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Response:
     """The weekly utility report with week navigation, print and CSV links."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -102,7 +104,7 @@ async def weekly_page(request: Request, ctx: Ctx, me: Me, week: str | None = Non
 
 
 @router.get("/reports/weekly/print")
-async def weekly_print(ctx: Ctx, me: Me, week: str | None = None) -> Response:
+def weekly_print(ctx: Ctx, me: Me, week: str | None = None) -> Response:
     """The printable weekly report (A4, no navigation)."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -111,7 +113,7 @@ async def weekly_print(ctx: Ctx, me: Me, week: str | None = None) -> Response:
 
 
 @router.get("/reports/weekly.csv")
-async def weekly_csv_export(ctx: Ctx, me: Me, week: str | None = None) -> Response:
+def weekly_csv_export(ctx: Ctx, me: Me, week: str | None = None) -> Response:
     """The weekly report as CSV."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -121,7 +123,7 @@ async def weekly_csv_export(ctx: Ctx, me: Me, week: str | None = None) -> Respon
 
 # -- cold-storage sheet ----------------------------------------------------------------------------------
 @router.get("/cold/sheet")
-async def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None, error: str = "") -> Response:
+def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None, error: str = "") -> Response:
     """One day's cold-storage sheet, with a correction form per line."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -139,7 +141,7 @@ async def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None,
 
 
 @router.get("/cold/sheet/print")
-async def sheet_print(ctx: Ctx, me: Me, day: str | None = None) -> Response:
+def sheet_print(ctx: Ctx, me: Me, day: str | None = None) -> Response:
     """The printable day sheet."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -149,7 +151,7 @@ async def sheet_print(ctx: Ctx, me: Me, day: str | None = None) -> Response:
 
 
 @router.get("/cold/sheet/month")
-async def sheet_month_page(request: Request, ctx: Ctx, me: Me, month: str | None = None) -> Response:
+def sheet_month_page(request: Request, ctx: Ctx, me: Me, month: str | None = None) -> Response:
     """A month of sheets."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -165,7 +167,7 @@ async def sheet_month_page(request: Request, ctx: Ctx, me: Me, month: str | None
 
 
 @router.get("/cold/sheet/month/print")
-async def sheet_month_print(ctx: Ctx, me: Me, month: str | None = None) -> Response:
+def sheet_month_print(ctx: Ctx, me: Me, month: str | None = None) -> Response:
     """The printable month of sheets."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -176,7 +178,7 @@ async def sheet_month_print(ctx: Ctx, me: Me, month: str | None = None) -> Respo
 
 
 @router.get("/cold/sheet.csv")
-async def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None) -> Response:
+def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None) -> Response:
     """A day's or a month's sheet as CSV."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -234,7 +236,7 @@ def _samples_page(request: Request, ctx: Any, me: Any, reports: Reports, y: int,
 
 
 @router.get("/samples")
-async def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
+def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
                        registered: int | None = None) -> Response:
     """The ledger of a month, samples due for discarding, and the registration form."""
     reports = _reports(ctx)
@@ -251,7 +253,7 @@ async def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = N
 
 
 @router.get("/samples/print")
-async def samples_print(ctx: Ctx, me: Me, month: str | None = None) -> Response:
+def samples_print(ctx: Ctx, me: Me, month: str | None = None) -> Response:
     """The printable ledger of a month."""
     reports = _reports(ctx)
     y, m = _month(reports, month)
@@ -262,7 +264,7 @@ async def samples_print(ctx: Ctx, me: Me, month: str | None = None) -> Response:
 
 
 @router.get("/samples.csv")
-async def samples_csv_export(ctx: Ctx, me: Me, month: str | None = None) -> Response:
+def samples_csv_export(ctx: Ctx, me: Me, month: str | None = None) -> Response:
     """The ledger of a month as CSV."""
     reports = _reports(ctx)
     y, m = _month(reports, month)
@@ -321,7 +323,7 @@ class DiscardBody(BaseModel):
 
 
 @api.get("/reports/weekly")
-async def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any]:
+def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any]:
     """The weekly utility report's numbers and findings."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -343,7 +345,7 @@ async def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any
 
 
 @api.get("/reports/sheet")
-async def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None) -> dict[str, Any]:
+def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None) -> dict[str, Any]:
     """A day's (or a month's) cold-storage sheet lines."""
     reports = _reports(ctx)
     _no_store(reports)
@@ -355,7 +357,7 @@ async def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None 
 
 
 @api.get("/samples")
-async def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
+def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
     """A month's samples with status and verdict."""
     reports = _reports(ctx)
     y, m = _month(reports, month)

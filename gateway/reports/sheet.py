@@ -191,7 +191,8 @@ class ColdSheet:
         else:
             numbers = self._compute(dev, d, start, end)
             frozen = False
-            if self.clock.now() >= end + FREEZE_AFTER:
+            # Never freeze a day whose readings could not be read (the store was down): try again later.
+            if self.clock.now() >= end + FREEZE_AFTER and not numbers["unavailable"]:
                 frozen = self._freeze(dev.id, key, numbers)
         return SheetDay(
             device=dev.id, name=dev.label, kind=dev.kind, day=d, low=numbers["low"], high=numbers["high"],
@@ -207,6 +208,9 @@ class ColdSheet:
         except Exception:
             log.exception("reading %s for the cold-storage sheet failed", dev.id)
             raw = []
+            failed = True
+        else:
+            failed = False
         inside = [(ts, v) for ts, v in raw if ts >= start]
         window = self.config.reports.sheet.check_window
         checks = []
@@ -222,7 +226,7 @@ class ColdSheet:
                 "min": lo[1] if lo else None, "min_at": lo[0] if lo else None,
                 "max": hi[1] if hi else None, "max_at": hi[0] if hi else None,
                 "minutes_out": round(minutes_out_of_range(raw, start, min(end, self.clock.now()), low, high), 1),
-                "readings": len(inside)}
+                "readings": len(inside), "unavailable": failed}
 
     def _freeze(self, device: str, day: str, numbers: dict[str, Any]) -> bool:
         try:

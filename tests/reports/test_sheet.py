@@ -129,3 +129,22 @@ def test_scheduler_freezes_finished_days_once_a_day(tmp_path: Path) -> None:
     finally:
         store.close()
         db.close()
+
+
+def test_a_day_is_not_frozen_while_the_store_cannot_be_read(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, tz=TZ)
+    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    db = EventsDB(tmp_path / "data" / "events.db")
+    clock = ManualClock(local_ts(date(2026, 11, 21), 9, 0, TZ))
+    try:
+        write_temps(store, "fridge", local_ts(DAY, 0, 0, TZ), local_ts(DAY, 23, 59, TZ), fridge_temp, every=300)
+        store.close()  # reads now fail: the sheet shows nothing for now, and freezes nothing
+        down = ColdSheet(cfg, store, db, clock)
+        line = down.day(DAY, "fridge")[0]
+        assert line.readings == 0 and not line.frozen
+        store = SqliteStore(tmp_path / "data" / "timeseries.db")
+        line = ColdSheet(cfg, store, db, clock).day(DAY, "fridge")[0]
+        assert line.frozen and line.minutes_out == 20.0
+    finally:
+        store.close()
+        db.close()
