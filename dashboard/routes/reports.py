@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from dashboard.deps import Ctx, Me
 from dashboard.routes.common import render_page
 from dashboard.security import client_address, form_fields
+from gateway.i18n import gettext
 from gateway.reports.render import Renderer, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
 from gateway.reports.service import Reports
@@ -246,7 +247,8 @@ def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
         try:
             s = reports.ledger.get(registered)
             min_g = reports.config.reports.samples.min_grams
-            warnings = [f"{d.name}: {d.grams:g} g < {min_g:g} g" for d in s.dishes if d.grams < min_g]
+            warnings = [gettext(_locale(ctx, me), "{name}: {grams:g} g is under {min:g} g").format(
+                name=d.name, grams=d.grams, min=min_g) for d in s.dishes if d.grams < min_g]
         except SampleError:
             registered = None
     return _samples_page(request, ctx, me, reports, y, m, warnings=warnings, registered=registered)
@@ -281,7 +283,8 @@ async def samples_register(request: Request, ctx: Ctx, me: Me) -> Response:
     try:
         sample, _ = reports.ledger.register(form.get("meal_date", ""), form.get("meal", ""),
                                             [d for d in dishes if d[0].strip() or d[1].strip()],
-                                            form.get("fridge", ""), form.get("staff", ""), by=me.user.username)
+                                            form.get("fridge", ""), form.get("staff", ""), by=me.user.username,
+                                            locale=_locale(ctx, me))
     except SampleError as e:
         y, m = _month(reports, None)
         return _samples_page(request, ctx, me, reports, y, m, status_code=400, error=str(e), form=form)
@@ -296,7 +299,8 @@ async def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int) ->
     form = await form_fields(request)
     reports = _reports(ctx)
     try:
-        s = reports.ledger.discard(sample_id, form.get("by", "").strip() or me.user.label, form.get("note", ""))
+        s = reports.ledger.discard(sample_id, form.get("by", "").strip() or me.user.label, form.get("note", ""),
+                                   _locale(ctx, me))
     except SampleError as e:
         y, m = _month(reports, None)
         return _samples_page(request, ctx, me, reports, y, m, status_code=409, error=str(e))
@@ -373,7 +377,7 @@ async def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> 
     reports = _reports(ctx)
     try:
         s, warnings = reports.ledger.register(body.meal_date, body.meal, list(body.dishes), body.fridge, body.staff,
-                                              by=me.user.username)
+                                              by=me.user.username, locale=_locale(ctx, me))
     except SampleError as e:
         raise HTTPException(422, str(e)) from None
     ctx.audit.record(me.user.username, "sample_registered", target=str(s.id),
@@ -386,7 +390,7 @@ async def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, body: 
     """Record who discarded the sample, now."""
     reports = _reports(ctx)
     try:
-        s = reports.ledger.discard(sample_id, body.by.strip() or me.user.label, body.note)
+        s = reports.ledger.discard(sample_id, body.by.strip() or me.user.label, body.note, _locale(ctx, me))
     except SampleError as e:
         raise HTTPException(409, str(e)) from None
     ctx.audit.record(me.user.username, "sample_discarded", target=str(sample_id), address=client_address(request))

@@ -34,6 +34,12 @@ SAMPLE_RULE = "food-sample"
 CORRECTABLE = ("meal_date", "meal", "dishes", "fridge", "staff", "taken_at", "note")
 
 
+def _t(locale: str, message: str, **values: object) -> str:
+    from gateway.i18n import gettext
+
+    return gettext(locale, message).format(**values)
+
+
 class SampleError(ValueError):
     """A sample, discard or correction that cannot be recorded; the message says what to fix."""
 
@@ -150,7 +156,7 @@ class SampleLedger:
         return [(d.id, d.label) for d in devs]
 
     def check(self, meal_date: str, meal: str, dishes: list[tuple[str, str | float]], fridge: str,
-              staff: str) -> tuple[date, list[Dish], list[str]]:
+              staff: str, locale: str = "en") -> tuple[date, list[Dish], list[str]]:
         """Validate a registration; returns the date, the dishes and warnings (e.g. under 125 g).
 
         Raises SampleError listing every problem.
@@ -159,16 +165,18 @@ class SampleLedger:
         try:
             day = date.fromisoformat(meal_date.strip())
         except ValueError:
-            problems.append(f"date {meal_date!r}: write it as YYYY-MM-DD")
+            problems.append(_t(locale, "date {value!r}: write it as YYYY-MM-DD", value=meal_date))
             day = date(1970, 1, 1)
         if meal not in self.settings.meals:
-            problems.append(f"meal {meal!r}: choose one of {', '.join(self.settings.meals)}")
+            problems.append(_t(locale, "meal {value!r}: choose one of {choices}", value=meal,
+                                  choices=", ".join(self.settings.meals)))
         if fridge not in {f for f, _ in self.fridges()}:
-            problems.append(f"fridge {fridge!r}: choose a sample fridge from the list")
+            problems.append(_t(locale, "fridge {value!r}: choose a sample fridge from the list", value=fridge))
         if not staff.strip():
-            problems.append("staff: write the name of who took the samples")
+            problems.append(_t(locale, "staff: write the name of who took the samples"))
         out: list[Dish] = []
         warnings: list[str] = []
+        before = len(problems)
         for name, grams in dishes:
             name = str(name).strip()
             if not name and (grams in ("", None)):
@@ -176,27 +184,30 @@ class SampleLedger:
             try:
                 g = float(grams)
             except (TypeError, ValueError):
-                problems.append(f"dish {name or '?'}: grams {grams!r} is not a number")
+                problems.append(_t(locale, "dish {name}: grams {value!r} is not a number", name=name or "?",
+                                   value=grams))
                 continue
             if not name:
-                problems.append(f"a dish of {g:g} g has no name")
+                problems.append(_t(locale, "a dish of {grams:g} g has no name", grams=g))
                 continue
             if g <= 0:
-                problems.append(f"dish {name}: grams must be more than 0")
+                problems.append(_t(locale, "dish {name}: grams must be more than 0", name=name))
                 continue
             if g < self.settings.min_grams:
-                warnings.append(f"{name}: {g:g} g is under {self.settings.min_grams:g} g")
+                warnings.append(_t(locale, "{name}: {grams:g} g is under {min:g} g", name=name, grams=g,
+                                  min=self.settings.min_grams))
             out.append(Dish(name[:100], g))
-        if not out and not any(p.startswith("dish") for p in problems):
-            problems.append("dishes: list at least one dish with its grams")
+        dish_problems = len(problems) > before
+        if not out and not dish_problems:
+            problems.append(_t(locale, "dishes: list at least one dish with its grams"))
         if problems:
             raise SampleError("; ".join(problems))
         return day, out, warnings
 
     def register(self, meal_date: str, meal: str, dishes: list[tuple[str, str | float]], fridge: str, staff: str,
-                 by: str, taken_at: float | None = None) -> tuple[Sample, list[str]]:
+                 by: str, taken_at: float | None = None, locale: str = "en") -> tuple[Sample, list[str]]:
         """Register a meal's samples (kept from ``taken_at``, default now); returns it and warnings."""
-        day, dish_list, warnings = self.check(meal_date, meal, dishes, fridge, staff)
+        day, dish_list, warnings = self.check(meal_date, meal, dishes, fridge, staff, locale)
         now = self.clock.now()
         cur = self.db.conn().execute(
             "INSERT INTO food_samples (meal_date, meal, dishes, fridge, staff, taken_at, registered_at, registered_by)"
@@ -314,17 +325,18 @@ class SampleLedger:
             return False  # flagged/due/discarded happen once
         return True
 
-    def discard(self, sample_id: int, by: str, note: str = "") -> Sample:
+    def discard(self, sample_id: int, by: str, note: str = "", locale: str = "en") -> Sample:
         """Record who discarded the sample and when (not before its hold period is over)."""
         s = self.get(sample_id)
         if not by.strip():
-            raise SampleError("say who discarded the sample")
+            raise SampleError(_t(locale, "say who discarded the sample"))
         if s.discarded:
-            raise SampleError(f"sample {sample_id} was already discarded by {s.discarded.by}")
+            raise SampleError(_t(locale, "sample {id} was already discarded by {who}", id=sample_id,
+                                 who=s.discarded.by))
         now = self.clock.now()
         if now < s.due_at:
             when = datetime.fromtimestamp(s.due_at, self.tz).strftime("%Y-%m-%d %H:%M")
-            raise SampleError(f"sample {sample_id} must be kept until {when} (48 hours)")
+            raise SampleError(_t(locale, "sample {id} must be kept until {when} (48 hours)", id=sample_id, when=when))
         self._add_event(sample_id, "discarded", by=by.strip()[:100], note=note.strip()[:500] or None)
         return self.get(sample_id)
 

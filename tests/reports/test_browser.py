@@ -113,7 +113,7 @@ def test_sample_form_on_a_phone(served: tuple[ReportSite, str], browser: Any) ->
         page.select_option("select[name=meal]", "dinner")
         page.click("#sample-form button[type=submit]")
         page.wait_for_selector("#sample-saved")
-        assert "清炒时蔬: 110 g < 125 g" in page.inner_text(".samples-form")
+        assert "清炒时蔬：110 克，不足 125 克" in page.inner_text(".samples-form")
         page.screenshot(path=str(ARTIFACTS / "samples-saved-phone.png"), full_page=False)
         # Discard the lunch samples (48 hours are over): recorded under the kitchen user's name.
         page.click("#discard-1")

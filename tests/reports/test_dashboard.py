@@ -109,7 +109,7 @@ def test_sample_form_warning_discard_and_api(site: ReportSite) -> None:
         r = c.post("/samples", data=form, follow_redirects=False)
         assert r.status_code == 303
         shown = c.get(r.headers["location"])
-        assert "青菜: 90 g &lt; 125 g" in shown.text and "Saved as sample #3" in shown.text
+        assert "青菜: 90 g is under 125 g" in shown.text and "Saved as sample #3" in shown.text
         bad = c.post("/samples", data={**form, "meal": "brunch"})
         assert bad.status_code == 400 and "meal &#39;brunch&#39;" in bad.text
         assert c.post("/samples", data={k: v for k, v in form.items() if k != "csrf_token"}).status_code == 403

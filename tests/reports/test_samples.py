@@ -65,6 +65,12 @@ def test_register_checks_and_warns(k: Kitchen) -> None:
     msg = str(e.value)
     for part in ("YYYY-MM-DD", "meal 'brunch'", "fridge 'freezer'", "staff", "not a number"):
         assert part in msg
+    with pytest.raises(SampleError) as zh:
+        k.ledger.register("2026/11/19", "lunch", [("汤", "0")], "sample-fridge", "王师傅", by="li", locale="zh-CN")
+    assert str(zh.value) == "日期 '2026/11/19'：请按 YYYY-MM-DD 填写; 菜品 汤：克数必须大于 0"
+    _, zh_warn = k.ledger.register(DAY.isoformat(), "lunch", [("米饭", "100")], "sample-fridge", "王师傅", by="li",
+                                   locale="zh-CN")
+    assert zh_warn == ["米饭：100 克，不足 125 克"]
     with pytest.raises(SampleError, match="at least one dish"):
         k.ledger.register(DAY.isoformat(), "lunch", [("", "")], "sample-fridge", "王师傅", by="li")
 
