@@ -23,8 +23,8 @@ class Forbidden(Exception):
         self.reason = reason
 
 
-def get_ctx(request: Request) -> DashboardContext:
-    """The app's context."""
+async def get_ctx(request: Request) -> DashboardContext:
+    """The app's context (async: FastAPI would run a plain function in a worker thread)."""
     ctx: DashboardContext = request.app.state.ctx
     return ctx
 
@@ -47,7 +47,7 @@ async def authorize(request: Request) -> None:
     path = _route_path(request)
     if is_public(path):
         return
-    ctx = get_ctx(request)
+    ctx: DashboardContext = request.app.state.ctx
     session = ctx.sessions.lookup(request.cookies.get(SESSION_COOKIE))
     user = ctx.accounts.get_by_id(session.user_id) if session else None
     if session is None or user is None or user.disabled:
@@ -64,7 +64,7 @@ async def authorize(request: Request) -> None:
             raise Forbidden("missing or wrong CSRF token; reload the page and try again")
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The principal ``authorize`` established (only on non-public routes)."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:

@@ -84,6 +84,7 @@ class Templates:
             autoescape=True,  # every template, whatever its extension
             undefined=StrictUndefined,
             extensions=["jinja2.ext.i18n"],
+            auto_reload=False,  # templates ship with the package; no stat() per render
             trim_blocks=True,
             lstrip_blocks=True,
         )
