@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_sync
 import pytest
 
 from dashboard.extension import DashboardComponent
@@ -22,8 +23,6 @@ from gateway.model import Reading
 from tests.dashboard.helpers import PASSWORD
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

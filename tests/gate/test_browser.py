@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_sync
 import pytest
 
 from dashboard.extension import DashboardComponent
@@ -26,8 +27,6 @@ from tests.gate.helpers import gate_config, wait_for
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto, free_port
 from tests.notify.receivers import WebhookServer
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

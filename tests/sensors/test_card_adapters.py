@@ -49,7 +49,6 @@ class LineServer:
 
 
 def test_serial_reader_over_pyserial_reconnects() -> None:
-    pytest.importorskip("serial")
     server = LineServer([b"\x020A00123456\x03\r\n04A1B2C3\r\n", b"DEADBEEF\r\n"])
     sent: list[Outgoing] = []
     settings = CardReaderSettings(type="card_reader", device="gate", reader="serial",
@@ -67,7 +66,6 @@ def test_serial_reader_over_pyserial_reconnects() -> None:
 
 
 def test_serial_reader_bad_path_is_a_clear_error() -> None:
-    pytest.importorskip("serial")
     from sensors.serial_source import read_lines
 
     with pytest.raises(SensorError, match="dialout"):
