@@ -81,6 +81,10 @@ def run_ack(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
+    if not args.note.strip():
+        # The note is the corrective action an inspector reads on the sheet; an empty one says nothing.
+        print('error: say what was done: --note "moved the food to the spare fridge"', file=sys.stderr)
+        return 1
     service = _service(cfg)
     if service is None:
         return 1

@@ -9,7 +9,7 @@ from typing import Literal
 
 from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
-from gateway.i18n import gettext
+from gateway.i18n import gettext, translations
 from gateway.rules.base import RuleBase
 
 NoticeEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
@@ -37,7 +37,8 @@ def _value(alert: Alert, locale: str) -> str:
         return f"{alert.value:g}"
     shown = display_value(alert.metric, alert.value)
     if isinstance(shown, str):
-        return gettext(locale, shown)
+        # "open"/"closed" of a contact: the context keeps them from the dashboard's alert state "open".
+        return str(translations(locale).pgettext("state", shown))
     unit = METRICS[alert.metric].unit if alert.metric in METRICS else ""
     return f"{shown:g} {unit}".strip()
 
@@ -72,17 +73,17 @@ class Composer:
             lines.append(_t(loc, "Value: {value}", value=value))
         if alert.kind == "stale":
             lines.append(_t(loc, "Device offline") if alert.detail == "offline"
-                         else _t(loc, "Last heard of: {time}", time=self._time(alert.since)))
+                         else _t(loc, "Never heard from (watched since {time})", time=self._time(alert.since))
+                         if alert.detail == "never" else _t(loc, "Last heard of: {time}", time=self._time(alert.since)))
         elif alert.detail and alert.kind == "after_hours_access":
             lines.append(_t(loc, "Detail: {detail}", detail=alert.detail))
         lines.append(_t(loc, "Since: {time}", time=self._time(alert.since)))
         if event == "resolved":
             lines.append(_t(loc, "Cleared at {time}.", time=self._time(alert.cleared_at or alert.since)))
             if alert.acked_by:
-                lines.append(_t(loc, "Acknowledged by {name}: {note}", name=alert.acked_by, note=alert.ack_note or ""))
+                lines.append(self._acked(alert))
         elif event == "acknowledged":
-            lines.append(_t(loc, "Acknowledged by {name}: {note}", name=alert.acked_by or "",
-                            note=alert.ack_note or ""))
+            lines.append(self._acked(alert))
         else:
             lines.append(_t(loc, "To acknowledge: open the dashboard, or run: houqin ack {id} --by NAME --note "
                                  "\"what was done\"", id=alert.id))
@@ -90,3 +91,9 @@ class Composer:
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {line}" for line in lines)
         return Notice(event, alert, title, text, markdown)
+
+    def _acked(self, alert: Alert) -> str:
+        # The dashboard lets an acknowledgement go without a note: no dangling colon then.
+        if alert.ack_note:
+            return _t(self.locale, "Acknowledged by {name}: {note}", name=alert.acked_by or "", note=alert.ack_note)
+        return _t(self.locale, "Acknowledged by {name}", name=alert.acked_by or "")

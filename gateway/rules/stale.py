@@ -39,14 +39,19 @@ class StaleEvaluator(Evaluator):
         now = ctx.clock.now()
         self._seen: dict[str, float] = {}
         self._offline: dict[str, float] = {}
+        #: Devices never heard of: watched since the start, and their message says so (not "last heard of").
+        self._never: set[str] = set()
         for device in self.configured_devices():
             last = ctx.last_seen(device) if ctx.last_seen else None
             self._seen[device] = last if last is not None else now
+            if last is None:
+                self._never.add(device)
 
     def _heard(self, device: str, ts: float) -> None:
         if ts >= self._seen.get(device, 0.0):
             self._seen[device] = ts
         self._offline.pop(device, None)
+        self._never.discard(device)
         if device in self._raised:
             self.release(device)
 
@@ -76,7 +81,7 @@ class StaleEvaluator(Evaluator):
             if off is not None and now - off >= s.offline_for:
                 self.fire(device, None, "offline", off)
             elif now - seen >= s.for_:
-                self.fire(device, None, "silent", seen)
+                self.fire(device, None, "never" if device in self._never else "silent", seen)
 
 
 SETTINGS = StaleRule

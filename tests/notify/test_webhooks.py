@@ -133,4 +133,6 @@ def test_silent_device_message(tmp_path: Path, server: WebhookServer) -> None:
         site.close()
     body = server.received[0].body
     assert body["alert"]["value"] is None
-    assert "15m00s 无数据" in body["text"] and "最后收到数据：2026-11-20 02:00" in body["text"]
+    # The freezer never spoke: the message says so rather than a "last heard of" time it never had.
+    assert "15m00s 无数据" in body["text"] and "从未收到数据（自 2026-11-20 02:00 起监视）" in body["text"]
+    assert "最后收到数据" not in body["text"]
