@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from gateway.meters import Meters
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
 
@@ -100,27 +101,22 @@ def test_five_minute_windows(store: TimeSeriesStore) -> None:
 
 
 def test_usage_across_counter_reset_sums_per_day(store: TimeSeriesStore) -> None:
-    # What ingest stores for a water meter whose counter was replaced at 12:00 local on day 2: the
-    # totals and the usage it derived from them (the reset is not negative usage).
-    totals, usage = [], []
-    total, prev = 1000.0, None
+    # A water meter whose counter was replaced at 12:00 local on day 2: ingest's own meter logic turns
+    # the totals into usage (the reset is not negative usage) and the store sums it per local day.
+    totals = []
+    total = 1000.0
     day0 = datetime(2026, 3, 2, tzinfo=SHANGHAI).timestamp()
-    per_day = [0.0, 0.0, 0.0]
     for i in range(3 * 24 * 4):  # every 15 min for three local days
         ts = day0 + i * 900
         total = 3.0 if ts == day0 + D + 12 * H else total + 2.5
         totals.append(Reading(ts, "wm", "total_l", total))
-        if prev is not None:
-            used = total if total < prev else total - prev
-            usage.append(Reading(ts, "wm", "usage_l", used))
-            per_day[int((ts - day0) // D)] += used
-        prev = total
-    store.write(totals)
-    store.write(usage)
+    stored, refused = Meters().apply(None, totals)
+    assert refused == []
+    store.write(stored)
     got = store.aggregate("wm", "usage_l", day0, day0 + 3 * D, D, "sum", SHANGHAI)
     assert [b.start for b in got] == [day0, day0 + D, day0 + 2 * D]
-    assert [b.value for b in got] == pytest.approx(per_day)
-    assert per_day[1] == pytest.approx(95 * 2.5 + 3.0)  # the reset day: no negative usage
+    # Day 1: 95 steps of 2.5 after the first total; day 2: 48 steps, the new meter's 3 L, 47 steps.
+    assert [b.value for b in got] == pytest.approx([95 * 2.5, 95 * 2.5 + 3.0, 96 * 2.5])
     [last] = store.aggregate("wm", "total_l", day0, day0 + 3 * D, 3 * D, "last", SHANGHAI)
     assert last.value == totals[-1].value
 
