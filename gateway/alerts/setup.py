@@ -22,6 +22,7 @@ from gateway.notify.dispatcher import Dispatcher
 from gateway.notify.escalation import Escalator
 from gateway.notify.messages import Composer, Notice
 from gateway.rules.engine import RuleEngine
+from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -69,9 +70,7 @@ class Alerting:
         self.service.add_listener(self.escalator.on_alert_change)
         self.engine = RuleEngine(config.rules, self.service, self.calendar, clock,
                                  devices=[d.id for d in config.devices], last_seen=last_seen)
-        self._tick_every = tick_every_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(self.tick, tick_every_s, "houqin-alerting-tick")
         self._records: queue.Queue[tuple[int, float, str, str] | None] = queue.Queue(maxsize=10_000)
         self._recorder: threading.Thread | None = None
 
@@ -92,16 +91,11 @@ class Alerting:
         self.escalator.restore()
         self.escalator.sync()
         self.engine.start(scheduler=False)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._schedule, name="houqin-alerting-tick", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
         """Stop the scheduler, evaluate what is queued, then stop delivery."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._ticker.stop()
         self.engine.stop()
         self.dispatcher.stop()
         if self._recorder is not None:
@@ -109,13 +103,6 @@ class Alerting:
             self._recorder.join(timeout=10)
             self._recorder = None
         self.store.close()
-
-    def _schedule(self) -> None:
-        while not self._stop.wait(self._tick_every):
-            try:
-                self.tick()
-            except Exception:  # the scheduler must survive anything one tick runs into
-                log.exception("alerting tick failed")
 
     def _delivered(self, channel: str, notice: Notice, error: str | None) -> None:
         # Recorded by another thread: a delivery worker must not wait for the events DB's write lock

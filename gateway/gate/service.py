@@ -20,6 +20,7 @@ from gateway.gate.handover import Handover, HandoverBook
 from gateway.gate.patrols import Patrols
 from gateway.gate.visitors import Visitor, VisitorBook
 from gateway.model import CommittedBatch
+from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
     from gateway.store.base import TimeSeriesStore
@@ -52,13 +53,12 @@ class Gate:
         self.access = AccessControl(s, self.site, self.tz, db, self.cards, clock, publisher)
         self.visitors = VisitorBook(db, clock, cipher)
         default_dev = s.readers[0].device if s.readers else None
-        self.patrols = Patrols(s, self.tz, db, clock, alerts, self.nearby_readings, default_dev)
+        self.patrols = Patrols(s, self.tz, db, clock, alerts, self.nearby_readings, default_dev,
+                               locale=config.site.locale)
         self.handovers = HandoverBook(db, clock)
         self._listeners: list[GateListener] = []
         self._lock = threading.Lock()
-        self._tick_every = tick_every_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(self.tick, tick_every_s, "houqin-gate-tick")
         self._last_purge = float("-inf")
         self.access.add_listener(lambda rec: self._tell("access", rec.as_dict()))
 
@@ -249,20 +249,8 @@ class Gate:
 
     def start(self) -> None:
         """Start the one-second ticker."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="houqin-gate-tick", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._tick_every):
-            try:
-                self.tick()
-            except Exception:  # the ticker must survive anything one tick runs into
-                log.exception("gate tick failed")
+        self._ticker.start()
 
     def stop(self) -> None:
         """Stop the ticker."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._ticker.stop()

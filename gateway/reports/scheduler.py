@@ -8,7 +8,6 @@ Deliveries are recorded in ``report_deliveries``, so a restart neither skips nor
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import date, datetime
 
 from gateway.calendar import WEEKDAYS
@@ -17,6 +16,7 @@ from gateway.reports.deliver import send
 from gateway.reports.service import Reports
 from gateway.reports.settings import parse_clock
 from gateway.reports.weekly import last_full_week, week_containing
+from gateway.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -31,27 +31,17 @@ class ReportScheduler:
         self.reports = reports
         self.clock = clock
         self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = Ticker(self.tick, every, "houqin-reports")
         self._failed_at: float | None = None
         self._daily_done: date | None = None
 
     def start(self) -> None:
         """Start ticking in a thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="houqin-reports", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
         """Stop ticking."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.tick()
+        self._ticker.stop()
 
     def tick(self, now: float | None = None) -> None:
         """Run whatever is due (each job guarded: one failing never stops the others)."""

@@ -22,6 +22,7 @@ from gateway.clock import Clock
 from gateway.model import CommittedBatch
 from gateway.rules.base import Evaluator, RuleBase, RuleContext
 from gateway.rules.kinds import evaluator_for
+from gateway.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,8 @@ class RuleEngine:
         self._by_id = {e.id: e for e in self.evaluators}
         self._lock = threading.RLock()
         self._queue: queue.Queue[CommittedBatch | None] = queue.Queue(maxsize=queue_size)
-        self._tick_every = tick_every_s
+        self._ticker = Ticker(self.tick, tick_every_s, "houqin-rules-tick")
         self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
         self._batches = self._dropped = self._errors = 0
         service.add_listener(self._on_alert_change)
 
@@ -108,18 +108,17 @@ class RuleEngine:
     # -- lifecycle ---------------------------------------------------------------------------------
     def start(self, scheduler: bool = True) -> None:
         """Evaluate on a worker thread; with ``scheduler`` also tick every second on a second thread."""
-        self._stop.clear()
         self._threads = [threading.Thread(target=self._work, name="houqin-rules", daemon=True)]
-        if scheduler:
-            self._threads.append(threading.Thread(target=self._schedule, name="houqin-rules-tick", daemon=True))
         for t in self._threads:
             t.start()
+        if scheduler:
+            self._ticker.start()
 
     def stop(self) -> None:
         """Finish queued batches and stop the threads."""
         if not self._threads:
             return
-        self._stop.set()
+        self._ticker.stop()
         self._queue.put(None)
         for t in self._threads:
             t.join(timeout=10)
@@ -134,10 +133,6 @@ class RuleEngine:
                 self.process(batch)
             finally:
                 self._queue.task_done()
-
-    def _schedule(self) -> None:
-        while not self._stop.wait(self._tick_every):
-            self.tick()
 
     def drain(self, timeout: float = 5.0) -> bool:
         """Wait until every queued batch was evaluated (for tests and shutdown); False on timeout."""

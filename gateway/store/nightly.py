@@ -7,13 +7,13 @@ time-series backend is the SQLite store (InfluxDB applies its own retention).
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, time, tzinfo
 from typing import TYPE_CHECKING
 
 from gateway.clock import Clock
 from gateway.store.retention import MaintenanceReport
 from gateway.store.sqlite import SqliteStore
+from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -34,8 +34,8 @@ class NightlyMaintenance:
         self.tz = tz
         self.at = at
         self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # join_timeout 60: stop waits for a run in progress (it commits in small steps)
+        self._ticker = Ticker(self.tick, every, "houqin-store-maintenance", join_timeout=60)
 
     def due(self, now: float) -> bool:
         """True when it is past ``at`` local time and the store was not maintained since then."""
@@ -65,20 +65,11 @@ class NightlyMaintenance:
 
     def start(self) -> None:
         """Start ticking in a thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="houqin-store-maintenance", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self) -> None:
         """Stop ticking (waits for a run in progress: it commits in small steps)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=60)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            self.tick()
+        self._ticker.stop()
 
 
 def install(gw: Gateway) -> NightlyMaintenance | None:
