@@ -117,6 +117,7 @@ class MqttLink:
         self._subscriptions: list[str] = list(subscriptions)
         self._connected = threading.Event()
         self._stopping = False
+        self._unreachable_told = False
         self._lock = threading.Lock()
         v5 = settings.protocol == "5"
         self._v5 = v5
@@ -150,6 +151,7 @@ class MqttLink:
         if will is not None:
             self._client.will_set(will.topic, will.payload, will.qos, will.retain)
         self._client.on_connect = self._handle_connect
+        self._client.on_connect_fail = self._handle_connect_fail
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
 
@@ -232,9 +234,20 @@ class MqttLink:
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._connected.set()
+        self._unreachable_told = False
         log.info("connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
                  flags.session_present)
         self._emit(ConnectionChange(True, str(reason), bool(flags.session_present)))
+
+    def _handle_connect_fail(self, client: paho.Client, userdata: object) -> None:
+        # paho logs an unreachable broker only at DEBUG: without this a wrong host or port, or a broker
+        # that is down, would leave the service silent. Once per outage, not on every retry.
+        if not self._unreachable_told and not self._stopping:
+            self._unreachable_told = True
+            log.warning("cannot reach the MQTT broker %s:%s (%s); retrying every %g-%g s until it answers. "
+                        "Check that it runs and [mqtt] url", self.settings.host, self.settings.port,
+                        "TLS" if self.settings.tls else "no TLS", self.settings.reconnect_min_s,
+                        self.settings.reconnect_max_s)
 
     def _handle_disconnect(self, client: paho.Client, userdata: object, flags: paho.DisconnectFlags,
                            reason: ReasonCode, properties: Properties | None) -> None:
