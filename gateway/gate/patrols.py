@@ -17,6 +17,7 @@ from gateway.clock import Clock
 from gateway.eventsdb import EventsDB
 from gateway.gate.cards import normalise_uid
 from gateway.gate.settings import CheckpointSettings, GateSettings, RouteSettings
+from gateway.i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,9 @@ class Patrols:
 
     def __init__(self, settings: GateSettings, tz: ZoneInfo, db: EventsDB, clock: Clock,
                  alerts: AlertService | None, nearby: NearbyReadings | None = None,
-                 default_device: str | None = None) -> None:
+                 default_device: str | None = None, locale: str = "en") -> None:
         self.settings = settings
+        self.locale = locale  # of the alert's detail, read by the guards
         self.routes = {r.id: r for r in settings.patrols}
         self.tz = tz
         self.db = db
@@ -195,8 +197,11 @@ class Patrols:
         window = (datetime.fromtimestamp(start, self.tz).strftime("%m-%d %H:%M") + "-"
                   + datetime.fromtimestamp(end, self.tz).strftime("%H:%M"))
         missing = [c.label for c in route.checkpoints if c.id not in visited]
-        detail = f"{route.label} {window}: {status}, {len(visited)}/{len(route.checkpoints)} checkpoints; " \
-                 f"not visited: {', '.join(missing)}"
+        loc = self.locale
+        text = gettext(loc, "{route} {window}: {status}, {visited}/{total} checkpoints; not visited: {missing}")
+        detail = text.format(
+            route=route.label, window=window, status=gettext(loc, status), visited=len(visited),
+            total=len(route.checkpoints), missing=("、" if loc == "zh-CN" else ", ").join(missing))
         log.warning("patrol round %s", detail)
         if self.alerts is None:
             return None

@@ -53,7 +53,8 @@ class Gate:
         self.access = AccessControl(s, self.site, self.tz, db, self.cards, clock, publisher)
         self.visitors = VisitorBook(db, clock, cipher)
         default_dev = s.readers[0].device if s.readers else None
-        self.patrols = Patrols(s, self.tz, db, clock, alerts, self.nearby_readings, default_dev)
+        self.patrols = Patrols(s, self.tz, db, clock, alerts, self.nearby_readings, default_dev,
+                               locale=config.site.locale)
         self.handovers = HandoverBook(db, clock)
         self._listeners: list[GateListener] = []
         self._lock = threading.Lock()

@@ -26,6 +26,15 @@ class Notice:
     markdown: str
 
 
+#: What alerts raised outside ``[[rules]]`` are about (the gate's patrol rounds, the sample ledger), by kind.
+KIND_NAMES = {
+    "patrol_missed": "Patrol round not completed",
+    "sample_excursion": "Food samples at risk: fridge out of range",
+}
+#: Kinds whose detail (which checkpoints, which samples) is part of the message.
+DETAIL_KINDS = frozenset({"after_hours_access", "patrol_missed", "sample_excursion"})
+
+
 def _t(locale: str, msg: str, **kw: object) -> str:
     return gettext(locale, msg).format(**kw)
 
@@ -59,7 +68,8 @@ class Composer:
         """The message for ``event`` about ``alert``."""
         loc = self.locale
         rule = self.rules.get(alert.rule)
-        what = rule.describe(loc) if rule is not None else alert.rule
+        what = rule.describe(loc) if rule is not None else (
+            _t(loc, KIND_NAMES[alert.kind]) if alert.kind in KIND_NAMES else alert.rule)
         where = self.devices.get(alert.device, alert.device)
         tag = {
             "opened": _t(loc, "ALERT"), "escalated": _t(loc, "ESCALATED"), "repeated": _t(loc, "STILL ACTIVE"),
@@ -68,14 +78,14 @@ class Composer:
         severity = _t(loc, alert.severity)
         title = f"[{tag}] {where}: {what}"
         lines = [_t(loc, "Severity: {severity}", severity=severity)]
-        value = _value(alert, loc)
+        value = _value(alert, loc) if alert.kind != "patrol_missed" else ""  # its value is a count: the detail says it
         if value:
             lines.append(_t(loc, "Value: {value}", value=value))
         if alert.kind == "stale":
             lines.append(_t(loc, "Device offline") if alert.detail == "offline"
                          else _t(loc, "Never heard from (watched since {time})", time=self._time(alert.since))
                          if alert.detail == "never" else _t(loc, "Last heard of: {time}", time=self._time(alert.since)))
-        elif alert.detail and alert.kind == "after_hours_access":
+        elif alert.detail and alert.kind in DETAIL_KINDS:
             lines.append(_t(loc, "Detail: {detail}", detail=alert.detail))
         lines.append(_t(loc, "Since: {time}", time=self._time(alert.since)))
         if event == "resolved":

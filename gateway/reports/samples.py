@@ -459,11 +459,16 @@ class SampleWatch:
         flagged = [s for s in fresh if self.ledger.flag(s, detail)]
         if not flagged or self.alerts is None:
             return
-        names = ", ".join(f"#{s.id} {s.meal_date.isoformat()} {s.meal}" for s in flagged)
+        from gateway.i18n import gettext
+
+        loc = self.locale  # the alert's detail is read by the kitchen
+        names = ", ".join(f"#{s.id} {s.meal_date.isoformat()} {gettext(loc, s.meal)}" for s in flagged)
+        told = _t(loc, "samples {names}: {peak} °C for {minutes} min since {since}", names=names, peak=f"{peak:.1f}",
+                  minutes=f"{minutes:.0f}", since=datetime.fromtimestamp(start, self.ledger.tz).strftime("%m-%d %H:%M"))
         st = self.ledger.settings
         self.alerts.raise_alert(OpenRequest(
             rule=SAMPLE_RULE, device=r.device, kind="sample_excursion", severity=st.severity, chain=st.notify,
-            metric="temperature", value=r.value, detail=f"samples {names}: {detail}", since=start, latch=True))
+            metric="temperature", value=r.value, detail=told, since=start, latch=True))
 
     def _look_back(self, r: Reading) -> float:
         """Start of the current excursion from the store (after a restart the run may have begun before)."""
