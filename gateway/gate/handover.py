@@ -91,6 +91,23 @@ class HandoverBook:
                                    "ORDER BY created_at DESC, id DESC LIMIT 1").fetchone()
         return _h(row) if row else None
 
+    def forget_visitors(self, before: float) -> int:
+        """Strip visitors' personal data from snapshots written before ``before`` (the visitor retention);
+        the note, the counts and everything else stay. Returns how many handovers changed."""
+        conn = self._conn()
+        changed = 0
+        for hid, raw in conn.execute("SELECT id, snapshot FROM gate_handovers WHERE created_at < ?",
+                                     (before,)).fetchall():
+            snap = json.loads(raw or "{}")
+            visitors = snap.get("visitors") or []
+            if all(set(v) <= {"id", "status"} for v in visitors):
+                continue
+            snap["visitors"] = [{"id": v.get("id"), "status": v.get("status")} for v in visitors]
+            conn.execute("UPDATE gate_handovers SET snapshot = ? WHERE id = ?",
+                         (json.dumps(snap, ensure_ascii=False), hid))
+            changed += 1
+        return changed
+
     def acknowledge(self, handover_id: int, by: str) -> Handover:
         """The next guard confirms they read it (not the one who wrote it)."""
         h = self.get(handover_id)

@@ -206,7 +206,8 @@ class Gate:
                 "ts": self.clock.now()}
 
     def purge(self) -> int:
-        """Delete visitor records past the retention now."""
+        """Delete visitor records past the retention now (and their names in older handover snapshots)."""
+        self.handovers.forget_visitors(self.clock.now() - self.settings.retention)
         return self.visitors.purge(self.settings.retention)
 
     # -- handover ----------------------------------------------------------------------------------
