@@ -68,3 +68,19 @@ def test_status_of_the_sqlite_backend(tmp_path: Path, capsys: pytest.CaptureFixt
     cfg.write_text(f'[site]\nid = "kg"\n[storage]\ndir = "{tmp_path}"\n')
     assert run(cfg) == 3  # no database yet: the gateway has not run
     assert "sqlite" in capsys.readouterr().out
+
+
+def test_cli_output_is_not_buried_under_http_request_logs(
+        influxd_server: Influxd, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cfg = write_config(tmp_path, influxd_server.url, unique_database())
+    queue(cfg, 2)
+    houqin = [sys.executable, "-c", "import sys; from gateway.cli import main; sys.exit(main(sys.argv[1:]))"]
+    status = ["storage", "status", "--config", str(cfg)]
+    quiet = subprocess.run([*houqin, *status], capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and "reachable:    yes" in quiet.stdout
+    assert "HTTP Request" not in quiet.stderr
+    verbose = subprocess.run([*houqin, "-v", *status], capture_output=True, text=True, timeout=60)
+    assert "HTTP Request: GET" in verbose.stderr  # -v still shows every request
