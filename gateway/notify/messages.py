@@ -30,9 +30,13 @@ class Notice:
 KIND_NAMES = {
     "patrol_missed": "Patrol round not completed",
     "sample_excursion": "Food samples at risk: fridge out of range",
+    # The InfluxDB backend's own alerts (gateway.store.influx_alerts).
+    "storage_degraded": "InfluxDB refused the credentials: readings wait in the outbox",
+    "storage_dropped": "Readings lost: the InfluxDB outbox was full",
 }
-#: Kinds whose detail (which checkpoints, which samples) is part of the message.
-DETAIL_KINDS = frozenset({"after_hours_access", "patrol_missed", "sample_excursion"})
+#: Kinds whose detail (which checkpoints, which samples, the server's error) is part of the message.
+DETAIL_KINDS = frozenset({"after_hours_access", "patrol_missed", "sample_excursion", "storage_degraded",
+                          "storage_dropped"})
 
 
 def _t(locale: str, msg: str, **kw: object) -> str:

@@ -82,3 +82,17 @@ def test_cli_ack_needs_a_note_saying_what_was_done(site: Site, tmp_path: Path,
     assert main(["ack", str(a.id), "--by", "王师傅", "--note", "关好了大门", "--config", str(toml)]) == 0
     acked = site.service.get(a.id)
     assert (acked.state, acked.acked_by, acked.ack_note) == ("acknowledged", "王师傅", "关好了大门")
+
+
+def test_storage_alerts_say_what_happened(site: Site) -> None:
+    from gateway.alerts.store import OpenRequest
+    from gateway.store.influx_alerts import DEVICE, RULE_DROPPED
+
+    detail = ("10 reading(s) dropped: the InfluxDB outbox was full (50 points) while InfluxDB was unreachable; "
+              "last error: no answer")
+    a = site.service.raise_alert(OpenRequest(rule=RULE_DROPPED, device=DEVICE, kind=RULE_DROPPED, severity="major",
+                                             chain=None, metric=None, value=10.0, detail=detail,
+                                             since=site.clock.now(), latch=True))
+    text = composer(site).compose("opened", a).text
+    assert text.startswith("[告警] influxdb: 读数丢失：InfluxDB 本地队列已满\n")
+    assert f"详情：{detail}" in text
