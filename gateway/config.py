@@ -247,6 +247,20 @@ class DeviceSettings(_Section):
             raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"kitchen-fridge\")")
         return v
 
+    @field_validator("topic")
+    @classmethod
+    def _topic(cls, v: str | None) -> str | None:
+        # A topic the broker refuses would stop every subscription at connect, not just this device's.
+        if v is None:
+            return v
+        if not v.strip() or v != v.strip() or "\x00" in v or len(v.encode()) > 65535:
+            raise ValueError("must be the device's MQTT topic, not empty and without surrounding spaces "
+                             "(e.g. \"tele/kitchen-fridge/SENSOR\")")
+        if "+" in v or "#" in v:
+            raise ValueError("must be the device's exact MQTT topic: wildcards '+' and '#' are not allowed "
+                             "(one [[devices]] entry per device)")
+        return v
+
     @field_validator("metric")
     @classmethod
     def _metric(cls, v: str | None) -> str | None:
@@ -335,25 +349,17 @@ class Config(_Section):
     gate: GateSettings = GateSettings()
 
     @model_validator(mode="after")
-    def _gate_consistent(self) -> Config:
-        problems = check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels),
-                              set(self.notify.chains))
+    def _sections_consistent(self) -> Config:
+        # One validator for every check across sections: pydantic stops at the first after-validator that
+        # raises, and check-config must list every problem at once (one per line, split by _describe).
+        problems = [
+            *check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels), set(self.notify.chains)),
+            *check_rules(self.rules, set(self.notify.chains)),
+            *check_reports(self.reports, set(self.notify.channels), set(self.notify.chains)),
+            *check_sensors(self.devices, self.sensors),
+        ]
         if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    @model_validator(mode="after")
-    def _rules_consistent(self) -> Config:
-        problems = check_rules(self.rules, set(self.notify.chains))
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
-
-    @model_validator(mode="after")
-    def _reports_consistent(self) -> Config:
-        problems = check_reports(self.reports, set(self.notify.channels), set(self.notify.chains))
-        if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     @model_validator(mode="after")
@@ -370,13 +376,6 @@ class Config(_Section):
             if d.id in seen:
                 raise ValueError(f"device id {d.id!r} is used twice; every [[devices]] id must be unique")
             seen.add(d.id)
-        return self
-
-    @model_validator(mode="after")
-    def _sensors_match_devices(self) -> Config:
-        problems = check_sensors(self.devices, self.sensors)
-        if problems:
-            raise ValueError("; ".join(problems))
         return self
 
     def device(self, device_id: str) -> DeviceSettings | None:
@@ -430,6 +429,18 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
             problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
         elif e["type"] == "literal_error":
             problems.append(f"{path}: {key} = {_value_at(raw, loc)!r}: not allowed; {msg}")
+        elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):
+            # an entry of a list of kinds ([[sensors]] type = ...): say it in config words, not pydantic's
+            field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
+            if e["type"] == "union_tag_not_found":
+                problems.append(f"{path}: {key}.{field}: missing; add {field} = \"...\" "
+                                "(see the config reference in README.md)")
+            else:
+                allowed = (e.get("ctx") or {}).get("expected_tags", "")
+                problems.append(f"{path}: {key}.{field} = {_value_at(raw, (*loc, field))!r}: not allowed; "
+                                f"use one of {allowed}")
+        elif not loc:  # checks across sections name their own keys, one problem per line
+            problems.extend(f"{path}: {line}" for line in msg.splitlines())
         else:
             value = _value_at(raw, loc)
             shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
