@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from gateway import contract
@@ -11,15 +10,7 @@ from gateway.app import Gateway
 from gateway.config import parse_config
 from gateway.mqtt_link import LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
-
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.waiting import wait_for
 
 
 def test_shared_topics_reach_each_device(tmp_path: Path, mosquitto: Mosquitto) -> None:

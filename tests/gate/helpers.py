@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,13 +56,3 @@ def gate_config(tmp_path: Path, mqtt_url: str = "mqtt://127.0.0.1:1", *, sensors
         raw["sensors"] = [{"type": "relay", "device": "gate", "pin": RELAY_PIN},
                           {"type": "card_reader", "device": "reader", "reader": "serial", "path": "/dev/ttyUSB9"}]
     return parse_config(raw)
-
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """Poll until ``cond`` holds (bounded wait for a real broker to deliver)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")

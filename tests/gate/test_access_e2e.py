@@ -15,8 +15,9 @@ from gateway.config import Config
 from gateway.gate.service import Gate
 from sensors.agent import Agent, AgentSettings
 from sensors.hardware import GpiozeroPins
-from tests.gate.helpers import RELAY_PIN, WED_10, gate_config, local, wait_for
+from tests.gate.helpers import RELAY_PIN, WED_10, gate_config, local
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 EXTENSIONS = ("gateway.alerts.setup", "gateway.gate.setup")
 

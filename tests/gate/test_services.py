@@ -21,8 +21,9 @@ from gateway.gate.service import Gate
 from gateway.gate.visitors import VisitorError
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
-from tests.gate.helpers import WED_10, gate_config, local, wait_for
+from tests.gate.helpers import WED_10, gate_config, local
 from tests.notify.receivers import WebhookServer
+from tests.waiting import wait_for
 
 KEY = "11" * 32
 ID = "110101199003071234"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +9,7 @@ from gateway import contract
 from gateway.config import Config, parse_config
 from gateway.mqtt_link import LinkSettings, MqttLink
 from tests.mosquitto import free_port
+from tests.waiting import wait_for
 
 SITE = "kg"
 
@@ -52,15 +51,6 @@ def write_config(path: Path, cfg_dir: Path, mqtt_url: str, client_id: str = "hou
     return path
 
 
-def wait_for(cond: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll ``cond`` until true (bounded wait for a real broker/database to deliver)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
 
 class Publisher:
     """A real MQTT client publishing at QoS 1, which can wait until the gateway has subscribed."""
@@ -80,7 +70,7 @@ class Publisher:
 
     def wait_gateway(self, timeout: float = 15.0) -> None:
         """The gateway publishes "online" after subscribing, so once seen its subscriptions are active."""
-        wait_for(lambda: self.gateway_online, timeout, "the gateway to come online")
+        wait_for(lambda: self.gateway_online, "the gateway to come online", timeout)
 
     def state(self, device: str, payload: bytes | dict[str, Any], **kw: Any) -> None:
         if isinstance(payload, dict):

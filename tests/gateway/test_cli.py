@@ -20,8 +20,9 @@ from gateway.cli.tail import follow
 from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
-from tests.gateway.ingest_helpers import Publisher, wait_for, write_config
+from tests.gateway.ingest_helpers import Publisher, write_config
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from gateway.homeassistant import ALERT_TEMPLATE, HomeAssistantDiscovery, discov
 from gateway.model import Availability, CommittedBatch, Reading
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 SITE = "kg"
 
@@ -127,14 +127,6 @@ class Collector:
         with self.lock:
             return self.messages.get(topic)
 
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from gateway.ingest import Ingest, topic_matches
 from gateway.model import Decoded, Reading
 from gateway.mqtt_link import InboundMessage
 from gateway.store.sqlite import SqliteStore
-from tests.gateway.ingest_helpers import wait_for
+from tests.waiting import wait_for
 
 T0 = 1_790_000_000.0
 COLDROOM = ('{"Time":"2026-11-20T08:00:00","DS18B20-1":{"Id":"000008BD38BF","Temperature":3.1},'

@@ -17,8 +17,9 @@ from gateway.cli import main
 from gateway.clock import ManualClock
 from gateway.ingest import device_status
 from gateway.model import CommittedBatch, Reading
-from tests.gateway.ingest_helpers import SITE, Publisher, site_config, wait_for
+from tests.gateway.ingest_helpers import SITE, Publisher, site_config
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 
 class Recorder:

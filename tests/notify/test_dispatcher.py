@@ -9,7 +9,8 @@ from gateway.notify.config import WebhookChannel
 from gateway.notify.dispatcher import Dispatcher
 from gateway.notify.messages import Notice
 from gateway.notify.webhook import WebhookDelivery
-from tests.notify.receivers import WebhookServer, wait_for
+from tests.notify.receivers import WebhookServer
+from tests.waiting import wait_for
 
 
 def notice(i: int) -> Notice:

@@ -13,8 +13,9 @@ from gateway.alerts.store import AlertStore
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from tests.mosquitto import free_port
-from tests.notify.receivers import SmtpServer, WebhookServer, wait_for
+from tests.notify.receivers import SmtpServer, WebhookServer
 from tests.rules.site import FRI_2AM, Site, config
+from tests.waiting import wait_for
 
 RULE = {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0, "clear_below": 7.0,
         "for": "10m", "severity": "critical", "notify": "kitchen"}

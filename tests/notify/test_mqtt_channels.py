@@ -11,8 +11,8 @@ from gateway import contract
 from gateway.clock import ManualClock
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
-from tests.notify.receivers import wait_for
 from tests.rules.site import FRI_2AM, Site, config
+from tests.waiting import wait_for
 
 RULES = [
     {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0, "for": "0s",

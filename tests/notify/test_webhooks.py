@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from gateway.clock import ManualClock
-from tests.notify.receivers import WebhookServer, wait_for
+from tests.notify.receivers import WebhookServer
 from tests.rules.site import FRI_2AM, Site, config
+from tests.waiting import wait_for
 
 RULE = {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0, "for": "10m",
         "severity": "critical", "notify": "kitchen"}

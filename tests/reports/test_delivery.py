@@ -22,10 +22,11 @@ from gateway.reports.samples import SampleWatch
 from gateway.reports.scheduler import ReportScheduler
 from gateway.reports.service import Reports
 from gateway.store.sqlite import SqliteStore
-from tests.notify.receivers import SmtpServer, WebhookServer, wait_for
+from tests.notify.receivers import SmtpServer, WebhookServer
 from tests.reports.series import local_ts, make_config
 from tests.reports.test_samples import LUNCH
 from tests.reports.test_weekly import TZ, build_site
+from tests.waiting import wait_for
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from gateway.reports.weekly import WeeklyBuilder, parse_week
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
-from tests.notify.receivers import WebhookServer, wait_for
+from tests.notify.receivers import WebhookServer
 from tests.reports.series import DEVICES, local_ts, make_config, write_meter
+from tests.waiting import wait_for
 
 
 @pytest.fixture

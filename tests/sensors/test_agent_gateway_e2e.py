@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
@@ -17,6 +16,7 @@ from sensors.agent import Agent, AgentSettings
 from sensors.hardware import GpiozeroPins
 from tests.mosquitto import Mosquitto
 from tests.sensors.helpers import FakeW1
+from tests.waiting import wait_for
 
 PROBE = "28-0316a2799bff"
 
@@ -31,14 +31,6 @@ class Recorder:
     def event_types(self, device: str) -> list[str]:
         return [e.type for b in self.batches for e in b.events if e.device == device]
 
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_agent_readings_events_and_availability_reach_the_store(tmp_path: Path, mosquitto: Mosquitto,

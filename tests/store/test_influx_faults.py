@@ -9,10 +9,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from gateway.clock import ManualClock
 from gateway.deadletters import DeadLetters
@@ -21,6 +18,7 @@ from gateway.model import Reading
 from gateway.store.influx import InfluxStore, StoreStatus
 from gateway.store.influx_settings import InfluxSettings
 from tests.influxdb import Influxd, unique_database  # fixtures influxd/influxd_server: tests/store/conftest.py
+from tests.waiting import wait_for
 
 T0 = 1_790_000_000.0  # 2026-09-21
 SITE = "kg"
@@ -36,17 +34,6 @@ def store_for(server: Influxd, tmp_path: Path, db: str, clock: ManualClock, *, s
     return InfluxStore(settings(server, db, **extra), site=SITE, outbox_path=tmp_path / "outbox.db", clock=clock,
                        start=start, rng=random.Random(1))
 
-
-def wait_for(cond: Callable[[], bool], what: str, timeout: float = 30.0,
-             tick: Callable[[], None] | None = None) -> None:
-    """Bounded poll for something a real server or thread delivers; ``tick`` moves test time meanwhile."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        if tick is not None:
-            tick()
-        time.sleep(0.02)
 
 
 def test_outage_during_a_stream_every_reading_arrives_exactly_once(influxd: Influxd, tmp_path: Path) -> None:

@@ -11,9 +11,10 @@ from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.store.influx import InfluxStore
-from tests.gateway.ingest_helpers import SITE, Publisher, wait_for
+from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.influxdb import Influxd, unique_database  # fixture influxd: tests/store/conftest.py
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 
 def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
