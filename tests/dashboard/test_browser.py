@@ -7,10 +7,8 @@ switches language, and saves screenshots of every page at phone and desktop size
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import playwright.sync_api as playwright_sync
@@ -20,15 +18,11 @@ from dashboard.extension import DashboardComponent
 from gateway.app import Gateway, build_gateway
 from gateway.config import parse_config
 from gateway.model import Reading
+from tests.browser import PHONE, chromium, login, require_chromium, shot
 from tests.dashboard.helpers import PASSWORD
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
-PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
 PAGES = {"overview": "/", "gate": "/gate", "cold": "/cold", "utilities": "/utilities", "alerts": "/alerts",
          "devices": "/devices", "admin": "/admin", "account": "/account"}
@@ -50,8 +44,7 @@ DEVICES = [
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed; run scripts/test (it installs it with apt-get)")
+    require_chromium()
     tmp = tmp_path_factory.mktemp("browser")
     (tmp / "mosquitto").mkdir(exist_ok=True)
     broker = Mosquitto(tmp / "mosquitto")
@@ -80,10 +73,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         accounts.add("ada", "admin", PASSWORD, display_name="Ada")
         accounts.add("wang", "guard", PASSWORD, display_name="王师傅")
         _seed(gw)
-        with playwright_sync.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             yield {"gw": gw, "pub": pub, "url": component.server.url, "browser": browser}
-            browser.close()
     finally:
         pub.close()
         gw.stop()
@@ -110,31 +101,14 @@ def _seed(gw: Gateway) -> None:
     gw.store.write(rows)
 
 
-def _login(page: Any, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_load_state("networkidle")
-    assert "/login" not in page.url
-
-
 def _live(page: Any) -> None:
     page.wait_for_selector("body[data-live-ready='1']", timeout=10_000)
-
-
-def _shot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 5000
-    return path
 
 
 def test_live_reading_changes_without_reload(site: dict[str, Any]) -> None:
     ctx = site["browser"].new_context(viewport=DESKTOP)
     page = ctx.new_page()
-    _login(page, site["url"], "ada")
+    login(page, site["url"], "ada")
     page.goto(site["url"] + "/cold")
     _live(page)
     page.evaluate("window.__notReloaded = true")
@@ -148,7 +122,7 @@ def test_live_reading_changes_without_reload(site: dict[str, Any]) -> None:
 def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str, Any]) -> None:
     ctx = site["browser"].new_context(viewport={"width": 1024, "height": 768})  # the gate tablet
     page = ctx.new_page()
-    _login(page, site["url"], "wang")
+    login(page, site["url"], "wang")
     assert page.url.endswith("/gate")
     _live(page)
     page.evaluate("window.__notReloaded = true")
@@ -161,7 +135,7 @@ def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str,
     assert page.is_visible("#live-banner")
     assert "Gate held open" in (page.text_content("#live-banner") or "")
     assert int(page.evaluate("document.body.dataset.beeps || '0'")) >= 1
-    _shot(page, "gate-alert-tablet")
+    shot(page, "gate-alert-tablet")
     alert_id = int(card.get_attribute("data-alert-id") or 0)
     page.fill(f"[data-alert-id='{alert_id}'] input[name='note']", "送货车，已关门")
     page.click(f"[data-alert-id='{alert_id}'] button.primary")
@@ -177,7 +151,7 @@ def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str,
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert "门岗告警" in page.content()
     assert page.text_content("nav a[aria-current='page']") == "门岗"
-    _shot(page, "gate-zh-tablet")
+    shot(page, "gate-zh-tablet")
     ctx.close()
 
 
@@ -190,8 +164,8 @@ def test_screenshots_of_every_page(site: dict[str, Any], size: str) -> None:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(site["url"] + "/login")
-    _shot(page, f"login-{size}")
-    _login(page, site["url"], "ada")
+    shot(page, f"login-{size}")
+    login(page, site["url"], "ada")
     for name, path in PAGES.items():
         page.goto(site["url"] + path)
         page.wait_for_load_state("networkidle")
@@ -201,6 +175,7 @@ def test_screenshots_of_every_page(site: dict[str, Any], size: str) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate(WIDEST) if width > viewport["width"] + 1 else []
         assert width <= viewport["width"] + 1, f"{path} is {width}px wide on a {viewport['width']}px screen: {wide}"
-        _shot(page, f"{name}-{size}")
+        shot(page, f"{name}-{size}")
     assert not errors, errors  # no CSP violations, no script errors
     ctx.close()
+

@@ -6,7 +6,6 @@ Screenshots go to ``artifacts/screenshots/gate-*.png``."""
 
 from __future__ import annotations
 
-import shutil
 import struct
 import time
 import zlib
@@ -14,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import playwright.sync_api as playwright_sync
 import pytest
 
 from dashboard.extension import DashboardComponent
@@ -22,25 +20,21 @@ from gateway import contract
 from gateway.app import Gateway, build_gateway
 from gateway.gate.service import Gate
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
+from tests.browser import PHONE, chromium, login, require_chromium, shot
 from tests.dashboard.helpers import PASSWORD
-from tests.gate.helpers import gate_config, wait_for
+from tests.gate.helpers import gate_config
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto, free_port
 from tests.notify.receivers import WebhookServer
+from tests.waiting import wait_for
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 TABLET = {"width": 1024, "height": 768}
-PHONE = {"width": 390, "height": 844}
 ID = "110101199003071234"
 
 
 @pytest.fixture
 def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed; run scripts/test (it installs it with apt-get)")
+    require_chromium()
     monkeypatch.setenv("HOUQIN_ID_KEY", "ab" * 32)
     (tmp_path / "mosquitto").mkdir()
     broker = Mosquitto(tmp_path / "mosquitto")
@@ -72,33 +66,15 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         accounts.add("zhang", "guard", PASSWORD, display_name="张师傅")
         gate: Gate = gw.gate  # type: ignore[attr-defined]
         gate.cards.add("AA01", "李老师", "staff")
-        with playwright_sync.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        with chromium() as browser:
             yield {"gw": gw, "gate": gate, "pub": pub, "url": url, "browser": browser, "hook": hook,
                    "commands": commands}
-            browser.close()
     finally:
         watcher.stop()
         pub.close()
         gw.stop()
         hook.close()
         broker.stop()
-
-
-def _login(page: Any, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_load_state("networkidle")
-    assert "/login" not in page.url
-
-
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"gate-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    assert path.stat().st_size > 5000
 
 
 def _card(site: dict[str, Any], uid: str) -> None:
@@ -123,7 +99,7 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     url, gate = site["url"], site["gate"]
     ctx = site["browser"].new_context(viewport=TABLET)
     page = ctx.new_page()
-    _login(page, url, "wang")
+    login(page, url, "wang")
     page.goto(url + "/gate/desk")
     page.wait_for_selector("body[data-live-ready='1']", timeout=10_000)
 
@@ -137,7 +113,7 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     page.wait_for_selector("#access-alert:not([hidden])", timeout=15_000)
     assert "ZZ99" in (page.text_content("#access-alert") or "")
     assert page.evaluate("window.__notReloaded") is True
-    _shot(page, "desk-card-refused")
+    shot(page, "gate-desk-card-refused")
 
     # register a visitor: the ID number is masked on every screen
     page.fill("#visitor-form input[name='name']", "赵工")
@@ -153,7 +129,7 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     assert ID not in page.content()
     [pending] = gate.visitors.find(("pending",))
     assert (gate.visitors.photo(pending.id) or b"")[:2] == b"\xff\xd8"  # scaled to a JPEG in the browser
-    _shot(page, "desk-visitor-pending")
+    shot(page, "gate-desk-visitor-pending")
 
     # the person visited approves from a phone through the link in the webhook message
     wait_for(lambda: len(site["hook"].received) >= 1, "the approval request")
@@ -162,7 +138,7 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     phone = site["browser"].new_context(viewport=PHONE).new_page()
     phone.goto(link)
     assert phone.text_content("#v-name") == "赵工" and ID not in phone.content()
-    _shot(phone, "approve-phone")
+    shot(phone, "gate-approve-phone")
     phone.click("#approve")
     phone.wait_for_selector("#decision")
     assert "赵工" in (phone.text_content("#decision") or "")
@@ -182,7 +158,7 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     assert page.evaluate("window.__printed") is True
     page.emulate_media(media="print")
     assert page.is_hidden("header.top") and page.is_hidden("#print")
-    _shot(page, "rollcall-print")
+    shot(page, "gate-rollcall-print")
     page.emulate_media(media="screen")
 
     # sign-out at the gate
@@ -197,20 +173,20 @@ def test_guard_flow_on_the_tablet(site: dict[str, Any], tmp_path: Path) -> None:
     page.fill("#handover-form textarea[name='note']", "白班正常；ZZ99 未登记卡被拒")
     page.click("#write-handover")
     page.wait_for_selector("#pending-handover")
-    _shot(page, "handover-written")
+    shot(page, "gate-handover-written")
     ctx.close()
     ctx2 = site["browser"].new_context(viewport=TABLET)
     page2 = ctx2.new_page()
-    _login(page2, url, "zhang")
+    login(page2, url, "zhang")
     page2.goto(url + "/gate/handover")
     page2.click("#ack-handover")
     page2.wait_for_load_state("networkidle")
     [h] = gate.handovers.recent(1)
     assert (h.by, h.acked_by) == ("王师傅", "张师傅")
-    _shot(page2, "handover-acknowledged")
+    shot(page2, "gate-handover-acknowledged")
     page2.click("#lang-switch")  # the next guard reads Chinese
     page2.wait_for_load_state("networkidle")
     page2.goto(url + "/gate/desk")
     assert "门卫工作台" in page2.content() and "访客登记" in page2.content()
-    _shot(page2, "desk-zh")
+    shot(page2, "gate-desk-zh")
     ctx2.close()

@@ -8,19 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import playwright.sync_api as playwright_sync
 import pytest
 
 from dashboard.server import DashboardServer
+from tests.browser import PHONE, chromium, login, require_chromium
 from tests.dashboard.helpers import PASSWORD
 from tests.reports.dash import ReportSite, make_report_site
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "reports"
 A4 = {"width": 794, "height": 1123}  # 210 x 297 mm at 96 dpi
-PHONE = {"width": 390, "height": 844}
 OVERFLOW = """Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right >
   document.documentElement.clientWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' +
   (e.getAttribute('href') || '') + ' ' + Math.round(e.getBoundingClientRect().right))"""
@@ -28,8 +24,7 @@ OVERFLOW = """Array.from(document.querySelectorAll('main *')).filter(e => e.getB
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportSite, str]]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed; run scripts/test (it installs it with apt-get)")
+    require_chromium()
     site = make_report_site(tmp_path_factory.mktemp("report-browser"))
     for name in ("li",):
         user = site.ctx.accounts.get(name)
@@ -45,19 +40,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ReportSit
 
 @pytest.fixture(scope="module")
 def browser(served: tuple[ReportSite, str]) -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def login(page: Any, url: str, user: str) -> None:
-    page.goto(url + "/login")
-    page.fill("#username", user)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    page.wait_for_load_state()
-    assert "/login" not in page.url
 
 
 @pytest.mark.parametrize(("name", "user", "path", "expect"), [
@@ -77,7 +61,7 @@ def test_printable_a4_pages(served: tuple[ReportSite, str], browser: Any, name: 
     ctx = browser.new_context(viewport=A4, locale="zh-CN")
     page = ctx.new_page()
     try:
-        login(page, url, user)
+        login(page, url, user, wait="load")
         page.emulate_media(media="print")
         resp = page.goto(url + path)
         assert resp is not None and resp.status == 200
@@ -99,7 +83,7 @@ def test_sample_form_on_a_phone(served: tuple[ReportSite, str], browser: Any) ->
     ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
     page = ctx.new_page()
     try:
-        login(page, url, "li")
+        login(page, url, "li", wait="load")
         page.goto(url + "/samples?month=2026-01")
         # The page never scrolls sideways (the top navigation scrolls inside itself on phones).
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
