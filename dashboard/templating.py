@@ -43,6 +43,7 @@ JS_STRINGS: Mapping[str, str] = {
     "disconnected": "Live updates paused; reconnecting…", "logged_out": "Your session ended; log in again.",
     "no_data": "no data yet", "limit": "limit", "gate_open": "OPEN", "gate_closed": "CLOSED", "since": "since",
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
+    "online": "online", "offline": "offline",
 }
 
 _DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}

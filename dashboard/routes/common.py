@@ -9,7 +9,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.roles import allowed
+from dashboard.roles import ACK_AREAS, allowed
 
 #: Navigation entries: (path, English label).
 NAV: tuple[tuple[str, str], ...] = (
@@ -35,6 +35,13 @@ def nav_for(role: str) -> list[tuple[str, str]]:
     return [(path, label) for path, label in NAV if allowed(role, "GET", path)]
 
 
+def ack_areas(role: str) -> str:
+    """The areas ``role`` may acknowledge alerts of, comma-separated (``*``: all; empty: none)."""
+    if role == "admin":
+        return "*"
+    return ",".join(sorted(ACK_AREAS.get(role, frozenset())))
+
+
 def render_page(request: Request, ctx: DashboardContext, me: Principal | None, template: str,
                 status_code: int = 200, **data: Any) -> HTMLResponse:
     """Render ``template`` in the user's language with the layout's context."""
@@ -47,6 +54,8 @@ def render_page(request: Request, ctx: DashboardContext, me: Principal | None, t
         "site_name": ctx.services.config.site.name or ctx.services.config.site.id,
         "now": ctx.services.clock.now(),
         "site_tz": ctx.services.config.site.timezone,
+        # the areas whose alerts this user may acknowledge: alerts the script adds live get the form only there
+        "ack_areas": ack_areas(me.user.role) if me else "",
     }
     context.update(data)
     html = ctx.templates.render(locale, template, context)

@@ -16,6 +16,24 @@
   var numFmt = function (v, d) {
     return new Intl.NumberFormat(locale, { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
   };
+  // "5 minutes ago" that keeps counting: every [data-ago] element (a Unix time) is re-rendered in the
+  // user's language, so a page left open at the gate never shows a stale "0 seconds ago"
+  var relFmt = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(locale, { numeric: "auto" }) : null;
+  function ago(ts) {
+    var s = Math.max(0, Math.round(Date.now() / 1000 - ts));
+    if (!relFmt) return timeFmt.format(new Date(ts * 1000));
+    if (s < 60) return relFmt.format(-s, "second");
+    if (s < 3600) return relFmt.format(-Math.floor(s / 60), "minute");
+    if (s < 86400) return relFmt.format(-Math.floor(s / 3600), "hour");
+    return relFmt.format(-Math.floor(s / 86400), "day");
+  }
+  function tickAgo() {
+    document.querySelectorAll("[data-ago]").forEach(function (n) {
+      var ts = Number(n.dataset.ago);
+      if (n.dataset.ago !== "" && isFinite(ts)) n.textContent = ago(ts);
+    });
+  }
+  setInterval(tickAgo, 15000);
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -62,7 +80,8 @@
       setTimeout(function () { n.classList.remove("changed"); }, 1500);
     });
     document.querySelectorAll('[data-seen="' + CSS.escape(r.device) + '"]').forEach(function (n) {
-      n.textContent = timeFmt.format(new Date(r.ts * 1000));
+      n.dataset.ago = String(r.ts);
+      n.textContent = ago(r.ts);
     });
   }
   function setGate(n, open, ts) {
@@ -73,7 +92,12 @@
     n.querySelector(".gate-now").textContent = open ? (T.gate_open || "OPEN") : (T.gate_closed || "CLOSED");
     if (was !== open || !n.dataset.since) {
       n.dataset.since = String(ts);
-      n.querySelector(".gate-since").textContent = t("since") + " " + timeFmt.format(new Date(ts * 1000));
+      var since = n.querySelector(".gate-since");
+      since.textContent = t("since") + " " + timeFmt.format(new Date(ts * 1000)) + " (";
+      var rel = el("span", null, ago(ts));
+      rel.dataset.ago = String(ts);
+      since.appendChild(rel);
+      since.appendChild(document.createTextNode(")"));
     }
   }
   function onEvent(e) {
@@ -104,7 +128,12 @@
     h.appendChild(el("span", "state", t(a.state)));
     art.appendChild(h);
     if (a.detail) art.appendChild(el("p", "detail", a.detail));
-    art.appendChild(el("p", "muted small", timeFmt.format(new Date(a.since * 1000))));
+    var when = el("p", "muted small", t("since") + " " + timeFmt.format(new Date(a.since * 1000)) + " (");
+    var rel = el("span", null, ago(a.opened_at || a.since));
+    rel.dataset.ago = String(a.opened_at || a.since);
+    when.appendChild(rel);
+    when.appendChild(document.createTextNode(")"));
+    art.appendChild(when);
     if (canAck && a.state === "active") {
       var f = el("form", "ack");
       f.method = "post"; f.action = "/alerts/" + encodeURIComponent(a.id) + "/ack";
@@ -117,6 +146,12 @@
     }
     return art;
   }
+  // the areas whose alerts this user may acknowledge ("*": all), as the server decides for its own cards
+  function mayAck(area) {
+    if (body.dataset.canAck === "no") return false;
+    var areas = (body.dataset.ackAreas || "").split(",");
+    return areas.indexOf("*") >= 0 || areas.indexOf(area) >= 0;
+  }
   function onAlert(a) {
     var list = document.getElementById("alert-list");
     if (list) {
@@ -125,8 +160,7 @@
       var relevant = !area || area === a.area;
       if (existing) existing.remove();
       if (relevant && a.state !== "cleared") {
-        var canAck = body.dataset.canAck ? body.dataset.canAck === "yes" : true;
-        list.insertBefore(alertCard(a, list.dataset.back || "/alerts", canAck && a.canAckHint !== false), list.firstChild);
+        list.insertBefore(alertCard(a, list.dataset.back || "/alerts", mayAck(a.area)), list.firstChild);
       }
       var empty = list.querySelector(".empty");
       if (empty) empty.hidden = !!list.querySelector(".alert");
@@ -197,7 +231,8 @@
   });
 
   // -- the live stream --------------------------------------------------------------------------
-  if (body.dataset.live && window.EventSource) {
+  var loggedOut = false;
+  function connect() {
     var es = new EventSource("/api/live");
     es.addEventListener("hello", function () { body.dataset.liveReady = "1"; if (banner && banner.classList.contains("info")) banner.hidden = true; });
     es.addEventListener("reading", function (m) { onReading(JSON.parse(m.data)); });
@@ -205,9 +240,23 @@
     es.addEventListener("alert", function (m) { onAlert(JSON.parse(m.data)); });
     es.addEventListener("availability", function (m) {
       var a = JSON.parse(m.data);
-      document.querySelectorAll('[data-online="' + CSS.escape(a.device) + '"]').forEach(function (n) { n.textContent = a.online ? "online" : "offline"; });
+      document.querySelectorAll('[data-online="' + CSS.escape(a.device) + '"]').forEach(function (n) { n.textContent = t(a.online ? "online" : "offline"); });
     });
-    es.addEventListener("logout", function () { es.close(); showBanner(t("logged_out"), true); });
-    es.onerror = function () { body.dataset.liveReady = ""; };
+    es.addEventListener("logout", function () { loggedOut = true; es.close(); showBanner(t("logged_out"), true); });
+    es.onerror = function () {
+      // the guard must know the screen is not live while it is not
+      body.dataset.liveReady = "";
+      if (loggedOut) return;
+      showBanner(t("disconnected"), true);
+      if (es.readyState !== EventSource.CLOSED) return;  // a dropped stream: the browser reconnects by itself
+      // an HTTP error (session ended, too many tabs, server restarting) closes it for good: find out which
+      fetch("/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.status; }, function () { return 0; })
+        .then(function (status) {
+          if (status === 401) { loggedOut = true; showBanner(t("logged_out"), true); return; }
+          setTimeout(connect, 10000);
+        });
+    };
   }
+  if (body.dataset.live && window.EventSource) connect();
 })();

@@ -179,3 +179,61 @@ def test_screenshots_of_every_page(site: dict[str, Any], size: str) -> None:
     assert not errors, errors  # no CSP violations, no script errors
     ctx.close()
 
+
+def _add_user(site: dict[str, Any], name: str, role: str, locale: str | None = None) -> None:
+    accounts = site["gw"].dashboard.server.context.accounts
+    if accounts.get(name) is None:
+        accounts.add(name, role, PASSWORD, locale=locale)
+
+
+def test_live_alert_offers_acknowledge_only_to_roles_that_may(site: dict[str, Any]) -> None:
+    _add_user(site, "yuan", "viewer")
+    viewer_ctx = site["browser"].new_context(viewport=DESKTOP)
+    admin_ctx = site["browser"].new_context(viewport=DESKTOP)
+    viewer, admin = viewer_ctx.new_page(), admin_ctx.new_page()
+    login(viewer, site["url"], "yuan")
+    login(admin, site["url"], "ada")
+    for page in (viewer, admin):
+        page.goto(site["url"] + "/alerts")
+        _live(page)
+    site["pub"].state("gate", {"contact": "open"})  # held open past 1 s: a new gate alert, pushed live
+    try:
+        fresh = "#alert-list .alert.fresh.state-active"
+        admin.wait_for_selector(fresh, timeout=20_000)
+        viewer.wait_for_selector(fresh, timeout=20_000)
+        assert admin.locator(f"{fresh} form.ack").count() == 1  # the admin may acknowledge it
+        assert viewer.locator(f"{fresh} form.ack").count() == 0  # a viewer gets no form the server would refuse
+        assert viewer.locator(f"{fresh} [data-ago]").count() == 1
+    finally:
+        site["pub"].state("gate", {"contact": "closed"})
+        viewer_ctx.close()
+        admin_ctx.close()
+
+
+@pytest.mark.parametrize(("user", "words"), [("ada", "hour ago"), ("wang", "小时前")])
+def test_last_seen_keeps_counting_in_the_users_language(site: dict[str, Any], user: str, words: str) -> None:
+    ctx = site["browser"].new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    login(page, site["url"], user)
+    page.clock.install()
+    page.goto(site["url"] + "/devices")
+    seen = page.locator("[data-seen='water'][data-ago]")
+    assert words not in (seen.text_content() or "")
+    page.clock.fast_forward("01:00:00")  # an hour later, without a reload
+    playwright_sync.expect(seen).to_contain_text(words, timeout=10_000)
+    ctx.close()
+
+
+def test_a_lost_live_stream_is_shown_until_it_is_back(site: dict[str, Any]) -> None:
+    ctx = site["browser"].new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    login(page, site["url"], "ada")
+    page.route("**/api/live", lambda route: route.abort())
+    page.goto(site["url"] + "/gate")
+    banner = page.locator("#live-banner")
+    playwright_sync.expect(banner).to_be_visible(timeout=10_000)
+    playwright_sync.expect(banner).to_contain_text("Live updates paused")
+    page.unroute("**/api/live")  # the browser's own retry gets through: the banner goes
+    _live(page)
+    playwright_sync.expect(banner).to_be_hidden(timeout=10_000)
+    ctx.close()
