@@ -121,3 +121,6 @@ class GpiozeroPins:
         except GPIOZeroError as e:
             raise SensorError(f"GPIO{pin} could not be opened: {e}; on a Pi install python3-lgpio, elsewhere "
                               "set GPIOZERO_PIN_FACTORY=mock to try the agent without hardware") from None
+        except ImportError as e:  # a pin library named by --pin-factory / GPIOZERO_PIN_FACTORY is not installed
+            raise SensorError(f"GPIO{pin} could not be opened: the pin library is not installed ({e}); "
+                              "pip install 'houqin[pi]' (lgpio) or choose another with --pin-factory") from None
