@@ -16,7 +16,7 @@ from dashboard.deps import Ctx, Me
 from dashboard.routes.common import render_page
 from dashboard.security import client_address, form_fields
 from gateway.i18n import gettext
-from gateway.reports.render import Renderer, samples_csv, sheet_csv, stylesheet, weekly_csv
+from gateway.reports.render import Renderer, field_label, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
 from gateway.reports.service import Reports
 from gateway.reports.sheet import CORRECTABLE, SheetError
@@ -138,7 +138,8 @@ def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None, error
                        print_url=f"/cold/sheet/print?day={d.isoformat()}",
                        csv_url=f"/cold/sheet.csv?day={d.isoformat()}",
                        month_url=f"/cold/sheet/month?month={d.year}-{d.month:02d}", lines=lines,
-                       fields=CORRECTABLE, can_correct=me.user.role in ("admin", "kitchen"), error=error)
+                       fields=[(f, field_label(f, _locale(ctx, me))) for f in CORRECTABLE],
+                       can_correct=me.user.role in ("admin", "kitchen"), error=error)
 
 
 @router.get("/cold/sheet/print")

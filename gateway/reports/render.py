@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
@@ -28,6 +29,19 @@ Charts = Literal["svg", "cid"]
 CssMode = Literal["inline", "link"]
 #: Where the dashboard serves the stylesheet of printable pages.
 CSS_URL = "/reports/reports.css"
+
+
+#: Fields of sheet and sample corrections as people read them (msgids of the catalogs).
+CORRECTION_FIELDS = {
+    "check": "Check reading", "min": "Min", "max": "Max", "minutes_out": "Minutes out of range",
+    "corrective_action": "Corrective action", "note": "Note", "meal_date": "Date", "meal": "Meal",
+    "dishes": "Dishes", "fridge": "Fridge", "staff": "Taken by", "taken_at": "Taken at",
+}
+
+
+def field_label(field: str, locale: str) -> str:
+    """A corrected field's name for people, in ``locale`` (unknown fields as they are)."""
+    return gettext(locale, CORRECTION_FIELDS[field]) if field in CORRECTION_FIELDS else field
 
 
 def _dir() -> str:
@@ -74,7 +88,20 @@ def environment(locale: str, tz: tzinfo) -> Environment:
         arrow = "▲" if v > 0.5 else "▼" if v < -0.5 else "＝"
         return f"{arrow} {abs(v):.0f}%"
 
-    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct)
+    def field(name: str) -> str:
+        return field_label(name, locale)
+
+    def corrected(value: str | None) -> str:  # a sample correction's value is stored as JSON
+        try:
+            v = json.loads(value or '""')
+        except ValueError:
+            return value or ""
+        if isinstance(v, list):  # dishes: [{"name", "grams"}] or [[name, grams]]
+            return "; ".join(" ".join(f"{x:g}" if isinstance(x, float) else str(x)
+                                      for x in (d.values() if isinstance(d, dict) else d)) for d in v)
+        return str(v)
+
+    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected)
     env.globals["locale"] = locale
     env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
     return env
