@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import logging
 import sqlite3
@@ -14,24 +13,17 @@ from typing import Any
 
 from dashboard.services import DashboardServices
 from gateway.alerts.model import Alert
+from gateway.cold_limits import COLD_KINDS, chart_limits
 from gateway.config import AREA_OF_KIND, DeviceSettings
 from gateway.store.base import SeriesInfo
 
 log = logging.getLogger(__name__)
 
 AREAS = ("cold_storage", "utilities", "gate")
-COLD_KINDS = ("fridge", "freezer", "sample_fridge", "cold_room")
 METER_KINDS = ("water_meter", "power_meter")
 GATE_KINDS = ("gate", "door")
 #: A device not heard from for this long counts as stale (amber) even if it never said "offline".
 STALE_AFTER = 15 * 60.0
-#: Default safe ranges (°C) by kind, drawn on charts; the kitchen's rules decide the alerts.
-DEFAULT_LIMITS: dict[str, tuple[float | None, float | None]] = {
-    "fridge": (0.0, 8.0),
-    "sample_fridge": (0.0, 8.0),
-    "cold_room": (0.0, 8.0),
-    "freezer": (None, -18.0),
-}
 _URGENT = frozenset({"critical", "major"})
 #: How far back the Alerts page's default view ("recent") reaches for cleared alerts.
 RECENT_DAYS = 7
@@ -219,27 +211,25 @@ def _agg(services: DashboardServices, device: str, metric: str, start: float, en
 
 def limits(services: DashboardServices, device: DeviceSettings) -> tuple[float | None, float | None]:
     """The temperature range of a device: each side from its threshold rules when set, else by kind."""
-    low, high = DEFAULT_LIMITS.get(device.kind, (None, None))
-    rule_low: float | None = None
-    rule_high: float | None = None
-    for rule in getattr(services.config, "rules", []):
-        if getattr(rule, "kind", "") != "threshold" or getattr(rule, "metric", "") != "temperature":
-            continue
-        if not any(fnmatch.fnmatchcase(device.id, pattern) for pattern in rule.devices):
-            continue
-        if rule.above is not None:
-            rule_high = rule.above if rule_high is None else min(rule_high, rule.above)
-        if rule.below is not None:
-            rule_low = rule.below if rule_low is None else max(rule_low, rule.below)
-    return (rule_low if rule_low is not None else low, rule_high if rule_high is not None else high)
+    return chart_limits(services.config, device)
+
+
+def alerts_today(services: DashboardServices, midnight: float) -> list[Alert]:
+    """Alerts open now or at any time since ``midnight`` (cleared ones too), open ones first, newest first."""
+    if services.alerts is None:
+        return []
+    found = list(services.alerts.list(since=midnight, limit=500))
+    found.sort(key=lambda a: (a.state == "cleared", -a.opened_at))
+    return found
 
 
 def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
-    """Each fridge, freezer, sample fridge and cold room: now, min/max today, its limits and open alerts."""
+    """Each fridge, freezer, sample fridge and cold room: now, min/max today, its limits, and today's
+    alerts (open ones and those already cleared) with their corrective actions."""
     now = services.clock.now()
     midnight = local_midnight(services, now)
     rows = {r.id: r for r in devices(services)}
-    open_ = open_alerts(services)
+    today = alerts_today(services, midnight)
     out = []
     for d in services.config.devices:
         if d.kind not in COLD_KINDS:
@@ -252,7 +242,7 @@ def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
             "device": r.as_dict(), "temperature": r.values.get("temperature"),
             "min_today": lo[0][1] if lo else None, "max_today": hi[0][1] if hi else None,
             "limit_low": low, "limit_high": high,
-            "alerts": alert_json(services, [a for a in open_ if a.device == d.id]),
+            "alerts": alert_json(services, [a for a in today if a.device == d.id]),
         })
     return out
 

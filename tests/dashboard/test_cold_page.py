@@ -1,0 +1,39 @@
+"""The kitchen's Cold storage page: today's alerts stay with their corrective actions after they clear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from dashboard.views import local_midnight
+from tests.dashboard.helpers import Site, login_ok
+
+
+def test_todays_alerts_and_corrective_actions_stay_after_they_clear(site: Site, client: TestClient) -> None:
+    midnight = local_midnight(site.services, site.clock.now())
+    # yesterday's alert, acknowledged and cleared yesterday: not today's business
+    site.clock.set(midnight - 3 * 3600)
+    old = site.open_alert("fridge-1", rule="old-warm")
+    site.alerts.ack(old, "li", "yesterday's note")
+    site.alerts.end("old-warm", "fridge-1")
+    # this morning: the fridge warmed up, the cook moved the food and the alert cleared
+    site.clock.set(midnight + 3600)
+    done = site.open_alert("fridge-1", rule="too-warm")
+    site.alerts.ack(done, "li", "食物已转移到2号冰箱")
+    site.alerts.end("too-warm", "fridge-1")
+    # and one still open now
+    site.clock.advance(1800)
+    open_now = site.open_alert("fridge-1", rule="door-open")
+    assert site.alerts.get(done).state == "cleared"
+
+    login_ok(client, "li")
+    body: dict[str, Any] = client.get("/api/latest").json()
+    fridge = next(c for c in body["cold_storage"] if c["device"]["id"] == "fridge-1")
+    ids = [a["id"] for a in fridge["alerts"]]
+    assert ids == [open_now, done]  # open first; yesterday's is gone
+    cleared = fridge["alerts"][1]
+    assert cleared["state"] == "cleared" and cleared["ack_note"] == "食物已转移到2号冰箱"
+    html = client.get("/cold").text
+    assert "食物已转移到2号冰箱" in html and "(li)" in html
+    assert "yesterday&#39;s note" not in html and "yesterday's note" not in html
