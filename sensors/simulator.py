@@ -12,7 +12,9 @@ Two layers, kept apart so the sensor agent can reuse the device models as one mo
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
+import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,9 +27,10 @@ from gateway.contract import (
     encode_event,
     encode_state,
     event_topic,
+    set_topic,
     state_topic,
 )
-from gateway.mqtt_link import LinkSettings, MqttLink, Will
+from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink, Will
 from sensors.sim.base import DeviceModel, EventObs, Observation, StateObs
 from sensors.sim.cold import FREEZER, FRIDGE, SAMPLE_FRIDGE, ColdStore
 from sensors.sim.gate import Gate
@@ -121,6 +124,18 @@ class SimulatedSite:
         if "power-main" in totals:
             self.power.energy_wh = max(self.power.energy_wh, float(totals["power-main"]))
 
+    def use_lock_relay(self, on: bool = True) -> None:
+        """Wire the gate's lock to a relay: cards only open it when the gateway pulses the relay (``command``)."""
+        self.gate.relay = on
+
+    def command(self, device: str, payload: Mapping[str, object]) -> bool:
+        """Apply a ``set`` command (``{"relay": "pulse", "seconds": 3}`` to the gate); False if not understood."""
+        if device == self.gate.device and payload.get("relay") == "pulse":
+            seconds = payload.get("seconds", 3.0)
+            self.gate.pulse(float(seconds) if isinstance(seconds, int | float) else 3.0)
+            return True
+        return False
+
     def fail_compressor(self, device: str, failed: bool = True) -> None:
         """Break (or mend) the compressor of a fridge, freezer or sample fridge."""
         stores = {**self.fridges, self.freezer.device: self.freezer, self.sample_fridge.device: self.sample_fridge}
@@ -174,6 +189,8 @@ class Simulator:
         self._link_factory = link_factory
         self._links: dict[str, MqttLink] = {}
         self._seq: dict[str, int] = {}
+        # set commands arrive on the MQTT thread; the simulation thread applies them before its next step
+        self._commands: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.published = 0
@@ -204,10 +221,31 @@ class Simulator:
             topic = availability_topic(self.site_id, dev.id)
             settings = dataclasses.replace(self._link_settings, client_id=self.client_id(dev.id),
                                            manual_ack=False, persistent=False)
-            lk = self._link_factory(settings, will=Will(topic, OFFLINE.encode()), birth=Will(topic, ONLINE.encode()))
+            commands: dict[str, object] = {}
+            if dev.id == self.site.gate.device and self.site.gate.relay:
+                commands = {"on_message": self._on_command, "subscriptions": [set_topic(self.site_id, dev.id)]}
+            lk = self._link_factory(settings, will=Will(topic, OFFLINE.encode()), birth=Will(topic, ONLINE.encode()),
+                                    **commands)
             lk.start()
             self._links[dev.id] = lk
         return all(lk.wait_connected(timeout) for lk in self._links.values())
+
+    def _on_command(self, msg: InboundMessage) -> None:
+        self._commands.put((msg.topic, msg.payload))
+
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                topic, payload = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                body = json.loads(payload)
+            except (ValueError, UnicodeDecodeError):
+                body = None
+            device = topic.rsplit("/", 2)[-2]
+            if not isinstance(body, dict) or not self.site.command(device, body):
+                log.warning("simulated %s ignored a command it does not understand: %r", device, payload[:200])
 
     def disconnect(self) -> None:
         """Close every link cleanly (each device publishes ``offline`` first)."""
@@ -227,6 +265,7 @@ class Simulator:
     # -- driving ---------------------------------------------------------------------------------
     def advance(self, seconds: float) -> list[SimMessage]:
         """Simulate ``seconds`` of site time, publish what happened (if connected) and return it."""
+        self._apply_commands()
         messages = [self.encode(o) for o in self.site.advance(seconds)]
         if self._links:
             self.publish(messages)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import signal
@@ -45,13 +47,13 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
     demo_dir = tmp_path / "demo"
     proc = subprocess.Popen(
         [sys.executable, "-m", "gateway", "demo", "--dir", str(demo_dir), "--mqtt-port", str(mqtt_port),
-         "--port", str(web_port), "--speed", "120"],
+         "--port", str(web_port), "--speed", "120", "--history", "8", "--start", "07:30"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     config = demo_dir / "houqin.toml"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # 8 to 14 days of history first
         fridge: list[dict[str, object]] = []
         water: list[dict[str, object]] = []
         while time.monotonic() < deadline and proc.poll() is None:
@@ -76,6 +78,16 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
         # the embedded broker serves other clients too (houqin tail connects the same way)
         with socket.create_connection(("127.0.0.1", mqtt_port), timeout=5):
             pass
+        # the morning rush at the gate: the gateway decides the simulated reader's cards against the
+        # registered ones, pulses the gate's relay for accepted ones, refuses the disabled and unknown ones
+        access = gate_access(demo_dir / "data" / "events.db", deadline=time.monotonic() + 60)
+        assert ("gateway", 1, "gate") in {(d, a, r) for d, a, r, _ in access}, access
+        assert {"disabled", "unknown"} & {reason for _, a, _, reason in access if not a}, access
+        opened: list[dict[str, object]] = []
+        while time.monotonic() < deadline + 60 and not opened:
+            opened = [r for r in query(capsys, config, "gate", "--metric", "contact") if r["value"] == "open"]
+            time.sleep(0.25)
+        assert opened, "the simulated gate never opened"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -88,6 +100,14 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
     assert proc.returncode == 0, out
     assert str(config) in out and "tail --config" in out
     assert "stopped" in out
+    assert "history:" in out and "24 cards registered" in out
+    # history: the weekly report of last week has use on every day
+    capsys.readouterr()
+    assert main(["report", "weekly", "--format", "csv", "--config", str(config)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    days = [r for r in rows if r["day"] != "total"]
+    assert len(days) == 14, rows
+    assert all(float(r["use"]) > 0 for r in days), days
     assert "Traceback" not in out
     # the broker's listener is closed (SO_REUSEADDR: connections in TIME_WAIT do not count, a listener would)
     with socket.socket() as s:
@@ -103,6 +123,21 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
         store.close()
     assert totals["water-main"] >= totals_seen[-1]
     assert set(totals) == {"water-main", "power-main"}
+
+
+def gate_access(events_db: Path, deadline: float) -> list[tuple[str, int, str | None, str]]:
+    """Card decisions logged by the running demo: (decided, accepted, relay, reason); waits for a refusal."""
+    rows: list[tuple[str, int, str | None, str]] = []
+    while time.monotonic() < deadline:
+        try:
+            with sqlite3.connect(f"file:{events_db}?mode=ro", uri=True, timeout=5) as conn:
+                rows = conn.execute("SELECT decided, accepted, relay, reason FROM gate_access").fetchall()
+        except sqlite3.OperationalError:
+            rows = []
+        if any(a for _, a, _, _ in rows) and any(not a for _, a, _, _ in rows):
+            break
+        time.sleep(0.25)
+    return rows
 
 
 def test_demo_with_broker_port_in_use_says_what_to_do(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

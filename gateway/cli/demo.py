@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gateway.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
 from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
@@ -60,6 +61,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="start the simulated day at this local time on the last school day (e.g. 07:30 for the "
                         "morning rush; only with --speed above 1); default: now")
     p.add_argument("--seed", type=int, default=1, help="random seed of the simulated site (default 1)")
+    p.add_argument("--history", type=_days, default=DEFAULT_DAYS, metavar="DAYS",
+                   help=f"first fill this many days of simulated readings (default {DEFAULT_DAYS}; 0 = none), so "
+                        "charts and the weekly report have weeks to show; with a leak in the last full week. "
+                        "Run again on the same --dir, only the days since the last run are filled")
     p.add_argument("--leak", action="store_true", help="simulate a slow water leak (flow all night)")
     p.add_argument("--broken-fridge", action="store_true",
                    help="break the compressor of kitchen-fridge-2: it warms up and raises an alert")
@@ -84,6 +89,16 @@ def _speed(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number; e.g. --speed 10") from None
     if not 0 < value <= 100_000:
         raise argparse.ArgumentTypeError(f"{value:g} is out of range; use a speed above 0 and at most 100000")
+    return value
+
+
+def _days(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days; e.g. --history 28") from None
+    if not 0 <= value <= 366:
+        raise argparse.ArgumentTypeError(f"{value:g} days is out of range; use 0 (no history) to 366")
     return value
 
 
@@ -140,6 +155,7 @@ def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int) -> 
         "",
     ]
     lines += ["[dashboard]", 'bind = "127.0.0.1"', f"port = {dashboard_port}", ""]
+    lines += [*DEMO_REPORTS_AND_GATE.strip("\n").splitlines(), ""]
     for d in SITE_DEVICES:
         lines += [
             "[[devices]]",
@@ -150,6 +166,61 @@ def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int) -> 
             "",
         ]
     return "\n".join(lines) + DEMO_RULES
+
+
+#: Tariffs (so the weekly report prices what was used) and the gate: the simulated reader's cards are
+#: decided by the gateway, which pulses the simulated gate's lock relay (cards: ``register_demo_cards``).
+DEMO_REPORTS_AND_GATE = """
+[reports.tariff]
+water = { kind = "flat", price = 4.1 }    # 元/m³
+power = { kind = "peak_valley", price = 0.75, bands = [   # 元/kWh, 峰谷
+    { name = "peak", from = "08:00", to = "11:00", price = 1.15 },
+    { name = "peak", from = "18:00", to = "21:00", price = 1.15 },
+    { name = "valley", from = "23:00", to = "07:00", price = 0.35 },
+] }
+
+[gate]
+# gate-reader's cards are decided here; an accepted card pulses the gate's lock relay
+readers = [{ device = "gate-reader", relay = "gate", direction = "in" }]
+relay_seconds = "3s"
+"""
+
+#: Holders of the simulated reader's cards, in the order of ``Gate.cards``: the guard, a contractor
+#: allowed on weekdays 09:00-16:00, a card disabled when its holder left, then the staff.
+DEMO_CARD_HOLDERS: tuple[str, ...] = (
+    "刘师傅（门卫）", "李师傅（维修外包）", "赵老师（已离职）",
+    "王园长", "陈老师", "张老师", "杨老师", "黄老师", "周老师", "吴老师", "徐老师", "孙老师", "马老师",
+    "朱老师", "胡老师", "郭老师", "何老师", "林老师", "罗老师", "高老师", "郑阿姨（厨房）", "梁阿姨（厨房）",
+    "谢阿姨（保育）", "宋医生（保健）",
+)
+#: The contractor's hours (local time, weekdays): reads outside them are refused as out of hours.
+CONTRACTOR_HOURS = "09:00-16:00"
+
+
+def register_demo_cards(gateway: Any, uids: Sequence[str]) -> int:
+    """Register the simulated reader's cards (guard, contractor with hours, a disabled card, staff); returns
+    how many were new. Cards already registered (a demo run again on the same DIR) are left as they are."""
+    from gateway.gate.cards import CardRegistry
+
+    gate = getattr(gateway, "gate", None)
+    registry = gate.cards if gate is not None else CardRegistry(gateway.events_db, gateway.clock)
+    added = 0
+    for i, uid in enumerate(uids):
+        if registry.by_uid(uid) is not None:
+            continue
+        holder = DEMO_CARD_HOLDERS[i] if i < len(DEMO_CARD_HOLDERS) else f"教职工 {i + 1}"
+        if i == 0:
+            registry.add(uid, holder, "guard", note="演示：门卫")
+        elif i == 1:
+            registry.add(uid, holder, "contractor", days="12345", hours=CONTRACTOR_HOURS,
+                         note=f"演示：外包维修，工作日 {CONTRACTOR_HOURS}")
+        elif i == 2:
+            card = registry.add(uid, holder, "staff", note="演示：已离职，卡已停用")
+            registry.update(card.id, disabled=True)
+        else:
+            registry.add(uid, holder, "staff")
+        added += 1
+    return added
 
 
 #: Alert rules of the demo. Rules that depend on the school calendar (after-hours access, use while
@@ -259,6 +330,12 @@ def run(args: argparse.Namespace) -> int:
     base = base.resolve()
     mqtt_port = _choose_port(args.mqtt_port, DEFAULT_MQTT_PORT)
     dashboard_port = _choose_port(args.port, DEFAULT_DASHBOARD_PORT)
+    # said now, not after a minute of filling history
+    for port, option in ((mqtt_port, "--mqtt-port"), (dashboard_port, "--port")):
+        if not port_is_free(port):
+            print(f"cannot start the demo: 127.0.0.1:{port} is in use; choose another port with {option} "
+                  "(or leave it out to take a free one)", file=sys.stderr)
+            return 1
     config_path = base / "houqin.toml"
     config_path.write_text(demo_config_text(base / "data", mqtt_port, dashboard_port), encoding="utf-8")
     try:
@@ -292,13 +369,10 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
     except HouqinError as e:
         print(f"cannot start the demo: {e}", file=sys.stderr)
         return 1
+    history: BackfillResult | None = None
     try:
-        gw.start()
-    except (HouqinError, OSError) as e:  # a port in use, an unwritable directory: say which
-        print(f"cannot start the demo: {e}", file=sys.stderr)
-        return 1
-    sim: Simulator | None = None
-    try:
+        if args.history > 0:
+            history = _fill_history(cfg, gw, args, stop)
         start = None
         if args.start is not None and args.speed != 1.0:
             hour, minute = args.start
@@ -306,6 +380,31 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
         site = SimulatedSite(start=start if start is not None else time.time(), seed=args.seed,
                              timezone=cfg.site.timezone)
         site.continue_totals(_stored_totals(gw))
+        site.use_lock_relay()  # the gateway decides the cards and pulses the gate's relay
+        cards_added = register_demo_cards(gw, site.gate.cards)
+    except KeyboardInterrupt:
+        gw.close()
+        print(f"\nstopped while filling history; the days written so far stay in {cfg.storage.path} (run again "
+              f"with --dir {config_path.parent} to go on)", file=sys.stderr, flush=True)
+        return 0
+    except (HouqinError, OSError) as e:
+        gw.close()
+        print(f"cannot start the demo: {e}", file=sys.stderr)
+        return 1
+    except BaseException:
+        gw.close()
+        raise
+    if stop.is_set():
+        gw.close()
+        print("stopped before the demo started", file=sys.stderr)
+        return 0
+    try:
+        gw.start()
+    except (HouqinError, OSError) as e:  # a port in use, an unwritable directory: say which
+        print(f"cannot start the demo: {e}", file=sys.stderr)
+        return 1
+    sim: Simulator | None = None
+    try:
         if args.leak:
             site.set_leak()
         if args.broken_fridge:
@@ -316,8 +415,10 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
                         speed=args.speed, site=site)
         # nine simulated devices connecting would log nine "connected" lines; problems still show
         logging.getLogger("gateway.mqtt_link").setLevel(logging.WARNING)
+        # a line per accepted card would bury the banner at the morning rush; refused cards still show
+        logging.getLogger("gateway.gate.access").setLevel(logging.WARNING)
         sim.start()
-        _print_banner(cfg, config_path, args, _dashboard_lines(gw))
+        _print_banner(cfg, config_path, args, _dashboard_lines(gw), history, len(site.gate.cards), cards_added)
         next_status = time.monotonic() + STATUS_EVERY_S
         while not stop.wait(1.0):
             if time.monotonic() >= next_status:
@@ -336,6 +437,36 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
     return 0
 
 
+def _fill_history(cfg: Config, gw: Any, args: argparse.Namespace, stop: threading.Event) -> BackfillResult:
+    """Backfill simulated history with a progress line; Ctrl-C stops it after the day being written."""
+    now = time.time()
+    tty = sys.stderr.isatty()
+    shown = [-1]
+
+    def progress(done: float, total: float) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt("Ctrl-C while filling history; the days written so far are kept")
+        day, days = int(done // 86400), max(1, round(total / 86400))
+        if tty:
+            print(f"\rfilling simulated history: day {day}/{days}", end="", file=sys.stderr, flush=True)
+        elif day != shown[0] and (day % 7 == 0 or done >= total):  # a log file gets a line a week, not a day
+            shown[0] = day
+            print(f"filling simulated history: day {day}/{days}", file=sys.stderr, flush=True)
+
+    print(f"filling {args.history:g} days (back to a Monday) of simulated history into {cfg.storage.path} "
+          "(charts and reports start with weeks of data)...", file=sys.stderr, flush=True)
+    result = backfill(cfg, gw.store, gw.events_db, days=args.history, end=now, seed=args.seed,
+                      leak=leak_window(now, cfg.site.timezone), progress=progress)
+    if tty:
+        print(file=sys.stderr)
+    if result.readings:
+        print(f"history: {result.readings:,} readings over {result.days:.1f} days in {result.seconds:.1f} s",
+              file=sys.stderr, flush=True)
+    else:
+        print("history: already there from an earlier run", file=sys.stderr, flush=True)
+    return result
+
+
 def houqin_command() -> str:
     """How to call houqin from another shell: ``houqin`` when on PATH, else this program's full path."""
     if shutil.which("houqin"):
@@ -346,7 +477,8 @@ def houqin_command() -> str:
     return f"{sys.executable} -m gateway"
 
 
-def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dashboard: list[str]) -> None:
+def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dashboard: list[str],
+                  history: BackfillResult | None = None, cards: int = 0, cards_added: int = 0) -> None:
     addr = cfg.mqtt.address()
     c = str(config_path)
     h = houqin_command()
@@ -362,6 +494,19 @@ def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dash
         lines += [f"  dashboard:   {dashboard[0]}", *(f"               {line}" for line in dashboard[1:])]
     else:
         lines.append(f"  dashboard:   port {cfg.dashboard.port} (when the dashboard is installed)")
+    if history is not None and not history.readings:
+        lines.append("  history:     from the earlier run on this directory")
+    elif history is not None:
+        tz = ZoneInfo(cfg.site.timezone)
+        since = datetime.fromtimestamp(history.start, tz)
+        lines.append(f"  history:     simulated readings since {since:%a %d %b %H:%M} ({history.days:.1f} days)")
+        if history.leak is not None:
+            a, b = (datetime.fromtimestamp(x, tz) for x in history.leak)
+            lines.append(f"               with a water leak {a:%a %d %b %H:%M} - {b:%a %d %b %H:%M} "
+                         "(see the weekly report)")
+    if cards:
+        lines.append(f"  gate:        {cards} cards registered{' now' if cards_added else ''} (a guard, a contractor "
+                     f"{CONTRACTOR_HOURS} on weekdays, one disabled); unknown and disabled cards are refused")
     lines += [
         "",
         "Try, in another shell:",
@@ -369,6 +514,7 @@ def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dash
         f"  {h} query kitchen-fridge-1 --since 10m --config {c}",
         f"  {h} query water-main --metric total_l --json --config {c}",
         f"  {h} alerts --config {c}",
+        f"  {h} report weekly --config {c}",
         f"  {h} dead-letters --config {c}",
         f"  mosquitto_sub -p {addr.port} -t 'houqin/#' -v",
         "",

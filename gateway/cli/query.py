@@ -40,7 +40,8 @@ def format_value(metric: str, value: float) -> str:
         return shown
     spec = METRICS.get(metric)
     unit = f" {spec.unit}" if spec is not None and spec.unit else ""
-    return f"{shown:g}{unit}"
+    # ":g" would print a meter total of 9123456.1 Wh as "9.12346e+06": keep every digit up to 0.1
+    return f"{round(shown, 6):.10g}{unit}" if abs(shown) < 1e6 else f"{shown:.1f}{unit}"
 
 
 def local_time(ts: float, tz: tzinfo) -> str:

@@ -39,6 +39,10 @@ class Gate:
         self._visitor_in_at: float | None = None
         self._visitor_out_at: float | None = None
         self._visitor: tuple[str, str] = VISITORS[0]
+        #: With a lock relay the reader only reports the card (no ``accepted``): the gate opens when the
+        #: gateway, having decided, pulses the relay (``pulse``), as a real reader wired to a relay works.
+        self.relay = False
+        self._pulses: list[float] = []
 
     @property
     def is_open(self) -> bool:
@@ -59,6 +63,10 @@ class Gate:
         if self.open_until is None:
             out.append(StateObs(t, self.device, {"contact": "open"}))
         self.open_until = max(self.open_until or t, t + seconds)
+
+    def pulse(self, seconds: float) -> None:
+        """The lock relay was pulsed for ``seconds``: the person whose card was accepted walks through."""
+        self._pulses.append(seconds)
 
     def _plan_visitor(self, t: float, day: SchoolDay) -> None:
         local = day.local(t)
@@ -81,12 +89,17 @@ class Gate:
             self.open_until = None
             out.append(StateObs(t, self.device, {"contact": "closed"}))
         self._plan_visitor(t, day)
+        while self._pulses:
+            self._open(t, max(self._pulses.pop(0), self._rng.uniform(4.0, 15.0)), out)
         rate = self._rate(t, day)
         if rate and self._rng.random() < rate * dt / 3600.0:
             if self._rng.random() < 0.6:  # coming in with a card
                 if self._rng.random() < UNKNOWN_CARD_SHARE:
                     uid = f"{self._rng.getrandbits(32):08X}"
-                    out.append(EventObs(t, self.reader, "card", {"uid": uid, "accepted": False}))
+                    out.append(EventObs(t, self.reader, "card", {"uid": uid} if self.relay else
+                                        {"uid": uid, "accepted": False}))
+                elif self.relay:
+                    out.append(EventObs(t, self.reader, "card", {"uid": self._rng.choice(self.cards)}))
                 else:
                     uid = self._rng.choice(self.cards)
                     out.append(EventObs(t, self.reader, "card", {"uid": uid, "accepted": True}))
