@@ -8,15 +8,11 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from dashboard.passwords import check_policy, make_hasher, verify
+from dashboard.passwords import check_policy, make_hasher, unmatchable_hash, verify
 from dashboard.roles import ROLES
 from gateway.clock import Clock, SystemClock
 from gateway.eventsdb import EventsDB
 from gateway.i18n import LOCALES
-
-#: A hash of a random password nobody knows, verified against when the user does not exist, so a
-#: login attempt for an unknown user takes as long as one for a known user.
-_DUMMY_PASSWORD = "not-a-password-\x00"
 
 
 class AccountError(ValueError):
@@ -70,7 +66,9 @@ class Accounts:
         self._db = db
         self._clock = clock or SystemClock()
         self.hasher = hasher or make_hasher()
-        self._dummy_hash = self.hasher.hash(_DUMMY_PASSWORD)
+        # verified against when the user does not exist, so a login attempt for an unknown user takes as
+        # long as one for a known user (built without hashing: no 64 MiB spike at start)
+        self._dummy_hash = unmatchable_hash(self.hasher)
 
     def add(self, username: str, role: str, password: str, display_name: str = "", locale: str | None = None) -> User:
         """Create a user; raises AccountError if the name is taken, the role unknown or the password weak."""

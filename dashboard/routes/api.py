@@ -168,7 +168,7 @@ async def live(request: Request, ctx: Ctx, me: Me) -> StreamingResponse:
             yield b"retry: 3000\n\n" + LiveMessage("hello", {"user": me.user.username}).encode()
             while True:
                 try:
-                    msg = await asyncio.wait_for(sub.queue.get(), HEARTBEAT_S)
+                    msg = await asyncio.wait_for(sub.get(), HEARTBEAT_S)
                 except TimeoutError:
                     # logout, password change and timeouts end the stream too
                     if ctx.sessions.lookup(token) is None:
