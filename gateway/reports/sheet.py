@@ -10,7 +10,6 @@ is a new row with who and why, shown next to the original value.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import logging
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import Any
 
 from gateway.alerts.store import AlertStore
 from gateway.clock import Clock
+from gateway.cold_limits import COLD_KINDS, cold_limits
 from gateway.config import Config, DeviceSettings
 from gateway.eventsdb import EventsDB
 from gateway.reports.settings import parse_clock
@@ -28,10 +28,6 @@ from gateway.store.base import TimeSeriesStore
 
 log = logging.getLogger(__name__)
 
-COLD_KINDS = ("fridge", "freezer", "sample_fridge", "cold_room")
-#: Safe ranges (°C) by kind when no threshold rule names the device.
-DEFAULT_LIMITS: dict[str, tuple[float | None, float | None]] = {
-    "fridge": (0.0, 8.0), "sample_fridge": (0.0, 8.0), "cold_room": (0.0, 8.0), "freezer": (None, -18.0)}
 #: A reading stands for at most this long (a silent sensor does not count as in or out of range).
 MAX_GAP = 900.0
 #: A day's numbers are frozen this long after it ends (late readings from a spool arrive first).
@@ -42,24 +38,6 @@ CORRECTABLE = ("check", "min", "max", "minutes_out", "corrective_action", "note"
 
 class SheetError(ValueError):
     """A correction that cannot be recorded (unknown device, missing who/why)."""
-
-
-def cold_limits(config: Config, device: DeviceSettings) -> tuple[float | None, float | None]:
-    """The device's temperature range: from its threshold rules when any name it, else by kind."""
-    low = high = None
-    found = False
-    for rule in config.rules:
-        if getattr(rule, "kind", "") != "threshold" or getattr(rule, "metric", "") != "temperature":
-            continue
-        if not any(fnmatch.fnmatchcase(device.id, p) for p in rule.devices):
-            continue
-        found = True
-        above, below = getattr(rule, "above", None), getattr(rule, "below", None)
-        if above is not None:
-            high = above if high is None else min(high, above)
-        if below is not None:
-            low = below if low is None else max(low, below)
-    return (low, high) if found else DEFAULT_LIMITS.get(device.kind, (None, None))
 
 
 @dataclass(frozen=True, slots=True)
