@@ -82,6 +82,8 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
 
         # Gate opened with no card: forced, after the grace period (the scheduler ticks every second).
         pub.state("gate", {"contact": "closed"}, ts=clock.now())
+        # Wait for it on its own: under load ingest may commit both gate messages in one batch.
+        wait_for(lambda: gw.alerting.engine.stats().batches >= 3, what="gate closed")  # type: ignore[attr-defined]
         clock.advance(30)
         pub.state("gate", {"contact": "open"}, ts=clock.now())
         wait_for(lambda: gw.alerting.engine.stats().batches >= 4, what="gate batches")  # type: ignore[attr-defined]
