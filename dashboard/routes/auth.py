@@ -11,7 +11,7 @@ from dashboard.accounts import AccountError
 from dashboard.context import DashboardContext
 from dashboard.deps import Ctx, Forbidden, Me
 from dashboard.passwords import verify
-from dashboard.routes.common import HOME, render_page, safe_next
+from dashboard.routes.common import HOME, account_error, render_page, safe_next
 from dashboard.security import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -116,7 +116,8 @@ async def change_password(request: Request, ctx: Ctx, me: Me) -> Response:
     try:
         await ctx.kdf(ctx.accounts.set_password, me.user.username, new)
     except AccountError as e:
-        return render_page(request, ctx, me, "account.html", status_code=400, error=str(e))
+        return render_page(request, ctx, me, "account.html", status_code=400,
+                           error=account_error(ctx.locale_of(me.user), str(e)))
     ended = ctx.sessions.end_all(me.user.id)
     ctx.audit.record(me.user.username, "password_changed", detail=f"{ended} session(s) ended",
                      address=client_address(request))

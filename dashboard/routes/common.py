@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from dashboard.context import DashboardContext, Principal
 from dashboard.roles import ACK_AREAS, allowed
+from gateway.i18n import translations
 
 #: Navigation entries: (path, English label).
 NAV: tuple[tuple[str, str], ...] = (
@@ -33,6 +35,32 @@ HOME: Mapping[str, str] = {"guard": "/gate", "kitchen": "/cold", "facilities": "
 def nav_for(role: str) -> list[tuple[str, str]]:
     """The navigation entries this role may open."""
     return [(path, label) for path, label in NAV if allowed(role, "GET", path)]
+
+
+#: ``AccountError`` messages (English, as the CLI prints them) -> the msgid the pages show in the user's language.
+_ACCOUNT_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), m) for p, m in (
+    (r"user name '(?P<name>.*)' is not allowed: .*",
+     "User name “%(name)s” is not allowed: use 1 to 64 characters without spaces."),
+    (r"role '(?P<name>.*)' is unknown; .*", "Unknown role “%(name)s”."),
+    (r"locale '(?P<name>.*)' is unknown; .*", "Unknown language “%(name)s”."),
+    (r"password too short: use at least (?P<name>\d+) characters",
+     "Password too short: use at least %(name)s characters."),
+    (r"password must not be the user name", "The password must not be the user name."),
+    (r"user '(?P<name>.*)' already exists; .*", "User “%(name)s” already exists; pick another name."),
+    (r"no user '(?P<name>.*)'; .*", "There is no user “%(name)s”."),
+    (r"'(?P<name>.*)' is the last enabled admin; .*",
+     "“%(name)s” is the last enabled admin; make another user an admin first."),
+    (r"unknown action '(?P<name>.*)'", "Unknown action “%(name)s”."),
+))
+
+
+def account_error(locale: str, message: str) -> str:
+    """An ``AccountError`` message in the user's language (the English message when it is not a known one)."""
+    for pattern, msgid in _ACCOUNT_ERRORS:
+        m = pattern.fullmatch(message)
+        if m:
+            return translations(locale).gettext(msgid) % m.groupdict()
+    return message
 
 
 def ack_areas(role: str) -> str:

@@ -9,7 +9,7 @@ from dashboard import views
 from dashboard.accounts import AccountError
 from dashboard.deps import Ctx, Forbidden, Me
 from dashboard.roles import ROLES, may_ack
-from dashboard.routes.common import render_page
+from dashboard.routes.common import account_error, render_page
 from dashboard.security import client_address, form_fields
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
 
@@ -126,7 +126,7 @@ async def add_user(request: Request, ctx: Ctx, me: Me) -> Response:
                              form.get("password", ""), form.get("display_name", "").strip()[:100])
     except AccountError as e:
         return render_page(request, ctx, me, "admin.html", status_code=400, page="admin", users=ctx.accounts.list(),
-                           roles=ROLES, audit=ctx.audit.recent(50), error=str(e))
+                           roles=ROLES, audit=ctx.audit.recent(50), error=account_error(ctx.locale_of(me.user), str(e)))
     ctx.audit.record(me.user.username, "user_added", target=user.username, detail=user.role,
                      address=client_address(request))
     return RedirectResponse("/admin", status_code=303)
@@ -151,7 +151,7 @@ async def change_user(request: Request, ctx: Ctx, me: Me, username: str) -> Resp
             raise AccountError(f"unknown action {action!r}")
     except AccountError as e:
         return render_page(request, ctx, me, "admin.html", status_code=400, page="admin", users=ctx.accounts.list(),
-                           roles=ROLES, audit=ctx.audit.recent(50), error=str(e))
+                           roles=ROLES, audit=ctx.audit.recent(50), error=account_error(ctx.locale_of(me.user), str(e)))
     ctx.audit.record(me.user.username, f"user_{action}", target=user.username,
                      detail=form.get("role", "") if action == "role" else "", address=client_address(request))
     return RedirectResponse("/admin", status_code=303)
