@@ -55,6 +55,9 @@ class LinkSettings:
     manual_ack: bool = True
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 30.0
+    #: Log connection trouble at DEBUG only: for helper links whose main link already says it (the agent's
+    #: will-only links, one per device, would repeat every warning once per device).
+    quiet: bool = False
 
 
 @dataclass(slots=True)
@@ -223,8 +226,8 @@ class MqttLink:
     def _handle_connect(self, client: paho.Client, userdata: object, flags: paho.ConnectFlags,
                         reason: ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
-            log.warning("broker %s:%s refused the connection: %s", self.settings.host, self.settings.port,
-                        reason)
+            log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
+                    "broker %s:%s refused the connection: %s", self.settings.host, self.settings.port, reason)
             self._emit(ConnectionChange(False, str(reason)))
             return
         with self._lock:
@@ -235,8 +238,8 @@ class MqttLink:
             client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._connected.set()
         self._unreachable_told = False
-        log.info("connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
-                 flags.session_present)
+        log.log(logging.DEBUG if self.settings.quiet else logging.INFO, "connected to %s:%s (session present: %s)",
+                self.settings.host, self.settings.port, flags.session_present)
         self._emit(ConnectionChange(True, str(reason), bool(flags.session_present)))
 
     def _handle_connect_fail(self, client: paho.Client, userdata: object) -> None:
@@ -244,18 +247,19 @@ class MqttLink:
         # that is down, would leave the service silent. Once per outage, not on every retry.
         if not self._unreachable_told and not self._stopping:
             self._unreachable_told = True
-            log.warning("cannot reach the MQTT broker %s:%s (%s); retrying every %g-%g s until it answers. "
-                        "Check that it runs and [mqtt] url", self.settings.host, self.settings.port,
-                        "TLS" if self.settings.tls else "no TLS", self.settings.reconnect_min_s,
-                        self.settings.reconnect_max_s)
+            log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
+                    "cannot reach the MQTT broker %s:%s (%s); retrying every %g-%g s until it answers. "
+                    "Check that it runs and [mqtt] url", self.settings.host, self.settings.port,
+                    "TLS" if self.settings.tls else "no TLS", self.settings.reconnect_min_s,
+                    self.settings.reconnect_max_s)
 
     def _handle_disconnect(self, client: paho.Client, userdata: object, flags: paho.DisconnectFlags,
                            reason: ReasonCode, properties: Properties | None) -> None:
         was = self._connected.is_set()
         self._connected.clear()
         if was and not self._stopping:
-            log.warning("lost the broker %s:%s (%s); reconnecting", self.settings.host, self.settings.port,
-                        reason)
+            log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
+                    "lost the broker %s:%s (%s); reconnecting", self.settings.host, self.settings.port, reason)
         self._emit(ConnectionChange(False, str(reason)))
 
     def _handle_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:

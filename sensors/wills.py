@@ -40,7 +40,7 @@ class DeviceWills:
         self._links: dict[str, MqttLink] = {}
         for device in devices:
             link_settings = replace(settings, client_id=will_client_id(settings.client_id, device),
-                                    persistent=False, manual_ack=False)
+                                    persistent=False, manual_ack=False, quiet=True)
             self._links[device] = MqttLink(
                 link_settings,
                 on_connection=self._handler(device, on_up),
