@@ -76,14 +76,13 @@ def test_junk_uid_refused() -> None:
 
 
 def test_missing_library_is_a_clear_error() -> None:
-    import importlib.util
+    import sys
 
     import pytest
 
     from sensors.errors import SensorError
     from sensors.evdev_source import key_events
 
-    if importlib.util.find_spec("evdev") is not None:
-        pytest.skip("evdev is installed here")
-    with pytest.raises(SensorError, match="pip install evdev"):
+    with pytest.MonkeyPatch.context() as mp, pytest.raises(SensorError, match="pip install evdev"):
+        mp.setitem(sys.modules, "evdev", None)  # `import evdev` fails whether or not it is installed here
         next(key_events("/dev/input/event0"))
