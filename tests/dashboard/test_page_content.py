@@ -1,4 +1,4 @@
-"""The kitchen's Cold storage page: today's alerts stay with their corrective actions after they clear."""
+"""What pages show: today's cold-storage alerts with their corrective actions; times in the site's zone."""
 
 from __future__ import annotations
 
@@ -37,3 +37,14 @@ def test_todays_alerts_and_corrective_actions_stay_after_they_clear(site: Site, 
     html = client.get("/cold").text
     assert "食物已转移到2号冰箱" in html and "(li)" in html
     assert "yesterday&#39;s note" not in html and "yesterday's note" not in html
+
+
+def test_times_are_in_the_site_time_zone_and_the_users_language(site: Site, client: TestClient) -> None:
+    site.clock.set(1_790_000_000.0)  # 2026-09-21 14:13:20 UTC, 22:13 in Asia/Shanghai (the default zone)
+    aid = site.open_alert("fridge-1")
+    csrf = login_ok(client, "li")
+    html = client.get(f"/alerts/{aid}").text
+    assert "21 Sep 22:13" in html and "14:13" not in html
+    client.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/"})
+    html = client.get(f"/alerts/{aid}").text
+    assert "9月21日 22:13" in html and "14:13" not in html
