@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from gateway.errors import StoreError
+
 #: Command modules under ``gateway.cli``; each defines ``register(subparsers)`` which adds its parser
 #: and sets ``func=handler(args) -> int``. Add a line here for a new command.
 COMMANDS = (
@@ -64,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
+    except StoreError as e:
+        # A store that cannot be read (InfluxDB down, a broken file) is a message for people, not a traceback.
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # Output piped into e.g. `head` which has exited: stop quietly, as Unix tools do.
         import os

@@ -84,3 +84,13 @@ def test_cli_output_is_not_buried_under_http_request_logs(
     assert "HTTP Request" not in quiet.stderr
     verbose = subprocess.run([*houqin, "-v", *status], capture_output=True, text=True, timeout=60)
     assert "HTTP Request: GET" in verbose.stderr  # -v still shows every request
+
+
+def test_query_while_influxdb_is_down_is_an_error_message_not_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", "houqin")
+    capsys.readouterr()
+    assert main(["query", "fridge-1", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: InfluxDB at http://127.0.0.1:") and "unreachable" in err
+    assert "Traceback" not in err
