@@ -8,7 +8,9 @@ With ``[homeassistant] discovery = true`` the gateway publishes, retained, under
 - one ``binary_sensor`` (class ``problem``) per rule per device it watches, on the retained alert
   state topic ``contract.alerts_topic(site, rule, device)``: a JSON object whose ``state`` is
   ``active`` or ``acknowledged`` while the alert is open; an empty payload or ``"state": "cleared"``
-  means no alert (``gateway/notify/mqtt.py`` publishes exactly that).
+  means no alert. The component publishes these states itself (an alert listener, re-synced at every
+  connect), so the sensors are right without any notification set-up; an ``mqtt`` notification channel
+  (``gateway/notify/mqtt.py``) publishes the same shape there, with the message text.
 
 Third-party devices keep their own topics, so the gateway republishes what it decoded for every
 device, in canonical form, retained: ``contract.mirror_topic(site, device, "state")`` a JSON object of
@@ -23,7 +25,7 @@ import fnmatch
 import json
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -217,6 +219,21 @@ def discovery_messages(config: Config) -> list[Message]:
     return out
 
 
+def alert_pairs(config: Config) -> set[tuple[str, str]]:
+    """Every (rule id, device id) that has an alert-state entity."""
+    return {(str(rule.id), d.id) for rule in _rules(config) for d in config.devices
+            if any(fnmatch.fnmatchcase(d.id, str(p)) for p in getattr(rule, "devices", []))}
+
+
+def alert_state_message(config: Config, rule: str, device: str, alert: Any | None) -> Message:
+    """The retained state of one (rule, device): the open alert as JSON, or empty when there is none."""
+    payload = b""
+    if alert is not None and getattr(alert, "state", "cleared") in ("active", "acknowledged"):
+        payload = _dumps({k: getattr(alert, k, None) for k in
+                          ("id", "rule", "device", "severity", "state", "value", "since", "opened_at", "acked_by")})
+    return contract.alerts_topic(config.site.id, rule, device), payload, True
+
+
 class HomeAssistantDiscovery:
     """Publishes discovery configs on every connect and mirrors decoded readings for Home Assistant.
 
@@ -225,10 +242,15 @@ class HomeAssistantDiscovery:
     or at once when ``on_connection`` is wired to the link's connection events.
     """
 
-    def __init__(self, config: Config, link: Publisher, *, poll_s: float = 1.0) -> None:
+    def __init__(self, config: Config, link: Publisher, *, poll_s: float = 1.0,
+                 open_alerts: Callable[[], Iterable[Any]] | None = None) -> None:
         self.config = config
         self.link = link
         self.poll_s = poll_s
+        #: The open alerts now (``AlertService.list(open_only=True)``); None: alert states are left to an
+        #: ``mqtt`` notification channel.
+        self._open_alerts = open_alerts
+        self._alert_pairs = alert_pairs(config)
         self._devices = {d.id: d for d in config.devices}
         self._lock = threading.Lock()
         self._values: dict[str, dict[str, Any]] = {d.id: {m: None for m in device_metrics(d)}
@@ -282,10 +304,27 @@ class HomeAssistantDiscovery:
             for dev in self._devices:
                 messages += self._learned_configs(dev)
                 messages += self._state_messages(dev)
+        if self._open_alerts is not None:
+            # every alert entity gets its state now: open ones, and an empty retained message for the rest
+            # (an alert that cleared while the broker was away must not stay "on")
+            open_now = {(a.rule, a.device): a for a in self._open_alerts()}
+            messages += [alert_state_message(self.config, r, d, open_now.get((r, d)))
+                         for r, d in sorted(self._alert_pairs)]
         sent = sum(1 for t, p, r in messages if self.link.publish(t, p, qos=1, retain=r))
         self.published += sent
         log.info("published %d Home Assistant discovery/state messages", sent)
         return sent
+
+    # -- alert listener ----------------------------------------------------------------------------
+    def on_alert_change(self, change: Any) -> None:
+        """``AlertService`` listener: publish the changed alert's state (quick, never raises)."""
+        try:
+            alert = change.alert
+            if (alert.rule, alert.device) in self._alert_pairs:
+                topic, payload, retain = alert_state_message(self.config, alert.rule, alert.device, alert)
+                self.link.publish(topic, payload, qos=1, retain=retain)
+        except Exception:  # a listener must not raise into the alert's change
+            log.exception("publishing an alert state for Home Assistant failed")
 
     # -- observer ----------------------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:
@@ -348,6 +387,11 @@ def install(gateway: Gateway) -> None:
     settings = getattr(gateway.config, "homeassistant", None)
     if settings is None or not settings.discovery:
         return
-    component = HomeAssistantDiscovery(gateway.config, gateway.link)
+    # alerting is installed before us (app.EXTENSIONS); without it alert sensors follow an mqtt channel only
+    service = getattr(getattr(gateway, "alerting", None), "service", None)
+    open_alerts = None if service is None else (lambda: service.list(open_only=True))
+    component = HomeAssistantDiscovery(gateway.config, gateway.link, open_alerts=open_alerts)
+    if service is not None:
+        service.add_listener(component.on_alert_change)
     gateway.add_observer(component)
     gateway.add_component(component)
