@@ -11,7 +11,6 @@ import importlib
 import json
 import logging
 import shutil
-import signal
 import socket
 import sys
 import tempfile
@@ -20,11 +19,11 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
+from gateway.cli.signals import stop_on_signals
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
 from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
@@ -346,20 +345,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  - {p}", file=sys.stderr)
         return 1
 
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, on_signal)
-    try:
+    with stop_on_signals() as stop:
         return _serve(cfg, config_path, args, stop, build_gateway, link_settings)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threading.Event,

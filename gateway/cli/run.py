@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-from types import FrameType
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.signals import stop_on_signals
 from gateway.errors import HouqinError
 
 
@@ -26,16 +24,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous[sig] = signal.signal(sig, on_signal)
-    try:
+    with stop_on_signals() as stop:
         gw = build_gateway(cfg)
         try:
             gw.start()
@@ -51,7 +40,4 @@ def run(args: argparse.Namespace) -> int:
         finally:
             print("stopping (committing what is queued)...", file=sys.stderr, flush=True)
             gw.stop()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     return 0

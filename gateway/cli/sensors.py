@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sqlite3
 import sys
 import threading
 import time
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.signals import stop_on_signals
 from gateway.config import Config
 from gateway.errors import ConfigError, HouqinError
 
@@ -85,12 +84,12 @@ def run(args: argparse.Namespace) -> int:
         print("ok: hardware opened" if not problems else f"{len(problems)} problem(s)",
               file=sys.stderr if problems else sys.stdout)
         return 1 if problems else 0
-    done = _stop_on_signals()
-    runner = threading.Thread(target=agent.run, name="agent", daemon=True)
-    runner.start()
-    print(f"sensor agent {settings.agent_id} running for site {cfg.site.id!r}: {len(cfg.sensors)} sensor "
-          f"entr{'y' if len(cfg.sensors) == 1 else 'ies'}, state in {settings.state_dir}", flush=True)
-    done.wait()
+    with stop_on_signals() as done:
+        runner = threading.Thread(target=agent.run, name="agent", daemon=True)
+        runner.start()
+        print(f"sensor agent {settings.agent_id} running for site {cfg.site.id!r}: {len(cfg.sensors)} sensor "
+              f"entr{'y' if len(cfg.sensors) == 1 else 'ies'}, state in {settings.state_dir}", flush=True)
+        done.wait()
     agent.stop()
     runner.join(5)
     return 0
@@ -102,17 +101,6 @@ def _cannot_start(e: BaseException, settings: AgentSettings) -> None:
         hint = (f"; the agent keeps pulse totals and its spool in {settings.state_dir}: make it writable for "
                 "this user or pass --state-dir")
     print(f"sensor agent cannot start: {e}{hint}", file=sys.stderr)
-
-
-def _stop_on_signals() -> threading.Event:
-    done = threading.Event()
-
-    def _stop(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    return done
 
 
 def _settings(args: argparse.Namespace, cfg: Config) -> AgentSettings:
@@ -152,15 +140,15 @@ def _run_simulated(args: argparse.Namespace, cfg: Config) -> int:
     except (HouqinError, OSError, sqlite3.Error) as e:
         _cannot_start(e, settings)
         return 1
-    done = _stop_on_signals()
-    agent.start()
-    print(f"sensor agent {settings.agent_id} running on the simulated site at {args.simulate:g}x for site "
-          f"{cfg.site.id!r}, state in {settings.state_dir}", flush=True)
-    last = time.monotonic()
-    while not done.wait(0.25):
-        now = time.monotonic()
-        hw.advance((now - last) * args.simulate, agent.tick)
-        last = now
+    with stop_on_signals() as done:
+        agent.start()
+        print(f"sensor agent {settings.agent_id} running on the simulated site at {args.simulate:g}x for site "
+              f"{cfg.site.id!r}, state in {settings.state_dir}", flush=True)
+        last = time.monotonic()
+        while not done.wait(0.25):
+            now = time.monotonic()
+            hw.advance((now - last) * args.simulate, agent.tick)
+            last = now
     hw.close()
     agent.stop()
     return 0
