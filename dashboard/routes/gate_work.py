@@ -18,6 +18,7 @@ from dashboard.live import LiveMessage
 from dashboard.routes.common import render_page
 from dashboard.security import client_address, form_fields
 from gateway.gate.cards import CARD_KINDS, CardError
+from gateway.gate.errors import GateError
 from gateway.gate.handover import HandoverError
 from gateway.gate.links import LinkError
 from gateway.gate.service import Gate
@@ -94,7 +95,7 @@ async def register(request: Request, ctx: Ctx, me: Me) -> Response:
                                   organisation=form.get("organisation", ""), purpose=form.get("purpose", ""),
                                   host=form.get("host", ""), id_number=form.get("id_number", ""), by=_who(me))
     except VisitorError as e:
-        return _desk(request, ctx, me, error=str(e), status_code=400)
+        return _desk(request, ctx, me, error=e.text(ctx.locale_of(me.user)), status_code=400)
     ctx.audit.record(me.user.username, "visitor_registered", target=str(v.id), address=client_address(request))
     return RedirectResponse(f"/gate/desk?warning={v.id}" if v.watch else "/gate/desk", status_code=303)
 
@@ -116,7 +117,7 @@ async def visitor_action(request: Request, ctx: Ctx, me: Me, visitor_id: int, ac
     try:
         _act(_gate(request), visitor_id, action, _who(me), form.get("note", ""))
     except VisitorError as e:
-        return _desk(request, ctx, me, error=str(e), status_code=409)
+        return _desk(request, ctx, me, error=e.text(ctx.locale_of(me.user)), status_code=409)
     ctx.audit.record(me.user.username, f"visitor_{action}", target=str(visitor_id), address=client_address(request))
     back = form.get("back", "")
     return RedirectResponse(back if back in ("/gate/desk", "/gate/rollcall") else "/gate/desk", status_code=303)
@@ -138,7 +139,7 @@ async def watch_add(request: Request, ctx: Ctx, me: Me) -> Response:
         e = _gate(request).visitors.add_watch(form.get("name", ""), form.get("reason", ""), _who(me),
                                               phone=form.get("phone", ""), id_number=form.get("id_number", ""))
     except VisitorError as err:
-        return _desk(request, ctx, me, error=str(err), status_code=400)
+        return _desk(request, ctx, me, error=err.text(ctx.locale_of(me.user)), status_code=400)
     ctx.audit.record(me.user.username, "watch_added", target=str(e.id), address=client_address(request))
     return RedirectResponse("/gate/desk#watch", status_code=303)
 
@@ -189,7 +190,7 @@ async def handover_write(request: Request, ctx: Ctx, me: Me) -> Response:
     try:
         h = _gate(request).write_handover(_who(me), form.get("note", ""), form.get("open_issues", ""))
     except HandoverError as e:
-        return _handover(request, ctx, me, error=str(e), status_code=400)
+        return _handover(request, ctx, me, error=e.text(ctx.locale_of(me.user)), status_code=400)
     ctx.audit.record(me.user.username, "handover_written", target=str(h.id), address=client_address(request))
     return RedirectResponse("/gate/handover", status_code=303)
 
@@ -200,7 +201,7 @@ async def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: int) -> 
     try:
         _gate(request).ack_handover(handover_id, _who(me))
     except HandoverError as e:
-        return _handover(request, ctx, me, error=str(e), status_code=409)
+        return _handover(request, ctx, me, error=e.text(ctx.locale_of(me.user)), status_code=409)
     ctx.audit.record(me.user.username, "handover_acked", target=str(handover_id), address=client_address(request))
     return RedirectResponse("/gate/handover", status_code=303)
 
@@ -260,7 +261,7 @@ async def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
         v = gate.visitor_for_link(token)
         error = ""
     except (LinkError, VisitorError) as e:
-        v, error = None, str(e)
+        v, error = None, e.text(ctx.locale_of(None))
     return render_page(request, ctx, None, "gate_approve.html", status_code=200 if v else 410, page="approve",
                        v=v, token=token, error=error, done="")
 
@@ -280,7 +281,7 @@ async def approval_decide(request: Request, ctx: Ctx, token: str) -> Response:
                            done="approved" if approve else "refused")
     except (LinkError, VisitorError) as e:
         return render_page(request, ctx, None, "gate_approve.html", status_code=409, page="approve", v=None,
-                           token=token, error=str(e), done="")
+                           token=token, error=e.text(ctx.locale_of(None)), done="")
 
 
 # -- JSON API -------------------------------------------------------------------------------------------
@@ -315,8 +316,13 @@ class CardIn(BaseModel):
     note: str = ""
 
 
-def _bad(e: Exception, status: int = 400) -> HTTPException:
-    return HTTPException(status, str(e))
+def _bad(e: Exception, status: int = 400, locale: str | None = None) -> HTTPException:
+    return HTTPException(status, e.text(locale) if locale and isinstance(e, GateError) else str(e))
+
+
+def _lang(request: Request, me: Any) -> str:
+    """The API caller's language (the desk shows the API's error text to the guard)."""
+    return str(me.user.locale or _gate(request).config.site.locale)
 
 
 @api.get("/access")
@@ -350,7 +356,7 @@ async def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, A
                                             organisation=body.organisation, purpose=body.purpose,
                                             id_number=body.id_number, photo=photo, by=_who(me))
     except VisitorError as e:
-        raise _bad(e) from None
+        raise _bad(e, 400, _lang(request, me)) from None
     return v.as_dict()
 
 
@@ -361,7 +367,7 @@ async def api_visitor_action(request: Request, visitor_id: int, action: Action, 
     try:
         v = _act(_gate(request), visitor_id, action, _who(me), body.note if body else "")
     except VisitorError as e:
-        raise _bad(e, 409) from None
+        raise _bad(e, 409, _lang(request, me)) from None
     result: dict[str, Any] = v.as_dict()
     return result
 

@@ -9,14 +9,14 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gateway.clock import Clock
-from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
+from gateway.gate.errors import GateError
 
 #: A shift with no earlier handover starts this long before now.
 DEFAULT_SHIFT_S = 12 * 3600.0
 
 
-class HandoverError(HouqinError, ValueError):
+class HandoverError(GateError):
     """A handover action is not possible."""
 
 
@@ -76,7 +76,7 @@ class HandoverBook:
         """One handover."""
         row = self._conn().execute(f"SELECT {_COLS} FROM gate_handovers WHERE id = ?", (handover_id,)).fetchone()
         if row is None:
-            raise HandoverError(f"there is no handover #{handover_id}")
+            raise HandoverError("there is no handover #{id}", id=handover_id)
         return _h(row)
 
     def recent(self, limit: int = 20) -> list[Handover]:
@@ -112,7 +112,7 @@ class HandoverBook:
         """The next guard confirms they read it (not the one who wrote it)."""
         h = self.get(handover_id)
         if h.acked_by is not None:
-            raise HandoverError(f"handover #{handover_id} was already acknowledged by {h.acked_by}")
+            raise HandoverError("handover #{id} was already acknowledged by {name}", id=handover_id, name=h.acked_by)
         if h.by == by:
             raise HandoverError("the next guard acknowledges the handover, not the one who wrote it")
         self._conn().execute("UPDATE gate_handovers SET acked_by = ?, acked_at = ? WHERE id = ? AND acked_by IS NULL",

@@ -9,12 +9,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from gateway.errors import HouqinError
+from gateway.gate.errors import GateError
 
 Action = Literal["decide"]
 
 
-class LinkError(HouqinError, ValueError):
+class LinkError(GateError):
     """The link is malformed, forged or expired."""
 
 

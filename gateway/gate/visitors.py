@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gateway.clock import Clock
-from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
 from gateway.gate.crypto import IdCipher, mask_id, normalise_id
+from gateway.gate.errors import GateError, state_word
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ STATUSES: tuple[Status, ...] = ("pending", "approved", "refused", "on_site", "le
 MAX_PHOTO_BYTES = 2 * 1024 * 1024
 
 
-class VisitorError(HouqinError, ValueError):
+class VisitorError(GateError):
     """A visitor action is not possible (the message says why and what to do)."""
 
 
@@ -110,7 +110,7 @@ class VisitorBook:
         if id_number and not 6 <= len(number) <= 32:
             raise VisitorError("ID number: 6-32 letters or digits (a resident ID card has 18)")
         if photo is not None and len(photo) > MAX_PHOTO_BYTES:
-            raise VisitorError(f"photo: larger than {MAX_PHOTO_BYTES // 1024 // 1024} MB; take a smaller one")
+            raise VisitorError("photo: larger than {mb} MB; take a smaller one", mb=MAX_PHOTO_BYTES // 1024 // 1024)
         cipher_blob = self.cipher.encrypt(number) if (number and self.cipher is not None) else None
         watch = self.match_watch(name, phone, number)
         cur = self._conn().execute(
@@ -127,7 +127,7 @@ class VisitorBook:
         """One visitor; VisitorError when there is none (or it was purged)."""
         row = self._conn().execute(f"SELECT {_COLS} FROM gate_visitors WHERE id = ?", (visitor_id,)).fetchone()
         if row is None:
-            raise VisitorError(f"there is no visitor #{visitor_id} (records are deleted after the retention)")
+            raise VisitorError("there is no visitor #{id} (records are deleted after the retention)", id=visitor_id)
         return self._visitor(row)
 
     def _visitor(self, row: tuple[Any, ...]) -> Visitor:
@@ -168,7 +168,8 @@ class VisitorBook:
         """The person visited (or the duty leader) approves or refuses a pending visit."""
         v = self.get(visitor_id)
         if v.status != "pending":
-            raise VisitorError(f"visitor #{visitor_id} is already {v.status.replace('_', ' ')}; nothing to decide")
+            raise VisitorError("visitor #{id} is already {state}; nothing to decide", id=visitor_id,
+                               state=state_word(v.status))
         if not by.strip():
             raise VisitorError("say who decides (the person visited or the duty leader)")
         self._conn().execute(
@@ -181,8 +182,8 @@ class VisitorBook:
         """The approved visitor enters."""
         v = self.get(visitor_id)
         if v.status != "approved":
-            raise VisitorError(f"visitor #{visitor_id} is {v.status.replace('_', ' ')}; only an approved visitor "
-                               "may be signed in (ask the person visited to approve first)")
+            raise VisitorError("visitor #{id} is {state}; only an approved visitor may be signed in (ask the "
+                               "person visited to approve first)", id=visitor_id, state=state_word(v.status))
         self._conn().execute("UPDATE gate_visitors SET status = 'on_site', signed_in_at = ? WHERE id = ?",
                              (self.clock.now(), visitor_id))
         return self.get(visitor_id)
@@ -191,7 +192,7 @@ class VisitorBook:
         """The visitor leaves."""
         v = self.get(visitor_id)
         if v.status != "on_site":
-            raise VisitorError(f"visitor #{visitor_id} is {v.status.replace('_', ' ')}, not on site")
+            raise VisitorError("visitor #{id} is {state}, not on site", id=visitor_id, state=state_word(v.status))
         self._conn().execute("UPDATE gate_visitors SET status = 'left', signed_out_at = ? WHERE id = ?",
                              (self.clock.now(), visitor_id))
         return self.get(visitor_id)

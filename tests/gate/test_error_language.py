@@ -1,0 +1,76 @@
+"""What the guard and the person visited are told when an action cannot be done, in their language: the
+desk's forms, the JSON API the desk's script shows, the handover page and the public approval link."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dashboard.app import create_app
+from dashboard.services import DashboardServices
+from gateway.alerts import AlertService, AlertStore
+from gateway.clock import ManualClock
+from gateway.eventsdb import EventsDB
+from gateway.gate.service import Gate
+from gateway.store.sqlite import SqliteStore
+from tests.dashboard.helpers import PASSWORD, ROLE_USERS, Site, cheap_hasher, login_ok, make_config
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    en = make_config(tmp_path)
+    cfg = en.model_copy(update={"site": en.site.model_copy(update={"locale": "zh-CN"})})  # a Chinese site
+    (tmp_path / "data").mkdir(parents=True, exist_ok=True)
+    db = EventsDB(tmp_path / "data" / "events.db")
+    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    clock = ManualClock(1_790_000_000.0)
+    alerts = AlertService(AlertStore(db), clock)
+    services = DashboardServices(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
+    s = Site(cfg, db, store, clock, alerts, services, create_app(services, cfg.dashboard, hasher=cheap_hasher()))
+    for role, name in ROLE_USERS.items():
+        s.ctx.accounts.add(name, role, PASSWORD, locale="en" if name == "ada" else None)
+    yield s
+    store.close()
+    db.close()
+
+
+def _gate(site: Site) -> Gate:
+    gate: Gate = site.app.state.gate
+    return gate
+
+
+def test_guard_is_told_in_chinese(site: Site) -> None:
+    with TestClient(site.app) as c:
+        token = login_ok(c, "wang")
+        r = c.post("/gate/visitors", data={"csrf_token": token, "name": " ", "host": "园长"})
+        assert r.status_code == 400 and "姓名：请填写访客姓名" in r.text and "write the visitor" not in r.text
+        v = _gate(site).register_visitor(name="钱七", host="园长")
+        r = c.post(f"/api/gate/visitors/{v.id}/signin", headers={"X-CSRF-Token": token})
+        assert r.status_code == 409
+        assert r.json()["detail"] == f"访客 #{v.id} 当前为“待批准”；只有已批准的访客才能登记入园（请先请被访人批准）"
+        r = c.post("/api/gate/visitors", json={"name": "钱七", "host": "园长", "id_number": "12"},
+                   headers={"X-CSRF-Token": token})
+        assert r.status_code == 400 and r.json()["detail"].startswith("证件号码：")
+        r = c.post("/gate/handover", data={"csrf_token": token, "note": ""})
+        assert r.status_code == 400 and "交班记录：请写下本班情况" in r.text
+    with TestClient(site.app) as c:
+        token = login_ok(c, "ada")  # an admin who reads English
+        r = c.post(f"/api/gate/visitors/{v.id}/signout", headers={"X-CSRF-Token": token})
+        assert r.json()["detail"] == f"visitor #{v.id} is waiting for approval, not on site"
+
+
+def test_person_visited_is_told_in_the_sites_language(site: Site) -> None:
+    gate = _gate(site)
+    v = gate.register_visitor(name="钱七", host="园长")
+    token = gate.approval_token(v.id)
+    with TestClient(site.app) as c:
+        assert "此审批链接无效" in c.get(f"/v/{token[:-3]}abc").text
+        assert "此审批链接不完整" in c.get("/v/12345").text
+        assert c.post(f"/v/{token}", data={"decision": "approve", "by": "园长"}).status_code == 200
+        again = c.post(f"/v/{token}", data={"decision": "refuse", "by": "园长"})
+        assert again.status_code == 409 and f"访客 #{v.id} 已是“已批准”，无需再决定" in again.text
+        site.clock.advance(3600)
+        assert "此审批链接已过期" in c.get(f"/v/{token}").text
