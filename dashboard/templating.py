@@ -44,6 +44,7 @@ JS_STRINGS: Mapping[str, str] = {
     "no_data": "no data yet", "limit": "limit", "gate_open": "OPEN", "gate_closed": "CLOSED", "since": "since",
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
     "online": "online", "offline": "offline",
+    "sound_off": "The alarm sound is off: tap here to turn it on",
 }
 
 _DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}

@@ -43,10 +43,14 @@
 
   // -- sound: a short two-tone beep with WebAudio (no audio file needed) ----------------------
   var audioCtx = null;
+  function audio() {
+    try { audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audioCtx = null; }
+    return audioCtx;
+  }
   function beep() {
     body.dataset.beeps = String(Number(body.dataset.beeps || 0) + 1);
     try {
-      audioCtx = audioCtx || new (window.AudioContext || window.webkitAudioContext)();
+      audio();
       [0, 0.35].forEach(function (at, i) {
         var o = audioCtx.createOscillator(), g = audioCtx.createGain();
         o.frequency.value = i ? 660 : 880; o.connect(g); g.connect(audioCtx.destination);
@@ -55,9 +59,21 @@
       });
     } catch (e) { /* no audio device: the banner still shows */ }
   }
+  // Browsers keep sound off until someone touches the page; a tablet left on the gate page after
+  // logging in would stay silent. Say so, with a button that turns it on.
+  function offerSound() {
+    var ctx = audio(), main = document.querySelector("main");
+    if (!ctx || !main || ctx.state !== "suspended") return;
+    var button = el("button", "sound-off", t("sound_off"));
+    button.type = "button"; button.id = "sound-on";
+    button.addEventListener("click", function () { ctx.resume(); });
+    main.insertBefore(button, main.firstChild);
+    ctx.onstatechange = function () { if (ctx.state === "running") button.remove(); };
+  }
   document.addEventListener("click", function () {
     if (audioCtx && audioCtx.state === "suspended") audioCtx.resume();
-  }, { once: true });
+  });
+  if (body.dataset.live === "gate" || body.dataset.live === "cold_storage") offerSound();
 
   // -- banner ---------------------------------------------------------------------------------
   var banner = document.getElementById("live-banner");

@@ -237,3 +237,28 @@ def test_a_lost_live_stream_is_shown_until_it_is_back(site: dict[str, Any]) -> N
     _live(page)
     playwright_sync.expect(banner).to_be_hidden(timeout=10_000)
     ctx.close()
+
+
+SUSPENDED_AUDIO = """
+window.AudioContext = function () { this.state = "suspended"; this.currentTime = 0; this.destination = {}; };
+window.AudioContext.prototype.resume = function () {
+  this.state = "running"; if (this.onstatechange) this.onstatechange(); return Promise.resolve();
+};
+"""
+
+
+def test_guard_is_told_when_the_alarm_sound_is_off(site: dict[str, Any]) -> None:
+    # a browser that has not been touched since the page loaded keeps sound off (autoplay policy)
+    ctx = site["browser"].new_context(viewport={"width": 1024, "height": 768})
+    ctx.add_init_script(SUSPENDED_AUDIO)
+    page = ctx.new_page()
+    login(page, site["url"], "wang")  # lands on the gate page, in Chinese (chosen earlier)
+    button = page.locator("#sound-on")
+    playwright_sync.expect(button).to_be_visible(timeout=10_000)
+    assert "报警声音未开启" in (button.text_content() or "")
+    page.goto(site["url"] + "/alerts")  # pages nobody watches for alarms do not nag
+    assert page.locator("#sound-on").count() == 0
+    page.go_back()
+    page.click("#sound-on")
+    playwright_sync.expect(page.locator("#sound-on")).to_have_count(0, timeout=5_000)
+    ctx.close()
