@@ -266,6 +266,8 @@ def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any]) -> list[st
                 probes.setdefault(probe, i)
         if isinstance(s, PulseSettings):
             dev = by_id.get(s.device)
+            if dev is None or (kinds is not None and dev.kind not in kinds):
+                continue  # already said above; asking for a meter factor of a fridge would only confuse
             if s.meter == "water" and s.litres_per_pulse is None and (dev is None or dev.litres_per_pulse is None):
                 problems.append(f"{where}: water meter {s.device!r} needs litres_per_pulse (here or in its "
                                 "[[devices]] entry), e.g. litres_per_pulse = 1.0")

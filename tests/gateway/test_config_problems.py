@@ -50,5 +50,6 @@ def test_problems_across_sections_are_all_listed_each_on_its_own() -> None:
     assert any("rule 'warm'" in p and "'nobody'" in p for p in got)
     assert any("[reports.samples] notify = 'kitchen'" in p for p in got)
     assert any("sensors[0]" in p and "is a fridge" in p for p in got)
+    assert not any("litres_per_pulse" in p for p in got), "no meter factor asked of a fridge"
     assert any("sensors[1]" in p and "'no-such-gate' is not in [[devices]]" in p for p in got)
     assert all(p.startswith("houqin.toml: ") and "(top level)" not in p and "\n" not in p for p in got)
