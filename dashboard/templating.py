@@ -35,6 +35,21 @@ LABELS: Mapping[str, str] = {
 AREA_LABELS: Mapping[str, str] = {"cold_storage": "Cold storage", "utilities": "Utilities", "gate": "Gate",
                                   "other": "Other"}
 
+#: Audit log actions as the Admin page shows them (an action not listed shows its code).
+AUDIT_ACTIONS: Mapping[str, str] = {
+    "login": "logged in", "login_failed": "failed login", "login_throttled": "login refused (too many failures)",
+    "logout": "logged out", "password_changed": "changed their password", "alert_ack": "acknowledged alert",
+    "user_added": "added user", "user_role": "changed the role of", "user_disable": "disabled user",
+    "user_enable": "enabled user", "user_password": "set the password of",
+    "visitor_registered": "registered visitor", "visitor_approve": "approved visitor",
+    "visitor_refuse": "refused visitor", "visitor_signin": "signed in visitor", "visitor_signout": "signed out visitor",
+    "watch_added": "added to the watch list", "watch_removed": "removed from the watch list",
+    "handover_written": "wrote a handover note", "handover_acked": "acknowledged a handover note",
+    "card_added": "added card", "card_disable": "disabled card", "card_enable": "enabled card",
+    "card_delete": "deleted card", "sample_registered": "registered food sample",
+    "sample_discarded": "discarded food sample", "sheet_correction": "corrected the cold-storage sheet",
+}
+
 #: Strings the page script shows (live alerts, gate state), translated once per locale.
 JS_STRINGS: Mapping[str, str] = {
     "acknowledge": "Acknowledge", "note": "Corrective action / note", "new_alert": "New alert",
@@ -130,7 +145,10 @@ class Templates:
         def area(value: str) -> str:
             return tr.gettext(AREA_LABELS.get(value, value))
 
-        env.filters.update(dt=dt, clock=clock, num=num, ago=ago, label=label, area=area)
+        def action(value: str) -> str:
+            return tr.gettext(AUDIT_ACTIONS[value]) if value in AUDIT_ACTIONS else value
+
+        env.filters.update(dt=dt, clock=clock, num=num, ago=ago, label=label, area=area, action=action)
         # htmlsafe_json_dumps escapes <, >, & and ' so the JSON cannot end its <script> element
         env.globals["js_strings"] = htmlsafe_json_dumps({k: tr.gettext(v) for k, v in JS_STRINGS.items()})
         env.globals["locale"] = locale

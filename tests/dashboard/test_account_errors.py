@@ -49,3 +49,13 @@ def test_admin_page_refusal_in_chinese(site: Site, client: TestClient) -> None:
     assert "密码太短：至少 10 个字符。" in r.text and "password too short" not in r.text
     r = client.post("/admin/users/ada", data={"csrf_token": csrf, "action": "role", "role": "viewer"})
     assert r.status_code == 400 and "最后一个启用的管理员" in r.text
+
+
+def test_audit_log_actions_in_chinese(site: Site, client: TestClient) -> None:
+    csrf = login_ok(client, "ada")
+    client.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/admin"})
+    r = client.post("/admin/users", data={"csrf_token": csrf, "username": "chen", "role": "kitchen",
+                                          "password": "a long kitchen pw"}, follow_redirects=False)
+    assert r.status_code == 303
+    html = client.get("/admin").text
+    assert "添加了用户 chen" in html and "user_added" not in html

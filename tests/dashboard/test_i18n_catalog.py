@@ -8,7 +8,7 @@ import pytest
 from jinja2.ext import babel_extract
 
 from dashboard.routes.common import NAV
-from dashboard.templating import AREA_LABELS, JS_STRINGS, LABELS, template_dir
+from dashboard.templating import AREA_LABELS, AUDIT_ACTIONS, JS_STRINGS, LABELS, template_dir
 from gateway.i18n import translations
 
 TEMPLATES = sorted(Path(template_dir()).glob("*.html"))
@@ -44,8 +44,9 @@ def test_every_template_text_has_a_chinese_translation(path: Path) -> None:
     assert not missing, "add these to dashboard/locale/zh_CN/LC_MESSAGES/dashboard.po: " + "; ".join(missing)
 
 
-def test_labels_script_strings_and_menus_have_chinese_translations() -> None:
+def test_labels_audit_actions_script_strings_and_menus_have_chinese_translations() -> None:
     tr = translations("zh-CN")
-    texts = [*LABELS.values(), *AREA_LABELS.values(), *JS_STRINGS.values(), *(label for _, label in NAV)]
+    texts = [*LABELS.values(), *AREA_LABELS.values(), *JS_STRINGS.values(), *AUDIT_ACTIONS.values(),
+             *(label for _, label in NAV)]
     missing = sorted({t for t in texts if tr.gettext(t) == t})
     assert not missing, f"untranslated in zh-CN: {missing}"
