@@ -385,6 +385,10 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
         gw.close()
         print("stopped before the demo started", file=sys.stderr)
         return 0
+    # nine simulated devices connecting would log nine "connected" lines; problems still show
+    logging.getLogger("gateway.mqtt_link").setLevel(logging.WARNING)
+    # a line per accepted card would bury the banner at the morning rush; refused cards still show
+    logging.getLogger("gateway.gate.access").setLevel(logging.WARNING)
     try:
         gw.start()
     except (HouqinError, OSError) as e:  # a port in use, an unwritable directory: say which
@@ -400,10 +404,6 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
             site.set_left_on()
         sim = Simulator(cfg.site.id, link_settings(cfg, client_id="houqin-sim", persistent=False),
                         speed=args.speed, site=site)
-        # nine simulated devices connecting would log nine "connected" lines; problems still show
-        logging.getLogger("gateway.mqtt_link").setLevel(logging.WARNING)
-        # a line per accepted card would bury the banner at the morning rush; refused cards still show
-        logging.getLogger("gateway.gate.access").setLevel(logging.WARNING)
         sim.start()
         _print_banner(cfg, config_path, args, _dashboard_lines(gw), history, len(site.gate.cards), cards_added)
         next_status = time.monotonic() + STATUS_EVERY_S
@@ -494,6 +494,11 @@ def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dash
     if cards:
         lines.append(f"  gate:        {cards} cards registered{' now' if cards_added else ''} (a guard, a contractor "
                      f"{CONTRACTOR_HOURS} on weekdays, one disabled); unknown and disabled cards are refused")
+        if dashboard:
+            lines.append(f"               every card read, accepted or refused: {dashboard[0].rstrip('/')}/gate/desk")
+    if dashboard and history is not None:
+        lines.append(f"  reports:     {dashboard[0].rstrip('/')}/reports/weekly (last week), "
+                     f"{dashboard[0].rstrip('/')}/utilities, {dashboard[0].rstrip('/')}/cold/sheet")
     lines += [
         "",
         "Try, in another shell:",
