@@ -204,7 +204,8 @@ async def sheet_correct(request: Request, ctx: Ctx, me: Me) -> Response:
         c = reports.sheet.correct(form.get("device", ""), d, form.get("field", ""), form.get("value", ""),
                                   form.get("reason", ""), me.user.label)
     except SheetError as e:
-        return RedirectResponse(f"/cold/sheet?day={d.isoformat()}&error={_q(str(e))}", status_code=303)
+        said = gettext(_locale(ctx, me), str(e))  # the kitchen reads the reason in its language
+        return RedirectResponse(f"/cold/sheet?day={d.isoformat()}&error={_q(said)}", status_code=303)
     ctx.audit.record(me.user.username, "sheet_correction", target=f"{c.device} {c.day}",
                      detail=f"{c.field}={c.value}: {c.reason}", address=client_address(request))
     return RedirectResponse(f"/cold/sheet?day={d.isoformat()}", status_code=303)

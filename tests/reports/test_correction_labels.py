@@ -54,3 +54,18 @@ def test_sheet_and_ledger_corrections_in_chinese(site: ReportSite) -> None:
         assert "菜品 → 番茄炒蛋 160 — 称重后补记" in printed
     finally:
         c.__exit__(None, None, None)
+
+
+def test_a_correction_without_a_reason_is_refused_in_chinese(site: ReportSite) -> None:
+    user = site.ctx.accounts.get("li")
+    assert user is not None
+    site.ctx.accounts.set_locale(user.id, "zh-CN")
+    c, csrf = client_as(site, "li")
+    try:
+        r = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": SHEET_DAY.isoformat(),
+                                                    "device": "fridge", "field": "note", "value": "x", "reason": " "},
+                   follow_redirects=False)
+        page = c.get(r.headers["location"]).text
+        assert "请说明原因：更正必须写明理由" in page and "a correction needs a reason" not in page
+    finally:
+        c.__exit__(None, None, None)
