@@ -10,11 +10,9 @@ from datetime import datetime
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
 from gateway.alerts.service import AlertService
 from gateway.alerts.store import AlertStore
-from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.common import add_config_option, config_from_args, open_events_db
 from gateway.clock import SystemClock
 from gateway.config import Config
-from gateway.errors import StoreError
-from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,17 +31,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.set_defaults(func=run_ack)
 
 
-def _service(cfg: Config) -> AlertService | None:
-    path = cfg.storage.path / EVENTS_DB_NAME
-    if not path.exists():
-        print(f"no events database at {path}; has the gateway run with [storage] dir = {str(cfg.storage.path)!r}?",
-              file=sys.stderr)
+def _service(args: argparse.Namespace) -> tuple[Config, AlertService] | None:
+    """The config and the alert service of ``--config``; None, having said why, when either is missing."""
+    cfg = config_from_args(args)
+    if cfg is None:
         return None
-    try:
-        return AlertService(AlertStore(EventsDB(path)), SystemClock())
-    except StoreError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return None
+    db = open_events_db(cfg)
+    return None if db is None else (cfg, AlertService(AlertStore(db), SystemClock()))
 
 
 def _time(ts: float | None, cfg: Config) -> str:
@@ -52,12 +46,10 @@ def _time(ts: float | None, cfg: Config) -> str:
 
 def run_alerts(args: argparse.Namespace) -> int:
     """List alerts."""
-    cfg = config_from_args(args)
-    if cfg is None:
+    opened = _service(args)
+    if opened is None:
         return 1
-    service = _service(cfg)
-    if service is None:
-        return 1
+    cfg, service = opened
     alerts = service.list(open_only=args.open, limit=args.limit)
     if args.json:
         for a in alerts:
@@ -78,16 +70,14 @@ def run_alerts(args: argparse.Namespace) -> int:
 
 def run_ack(args: argparse.Namespace) -> int:
     """Acknowledge one alert."""
-    cfg = config_from_args(args)
-    if cfg is None:
-        return 1
     if not args.note.strip():
         # The note is the corrective action an inspector reads on the sheet; an empty one says nothing.
         print('error: say what was done: --note "moved the food to the spare fridge"', file=sys.stderr)
         return 1
-    service = _service(cfg)
-    if service is None:
+    opened = _service(args)
+    if opened is None:
         return 1
+    _, service = opened
     try:
         a = service.ack(args.alert_id, args.by, args.note)
     except (AlertNotFoundError, AlertStateError) as e:

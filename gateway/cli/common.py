@@ -1,13 +1,18 @@
-"""Helpers shared by CLI commands: the --config option, loading it, printing errors."""
+"""Helpers shared by CLI commands: the --config option, loading it, opening the stores, printing errors."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import Config, default_config_path, load_config
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, HouqinError
+from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+
+if TYPE_CHECKING:
+    from gateway.store.base import TimeSeriesStore
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -25,4 +30,29 @@ def config_from_args(args: argparse.Namespace) -> Config | None:
         print(f"configuration error ({len(e.problems)} problem(s)):", file=sys.stderr)
         for p in e.problems:
             print(f"  - {p}", file=sys.stderr)
+        return None
+
+
+def open_events_db(cfg: Config) -> EventsDB | None:
+    """The installation's events database; None, having said why, when it is not there or cannot be opened."""
+    path = cfg.storage.path / EVENTS_DB_NAME
+    if not path.exists():
+        print(f"no events database at {path}; has the gateway run with [storage] dir = {str(cfg.storage.path)!r}?",
+              file=sys.stderr)
+        return None
+    try:
+        return EventsDB(path)
+    except HouqinError as e:
+        print(f"cannot open {path}: {e}", file=sys.stderr)
+        return None
+
+
+def open_store(cfg: Config) -> TimeSeriesStore | None:
+    """The configured time-series store; None, having said why, when it cannot be opened."""
+    from gateway.app import build_store  # the app pulls in every backend: only for commands that read data
+
+    try:
+        return build_store(cfg)
+    except HouqinError as e:
+        print(f"cannot open the store: {e}", file=sys.stderr)
         return None

@@ -7,13 +7,11 @@ import json
 import sys
 import time
 
-from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.common import add_config_option, config_from_args, open_events_db
 from gateway.cli.query import local_time
 from gateway.clock import SystemClock
 from gateway.deadletters import DeadLetters
 from gateway.durations import parse_duration
-from gateway.errors import HouqinError
-from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -36,14 +34,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"--since: {e}", file=sys.stderr)
         return 2
-    path = cfg.storage.path / EVENTS_DB_NAME
-    if not path.exists():
-        print(f"no events database at {path} yet; has `houqin run` started with this config?", file=sys.stderr)
-        return 1
-    try:
-        db = EventsDB(path)
-    except HouqinError as e:
-        print(f"cannot open {path}: {e}", file=sys.stderr)
+    db = open_events_db(cfg)
+    if db is None:
         return 1
     try:
         dl = DeadLetters(db, SystemClock())

@@ -8,11 +8,10 @@ import sys
 import time
 from datetime import UTC, datetime, tzinfo
 
-from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.common import add_config_option, config_from_args, open_store
 from gateway.config import Config
 from gateway.contract import METRICS, display_value
 from gateway.durations import format_duration, parse_duration
-from gateway.errors import HouqinError
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
 
@@ -79,8 +78,6 @@ def status_line(cfg: Config, device: str, tz: tzinfo) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Print the readings; exit 1 naming what exists when the device or metric is unknown."""
-    from gateway.app import build_store
-
     cfg = config_from_args(args)
     if cfg is None:
         return 1
@@ -89,10 +86,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:
         print(f"--since: {e}", file=sys.stderr)
         return 2
-    try:
-        store = build_store(cfg)
-    except HouqinError as e:
-        print(f"cannot open the store: {e}", file=sys.stderr)
+    store = open_store(cfg)
+    if store is None:
         return 1
     try:
         series = store.series(args.device)

@@ -8,11 +8,11 @@ from datetime import date
 from pathlib import Path
 
 from gateway.app import build_store
-from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.common import add_config_option, config_from_args, open_events_db
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.errors import HouqinError
-from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+from gateway.eventsdb import EventsDB
 from gateway.reports.render import samples_csv, sheet_csv, weekly_csv
 from gateway.reports.service import Reports
 from gateway.reports.weekly import parse_week
@@ -61,12 +61,9 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _open(cfg: Config) -> tuple[Reports, EventsDB] | None:
-    path = cfg.storage.path / EVENTS_DB_NAME
-    if not path.exists():
-        print(f"no events database at {path}; has the gateway run with [storage] dir = {str(cfg.storage.path)!r}?",
-              file=sys.stderr)
+    db = open_events_db(cfg)
+    if db is None:
         return None
-    db = EventsDB(path)
     store = build_store(cfg)
     return Reports(cfg, store, db, SystemClock()), db
 

@@ -13,9 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.common import add_config_option, config_from_args, open_store
 from gateway.cli.query import format_value, known_devices, local_time, reading_json
-from gateway.errors import HouqinError
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
 
@@ -53,15 +52,11 @@ def follow(store: TimeSeriesStore, emit: Callable[[Reading], None], stop: thread
 
 def run(args: argparse.Namespace) -> int:
     """Print readings until Ctrl-C."""
-    from gateway.app import build_store
-
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    try:
-        store = build_store(cfg)
-    except HouqinError as e:
-        print(f"cannot open the store: {e}", file=sys.stderr)
+    store = open_store(cfg)
+    if store is None:
         return 1
     try:
         if args.device and cfg.device(args.device) is None and not store.series(args.device):
