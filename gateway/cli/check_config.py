@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,4 +25,14 @@ def run(args: argparse.Namespace) -> int:
     if cfg is None:
         return 1
     print(f"ok: site {cfg.site.id!r}, {len(cfg.devices)} device(s), broker {cfg.mqtt.url.split('@')[-1]}")
+    if cfg.gate.id_numbers == "encrypted":
+        # The key lives outside the config (environment or a 0600 file); the service refuses to start
+        # without it, so say so now. A warning: systemd may give the service an environment this shell lacks.
+        from gateway.gate.crypto import load_key
+
+        try:
+            load_key(cfg.gate.id_key_env, cfg.gate.id_key_file)
+        except ConfigError as e:
+            print(f"warning: {e} (the gateway will not start without it; under systemd give it with "
+                  "Environment= or EnvironmentFile=)", file=sys.stderr)
     return 0
