@@ -13,6 +13,7 @@ from datetime import date, datetime
 from gateway.calendar import WEEKDAYS
 from gateway.clock import Clock
 from gateway.reports.deliver import send
+from gateway.reports.samples import Sample
 from gateway.reports.service import Reports
 from gateway.reports.settings import parse_clock
 from gateway.reports.weekly import last_full_week, week_containing
@@ -34,6 +35,9 @@ class ReportScheduler:
         self._ticker = Ticker(self.tick, every, "houqin-reports")
         self._failed_at: float | None = None
         self._daily_done: date | None = None
+        # Discard reminders every channel refused (the ledger has recorded them as due): sent again later.
+        self._unsent: list[Sample] = []
+        self._unsent_at = 0.0
 
     def start(self) -> None:
         """Start ticking in a thread."""
@@ -86,13 +90,22 @@ class ReportScheduler:
         return results
 
     def samples_due(self, now: float) -> list[int]:
-        """Record and announce samples whose 48 hours are over; returns their ids."""
+        """Record and announce samples whose 48 hours are over; returns their ids. A reminder every channel
+        refused is sent again ``RETRY_AFTER`` later (with any new ones)."""
         due = self.reports.ledger.due_reminders()
-        if not due:
-            return []
+        retry = self._unsent if self._unsent and now - self._unsent_at >= RETRY_AFTER else []
+        batch = [*retry, *due]
         channels = self.reports.config.reports.samples.remind_channels
-        if channels:
-            send(self.reports.config, channels, self.reports.reminder_message(due))
+        if not batch or not channels:
+            return [s.id for s in due]
+        results = send(self.reports.config, channels, self.reports.reminder_message(batch))
+        if results and all(err is not None for err in results.values()):
+            self._unsent = batch if retry else [*self._unsent, *due]
+            self._unsent_at = now
+            log.warning("sample reminder for %s: every channel failed; trying again in %d s",
+                        ", ".join(f"#{s.id}" for s in batch), RETRY_AFTER)
+        elif retry:
+            self._unsent = []
         return [s.id for s in due]
 
     def daily_due(self, now: float) -> bool:
