@@ -22,16 +22,20 @@ class EmailDelivery:
         self.settings = settings
         self._tls = tls_context or ssl.create_default_context()
 
-    def message(self, notice: Notice) -> EmailMessage:
-        """The e-mail for ``notice``."""
+    def plain(self, subject: str, text: str) -> EmailMessage:
+        """A plain-text e-mail from the channel's sender to its recipients (a subclass may add parts)."""
         msg = EmailMessage()
-        msg["Subject"] = notice.title
+        msg["Subject"] = subject
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(self.settings.to)
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = make_msgid(domain="houqin.local")
-        msg.set_content(notice.text)
+        msg.set_content(text)
         return msg
+
+    def message(self, notice: Notice) -> EmailMessage:
+        """The e-mail for ``notice``."""
+        return self.plain(notice.title, notice.text)
 
     def deliver(self, notice: Notice) -> None:
         """Connect, secure, log in, send; raise DeliveryError on any SMTP or network failure."""

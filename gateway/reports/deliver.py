@@ -11,7 +11,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import Any, cast
 
 from gateway.config import Config
@@ -109,13 +108,7 @@ class ReportEmail(EmailDelivery):
     def message(self, notice: Notice) -> EmailMessage:
         """multipart/alternative: text, then HTML in multipart/related with the charts by Content-ID."""
         m = self.report
-        msg = EmailMessage()
-        msg["Subject"] = m.title
-        msg["From"] = self.settings.sender
-        msg["To"] = ", ".join(self.settings.to)
-        msg["Date"] = formatdate(localtime=False)
-        msg["Message-ID"] = make_msgid(domain="houqin.local")
-        msg.set_content(m.text)
+        msg = self.plain(m.title, m.text)
         if m.html is not None:
             msg.add_alternative(m.html, subtype="html")
             html_part = cast(EmailMessage, msg.get_payload()[-1])  # type: ignore[index]
