@@ -25,6 +25,9 @@ GATE_KINDS = ("gate", "door")
 #: A device not heard from for this long counts as stale (amber) even if it never said "offline".
 STALE_AFTER = 15 * 60.0
 _URGENT = frozenset({"critical", "major"})
+#: The Devices page counts dead letters of this last stretch: what is wrong now, not 30 days of a sensor
+#: already fixed (and a page never scans a month of refusals of a sensor publishing every second).
+DEAD_LETTER_WINDOW = 86400.0
 #: How far back the Alerts page's default view ("recent") reaches for cleared alerts.
 RECENT_DAYS = 7
 
@@ -45,6 +48,8 @@ class DeviceRow:
     dead_letters: int
     stale: bool
     values: dict[str, float] = field(default_factory=dict)
+    #: The reason of the newest of ``dead_letters`` (e.g. ``not_json``), None when there is none.
+    dead_letter_reason: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """For JSON."""
@@ -93,14 +98,18 @@ def _device_status(services: DashboardServices) -> dict[str, tuple[float, bool |
     return {str(r[0]): (float(r[1]), None if r[2] is None else bool(r[2])) for r in rows}
 
 
-def _dead_letter_counts(services: DashboardServices) -> dict[str, int]:
+def _dead_letter_counts(services: DashboardServices) -> dict[str, tuple[int, str]]:
+    """Device -> (dead letters in the last ``DEAD_LETTER_WINDOW``, reason of the newest)."""
+    since = services.clock.now() - DEAD_LETTER_WINDOW
     try:
+        # with max(), SQLite takes the bare column (reason) from the row holding the maximum
         rows = services.events_db.conn().execute(
-            "SELECT device, count(*) FROM dead_letters WHERE device IS NOT NULL GROUP BY device"
+            "SELECT device, count(*), reason, max(ts) FROM dead_letters WHERE ts >= ? AND device IS NOT NULL"
+            " GROUP BY device", (since,)
         ).fetchall()
     except sqlite3.Error:
         return {}
-    return {str(r[0]): int(r[1]) for r in rows}
+    return {str(r[0]): (int(r[1]), str(r[2])) for r in rows}
 
 
 def devices(services: DashboardServices) -> list[DeviceRow]:
@@ -111,12 +120,12 @@ def devices(services: DashboardServices) -> list[DeviceRow]:
     dead = _dead_letter_counts(services)
     rows = []
     for d in services.config.devices:
-        rows.append(_row(d, series.get(d.id, {}), status.get(d.id), dead.get(d.id, 0), now))
+        rows.append(_row(d, series.get(d.id, {}), status.get(d.id), dead.get(d.id), now))
     return rows
 
 
 def _row(d: DeviceSettings, series: dict[str, SeriesInfo], status: tuple[float, bool | None] | None,
-         dead: int, now: float) -> DeviceRow:
+         dead: tuple[int, str] | None, now: float) -> DeviceRow:
     last_series = max((s.last_ts for s in series.values()), default=None)
     last_seen = status[0] if status else last_series
     if status and last_series is not None:
@@ -125,9 +134,10 @@ def _row(d: DeviceSettings, series: dict[str, SeriesInfo], status: tuple[float, 
     return DeviceRow(
         id=d.id, name=d.label, kind=d.kind, area=d.area, format=d.format, location=d.location,
         last_seen=last_seen, online=status[1] if status else None,
-        battery_pct=battery.last_value if battery else None, dead_letters=dead,
+        battery_pct=battery.last_value if battery else None, dead_letters=dead[0] if dead else 0,
         stale=last_seen is None or now - last_seen > STALE_AFTER,
         values={m: s.last_value for m, s in series.items()},
+        dead_letter_reason=dead[1] if dead else None,
     )
 
 

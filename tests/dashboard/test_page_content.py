@@ -48,3 +48,28 @@ def test_times_are_in_the_site_time_zone_and_the_users_language(site: Site, clie
     client.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/"})
     html = client.get(f"/alerts/{aid}").text
     assert "9月21日 22:13" in html and "14:13" not in html
+
+
+def test_devices_count_todays_dead_letters_with_the_latest_reason(site: Site, client: TestClient) -> None:
+    from gateway.deadletters import DeadLetters
+
+    now = site.clock.now()
+    dl = DeadLetters(site.db, site.clock)
+    site.clock.set(now - 2 * 86400)  # a sensor fixed two days ago: not today's trouble
+    for _ in range(5):
+        dl.record("houqin/kg/power/state", "not_json", b"{oops", device="power")
+    site.clock.set(now - 600)
+    dl.record("houqin/kg/water/state", "not_json", b"{oops", device="water")
+    dl.record("houqin/kg/water/state", "not_json", b"{oops", device="water")
+    site.clock.set(now - 60)
+    dl.record("houqin/kg/water/state", "out_of_range", b'{"flow_lpm": -5}', device="water")
+    site.clock.set(now)
+    login_ok(client, "zhao")
+    rows = {d["id"]: d for d in client.get("/api/devices").json()}
+    assert (rows["water"]["dead_letters"], rows["water"]["dead_letter_reason"]) == (3, "out_of_range")
+    assert (rows["power"]["dead_letters"], rows["power"]["dead_letter_reason"]) == (0, None)
+    assert "<code class=\"small\" title=\"houqin dead-letters\">out_of_range</code>" in client.get("/devices").text
+    plan = " ".join(str(r[-1]) for r in site.db.conn().execute(
+        "EXPLAIN QUERY PLAN SELECT device, count(*), reason, max(ts) FROM dead_letters WHERE ts >= ?"
+        " AND device IS NOT NULL GROUP BY device", (now,)))
+    assert "dead_letters_ts_device" in plan  # answered from the index of recent entries
