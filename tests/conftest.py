@@ -1,4 +1,4 @@
-"""Shared fixtures: a real Mosquitto on a free port, the shared device-payload fixtures."""
+"""Shared fixtures: a real Mosquitto on a free port, webhook and SMTP receivers, the shared device-payload fixtures."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.mosquitto import Mosquitto
+from tests.notify.receivers import SmtpServer, WebhookServer
 
 SHARED_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 LOCAL_FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -25,6 +26,22 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def hook() -> Iterator[WebhookServer]:
+    """A real HTTP server on 127.0.0.1 recording the webhooks it receives."""
+    server = WebhookServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 recording the mails it receives."""
+    server = SmtpServer()
+    yield server
+    server.close()
 
 
 def _mkdir(p: Path) -> Path:

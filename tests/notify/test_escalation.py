@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gateway.alerts.service import AlertService
 from gateway.alerts.store import AlertStore
@@ -19,20 +16,6 @@ from tests.waiting import wait_for
 
 RULE = {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0, "clear_below": 7.0,
         "for": "10m", "severity": "critical", "notify": "kitchen"}
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookServer]:
-    s = WebhookServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    s = SmtpServer()
-    yield s
-    s.close()
 
 
 def kitchen_notify(hook: WebhookServer, smtp: SmtpServer, **extra: Any) -> dict[str, Any]:

@@ -7,13 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterator
 from datetime import date
 from email.message import Message
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gateway.alerts.setup import Alerting
 from gateway.clock import ManualClock
@@ -29,34 +26,20 @@ from tests.reports.test_weekly import TZ, build_site
 from tests.waiting import wait_for
 
 
-@pytest.fixture
-def hooks() -> Iterator[WebhookServer]:
-    s = WebhookServer()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
-    s = SmtpServer()
-    yield s
-    s.close()
-
-
-def channels(hooks: WebhookServer, smtp: SmtpServer) -> dict[str, Any]:
+def channels(hook: WebhookServer, smtp: SmtpServer) -> dict[str, Any]:
     return {
-        "wecom": {"type": "webhook", "format": "wecom", "style": "markdown", "url": hooks.url("/wecom")},
+        "wecom": {"type": "webhook", "format": "wecom", "style": "markdown", "url": hook.url("/wecom")},
         "ding": {"type": "webhook", "format": "dingtalk", "style": "markdown", "secret": "SEC-d",
-                 "url": hooks.url("/ding") + "?access_token=t"},
-        "feishu": {"type": "webhook", "format": "feishu", "style": "interactive", "url": hooks.url("/feishu")},
-        "generic": {"type": "webhook", "format": "generic", "url": hooks.url("/generic")},
+                 "url": hook.url("/ding") + "?access_token=t"},
+        "feishu": {"type": "webhook", "format": "feishu", "style": "interactive", "url": hook.url("/feishu")},
+        "generic": {"type": "webhook", "format": "generic", "url": hook.url("/generic")},
         "mail": {"type": "email", "host": "127.0.0.1", "port": smtp.port, "security": "none",
                  "from": "houqin@kg.example", "to": ["head@kg.example"]},
     }
 
 
-def test_weekly_report_sent_once_at_its_time(tmp_path: Path, hooks: WebhookServer, smtp: SmtpServer) -> None:
-    notify = {"channels": channels(hooks, smtp)}
+def test_weekly_report_sent_once_at_its_time(tmp_path: Path, hook: WebhookServer, smtp: SmtpServer) -> None:
+    notify = {"channels": channels(hook, smtp)}
     weekly = {"day": "mon", "at": "08:00", "channels": list(notify["channels"]), "link": "http://houqin.local:8080"}
     cfg, store = build_site(tmp_path, reports={"weekly": weekly}, notify=notify)
     db = EventsDB(tmp_path / "data" / "events.db")
@@ -64,10 +47,10 @@ def test_weekly_report_sent_once_at_its_time(tmp_path: Path, hooks: WebhookServe
     try:
         sched = ReportScheduler(Reports(cfg, store, db, clock), clock)
         sched.tick()
-        assert hooks.received == [] and smtp.messages == []
+        assert hook.received == [] and smtp.messages == []
         clock.set(local_ts(date(2026, 1, 5), 8, 0, TZ))
         sched.tick()
-        wait_for(lambda: len(hooks.received) == 4 and len(smtp.messages) == 1, what="four webhooks and a mail")
+        wait_for(lambda: len(hook.received) == 4 and len(smtp.messages) == 1, what="four webhooks and a mail")
         sched.tick()
         # A restarted gateway (new scheduler) does not send the same week again.
         clock.advance(3600)
@@ -75,23 +58,23 @@ def test_weekly_report_sent_once_at_its_time(tmp_path: Path, hooks: WebhookServe
     finally:
         store.close()
         db.close()
-    assert len(hooks.received) == 4 and len(smtp.messages) == 1
+    assert len(hook.received) == 4 and len(smtp.messages) == 1
 
-    [w] = hooks.at("/wecom")
+    [w] = hook.at("/wecom")
     md = w.body["markdown"]["content"]
     assert w.body["msgtype"] == "markdown" and md.startswith("**Sunshine KG · Weekly utility report 2026-W01**")
     assert "> 1. Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed" in md
     assert "**Water main**: 9.76 m³, ¥38.12, ▲ 23% vs last week" in md
     assert "(http://houqin.local:8080/reports/weekly?week=2026-W01)" in md
 
-    [d] = hooks.at("/ding")
+    [d] = hook.at("/ding")
     assert d.body["msgtype"] == "markdown" and d.body["markdown"]["text"] == md
     ts = d.query["timestamp"][0]
     sign = base64.b64encode(hmac.new(b"SEC-d", f"{ts}\nSEC-d".encode(), hashlib.sha256).digest()).decode()
     assert d.query["sign"] == [sign]
-    [f] = hooks.at("/feishu")
+    [f] = hook.at("/feishu")
     assert f.body["card"]["elements"][0]["text"] == {"tag": "lark_md", "content": md}
-    [g] = hooks.at("/generic")
+    [g] = hook.at("/generic")
     assert g.body["event"] == "report" and g.body["report"] == "weekly" and "Water main" in g.body["text"]
 
     [mail] = smtp.messages
@@ -110,9 +93,9 @@ def test_weekly_report_sent_once_at_its_time(tmp_path: Path, hooks: WebhookServe
     assert "9.76 m³" in text.get_payload(decode=True).decode()  # type: ignore[union-attr]
 
 
-def test_failed_channels_are_retried_later(tmp_path: Path, hooks: WebhookServer, smtp: SmtpServer) -> None:
-    hooks.status = 500
-    notify = {"channels": {"wecom": channels(hooks, smtp)["wecom"]}}
+def test_failed_channels_are_retried_later(tmp_path: Path, hook: WebhookServer, smtp: SmtpServer) -> None:
+    hook.status = 500
+    notify = {"channels": {"wecom": channels(hook, smtp)["wecom"]}}
     cfg, store = build_site(tmp_path, reports={"weekly": {"channels": ["wecom"]}}, notify=notify)
     db = EventsDB(tmp_path / "data" / "events.db")
     clock = ManualClock(local_ts(date(2026, 1, 5), 9, 0, TZ))
@@ -121,21 +104,21 @@ def test_failed_channels_are_retried_later(tmp_path: Path, hooks: WebhookServer,
         assert sched.weekly_due(clock.now()) == {"wecom": "wecom: HTTP 500 from the webhook"}
         clock.advance(60)
         assert sched.weekly_due(clock.now()) is None  # waits before trying again
-        hooks.status = 200
+        hook.status = 200
         clock.advance(600)
         assert sched.weekly_due(clock.now()) == {"wecom": None}
         assert sched.weekly_due(clock.now()) is None
     finally:
         store.close()
         db.close()
-    assert len(hooks.received) == 2
+    assert len(hook.received) == 2
 
 
-def test_sample_alert_through_a_chain_and_the_48h_reminder(tmp_path: Path, hooks: WebhookServer,
+def test_sample_alert_through_a_chain_and_the_48h_reminder(tmp_path: Path, hook: WebhookServer,
                                                            smtp: SmtpServer) -> None:
-    notify = {"channels": {"kitchen": {"type": "webhook", "format": "wecom", "url": hooks.url("/kitchen")},
+    notify = {"channels": {"kitchen": {"type": "webhook", "format": "wecom", "url": hook.url("/kitchen")},
                            "reminders": {"type": "webhook", "format": "wecom", "style": "markdown",
-                                         "url": hooks.url("/remind")}},
+                                         "url": hook.url("/remind")}},
               "chains": {"kitchen": {"steps": [{"channels": ["kitchen"]}]}}}
     reports = {"samples": {"notify": "kitchen", "remind_channels": ["reminders"]}}
     cfg = make_config(tmp_path, tz=TZ, notify=notify, reports=reports)
@@ -156,8 +139,8 @@ def test_sample_alert_through_a_chain_and_the_48h_reminder(tmp_path: Path, hooks
             watch.on_batch(CommittedBatch((r,)))
             alerting.tick()
             clock.advance(60)
-        wait_for(lambda: len(hooks.at("/kitchen")) == 1, what="the sample alert")
-        text = hooks.at("/kitchen")[0].body["text"]["content"]
+        wait_for(lambda: len(hook.at("/kitchen")) == 1, what="the sample alert")
+        text = hook.at("/kitchen")[0].body["text"]["content"]
         assert "sample-fridge" in text.lower() or "Sample fridge" in text
         assert "food-sample" in text and "9.2 °C" in text
 
@@ -167,7 +150,7 @@ def test_sample_alert_through_a_chain_and_the_48h_reminder(tmp_path: Path, hooks
         clock.advance(120)
         assert sched.samples_due(clock.now()) == [sample.id]
         assert sched.samples_due(clock.now()) == []
-        [m] = hooks.at("/remind")
+        [m] = hook.at("/remind")
         md = m.body["markdown"]["content"]
         assert md.startswith("**Food samples may be discarded**") and f"#{sample.id} 2026-11-19 lunch" in md
     finally:

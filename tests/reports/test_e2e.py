@@ -4,7 +4,6 @@ sample and its alert reaches the kitchen's webhook; a rising night baseline read
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -21,13 +20,6 @@ from tests.mosquitto import Mosquitto
 from tests.notify.receivers import WebhookServer
 from tests.reports.series import DEVICES, local_ts, make_config, write_meter
 from tests.waiting import wait_for
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookServer]:
-    s = WebhookServer()
-    yield s
-    s.close()
 
 
 def test_sample_flagged_through_mqtt_and_alert_delivered(tmp_path: Path, mosquitto: Mosquitto,
