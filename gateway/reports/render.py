@@ -265,17 +265,21 @@ def _r(v: float | None, digits: int = 3) -> str:
 
 
 def weekly_csv(report: WeeklyReport) -> str:
-    """One row per meter and day, then a total row per meter with the comparisons."""
+    """One row per meter and day, then a total row per meter with the comparisons, the average use per hour
+    of day (``h00``..``h23``) and the meter's findings."""
+    hours = [f"h{h:02d}" for h in range(24)]
     rows: list[list[Any]] = [["week", "device", "name", "day", "school_open", "use", "unit", "cost", "closed_use",
                               "night_baseline", "baseline_unit", "last_week", "avg_4_weeks", "vs_last_week_pct",
-                              "vs_avg_pct"]]
+                              "vs_avg_pct", *hours, "findings"]]
     for m in report.meters:
         for d in m.days:
             rows.append([report.week.label, m.device, m.name, d.day.isoformat(), int(d.open), _r(d.units), m.unit,
-                         _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "", "", ""])
+                         _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "", "", "",
+                         *[""] * 24, ""])
+        found = " | ".join(f.text for f in report.findings if f.device == m.device)
         rows.append([report.week.label, m.device, m.name, "total", "", _r(m.total), m.unit, _r(m.cost, 2),
                      _r(m.closed_units), _r(m.baseline_avg, 1), m.baseline_unit, _r(m.last_week), _r(m.avg_4w),
-                     _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1)])
+                     _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1), *[_r(v) for v in m.hourly], found])
     return _csv(rows)
 
 
