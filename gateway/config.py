@@ -151,6 +151,24 @@ class MqttSettings(_Section):
             raise ValueError("has a port that is not a number between 1 and 65535") from None
         return v
 
+    @field_validator("ca_file", "cert_file", "key_file")
+    @classmethod
+    def _readable(cls, v: str | None) -> str | None:
+        # said by check-config, not when the link starts (readability is checked then: check-config may run
+        # as another user than the service, and a key file is readable by the service's user only)
+        if v is not None and not os.path.exists(v):
+            raise ValueError("no such file; give the path of a PEM file")
+        return v
+
+    @model_validator(mode="after")
+    def _tls_files_need_mqtts(self) -> MqttSettings:
+        # certificates with mqtt:// would be ignored silently: the installer believes the link is encrypted
+        given = [k for k in ("ca_file", "cert_file", "key_file") if getattr(self, k) is not None]
+        if given and not self.url.startswith("mqtts://"):
+            raise ValueError(f"{', '.join(given)} given but url is not mqtts:// (no TLS); write "
+                             "url = \"mqtts://host[:port]\" to use them, or remove them")
+        return self
+
     @property
     def embedded(self) -> bool:
         """True when the gateway runs its own in-process broker."""

@@ -25,8 +25,8 @@ def run(args: argparse.Namespace) -> int:
     if cfg is None:
         return 1
     with stop_on_signals() as stop:
-        gw = build_gateway(cfg)
         try:
+            gw = build_gateway(cfg)  # may refuse too (TLS files the link cannot load, a store it cannot open)
             gw.start()
         except HouqinError as e:
             print(f"cannot start: {e}", file=sys.stderr)

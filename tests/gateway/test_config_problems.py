@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gateway.cli import main
 from gateway.config import parse_config
 from gateway.errors import ConfigError
 
@@ -53,3 +55,26 @@ def test_problems_across_sections_are_all_listed_each_on_its_own() -> None:
     assert not any("litres_per_pulse" in p for p in got), "no meter factor asked of a fridge"
     assert any("sensors[1]" in p and "'no-such-gate' is not in [[devices]]" in p for p in got)
     assert all(p.startswith("houqin.toml: ") and "(top level)" not in p and "\n" not in p for p in got)
+
+
+def test_tls_files_must_exist_and_need_mqtts(tmp_path: Path) -> None:
+    got = problems(site(mqtt={"url": "mqtts://broker.local", "ca_file": str(tmp_path / "nope.pem")}))
+    assert got == [f"houqin.toml: mqtt.ca_file = '{tmp_path / 'nope.pem'}': no such file; give the path of a PEM file"]
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    # certificates with a plain mqtt:// URL used to be ignored silently: the link ran unencrypted
+    (got,) = problems(site(mqtt={"url": "mqtt://broker.local", "ca_file": str(ca)}))
+    assert got.startswith("houqin.toml: mqtt: ca_file given but url is not mqtts://")
+    assert parse_config(site(mqtt={"url": "mqtts://broker.local", "ca_file": str(ca)})).mqtt.ca_file == str(ca)
+
+
+def test_run_with_tls_files_the_link_cannot_load_says_so_without_a_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n")
+    cfg = tmp_path / "houqin.toml"
+    cfg.write_text(f'[site]\nid = "kg"\n[mqtt]\nurl = "mqtts://127.0.0.1:1"\nca_file = "{ca}"\n'
+                   f'[storage]\ndir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    assert main(["run", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot start" in err and "[mqtt] ca_file" in err and "Traceback" not in err
