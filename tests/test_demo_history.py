@@ -141,3 +141,11 @@ def test_simulated_gate_with_a_relay_opens_only_when_pulsed() -> None:
     assert [o.metrics for o in out if isinstance(o, StateObs) and o.device == "gate"] == [{"contact": "open"}]
     later = night.advance(30.0)
     assert {"contact": "closed"} in [o.metrics for o in later if isinstance(o, StateObs) and o.device == "gate"]
+
+
+def test_banner_hint_for_a_closed_school() -> None:
+    from gateway.cli.demo import _school_hours
+
+    assert _school_hours(datetime(2026, 11, 20, 9, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")  # Friday
+    assert not _school_hours(datetime(2026, 11, 20, 22, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")
+    assert not _school_hours(datetime(2026, 11, 21, 9, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")  # Saturday

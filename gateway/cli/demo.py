@@ -513,4 +513,13 @@ def _print_banner(cfg: Config, config_path: Path, args: argparse.Namespace, dash
         "Ctrl-C stops the demo.",
         "",
     ]
+    if args.start is None and not _school_hours(time.time(), cfg.site.timezone):
+        lines[-2:-2] = ["The simulated school is closed now (night or weekend): little happens at the gate. For the "
+                        "morning rush:", f"  {h} demo --dir {config_path.parent} --start 07:30 --speed 60", ""]
     print("\n".join(lines), flush=True)
+
+
+def _school_hours(now: float, timezone: str) -> bool:
+    """Whether ``now`` is 07:00-18:00 local on a weekday (when the simulated gate is busy)."""
+    local = datetime.fromtimestamp(now, ZoneInfo(timezone))
+    return local.weekday() < 5 and 7 <= local.hour < 18
