@@ -11,7 +11,7 @@ import hashlib
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -87,6 +87,12 @@ def in_window(t: time, window: str) -> bool:
     return t >= start or t < end
 
 
+def _after_midnight(t: time, window: str) -> bool:
+    """Whether ``t`` falls in the part of a window past midnight (``"20:00-08:00"`` at 02:00)."""
+    start, end = parse_window(window)
+    return end < start and end != time(0, 0) and t < end
+
+
 def decide(rule: CardRule | None, ts: float, tz: ZoneInfo) -> tuple[bool, Reason]:
     """Accept or refuse a card read at ``ts``: unknown, disabled, expired, out of hours, or accepted."""
     if rule is None:
@@ -94,10 +100,14 @@ def decide(rule: CardRule | None, ts: float, tz: ZoneInfo) -> tuple[bool, Reason
     if rule.disabled:
         return False, "disabled"
     local = datetime.fromtimestamp(ts, tz)
-    day = local.date().isoformat()
+    # A read after midnight in hours that run past it (night shift 20:00-08:00) belongs to the shift that
+    # began the evening before: its weekday and its validity decide.
+    shift = local.date() - timedelta(days=1) if rule.hours and _after_midnight(local.time(), rule.hours) \
+        else local.date()
+    day = shift.isoformat()
     if (rule.valid_from and day < rule.valid_from) or (rule.valid_until and day > rule.valid_until):
         return False, "expired"
-    if str(local.isoweekday()) not in rule.days:
+    if str(shift.isoweekday()) not in rule.days:
         return False, "out_of_hours"
     if rule.hours and not in_window(local.time(), rule.hours):
         return False, "out_of_hours"
