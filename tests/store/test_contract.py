@@ -11,14 +11,7 @@ import pytest
 from gateway.meters import Meters
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
-
-UTC = ZoneInfo("UTC")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-BERLIN = ZoneInfo("Europe/Berlin")
-# Monday 2026-03-02 00:00 UTC: a round day far from any DST change.
-T0 = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
-H = 3600.0
-D = 86400.0
+from tests.store.timeline import BERLIN, SHANGHAI, T0, UTC, D, H
 
 
 def minutes(device: str, metric: str, start: float, n: int, value: float | None = None) -> list[Reading]:

@@ -6,7 +6,6 @@ from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gateway.clock import ManualClock
 from gateway.config import parse_config
@@ -14,9 +13,7 @@ from gateway.model import Reading
 from gateway.store.nightly import NightlyMaintenance, install
 from gateway.store.retention import Retention
 from gateway.store.sqlite import SqliteStore
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-D = 86400.0
+from tests.store.timeline import SHANGHAI, D
 
 
 def at(day: int, hour: int, minute: int = 0) -> float:

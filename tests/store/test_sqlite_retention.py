@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,11 +13,7 @@ from gateway.errors import ConfigError
 from gateway.model import Reading
 from gateway.store.retention import Retention
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
-
-UTC = ZoneInfo("UTC")
-T0 = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
-H = 3600.0
-D = 86400.0
+from tests.store.timeline import T0, D
 
 
 def ten_days(store: SqliteStore) -> None:

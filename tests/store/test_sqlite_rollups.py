@@ -13,13 +13,7 @@ import pytest
 from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
-
-UTC = ZoneInfo("UTC")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-BERLIN = ZoneInfo("Europe/Berlin")
-T0 = datetime(2026, 3, 2, tzinfo=UTC).timestamp()
-H = 3600.0
-D = 86400.0
+from tests.store.timeline import BERLIN, SHANGHAI, T0, D, H
 
 
 @pytest.fixture
