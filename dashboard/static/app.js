@@ -219,7 +219,10 @@
         var opts = {
           width: chartWidth(node), height: 170, legend: { show: false },
           tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), tz); },
-          scales: { x: { time: true } }, series: series,
+          // bars (usage per hour/day) start at zero, else a day of 4,000 L next to one of 4,400 L looks like a tenth
+          scales: { x: { time: true }, y: node.dataset.bars ? { range: function (u, min, max) {
+            return [Math.min(0, min), max > 0 ? max * 1.05 : 1];
+          } } : {} }, series: series,
           axes: [{ stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, values: function (u, splits) {
                    var fmt = hours > 48 ? dayFmt : hourFmt;
                    return splits.map(function (v) { return fmt.format(new Date(v * 1000)); });
@@ -228,6 +231,8 @@
                    return splits.map(function (v) { return compactFmt.format(v); });
                  } }],
         };
+        // what the y axis starts at, for the browser tests (uPlot sets its scales after construction)
+        opts.hooks = { setScale: [function (u, key) { if (key === "y") node.dataset.yMin = String(u.scales.y.min); }] };
         var plot = new uPlot(opts, cols, node);
         charts.push({ node: node, plot: plot, cols: cols, live: !every });
       })

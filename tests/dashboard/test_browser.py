@@ -262,3 +262,16 @@ def test_guard_is_told_when_the_alarm_sound_is_off(site: dict[str, Any]) -> None
     page.click("#sound-on")
     playwright_sync.expect(page.locator("#sound-on")).to_have_count(0, timeout=5_000)
     ctx.close()
+
+
+def test_usage_bars_start_at_zero(site: dict[str, Any]) -> None:
+    ctx = site["browser"].new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    login(page, site["url"], "ada")
+    page.goto(site["url"] + "/utilities")
+    page.wait_for_selector(".chart[data-bars][data-y-min]", timeout=10_000)
+    page.wait_for_function("document.querySelectorAll('.chart[data-bars]').length =="
+                           " document.querySelectorAll('.chart[data-bars][data-y-min]').length", timeout=10_000)
+    mins = page.eval_on_selector_all(".chart[data-bars]", "ns => ns.map(n => Number(n.dataset.yMin))")
+    assert len(mins) == 4 and all(m == 0 for m in mins), mins  # per hour and per day, water and power
+    ctx.close()
