@@ -8,13 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gateway.alerts.service import AlertService
 from gateway.alerts.store import OpenRequest
 from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
-from gateway.contract import ID_PATTERN
+from gateway.contract import ID_PATTERN, METRICS
 from gateway.durations import format_duration, parse_duration
 from gateway.i18n import gettext
 from gateway.model import Availability, Event, Reading
@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 #: A duration in the config (``"10m"``, ``"2h"``, or seconds), held as seconds.
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 Schedule = Literal["always", "open", "closed"]
+
+
+def _known_metric(v: str) -> str:
+    if v not in METRICS:
+        raise ValueError(f"unknown metric {v!r}; use usage_l or usage_wh")
+    return v
+
+
+#: The usage metric a meter rule watches (``usage_l`` for water, ``usage_wh`` for energy).
+UsageMetric = Annotated[str, AfterValidator(_known_metric)]
 
 
 class RuleBase(BaseModel):

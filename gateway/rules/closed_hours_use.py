@@ -5,28 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from gateway.contract import METRICS
 from gateway.model import Reading
-from gateway.rules.base import Evaluator, RuleBase, RuleContext, tr
+from gateway.rules.base import Evaluator, RuleBase, RuleContext, UsageMetric, tr
 
 
 class ClosedHoursUseRule(RuleBase):
     """``kind = "closed_hours_use"``: usage per hour (or per closed day) above ``allowance`` while closed."""
 
     kind: Literal["closed_hours_use"]
-    metric: str = "usage_l"
+    metric: UsageMetric = "usage_l"
     #: Units allowed per period while closed (e.g. 20 litres per hour, 500 Wh per hour).
     allowance: float = Field(ge=0)
     per: Literal["hour", "day"] = "hour"
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, v: str) -> str:
-        if v not in METRICS:
-            raise ValueError(f"unknown metric {v!r}; use usage_l or usage_wh")
-        return v
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import deque
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
-from gateway.contract import METRICS
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, dur, tr
+from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, UsageMetric, dur, tr
 
 
 class ContinuousFlowRule(RuleBase):
@@ -17,19 +16,12 @@ class ContinuousFlowRule(RuleBase):
 
     kind: Literal["continuous_flow"]
     #: A derived usage metric (``usage_l`` for water, ``usage_wh`` for energy).
-    metric: str = "usage_l"
+    metric: UsageMetric = "usage_l"
     #: Units per minute that still count as flowing (e.g. litres per minute).
     min_flow: float = Field(default=0.1, gt=0)
     #: The meter "stopped" when a whole window of this length used less than ``min_flow`` per minute.
     window: Duration = Field(default=600.0, gt=0)
     for_: Duration = Field(default=7200.0, alias="for", gt=0)
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, v: str) -> str:
-        if v not in METRICS:
-            raise ValueError(f"unknown metric {v!r}; use usage_l or usage_wh")
-        return v
 
     def describe(self, locale: str) -> str:
         """The condition in words."""
