@@ -17,12 +17,14 @@ from dashboard.deps import Ctx, Me
 from dashboard.live import LiveMessage
 from dashboard.routes.common import render_page
 from dashboard.security import client_address, form_fields
+from gateway.contract import METRICS, display_value
 from gateway.gate.cards import CARD_KINDS, CardError
 from gateway.gate.errors import GateError
 from gateway.gate.handover import HandoverError
 from gateway.gate.links import LinkError
 from gateway.gate.service import Gate
 from gateway.gate.visitors import VisitorError
+from gateway.i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -165,9 +167,31 @@ async def patrols(request: Request, ctx: Ctx, me: Me) -> Response:
     """Patrol routes, the last two days' rounds and their check-ins with the readings recorded."""
     gate = _gate(request)
     now = gate.clock.now()
+    locale = ctx.locale_of(me.user)
+    names = {d.id: d.label for d in gate.config.devices}
+    checkins = list(reversed(gate.patrols.check_ins(now - 2 * 86400)))
+    # What each check-in recorded, for the guard: device names, values with units, and when a reading is
+    # older than the check-in by more than a sensor's silence allows, its own time.
+    seen = {c.id: [(names.get(x["device"], x["device"]), _shown(x["metric"], x["value"], locale),
+                    x["ts"] if c.ts - x["ts"] > STALE_READING_S else None) for x in c.readings] for c in checkins}
     return render_page(request, ctx, me, "gate_patrols.html", page="gate-patrols",
                        routes=gate.settings.patrols, rounds=list(reversed(gate.patrols.rounds(now - 2 * 86400, now))),
-                       checkins=list(reversed(gate.patrols.check_ins(now - 2 * 86400))))
+                       checkins=checkins, seen=seen, names=names,
+                       route_names={r.id: r.label for r in gate.settings.patrols},
+                       checkpoint_names={f"{r.id}/{c.id}": c.label for r in gate.settings.patrols
+                                         for c in r.checkpoints})
+
+
+#: A reading recorded at a check-in older than this is shown with its own time (the sensor was silent).
+STALE_READING_S = 900.0
+
+
+def _shown(metric: str, value: float, locale: str) -> str:
+    shown = display_value(metric, value)
+    if isinstance(shown, str):
+        return gettext(locale, shown)
+    unit = METRICS[metric].unit if metric in METRICS else ""
+    return f"{shown:.1f} {unit}".strip()
 
 
 @router.get("/gate/handover")
