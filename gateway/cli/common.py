@@ -49,8 +49,15 @@ def open_events_db(cfg: Config) -> EventsDB | None:
 
 def open_store(cfg: Config) -> TimeSeriesStore | None:
     """The configured time-series store; None, having said why, when it cannot be opened."""
-    from gateway.app import build_store  # the app pulls in every backend: only for commands that read data
+    from gateway.app import TIMESERIES_DB_NAME, build_store  # every backend: only for commands that read data
 
+    path = cfg.storage.path / TIMESERIES_DB_NAME
+    if cfg.storage.timeseries == "sqlite" and not path.exists():
+        # opening would create an empty store (owned by whoever ran the command, maybe root) where the
+        # service will write
+        print(f"no time-series database at {path}; has the gateway run with [storage] dir = "
+              f"{str(cfg.storage.path)!r}?", file=sys.stderr)
+        return None
     try:
         return build_store(cfg)
     except HouqinError as e:
