@@ -173,7 +173,10 @@
     if (list) {
       var area = list.dataset.area;
       var existing = list.querySelector('[data-alert-id="' + CSS.escape(String(a.id)) + '"]');
-      var relevant = !area || area === a.area;
+      // a filtered Alerts page takes only the live alerts its filter would show
+      var severity = list.dataset.severity, state = list.dataset.state;
+      var relevant = (!area || area === a.area) && (!severity || severity === a.severity) &&
+        (!state || state === "recent" || state === "open" || state === "all" || state === a.state);
       if (existing) existing.remove();
       if (relevant && a.state !== "cleared") {
         list.insertBefore(alertCard(a, list.dataset.back || "/alerts", mayAck(a.area)), list.firstChild);

@@ -193,14 +193,17 @@ def test_live_alert_offers_acknowledge_only_to_roles_that_may(site: dict[str, An
     viewer, admin = viewer_ctx.new_page(), admin_ctx.new_page()
     login(viewer, site["url"], "yuan")
     login(admin, site["url"], "ada")
-    for page in (viewer, admin):
-        page.goto(site["url"] + "/alerts")
+    filtered = admin_ctx.new_page()  # the admin also watches only the kitchen's alerts in another tab
+    for page, path in ((viewer, "/alerts"), (admin, "/alerts"), (filtered, "/alerts?area=cold_storage")):
+        page.goto(site["url"] + path)
         _live(page)
     site["pub"].state("gate", {"contact": "open"})  # held open past 1 s: a new gate alert, pushed live
     try:
         fresh = "#alert-list .alert.fresh.state-active"
         admin.wait_for_selector(fresh, timeout=20_000)
         viewer.wait_for_selector(fresh, timeout=20_000)
+        playwright_sync.expect(filtered.locator("#live-banner")).to_be_visible(timeout=20_000)  # it arrived there too
+        assert filtered.locator("#alert-list .alert.fresh").count() == 0  # but a gate alert is not in its filter
         assert admin.locator(f"{fresh} form.ack").count() == 1  # the admin may acknowledge it
         assert viewer.locator(f"{fresh} form.ack").count() == 0  # a viewer gets no form the server would refuse
         assert viewer.locator(f"{fresh} [data-ago]").count() == 1
