@@ -9,18 +9,39 @@ from sensors.hardware import InputLine
 from sensors.messages import Emitter
 
 
-class Contact:
-    """A gate or door contact; each debounced change is published at once as ``{"contact": ...}``."""
+class DebouncedInput:
+    """An input pin read through a debouncer; subclasses publish the settled levels (``_publish``)."""
 
-    def __init__(self, settings: ContactSettings, line: InputLine, emitter: Emitter, clock: Clock) -> None:
-        self.settings = settings
-        self.device = settings.device
+    def __init__(self, device: str, bounce: float, line: InputLine, emitter: Emitter, clock: Clock) -> None:
+        self.device = device
         self._line = line
         self._emit = emitter
         self._clock = clock
-        self._debounce = Debouncer(settings.bounce, line.read(), clock.now())
+        self._debounce = Debouncer(bounce, line.read(), clock.now())
+
+    def listen(self) -> None:
+        """Start taking the pin's edges (once the subclass is ready to publish them)."""
+        self._line.on_change(self._edge)
+
+    def _edge(self, active: bool) -> None:
+        self._publish(self._debounce.edge(active, self._clock.now()))
+
+    def _publish(self, levels: list[tuple[bool, float]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the pin."""
+        self._line.close()
+
+
+class Contact(DebouncedInput):
+    """A gate or door contact; each debounced change is published at once as ``{"contact": ...}``."""
+
+    def __init__(self, settings: ContactSettings, line: InputLine, emitter: Emitter, clock: Clock) -> None:
+        super().__init__(settings.device, settings.bounce, line, emitter, clock)
+        self.settings = settings
         self._next_heartbeat = clock.now() + settings.heartbeat
-        line.on_change(self._edge)
+        self.listen()
 
     def is_open(self, active: bool) -> bool:
         """Map an input's active state to open/closed through the wiring (pull and ``open_when``)."""
@@ -31,9 +52,6 @@ class Contact:
     def state(self) -> str:
         """``open`` or ``closed`` (debounced)."""
         return "open" if self.is_open(self._debounce.stable) else "closed"
-
-    def _edge(self, active: bool) -> None:
-        self._publish(self._debounce.edge(active, self._clock.now()))
 
     def tick(self, now: float) -> None:
         """Publish a change once the contact has been stable for ``bounce``; repeat it every ``heartbeat``."""
@@ -52,25 +70,14 @@ class Contact:
             self._next_heartbeat = since + self.settings.heartbeat
             self._emit.state(self.device, {"contact": "open" if self.is_open(active) else "closed"}, ts=since)
 
-    def close(self) -> None:
-        """Release the pin."""
-        self._line.close()
 
-
-class ExitButton:
+class ExitButton(DebouncedInput):
     """An exit (request-to-exit) button; each debounced press publishes ``{"type": "button"}``."""
 
     def __init__(self, settings: ButtonSettings, line: InputLine, emitter: Emitter, clock: Clock) -> None:
+        super().__init__(settings.device, settings.bounce, line, emitter, clock)
         self.settings = settings
-        self.device = settings.device
-        self._line = line
-        self._emit = emitter
-        self._clock = clock
-        self._debounce = Debouncer(settings.bounce, line.read(), clock.now())
-        line.on_change(self._edge)
-
-    def _edge(self, active: bool) -> None:
-        self._publish(self._debounce.edge(active, self._clock.now()))
+        self.listen()
 
     def tick(self, now: float) -> None:
         """Publish a press once it has been held for ``bounce``."""
@@ -80,7 +87,3 @@ class ExitButton:
         for pressed, since in levels:
             if pressed:
                 self._emit.event(self.device, "button", ts=since)
-
-    def close(self) -> None:
-        """Release the pin."""
-        self._line.close()
