@@ -159,7 +159,8 @@ async def rollcall(request: Request, ctx: Ctx, me: Me) -> Response:
     """Everyone on site now, printable for an evacuation drill (A4, no navigation when printed)."""
     gate = _gate(request)
     return render_page(request, ctx, me, "gate_rollcall.html", page="gate-rollcall", visitors=gate.visitors.on_site(),
-                       contractors=gate.access.contractors_on_site())
+                       contractors=gate.access.contractors_on_site(),
+                       names={d.id: d.label for d in gate.config.devices})
 
 
 @router.get("/gate/patrols")
@@ -204,7 +205,9 @@ def _handover(request: Request, ctx: DashboardContext, me: Any, error: str = "",
     gate = _gate(request)
     return render_page(request, ctx, me, "gate_handover.html", status_code=status_code, page="gate-handover",
                        pre=gate.handover_prefill(), pending=gate.handovers.pending(),
-                       history=gate.handovers.recent(10), error=error, me_name=_who(me))
+                       history=gate.handovers.recent(10), error=error, me_name=_who(me),
+                       names={d.id: d.label for d in gate.config.devices},
+                       route_names={r.id: r.label for r in gate.settings.patrols})
 
 
 @router.post("/gate/handover")

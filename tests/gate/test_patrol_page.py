@@ -46,3 +46,31 @@ def test_check_ins_show_names_units_and_old_readings(tmp_path: Path) -> None:
     assert "(Kitchen fridge)" in page and "(kitchen-fridge)" not in page
     assert page.count("Kitchen fridge 4.5 °C") == 2 and "temperature" not in page
     assert page.count("读数时间") == 1  # only the second check-in's reading is a day old
+
+
+def test_handover_and_roll_call_name_readers_and_routes(tmp_path: Path) -> None:
+    cfg = gate_config(tmp_path)
+    (tmp_path / "data").mkdir()
+    db = EventsDB(tmp_path / "data" / "events.db")
+    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    clock = ManualClock(local(2026, 11, 18, 22, 10))
+    try:
+        app = create_app(DashboardServices(cfg, db, clock, store, AlertService(AlertStore(db), clock)), cfg.dashboard,
+                         hasher=cheap_hasher())
+        app.state.ctx.accounts.add("wang", "guard", PASSWORD, locale="zh-CN")
+        gate: Gate = app.state.gate
+        gate.cards.add("CC01", "赵师傅", "contractor")
+        gate.on_card("reader", "CC01", clock.now())
+        gate.tick()
+        clock.set(local(2026, 11, 18, 23, 1))
+        gate.tick()  # the 22:00-23:00 round is judged: missed
+        with TestClient(app) as c:
+            login_ok(c, "wang")
+            handover = c.get("/gate/handover").text
+            roll = c.get("/gate/rollcall").text
+    finally:
+        store.close()
+        db.close()
+    assert "赵师傅 · Gate reader ·" in handover and " · reader · " not in handover
+    assert "Night round 22:00" in handover
+    assert "<td>Gate reader</td>" in roll and "<td>reader</td>" not in roll
