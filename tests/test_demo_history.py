@@ -149,3 +149,20 @@ def test_banner_hint_for_a_closed_school() -> None:
     assert _school_hours(datetime(2026, 11, 20, 9, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")  # Friday
     assert not _school_hours(datetime(2026, 11, 20, 22, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")
     assert not _school_hours(datetime(2026, 11, 21, 9, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")  # Saturday
+
+
+def test_live_fridges_start_where_the_history_ends(demo: tuple[Path, Config, TimeSeriesStore, EventsDB]) -> None:
+    import time
+
+    from gateway.cli.demo import _continue_temperatures
+    from gateway.model import Reading
+
+    _path, _cfg, store, _db = demo
+    now = time.time()
+    store.write([Reading(now - 60, "kitchen-fridge-1", "temperature", 7.7),
+                 Reading(now - 7200, "kitchen-freezer", "temperature", -3.0)])  # too old: not carried over
+    site = SimulatedSite(start=now, seed=1)
+    freezer_before = site.freezer.temperature
+    _continue_temperatures(SimpleNamespace(store=store), site)
+    assert site.fridges["kitchen-fridge-1"].temperature == 7.7
+    assert site.freezer.temperature == freezer_before

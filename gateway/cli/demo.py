@@ -301,6 +301,15 @@ def _stored_totals(gateway: Any) -> dict[str, float]:
     return totals
 
 
+def _continue_temperatures(gateway: Any, site: SimulatedSite) -> None:
+    """Start the simulated fridges at their last stored temperature (no jump where the history ends)."""
+    stores = [*site.fridges.values(), site.freezer, site.sample_fridge]
+    for store in stores:
+        for info in gateway.store.series(store.device):
+            if info.metric == "temperature" and abs(info.last_ts - time.time()) < 3600:
+                store.temperature = info.last_value
+
+
 def _dashboard_lines(gateway: Any) -> list[str]:
     """Ask the dashboard (when installed) for a demo login; it prints nothing when absent."""
     try:
@@ -367,6 +376,7 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
         site = SimulatedSite(start=start if start is not None else time.time(), seed=args.seed,
                              timezone=cfg.site.timezone)
         site.continue_totals(_stored_totals(gw))
+        _continue_temperatures(gw, site)
         site.use_lock_relay()  # the gateway decides the cards and pulses the gate's relay
         cards_added = register_demo_cards(gw, site.gate.cards)
     except KeyboardInterrupt:
