@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from dashboard import views
 from dashboard.accounts import Accounts, User
 from dashboard.audit import AuditLog
+from dashboard.cache import TTL_S, ResultCache
 from dashboard.live import LiveHub
 from dashboard.services import DashboardServices
 from dashboard.sessions import Session, Sessions
@@ -39,6 +40,8 @@ class DashboardContext:
     audit: AuditLog
     hub: LiveHub
     templates: Templates
+    #: Page and API results reused while no data changed (off unless the hub hears of every change).
+    cache: ResultCache
     kdf_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(KDF_SLOTS))
 
     @classmethod
@@ -46,6 +49,9 @@ class DashboardContext:
               hasher: PasswordHasher | None = None) -> DashboardContext:
         """Create the stores on the services' events database and clock."""
         db, clock = services.events_db, services.clock
+        hub = LiveHub(services.config, lambda a: views.alert_json(services, [a])[0])
+        # only a hub wired to ingest and the alert service knows when cached results go stale
+        told = services.add_batch_observer is not None and services.add_alert_listener is not None
         return cls(
             services=services,
             settings=settings,
@@ -54,8 +60,9 @@ class DashboardContext:
             throttle=LoginThrottle(db, clock, settings.window_seconds, settings.login_max_failures_account,
                                    settings.login_max_failures_address),
             audit=AuditLog(db, clock),
-            hub=LiveHub(services.config, lambda a: views.alert_json(services, [a])[0]),
+            hub=hub,
             templates=Templates(services.config.site.tz, clock.now),
+            cache=ResultCache(hub.changes, TTL_S if told else 0.0),
         )
 
     async def kdf(self, fn: Callable[..., T], *args: object) -> T:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dashboard.cache import Versioned
 from gateway.alerts.model import Alert, AlertChange
 from gateway.config import AREA_OF_KIND, Config
 from gateway.model import CommittedBatch
@@ -173,6 +174,8 @@ class LiveHub:
         self._pending = Backlog(PENDING_SIZE)
         self._flush_scheduled = False
         self.sent = 0
+        #: Bumped on every batch, alert change and gate change: cached page data older than it is stale.
+        self.changes = Versioned()
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Attach to the server's event loop (in the app's lifespan)."""
@@ -221,6 +224,7 @@ class LiveHub:
 
     def on_batch(self, batch: CommittedBatch) -> None:
         """BatchObserver: forward readings (newest per device and metric), events and availability."""
+        self.changes.bump()
         if not self._subs:  # nobody watching: nothing to build or keep (read without the lock: a hint)
             return
         try:
@@ -243,6 +247,7 @@ class LiveHub:
 
     def on_alert_change(self, change: AlertChange) -> None:
         """Alert listener: forward the change with the alert's fields and area."""
+        self.changes.bump()
         if not self._subs:
             return
         try:
@@ -258,6 +263,7 @@ class LiveHub:
 
         A ``key`` (e.g. ``reading_key(device, metric)``) lets a newer message replace a waiting one.
         """
+        self.changes.bump()
         self._enqueue([(msg, area, key)])
 
     def _enqueue(self, items: Iterable[tuple[LiveMessage, str | None, Key]]) -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from dashboard import views
@@ -53,10 +54,14 @@ async def me_(me: Me, ctx: Ctx) -> dict[str, Any]:
 @router.get("/overview")
 async def overview(ctx: Ctx) -> dict[str, Any]:
     """Open alerts and each area's status."""
-    data = views.overview(ctx.services)
-    return {"alerts": views.alert_json(ctx.services, data["alerts"]),
-            "areas": [a.as_dict() for a in data["areas"]], "devices_offline": data["devices_offline"],
-            "now": data["now"]}
+    def compute() -> dict[str, Any]:
+        data = views.overview(ctx.services)
+        return {"alerts": views.alert_json(ctx.services, data["alerts"]),
+                "areas": [a.as_dict() for a in data["areas"]], "devices_offline": data["devices_offline"],
+                "now": data["now"]}
+
+    result: dict[str, Any] = ctx.cache.get(("api-overview",), compute)
+    return result
 
 
 @router.get("/devices")
@@ -80,8 +85,9 @@ async def readings(
     end: float | None = None,
     every: float | None = Query(default=None, gt=0, description="aggregate window in seconds"),
     fn: Literal["sum", "mean", "min", "max", "last", "first", "count"] = "mean",
-) -> dict[str, Any]:
-    """Readings of one metric in ``[start, end)`` (default: the last 24 h), raw or aggregated."""
+) -> Response:
+    """Readings of one metric in ``[start, end)`` (default: the last 24 h), raw or aggregated:
+    ``{device, metric, start, end, every, fn, ts: [...], values: [...]}``."""
     if ctx.services.config.device(device_id) is None:
         raise HTTPException(404, f"no device {device_id!r}; see /api/devices")
     now = ctx.services.clock.now()
@@ -91,9 +97,16 @@ async def readings(
         raise HTTPException(400, "range longer than 400 days; narrow start/end or use every")
     if every is None and end_ - start_ > 8 * 86400:
         raise HTTPException(400, "raw readings are limited to 8 days; pass every (seconds) to aggregate")
-    pts = views.readings(ctx.services, device_id, metric, start_, end_, every, fn)
-    return {"device": device_id, "metric": metric, "start": start_, "end": end_, "every": every, "fn": fn,
-            "ts": [p[0] for p in pts], "values": [p[1] for p in pts]}
+
+    def compute() -> bytes:
+        pts = views.readings(ctx.services, device_id, metric, start_, end_, every, fn)
+        return json.dumps({"device": device_id, "metric": metric, "start": start_, "end": end_, "every": every,
+                           "fn": fn, "ts": [p[0] for p in pts], "values": [p[1] for p in pts]},
+                          separators=(",", ":")).encode()
+
+    # a chart's 24 h asked for by many screens at once: one query, encoded once (an open end is "now")
+    body: bytes = ctx.cache.get(("readings", device_id, metric, start, end, every, fn), compute)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/alerts")

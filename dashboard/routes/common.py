@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from markupsafe import escape
 
 from dashboard.context import DashboardContext, Principal
 from dashboard.roles import ACK_AREAS, allowed
@@ -88,6 +91,51 @@ def render_page(request: Request, ctx: DashboardContext, me: Principal | None, t
     context.update(data)
     html = ctx.templates.render(locale, template, context)
     return HTMLResponse(html, status_code=status_code)
+
+
+#: Stand-ins for the per-session parts of a page rendered once for everyone with the same role and
+#: language; random per process, so no text a user can enter could contain (and leak) them.
+_CSRF_MARK = "csrf-" + secrets.token_hex(16)
+_LABEL_MARK = "user-" + secrets.token_hex(16)
+
+
+@dataclass(frozen=True, slots=True)
+class _SharedUser:
+    """What the layout reads of ``me`` when a page is rendered for a role rather than a person."""
+
+    role: str
+    label: str = _LABEL_MARK
+
+
+def render_shared_page(request: Request, ctx: DashboardContext, me: Principal, template: str,
+                       data: Callable[[], Mapping[str, Any]], **extra: Any) -> HTMLResponse:
+    """Render ``template`` once per language and role while no data changes (``ctx.cache``), then put in
+    this session's CSRF token and user name; ``data()`` gives the page's variables for the role.
+
+    For pages whose content depends only on the data, the language and the role (the Overview): fifty
+    screens refreshing within a second cost one rendering.
+    """
+    user = me.user
+    locale = ctx.locale_of(user)
+
+    def render() -> str:
+        context: dict[str, Any] = {
+            "request_path": request.url.path,
+            "me": _SharedUser(user.role),
+            "csrf_token": _CSRF_MARK,
+            "nav": nav_for(user.role),
+            "site_name": ctx.services.config.site.name or ctx.services.config.site.id,
+            "now": ctx.services.clock.now(),
+            "site_tz": ctx.services.config.site.timezone,
+            "ack_areas": ack_areas(user.role),
+            **extra,
+        }
+        context.update(data())
+        return ctx.templates.render(locale, template, context)
+
+    html: str = ctx.cache.get(("page", template, request.url.path, locale, user.role), render)
+    html = html.replace(_CSRF_MARK, str(escape(me.session.csrf_token))).replace(_LABEL_MARK, str(escape(user.label)))
+    return HTMLResponse(html)
 
 
 def _anonymous_locale(request: Request, ctx: DashboardContext) -> str:

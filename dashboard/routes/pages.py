@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -9,7 +11,7 @@ from dashboard import views
 from dashboard.accounts import AccountError
 from dashboard.deps import Ctx, Forbidden, Me
 from dashboard.roles import ROLES, may_ack
-from dashboard.routes.common import account_error, render_page
+from dashboard.routes.common import account_error, render_page, render_shared_page
 from dashboard.security import client_address, form_fields
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
 
@@ -18,12 +20,17 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 @router.get("/")
 async def overview(request: Request, ctx: Ctx, me: Me) -> Response:
-    """Site status at a glance."""
-    data = views.overview(ctx.services)
-    items = views.alert_json(ctx.services, data["alerts"], ctx.locale_of(me.user))
-    for a in items:
-        a["can_ack"] = a["state"] == "active" and may_ack(me.user.role, a["area"])
-    return render_page(request, ctx, me, "overview.html", page="overview", data=data, alerts=items)
+    """Site status at a glance (rendered once per language and role while no data changes)."""
+    role = me.user.role
+
+    def data() -> dict[str, Any]:
+        found = views.overview(ctx.services)
+        items = views.alert_json(ctx.services, found["alerts"], ctx.locale_of(me.user))
+        for a in items:
+            a["can_ack"] = a["state"] == "active" and may_ack(role, a["area"])
+        return {"data": found, "alerts": items}
+
+    return render_shared_page(request, ctx, me, "overview.html", data, page="overview")
 
 
 @router.get("/gate")
