@@ -372,7 +372,7 @@ class Config(_Section):
         # raises, and check-config must list every problem at once (one per line, split by _describe).
         problems = [
             *check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels), set(self.notify.chains)),
-            *check_rules(self.rules, set(self.notify.chains)),
+            *check_rules(self.rules, set(self.notify.chains), [d.id for d in self.devices]),
             *check_reports(self.reports, set(self.notify.channels), set(self.notify.chains)),
             *check_sensors(self.devices, self.sensors),
         ]

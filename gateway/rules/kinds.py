@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -47,8 +48,9 @@ def evaluator_for(settings: RuleBase) -> type[Evaluator]:
     return EVALUATORS[getattr(settings, "kind")]  # noqa: B009
 
 
-def check_rules(rules: Sequence[RuleBase], chains: set[str]) -> list[str]:
-    """Problems across rules: duplicate ids, chains that do not exist."""
+def check_rules(rules: Sequence[RuleBase], chains: set[str], devices: Sequence[str] | None = None) -> list[str]:
+    """Problems across rules: duplicate ids, chains that do not exist, device ids or globs matching no
+    ``[[devices]]`` entry (when ``devices`` is given)."""
     problems, seen = [], set()
     for r in rules:
         if r.id in seen:
@@ -57,4 +59,12 @@ def check_rules(rules: Sequence[RuleBase], chains: set[str]) -> list[str]:
         if r.notify is not None and r.notify not in chains:
             problems.append(f"rule {r.id!r}: notify = {r.notify!r} names no chain; add [notify.chains.{r.notify}] "
                             "or fix the name")
+        if devices is not None:
+            # A misspelt id would leave a fridge or a gate silently unwatched: refuse it at start.
+            for key in ("devices", "authorized_by"):
+                for pattern in getattr(r, key, ()):
+                    if not any(fnmatch.fnmatchcase(d, pattern) for d in devices):
+                        known = ", ".join(devices[:8]) + (", ..." if len(devices) > 8 else "") or "none"
+                        problems.append(f"rule {r.id!r}: {key} entry {pattern!r} matches no [[devices]] id "
+                                        f"(configured: {known}); fix the id or glob, or add the device")
     return problems

@@ -89,6 +89,10 @@ def test_example_config_in_deploy_loads() -> None:
     (('format = "wecom" ', 'format = "slack" '), "notify.channels.kitchen-group"),
     (('holidays = ["2026-10-01..2026-10-07"]', 'holidays = ["2026-10-32"]'), "calendar.holidays"),
     (('severity = "critical"', 'severity = "urgent"'), "severity"),
+    # A misspelt device would leave the fridge unwatched without a word: refused, naming the entry.
+    (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-fridge"]'),
+     "rule 'fridge-warm': devices entry 'kitchen-fridge' matches no [[devices]] id (configured: kitchen-fridge-1)"),
+    (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-frige*"]'), "'kitchen-frige*' matches no [[devices]]"),
 ])
 def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     assert change[0] in ISSUE_EXAMPLE
