@@ -155,17 +155,21 @@ def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str,
     ctx.close()
 
 
-@pytest.mark.parametrize("size", ["phone", "desktop"])
-def test_screenshots_of_every_page(site: dict[str, Any], size: str) -> None:
+@pytest.mark.parametrize(("size", "lang"), [("phone", "en"), ("desktop", "en"), ("phone", "zh"), ("desktop", "zh")])
+def test_screenshots_of_every_page(site: dict[str, Any], size: str, lang: str) -> None:
+    # most users read Chinese first: every page is also shot in Chinese (``<page>-zh-<size>.png``)
+    user, suffix = ("ada", size) if lang == "en" else ("ada-zh", f"zh-{size}")
+    if lang == "zh":
+        _add_user(site, "ada-zh", "admin", locale="zh-CN")
     viewport = PHONE if size == "phone" else DESKTOP
     ctx = site["browser"].new_context(viewport=viewport, device_scale_factor=2 if size == "phone" else 1)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(site["url"] + "/login")
-    shot(page, f"login-{size}")
-    login(page, site["url"], "ada")
+    page.goto(site["url"] + ("/login" if lang == "en" else "/login?lang=zh-CN"))
+    shot(page, f"login-{suffix}")
+    login(page, site["url"], user)
     for name, path in PAGES.items():
         page.goto(site["url"] + path)
         page.wait_for_load_state("networkidle")
@@ -175,7 +179,7 @@ def test_screenshots_of_every_page(site: dict[str, Any], size: str) -> None:
         width = page.evaluate("document.documentElement.scrollWidth")
         wide = page.evaluate(WIDEST) if width > viewport["width"] + 1 else []
         assert width <= viewport["width"] + 1, f"{path} is {width}px wide on a {viewport['width']}px screen: {wide}"
-        shot(page, f"{name}-{size}")
+        shot(page, f"{name}-{suffix}")
     assert not errors, errors  # no CSP violations, no script errors
     ctx.close()
 
