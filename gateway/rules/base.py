@@ -83,9 +83,20 @@ def tr(locale: str, message: str, **values: object) -> str:
     return gettext(locale, message).format(**values)
 
 
-def dur(seconds: float) -> str:
-    """A duration for messages."""
-    return format_duration(seconds)
+#: Units of a duration in words, largest first; msgids of the catalogs (English keeps the compact "10m00s").
+_DURATION_UNITS = ((86400, "{n} d"), (3600, "{n} h"), (60, "{n} min"), (1, "{n} s"))
+
+
+def dur(seconds: float, locale: str = "en") -> str:
+    """A duration for messages: ``10m00s`` in English, ``10分钟`` / ``1小时30分钟`` in Chinese."""
+    if locale == "en":
+        return format_duration(seconds)
+    rest, parts = round(seconds), []
+    for size, unit in _DURATION_UNITS:
+        n, rest = divmod(rest, size)
+        if n:
+            parts.append(tr(locale, unit, n=n))
+    return "".join(parts[:2]) or tr(locale, "{n} s", n=0)
 
 
 class Evaluator:

@@ -25,7 +25,7 @@ class ContinuousFlowRule(RuleBase):
 
     def describe(self, locale: str) -> str:
         """The condition in words."""
-        return self.name or tr(locale, "flow never stopped for {duration}", duration=dur(self.for_))
+        return self.name or tr(locale, "flow never stopped for {duration}", duration=dur(self.for_, locale))
 
 
 class ContinuousFlowEvaluator(Evaluator):

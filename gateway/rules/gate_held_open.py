@@ -18,7 +18,7 @@ class GateHeldOpenRule(RuleBase):
 
     def describe(self, locale: str) -> str:
         """The condition in words."""
-        return self.name or tr(locale, "gate held open for {duration}", duration=dur(self.for_))
+        return self.name or tr(locale, "gate held open for {duration}", duration=dur(self.for_, locale))
 
 
 class GateHeldOpenEvaluator(Evaluator):

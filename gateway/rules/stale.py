@@ -21,7 +21,7 @@ class StaleRule(RuleBase):
 
     def describe(self, locale: str) -> str:
         """The condition in words."""
-        return self.name or tr(locale, "no data for {duration}", duration=dur(self.for_))
+        return self.name or tr(locale, "no data for {duration}", duration=dur(self.for_, locale))
 
 
 class StaleEvaluator(Evaluator):

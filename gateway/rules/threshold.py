@@ -49,7 +49,7 @@ class ThresholdRule(RuleBase):
             parts.append(tr(locale, "{metric} below {value} {unit}", metric=metric, value=self.below, unit=unit))
         text = tr(locale, " or ").join(parts)
         if self.for_:
-            text += tr(locale, " for {duration}", duration=dur(self.for_))
+            text += tr(locale, " for {duration}", duration=dur(self.for_, locale))
         return text
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,15 @@ def test_storage_alerts_say_what_happened(site: Site) -> None:
     text = composer(site).compose("opened", a).text
     assert text.startswith("[告警] influxdb: 读数丢失：InfluxDB 本地队列已满\n")
     assert f"详情：{detail}" in text
+
+
+def test_durations_in_chinese_words(tmp_path: Path) -> None:
+    rules: list[dict[str, Any]] = [
+        {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0, "for": "1h30m"},
+        {"id": "gate-held", "kind": "gate_held_open", "devices": ["gate"], "for": "45s"},
+        {"id": "night-water", "kind": "continuous_flow", "devices": ["water"], "for": "2h"}]
+    cfg = config(tmp_path, rules, locale="zh-CN")
+    said = {r.id: r.describe("zh-CN") for r in cfg.rules}
+    assert said == {"fridge-warm": "温度高于 8.0 °C 持续 1小时30分钟", "gate-held": "大门打开超过 45秒",
+                    "night-water": "持续用水超过 2小时（疑似漏水）"}
+    assert cfg.rules[0].describe("en") == "temperature above 8.0 °C for 1h30m"

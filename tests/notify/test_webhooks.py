@@ -103,7 +103,8 @@ def test_chinese_messages(tmp_path: Path, server: WebhookServer) -> None:
     finally:
         site.close()
     text = server.received[0].body["text"]["content"]
-    assert text.startswith("[告警]") and "温度高于 8.0 °C" in text and "级别：" in text and "houqin ack 1" in text
+    assert text.startswith("[告警]") and "温度高于 8.0 °C 持续 10分钟" in text
+    assert "级别：" in text and "houqin ack 1" in text
 
 
 def test_robot_error_code_is_a_failure(tmp_path: Path, server: WebhookServer) -> None:
@@ -135,5 +136,5 @@ def test_silent_device_message(tmp_path: Path, server: WebhookServer) -> None:
     body = server.received[0].body
     assert body["alert"]["value"] is None
     # The freezer never spoke: the message says so rather than a "last heard of" time it never had.
-    assert "15m00s 无数据" in body["text"] and "从未收到数据（自 2026-11-20 02:00 起监视）" in body["text"]
+    assert "15分钟 无数据" in body["text"] and "从未收到数据（自 2026-11-20 02:00 起监视）" in body["text"]
     assert "最后收到数据" not in body["text"]
