@@ -121,6 +121,7 @@ class MqttLink:
         self._connected = threading.Event()
         self._stopping = False
         self._unreachable_told = False
+        self._refusal_told = ""
         self._lock = threading.Lock()
         v5 = settings.protocol == "5"
         self._v5 = v5
@@ -226,8 +227,12 @@ class MqttLink:
     def _handle_connect(self, client: paho.Client, userdata: object, flags: paho.ConnectFlags,
                         reason: ReasonCode, properties: Properties | None) -> None:
         if reason.is_failure:
-            log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
-                    "broker %s:%s refused the connection: %s", self.settings.host, self.settings.port, reason)
+            # once per reason until connected: a wrong password must not log a line every retry for days
+            told = self._refusal_told == str(reason)
+            self._refusal_told = str(reason)
+            log.log(logging.DEBUG if self.settings.quiet or told else logging.WARNING,
+                    "broker %s:%s refused the connection: %s; check [mqtt] url (user, password) and the broker's "
+                    "ACL; retrying", self.settings.host, self.settings.port, reason)
             self._emit(ConnectionChange(False, str(reason)))
             return
         with self._lock:
@@ -238,6 +243,7 @@ class MqttLink:
             client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._connected.set()
         self._unreachable_told = False
+        self._refusal_told = ""
         log.log(logging.DEBUG if self.settings.quiet else logging.INFO, "connected to %s:%s (session present: %s)",
                 self.settings.host, self.settings.port, flags.session_present)
         self._emit(ConnectionChange(True, str(reason), bool(flags.session_present)))
