@@ -16,8 +16,8 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from gateway.clock import Clock
-from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
+from gateway.gate.errors import GateError
 from gateway.gate.settings import parse_window
 
 CardKind = Literal["staff", "guard", "contractor"]
@@ -25,7 +25,7 @@ CARD_KINDS: tuple[CardKind, ...] = ("staff", "guard", "contractor")
 Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late", "refused"]
 
 
-class CardError(HouqinError, ValueError):
+class CardError(GateError):
     """A card entry is not valid (the message names the field and the fix)."""
 
 
@@ -116,21 +116,22 @@ def decide(rule: CardRule | None, ts: float, tz: ZoneInfo) -> tuple[bool, Reason
 
 def _check(kind: str, days: str, hours: str, valid_from: str | None, valid_until: str | None) -> str:
     if kind not in CARD_KINDS:
-        raise CardError(f"card kind {kind!r}: use one of {', '.join(CARD_KINDS)}")
+        raise CardError("card kind {kind!r}: use one of {kinds}", kind=kind, kinds=", ".join(CARD_KINDS))
     clean = "".join(sorted({c for c in days if c in "1234567"}))
     if not clean or len(clean) != len({c for c in days if not c.isspace() and c != ","}):
-        raise CardError(f"days {days!r}: list ISO weekdays 1 (Monday) to 7 (Sunday), e.g. \"12345\"")
+        raise CardError("days {days!r}: list ISO weekdays 1 (Monday) to 7 (Sunday), e.g. \"12345\"", days=days)
     if hours:
         try:
             parse_window(hours)
         except ValueError as e:
-            raise CardError(f"hours: {e}") from None
+            raise CardError("hours {hours!r}: write them as \"HH:MM-HH:MM\", e.g. \"07:00-18:00\" ({why})",
+                            hours=hours, why=e) from None
     for name, v in (("valid_from", valid_from), ("valid_until", valid_until)):
         if v:
             try:
                 date.fromisoformat(v)
             except ValueError:
-                raise CardError(f"{name} {v!r}: write the date as YYYY-MM-DD") from None
+                raise CardError("{field} {value!r}: write the date as YYYY-MM-DD", field=name, value=v) from None
     if valid_from and valid_until and valid_until < valid_from:
         raise CardError("valid_until is before valid_from")
     return clean
@@ -159,7 +160,7 @@ class CardRegistry:
         """Register a card; CardError when the number is taken or a field is wrong."""
         n = normalise_uid(uid)
         if not n or len(n) > 32:
-            raise CardError(f"card number {uid!r}: 1-32 letters or digits, as the reader shows it")
+            raise CardError("card number {uid!r}: 1-32 letters or digits, as the reader shows it", uid=uid)
         if not holder.strip():
             raise CardError("holder: give the name of the person holding the card")
         clean = _check(kind, days, hours, valid_from or None, valid_until or None)
@@ -170,7 +171,7 @@ class CardRegistry:
                 (n, holder.strip(), kind, clean, hours.strip(), valid_from or None, valid_until or None, note,
                  self.clock.now()))
         except sqlite3.IntegrityError:
-            raise CardError(f"card {n} is already registered; change that entry instead") from None
+            raise CardError("card {uid} is already registered; change that entry instead", uid=n) from None
         return self.get(int(cur.lastrowid or 0))
 
     def update(self, card_id: int, **fields: Any) -> Card:
@@ -179,7 +180,8 @@ class CardRegistry:
         allowed = {"holder", "kind", "days", "hours", "valid_from", "valid_until", "disabled", "note"}
         unknown = set(fields) - allowed
         if unknown:
-            raise CardError(f"unknown field(s) {sorted(unknown)}; change {', '.join(sorted(allowed))}")
+            raise CardError("unknown field(s) {fields}; change {allowed}", fields=sorted(unknown),
+                            allowed=", ".join(sorted(allowed)))
         r = card.rule
         merged: dict[str, Any] = {"holder": card.holder, "kind": card.kind, "days": r.days, "hours": r.hours,
                                   "valid_from": r.valid_from, "valid_until": r.valid_until,
@@ -210,7 +212,7 @@ class CardRegistry:
         """One card; CardError when there is none."""
         row = self._conn().execute(f"SELECT {_COLS} FROM gate_cards WHERE id = ?", (card_id,)).fetchone()
         if row is None:
-            raise CardError(f"there is no card #{card_id}")
+            raise CardError("there is no card #{id}", id=card_id)
         return _card(row)
 
     def by_uid(self, uid: str) -> Card | None:

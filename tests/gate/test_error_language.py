@@ -74,3 +74,21 @@ def test_person_visited_is_told_in_the_sites_language(site: Site) -> None:
         assert again.status_code == 409 and f"访客 #{v.id} 已是“已批准”，无需再决定" in again.text
         site.clock.advance(3600)
         assert "此审批链接已过期" in c.get(f"/v/{token}").text
+
+
+def test_card_registry_errors_in_chinese(site: Site) -> None:
+    from gateway.gate.cards import CardError
+
+    cards = _gate(site).cards
+    cards.add("AA01", "李老师")
+    told = []
+    for kwargs in ({"uid": "aa-01", "holder": "王老师"}, {"uid": "B1", "holder": " "},
+                   {"uid": "B2", "holder": "王老师", "days": "89"}, {"uid": "B3", "holder": "王老师", "hours": "7-18"},
+                   {"uid": "B4", "holder": "王老师", "valid_until": "2026/12/01"}):
+        with pytest.raises(CardError) as e:
+            cards.add(**kwargs)
+        told.append(e.value.text("zh-CN"))
+    assert told == ["卡 AA01 已登记；请修改原有记录", "持卡人：请填写持卡人姓名",
+                    "星期 '89'：请用 1（周一）到 7（周日）表示，例如 “12345”",
+                    "时段 '7-18'：请按 “HH:MM-HH:MM” 填写，例如 “07:00-18:00”",
+                    "日期 '2026/12/01'：请按 YYYY-MM-DD 填写"]
