@@ -252,7 +252,7 @@ async def card_add(request: Request, ctx: Ctx, me: Me) -> Response:
                            note=form.get("note", ""))
     except CardError as e:
         return render_page(request, ctx, me, "gate_cards.html", status_code=400, page="gate-cards",
-                           cards=gate.cards.all(), kinds=CARD_KINDS, error=str(e))
+                           cards=gate.cards.all(), kinds=CARD_KINDS, error=e.text(ctx.locale_of(me.user)))
     gate.access.publish_card_list()
     ctx.audit.record(me.user.username, "card_added", target=c.uid, detail=c.holder, address=client_address(request))
     return RedirectResponse("/gate/cards", status_code=303)
@@ -273,7 +273,7 @@ async def card_change(request: Request, ctx: Ctx, me: Me, card_id: int) -> Respo
             raise CardError("action: use disable, enable or delete")
     except CardError as e:
         return render_page(request, ctx, me, "gate_cards.html", status_code=400, page="gate-cards",
-                           cards=gate.cards.all(), kinds=CARD_KINDS, error=str(e))
+                           cards=gate.cards.all(), kinds=CARD_KINDS, error=e.text(ctx.locale_of(me.user)))
     gate.access.publish_card_list()
     ctx.audit.record(me.user.username, f"card_{what}", target=str(card_id), address=client_address(request))
     return RedirectResponse("/gate/cards", status_code=303)

@@ -92,3 +92,12 @@ def test_card_registry_errors_in_chinese(site: Site) -> None:
                     "星期 '89'：请用 1（周一）到 7（周日）表示，例如 “12345”",
                     "时段 '7-18'：请按 “HH:MM-HH:MM” 填写，例如 “07:00-18:00”",
                     "日期 '2026/12/01'：请按 YYYY-MM-DD 填写"]
+
+
+def test_card_page_tells_the_admin_in_chinese(site: Site) -> None:
+    site.ctx.accounts.add("laowang", "admin", PASSWORD)  # reads the site's language
+    with TestClient(site.app) as c:
+        token = login_ok(c, "laowang")
+        r = c.post("/gate/cards", data={"csrf_token": token, "uid": "B2", "holder": "王老师", "kind": "staff",
+                                        "days": "89"})
+        assert r.status_code == 400 and "星期 &#39;89&#39;：请用 1（周一）到 7（周日）表示" in r.text
