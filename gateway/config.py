@@ -18,7 +18,7 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import ID_PATTERN, METRICS
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
-from gateway.notify.config import NotifySettings
+from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.kinds import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
@@ -373,6 +373,7 @@ class Config(_Section):
         problems = [
             *check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels), set(self.notify.chains)),
             *check_rules(self.rules, set(self.notify.chains), [d.id for d in self.devices]),
+            *check_notify(self.notify, [d.id for d in self.devices]),
             *check_reports(self.reports, set(self.notify.channels), set(self.notify.chains)),
             *check_sensors(self.devices, self.sensors),
         ]

@@ -48,7 +48,7 @@ def raw_config(tmp_path: Path, mosquitto: Mosquitto, hook: WebhookServer) -> dic
         "notify": {
             "channels": {"kitchen-group": {"type": "webhook", "format": "generic", "url": hook.url("/kitchen")},
                          "guard-group": {"type": "webhook", "format": "generic", "url": hook.url("/guard")},
-                         "gate-buzzer": {"type": "buzzer", "device": "gate-agent"}},
+                         "gate-buzzer": {"type": "buzzer", "device": "gate"}},
             "chains": {"kitchen": {"steps": [{"channels": ["kitchen-group"]}]},
                        "guard": {"steps": [{"channels": ["guard-group", "gate-buzzer"]}]}},
         },
@@ -67,7 +67,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
     gw = build_gateway(parse_config(raw), clock=clock, extensions=("gateway.alerts.setup",))
     gw.start()
     pub = Publisher(mosquitto.port)
-    buzzer = Collector(mosquitto.port, contract.set_topic("kg", "gate-agent"), "e2e-buzzer")
+    buzzer = Collector(mosquitto.port, contract.set_topic("kg", "gate"), "e2e-buzzer")
     try:
         pub.wait_gateway()
         t0 = clock.now()
@@ -89,7 +89,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
         wait_for(lambda: gw.alerting.engine.stats().batches >= 4, what="gate batches")  # type: ignore[attr-defined]
         clock.advance(3)
         wait_for(lambda: len(hook.at("/guard")) == 1, what="forced-gate webhook")
-        wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate-agent"))]
+        wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate"))]
                  == [{"buzzer": "on"}], what="buzzer on")
 
         toml = write_toml(tmp_path / "houqin.toml", raw)
@@ -103,7 +103,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
                      str(toml)]) == 0
         assert main(["ack", "999", "--by", "x", "--note", "y", "--config", str(toml)]) == 1
         # The running gateway sees the CLI's acknowledgement on its next tick: buzzer off.
-        wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate-agent"))][-1:]
+        wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate"))][-1:]
                  == [{"buzzer": "off"}], what="buzzer off after CLI ack")
         capsys.readouterr()
         assert main(["alerts", "--json", "--config", str(toml)]) == 0

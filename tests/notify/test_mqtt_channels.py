@@ -14,13 +14,13 @@ from tests.mosquitto import Mosquitto
 from tests.rules.site import FRI_2AM, Site, config
 from tests.waiting import wait_for
 
-RULES = [
+RULES: list[dict[str, Any]] = [
     {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0, "for": "0s",
      "severity": "critical", "notify": "local"},
     {"id": "leak", "kind": "water_leak", "devices": ["sink-leak"], "notify": "local"},
 ]
-NOTIFY = {"channels": {"buzzer": {"type": "buzzer", "device": "gate-agent"},
-                       "lamp": {"type": "led", "device": "kitchen-agent", "output": "red_led"},
+NOTIFY = {"channels": {"buzzer": {"type": "buzzer", "device": "gate"},
+                       "lamp": {"type": "led", "device": "kitchen-fridge", "output": "red_led"},
                        "bus": {"type": "mqtt"}},
           "chains": {"local": {"steps": [{"channels": ["buzzer", "lamp", "bus"]}]}}}
 
@@ -57,8 +57,8 @@ def test_buzzer_led_and_retained_state(tmp_path: Path, mosquitto: Mosquitto) -> 
     link = gateway_link(mosquitto.port)
     sub = Collector(mosquitto.port, "houqin/kg/#", "sub-1")
     site = Site(config(tmp_path, RULES, NOTIFY), ManualClock(FRI_2AM), publisher=link)
-    buzzer = contract.set_topic("kg", "gate-agent")
-    lamp = contract.set_topic("kg", "kitchen-agent")
+    buzzer = contract.set_topic("kg", "gate")
+    lamp = contract.set_topic("kg", "kitchen-fridge")
     state = contract.alerts_topic("kg", "fridge-warm", "kitchen-fridge")
     try:
         site.reading("kitchen-fridge", "temperature", 9.0)
@@ -115,8 +115,8 @@ def test_restart_turns_the_buzzer_back_on_without_messaging_people(tmp_path: Pat
 
     hook = WebhookServer()
     link = gateway_link(mosquitto.port)
-    sub = Collector(mosquitto.port, contract.set_topic("kg", "gate-agent"), "sub-restart")
-    notify = {"channels": {"buzzer": {"type": "buzzer", "device": "gate-agent"},
+    sub = Collector(mosquitto.port, contract.set_topic("kg", "gate"), "sub-restart")
+    notify = {"channels": {"buzzer": {"type": "buzzer", "device": "gate"},
                            "group": {"type": "webhook", "format": "generic", "url": hook.url("/g")}},
               "chains": {"local": {"steps": [{"channels": ["buzzer", "group"]}]}}}
     cfg = config(tmp_path, RULES, notify)

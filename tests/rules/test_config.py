@@ -20,6 +20,10 @@ id = "kg"
 id = "kitchen-fridge-1"
 kind = "fridge"
 
+[[devices]]
+id = "gate"
+kind = "gate"
+
 [[rules]]
 id = "fridge-warm"
 kind = "threshold"
@@ -38,7 +42,7 @@ url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY"
 
 [notify.channels.gate-buzzer]
 type = "buzzer"
-device = "gate-agent"
+device = "gate"
 
 [notify.channels.principal-mail]
 type = "email"
@@ -91,8 +95,11 @@ def test_example_config_in_deploy_loads() -> None:
     (('severity = "critical"', 'severity = "urgent"'), "severity"),
     # A misspelt device would leave the fridge unwatched without a word: refused, naming the entry.
     (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-fridge"]'),
-     "rule 'fridge-warm': devices entry 'kitchen-fridge' matches no [[devices]] id (configured: kitchen-fridge-1)"),
+     "rule 'fridge-warm': devices entry 'kitchen-fridge' matches no [[devices]] id "
+     "(configured: kitchen-fridge-1, gate)"),
     (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-frige*"]'), "'kitchen-frige*' matches no [[devices]]"),
+    (('device = "gate"', 'device = "gate-agnet"'),
+     "notify.channels.gate-buzzer: device 'gate-agnet' is not a [[devices]] id, so the buzzer would never sound"),
 ])
 def test_mistakes_are_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     assert change[0] in ISSUE_EXAMPLE
