@@ -207,9 +207,11 @@ class AccessControl:
         return [_record(r) for r in rows]
 
     def contractors_on_site(self) -> list[AccessRecord]:
-        """Contractors whose last accepted read was at an ``in`` reader (in without out), oldest first."""
+        """Contractors whose last accepted read was at an ``in`` reader with no read at an ``out`` reader since
+        (in without out), oldest first. A read at an ``out`` reader counts even when refused (a contractor
+        leaving after their hours is refused there, and gone)."""
         rows = self.db.conn().execute(
             f"SELECT {_COLS} FROM gate_access a WHERE kind = 'contractor' AND accepted = 1 AND id = "
-            "(SELECT b.id FROM gate_access b WHERE b.uid = a.uid AND b.accepted = 1 ORDER BY b.ts DESC, b.id DESC"
-            " LIMIT 1) AND direction = 'in' ORDER BY ts").fetchall()
+            "(SELECT b.id FROM gate_access b WHERE b.uid = a.uid AND (b.accepted = 1 OR b.direction = 'out')"
+            " ORDER BY b.ts DESC, b.id DESC LIMIT 1) AND direction = 'in' ORDER BY ts").fetchall()
         return [_record(r) for r in rows]
