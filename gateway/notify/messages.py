@@ -84,7 +84,9 @@ class Composer:
         lines = [_t(loc, "Severity: {severity}", severity=severity)]
         value = _value(alert, loc) if alert.kind != "patrol_missed" else ""  # its value is a count: the detail says it
         if value:
-            lines.append(_t(loc, "Value: {value}", value=value))
+            # A resolved alert is no longer at that value: say it is the value that raised it.
+            lines.append(_t(loc, "Value when raised: {value}" if event == "resolved" else "Value: {value}",
+                            value=value))
         if alert.kind == "stale":
             lines.append(_t(loc, "Device offline") if alert.detail == "offline"
                          else _t(loc, "Never heard from (watched since {time})", time=self._time(alert.since))

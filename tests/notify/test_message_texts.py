@@ -109,3 +109,12 @@ def test_durations_in_chinese_words(tmp_path: Path) -> None:
     assert said == {"fridge-warm": "温度高于 8.0 °C 持续 1小时30分钟", "gate-held": "大门打开超过 45秒",
                     "night-water": "持续用水超过 2小时（疑似漏水）"}
     assert cfg.rules[0].describe("en") == "temperature above 8.0 °C for 1h30m"
+
+
+def test_resolved_message_does_not_call_the_old_value_current(site: Site) -> None:
+    site.reading("sink-leak", "water_leak", 1.0)
+    [a] = site.service.list(open_only=True)
+    site.reading("sink-leak", "water_leak", 0.0)
+    resolved = composer(site).compose("resolved", site.service.get(a.id)).text
+    assert "告警时数值：漏水" in resolved and "当前值" not in resolved
+    assert "当前值：漏水" in composer(site).compose("opened", a).text
