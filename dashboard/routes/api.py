@@ -32,6 +32,12 @@ LIVE_AREAS: dict[str, frozenset[str] | None] = {
 }
 
 
+#: The filters of ``GET /api/alerts`` (anything else is a 422 naming the allowed values, not an empty list).
+AlertStateFilter = Literal["recent", "open", "active", "acknowledged", "cleared", "all"]
+AreaFilter = Literal["", "gate", "cold_storage", "utilities", "other"]
+SeverityFilter = Literal["", "critical", "major", "minor", "warning"]
+
+
 class AckBody(BaseModel):
     """Acknowledge an alert with the corrective action taken."""
 
@@ -110,8 +116,8 @@ async def readings(
 
 
 @router.get("/alerts")
-async def alerts(ctx: Ctx, state: str = "recent", area: str = "", severity: str = "",
-                 limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
+async def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter = "",
+                 severity: SeverityFilter = "", limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
     """Alerts by state (recent: open ones then the last 7 days; open, active, acknowledged, cleared, all),
     area and severity."""
     return views.alert_json(ctx.services, views.alerts(ctx.services, state=state, area=area, severity=severity,

@@ -73,3 +73,13 @@ def test_devices_count_todays_dead_letters_with_the_latest_reason(site: Site, cl
         "EXPLAIN QUERY PLAN SELECT device, count(*), reason, max(ts) FROM dead_letters WHERE ts >= ?"
         " AND device IS NOT NULL GROUP BY device", (now,)))
     assert "dead_letters_ts_device" in plan  # answered from the index of recent entries
+
+
+def test_alert_filters_refuse_unknown_values(site: Site, client: TestClient) -> None:
+    site.open_alert("fridge-1", severity="critical")
+    login_ok(client, "ada")
+    assert len(client.get("/api/alerts", params={"state": "open", "area": "cold_storage"}).json()) == 1
+    for param, bad in (("state", "opened"), ("area", "kitchen"), ("severity", "high")):
+        r = client.get("/api/alerts", params={param: bad})
+        assert r.status_code == 422, (param, r.text)
+        assert param in r.text  # the error names the parameter (and the values it takes)
