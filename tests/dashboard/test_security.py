@@ -319,3 +319,19 @@ def test_abandoned_sessions_are_purged(site: Site) -> None:
     with TestClient(site.app) as b:
         login_ok(b, "ada")
     assert site.ctx.sessions.count() == 1  # li's abandoned session is gone, ada's is the one left
+
+
+def test_a_role_change_ends_the_users_sessions(site: Site) -> None:
+    with TestClient(site.app) as admin, TestClient(site.app) as kitchen:
+        csrf = login_ok(admin, "ada")
+        login_ok(kitchen, "li")
+        assert kitchen.get("/cold").status_code == 200
+        r = admin.post("/admin/users/li", data={"csrf_token": csrf, "action": "role", "role": "viewer"},
+                       follow_redirects=False)
+        assert r.status_code == 303
+        assert kitchen.get("/api/ping").status_code == 401  # the old role's session is gone
+        login_ok(kitchen, "li")
+        csrf_li = kitchen.get("/api/me").json()["csrf_token"]
+        aid = site.open_alert("fridge-1")
+        r = kitchen.post(f"/api/alerts/{aid}/ack", json={"note": "x"}, headers={"X-CSRF-Token": csrf_li})
+        assert r.status_code == 403  # a viewer now
