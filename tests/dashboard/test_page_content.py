@@ -83,3 +83,18 @@ def test_alert_filters_refuse_unknown_values(site: Site, client: TestClient) -> 
         r = client.get("/api/alerts", params={param: bad})
         assert r.status_code == 422, (param, r.text)
         assert param in r.text  # the error names the parameter (and the values it takes)
+
+
+def test_the_kitchen_acknowledges_on_the_cold_storage_page(site: Site, client: TestClient) -> None:
+    aid = site.open_alert("fridge-1")
+    with TestClient(site.app) as viewer:
+        login_ok(viewer, "yuan")
+        assert f'action="/alerts/{aid}/ack"' not in viewer.get("/cold").text  # read only
+    csrf = login_ok(client, "li")
+    html = client.get("/cold").text
+    assert f'action="/alerts/{aid}/ack"' in html and 'name="back" value="/cold"' in html
+    r = client.post(f"/alerts/{aid}/ack", data={"csrf_token": csrf, "note": "门没关严，已关好", "back": "/cold"},
+                    follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/cold"
+    html = client.get("/cold").text
+    assert "门没关严，已关好 (li)" in html and f'action="/alerts/{aid}/ack"' not in html
