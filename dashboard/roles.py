@@ -86,6 +86,7 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("POST", "/gate/watch"): _GUARD,
     ("POST", "/gate/watch/{entry_id}/delete"): _ADMIN,
     ("GET", "/gate/rollcall"): _ALL,
+    ("POST", "/gate/release/{relay}"): _GUARD,  # the gate page's lock release button (audited)
     ("GET", "/gate/patrols"): _GATE,
     ("GET", "/gate/handover"): _GATE,
     ("POST", "/gate/handover"): _GUARD,
@@ -94,6 +95,7 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("POST", "/gate/cards"): _ADMIN,
     ("POST", "/gate/cards/{card_id}"): _ADMIN,
     ("GET", "/api/gate/access"): _GATE,
+    ("POST", "/api/gate/release/{relay}"): _GUARD,
     ("GET", "/api/gate/onsite"): _ALL,
     ("GET", "/api/gate/visitors"): _GATE,
     ("POST", "/api/gate/visitors"): _GUARD,

@@ -48,6 +48,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "card_added": "added card", "card_disable": "disabled card", "card_enable": "enabled card",
     "card_delete": "deleted card", "sample_registered": "registered food sample",
     "sample_discarded": "discarded food sample", "sheet_correction": "corrected the cold-storage sheet",
+    "gate_release": "released the lock of",
 }
 
 #: Strings the page script shows (live alerts, gate state), translated once per locale.
@@ -60,6 +61,10 @@ JS_STRINGS: Mapping[str, str] = {
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
     "online": "online", "offline": "offline",
     "sound_off": "The alarm sound is off: tap here to turn it on",
+    # card decisions pushed to the gate page (the msgids of the gate desk's catalog)
+    "card_refused": "Card refused", "unknown_card": "unknown card", "refused": "refused",
+    "reason_unknown": "unknown card", "reason_disabled": "card disabled", "reason_out_of_hours": "out of hours",
+    "reason_expired": "card expired", "reason_late": "read too late to open",
 }
 
 _DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}

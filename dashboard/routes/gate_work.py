@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import logging
 from typing import Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -152,6 +153,38 @@ async def watch_delete(request: Request, ctx: Ctx, me: Me, entry_id: int) -> Res
     _gate(request).visitors.remove_watch(entry_id)
     ctx.audit.record(me.user.username, "watch_removed", target=str(entry_id), address=client_address(request))
     return RedirectResponse("/gate/desk#watch", status_code=303)
+
+
+# -- lock release from the gate page ----------------------------------------------------------------
+def lock_relays(gate: Gate) -> list[dict[str, str]]:
+    """The lock relays a guard may release: every ``[[gate.readers]] relay`` and ``release_on_approval``."""
+    ids: list[str] = []
+    for relay in [r.relay for r in gate.settings.readers] + [gate.settings.release_on_approval]:
+        if relay and relay not in ids:
+            ids.append(relay)
+    names = {d.id: d.label for d in gate.config.devices}
+    return [{"device": i, "name": names.get(i, i)} for i in ids]
+
+
+def _release(request: Request, ctx: DashboardContext, me: Any, relay: str) -> bool:
+    """Pulse ``relay`` (with a ``release`` event, so gate_forced knows who opened) and audit it."""
+    gate = _gate(request)
+    if relay not in {r["device"] for r in lock_relays(gate)}:
+        raise HTTPException(404, f"no lock relay {relay!r}: relays are set in [[gate.readers]] relay "
+                                 "or [gate] release_on_approval")
+    sent = gate.access.release(relay, f"released at the dashboard by {_who(me)}")
+    ctx.audit.record(me.user.username, "gate_release", target=relay,
+                     detail="sent" if sent else "not sent: MQTT not connected", address=client_address(request))
+    log.info("gate: %s released %s from the dashboard (%s)", me.user.username, relay, "sent" if sent else "NOT sent")
+    return sent
+
+
+@router.post("/gate/release/{relay}")
+async def release(request: Request, ctx: Ctx, me: Me, relay: str) -> Response:
+    """The gate page's "Release lock" button (guards and admins; audited)."""
+    sent = _release(request, ctx, me, relay)
+    return RedirectResponse(f"/gate?{'released' if sent else 'release_failed'}={quote(relay, safe='')}",
+                            status_code=303)
 
 
 @router.get("/gate/rollcall")
@@ -350,6 +383,14 @@ def _bad(e: Exception, status: int = 400, locale: str | None = None) -> HTTPExce
 def _lang(request: Request, me: Any) -> str:
     """The API caller's language (the desk shows the API's error text to the guard)."""
     return str(me.user.locale or _gate(request).config.site.locale)
+
+
+@api.post("/release/{relay}")
+async def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[str, Any]:
+    """Release (pulse) a lock relay; 503 when the command could not be sent (MQTT not connected)."""
+    if not _release(request, ctx, me, relay):
+        raise HTTPException(503, f"the release command for {relay!r} could not be sent: MQTT is not connected")
+    return {"relay": relay, "sent": True}
 
 
 @api.get("/access")

@@ -10,7 +10,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dashboard import views
 from dashboard.accounts import AccountError
 from dashboard.deps import Ctx, Forbidden, Me
-from dashboard.roles import ROLES, may_ack
+from dashboard.roles import ROLES, allowed, may_ack
+from dashboard.routes import gate_work
 from dashboard.routes.common import account_error, render_page, render_shared_page
 from dashboard.security import client_address, form_fields
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
@@ -34,13 +35,17 @@ async def overview(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/gate")
-async def gate(request: Request, ctx: Ctx, me: Me) -> Response:
-    """The guard's screen."""
+async def gate(request: Request, ctx: Ctx, me: Me, released: str = "", release_failed: str = "") -> Response:
+    """The guard's screen: gates now, the lock release buttons, gate alarms and the event stream."""
     data = views.gate(ctx.services)
     can_ack = may_ack(me.user.role, "gate")
     for a in data["alerts"]:
         a["can_ack"] = can_ack and a["state"] == "active"
-    return render_page(request, ctx, me, "gate.html", page="gate", data=data, can_ack=can_ack)
+    relays = gate_work.lock_relays(request.app.state.gate)
+    names = {r["device"]: r["name"] for r in relays}  # only configured relays are named back (no echo)
+    return render_page(request, ctx, me, "gate.html", page="gate", data=data, can_ack=can_ack, relays=relays,
+                       can_release=allowed(me.user.role, "POST", "/gate/release/{relay}"),
+                       released=names.get(released, ""), release_failed=names.get(release_failed, ""))
 
 
 @router.get("/cold")

@@ -132,6 +132,26 @@
     if (none) none.hidden = true;
   }
 
+  // a card decision (gate page): a refusal is told at once, with the sound, and marked in the event list
+  function onAccess(a) {
+    var list = document.getElementById("event-list");
+    if (!list || a.accepted) return;
+    var reason = T["reason_" + a.reason] || a.reason;
+    var li = el("li", "ev ev-refused fresh");
+    li.appendChild(el("time", null, timeFmt.format(new Date(a.ts * 1000))));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("b", null, t("card_refused")));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", null, (a.holder || t("unknown_card")) + " · " + reason + " · " + a.reader));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("code", null, a.uid));
+    list.insertBefore(li, list.firstChild);
+    var none = document.getElementById("no-events");
+    if (none) none.hidden = true;
+    showBanner(t("card_refused") + ": " + (a.holder || t("unknown_card")) + " " + a.uid + " · " + reason + " · " + a.reader);
+    beep();
+  }
+
   // -- alerts ---------------------------------------------------------------------------------
   function alertCard(a, back, canAck) {
     var art = el("article", "alert fresh sev-" + a.severity + " state-" + a.state);
@@ -262,6 +282,7 @@
     es.addEventListener("reading", function (m) { onReading(JSON.parse(m.data)); });
     es.addEventListener("event", function (m) { onEvent(JSON.parse(m.data)); });
     es.addEventListener("alert", function (m) { onAlert(JSON.parse(m.data)); });
+    es.addEventListener("gate_access", function (m) { onAccess(JSON.parse(m.data)); });
     es.addEventListener("availability", function (m) {
       var a = JSON.parse(m.data);
       document.querySelectorAll('[data-online="' + CSS.escape(a.device) + '"]').forEach(function (n) { n.textContent = t(a.online ? "online" : "offline"); });
