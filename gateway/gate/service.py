@@ -167,11 +167,18 @@ class Gate:
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {ln}" for ln in lines[:-1]) + \
                    f"\n\n[{gettext(loc, 'Approve or refuse')}]({url})"
-        return send(self.config, self.settings.approval_channels, Message("visitor_approval", title, markdown, text))
+        results = send(self.config, self.settings.approval_channels,
+                       Message("visitor_approval", title, markdown, text))
+        if results and all(err is not None for err in results.values()):
+            # Nobody was asked: the desk says so, so the guard phones the person visited instead of waiting.
+            self.visitors.unsent[v.id] = "; ".join(str(err) for err in results.values())
+            self._tell("visitor", self.visitors.get(v.id).as_dict())
+        return results
 
     def decide_visitor(self, visitor_id: int, approve: bool, by: str, note: str = "") -> Visitor:
         """Approve or refuse; an approval releases the gate when ``release_on_approval`` is set."""
         v = self.visitors.decide(visitor_id, approve, by, note)
+        self.visitors.unsent.pop(visitor_id, None)
         if approve and self.settings.release_on_approval:
             self.access.release(self.settings.release_on_approval, f"visitor {v.id}")
         self._tell("visitor", v.as_dict())

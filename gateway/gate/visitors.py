@@ -64,6 +64,8 @@ class Visitor:
     signed_in_at: float | None
     signed_out_at: float | None
     watch: WatchEntry | None = field(default=None, compare=False)
+    #: Why the approval message reached nobody (the guard then phones the person visited); None: sent.
+    approval_error: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form (masked ID only)."""
@@ -72,7 +74,8 @@ class Visitor:
                 "id_masked": self.id_masked, "has_photo": self.has_photo, "status": self.status,
                 "watch": self.watch.as_dict() if self.watch else None, "registered_by": self.registered_by,
                 "decided_by": self.decided_by, "decided_at": self.decided_at, "decision_note": self.decision_note,
-                "signed_in_at": self.signed_in_at, "signed_out_at": self.signed_out_at}
+                "signed_in_at": self.signed_in_at, "signed_out_at": self.signed_out_at,
+                "approval_error": self.approval_error}
 
 
 _COLS = ("id, created_at, name, phone, organisation, purpose, host, id_masked, photo IS NOT NULL, status, watch_id,"
@@ -94,6 +97,8 @@ class VisitorBook:
         self.db = db
         self.clock = clock
         self.cipher = cipher
+        #: Visitor id -> why no approval channel took the request (kept in memory; shown while pending).
+        self.unsent: dict[int, str] = {}
 
     def _conn(self) -> sqlite3.Connection:
         return self.db.conn()
@@ -132,8 +137,10 @@ class VisitorBook:
 
     def _visitor(self, row: tuple[Any, ...]) -> Visitor:
         watch = self.watch_entry(row[10]) if row[10] is not None else None
+        unsent = self.unsent.get(row[0]) if row[9] == "pending" else None
         return Visitor(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], bool(row[8]), row[9],
-                       row[10], row[11], row[12], row[13], row[14], row[15], row[16], watch=watch)
+                       row[10], row[11], row[12], row[13], row[14], row[15], row[16], watch=watch,
+                       approval_error=unsent)
 
     def find(self, statuses: tuple[str, ...] | None = None, since: float | None = None,
              limit: int = 200) -> list[Visitor]:
