@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.mosquitto import free_port
+from tests.processes import terminate, wait_ready
 
 INFLUXD = "/usr/bin/influxd"
 
@@ -82,27 +82,16 @@ class Influxd:
         self._logf = self.log.open("ab")
         self.proc = subprocess.Popen([self.binary, "-config", str(self.conf)], stdout=self._logf,
                                      stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=0.5) as r:
-                    if r.status == 204:
-                        return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"influxd exited: see {self.log}") from None
-                time.sleep(0.05)
-        raise RuntimeError(f"influxd did not answer on {self.port}: see {self.log}")
+        wait_ready(self.proc, self._pings, f"influxd on port {self.port}", self.log, timeout=30)
+
+    def _pings(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}/ping", timeout=0.5) as r:
+            return bool(r.status == 204)
 
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), waiting for the process to exit."""
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc, 20)
             self.proc = None
         if self._logf is not None:
             self._logf.close()

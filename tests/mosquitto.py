@@ -5,8 +5,9 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
+
+from tests.processes import terminate, wait_ready
 
 
 def free_port() -> int:
@@ -46,24 +47,14 @@ class Mosquitto:
         """Start and wait until it accepts connections."""
         self.proc = subprocess.Popen([self.binary, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"mosquitto exited: see {self.log}") from None
-                time.sleep(0.05)
-        raise RuntimeError(f"mosquitto did not listen on {self.port}")
+        wait_ready(self.proc, self._accepts, f"mosquitto on port {self.port}", self.log, timeout=10)
+
+    def _accepts(self) -> bool:
+        with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+            return True
 
     def stop(self) -> None:
         """Stop gracefully (it saves its persistence file)."""
         if self.proc is not None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            terminate(self.proc, 10)
             self.proc = None
