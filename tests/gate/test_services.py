@@ -4,7 +4,6 @@ webhook receiver for the alert chain, and the injected clock."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +26,6 @@ from tests.waiting import wait_for
 
 KEY = "11" * 32
 ID = "110101199003071234"
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookServer]:
-    server = WebhookServer()
-    yield server
-    server.close()
 
 
 def _gate(tmp_path: Path, cfg: Config, clock: ManualClock, alerting: Alerting | None = None,
