@@ -15,6 +15,8 @@ from dashboard.services import DashboardServices
 from gateway.alerts.model import Alert
 from gateway.cold_limits import COLD_KINDS, chart_limits
 from gateway.config import AREA_OF_KIND, DeviceSettings
+from gateway.contract import display_value
+from gateway.i18n import translations
 from gateway.store.base import SeriesInfo
 
 log = logging.getLogger(__name__)
@@ -378,9 +380,28 @@ def rule_name(services: DashboardServices, rule_id: str, locale: str | None = No
     return rule_id
 
 
+#: Alert details that are words (a stale device's state, a forced gate) -> the English msgid shown.
+DETAIL_WORDS: dict[str, str] = {"offline": "offline", "never": "never heard from", "silent": "silent",
+                                "forced open": "forced open"}
+
+
+def detail_text(alert: Alert, locale: str) -> str:
+    """An alert's detail for people in ``locale``: a contact's "open" as the gate's word (开), a stale
+    device's "offline" translated; numbers with units and anything else as the rule wrote them."""
+    tr = translations(locale)
+    if alert.metric is not None and alert.value is not None and alert.detail:
+        shown = display_value(alert.metric, alert.value)
+        if isinstance(shown, str) and alert.detail == shown:
+            return str(tr.pgettext("state", shown))  # the context keeps it apart from the alert state "open"
+    if alert.detail in DETAIL_WORDS:
+        return str(tr.gettext(DETAIL_WORDS[alert.detail]))
+    return alert.detail
+
+
 def alert_json(services: DashboardServices, alerts_: Sequence[Alert],
                locale: str | None = None) -> list[dict[str, Any]]:
-    """Alerts as JSON objects with their area, device name and rule name."""
+    """Alerts as JSON objects with their area, device name, rule name and ``detail_text`` (the detail in
+    ``locale``, default the site's; ``detail`` stays as the rule wrote it)."""
     out = []
     for a in alerts_:
         d = a.as_dict()
@@ -388,5 +409,6 @@ def alert_json(services: DashboardServices, alerts_: Sequence[Alert],
         dev = services.config.device(a.device)
         d["device_name"] = dev.label if dev else a.device
         d["rule_name"] = rule_name(services, a.rule, locale)
+        d["detail_text"] = detail_text(a, locale or services.config.site.locale)
         out.append(d)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -98,3 +99,23 @@ def test_the_kitchen_acknowledges_on_the_cold_storage_page(site: Site, client: T
     assert r.status_code == 303 and r.headers["location"] == "/cold"
     html = client.get("/cold").text
     assert "门没关严，已关好 (li)" in html and f'action="/alerts/{aid}/ack"' not in html
+
+
+def test_alert_details_in_the_users_language(site: Site, client: TestClient) -> None:
+    from gateway.alerts.store import OpenRequest
+
+    def raise_(rule: str, device: str, metric: str | None, value: float | None, detail: str) -> int:
+        return site.alerts.raise_alert(OpenRequest(rule=rule, device=device, kind=rule, severity="major", chain=None,
+                                                   metric=metric, value=value, detail=detail,
+                                                   since=site.clock.now())).id
+
+    held = raise_("held", "gate", "contact", 1.0, "open")
+    silent = raise_("stale", "fridge-1", None, None, "offline")
+    warm = raise_("warm", "freezer-1", "temperature", -9.5, "-9.5 °C")
+    csrf = login_ok(client, "ada")
+    client.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/"})
+    details = {int(m[0]): m[1] for m in re.findall(
+        r'data-alert-id="(\d+)">.*?<p class="detail">([^<]*)</p>', client.get("/alerts").text, re.S)}
+    assert details == {held: "开", silent: "离线", warm: "-9.5 °C"}  # the gate's word, not the alert state 未解除
+    api = {a["id"]: a for a in client.get("/api/alerts").json()}
+    assert api[held]["detail"] == "open" and api[held]["detail_text"] == "open"  # site language (en); raw kept
