@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.config import Config, default_config_path, load_config
+from gateway.durations import parse_duration
 from gateway.errors import ConfigError, HouqinError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 
@@ -30,6 +31,15 @@ def config_from_args(args: argparse.Namespace) -> Config | None:
         print(f"configuration error ({len(e.problems)} problem(s)):", file=sys.stderr)
         for p in e.problems:
             print(f"  - {p}", file=sys.stderr)
+        return None
+
+
+def since_from_args(args: argparse.Namespace) -> float | None:
+    """``--since`` (e.g. ``2h``) in seconds; None, having said why, when it is not a duration."""
+    try:
+        return parse_duration(args.since)
+    except ValueError as e:
+        print(f"--since: {e}", file=sys.stderr)
         return None
 
 

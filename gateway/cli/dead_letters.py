@@ -7,11 +7,10 @@ import json
 import sys
 import time
 
-from gateway.cli.common import add_config_option, config_from_args, open_events_db
+from gateway.cli.common import add_config_option, config_from_args, open_events_db, since_from_args
 from gateway.cli.query import local_time
 from gateway.clock import SystemClock
 from gateway.deadletters import DeadLetters
-from gateway.durations import parse_duration
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,11 +28,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    try:
-        since = time.time() - parse_duration(args.since)
-    except ValueError as e:
-        print(f"--since: {e}", file=sys.stderr)
+    back = since_from_args(args)
+    if back is None:
         return 2
+    since = time.time() - back
     db = open_events_db(cfg)
     if db is None:
         return 1

@@ -8,10 +8,10 @@ import sys
 import time
 from datetime import UTC, datetime, tzinfo
 
-from gateway.cli.common import add_config_option, config_from_args, open_store
+from gateway.cli.common import add_config_option, config_from_args, open_store, since_from_args
 from gateway.config import Config
 from gateway.contract import METRICS, display_value
-from gateway.durations import format_duration, parse_duration
+from gateway.durations import format_duration
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
 
@@ -81,10 +81,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    try:
-        since = parse_duration(args.since)
-    except ValueError as e:
-        print(f"--since: {e}", file=sys.stderr)
+    since = since_from_args(args)
+    if since is None:
         return 2
     store = open_store(cfg)
     if store is None:
