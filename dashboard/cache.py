@@ -52,14 +52,18 @@ class ResultCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached result for ``key``, or ``compute()`` (stored for the next callers)."""
+    def get(self, key: Hashable, compute: Callable[[], T], *, through_changes: bool = False) -> T:
+        """The cached result for ``key``, or ``compute()`` (stored for the next callers).
+
+        ``through_changes``: reuse it for the whole ``ttl`` even when data changed meanwhile (for
+        results where a second or two behind is fine and the live stream fills in, like chart series).
+        """
         if self.ttl <= 0:
             return compute()
         version, now = self._data.version, self._clock()
         with self._lock:
             item = self._items.get(key)
-            if item is not None and item[0] == version and now - item[1] < self.ttl:
+            if item is not None and (through_changes or item[0] == version) and now - item[1] < self.ttl:
                 self._items.move_to_end(key)
                 self.hits += 1
                 value: T = item[2]

@@ -110,8 +110,10 @@ async def readings(
                            "fn": fn, "ts": [p[0] for p in pts], "values": [p[1] for p in pts]},
                           separators=(",", ":")).encode()
 
-    # a chart's 24 h asked for by many screens at once: one query, encoded once (an open end is "now")
-    body: bytes = ctx.cache.get(("readings", device_id, metric, start, end, every, fn), compute)
+    # a chart's 24 h asked for by many screens at once: one query, encoded once, reused for a second or two
+    # even as readings arrive (the live stream appends them in the browser); an open end is "now"
+    body: bytes = ctx.cache.get(("readings", device_id, metric, start, end, every, fn), compute,
+                                through_changes=True)
     return Response(body, media_type="application/json")
 
 

@@ -88,14 +88,24 @@ def test_shared_overview_keeps_sessions_apart_and_shows_new_alerts_and_readings_
                                            since=clock.now()))
             page = a.get("/").text
             assert "open 5 min" in page and 'action="/alerts/' in page and tokens(page) == {csrf_a}
-            # readings: the chart API answers from the cache until a batch is committed
-            url = f"/api/devices/fridge-1/readings?metric=temperature&start={clock.now() - 3600}"
+            # a new reading invalidates the cached Overview at once
+            ticks = Ticks()
+            ctx.cache = ResultCache(ctx.hub.changes, ttl=2.0, clock=ticks)
+            before = a.get("/").text
             store.write([Reading(clock.now() - 60, "fridge-1", "temperature", 4.0)])
+            assert a.get("/").text == before  # not told yet: the cached page
+            for obs in observers:
+                obs.on_batch(CommittedBatch(readings=(Reading(clock.now() - 60, "fridge-1", "temperature", 4.0),)))
+            misses = ctx.cache.misses
+            assert a.get("/").text != before and ctx.cache.misses == misses + 1  # cold storage heard from
+            # chart series are reused for the TTL even as readings arrive (the live stream appends them)
+            url = f"/api/devices/fridge-1/readings?metric=temperature&start={clock.now() - 3600}"
             assert a.get(url).json()["values"] == [4.0]
             store.write([Reading(clock.now() - 30, "fridge-1", "temperature", 5.0)])
-            assert a.get(url).json()["values"] == [4.0]  # no batch told: within the TTL it is reused
             for obs in observers:
                 obs.on_batch(CommittedBatch(readings=(Reading(clock.now() - 30, "fridge-1", "temperature", 5.0),)))
+            assert a.get(url).json()["values"] == [4.0]
+            ticks.now = 2.0
             assert a.get(url).json()["values"] == [4.0, 5.0]
     finally:
         store.close()
