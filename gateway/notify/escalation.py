@@ -18,8 +18,13 @@ from gateway.clock import Clock
 from gateway.notify.config import ChainSettings
 from gateway.notify.dispatcher import Dispatcher
 from gateway.notify.messages import Composer, Notice, NoticeEvent
+from gateway.notify.output import OutputCommandChannel
 
 log = logging.getLogger(__name__)
+
+#: Seconds between "on" commands to a buzzer or LED an active alert still needs (below the agent's
+#: ``max_seconds`` cap, 600 s by default, so the alarm does not fall silent before someone acknowledges).
+OUTPUT_REFRESH_S = 60.0
 
 
 class Escalator:
@@ -33,6 +38,7 @@ class Escalator:
         self.composer = composer
         self.clock = clock
         self._lock = threading.Lock()
+        self._refreshed_at = clock.now()
 
     def on_alert_change(self, change: AlertChange) -> None:
         """``AlertService`` listener: act on the change at once (the first step is usually immediate)."""
@@ -77,8 +83,14 @@ class Escalator:
                     self._send("repeated", a, local)
 
     def tick(self, now: float | None = None) -> None:
-        """Send what became due (delays, repeats) and pass on changes made elsewhere."""
+        """Send what became due (delays, repeats), pass on changes made elsewhere, keep local alarms on."""
         self.sync(now)
+        t = self.clock.now() if now is None else now
+        if t - self._refreshed_at >= OUTPUT_REFRESH_S:
+            self._refreshed_at = t
+            for ch in self.dispatcher.channels.values():
+                if isinstance(ch, OutputCommandChannel):
+                    ch.refresh()
 
     def sync(self, now: float | None = None) -> None:
         """Bring every unfinished alert's notifications up to date."""
