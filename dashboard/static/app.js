@@ -163,7 +163,7 @@
     h.appendChild(link);
     h.appendChild(el("span", "state", t(a.state)));
     art.appendChild(h);
-    if (a.detail) art.appendChild(el("p", "detail", a.detail));
+    if (a.detail) art.appendChild(el("p", "detail", a.detail_text || a.detail));
     var when = el("p", "muted small", t("since") + " " + timeFmt.format(new Date(a.since * 1000)) + " (");
     var rel = el("span", null, ago(a.opened_at || a.since));
     rel.dataset.ago = String(a.opened_at || a.since);
@@ -206,7 +206,7 @@
     }
     if (a.change === "opened") {
       showBanner(t("new_alert") + ": " + (a.device_name || a.device) + " · " + (a.rule_name || a.rule) +
-        (a.detail ? " — " + a.detail : ""));
+        (a.detail ? " — " + (a.detail_text || a.detail) : ""));
       if (body.dataset.live === "gate" || a.severity === "critical" || a.severity === "major") beep();
     }
   }
@@ -275,10 +275,30 @@
   });
 
   // -- the live stream --------------------------------------------------------------------------
-  var loggedOut = false;
+  var loggedOut = false, lostAt = 0;
+  // Alerts opened while the stream was down were never pushed: fetch the open ones and add those the
+  // page lacks (with banner and sound when they opened during the gap).
+  function catchUp(since) {
+    if (!document.getElementById("alert-list")) return;
+    fetch("/api/alerts?state=open", { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : []; })
+      .then(function (open) {
+        var list = document.getElementById("alert-list");
+        open.slice().reverse().forEach(function (a) {
+          if (list.querySelector('[data-alert-id="' + CSS.escape(String(a.id)) + '"]')) return;
+          a.change = a.opened_at >= since - 5 ? "opened" : "missed";
+          onAlert(a);
+        });
+      })
+      .catch(function () { /* the next reconnect tries again */ });
+  }
   function connect() {
     var es = new EventSource("/api/live");
-    es.addEventListener("hello", function () { body.dataset.liveReady = "1"; if (banner && banner.classList.contains("info")) banner.hidden = true; });
+    es.addEventListener("hello", function () {
+      body.dataset.liveReady = "1";
+      if (banner && banner.classList.contains("info")) banner.hidden = true;
+      if (lostAt) { catchUp(lostAt); lostAt = 0; }
+    });
     es.addEventListener("reading", function (m) { onReading(JSON.parse(m.data)); });
     es.addEventListener("event", function (m) { onEvent(JSON.parse(m.data)); });
     es.addEventListener("alert", function (m) { onAlert(JSON.parse(m.data)); });
@@ -292,6 +312,7 @@
       // the guard must know the screen is not live while it is not
       body.dataset.liveReady = "";
       if (loggedOut) return;
+      if (!lostAt) lostAt = Date.now() / 1000;
       showBanner(t("disconnected"), true);
       if (es.readyState !== EventSource.CLOSED) return;  // a dropped stream: the browser reconnects by itself
       // an HTTP error (session ended, too many tabs, server restarting) closes it for good: find out which

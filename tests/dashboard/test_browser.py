@@ -22,6 +22,7 @@ from tests.browser import PHONE, chromium, login, require_chromium, shot
 from tests.dashboard.helpers import PASSWORD
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 DESKTOP = {"width": 1366, "height": 900}
 PAGES = {"overview": "/", "gate": "/gate", "cold": "/cold", "utilities": "/utilities", "alerts": "/alerts",
@@ -282,3 +283,25 @@ def test_usage_bars_start_at_zero(site: dict[str, Any]) -> None:
     mins = page.eval_on_selector_all(".chart[data-bars]", "ns => ns.map(n => Number(n.dataset.yMin))")
     assert len(mins) == 4 and all(m == 0 for m in mins), mins  # per hour and per day, water and power
     ctx.close()
+
+
+def test_an_alert_raised_while_the_stream_was_down_still_arrives(site: dict[str, Any]) -> None:
+    ctx = site["browser"].new_context(viewport={"width": 1024, "height": 768})
+    page = ctx.new_page()
+    login(page, site["url"], "wang")
+    page.route("**/api/live", lambda route: route.abort())  # the tablet's Wi-Fi is down
+    page.goto(site["url"] + "/gate")
+    playwright_sync.expect(page.locator("#live-banner")).to_be_visible(timeout=10_000)
+    before = {a.id for a in site["gw"].alerting.service.list(open_only=True)}
+    site["pub"].state("gate", {"contact": "open"})  # held open past 1 s while nobody could push it
+    try:
+        wait_for(lambda: any(a.device == "gate" and a.id not in before
+                             for a in site["gw"].alerting.service.list(open_only=True)), "the held-open alert", 20)
+        [new] = [a for a in site["gw"].alerting.service.list(open_only=True) if a.id not in before]
+        assert page.locator(f"#alert-list [data-alert-id='{new.id}']").count() == 0
+        page.unroute("**/api/live")  # back: the page catches up without a reload
+        page.wait_for_selector(f"#alert-list [data-alert-id='{new.id}']", timeout=15_000)
+        assert int(page.evaluate("document.body.dataset.beeps || '0'")) >= 1
+    finally:
+        site["pub"].state("gate", {"contact": "closed"})
+        ctx.close()
