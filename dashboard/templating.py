@@ -26,7 +26,7 @@ LABELS: Mapping[str, str] = {
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
     "admin": "admin", "guard": "guard", "kitchen": "kitchen", "facilities": "facilities", "viewer": "viewer",
     "opened": "opened", "ended": "ended", "notified": "notified", "delivered": "delivered",
-    "delivery failed": "delivery failed", "escalated": "escalated",
+    "delivery failed": "delivery failed", "escalated": "escalated", "not notified": "not notified",
     "card": "card", "button": "exit button", "open": "opened", "closed": "closed", "forced": "forced open",
     "held_open": "held open", "green": "all well", "amber": "needs a look", "red": "act now",
 }

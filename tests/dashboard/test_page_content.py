@@ -119,3 +119,25 @@ def test_alert_details_in_the_users_language(site: Site, client: TestClient) -> 
     assert details == {held: "开", silent: "离线", warm: "-9.5 °C"}  # the gate's word, not the alert state 未解除
     api = {a["id"]: a for a in client.get("/api/alerts").json()}
     assert api[held]["detail"] == "open" and api[held]["detail_text"] == "open"  # site language (en); raw kept
+
+
+def test_every_timeline_entry_is_named_in_chinese(site: Site, client: TestClient) -> None:
+    from dashboard.templating import LABELS
+
+    aid = site.open_alert("fridge-1")
+    store = site.alerts.store
+    store.mark_sent(aid, 1, site.clock.now(), "notified", "kitchen-wecom")
+    store.add_timeline(aid, site.clock.now(), "delivered", "kitchen-wecom: opened")
+    store.add_timeline(aid, site.clock.now(), "delivery failed", "mail: opened: timeout")
+    store.mark_done(aid, site.clock.now(), "not notified", "no chain 'x'")
+    site.alerts.ack(aid, "li", "ok")
+    site.alerts.end("too-warm", "fridge-1")
+    whats = {t.what for t in site.alerts.timeline(aid)}
+    assert whats == {"opened", "notified", "delivered", "delivery failed", "not notified", "acknowledged", "cleared"}
+    assert whats <= set(LABELS)  # every kind of entry the alert store and notifiers write has a label
+    csrf = login_ok(client, "ada")
+    client.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/"})
+    html = client.get(f"/alerts/{aid}").text
+    timeline = html[html.index('class="timeline"'):]
+    for english in ("<b>opened</b>", "<b>notified</b>", "<b>not notified</b>", "<b>delivered</b>"):
+        assert english not in timeline
