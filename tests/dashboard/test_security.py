@@ -335,3 +335,10 @@ def test_a_role_change_ends_the_users_sessions(site: Site) -> None:
         aid = site.open_alert("fridge-1")
         r = kitchen.post(f"/api/alerts/{aid}/ack", json={"note": "x"}, headers={"X-CSRF-Token": csrf_li})
         assert r.status_code == 403  # a viewer now
+
+
+def test_pages_and_api_answers_are_not_cached(site: Site, client: TestClient) -> None:
+    login_ok(client, "ada")
+    for path in ("/", "/admin", "/api/overview", "/api/users", "/login"):
+        assert client.get(path).headers.get("cache-control") == "no-store", path  # personal data stays off disk
+    assert client.get("/static/app.css").headers.get("cache-control") != "no-store"  # assets may be cached
