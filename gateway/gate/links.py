@@ -52,5 +52,6 @@ def verify(key: str, token: str, now: float) -> LinkClaim:
         raise LinkError("this approval link is not valid (altered or from another installation)")
     claim = LinkClaim(int(parts[0]), int(parts[1]))
     if now > claim.expires:
-        raise LinkError("this approval link has expired; ask the gate to send a new one or decide on the dashboard")
+        raise LinkError("this approval link has expired; phone the gate (the guard records your decision) or "
+                        "decide on the dashboard")
     return claim

@@ -73,7 +73,7 @@ def test_person_visited_is_told_in_the_sites_language(site: Site) -> None:
         again = c.post(f"/v/{token}", data={"decision": "refuse", "by": "园长"})
         assert again.status_code == 409 and f"访客 #{v.id} 已是“已批准”，无需再决定" in again.text
         site.clock.advance(3600)
-        assert "此审批链接已过期" in c.get(f"/v/{token}").text
+        assert "此审批链接已过期；请打电话给门卫" in c.get(f"/v/{token}").text  # no "send a new link": there is none
 
 
 def test_card_registry_errors_in_chinese(site: Site) -> None:
