@@ -436,10 +436,21 @@ def _value_at(raw: Any, loc: tuple[int | str, ...]) -> Any:
     return cur
 
 
+def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+    """`` (in the [[devices]] entry with id = "x")``: an index alone does not tell which entry of a long list."""
+    if len(loc) < 3 or not isinstance(loc[0], str) or not isinstance(loc[1], int) or loc[2] == "id":
+        return ""
+    entry = _value_at(raw, loc[:2])
+    ident = entry.get("id") if isinstance(entry, dict) else None
+    return f" (in the [[{loc[0]}]] entry with id = {ident!r})" if isinstance(ident, str) and ident else ""
+
+
 def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[str]:
-    problems = []
+    problems: list[str] = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
+        hint = _entry_hint(raw, loc)
+        before = len(problems)
         key = _key(loc, raw) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
@@ -464,6 +475,8 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
             value = _value_at(raw, loc)
             shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
             problems.append(f"{path}: {key}{shown}: {msg}")
+        if hint and len(problems) == before + 1:
+            problems[-1] += hint
     return problems
 
 

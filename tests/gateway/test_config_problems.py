@@ -78,3 +78,13 @@ def test_run_with_tls_files_the_link_cannot_load_says_so_without_a_traceback(
     assert main(["run", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert "cannot start" in err and "[mqtt] ca_file" in err and "Traceback" not in err
+
+
+def test_a_problem_in_a_long_list_names_the_entry_by_its_id() -> None:
+    devices = [{"id": f"fridge-{i}", "kind": "fridge"} for i in range(12)]
+    devices[9]["kind"] = "fridgee"
+    (got,) = problems(site(devices=devices))
+    assert got.startswith("houqin.toml: devices[9].kind = 'fridgee': not allowed")
+    assert got.endswith("(in the [[devices]] entry with id = 'fridge-9')")
+    (got,) = problems(site(devices=[{"id": "Bad Id", "kind": "fridge"}]))
+    assert "entry with id" not in got  # the bad id itself is the key named
