@@ -9,11 +9,14 @@ shows at once.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 T = TypeVar("T")
 
@@ -49,8 +52,54 @@ class ResultCache:
         self._clock = clock
         self._items: OrderedDict[Hashable, tuple[int, float, Any]] = OrderedDict()
         self._lock = threading.Lock()
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
         self.hits = 0
         self.misses = 0
+
+    def _lookup(self, key: Hashable, version: int, now: float, through_changes: bool) -> tuple[bool, Any]:
+        with self._lock:
+            item = self._items.get(key)
+            if item is not None and (through_changes or item[0] == version) and now - item[1] < self.ttl:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return True, item[2]
+            self.misses += 1
+            return False, None
+
+    def _store(self, key: Hashable, version: int, now: float, value: Any) -> None:
+        with self._lock:
+            self._items[key] = (version, now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+
+    async def aget(self, key: Hashable, compute: Callable[[], T], *, through_changes: bool = False) -> T:
+        """Like ``get`` for a route: a miss is computed in a worker thread, so a slow query never stalls
+        the event loop (every other page and live stream), and only once for callers arriving meanwhile."""
+        if self.ttl <= 0:
+            return await run_in_threadpool(compute)
+        version, now = self._data.version, self._clock()
+        found, value = self._lookup(key, version, now, through_changes)
+        if found:
+            hit: T = value
+            return hit
+        running = self._inflight.get(key)  # only touched on the event loop
+        if running is not None:
+            shared: T = await asyncio.shield(running)
+            return shared
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())  # no "never retrieved" warning
+        self._inflight[key] = future
+        try:
+            result = await run_in_threadpool(compute)
+        except BaseException as e:
+            future.set_exception(e)
+            raise
+        finally:
+            del self._inflight[key]
+        self._store(key, version, now, result)
+        future.set_result(result)
+        return result
 
     def get(self, key: Hashable, compute: Callable[[], T], *, through_changes: bool = False) -> T:
         """The cached result for ``key``, or ``compute()`` (stored for the next callers).
@@ -61,20 +110,12 @@ class ResultCache:
         if self.ttl <= 0:
             return compute()
         version, now = self._data.version, self._clock()
-        with self._lock:
-            item = self._items.get(key)
-            if item is not None and (through_changes or item[0] == version) and now - item[1] < self.ttl:
-                self._items.move_to_end(key)
-                self.hits += 1
-                value: T = item[2]
-                return value
-            self.misses += 1
+        found, cached = self._lookup(key, version, now, through_changes)
+        if found:
+            hit: T = cached
+            return hit
         value = compute()  # outside the lock: a slow store never blocks other keys
-        with self._lock:
-            self._items[key] = (version, now, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self._max:
-                self._items.popitem(last=False)
+        self._store(key, version, now, value)
         return value
 
     def clear(self) -> None:

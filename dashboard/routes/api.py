@@ -112,8 +112,8 @@ async def readings(
 
     # a chart's 24 h asked for by many screens at once: one query, encoded once, reused for a second or two
     # even as readings arrive (the live stream appends them in the browser); an open end is "now"
-    body: bytes = ctx.cache.get(("readings", device_id, metric, start, end, every, fn), compute,
-                                through_changes=True)
+    body: bytes = await ctx.cache.aget(("readings", device_id, metric, start, end, every, fn), compute,
+                                       through_changes=True)
     return Response(body, media_type="application/json")
 
 

@@ -110,3 +110,44 @@ def test_shared_overview_keeps_sessions_apart_and_shows_new_alerts_and_readings_
     finally:
         store.close()
         db.close()
+
+
+def test_a_miss_is_computed_once_off_the_event_loop_for_everyone_waiting() -> None:
+    import asyncio
+    import threading
+
+    data = Versioned()
+    cache = ResultCache(data, ttl=2.0, clock=Ticks())
+    release = threading.Event()
+    threads: list[str] = []
+
+    def slow() -> str:
+        threads.append(threading.current_thread().name)
+        assert release.wait(10)
+        return "series"
+
+    async def main() -> list[str]:
+        loop_thread = threading.current_thread().name
+        calls = [asyncio.create_task(cache.aget("k", slow, through_changes=True)) for _ in range(5)]
+        ticks = 0
+        while not threads:  # the loop keeps running while the query does
+            await asyncio.sleep(0.01)
+            ticks += 1
+        await asyncio.sleep(0.05)
+        release.set()
+        got = await asyncio.gather(*calls)
+        assert ticks >= 1 and threads and threads[0] != loop_thread
+        return got
+
+    assert asyncio.run(main()) == ["series"] * 5
+    assert len(threads) == 1  # one computation for the five callers
+    assert cache.get("k", slow, through_changes=True) == "series"  # and kept for the next
+
+    def broken() -> str:
+        raise RuntimeError("store gone")
+
+    async def failing() -> None:
+        results = await asyncio.gather(cache.aget("x", broken), cache.aget("x", broken), return_exceptions=True)
+        assert all(isinstance(r, RuntimeError) for r in results)
+
+    asyncio.run(failing())
