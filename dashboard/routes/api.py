@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from dashboard import views
+from dashboard.ack_note import MAX_NOTE, clean_note, note_required
 from dashboard.deps import Ctx, Forbidden, Me
 from dashboard.live import LiveMessage
 from dashboard.roles import may_ack
@@ -41,7 +42,7 @@ SeverityFilter = Literal["", "critical", "major", "minor", "warning"]
 class AckBody(BaseModel):
     """Acknowledge an alert with the corrective action taken."""
 
-    note: str = Field(default="", max_length=2000)
+    note: str = Field(default="", max_length=MAX_NOTE, description="what was done; required (not blank)")
 
 
 @router.get("/ping")
@@ -150,12 +151,15 @@ async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) 
         a = ctx.services.alerts.get(alert_id)
         if not may_ack(me.user.role, views.area_of(ctx.services, a.device)):
             raise Forbidden(f"role {me.user.role!r} may not acknowledge alerts of this area")
-        a = ctx.services.alerts.ack(alert_id, me.user.username, body.note.strip())
+        note = clean_note(body.note)
+        if not note:
+            raise HTTPException(422, note_required(ctx.locale_of(me.user)))
+        a = ctx.services.alerts.ack(alert_id, me.user.username, note)
     except AlertNotFoundError:
         raise HTTPException(404, f"no alert {alert_id}") from None
     except AlertStateError as e:
         raise HTTPException(409, str(e)) from None
-    ctx.audit.record(me.user.username, "alert_ack", target=str(alert_id), detail=body.note,
+    ctx.audit.record(me.user.username, "alert_ack", target=str(alert_id), detail=note,
                      address=client_address(request))
     return views.alert_json(ctx.services, [a])[0]
 

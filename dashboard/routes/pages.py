@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboard import views
 from dashboard.accounts import AccountError
+from dashboard.ack_note import clean_note
 from dashboard.deps import Ctx, Forbidden, Me
 from dashboard.roles import ROLES, allowed, may_ack
 from dashboard.routes import gate_work
@@ -91,13 +92,19 @@ async def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Res
 async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
     """Acknowledge with a note (the corrective action), then back to where the user was."""
     form = await form_fields(request)
-    note = form.get("note", "").strip()[:2000]
+    note = clean_note(form.get("note", ""))
+    back = form.get("back", "")
+    back = back if back in ("/gate", "/alerts", "/", "/cold", "/utilities") else f"/alerts/{alert_id}"
     if ctx.services.alerts is None:
         raise Forbidden("alerts are not available")
     try:
         alert = ctx.services.alerts.get(alert_id)
         if not may_ack(me.user.role, views.area_of(ctx.services, alert.device)):
             raise Forbidden(f"role {me.user.role!r} may not acknowledge alerts of this area")
+        if not note:
+            # issue 4: an acknowledgement says what was done; the form's `required` stops most, this the rest
+            return render_page(request, ctx, me, "error.html", status_code=400, page="alerts",
+                               error="note_required", back=back)
         ctx.services.alerts.ack(alert_id, me.user.username, note)
     except AlertNotFoundError:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
@@ -105,9 +112,7 @@ async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
         return render_page(request, ctx, me, "error.html", status_code=409, page="alerts", error="conflict")
     ctx.audit.record(me.user.username, "alert_ack", target=str(alert_id), detail=note,
                      address=client_address(request))
-    back = form.get("back", "")
-    return RedirectResponse(back if back in ("/gate", "/alerts", "/", "/cold", "/utilities")
-                            else f"/alerts/{alert_id}", status_code=303)
+    return RedirectResponse(back, status_code=303)
 
 
 @router.get("/devices")

@@ -176,6 +176,7 @@
       var c = el("input"); c.type = "hidden"; c.name = "csrf_token"; c.value = csrf; f.appendChild(c);
       var b = el("input"); b.type = "hidden"; b.name = "back"; b.value = back; f.appendChild(b);
       var note = el("input"); note.name = "note"; note.placeholder = t("note"); note.maxLength = 2000;
+      note.required = true;  // the corrective action; the server refuses an empty note too
       note.setAttribute("aria-label", t("note")); f.appendChild(note);
       f.appendChild(el("button", "primary", t("acknowledge")));
       art.appendChild(f);

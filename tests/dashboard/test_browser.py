@@ -138,7 +138,11 @@ def test_guard_receives_alert_acknowledges_and_switches_language(site: dict[str,
     assert int(page.evaluate("document.body.dataset.beeps || '0'")) >= 1
     shot(page, "gate-alert-tablet")
     alert_id = int(card.get_attribute("data-alert-id") or 0)
-    page.fill(f"[data-alert-id='{alert_id}'] input[name='note']", "送货车，已关门")
+    note = f"[data-alert-id='{alert_id}'] input[name='note']"
+    page.click(f"[data-alert-id='{alert_id}'] button.primary")  # no note yet: the browser asks for one
+    assert page.eval_on_selector(note, "e => e.validity.valueMissing") is True
+    assert page.url.endswith("/gate") and site["gw"].alerting.service.get(alert_id).state == "active"
+    page.fill(note, "送货车，已关门")
     page.click(f"[data-alert-id='{alert_id}'] button.primary")
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/gate")
