@@ -67,6 +67,7 @@ class DashboardServer:
             log_level="warning",
             access_log=False,
             lifespan="on",
+            ws="none",  # live updates are server-sent events: no WebSocket stack loaded (memory)
             proxy_headers=bool(s.trusted_proxies),
             forwarded_allow_ips=",".join(s.trusted_proxies) if s.trusted_proxies else None,
             ssl_certfile=s.tls_cert,
