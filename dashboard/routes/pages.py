@@ -42,7 +42,12 @@ async def gate(request: Request, ctx: Ctx, me: Me, released: str = "", release_f
     can_ack = may_ack(me.user.role, "gate")
     for a in data["alerts"]:
         a["can_ack"] = can_ack and a["state"] == "active"
-    relays = gate_work.lock_relays(request.app.state.gate)
+    gate_service = request.app.state.gate
+    # card reads the gate refused are marked in the event stream (the reader only said "card")
+    refused = {(r.reader, r.uid, round(r.ts, 3)) for r in gate_service.access.recent(100) if not r.accepted}
+    for e in data["events"]:
+        e["refused"] = e["type"] == "card" and (e["device"], e["data"].get("uid"), round(e["ts"], 3)) in refused
+    relays = gate_work.lock_relays(gate_service)
     names = {r["device"]: r["name"] for r in relays}  # only configured relays are named back (no echo)
     return render_page(request, ctx, me, "gate.html", page="gate", data=data, can_ack=can_ack, relays=relays,
                        can_release=allowed(me.user.role, "POST", "/gate/release/{relay}"),

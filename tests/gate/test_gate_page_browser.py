@@ -111,6 +111,8 @@ def test_refusal_forced_opening_and_lock_release_on_the_gate_page(site: dict[str
                          for c in site["commands"]), "the release event (gate_forced knows who opened)")
     [entry] = [e for e in site["ctx"].audit.recent() if e.action == "gate_release"]
     assert (entry.actor, entry.target, entry.detail) == ("wang", "gate", "sent")
+    # after the reload the refusal is still marked in the event stream
+    assert "ZZ99" in (page.text_content("#event-list li.ev-refused") or "")
     shot(page, "gate-page-released")
 
 
