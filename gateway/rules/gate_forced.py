@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -29,8 +30,11 @@ class GateForcedRule(RuleBase):
     """``kind = "gate_forced"``: contact went open with no authorizing event in ``window`` before it."""
 
     kind: Literal["gate_forced"]
-    #: Devices whose events authorize an opening (card readers, exit buttons); default: the rule's devices.
-    authorized_by: list[str] = Field(default_factory=list)
+    #: Devices whose events authorize an opening (card readers, exit buttons, lock relays). A list is for a
+    #: rule watching one gate; with several gates, a table gate -> its devices (``[rules.authorized_by]``
+    #: ``front-gate = ["front-reader", "front-button"]``), so a card at one gate never excuses another.
+    #: A gate's own events (its exit button, a release) always count for that gate.
+    authorized_by: list[str] | dict[str, list[str]] = Field(default_factory=list)
     window: Duration = 10.0
     #: Events may arrive a little after the contact over MQTT; wait this long before deciding.
     grace: Duration = 2.0
@@ -40,9 +44,46 @@ class GateForcedRule(RuleBase):
         """The condition in words."""
         return self.name or tr(locale, "gate opened without card, button or release")
 
+    def authorizer_patterns(self) -> list[str]:
+        """Every device id or glob ``authorized_by`` names (the table's gates and their devices)."""
+        if isinstance(self.authorized_by, dict):
+            return [*self.authorized_by, *(p for pats in self.authorized_by.values() for p in pats)]
+        return list(self.authorized_by)
+
+    def gate_problems(self, devices: Sequence[str]) -> list[str]:
+        """Which readers belong to which gate, checked against the configured ``devices``."""
+        gates = [d for d in devices if any(fnmatch.fnmatchcase(d, p) for p in self.devices)]
+        where = f"rule {self.id!r}"
+        if isinstance(self.authorized_by, list):
+            if self.authorized_by and len(gates) > 1:
+                example = ", ".join(f'{g} = ["{g}-reader"]' for g in gates[:2])
+                return [f"{where}: authorized_by is one list for {len(gates)} gates ({', '.join(gates)}), so a card "
+                        f"at one gate would excuse opening another; say which devices belong to which gate: "
+                        f"authorized_by = {{ {example} }}"]
+            return []
+        problems = []
+        for key in self.authorized_by:
+            if key not in gates:
+                problems.append(f"{where}: authorized_by names gate {key!r}, which is not one of the rule's devices "
+                                f"({', '.join(gates) or 'none'}); use a gate's device id as the key")
+        for g in gates:
+            if g not in self.authorized_by:
+                problems.append(f"{where}: gate {g!r} has no entry in authorized_by; add {g} = [\"<its reader>\", "
+                                f"...] (or {g} = [] when only its own button and releases open it)")
+        return problems
+
+    def authorizes_gate(self, device: str, gate: str) -> bool:
+        """Whether an authorizing event of ``device`` excuses an opening of ``gate``."""
+        if device == gate:
+            return True
+        if isinstance(self.authorized_by, dict):
+            return any(fnmatch.fnmatchcase(device, p) for p in self.authorized_by.get(gate, ()))
+        return any(fnmatch.fnmatchcase(device, p) for p in self.authorized_by)
+
 
 class GateForcedEvaluator(Evaluator):
-    """Remembers the last authorizing event and judges every closed → open change of the contact."""
+    """Remembers the last authorizing event per device and judges every closed → open change of a contact
+    against the events of that gate's own devices only."""
 
     settings: GateForcedRule
 
@@ -50,7 +91,8 @@ class GateForcedEvaluator(Evaluator):
                  pending: dict[tuple[str, str], tuple[float, float | None]]) -> None:
         super().__init__(settings, ctx, pending)
         self._contact: dict[str, float] = {}
-        self._last_auth = float("-inf")
+        self._last_auth: dict[str, float] = {}  # authorizing device -> time of its last authorizing event
+        self._pair: dict[tuple[str, str], bool] = {}  # (device, gate) -> authorizes_gate, cached
         self._opened: dict[str, float] = {}  # device -> open time awaiting the grace period
         self._watch: dict[str, bool] = {}
 
@@ -58,22 +100,30 @@ class GateForcedEvaluator(Evaluator):
         """Gate devices and the devices whose events authorize."""
         hit = self._watch.get(device)
         if hit is None:
-            pats = [*self.settings.devices, *self.settings.authorized_by]
+            pats = [*self.settings.devices, *self.settings.authorizer_patterns()]
             hit = self._watch[device] = any(fnmatch.fnmatchcase(device, p) for p in pats)
         return hit
 
     def _is_gate(self, device: str) -> bool:
         return super().watches(device)
 
+    def _excuses(self, device: str, gate: str) -> bool:
+        hit = self._pair.get((device, gate))
+        if hit is None:
+            hit = self._pair[(device, gate)] = self.settings.authorizes_gate(device, gate)
+        return hit
+
+    def _last_auth_for(self, gate: str) -> float:
+        return max((ts for dev, ts in self._last_auth.items() if self._excuses(dev, gate)), default=float("-inf"))
+
     def on_event(self, e: Event) -> None:
-        """An authorizing event excuses openings within the window around it."""
+        """An authorizing event excuses openings of its own gate within the window around it."""
         if not authorizes(e):
             return
-        if self.settings.authorized_by or self._is_gate(e.device):
-            self._last_auth = max(self._last_auth, e.ts)
-            for device, opened in list(self._opened.items()):
-                if opened - self.settings.window <= e.ts <= opened + self.settings.grace:
-                    del self._opened[device]
+        self._last_auth[e.device] = max(self._last_auth.get(e.device, float("-inf")), e.ts)
+        for gate, opened in list(self._opened.items()):
+            if self._excuses(e.device, gate) and opened - self.settings.window <= e.ts <= opened + self.settings.grace:
+                del self._opened[gate]
 
     def on_reading(self, r: Reading) -> None:
         """Judge closed → open changes; closing ends a forced alert."""
@@ -82,7 +132,7 @@ class GateForcedEvaluator(Evaluator):
         before = self._contact.get(r.device)
         self._contact[r.device] = r.value
         if r.value >= 0.5:
-            if before is not None and before < 0.5 and r.ts - self._last_auth > self.settings.window:
+            if before is not None and before < 0.5 and r.ts - self._last_auth_for(r.device) > self.settings.window:
                 self._opened[r.device] = r.ts
                 self.tick(self.ctx.clock.now())
         else:

@@ -62,9 +62,13 @@ def check_rules(rules: Sequence[RuleBase], chains: set[str], devices: Sequence[s
         if devices is not None:
             # A misspelt id would leave a fridge or a gate silently unwatched: refuse it at start.
             for key in ("devices", "authorized_by"):
-                for pattern in getattr(r, key, ()):
+                patterns = r.authorizer_patterns() if key == "authorized_by" and isinstance(
+                    r, gate_forced.GateForcedRule) else getattr(r, key, ())
+                for pattern in patterns:
                     if not any(fnmatch.fnmatchcase(d, pattern) for d in devices):
                         known = ", ".join(devices[:8]) + (", ..." if len(devices) > 8 else "") or "none"
                         problems.append(f"rule {r.id!r}: {key} entry {pattern!r} matches no [[devices]] id "
                                         f"(configured: {known}); fix the id or glob, or add the device")
+            if isinstance(r, gate_forced.GateForcedRule):
+                problems.extend(r.gate_problems(devices))
     return problems
