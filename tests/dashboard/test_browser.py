@@ -281,9 +281,8 @@ def test_usage_bars_start_at_zero(site: dict[str, Any]) -> None:
     page = ctx.new_page()
     login(page, site["url"], "ada")
     page.goto(site["url"] + "/utilities")
-    page.wait_for_selector(".chart[data-bars][data-y-min]", timeout=10_000)
-    page.wait_for_function("document.querySelectorAll('.chart[data-bars]').length =="
-                           " document.querySelectorAll('.chart[data-bars][data-y-min]').length", timeout=10_000)
+    # every bar chart drawn (no wait_for_function: its string is an eval the page's CSP refuses)
+    playwright_sync.expect(page.locator(".chart[data-bars][data-y-min]")).to_have_count(4, timeout=10_000)
     mins = page.eval_on_selector_all(".chart[data-bars]", "ns => ns.map(n => Number(n.dataset.yMin))")
     assert len(mins) == 4 and all(m == 0 for m in mins), mins  # per hour and per day, water and power
     ctx.close()
