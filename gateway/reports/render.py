@@ -300,7 +300,8 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str])
         fixes = " | ".join(f"{c.field}={c.value} ({c.by}: {c.reason})" for c in x.corrections)
         rows.append([x.day.isoformat(), x.device, x.name, _r(x.low, 1), _r(x.high, 1),
                      *[_r(checks.get(t), 1) for t in check_times], _r(x.min, 1), hm(x.min_at), _r(x.max, 1),
-                     hm(x.max_at), _r(x.minutes_out, 1), x.readings, alerts, fixes])
+                     hm(x.max_at), "" if x.unavailable else _r(x.minutes_out, 1),
+                     "data unavailable" if x.unavailable else x.readings, alerts, fixes])
     return _csv(rows)
 
 

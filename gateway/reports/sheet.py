@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
@@ -21,6 +22,7 @@ from gateway.alerts.store import AlertStore
 from gateway.clock import Clock
 from gateway.cold_limits import COLD_KINDS, cold_limits
 from gateway.config import Config, DeviceSettings
+from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB
 from gateway.reports.settings import parse_clock
 from gateway.reports.weekly import midnight
@@ -99,11 +101,13 @@ class SheetDay:
     frozen: bool
     alerts: list[SheetAlert] = field(default_factory=list)
     corrections: list[Correction] = field(default_factory=list)
+    #: The readings could not be read (the time-series store was down): the numbers say nothing.
+    unavailable: bool = False
 
     @property
     def ok(self) -> bool:
         """In range all day, with readings."""
-        return self.readings > 0 and self.minutes_out == 0
+        return not self.unavailable and self.readings > 0 and self.minutes_out == 0
 
     def numbers(self) -> dict[str, Any]:
         """The frozen part, as JSON-able data."""
@@ -114,8 +118,8 @@ class SheetDay:
     def as_dict(self) -> dict[str, Any]:
         """Everything, for the JSON API."""
         return {"device": self.device, "name": self.name, "kind": self.kind, "day": self.day.isoformat(),
-                **self.numbers(), "frozen": self.frozen, "alerts": [asdict(a) for a in self.alerts],
-                "corrections": [asdict(c) for c in self.corrections]}
+                **self.numbers(), "frozen": self.frozen, "unavailable": self.unavailable,
+                "alerts": [asdict(a) for a in self.alerts], "corrections": [asdict(c) for c in self.corrections]}
 
 
 def minutes_out_of_range(readings: Sequence[tuple[float, float]], start: float, end: float,
@@ -141,6 +145,9 @@ class ColdSheet:
         self.clock = clock
         self.tz: tzinfo = config.site.tz
         self.alerts = AlertStore(events_db)
+        # One log line per store outage, not a traceback per fridge per refresh (the page polls).
+        self._store_down = False
+        self._store_lock = threading.Lock()
 
     def devices(self) -> list[DeviceSettings]:
         """Fridges, freezers, sample fridges and cold rooms, as configured."""
@@ -177,17 +184,20 @@ class ColdSheet:
             checks=[Check(**c) for c in numbers["checks"]], min=numbers["min"], min_at=numbers["min_at"],
             max=numbers["max"], max_at=numbers["max_at"], minutes_out=numbers["minutes_out"],
             readings=numbers["readings"], frozen=frozen, alerts=self._alerts(dev.id, start, end),
-            corrections=self.corrections(dev.id, key))
+            corrections=self.corrections(dev.id, key), unavailable=bool(numbers.get("unavailable", False)))
 
     def _compute(self, dev: DeviceSettings, d: date, start: float, end: float) -> dict[str, Any]:
         low, high = cold_limits(self.config, dev)
         try:
             raw = [(r.ts, r.value) for r in self.store.query(dev.id, "temperature", start - MAX_GAP, end)]
+        except StoreError as e:
+            self._store_failed(e)
+            raw, failed = [], True
         except Exception:
             log.exception("reading %s for the cold-storage sheet failed", dev.id)
-            raw = []
-            failed = True
+            raw, failed = [], True
         else:
+            self._store_back()
             failed = False
         inside = [(ts, v) for ts, v in raw if ts >= start]
         window = self.config.reports.sheet.check_window
@@ -205,6 +215,21 @@ class ColdSheet:
                 "max": hi[1] if hi else None, "max_at": hi[0] if hi else None,
                 "minutes_out": round(minutes_out_of_range(raw, start, min(end, self.clock.now()), low, high), 1),
                 "readings": len(inside), "unavailable": failed}
+
+    def _store_failed(self, e: StoreError) -> None:
+        with self._store_lock:
+            if self._store_down:
+                return
+            self._store_down = True
+        log.error("cold-storage sheet: the time-series store cannot be read (%s); sheet lines show "
+                  "'data unavailable' and days are not frozen until it is back", e)
+
+    def _store_back(self) -> None:
+        with self._store_lock:
+            if not self._store_down:
+                return
+            self._store_down = False
+        log.info("cold-storage sheet: the time-series store is readable again")
 
     def _freeze(self, device: str, day: str, numbers: dict[str, Any]) -> bool:
         try:
