@@ -69,7 +69,8 @@ class Alerting:
         self.escalator = Escalator(n.chains, self.store, self.dispatcher, composer, clock)
         self.service.add_listener(self.escalator.on_alert_change)
         self.engine = RuleEngine(config.rules, self.service, self.calendar, clock,
-                                 devices=[d.id for d in config.devices], last_seen=last_seen)
+                                 devices=[d.id for d in config.devices], last_seen=last_seen,
+                                 lock_relays={r.device: r.relay for r in config.gate.readers if r.relay})
         self._ticker = Ticker(self.tick, tick_every_s, "houqin-alerting-tick")
         self._records: queue.Queue[tuple[int, float, str, str] | None] = queue.Queue(maxsize=10_000)
         self._recorder: threading.Thread | None = None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -76,6 +76,9 @@ class RuleContext:
     devices: Sequence[str] = ()
     #: Last time a device was heard of, from the store (seeds stale rules after a restart).
     last_seen: Callable[[str], float | None] | None = None
+    #: Card reader -> the lock relay an accepted card releases (``[[gate.readers]]``): a release event of
+    #: that relay counts for whichever gate the reader belongs to.
+    lock_relays: Mapping[str, str] = field(default_factory=dict)
 
 
 def tr(locale: str, message: str, **values: object) -> str:

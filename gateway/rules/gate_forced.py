@@ -33,7 +33,8 @@ class GateForcedRule(RuleBase):
     #: Devices whose events authorize an opening (card readers, exit buttons, lock relays). A list is for a
     #: rule watching one gate; with several gates, a table gate -> its devices (``[rules.authorized_by]``
     #: ``front-gate = ["front-reader", "front-button"]``), so a card at one gate never excuses another.
-    #: A gate's own events (its exit button, a release) always count for that gate.
+    #: A gate's own events (its exit button, a release) always count for that gate, and a release of a reader's
+    #: lock relay (``[[gate.readers]] relay``) counts wherever that reader does.
     authorized_by: list[str] | dict[str, list[str]] = Field(default_factory=list)
     window: Duration = 10.0
     #: Events may arrive a little after the contact over MQTT; wait this long before deciding.
@@ -101,7 +102,8 @@ class GateForcedEvaluator(Evaluator):
         hit = self._watch.get(device)
         if hit is None:
             pats = [*self.settings.devices, *self.settings.authorizer_patterns()]
-            hit = self._watch[device] = any(fnmatch.fnmatchcase(device, p) for p in pats)
+            names = [device, *(r for r, relay in self.ctx.lock_relays.items() if relay == device)]
+            hit = self._watch[device] = any(fnmatch.fnmatchcase(n, p) for n in names for p in pats)
         return hit
 
     def _is_gate(self, device: str) -> bool:
@@ -110,7 +112,10 @@ class GateForcedEvaluator(Evaluator):
     def _excuses(self, device: str, gate: str) -> bool:
         hit = self._pair.get((device, gate))
         if hit is None:
-            hit = self._pair[(device, gate)] = self.settings.authorizes_gate(device, gate)
+            # a lock relay's release counts where its reader ([[gate.readers]] relay) counts
+            readers = [r for r, relay in self.ctx.lock_relays.items() if relay == device]
+            hit = self._pair[(device, gate)] = self.settings.authorizes_gate(device, gate) or any(
+                self.settings.authorizes_gate(r, gate) for r in readers)
         return hit
 
     def _last_auth_for(self, gate: str) -> float:
