@@ -189,7 +189,26 @@
     var areas = (body.dataset.ackAreas || "").split(",");
     return areas.indexOf("*") >= 0 || areas.indexOf(area) >= 0;
   }
+  // The Overview's area lights follow alerts and devices going offline: the server renders them again
+  // (same texts, same language) and the page swaps them in, at most once every 2 s.
+  var areasTimer = null;
+  function refreshAreas() {
+    if (!document.querySelector("section.areas") || areasTimer) return;
+    areasTimer = setTimeout(function () {
+      areasTimer = null;
+      fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("section.areas");
+          var now = document.querySelector("section.areas");
+          if (fresh && now) { now.replaceWith(document.importNode(fresh, true)); tickAgo(); }
+        })
+        .catch(function () { /* the next change tries again */ });
+    }, 2000);
+  }
   function onAlert(a) {
+    refreshAreas();
     var list = document.getElementById("alert-list");
     if (list) {
       var area = list.dataset.area;
@@ -307,6 +326,7 @@
     es.addEventListener("availability", function (m) {
       var a = JSON.parse(m.data);
       document.querySelectorAll('[data-online="' + CSS.escape(a.device) + '"]').forEach(function (n) { n.textContent = t(a.online ? "online" : "offline"); });
+      refreshAreas();
     });
     es.addEventListener("logout", function () { loggedOut = true; es.close(); showBanner(t("logged_out"), true); });
     es.onerror = function () {

@@ -7,6 +7,7 @@ switches language, and saves screenshots of every page at phone and desktop size
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -305,6 +306,24 @@ def test_an_alert_raised_while_the_stream_was_down_still_arrives(site: dict[str,
         page.unroute("**/api/live")  # back: the page catches up without a reload
         page.wait_for_selector(f"#alert-list [data-alert-id='{new.id}']", timeout=15_000)
         assert int(page.evaluate("document.body.dataset.beeps || '0'")) >= 1
+    finally:
+        site["pub"].state("gate", {"contact": "closed"})
+        ctx.close()
+
+
+def test_overview_lights_follow_a_new_alert_without_reload(site: dict[str, Any]) -> None:
+    ctx = site["browser"].new_context(viewport=DESKTOP)
+    page = ctx.new_page()
+    login(page, site["url"], "ada")
+    page.goto(site["url"] + "/")
+    _live(page)
+    gate = page.locator(".area[data-area='gate']")
+    assert "light-red" not in (gate.get_attribute("class") or "")
+    page.evaluate("window.__notReloaded = true")
+    site["pub"].state("gate", {"contact": "open"})  # held open: a major gate alert
+    try:
+        playwright_sync.expect(gate).to_have_class(re.compile(r"\blight-red\b"), timeout=20_000)
+        assert page.evaluate("window.__notReloaded") is True
     finally:
         site["pub"].state("gate", {"contact": "closed"})
         ctx.close()
