@@ -94,6 +94,13 @@ class AccessControl:
             except Exception:
                 log.exception("access listener %r failed", listener)
 
+    def verdict(self, reader: str, uid: str, ts: float) -> bool | None:
+        """Whether the gateway accepts ``uid`` at ``reader`` at ``ts``; None for a reader it does not decide for."""
+        if self.settings.reader(reader) is None:
+            return None
+        card = self.cards.by_uid(normalise_uid(uid))
+        return decide(card.rule if card else None, ts, self.tz)[0]
+
     def on_card(self, reader: str, uid: str, ts: float, data: dict[str, Any]) -> AccessRecord | None:
         """Decide one card read; returns the logged record (None when it was logged before: a redelivery)."""
         uid = normalise_uid(uid)

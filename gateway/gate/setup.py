@@ -15,6 +15,9 @@ def install(gw: Gateway) -> Gate:
     alerting = getattr(gw, "alerting", None)
     gate = Gate(gw.config, gw.events_db, gw.clock, publisher=gw.link, alerts=getattr(alerting, "service", None),
                 store=gw.store)
+    if alerting is not None:
+        # Rules judging forced openings ask the card registry about reads that carry no decision.
+        alerting.engine.add_card_decider(gate.access.verdict)
     gw.add_observer(gate)
     gw.add_component(gate)
     gw.gate = gate  # type: ignore[attr-defined]

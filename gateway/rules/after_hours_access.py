@@ -36,7 +36,7 @@ class AfterHoursAccessEvaluator(Evaluator):
 
     def on_event(self, e: Event) -> None:
         """Card, button or release while closed."""
-        if authorizes(e):
+        if authorizes(e, self.ctx.card_deciders):
             uid = e.data.get("uid")
             self._access(e.device, e.ts, f"{e.type} {uid}" if uid else e.type)
 

@@ -79,6 +79,10 @@ class RuleContext:
     #: Card reader -> the lock relay an accepted card releases (``[[gate.readers]]``): a release event of
     #: that relay counts for whichever gate the reader belongs to.
     lock_relays: Mapping[str, str] = field(default_factory=dict)
+    #: Who decides a card read that carries no ``accepted`` flag: each callable answers ``(reader, uid, ts)``
+    #: with True/False when it decides that reader's cards (the gate's registry), or None when it does not.
+    #: Filled in by the gate when it is installed, so a refused card never excuses a forced opening.
+    card_deciders: list[Callable[[str, str, float], bool | None]] = field(default_factory=list)
 
 
 def tr(locale: str, message: str, **values: object) -> str:

@@ -57,6 +57,10 @@ class RuleEngine:
         self._batches = self._dropped = self._errors = 0
         service.add_listener(self._on_alert_change)
 
+    def add_card_decider(self, decider: Callable[[str, str, float], bool | None]) -> None:
+        """Let ``decider`` say whether a card read with no ``accepted`` flag was accepted (see RuleContext)."""
+        self._ctx.card_deciders.append(decider)
+
     # -- input -------------------------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:
         """``BatchObserver``: queue the batch (started) or evaluate it now (not started). Never raises."""

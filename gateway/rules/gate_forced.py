@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -15,15 +15,25 @@ from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, tr
 AUTHORIZING = ("card", "button", "release")
 
 
-def authorizes(e: Event) -> bool:
-    """Whether an event lets someone through: an exit button, a release, or a card not refused.
+def authorizes(e: Event, deciders: Sequence[Callable[[str, str, float], bool | None]] = ()) -> bool:
+    """Whether an event lets someone through: an exit button, a release, or an accepted card.
 
-    A card event without an ``accepted`` flag (a plain reader that does not decide) counts as accepted;
-    ``"accepted": false`` does not.
+    A card's own ``accepted`` flag wins; without one, the gateway's card registry decides for the readers it
+    manages (``deciders``); a card from any other reader with no flag (a controller we cannot ask) counts.
     """
     if e.type not in AUTHORIZING:
         return False
-    return e.type != "card" or e.data.get("accepted", True) is not False
+    if e.type != "card":
+        return True
+    flag = e.data.get("accepted")
+    if isinstance(flag, bool):
+        return flag
+    uid = str(e.data.get("uid", ""))
+    for decide in deciders:
+        verdict = decide(e.device, uid, e.ts)
+        if verdict is not None:
+            return verdict
+    return True
 
 
 class GateForcedRule(RuleBase):
@@ -123,7 +133,7 @@ class GateForcedEvaluator(Evaluator):
 
     def on_event(self, e: Event) -> None:
         """An authorizing event excuses openings of its own gate within the window around it."""
-        if not authorizes(e):
+        if not authorizes(e, self.ctx.card_deciders):
             return
         self._last_auth[e.device] = max(self._last_auth.get(e.device, float("-inf")), e.ts)
         for gate, opened in list(self._opened.items()):
