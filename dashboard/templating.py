@@ -28,7 +28,8 @@ LABELS: Mapping[str, str] = {
     "opened": "opened", "ended": "ended", "notified": "notified", "delivered": "delivered",
     "delivery failed": "delivery failed", "escalated": "escalated", "not notified": "not notified",
     "card": "card", "button": "exit button", "open": "opened", "closed": "closed", "forced": "forced open",
-    "held_open": "held open", "green": "all well", "amber": "needs a look", "red": "act now",
+    "held_open": "held open", "release": "lock released",
+    "green": "all well", "amber": "needs a look", "red": "act now",
 }
 
 #: Dashboard areas (``gate`` is also a device kind, so areas have their own labels).
@@ -56,13 +57,15 @@ JS_STRINGS: Mapping[str, str] = {
     "acknowledge": "Acknowledge", "note": "Corrective action / note", "new_alert": "New alert",
     "opened": "opened", "closed": "closed", "acknowledged": "acknowledged", "cleared": "cleared", "active": "active",
     "card": "card", "button": "exit button", "open": "opened", "forced": "forced open", "held_open": "held open",
+    "release": "lock released",
     "disconnected": "Live updates paused; reconnecting…", "logged_out": "Your session ended; log in again.",
     "no_data": "no data yet", "limit": "limit", "gate_open": "OPEN", "gate_closed": "CLOSED", "since": "since",
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
     "online": "online", "offline": "offline",
     "sound_off": "The alarm sound is off: tap here to turn it on",
     # card decisions pushed to the gate page (the msgids of the gate desk's catalog)
-    "card_refused": "Card refused", "unknown_card": "unknown card", "refused": "refused",
+    "card_refused": "Card refused", "card_accepted": "Card accepted", "unknown_card": "unknown card",
+    "refused": "refused",
     "reason_unknown": "unknown card", "reason_disabled": "card disabled", "reason_out_of_hours": "out of hours",
     "reason_expired": "card expired", "reason_late": "read too late to open",
 }

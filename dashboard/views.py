@@ -17,6 +17,7 @@ from gateway.cold_limits import COLD_KINDS, chart_limits
 from gateway.config import AREA_OF_KIND, DeviceSettings
 from gateway.contract import display_value
 from gateway.i18n import translations
+from gateway.model import Reading
 from gateway.store.base import SeriesInfo
 
 log = logging.getLogger(__name__)
@@ -327,25 +328,56 @@ def gate(services: DashboardServices) -> dict[str, Any]:
     now = services.clock.now()
     rows = {r.id: r for r in devices(services)}
     gates = []
+    changes: list[dict[str, Any]] = []
+    names = {d.id: d.label for d in services.config.devices}
     for d in services.config.devices:
         if d.kind not in GATE_KINDS:
             continue
         r = rows[d.id]
         contact = r.values.get("contact")
-        since = _contact_since(services, d.id, contact, now)
+        readings = _contact_readings(services, d.id, now)
+        since = _contact_since(readings, contact)
+        changes += contact_changes(d.id, readings)
         gates.append({"device": r.as_dict(), "open": None if contact is None else contact >= 0.5, "since": since})
     gate_alerts = [a for a in open_alerts(services) if area_of(services, a.device) == "gate"]
-    return {"gates": gates, "alerts": alert_json(services, gate_alerts), "events": gate_events(services),
-            "now": now}
+    # opened/closed are contact readings, not device events: merged into the stream by time
+    events = sorted(gate_events(services) + changes, key=lambda e: e["ts"], reverse=True)[:GATE_EVENTS_SHOWN]
+    for e in events:
+        e["name"] = names.get(e["device"], e["device"])
+    return {"gates": gates, "alerts": alert_json(services, gate_alerts), "events": events, "now": now,
+            "names": {d.id: names[d.id] for d in services.config.devices if d.area == "gate"}}
 
 
-def _contact_since(services: DashboardServices, device: str, contact: float | None, now: float) -> float | None:
-    """When the contact last changed to its current state (looked for in the last 24 h)."""
-    if contact is None or services.store is None:
-        return None
+#: Lines in the Gate page's event stream (device events and opened/closed changes together).
+GATE_EVENTS_SHOWN = 50
+
+
+def contact_changes(device: str, readings: Sequence[Reading]) -> list[dict[str, Any]]:
+    """Each change of a contact between two readings as an event-stream line (``open``/``closed``), oldest
+    first; repeated states are not changes, and the first reading has nothing to change from."""
+    out: list[dict[str, Any]] = []
+    previous: bool | None = None
+    for r in readings:
+        is_open = r.value >= 0.5
+        if previous is not None and is_open != previous:
+            out.append({"ts": r.ts, "device": device, "type": "open" if is_open else "closed", "data": {}})
+        previous = is_open
+    return out
+
+
+def _contact_readings(services: DashboardServices, device: str, now: float) -> list[Reading]:
+    """A gate's contact readings of the last 24 h, oldest first (none when the store fails)."""
+    if services.store is None:
+        return []
     try:
-        readings = services.store.query(device, "contact", now - 86400, now + 1)
+        return list(services.store.query(device, "contact", now - 86400, now + 1))
     except Exception:
+        return []
+
+
+def _contact_since(readings: Sequence[Reading], contact: float | None) -> float | None:
+    """When the contact last changed to its current state (looked for in ``readings``)."""
+    if contact is None:
         return None
     since = None
     for r in reversed(readings):

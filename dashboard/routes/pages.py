@@ -43,10 +43,15 @@ async def gate(request: Request, ctx: Ctx, me: Me, released: str = "", release_f
     for a in data["alerts"]:
         a["can_ack"] = can_ack and a["state"] == "active"
     gate_service = request.app.state.gate
-    # card reads the gate refused are marked in the event stream (the reader only said "card")
-    refused = {(r.reader, r.uid, round(r.ts, 3)) for r in gate_service.access.recent(100) if not r.accepted}
+    # card reads carry the gate's decision in the event stream (the reader only said "card"): accepted
+    # with the holder, or refused with the reason
+    decisions = {(r.reader, r.uid, round(r.ts, 3)): r for r in gate_service.access.recent(100)}
     for e in data["events"]:
-        e["refused"] = e["type"] == "card" and (e["device"], e["data"].get("uid"), round(e["ts"], 3)) in refused
+        rec = decisions.get((e["device"], e["data"].get("uid"), round(e["ts"], 3))) if e["type"] == "card" else None
+        e["refused"] = rec is not None and not rec.accepted
+        e["accepted"] = rec is not None and rec.accepted
+        e["holder"] = rec.holder if rec is not None else ""
+        e["reason"] = rec.reason if rec is not None else ""
     relays = gate_work.lock_relays(gate_service)
     names = {r["device"]: r["name"] for r in relays}  # only configured relays are named back (no echo)
     return render_page(request, ctx, me, "gate.html", page="gate", data=data, can_ack=can_ack, relays=relays,
