@@ -102,6 +102,12 @@
   }
   function setGate(n, open, ts) {
     var was = n.classList.contains("is-open");
+    // a change between two known states is an "opened"/"closed" line in the event stream, as after a reload
+    if (!n.classList.contains("is-unknown") && was !== open) {
+      var gname = n.querySelector(".gate-name");
+      addEvent(eventLine("ev ev-" + (open ? "open" : "closed") + " fresh", ts, t(open ? "open" : "closed"),
+        gname ? gname.textContent : nameOf(n.dataset.device)));
+    }
     n.classList.toggle("is-open", open);
     n.classList.toggle("is-closed", !open);
     n.classList.remove("is-unknown");
@@ -116,39 +122,58 @@
       since.appendChild(document.createTextNode(")"));
     }
   }
-  function onEvent(e) {
+  // the gate page's device names (a line shows "Main gate", not "gate")
+  var names = {};
+  try { names = JSON.parse(document.getElementById("device-names").textContent); } catch (e) { names = {}; }
+  function nameOf(id) { return names[id] || id; }
+  // a card read and the gate's decision on it share this key, so the decision replaces the bare read
+  function cardKey(device, uid, ts) { return device + "|" + uid + "|" + Number(ts).toFixed(3); }
+  function eventLine(cls, ts, what, who, uid) {
+    var li = el("li", cls);
+    li.appendChild(el("time", null, timeFmt.format(new Date(ts * 1000))));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("b", null, what));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", null, who));
+    if (uid) { li.appendChild(document.createTextNode(" ")); li.appendChild(el("code", null, uid)); }
+    return li;
+  }
+  function addEvent(li, replaces) {
     var list = document.getElementById("event-list");
     if (!list) return;
-    var li = el("li", "ev ev-" + e.type + " fresh");
-    li.appendChild(el("time", null, timeFmt.format(new Date(e.ts * 1000))));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("b", null, t(e.type)));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("span", null, e.device));
-    if (e.data && e.data.uid) { li.appendChild(document.createTextNode(" ")); li.appendChild(el("code", null, e.data.uid)); }
-    list.insertBefore(li, list.firstChild);
+    if (replaces) list.replaceChild(li, replaces); else list.insertBefore(li, list.firstChild);
     while (list.children.length > 100) list.removeChild(list.lastChild);
     var none = document.getElementById("no-events");
     if (none) none.hidden = true;
   }
-
-  // a card decision (gate page): a refusal is told at once, with the sound, and marked in the event list
-  function onAccess(a) {
+  function keyed(key) {
     var list = document.getElementById("event-list");
-    if (!list || a.accepted) return;
+    return list ? list.querySelector('li[data-key="' + CSS.escape(key) + '"]') : null;
+  }
+  function onEvent(e) {
+    if (!document.getElementById("event-list")) return;
+    var uid = e.data && e.data.uid ? String(e.data.uid) : "";
+    var key = uid ? cardKey(e.device, uid, e.ts) : "";
+    if (key && keyed(key)) return;  // the gate's decision on this card arrived first
+    var li = eventLine("ev ev-" + e.type + " fresh", e.ts, t(e.type), nameOf(e.device), uid);
+    if (key) li.dataset.key = key;
+    addEvent(li);
+  }
+
+  // a card decision (gate page): accepted cards with the holder; a refusal is told at once, with the
+  // sound, and marked in the event list
+  function onAccess(a) {
+    if (!document.getElementById("event-list")) return;
+    var key = cardKey(a.reader, a.uid, a.ts), who = a.holder || t("unknown_card");
     var reason = T["reason_" + a.reason] || a.reason;
-    var li = el("li", "ev ev-refused fresh");
-    li.appendChild(el("time", null, timeFmt.format(new Date(a.ts * 1000))));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("b", null, t("card_refused")));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("span", null, (a.holder || t("unknown_card")) + " · " + reason + " · " + a.reader));
-    li.appendChild(document.createTextNode(" "));
-    li.appendChild(el("code", null, a.uid));
-    list.insertBefore(li, list.firstChild);
-    var none = document.getElementById("no-events");
-    if (none) none.hidden = true;
-    showBanner(t("card_refused") + ": " + (a.holder || t("unknown_card")) + " " + a.uid + " · " + reason + " · " + a.reader);
+    var li = a.accepted
+      ? eventLine("ev ev-card ev-accepted fresh", a.ts, t("card_accepted"), who + " · " + nameOf(a.reader), a.uid)
+      : eventLine("ev ev-card ev-refused fresh", a.ts, t("card_refused"),
+        who + " · " + (a.holder || a.reason !== "unknown" ? reason + " · " : "") + nameOf(a.reader), a.uid);
+    li.dataset.key = key;
+    addEvent(li, keyed(key));
+    if (a.accepted) return;
+    showBanner(t("card_refused") + ": " + who + " " + a.uid + " · " + reason + " · " + nameOf(a.reader));
     beep();
   }
 

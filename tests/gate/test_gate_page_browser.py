@@ -85,17 +85,28 @@ def test_refusal_forced_opening_and_lock_release_on_the_gate_page(site: dict[str
 
     # the gate opens with no card, button or release: forced open, an alarm with the sound
     wait_for(lambda: bool(site["gw"].store.series("gate")), "the closed contact stored")
+    page.wait_for_selector(".gate-state[data-device='gate'].is-closed", timeout=10_000)
     pub.state("gate", {"contact": "open"})
     page.wait_for_selector("#alert-list article.sev-critical", timeout=15_000)
     assert "Gate forced open" in (page.text_content("#alert-list") or "")
     wait_for(lambda: _beeps(page) >= 1, "the alarm sound")
+    # open now and for how long, live; the change is a line of the event stream, named as configured
+    page.wait_for_selector(".gate-state[data-device='gate'].is-open", timeout=10_000)
+    assert page.text_content(".gate-state[data-device='gate'] .gate-now") == "OPEN"
+    assert page.get_attribute(".gate-state[data-device='gate'] .gate-since [data-ago]", "data-ago")
+    page.wait_for_selector("#event-list li.ev-open", timeout=10_000)
+    assert page.text_content("#event-list li.ev-open span") == "Main gate"
     pub.state("gate", {"contact": "closed"})
+    page.wait_for_selector("#event-list li.ev-closed", timeout=10_000)
+    assert page.text_content("#event-list li.ev-closed span") == "Main gate"
+    assert page.text_content(".gate-state[data-device='gate'] .gate-now") == "CLOSED"
 
     # an unknown card: refused, told at once on the gate page, with the sound
     pub.send(contract.event_topic("kg", "reader"), contract.encode_event("card", uid="ZZ99", ts=time.time()))
     page.wait_for_selector("#event-list li.ev-refused", timeout=15_000)
     assert "ZZ99" in (page.text_content("#live-banner") or "")
     assert "unknown card" in (page.text_content("#event-list li.ev-refused") or "")
+    assert "Gate reader" in (page.text_content("#event-list li.ev-refused") or "")  # the name, not "reader"
     wait_for(lambda: _beeps(page) >= 2, "the refusal's sound")
     assert not site["commands"]  # neither opened anything
     assert page.evaluate("window.__notReloaded") is True
@@ -111,9 +122,28 @@ def test_refusal_forced_opening_and_lock_release_on_the_gate_page(site: dict[str
                          for c in site["commands"]), "the release event (gate_forced knows who opened)")
     [entry] = [e for e in site["ctx"].audit.recent() if e.action == "gate_release"]
     assert (entry.actor, entry.target, entry.detail) == ("wang", "gate", "sent")
-    # after the reload the refusal is still marked in the event stream
+    # after the reload the refusal is still marked in the event stream, and opened/closed are there
     assert "ZZ99" in (page.text_content("#event-list li.ev-refused") or "")
+    assert page.text_content("#event-list li.ev-open span") == "Main gate"
+    assert page.text_content("#event-list li.ev-closed span") == "Main gate"
+    assert page.text_content("#event-list li.ev-release b") == "lock released"
     shot(page, "gate-page-released")
+
+    # an accepted card and the exit button appear in the stream live, with the holder and the reader's name
+    page.wait_for_selector("body[data-live-ready='1']", timeout=10_000)
+    site["gw"].gate.cards.add("AA01", "Teacher Li")
+    pub.send(contract.event_topic("kg", "reader"), contract.encode_event("card", uid="AA01", ts=time.time()))
+    page.wait_for_selector("#event-list li.ev-accepted", timeout=15_000)
+    assert "Teacher Li · Gate reader" in (page.text_content("#event-list li.ev-accepted") or "")
+    pub.send(contract.event_topic("kg", "reader"), contract.encode_event("button", ts=time.time()))
+    page.wait_for_selector("#event-list li.ev-button", timeout=15_000)
+    assert page.text_content("#event-list li.ev-button span") == "Gate reader"
+    # the bare card read and the gate's decision on it are one line, whichever arrived first
+    assert page.locator("#event-list li", has_text="AA01").count() == 1
+    page.reload()
+    assert "Teacher Li · Gate reader" in (page.text_content("#event-list li.ev-accepted") or "")
+    assert page.locator("#event-list li", has_text="ZZ99").count() == 1
+    shot(page, "gate-page-stream")
 
 
 def test_release_is_for_guards_and_admins_with_a_csrf_token(site: dict[str, Any]) -> None:
