@@ -55,6 +55,8 @@ VACUUM_STEP_PAGES: Final = 4096
 #: Seconds between background WAL checkpoints (at 1000 msg/s the WAL grows by roughly the 1000 pages
 #: after which SQLite's own auto-checkpoint would have run, so the disk sees the same syncs as before).
 CHECKPOINT_EVERY_S: Final = 1.0
+#: WAL frames past which a checkpoint also makes the WAL start over (SQLite's auto-checkpoint default).
+RESTART_AFTER_FRAMES: Final = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -619,7 +621,17 @@ class SqliteStore:
                 return 0
             if self._ckpt_conn is None:
                 self._ckpt_conn = self._connect(create=False)
-            row = self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            conn = self._ckpt_conn
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if row is not None and row[1] >= RESTART_AFTER_FRAMES:
+                # Under steady writes a pass beside the writer never ends with the whole WAL copied while
+                # the writer is idle, so the WAL would never start over and would grow without bound
+                # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
+                # first pass while holding the write lock lets the next write restart the WAL; the
+                # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
+                with self._wlock:
+                    if not self._closed:
+                        row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return 0 if row is None or row[2] < 0 else int(row[2])
 
     def close(self) -> None:

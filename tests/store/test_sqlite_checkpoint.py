@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from gateway.model import Reading
@@ -34,3 +35,21 @@ def test_checkpoint_after_close_does_nothing(tmp_path: Path) -> None:
     assert store.checkpoint() >= 1
     store.close()
     assert store.checkpoint() == 0
+
+
+def test_a_checkpoint_past_the_threshold_lets_the_next_write_start_the_wal_over(tmp_path: Path) -> None:
+    path = tmp_path / "ts.db"
+    wal = tmp_path / "ts.db-wal"
+    with SqliteStore(path) as store:
+        b = 0
+        while wal.stat().st_size < 1100 * 4096 and b < 400:  # past 1000 frames of 4 KiB pages
+            store.write([Reading(T0 + b * 100 + i, f"fridge-{i % 4}", "temperature", 4.0) for i in range(100)])
+            b += 1
+        assert store.checkpoint() > 0
+        store.write([Reading(T0 - 1, "fridge-1", "temperature", 5.0)])
+        other = sqlite3.connect(path)
+        try:
+            log_frames = other.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        finally:
+            other.close()
+        assert log_frames < 100  # the WAL started over instead of growing
