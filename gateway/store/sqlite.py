@@ -315,13 +315,14 @@ class SqliteStore:
             " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
             rows,
         )
-        dirty5 = {(sid, ts - ts % FIVE_MIN_MS) for sid, ts, _ in rows}
-        dirty1 = {(sid, b - b % HOUR_MS) for sid, b in dirty5}
+        recompute5 = self._append_5m(c, rows)
+        dirty1 = {(sid, ts - ts % HOUR_MS) for sid, ts, _ in rows}
         c.execute("DELETE FROM dirty_5m")
         c.execute("DELETE FROM dirty_1h")
-        c.executemany("INSERT INTO dirty_5m (sid, b) VALUES (?, ?)", sorted(dirty5))
+        c.executemany("INSERT INTO dirty_5m (sid, b) VALUES (?, ?)", sorted(recompute5))
         c.executemany("INSERT INTO dirty_1h (sid, b) VALUES (?, ?)", sorted(dirty1))
-        c.execute(_RECOMPUTE_5M)
+        if recompute5:
+            c.execute(_RECOMPUTE_5M)
         c.execute(_RECOMPUTE_1H)
         latest: dict[int, tuple[int, float]] = {}
         for sid, ts, value in rows:
@@ -332,6 +333,39 @@ class SqliteStore:
             "UPDATE series SET last_ts = ?1, last_value = ?2 WHERE id = ?3 AND (last_ts IS NULL OR last_ts <= ?1)",
             [(ts, v, sid) for sid, (ts, v) in latest.items()],
         )
+
+    @staticmethod
+    def _append_5m(c: sqlite3.Connection, rows: list[tuple[int, int, float]]) -> set[tuple[int, int]]:
+        """Fold rows that only extend their 5-minute bucket into its rollup; return the buckets to recompute.
+
+        Recomputing a bucket scans all its raw rows, so under a steady stream every small batch paid for
+        the whole bucket so far (up to 75,000 rows per series at 1000 msg/s over 4 fridges), the largest
+        CPU cost of a write. Rows all later than the bucket's last one cannot have overwritten anything,
+        so adding them to the stored aggregates is exact; the sum is added value by value in time order,
+        as SQLite's recompute does, so it is bit-identical. Anything else (an overwrite, an older row, a
+        timestamp twice in the batch, no rollup row yet) is recomputed from raw as before.
+        """
+        new: dict[tuple[int, int], list[tuple[int, float]]] = {}
+        for sid, ts, value in rows:
+            new.setdefault((sid, ts - ts % FIVE_MIN_MS), []).append((ts, value))
+        recompute: set[tuple[int, int]] = set()
+        folded: list[tuple[int, int, int, float, float, float, int, float, int, float]] = []
+        for (sid, bucket), pts in new.items():
+            pts.sort()
+            cur = c.execute("SELECT n, sum, min, max, first_ts, first_v, last_ts FROM rollup_5m"
+                            " WHERE series_id = ? AND bucket = ?", (sid, bucket)).fetchone()
+            if cur is None or pts[0][0] <= cur[6] or any(a[0] == b[0] for a, b in itertools.pairwise(pts)):
+                recompute.add((sid, bucket))
+                continue
+            n, total, lo, hi, first_ts, first_v, _ = cur
+            for _, value in pts:
+                total += value
+            values = [v for _, v in pts]
+            folded.append((sid, bucket, n + len(pts), total, min(lo, *values), max(hi, *values), first_ts, first_v,
+                           pts[-1][0], pts[-1][1]))
+        c.executemany("INSERT OR REPLACE INTO rollup_5m (series_id, bucket, n, sum, min, max, first_ts, first_v,"
+                      " last_ts, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", folded)
+        return recompute
 
     @property
     def skipped_old(self) -> int:
