@@ -341,7 +341,8 @@ def gate(services: DashboardServices) -> dict[str, Any]:
         gates.append({"device": r.as_dict(), "open": None if contact is None else contact >= 0.5, "since": since})
     gate_alerts = [a for a in open_alerts(services) if area_of(services, a.device) == "gate"]
     # opened/closed are contact readings, not device events: merged into the stream by time
-    events = sorted(gate_events(services) + changes, key=lambda e: e["ts"], reverse=True)[:GATE_EVENTS_SHOWN]
+    events = sorted(gate_events(services) + changes + gate_alarm_lines(services, now - 86400),
+                    key=lambda e: e["ts"], reverse=True)[:GATE_EVENTS_SHOWN]
     for e in events:
         e["name"] = names.get(e["device"], e["device"])
     return {"gates": gates, "alerts": alert_json(services, gate_alerts), "events": events, "now": now,
@@ -350,6 +351,22 @@ def gate(services: DashboardServices) -> dict[str, Any]:
 
 #: Lines in the Gate page's event stream (device events and opened/closed changes together).
 GATE_EVENTS_SHOWN = 50
+
+#: Gate alarms that are also lines of the event stream: the alert kind -> the line's type (its label).
+GATE_ALARM_LINES = {"gate_forced": "forced", "gate_held_open": "held_open"}
+
+
+def gate_alarm_lines(services: DashboardServices, since: float) -> list[dict[str, Any]]:
+    """Forced and held-open alarms raised since ``since`` as event-stream lines (when they were raised)."""
+    if services.alerts is None:
+        return []
+    try:
+        found = services.alerts.list(since=since, limit=200)
+    except Exception:
+        log.exception("gate alarms for the event stream failed")
+        return []
+    return [{"ts": a.opened_at, "device": a.device, "type": GATE_ALARM_LINES[a.kind], "data": {}}
+            for a in found if a.kind in GATE_ALARM_LINES and a.opened_at >= since]
 
 
 def contact_changes(device: str, readings: Sequence[Reading]) -> list[dict[str, Any]]:

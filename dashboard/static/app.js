@@ -249,6 +249,11 @@
       var empty = list.querySelector(".empty");
       if (empty) empty.hidden = !!list.querySelector(".alert");
     }
+    // a forced or held-open gate is also a line of the gate page's event stream
+    var alarmLine = { gate_forced: "forced", gate_held_open: "held_open" }[a.kind];
+    if (a.change === "opened" && alarmLine) {
+      addEvent(eventLine("ev ev-" + alarmLine + " fresh", a.opened_at || a.since, t(alarmLine), a.device_name || nameOf(a.device)));
+    }
     if (a.change === "opened") {
       showBanner(t("new_alert") + ": " + (a.device_name || a.device) + " · " + (a.rule_name || a.rule) +
         (a.detail ? " — " + (a.detail_text || a.detail) : ""));

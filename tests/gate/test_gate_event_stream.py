@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dashboard.views import contact_changes
+from gateway.alerts.store import OpenRequest
 from gateway.gate.service import Gate
 from gateway.model import Reading
 from tests.dashboard.helpers import DEVICES, Site, login_ok, make_site
@@ -51,6 +52,10 @@ def _stream(site: Site) -> float:
                      (ts, "reader", typ, json.dumps(data)))
         if typ == "card":
             gate.on_card("reader", str(data["uid"]), ts)
+    site.clock.advance(1)  # the forced-open alarm is the newest line
+    site.alerts.raise_alert(OpenRequest(rule="gate-forced", device="gate", kind="gate_forced", severity="critical",
+                                        chain=None, metric="contact", value=1.0, detail="forced open",
+                                        since=now - 300))
     return now
 
 
@@ -61,6 +66,7 @@ def test_opened_closed_names_and_card_decisions_in_the_event_stream(site: Site) 
         page = c.get("/gate").text
     lines = _lines(page)
     assert [re.sub(r"^\d\d:\d\d:\d\d ", "", line) for line in lines] == [
+        "forced open Main gate",
         "closed Main gate",
         "exit button Gate reader",
         "opened Main gate",  # the repeated "open" reading is no change
@@ -77,7 +83,7 @@ def test_the_event_stream_in_chinese(site: Site) -> None:
         csrf = login_ok(c, "wang")
         c.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/gate"})
         text = " ".join(_lines(c.get("/gate").text))
-    for zh in ("刷卡通过", "刷卡被拒", "未登记的卡", "出门按钮"):
+    for zh in ("刷卡通过", "刷卡被拒", "未登记的卡", "出门按钮", "强行打开"):
         assert zh in text, zh
     for en in ("Card accepted", "Card refused", "unknown card", "exit button", "opened", "closed"):
         assert en not in text, en

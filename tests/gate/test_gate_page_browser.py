@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from dashboard.extension import DashboardComponent
+from dashboard.views import gate_events
 from gateway import contract
 from gateway.app import Gateway, build_gateway
 from gateway.config import parse_config
@@ -96,6 +97,8 @@ def test_refusal_forced_opening_and_lock_release_on_the_gate_page(site: dict[str
     assert page.get_attribute(".gate-state[data-device='gate'] .gate-since [data-ago]", "data-ago")
     page.wait_for_selector("#event-list li.ev-open", timeout=10_000)
     assert page.text_content("#event-list li.ev-open span") == "Main gate"
+    page.wait_for_selector("#event-list li.ev-forced", timeout=10_000)  # the alarm is a line of the stream too
+    assert page.text_content("#event-list li.ev-forced span") == "Main gate"
     pub.state("gate", {"contact": "closed"})
     page.wait_for_selector("#event-list li.ev-closed", timeout=10_000)
     assert page.text_content("#event-list li.ev-closed span") == "Main gate"
@@ -126,7 +129,7 @@ def test_refusal_forced_opening_and_lock_release_on_the_gate_page(site: dict[str
     assert "ZZ99" in (page.text_content("#event-list li.ev-refused") or "")
     assert page.text_content("#event-list li.ev-open span") == "Main gate"
     assert page.text_content("#event-list li.ev-closed span") == "Main gate"
-    assert page.text_content("#event-list li.ev-release b") == "lock released"
+    assert page.text_content("#event-list li.ev-forced b") == "forced open"
     shot(page, "gate-page-released")
 
     # an accepted card and the exit button appear in the stream live, with the holder and the reader's name
@@ -140,7 +143,9 @@ def test_refusal_forced_opening_and_lock_release_on_the_gate_page(site: dict[str
     assert page.text_content("#event-list li.ev-button span") == "Gate reader"
     # the bare card read and the gate's decision on it are one line, whichever arrived first
     assert page.locator("#event-list li", has_text="AA01").count() == 1
+    wait_for(lambda: any(e["type"] == "release" for e in gate_events(site["ctx"].services)), "the release stored")
     page.reload()
+    assert page.text_content("#event-list li.ev-release b") == "lock released"
     assert "Teacher Li · Gate reader" in (page.text_content("#event-list li.ev-accepted") or "")
     assert page.locator("#event-list li", has_text="ZZ99").count() == 1
     shot(page, "gate-page-stream")
