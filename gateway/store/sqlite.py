@@ -17,6 +17,8 @@ events database with ``synchronous=FULL``.
 
 Threads: ``write`` and ``maintenance`` run on one writer connection (serialised by a lock); every
 other thread that queries gets its own read connection, which WAL lets read while the writer writes.
+The writer's auto-checkpoint is off: a background thread started by the first write checkpoints the
+WAL every second on its own connection (``checkpoint``), so no write carries a checkpoint.
 """
 
 from __future__ import annotations
