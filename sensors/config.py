@@ -42,12 +42,8 @@ def parse_pin(value: Any) -> int:
     return bcm
 
 
-def _duration(value: Any) -> float:
-    return parse_duration(value)
-
-
 Pin = Annotated[int, BeforeValidator(parse_pin)]
-Duration = Annotated[float, BeforeValidator(_duration)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Sensor(BaseModel):
