@@ -6,6 +6,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from dashboard.settings import DashboardSettings
 from gateway.calendar import CalendarSettings
-from gateway.contract import ID_PATTERN, METRICS
+from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
 from gateway.notify.config import NotifySettings, check_notify
@@ -78,9 +79,7 @@ class SiteSettings(_Section):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_PATTERN.match(v):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"sunshine-kg\")")
-        return v
+        return check_id(v, "sunshine-kg")
 
     @field_validator("timezone")
     @classmethod
@@ -261,9 +260,7 @@ class DeviceSettings(_Section):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_PATTERN.match(v):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"kitchen-fridge\")")
-        return v
+        return check_id(v, "kitchen-fridge")
 
     @field_validator("topic")
     @classmethod
@@ -397,12 +394,14 @@ class Config(_Section):
             seen.add(d.id)
         return self
 
+    @cached_property
+    def devices_by_id(self) -> Mapping[str, DeviceSettings]:
+        """Every configured device by id (built once; the config is frozen)."""
+        return {d.id: d for d in self.devices}
+
     def device(self, device_id: str) -> DeviceSettings | None:
         """The device with this id, if configured."""
-        for d in self.devices:
-            if d.id == device_id:
-                return d
-        return None
+        return self.devices_by_id.get(device_id)
 
     @property
     def client_id(self) -> str:
@@ -416,7 +415,7 @@ def default_config_path() -> Path:
     return Path(env) if env else DEFAULT_CONFIG_PATH
 
 
-def _key(loc: tuple[int | str, ...], raw: Mapping[str, Any]) -> str:
+def _key(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -451,7 +450,7 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
         hint = _entry_hint(raw, loc)
         before = len(problems)
-        key = _key(loc, raw) or "(top level)"
+        key = _key(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
             problems.append(f"{path}: {key}: missing; add it (see the config reference in README.md)")

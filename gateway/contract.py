@@ -24,6 +24,13 @@ MAX_PAYLOAD_BYTES = 16 * 1024
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
+def check_id(value: str, example: str = "kitchen-fridge") -> str:
+    """Return ``value`` when it is a valid site/device/rule id; else raise ValueError saying what is allowed."""
+    if not ID_PATTERN.match(value):
+        raise ValueError(f"must be lower-case letters, digits, '-' or '_' (e.g. \"{example}\")")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class TopicParts:
     """A parsed native topic."""
