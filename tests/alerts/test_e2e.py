@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ from tests.waiting import wait_for
 
 DEVICES = [{"id": "kitchen-fridge", "kind": "fridge", "name": "Kitchen fridge"}, {"id": "gate", "kind": "gate"},
            {"id": "reader", "kind": "card_reader"}]
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookServer]:
-    s = WebhookServer()
-    yield s
-    s.close()
 
 
 def raw_config(tmp_path: Path, mosquitto: Mosquitto, hook: WebhookServer) -> dict[str, Any]:

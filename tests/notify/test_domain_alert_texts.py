@@ -4,12 +4,9 @@ real chain and webhook receiver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from gateway.alerts.setup import Alerting
 from gateway.clock import ManualClock
@@ -26,13 +23,6 @@ from tests.waiting import wait_for
 
 NOTIFY = {"channels": {"robot": {"type": "webhook", "format": "wecom", "url": "URL"}},
           "chains": {"duty": {"steps": [{"channels": ["robot"]}]}}}
-
-
-@pytest.fixture
-def hook() -> Iterator[WebhookServer]:
-    server = WebhookServer()
-    yield server
-    server.close()
 
 
 def _notify(hook: WebhookServer) -> dict[str, Any]:
