@@ -1,21 +1,11 @@
 """The MQTT link against a real Mosquitto: persistent session, manual ack, will, reconnect."""
 
-import time
-from collections.abc import Callable
 
 import pytest
 
 from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink, Will
 from tests.mosquitto import Mosquitto
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
+from tests.waiting import wait_for
 
 
 def publisher(broker: Mosquitto, cid: str = "pub") -> MqttLink:
@@ -37,7 +27,7 @@ def test_unacked_messages_are_redelivered_after_reconnect(mosquitto: Mosquitto, 
     pub = publisher(mosquitto)
     for i in range(5):
         assert pub.publish("t/x", str(i).encode(), wait=5)
-    assert wait_for(lambda: len(seen) == 5)
+    wait_for(lambda: len(seen) == 5)
     first.stop()
 
     # Second life, same client id: the broker redelivers what was not acked, and we ack it now.
@@ -50,7 +40,7 @@ def test_unacked_messages_are_redelivered_after_reconnect(mosquitto: Mosquitto, 
     second = MqttLink(settings, on_message=ack, subscriptions=["t/#"])
     second.start()
     assert second.wait_connected(5)
-    assert wait_for(lambda: len(seen2) >= 5)
+    wait_for(lambda: len(seen2) >= 5)
     assert sorted(m.payload for m in seen2) == [str(i).encode() for i in range(5)]
     second.stop()
 
@@ -60,9 +50,11 @@ def test_unacked_messages_are_redelivered_after_reconnect(mosquitto: Mosquitto, 
     third = MqttLink(settings, on_message=lambda m: (seen3.append(m), m.ack()), subscriptions=["t/#"])
     third.start()
     assert third.wait_connected(5)
-    assert wait_for(lambda: len(seen3) >= 1)
-    time.sleep(0.3)  # give a wrongly redelivered message time to show up
-    assert [m.payload for m in seen3] == [b"later"]
+    wait_for(lambda: len(seen3) >= 1)
+    # A wrongly redelivered message would come before a message published after it: wait for that one.
+    assert pub.publish("t/x", b"sentinel", wait=5)
+    wait_for(lambda: any(m.payload == b"sentinel" for m in seen3))
+    assert [m.payload for m in seen3] == [b"later", b"sentinel"]
     third.stop()
     pub.stop()
 
@@ -83,12 +75,12 @@ def test_will_birth_and_reconnect_after_broker_restart(mosquitto: Mosquitto) -> 
     )
     link.start()
     assert link.wait_connected(5)
-    assert wait_for(lambda: any(m.payload == b"online" for m in watched))
+    wait_for(lambda: any(m.payload == b"online" for m in watched))
 
     mosquitto.stop()
-    assert wait_for(lambda: not link.connected)
+    wait_for(lambda: not link.connected)
     mosquitto.start()
-    assert wait_for(lambda: link.connected, timeout=20)
+    wait_for(lambda: link.connected, timeout=20)
     assert [c.connected for c in changes][:1] == [True] and changes[-1].connected
     assert any(not c.connected for c in changes)
     link.stop()
