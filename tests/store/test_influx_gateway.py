@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from gateway.app import Gateway
@@ -52,13 +51,6 @@ def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
                 up.wait(60)
             pub.state("fridge-1", {"temperature": float(i % 17) / 2}, ts=t0 + i, seq=i + 1)
 
-    def ticking(cond: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + 30
-        while not cond():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            retry()
-            time.sleep(0.02)
-
     th = threading.Thread(target=publish)
     try:
         pub.wait_gateway()
@@ -67,14 +59,14 @@ def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
         influxd.stop()
         down.set()
         # A stopping influxd may answer 500 before it refuses connections: keep retrying until it does.
-        ticking(lambda: store.status().reachable is False, "the outage to be noticed")
+        wait_for(lambda: store.status().reachable is False, what="the outage to be noticed", timeout=30, tick=retry)
         wait_for(lambda: gw.ingest.stats()["readings"] >= 2 * n // 3, what="ingest during the outage", timeout=30)
         assert store.status().depth > 0  # the outbox holds what InfluxDB could not take
         influxd.start()
         up.set()
         th.join(60)
         wait_for(lambda: gw.ingest.stats()["readings"] >= n, what="ingest to take every message", timeout=30)
-        ticking(lambda: store.status().depth == 0, "the outbox to drain")
+        wait_for(lambda: store.status().depth == 0, what="the outbox to drain", timeout=30, tick=retry)
         st = store.status()
         assert (st.depth, st.dropped, st.rejected, st.reachable) == (0, 0, 0, True)
     finally:
