@@ -21,6 +21,7 @@ from gateway.model import Reading
 from gateway.store.influx import InfluxStore, StoreStatus
 from gateway.store.influx_settings import InfluxSettings
 from tests.store.influx_receiver import InfluxReceiver, Request
+from tests.waiting import wait_for
 
 T0 = 1_790_000_000.0
 V2 = {"org": "kg-org", "bucket": "houqin-bucket", "token": "test-token-123"}
@@ -220,10 +221,7 @@ def test_the_forwarder_thread_sends_after_a_write(receiver: InfluxReceiver, tmp_
     store = InfluxStore(s, site="kg", outbox_path=tmp_path / "outbox.db")
     try:
         store.write(readings(10))
-        deadline = time.monotonic() + 10
-        while store.status().depth and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert store.status().depth == 0
+        wait_for(lambda: store.status().depth == 0, what="the forwarder to empty the outbox", timeout=10)
         assert sum(len(r.lines) for r in receiver.writes()) == 10
     finally:
         store.close()
