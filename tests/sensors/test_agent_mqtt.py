@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sensors.cards import uids_from_lines
 from sensors.hardware import GpiozeroPins
 from tests.mosquitto import Mosquitto
 from tests.sensors.helpers import Collector, FakeW1, availability, events, make_config, states
+from tests.waiting import wait_for
 
 PROBE = "28-0316a2799bff"
 DEVICES = [
@@ -98,10 +98,7 @@ def test_every_part_publishes_native_payloads(tmp_path: Path, mosquitto: Mosquit
         assert sender.wait_connected(10)
         assert sender.publish(set_topic("kg", "gate"), json.dumps({"relay": "pulse", "seconds": 3}), wait=5)
         sender.publish(set_topic("kg", "gate"), b"{bad", wait=5)
-        deadline = time.monotonic() + 10
-        while not mock_factory.pin(24).state and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert mock_factory.pin(24).state
+        wait_for(lambda: bool(mock_factory.pin(24).state), "the relay pin to go high", timeout=10)
         clock.advance(3.1)
         agent.tick()
         assert not mock_factory.pin(24).state
@@ -127,18 +124,12 @@ def test_broker_outage_spools_and_drains_in_order(tmp_path: Path, mosquitto: Mos
         collector.wait_for(lambda m: len(states(m, "water")) >= 1)
         collector.stop()
         mosquitto.stop()
-        deadline = time.monotonic() + 10
-        while agent.link.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not agent.link.connected
+        wait_for(lambda: not agent.link.connected, "the agent to see the broker gone", timeout=10)
         for _ in range(30):  # five minutes of readings while the broker is away
             pulses(mock_factory, clock, 3)
             clock.advance(8.5)
             agent.tick()
-        deadline = time.monotonic() + 10
-        while len(agent.spool) < 30 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(agent.spool) >= 30  # on disk, not in memory
+        wait_for(lambda: len(agent.spool) >= 30, "30 messages in the spool on disk (not in memory)", timeout=10)
         mosquitto.start()
         collector.link = MqttLink(collector.link.settings, on_message=collector._on, subscriptions=["houqin/kg/#"])
         collector.start()
@@ -149,10 +140,7 @@ def test_broker_outage_spools_and_drains_in_order(tmp_path: Path, mosquitto: Mos
         assert first_seen == sorted(first_seen)
         assert first_seen == list(range(first_seen[0], first_seen[0] + len(first_seen)))
         assert totals[-1] == 900.0 and sorted(set(totals)) == [t for t in dict.fromkeys(totals)]
-        deadline = time.monotonic() + 10
-        while len(agent.spool) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(agent.spool) == 0
+        wait_for(lambda: len(agent.spool) == 0, "the spool to drain", timeout=10)
     finally:
         agent.stop()
 
@@ -168,9 +156,7 @@ def test_full_spool_drops_readings_but_keeps_events_and_totals(tmp_path: Path, m
         assert agent.link.wait_connected(10)
         collector.stop()
         mosquitto.stop()
-        deadline = time.monotonic() + 10
-        while agent.link.connected and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: not agent.link.connected, "the agent to see the broker gone", timeout=10)
         reader = agent.parts.readers[0]
         fridge_reads = 0
         for i in range(30):  # 30 minutes away: temperatures every minute, totals, card reads
@@ -182,9 +168,7 @@ def test_full_spool_drops_readings_but_keeps_events_and_totals(tmp_path: Path, m
             reader.handle(f"CARD{i:04d}")
             clock.advance(30)
             agent.tick()
-        deadline = time.monotonic() + 10
-        while agent.outbox.pending > len(agent.spool) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: agent.outbox.pending <= len(agent.spool), "the outbox to hand all to the spool", timeout=10)
         assert len(agent.spool) <= 110
         dropped = agent.spool.dropped()
         assert dropped.get("state", 0) > 0 and "event" not in dropped and "total" not in dropped

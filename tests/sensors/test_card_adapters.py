@@ -22,6 +22,7 @@ from sensors.cards import CardReader, uids_from_keys
 from sensors.config import CardReaderSettings
 from sensors.errors import SensorError
 from sensors.messages import Emitter, Outgoing
+from tests.waiting import wait_for
 
 
 class LineServer:
@@ -56,9 +57,7 @@ def test_serial_reader_over_pyserial_reconnects() -> None:
     reader = CardReader(settings, Emitter("kg", sent.append, ManualClock()), retry_s=0.05)
     reader.start()
     try:
-        deadline = time.monotonic() + 10
-        while len(sent) < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: len(sent) >= 3, "three card messages", timeout=10)
     finally:
         reader.stop()
         server.close()

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 
 from gateway.clock import ManualClock
 from sensors.cards import CardReader, KeyEvent, uids_from_keys, uids_from_lines
 from sensors.config import CardReaderSettings
 from sensors.messages import Emitter, Outgoing
+from tests.waiting import wait_for
 
 
 def typed(text: str, enter: str = "KEY_ENTER") -> list[KeyEvent]:
@@ -57,9 +57,7 @@ def test_reader_thread_publishes_and_reopens() -> None:
     settings = CardReaderSettings(type="card_reader", device="gate", reader="keyboard", path="/dev/input/x")
     reader = CardReader(settings, emitter, open_uids, retry_s=0.01)
     reader.start()
-    deadline = time.monotonic() + 5
-    while len(sent) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: len(sent) >= 3, "three card messages", timeout=5)
     reader.stop()
     bodies = [json.loads(m.payload) for m in sent]
     assert [(b["type"], b["uid"]) for b in bodies] == [("card", "1234"), ("card", "5678"), ("card", "9")]

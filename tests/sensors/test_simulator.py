@@ -19,6 +19,7 @@ from sensors.sim.cold import FRIDGE, ColdStore
 from sensors.sim.schedule import SchoolDay
 from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
 from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY_MIDNIGHT = datetime(2026, 11, 16, 0, 0, tzinfo=TZ).timestamp()
@@ -248,9 +249,7 @@ def test_run_follows_the_clock_times_the_speed() -> None:
     runner.start()
     try:
         clock.advance(10.0)  # ten seconds of wall clock at 60x: ten minutes of site time
-        deadline = time.monotonic() + 10
-        while sim.site.t < MONDAY_MIDNIGHT + 600 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: sim.site.t >= MONDAY_MIDNIGHT + 600, "ten minutes of site time", timeout=10)
     finally:
         stop.set()
         runner.join(5)
