@@ -86,13 +86,13 @@ class _Sink:
 
 
 class SmtpServer:
-    """An aiosmtpd server on 127.0.0.1 collecting messages (optionally offering STARTTLS)."""
+    """An aiosmtpd server on 127.0.0.1 collecting messages; ``options`` go to aiosmtpd's ``Controller``
+    (``tls_context``/``require_starttls`` for STARTTLS, ``ssl_context`` for SSL, ``authenticator``)."""
 
-    def __init__(self, tls_context: Any = None, require_starttls: bool = False) -> None:
+    def __init__(self, **options: Any) -> None:
         self.sink = _Sink()
         self.port = free_port()
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, tls_context=tls_context,
-                                     require_starttls=require_starttls)
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **options)
         self.controller.start()
 
     @property

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from gateway.alerts.model import Alert
 from gateway.notify.channel import DeliveryError
@@ -16,7 +15,7 @@ from gateway.notify.config import EmailChannel
 from gateway.notify.email import EmailDelivery
 from gateway.notify.messages import Notice
 from tests.mosquitto import free_port
-from tests.notify.receivers import SmtpServer, _Sink
+from tests.notify.receivers import SmtpServer
 
 ALERT = Alert(7, "fridge-warm", "kitchen-fridge", "threshold", "critical", "active", "kitchen", "temperature", 9.1,
               "", 1_795_111_200.0, 1_795_111_800.0)
@@ -48,13 +47,9 @@ def channel(port: int, **kw: Any) -> EmailChannel:
                                         "to": ["cook@kg.example", "head@kg.example"], **kw})
 
 
-def test_plain(tmp_path: Path) -> None:
-    srv = SmtpServer()
-    try:
-        EmailDelivery("m", channel(srv.port, security="none")).deliver(NOTICE)
-    finally:
-        srv.close()
-    [msg] = srv.messages
+def test_plain(smtp: SmtpServer) -> None:
+    EmailDelivery("m", channel(smtp.port, security="none")).deliver(NOTICE)
+    [msg] = smtp.messages
     assert msg["To"] == "cook@kg.example, head@kg.example" and msg["From"] == "gw@kg.example"
     assert "温度高于" in str(msg["Subject"]) or "=?utf-8?" in str(msg["Subject"])
     assert "houqin ack 7" in msg.get_payload(decode=True).decode()
@@ -70,34 +65,27 @@ def test_starttls_with_login(cert: tuple[Path, Path], monkeypatch: pytest.Monkey
         seen.append((data.login, data.password))
         return AuthResult(success=data.password == b"s3cret-from-env")
 
-    sink = _Sink()
-    port = free_port()
-    ctl = Controller(sink, hostname="127.0.0.1", port=port, tls_context=server_ctx(cert), require_starttls=True,
-                     authenticator=auth, auth_require_tls=True)
-    ctl.start()
+    srv = SmtpServer(tls_context=server_ctx(cert), require_starttls=True, authenticator=auth, auth_require_tls=True)
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-from-env")
     try:
-        ch = channel(port, security="starttls", username="houqin", password_env="TEST_SMTP_PASSWORD")
+        ch = channel(srv.port, security="starttls", username="houqin", password_env="TEST_SMTP_PASSWORD")
         EmailDelivery("m", ch, tls_context=client_ctx(cert)).deliver(NOTICE)
         # A certificate that is not trusted is a delivery failure, not a crash.
         with pytest.raises(DeliveryError, match=r"SMTP 127\.0\.0\.1"):
             EmailDelivery("m", ch).deliver(NOTICE)
     finally:
-        ctl.stop()
+        srv.close()
     assert seen[0] == (b"houqin", b"s3cret-from-env")
-    assert len(sink.messages) == 1
+    assert len(srv.messages) == 1
 
 
 def test_ssl(cert: tuple[Path, Path]) -> None:
-    sink = _Sink()
-    port = free_port()
-    ctl = Controller(sink, hostname="127.0.0.1", port=port, ssl_context=server_ctx(cert))
-    ctl.start()
+    srv = SmtpServer(ssl_context=server_ctx(cert))
     try:
-        EmailDelivery("m", channel(port, security="ssl"), tls_context=client_ctx(cert)).deliver(NOTICE)
+        EmailDelivery("m", channel(srv.port, security="ssl"), tls_context=client_ctx(cert)).deliver(NOTICE)
     finally:
-        ctl.stop()
-    assert len(sink.messages) == 1
+        srv.close()
+    assert len(srv.messages) == 1
 
 
 def test_missing_password_env_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch) -> None:
