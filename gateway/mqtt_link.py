@@ -117,6 +117,7 @@ class MqttLink:
         self._on_message = on_message
         self._on_connection = on_connection
         self._birth = birth
+        self._will = will
         self._subscriptions: list[str] = list(subscriptions)
         self._connected = threading.Event()
         self._stopping = False
@@ -179,9 +180,9 @@ class MqttLink:
     def stop(self) -> None:
         """Disconnect cleanly (the will is not sent) and stop the network thread."""
         self._stopping = True
-        if self._birth is not None and self._connected.is_set():
-            offline = self._birth.payload.replace(b"online", b"offline")
-            info = self._client.publish(self._birth.topic, offline, self._birth.qos, self._birth.retain)
+        # A clean DISCONNECT suppresses the will, so say it ourselves: others see us go offline either way.
+        if self._will is not None and self._connected.is_set():
+            info = self._client.publish(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
             if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 info.wait_for_publish(2)
         self._client.disconnect()
