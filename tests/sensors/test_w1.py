@@ -11,6 +11,7 @@ from sensors.errors import ProbeReadError
 from sensors.messages import Emitter, Outgoing
 from sensors.w1 import Ds18b20Bus, parse_w1_slave
 from tests.sensors.helpers import FakeW1, w1_text
+from tests.waiting import wait_for
 
 FRIDGE = "28-0316a2799bff"
 FREEZER = "28-0416b1a2c3d4"
@@ -137,15 +138,12 @@ def test_tick_polls_on_a_worker_thread_every_interval(tmp_path: Path) -> None:
     w1.set(FRIDGE, 4000)
     try:
         bus.tick(1000.0)
-        deadline = time.monotonic() + 5
-        while len(threads) < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: len(threads) >= 1, "the first read on the worker thread", timeout=5)
         bus.tick(1010.0)  # not due yet
         time.sleep(0.05)
         assert len(threads) == 1 and threads[0] != threading.current_thread().name
         bus.tick(1030.0)
-        while len(threads) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: len(threads) >= 2, "the second read", timeout=5)
         assert len(threads) == 2
     finally:
         bus.close()
