@@ -193,14 +193,15 @@ class Ingest:
         with self._lock:
             c = dict(self._counts)
             last = self._last_commit
+        refused = self._dead.counts()
         return {
             "received": self._queued,
             "messages": c.get("messages", 0),
             "readings": c.get("readings", 0),
             "events": c.get("events", 0),
             "duplicates": c.get("duplicates", 0),
-            "refused": self._dead.counts(),
-            "refused_total": sum(self._dead.counts().values()),
+            "refused": refused,
+            "refused_total": sum(refused.values()),
             "batches": c.get("batches", 0),
             "acked": c.get("acked", 0),
             "commit_errors": c.get("commit_errors", 0),
@@ -365,7 +366,6 @@ class Ingest:
         events: list[Event] = []
         avail: list[Availability] = []
         seen: dict[str, float] = {}
-        refused: list[tuple[str, str, str | None, str]] = []
         dead: list[tuple[str, str, bytes, str | None, str]] = []  # written inside the events-DB transaction
         duplicates = 0
         # The events-DB write lock is taken only after the time-series write: held across the store's
@@ -382,7 +382,6 @@ class Ingest:
                         seen[device] = item.received
                     for ref in part.refusals:
                         dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
-                        refused.append((msg.topic, ref.reason, device, ref.detail))
                     d = part.decoded
                     if d is None:
                         continue
@@ -395,7 +394,6 @@ class Ingest:
                         readings.extend(rs)
                         for ref in refusals:
                             dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
-                            refused.append((msg.topic, ref.reason, device, ref.detail))
                     events.extend(d.events)
                     avail.extend(d.availability)
             if readings:
@@ -429,7 +427,7 @@ class Ingest:
             self._meters.load(conn)
             self._seqs.load(conn)
             raise
-        for topic, reason, device, detail in refused:  # counted only once committed
+        for topic, reason, _, device, detail in dead:  # counted only once committed
             self._dead.note(topic, reason, device, detail)
         with self._lock:
             c = self._counts
