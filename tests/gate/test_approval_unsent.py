@@ -20,8 +20,7 @@ from tests.notify.receivers import WebhookServer
 from tests.waiting import wait_for
 
 
-def test_desk_warns_when_the_approval_message_reached_nobody(tmp_path: Path) -> None:
-    hook = WebhookServer()
+def test_desk_warns_when_the_approval_message_reached_nobody(tmp_path: Path, hook: WebhookServer) -> None:
     hook.status = 500
     cfg = gate_config(tmp_path, notify={"channels": {"office": {"type": "webhook", "format": "wecom",
                                                                 "url": hook.url()}},
@@ -53,6 +52,5 @@ def test_desk_warns_when_the_approval_message_reached_nobody(tmp_path: Path) -> 
             assert gate.visitors.get(v.id).approval_error is None  # decided: the warning has done its job
             assert "审批消息未能发出" not in c.get("/gate/desk").text
     finally:
-        hook.close()
         store.close()
         db.close()

@@ -11,6 +11,7 @@ from gateway import contract
 from gateway.clock import ManualClock
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
+from tests.notify.receivers import WebhookServer
 from tests.rules.site import FRI_2AM, Site, config
 from tests.waiting import wait_for
 
@@ -113,10 +114,8 @@ def test_broker_down_is_a_failed_delivery_not_a_crash(tmp_path: Path, mosquitto:
         link.stop()
 
 
-def test_restart_turns_the_buzzer_back_on_without_messaging_people(tmp_path: Path, mosquitto: Mosquitto) -> None:
-    from tests.notify.receivers import WebhookServer
-
-    hook = WebhookServer()
+def test_restart_turns_the_buzzer_back_on_without_messaging_people(tmp_path: Path, mosquitto: Mosquitto,
+                                                                   hook: WebhookServer) -> None:
     link = gateway_link(mosquitto.port)
     sub = Collector(mosquitto.port, contract.set_topic("kg", "gate"), "sub-restart")
     notify = {"channels": {"buzzer": {"type": "buzzer", "device": "gate"},
@@ -140,4 +139,3 @@ def test_restart_turns_the_buzzer_back_on_without_messaging_people(tmp_path: Pat
     finally:
         sub.close()
         link.stop()
-        hook.close()
