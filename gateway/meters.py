@@ -59,6 +59,11 @@ class Meters:
         )
         self._dirty.clear()
 
+    def last_total(self, device: str, metric: str) -> float | None:
+        """The last accepted total of a meter series, if any."""
+        last = self._last.get((device, metric))
+        return None if last is None else last.value
+
     def apply(self, device: DeviceSettings | None, readings: list[Reading]) -> tuple[list[Reading], list[Refusal]]:
         """Return the readings to store (with derived totals and usage) and refusals (``total_backwards``)."""
         out: list[Reading] = []
