@@ -14,7 +14,7 @@ from typing import Any
 from dashboard.services import DashboardServices
 from gateway.alerts.model import Alert
 from gateway.cold_limits import COLD_KINDS, chart_limits
-from gateway.config import AREA_OF_KIND, DeviceSettings
+from gateway.config import DeviceSettings
 from gateway.contract import display_value
 from gateway.i18n import translations
 from gateway.model import Reading
@@ -78,7 +78,7 @@ class AreaStatus:
 def area_of(services: DashboardServices, device: str) -> str:
     """The dashboard area of a device id (``other`` when unknown)."""
     d = services.config.device(device)
-    return AREA_OF_KIND[d.kind] if d else "other"
+    return d.area if d else "other"
 
 
 def _series(services: DashboardServices) -> dict[str, dict[str, SeriesInfo]]:
@@ -222,11 +222,6 @@ def _agg(services: DashboardServices, device: str, metric: str, start: float, en
     return [(b.start, b.value) for b in buckets]
 
 
-def limits(services: DashboardServices, device: DeviceSettings) -> tuple[float | None, float | None]:
-    """The temperature range of a device: each side from its threshold rules when set, else by kind."""
-    return chart_limits(services.config, device)
-
-
 def alerts_today(services: DashboardServices, midnight: float) -> list[Alert]:
     """Alerts open now or at any time since ``midnight`` (cleared ones too), open ones first, newest first."""
     if services.alerts is None:
@@ -250,7 +245,7 @@ def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
         r = rows[d.id]
         lo = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "min")
         hi = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "max")
-        low, high = limits(services, d)
+        low, high = chart_limits(services.config, d)  # each side from its threshold rules when set, else by kind
         out.append({
             "device": r.as_dict(), "temperature": r.values.get("temperature"),
             "min_today": lo[0][1] if lo else None, "max_today": hi[0][1] if hi else None,
