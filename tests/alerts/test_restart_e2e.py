@@ -12,7 +12,7 @@ from pathlib import Path
 from gateway.app import build_gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
-from tests.alerts.test_e2e import hook, raw_config  # noqa: F401  (hook is a fixture)
+from tests.alerts.test_e2e import raw_config
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.notify.receivers import WebhookServer
@@ -20,7 +20,7 @@ from tests.waiting import wait_for
 
 
 def test_gateway_restart_mid_duration_keeps_the_start_and_sends_once(tmp_path: Path, mosquitto: Mosquitto,
-                                                                     hook: WebhookServer) -> None:  # noqa: F811
+                                                                     hook: WebhookServer) -> None:
     cfg = parse_config(raw_config(tmp_path, mosquitto, hook))
     clock = ManualClock(round(time.time(), 3))
     pub = Publisher(mosquitto.port)
