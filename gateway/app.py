@@ -25,10 +25,10 @@ from gateway.ingest import Ingest
 from gateway.model import BatchObserver
 from gateway.mqtt_link import LinkSettings, MqttLink, Will
 from gateway.store.base import TimeSeriesStore
+from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
 
 log = logging.getLogger(__name__)
 
-TIMESERIES_DB_NAME = "timeseries.db"
 _OPEN_ATTEMPTS = 20
 ONLINE_PAYLOAD = b"online"
 
@@ -49,8 +49,6 @@ def build_store(config: Config, *, clock: Clock | None = None,
                 dead_letters: DeadLetters | None = None) -> TimeSeriesStore:
     """The time-series backend named by ``[storage] timeseries``."""
     if config.storage.timeseries == "sqlite":
-        from gateway.store.sqlite import SqliteStore
-
         path = config.storage.path / TIMESERIES_DB_NAME
         retention = config.storage.retention.retention()
         # Opening runs the schema script in a deferred transaction, which SQLite refuses at once

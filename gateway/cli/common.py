@@ -59,7 +59,8 @@ def open_events_db(cfg: Config) -> EventsDB | None:
 
 def open_store(cfg: Config) -> TimeSeriesStore | None:
     """The configured time-series store; None, having said why, when it cannot be opened."""
-    from gateway.app import TIMESERIES_DB_NAME, build_store  # every backend: only for commands that read data
+    from gateway.app import build_store  # every backend: only for commands that read data
+    from gateway.store.sqlite import TIMESERIES_DB_NAME
 
     path = cfg.storage.path / TIMESERIES_DB_NAME
     if cfg.storage.timeseries == "sqlite" and not path.exists():
