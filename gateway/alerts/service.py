@@ -30,12 +30,6 @@ class AlertService:
         with self._lock:
             self._listeners.append(listener)
 
-    def remove_listener(self, listener: AlertListener) -> None:
-        """Stop calling ``listener``."""
-        with self._lock:
-            if listener in self._listeners:
-                self._listeners.remove(listener)
-
     def _emit(self, change: AlertChange) -> None:
         with self._lock:
             listeners = list(self._listeners)

@@ -206,12 +206,6 @@ class AlertStore:
             raise AlertNotFoundError(f"no alert with id {alert_id}; see `houqin alerts --open`")
         return _alert(row)
 
-    def find_open(self, rule: str, device: str) -> Alert | None:
-        """The open alert of (rule, device), if any."""
-        row = self.db.conn().execute(f"SELECT {_COLS} FROM alerts WHERE rule=? AND device=? AND state!='cleared'",
-                                     (rule, device)).fetchone()
-        return _alert(row) if row else None
-
     def list(self, open_only: bool = False, since: float | None = None, until: float | None = None,
              rule: str | None = None, device: str | None = None, limit: int | None = None) -> builtins.list[Alert]:
         """Alerts, newest first: ``open_only`` not cleared; ``since`` open at some time since then (opened

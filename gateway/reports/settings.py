@@ -75,10 +75,6 @@ class PeakValleyTariff(_S):
             seen |= b.hours()
         return self
 
-    def price_at_hour(self, hour: int) -> float:
-        """The price of a unit used in local hour ``hour``."""
-        return self.hourly_prices()[hour]
-
     def hourly_prices(self) -> list[float]:
         """The price of each local hour 0-23."""
         prices = [self.price] * 24
