@@ -90,8 +90,3 @@ def iso_ts(raw: Any) -> float | None:
     if dt.tzinfo is None:
         return None
     return dt.timestamp()
-
-
-def split_levels(topic: str) -> list[str]:
-    """MQTT topic levels."""
-    return topic.split("/")
