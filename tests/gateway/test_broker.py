@@ -12,6 +12,7 @@ import pytest
 from gateway.broker import BrokerStartError, EmbeddedBroker
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink, Will
 from tests.mosquitto import free_port
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -57,16 +58,18 @@ def link(port: int, client_id: str, inbox: Inbox | None = None, subs: tuple[str,
     return lk
 
 
+def _probe(pub: MqttLink) -> None:
+    assert pub.publish("houqin/demo/probe/state", b"{}", qos=1, wait=5)
+
+
 def test_qos1_publish_subscribe(broker: EmbeddedBroker) -> None:
     inbox = Inbox()
     sub = link(broker.port, "sub", inbox, ("houqin/demo/+/state",))
     pub = link(broker.port, "pub")
     try:
         # the subscription is sent on connect; a first message may race it, so retry until one lands
-        deadline = time.monotonic() + 10
-        while not inbox.messages and time.monotonic() < deadline:
-            assert pub.publish("houqin/demo/probe/state", b"{}", qos=1, wait=5)
-            time.sleep(0.1)
+        wait_for(lambda: bool(inbox.messages), "a probe through the new subscription", timeout=10,
+                 tick=lambda: _probe(pub), every=0.1)
         for i in range(20):
             assert pub.publish("houqin/demo/fridge/state", f'{{"temperature":{i}}}'.encode(), qos=1, wait=5)
         got = inbox.wait_for(lambda ms: sum(m.topic.endswith("fridge/state") for m in ms) >= 20)
@@ -99,11 +102,8 @@ def test_persistent_session_queues_qos1_while_away(broker: EmbeddedBroker) -> No
     sub = link(broker.port, "houqin-gateway-demo", inbox, ("houqin/demo/+/state",))
     pub = link(broker.port, "pub")
     try:
-        deadline = time.monotonic() + 10
-        while not inbox.messages and time.monotonic() < deadline:  # subscription is in place
-            pub.publish("houqin/demo/probe/state", b"{}", qos=1, wait=5)
-            time.sleep(0.1)
-        assert inbox.messages
+        wait_for(lambda: bool(inbox.messages), "the subscription to be in place", timeout=10,
+                 tick=lambda: _probe(pub), every=0.1)
         sub.stop()
         for i in range(5):
             assert pub.publish("houqin/demo/meter/state", f'{{"seq":{i}}}'.encode(), qos=1, wait=5)
