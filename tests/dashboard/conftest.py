@@ -13,8 +13,7 @@ from tests.dashboard.helpers import Site, make_site
 def site(tmp_path: Path) -> Iterator[Site]:
     s = make_site(tmp_path)
     yield s
-    s.store.close()
-    s.db.close()
+    s.close()
 
 
 @pytest.fixture

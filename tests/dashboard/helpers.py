@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
+from dashboard.server import DashboardServer
 from dashboard.services import DashboardServices
 from dashboard.settings import DashboardSettings
 from gateway.alerts import AlertService, AlertStore
@@ -61,6 +64,11 @@ class Site:
                           metric="temperature", value=8.9, detail=detail, since=self.clock.now())
         return self.alerts.raise_alert(req).id
 
+    def close(self) -> None:
+        """Close the store and the events DB."""
+        self.store.close()
+        self.db.close()
+
 
 def make_config(tmp_path: Path, devices: list[dict[str, Any]] | None = None, **dashboard: Any) -> Config:
     return parse_config({
@@ -86,6 +94,19 @@ def make_site(tmp_path: Path, *, devices: list[dict[str, Any]] | None = None, us
         for role, name in ROLE_USERS.items():
             site.ctx.accounts.add(name, role, PASSWORD)
     return site
+
+
+@contextmanager
+def served_site(tmp_path: Path, **dashboard: Any) -> Iterator[tuple[Site, DashboardServer]]:
+    """A site from ``make_site`` served by uvicorn on a free 127.0.0.1 port; stopped and closed on exit."""
+    site = make_site(tmp_path, **dashboard)
+    server = DashboardServer(site.app, site.ctx.settings)
+    server.start()
+    try:
+        yield site, server
+    finally:
+        server.stop()
+        site.close()
 
 
 def form_token(html: str) -> str:

@@ -14,18 +14,13 @@ import pytest
 from dashboard.routes import api
 from dashboard.server import DashboardServer
 from gateway.model import CommittedBatch, Event, Reading
-from tests.dashboard.helpers import PASSWORD, Site, form_token, make_site
+from tests.dashboard.helpers import PASSWORD, Site, form_token, make_site, served_site
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Site, DashboardServer]]:
-    site = make_site(tmp_path)
-    server = DashboardServer(site.app, site.ctx.settings)
-    server.start()
-    yield site, server
-    server.stop()
-    site.store.close()
-    site.db.close()
+    with served_site(tmp_path) as served:
+        yield served
 
 
 def _login(base: str, username: str) -> httpx.Client:
@@ -134,8 +129,7 @@ def test_stop_ends_open_streams(tmp_path: Path) -> None:
     server.stop()  # returns although a client is still connected
     assert s.ended.wait(10)
     c.close()
-    site.store.close()
-    site.db.close()
+    site.close()
 
 
 def test_metrics_open_to_localhost_scrapers(served: tuple[Site, DashboardServer]) -> None:

@@ -307,8 +307,7 @@ def test_forwarded_host_counts_only_behind_a_trusted_proxy(tmp_path: Path) -> No
                        headers={"X-CSRF-Token": csrf, "Origin": "https://pi.school.example",
                                 "X-Forwarded-Host": "pi.school.example"})
             assert r.status_code == expected
-        site.store.close()
-        site.db.close()
+        site.close()
 
 
 def test_abandoned_sessions_are_purged(site: Site) -> None:

@@ -10,18 +10,13 @@ import httpx
 import pytest
 
 from dashboard.server import DashboardServer
-from tests.dashboard.helpers import PASSWORD, Site, form_token, make_site
+from tests.dashboard.helpers import PASSWORD, Site, form_token, make_site, served_site
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Site, DashboardServer]]:
-    site = make_site(tmp_path, login_max_failures_address=6)  # no trusted proxies: the default
-    server = DashboardServer(site.app, site.ctx.settings)
-    server.start()
-    yield site, server
-    server.stop()
-    site.store.close()
-    site.db.close()
+    with served_site(tmp_path, login_max_failures_address=6) as served:  # no trusted proxies: the default
+        yield served
 
 
 def _login(c: httpx.Client, username: str, password: str, spoof: str) -> int:
@@ -88,5 +83,4 @@ def test_served_over_tls_the_cookies_are_secure(tmp_path: Path) -> None:
             httpx.get(server.url.replace("https://", "http://") + "/login", timeout=5).raise_for_status()
     finally:
         server.stop()
-        site.store.close()
-        site.db.close()
+        site.close()
