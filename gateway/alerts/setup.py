@@ -91,7 +91,7 @@ class Alerting:
         self.dispatcher.start()
         self.escalator.restore()
         self.escalator.sync()
-        self.engine.start(scheduler=False)
+        self.engine.start()
         self._ticker.start()
 
     def stop(self) -> None:

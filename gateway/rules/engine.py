@@ -2,7 +2,7 @@
 
 Ingest calls ``on_batch`` on its writer thread; once ``start()``-ed the engine only queues the batch
 (bounded) and evaluates on its own thread, so ingest never waits on alert writes or notifications.
-Without ``start()`` (tests) it evaluates inline. A scheduler thread calls ``tick`` every second;
+Without ``start()`` (tests) it evaluates inline. ``Alerting``'s ticker calls ``tick`` every second;
 tests call ``tick()`` themselves after moving a ``ManualClock``.
 """
 
@@ -22,7 +22,6 @@ from gateway.clock import Clock
 from gateway.model import CommittedBatch
 from gateway.rules.base import Evaluator, RuleBase, RuleContext
 from gateway.rules.kinds import evaluator_for
-from gateway.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +41,7 @@ class RuleEngine:
 
     def __init__(self, rules: Sequence[RuleBase], service: AlertService, calendar: SchoolCalendar, clock: Clock,
                  devices: Sequence[str] = (), last_seen: Callable[[str], float | None] | None = None,
-                 queue_size: int = 10_000, tick_every_s: float = 1.0,
-                 lock_relays: Mapping[str, str] | None = None) -> None:
+                 queue_size: int = 10_000, lock_relays: Mapping[str, str] | None = None) -> None:
         self.clock = clock
         self.service = service
         self._ctx = RuleContext(service, calendar, clock, tuple(devices), last_seen, dict(lock_relays or {}))
@@ -52,8 +50,7 @@ class RuleEngine:
         self._by_id = {e.id: e for e in self.evaluators}
         self._lock = threading.RLock()
         self._queue: queue.Queue[CommittedBatch | None] = queue.Queue(maxsize=queue_size)
-        self._ticker = Ticker(self.tick, tick_every_s, "houqin-rules-tick")
-        self._threads: list[threading.Thread] = []
+        self._worker: threading.Thread | None = None
         self._batches = self._dropped = self._errors = 0
         service.add_listener(self._on_alert_change)
 
@@ -64,7 +61,7 @@ class RuleEngine:
     # -- input -------------------------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:
         """``BatchObserver``: queue the batch (started) or evaluate it now (not started). Never raises."""
-        if not self._threads:
+        if self._worker is None:
             self.process(batch)
             return
         try:
@@ -111,23 +108,18 @@ class RuleEngine:
                 ev.forget_cleared(change.alert.device)
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def start(self, scheduler: bool = True) -> None:
-        """Evaluate on a worker thread; with ``scheduler`` also tick every second on a second thread."""
-        self._threads = [threading.Thread(target=self._work, name="houqin-rules", daemon=True)]
-        for t in self._threads:
-            t.start()
-        if scheduler:
-            self._ticker.start()
+    def start(self) -> None:
+        """Evaluate batches on a worker thread from now on."""
+        self._worker = threading.Thread(target=self._work, name="houqin-rules", daemon=True)
+        self._worker.start()
 
     def stop(self) -> None:
-        """Finish queued batches and stop the threads."""
-        if not self._threads:
+        """Finish queued batches and stop the worker."""
+        if self._worker is None:
             return
-        self._ticker.stop()
         self._queue.put(None)
-        for t in self._threads:
-            t.join(timeout=10)
-        self._threads = []
+        self._worker.join(timeout=10)
+        self._worker = None
 
     def _work(self) -> None:
         while True:
@@ -138,15 +130,6 @@ class RuleEngine:
                 self.process(batch)
             finally:
                 self._queue.task_done()
-
-    def drain(self, timeout: float = 5.0) -> bool:
-        """Wait until every queued batch was evaluated (for tests and shutdown); False on timeout."""
-        import time
-
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-        return not self._queue.unfinished_tasks
 
     def stats(self) -> EngineStats:
         """Counters: batches evaluated, dropped (queue full), evaluator errors, queued now."""
