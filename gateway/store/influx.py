@@ -31,9 +31,9 @@ from gateway.model import Reading
 from gateway.store import influxql
 from gateway.store.base import Aggregate, Bucket, SeriesInfo
 from gateway.store.influx_settings import InfluxSettings
-from gateway.store.lineprotocol import LineProtocolError, line, to_ms
+from gateway.store.lineprotocol import LineProtocolError, line
 from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
-from gateway.store.windows import window_edges
+from gateway.store.windows import to_ms, window_edges
 
 if TYPE_CHECKING:
     from gateway.config import Config

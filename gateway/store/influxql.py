@@ -13,7 +13,7 @@ from datetime import tzinfo
 from typing import Any
 
 from gateway.errors import StoreError
-from gateway.store.lineprotocol import to_ms
+from gateway.store.windows import to_ms
 
 #: InfluxQL function for each store aggregate.
 FUNCTIONS: Mapping[str, str] = {

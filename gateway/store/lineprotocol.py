@@ -13,6 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+# Re-exported for the writers: the one seconds-to-milliseconds conversion of every store.
+from gateway.store.windows import to_ms as to_ms
+
 # Which characters each part of a line must escape, per the line protocol reference.
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ "})
 _KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ "})
@@ -49,11 +52,6 @@ def format_float(value: float) -> str:
     if not math.isfinite(v):
         raise LineProtocolError(f"value {value!r} is not a finite number; line protocol cannot carry it")
     return repr(v)
-
-
-def to_ms(ts: float) -> int:
-    """Unix seconds to integer milliseconds, the precision every write uses."""
-    return round(ts * 1000)
 
 
 def line(measurement: str, tags: Mapping[str, str], fields: Mapping[str, float], ts_ms: int) -> str:
