@@ -92,7 +92,7 @@ class EventsDB:
         migrate(self.conn())
 
     def conn(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit; use ``BEGIN``/``COMMIT`` or ``transaction()``)."""
+        """This thread's connection (autocommit: wrap writes that belong together in ``BEGIN``/``COMMIT``)."""
         c: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if c is None:
             c = connect(self.path)
