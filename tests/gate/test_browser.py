@@ -33,16 +33,13 @@ ID = "110101199003071234"
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mosquitto: Mosquitto,
+         hook: WebhookServer) -> Iterator[dict[str, Any]]:
     require_chromium()
     monkeypatch.setenv("HOUQIN_ID_KEY", "ab" * 32)
-    (tmp_path / "mosquitto").mkdir()
-    broker = Mosquitto(tmp_path / "mosquitto")
-    broker.start()
-    hook = WebhookServer()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    cfg = gate_config(tmp_path, broker.url,
+    cfg = gate_config(tmp_path, mosquitto.url,
                       notify={"channels": {"office": {"type": "webhook", "format": "generic", "url": hook.url()}},
                               "chains": {"guards": {"steps": [{"channels": ["office"]}]}}},
                       id_numbers="encrypted", approval_channels=["office"], public_url=url,
@@ -50,9 +47,9 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
     cfg = cfg.model_copy(update={"dashboard": cfg.dashboard.model_copy(update={"port": port})})
     gw: Gateway = build_gateway(cfg, extensions=("gateway.alerts.setup", "gateway.gate.setup", "dashboard.extension"))
     gw.start()
-    pub = Publisher(broker.port)
+    pub = Publisher(mosquitto.port)
     commands: list[InboundMessage] = []
-    watcher = MqttLink(LinkSettings("127.0.0.1", broker.port, "gate-watcher", persistent=False, manual_ack=False),
+    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "gate-watcher", persistent=False, manual_ack=False),
                        on_message=commands.append,
                        subscriptions=[contract.set_topic("kg", "gate"), contract.event_topic("kg", "gate")])
     watcher.start()
@@ -73,8 +70,6 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, 
         watcher.stop()
         pub.close()
         gw.stop()
-        hook.close()
-        broker.stop()
 
 
 def _card(site: dict[str, Any], uid: str) -> None:

@@ -30,14 +30,11 @@ TABLET = {"width": 1024, "height": 768}
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def site(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[dict[str, Any]]:
     require_chromium()
-    (tmp_path / "mosquitto").mkdir()
-    broker = Mosquitto(tmp_path / "mosquitto")
-    broker.start()
     cfg = parse_config({
         "site": {"id": "kg", "name": "Test KG", "locale": "en"},
-        "mqtt": {"url": broker.url, "client_id": "houqin-gate-page-gw"},
+        "mqtt": {"url": mosquitto.url, "client_id": "houqin-gate-page-gw"},
         "storage": {"dir": str(tmp_path / "data")},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": DEVICES,
@@ -47,9 +44,10 @@ def site(tmp_path: Path) -> Iterator[dict[str, Any]]:
     })
     gw: Gateway = build_gateway(cfg, extensions=("gateway.alerts.setup", "gateway.gate.setup", "dashboard.extension"))
     gw.start()
-    pub = Publisher(broker.port)
+    pub = Publisher(mosquitto.port)
     commands: list[InboundMessage] = []
-    watcher = MqttLink(LinkSettings("127.0.0.1", broker.port, "gate-page-watcher", persistent=False, manual_ack=False),
+    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "gate-page-watcher", persistent=False,
+                                    manual_ack=False),
                        on_message=commands.append,
                        subscriptions=[contract.set_topic("kg", "gate"), contract.event_topic("kg", "gate")])
     watcher.start()
@@ -68,7 +66,6 @@ def site(tmp_path: Path) -> Iterator[dict[str, Any]]:
         watcher.stop()
         pub.close()
         gw.stop()
-        broker.stop()
 
 
 def _beeps(page: Any) -> int:
