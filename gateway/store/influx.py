@@ -339,10 +339,6 @@ class Forwarder:
             self._on_change()
         return delay
 
-    def reset_backoff(self) -> None:
-        """Try again at the next pump (e.g. an operator fixed the server)."""
-        self.next_attempt = 0.0
-
 
 class InfluxStore:
     """``TimeSeriesStore`` on InfluxDB with a durable SQLite outbox in front of it."""
