@@ -9,8 +9,8 @@ from typing import Literal
 
 from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
-from gateway.i18n import gettext, translations
-from gateway.rules.base import RuleBase
+from gateway.i18n import translations
+from gateway.rules.base import RuleBase, tr
 
 NoticeEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
 
@@ -37,10 +37,6 @@ KIND_NAMES = {
 #: Kinds whose detail (which checkpoints, which samples, the server's error) is part of the message.
 DETAIL_KINDS = frozenset({"after_hours_access", "patrol_missed", "sample_excursion", "storage_degraded",
                           "storage_dropped"})
-
-
-def _t(locale: str, msg: str, **kw: object) -> str:
-    return gettext(locale, msg).format(**kw)
 
 
 def _value(alert: Alert, locale: str) -> str:
@@ -73,37 +69,37 @@ class Composer:
         loc = self.locale
         rule = self.rules.get(alert.rule)
         what = rule.describe(loc) if rule is not None else (
-            _t(loc, KIND_NAMES[alert.kind]) if alert.kind in KIND_NAMES else alert.rule)
+            tr(loc, KIND_NAMES[alert.kind]) if alert.kind in KIND_NAMES else alert.rule)
         where = self.devices.get(alert.device, alert.device)
         tag = {
-            "opened": _t(loc, "ALERT"), "escalated": _t(loc, "ESCALATED"), "repeated": _t(loc, "STILL ACTIVE"),
-            "acknowledged": _t(loc, "ACKNOWLEDGED"), "resolved": _t(loc, "RESOLVED"),
+            "opened": tr(loc, "ALERT"), "escalated": tr(loc, "ESCALATED"), "repeated": tr(loc, "STILL ACTIVE"),
+            "acknowledged": tr(loc, "ACKNOWLEDGED"), "resolved": tr(loc, "RESOLVED"),
         }[event]
-        severity = _t(loc, alert.severity)
+        severity = tr(loc, alert.severity)
         title = f"[{tag}] {where}: {what}"
-        lines = [_t(loc, "Severity: {severity}", severity=severity)]
+        lines = [tr(loc, "Severity: {severity}", severity=severity)]
         value = _value(alert, loc) if alert.kind != "patrol_missed" else ""  # its value is a count: the detail says it
         if value:
             # A resolved alert is no longer at that value: say it is the value that raised it.
-            lines.append(_t(loc, "Value when raised: {value}" if event == "resolved" else "Value: {value}",
+            lines.append(tr(loc, "Value when raised: {value}" if event == "resolved" else "Value: {value}",
                             value=value))
         if alert.kind == "stale":
-            lines.append(_t(loc, "Device offline") if alert.detail == "offline"
-                         else _t(loc, "Never heard from (watched since {time})", time=self._time(alert.since))
-                         if alert.detail == "never" else _t(loc, "Last heard of: {time}", time=self._time(alert.since)))
+            lines.append(tr(loc, "Device offline") if alert.detail == "offline"
+                         else tr(loc, "Never heard from (watched since {time})", time=self._time(alert.since))
+                         if alert.detail == "never" else tr(loc, "Last heard of: {time}", time=self._time(alert.since)))
         elif alert.detail and alert.kind in DETAIL_KINDS:
-            lines.append(_t(loc, "Detail: {detail}", detail=alert.detail))
-        lines.append(_t(loc, "Since: {time}", time=self._time(alert.since)))
+            lines.append(tr(loc, "Detail: {detail}", detail=alert.detail))
+        lines.append(tr(loc, "Since: {time}", time=self._time(alert.since)))
         if event == "resolved":
-            lines.append(_t(loc, "Cleared at {time}.", time=self._time(alert.cleared_at or alert.since)))
+            lines.append(tr(loc, "Cleared at {time}.", time=self._time(alert.cleared_at or alert.since)))
             if alert.acked_by:
                 lines.append(self._acked(alert))
         elif event == "acknowledged":
             lines.append(self._acked(alert))
         else:
-            lines.append(_t(loc, "To acknowledge: open the dashboard, or run: houqin ack {id} --by NAME --note "
+            lines.append(tr(loc, "To acknowledge: open the dashboard, or run: houqin ack {id} --by NAME --note "
                                  "\"what was done\"", id=alert.id))
-        lines.append(_t(loc, "Alert #{id}, rule {rule}", id=alert.id, rule=alert.rule))
+        lines.append(tr(loc, "Alert #{id}, rule {rule}", id=alert.id, rule=alert.rule))
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {line}" for line in lines)
         return Notice(event, alert, title, text, markdown)
@@ -111,5 +107,5 @@ class Composer:
     def _acked(self, alert: Alert) -> str:
         # The dashboard lets an acknowledgement go without a note: no dangling colon then.
         if alert.ack_note:
-            return _t(self.locale, "Acknowledged by {name}: {note}", name=alert.acked_by or "", note=alert.ack_note)
-        return _t(self.locale, "Acknowledged by {name}", name=alert.acked_by or "")
+            return tr(self.locale, "Acknowledged by {name}: {note}", name=alert.acked_by or "", note=alert.ack_note)
+        return tr(self.locale, "Acknowledged by {name}", name=alert.acked_by or "")

@@ -20,9 +20,11 @@ from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
+from gateway.i18n import gettext
 from gateway.model import CommittedBatch, Reading
 from gateway.reports.sheet import MAX_GAP
 from gateway.reports.weekly import midnight
+from gateway.rules.base import tr
 from gateway.store.base import TimeSeriesStore
 
 log = logging.getLogger(__name__)
@@ -32,12 +34,6 @@ SAMPLE_KINDS = ("sample_fridge", "fridge", "cold_room")
 #: The rule id of "sample compromised" alerts (one open alert per fridge).
 SAMPLE_RULE = "food-sample"
 CORRECTABLE = ("meal_date", "meal", "dishes", "fridge", "staff", "taken_at", "note")
-
-
-def _t(locale: str, message: str, **values: object) -> str:
-    from gateway.i18n import gettext
-
-    return gettext(locale, message).format(**values)
 
 
 class SampleError(ValueError):
@@ -165,15 +161,15 @@ class SampleLedger:
         try:
             day = date.fromisoformat(meal_date.strip())
         except ValueError:
-            problems.append(_t(locale, "date {value!r}: write it as YYYY-MM-DD", value=meal_date))
+            problems.append(tr(locale, "date {value!r}: write it as YYYY-MM-DD", value=meal_date))
             day = date(1970, 1, 1)
         if meal not in self.settings.meals:
-            problems.append(_t(locale, "meal {value!r}: choose one of {choices}", value=meal,
+            problems.append(tr(locale, "meal {value!r}: choose one of {choices}", value=meal,
                                   choices=", ".join(self.settings.meals)))
         if fridge not in {f for f, _ in self.fridges()}:
-            problems.append(_t(locale, "fridge {value!r}: choose a sample fridge from the list", value=fridge))
+            problems.append(tr(locale, "fridge {value!r}: choose a sample fridge from the list", value=fridge))
         if not staff.strip():
-            problems.append(_t(locale, "staff: write the name of who took the samples"))
+            problems.append(tr(locale, "staff: write the name of who took the samples"))
         out: list[Dish] = []
         warnings: list[str] = []
         before = len(problems)
@@ -184,22 +180,22 @@ class SampleLedger:
             try:
                 g = float(grams)
             except (TypeError, ValueError):
-                problems.append(_t(locale, "dish {name}: grams {value!r} is not a number", name=name or "?",
+                problems.append(tr(locale, "dish {name}: grams {value!r} is not a number", name=name or "?",
                                    value=grams))
                 continue
             if not name:
-                problems.append(_t(locale, "a dish of {grams:g} g has no name", grams=g))
+                problems.append(tr(locale, "a dish of {grams:g} g has no name", grams=g))
                 continue
             if g <= 0:
-                problems.append(_t(locale, "dish {name}: grams must be more than 0", name=name))
+                problems.append(tr(locale, "dish {name}: grams must be more than 0", name=name))
                 continue
             if g < self.settings.min_grams:
-                warnings.append(_t(locale, "{name}: {grams:g} g is under {min:g} g", name=name, grams=g,
+                warnings.append(tr(locale, "{name}: {grams:g} g is under {min:g} g", name=name, grams=g,
                                   min=self.settings.min_grams))
             out.append(Dish(name[:100], g))
         dish_problems = len(problems) > before
         if not out and not dish_problems:
-            problems.append(_t(locale, "dishes: list at least one dish with its grams"))
+            problems.append(tr(locale, "dishes: list at least one dish with its grams"))
         if problems:
             raise SampleError("; ".join(problems))
         return day, out, warnings
@@ -291,28 +287,25 @@ class SampleLedger:
 
     def verdict(self, sample: Sample, locale: str) -> tuple[bool, str]:
         """(kept safely, the sentence for the ledger), in ``locale``."""
-        from gateway.i18n import gettext
-
         s = self.settings
         bad = [e for e in self.excursions(sample) if e.minutes * 60 >= s.grace]
         if not bad and not sample.flagged:
             missing = self.missing(sample)
             if missing > MAX_GAP:
-                return False, gettext(locale, "not proven: no fridge readings for {hours:.1f} h").format(
-                    hours=missing / 3600)
+                return False, tr(locale, "not proven: no fridge readings for {hours:.1f} h", hours=missing / 3600)
             now = self.clock.now()
             if now < sample.due_at:
-                return True, gettext(locale, "{low:g}–{high:g} °C so far ({hours:.0f} of {hold:.0f} h)").format(
-                    low=s.low, high=s.high, hours=max(0.0, now - sample.taken_at) // 3600, hold=s.hold / 3600)
-            return True, gettext(locale, "kept {low:g}–{high:g} °C the whole time").format(low=s.low, high=s.high)
+                return True, tr(locale, "{low:g}–{high:g} °C so far ({hours:.0f} of {hold:.0f} h)", low=s.low,
+                                high=s.high, hours=max(0.0, now - sample.taken_at) // 3600, hold=s.hold / 3600)
+            return True, tr(locale, "kept {low:g}–{high:g} °C the whole time", low=s.low, high=s.high)
         parts = []
         for e in bad:
             t = datetime.fromtimestamp(e.start, self.tz).strftime("%m-%d %H:%M")
-            parts.append(gettext(locale, "{time}: {minutes:.0f} min up to {peak:.1f} °C").format(
-                time=t, minutes=e.minutes, peak=e.peak))
+            parts.append(tr(locale, "{time}: {minutes:.0f} min up to {peak:.1f} °C",
+                            time=t, minutes=e.minutes, peak=e.peak))
         if not parts and sample.flagged:
             parts.append(sample.flagged.value or "")
-        return False, gettext(locale, "compromised: {what}").format(what="; ".join(parts))
+        return False, tr(locale, "compromised: {what}", what="; ".join(parts))
 
     # -- later events ------------------------------------------------------------------------------
     def _add_event(self, sample_id: int, what: str, by: str | None = None, field_: str | None = None,
@@ -329,14 +322,14 @@ class SampleLedger:
         """Record who discarded the sample and when (not before its hold period is over)."""
         s = self.get(sample_id)
         if not by.strip():
-            raise SampleError(_t(locale, "say who discarded the sample"))
+            raise SampleError(tr(locale, "say who discarded the sample"))
         if s.discarded:
-            raise SampleError(_t(locale, "sample {id} was already discarded by {who}", id=sample_id,
+            raise SampleError(tr(locale, "sample {id} was already discarded by {who}", id=sample_id,
                                  who=s.discarded.by))
         now = self.clock.now()
         if now < s.due_at:
             when = datetime.fromtimestamp(s.due_at, self.tz).strftime("%Y-%m-%d %H:%M")
-            raise SampleError(_t(locale, "sample {id} must be kept until {when} (48 hours)", id=sample_id, when=when))
+            raise SampleError(tr(locale, "sample {id} must be kept until {when} (48 hours)", id=sample_id, when=when))
         self._add_event(sample_id, "discarded", by=by.strip()[:100], note=note.strip()[:500] or None)
         return self.get(sample_id)
 
@@ -459,11 +452,9 @@ class SampleWatch:
         flagged = [s for s in fresh if self.ledger.flag(s, detail)]
         if not flagged or self.alerts is None:
             return
-        from gateway.i18n import gettext
-
         loc = self.locale  # the alert's detail is read by the kitchen
         names = ", ".join(f"#{s.id} {s.meal_date.isoformat()} {gettext(loc, s.meal)}" for s in flagged)
-        told = _t(loc, "samples {names}: {peak} °C for {minutes} min since {since}", names=names, peak=f"{peak:.1f}",
+        told = tr(loc, "samples {names}: {peak} °C for {minutes} min since {since}", names=names, peak=f"{peak:.1f}",
                   minutes=f"{minutes:.0f}", since=datetime.fromtimestamp(start, self.ledger.tz).strftime("%m-%d %H:%M"))
         st = self.ledger.settings
         self.alerts.raise_alert(OpenRequest(
