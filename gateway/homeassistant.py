@@ -44,33 +44,30 @@ Message = tuple[str, bytes, bool]
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """How one canonical metric appears in Home Assistant."""
+    """How one canonical metric appears in Home Assistant (unit and state names come from ``contract.METRICS``)."""
 
     component: str  # "sensor" or "binary_sensor"
     device_class: str | None = None
-    unit: str | None = None
     state_class: str | None = None
     name: str | None = None  # None: Home Assistant names it after its device class, in its own language
     icon: str | None = None
     diagnostic: bool = False
-    payload_on: str | None = None
-    payload_off: str | None = None
 
 
 #: Canonical metric -> entity. Metrics not listed (derived ``usage_*``) are not offered.
 ENTITIES: dict[str, Entity] = {
-    "temperature": Entity("sensor", "temperature", "°C", "measurement"),
-    "humidity_pct": Entity("sensor", "humidity", "%", "measurement"),
-    "battery_pct": Entity("sensor", "battery", "%", "measurement", diagnostic=True),
-    "total_l": Entity("sensor", "water", "L", "total_increasing"),
-    "flow_lpm": Entity("sensor", "volume_flow_rate", "L/min", "measurement"),
-    "energy_wh": Entity("sensor", "energy", "Wh", "total_increasing"),
-    "power_w": Entity("sensor", "power", "W", "measurement"),
-    "voltage_v": Entity("sensor", "voltage", "V", "measurement", diagnostic=True),
-    "current_a": Entity("sensor", "current", "A", "measurement", diagnostic=True),
-    "pulses": Entity("sensor", None, None, "total_increasing", name="Pulses", icon="mdi:counter"),
-    "contact": Entity("binary_sensor", "door", payload_on="open", payload_off="closed"),
-    "water_leak": Entity("binary_sensor", "moisture", payload_on="leak", payload_off="dry"),
+    "temperature": Entity("sensor", "temperature", "measurement"),
+    "humidity_pct": Entity("sensor", "humidity", "measurement"),
+    "battery_pct": Entity("sensor", "battery", "measurement", diagnostic=True),
+    "total_l": Entity("sensor", "water", "total_increasing"),
+    "flow_lpm": Entity("sensor", "volume_flow_rate", "measurement"),
+    "energy_wh": Entity("sensor", "energy", "total_increasing"),
+    "power_w": Entity("sensor", "power", "measurement"),
+    "voltage_v": Entity("sensor", "voltage", "measurement", diagnostic=True),
+    "current_a": Entity("sensor", "current", "measurement", diagnostic=True),
+    "pulses": Entity("sensor", None, "total_increasing", name="Pulses", icon="mdi:counter"),
+    "contact": Entity("binary_sensor", "door"),
+    "water_leak": Entity("binary_sensor", "moisture"),
 }
 
 #: Metrics a device of each kind reports, offered before the first reading arrives.
@@ -153,6 +150,8 @@ def config_topic(config: Config, component: str, object_id: str) -> str:
 def reading_message(config: Config, device: DeviceSettings, metric: str) -> Message:
     """The retained discovery config of one metric of one device."""
     ent = ENTITIES[metric]
+    spec = contract.METRICS[metric]
+    off, on = spec.states or (None, None)
     site = config.site.id
     body: dict[str, Any] = {
         "name": ent.name,
@@ -170,9 +169,9 @@ def reading_message(config: Config, device: DeviceSettings, metric: str) -> Mess
         "origin": _origin(),
         "qos": 1,
     }
-    for key, value in (("device_class", ent.device_class), ("unit_of_measurement", ent.unit),
+    for key, value in (("device_class", ent.device_class), ("unit_of_measurement", spec.unit or None),
                        ("state_class", ent.state_class), ("icon", ent.icon),
-                       ("payload_on", ent.payload_on), ("payload_off", ent.payload_off)):
+                       ("payload_on", on), ("payload_off", off)):
         if value is not None:
             body[key] = value
     if ent.diagnostic:
