@@ -20,6 +20,7 @@ from gateway.gate.handover import Handover, HandoverBook
 from gateway.gate.patrols import Patrols
 from gateway.gate.visitors import Visitor, VisitorBook
 from gateway.model import CommittedBatch
+from gateway.rules.base import tr
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -151,22 +152,21 @@ class Gate:
 
     def send_approval_request(self, v: Visitor) -> dict[str, str | None]:
         """Send the approval request to each approval channel; channel -> None (sent) or the error."""
-        from gateway.i18n import gettext
         from gateway.reports.deliver import Message, send
 
         loc = self.config.site.locale
         url = self.approval_url(v.id)
-        lines = [gettext(loc, "Visitor at the gate: {name}").format(name=v.name),
-                 gettext(loc, "Organisation: {org}").format(org=v.organisation or "—"),
-                 gettext(loc, "Purpose: {purpose}").format(purpose=v.purpose or "—"),
-                 gettext(loc, "Visiting: {host}").format(host=v.host)]
+        lines = [tr(loc, "Visitor at the gate: {name}", name=v.name),
+                 tr(loc, "Organisation: {org}", org=v.organisation or "—"),
+                 tr(loc, "Purpose: {purpose}", purpose=v.purpose or "—"),
+                 tr(loc, "Visiting: {host}", host=v.host)]
         if v.watch is not None:
-            lines.append(gettext(loc, "WARNING: matches the watch list ({reason})").format(reason=v.watch.reason))
-        lines.append(gettext(loc, "Approve or refuse: {url}").format(url=url))
-        title = gettext(loc, "Visitor for {host}: {name}").format(host=v.host, name=v.name)
+            lines.append(tr(loc, "WARNING: matches the watch list ({reason})", reason=v.watch.reason))
+        lines.append(tr(loc, "Approve or refuse: {url}", url=url))
+        title = tr(loc, "Visitor for {host}: {name}", host=v.host, name=v.name)
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {ln}" for ln in lines[:-1]) + \
-                   f"\n\n[{gettext(loc, 'Approve or refuse')}]({url})"
+                   f"\n\n[{tr(loc, 'Approve or refuse')}]({url})"
         results = send(self.config, self.settings.approval_channels,
                        Message("visitor_approval", title, markdown, text))
         if results and all(err is not None for err in results.values()):
