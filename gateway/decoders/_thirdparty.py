@@ -7,7 +7,6 @@ import math
 from datetime import datetime
 from typing import Any
 
-from gateway import contract
 from gateway.errors import DecodeError
 
 #: A device clock further than this from the gateway's is not trusted; the message gets ``now``.
@@ -51,11 +50,6 @@ def number_text(word: str, what: str) -> float:
         return float(word.strip())
     except ValueError:
         raise DecodeError("wrong_type", f"{what} = {word[:40]!r} is not a number") from None
-
-
-def state(metric: str, on: bool) -> float:
-    """Stored value of a two-state metric from "is it in its second state" (open, leak)."""
-    return contract.state_value(metric, on)
 
 
 def online_word(word: str, what: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gateway import contract
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
 from gateway.model import Availability, Decoded, Reading
@@ -91,7 +92,7 @@ def decode(device: DeviceSettings, topic: str, payload: bytes, now: float) -> De
         on = word == "ON"
         if metric == "contact" and device.invert:
             on = not on
-        value = tp.state(metric, on) if metric in ("contact", "water_leak") else (1.0 if on else 0.0)
+        value = contract.state_value(metric, on) if metric in ("contact", "water_leak") else (1.0 if on else 0.0)
     else:
         value = tp.number_text(word, topic) * scale
     return Decoded(readings=[Reading(now, device.id, metric, value)])

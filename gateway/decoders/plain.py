@@ -53,6 +53,6 @@ def decode(device: DeviceSettings, topic: str, payload: bytes, now: float) -> De
                               f"{', '.join(spec.states)}, ON/OFF, true/false or 1/0")
         if metric == "contact" and device.invert:
             on = not on
-        return Decoded(readings=[Reading(now, device.id, metric, tp.state(metric, on))])
+        return Decoded(readings=[Reading(now, device.id, metric, contract.state_value(metric, on))])
     value = tp.number_text(word, topic) * device.scale
     return Decoded(readings=[Reading(now, device.id, metric, value)])

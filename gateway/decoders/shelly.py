@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gateway import contract
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
 from gateway.model import Availability, Decoded, Event, Reading
@@ -167,7 +168,7 @@ def _components(device: DeviceSettings, comps: dict[str, Any], ts: float) -> lis
                 if type(state) is not bool:
                     raise DecodeError("wrong_type", f"{key}.state = {str(state)[:40]!r} is not true/false")
                 is_open = (not state) != device.invert
-                out.append(Reading(ts, dev, "contact", tp.state("contact", is_open)))
+                out.append(Reading(ts, dev, "contact", contract.state_value("contact", is_open)))
     return out
 
 
@@ -191,11 +192,11 @@ def _gen1_reading(device: DeviceSettings, rest: str, payload: bytes, now: float,
         if leaf == "state":
             if word not in ("open", "close"):
                 raise DecodeError("wrong_type", f"{topic} = {word[:40]!r}; expected open or close")
-            return [Reading(now, dev, "contact", tp.state("contact", (word == "open") != device.invert))]
+            return [Reading(now, dev, "contact", contract.state_value("contact", (word == "open") != device.invert))]
         if leaf == "flood":
             if word not in ("true", "false"):
                 raise DecodeError("wrong_type", f"{topic} = {word[:40]!r}; expected true or false")
-            return [Reading(now, dev, "water_leak", tp.state("water_leak", word == "true"))]
+            return [Reading(now, dev, "water_leak", contract.state_value("water_leak", word == "true"))]
         metric = {"temperature": "temperature", "humidity": "humidity_pct", "battery": "battery_pct"}.get(leaf)
         if metric is None:
             return []

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from gateway import contract
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
 from gateway.model import Availability, Decoded, Event, Reading
@@ -40,7 +41,7 @@ def _flag(metric: str, on_when: bool) -> Callable[[Any, str, DeviceSettings], tu
         on = raw is on_when
         if metric == "contact" and device.invert:
             on = not on
-        return metric, tp.state(metric, on)
+        return metric, contract.state_value(metric, on)
 
     return conv
 
