@@ -24,6 +24,7 @@ from gateway.reports.findings import day_name
 from gateway.reports.samples import Sample
 from gateway.reports.sheet import SheetDay
 from gateway.reports.weekly import WeeklyReport
+from gateway.rules.base import tr
 
 Charts = Literal["svg", "cid"]
 CssMode = Literal["inline", "link"]
@@ -118,7 +119,7 @@ class Renderer:
 
     def t(self, msg: str, **kw: object) -> str:
         """Translate and fill ``{named}`` values."""
-        return gettext(self.locale, msg).format(**kw)
+        return tr(self.locale, msg, **kw)
 
     def _doc(self, title: str, body: str, css: CssMode) -> str:
         return self.env.get_template("doc.html").render(
