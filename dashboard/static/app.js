@@ -13,8 +13,11 @@
   var hourFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, hour: "2-digit", minute: "2-digit", hour12: false });
   var dayFmt = new Intl.DateTimeFormat(locale, { timeZone: tz, month: "numeric", day: "numeric" });
   var compactFmt = new Intl.NumberFormat(locale, { notation: "compact", maximumFractionDigits: 1 });
+  // one formatter per number of digits: building an Intl.NumberFormat costs more than using it, per reading
+  var numFmts = {};
   var numFmt = function (v, d) {
-    return new Intl.NumberFormat(locale, { minimumFractionDigits: d, maximumFractionDigits: d }).format(v);
+    var f = numFmts[d] || (numFmts[d] = new Intl.NumberFormat(locale, { minimumFractionDigits: d, maximumFractionDigits: d }));
+    return f.format(v);
   };
   // "5 minutes ago" that keeps counting: every [data-ago] element (a Unix time) is re-rendered in the
   // user's language, so a page left open at the gate never shows a stale "0 seconds ago"
