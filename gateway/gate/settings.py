@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from gateway.contract import ID_PATTERN
+from gateway.contract import ID_PATTERN, check_id
 from gateway.durations import parse_duration
 
 _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -82,9 +82,7 @@ class CheckpointSettings(_S):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_PATTERN.match(v):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"kitchen\")")
-        return v
+        return check_id(v, "kitchen")
 
     @field_validator("tag")
     @classmethod
@@ -123,9 +121,7 @@ class RouteSettings(_S):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_PATTERN.match(v):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"night\")")
-        return v
+        return check_id(v, "night")
 
     @field_validator("rounds")
     @classmethod

@@ -14,7 +14,7 @@ from gateway.alerts.service import AlertService
 from gateway.alerts.store import OpenRequest
 from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
-from gateway.contract import ID_PATTERN, METRICS
+from gateway.contract import METRICS, check_id
 from gateway.durations import format_duration, parse_duration
 from gateway.i18n import gettext
 from gateway.model import Availability, Event, Reading
@@ -56,9 +56,7 @@ class RuleBase(BaseModel):
     @field_validator("id")
     @classmethod
     def _id(cls, v: str) -> str:
-        if not ID_PATTERN.match(v):
-            raise ValueError("must be lower-case letters, digits, '-' or '_' (e.g. \"fridge-warm\")")
-        return v
+        return check_id(v, "fridge-warm")
 
     def describe(self, locale: str) -> str:
         """The condition in words, in ``locale``."""
