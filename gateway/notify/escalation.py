@@ -58,12 +58,10 @@ class Escalator:
         with self._lock:
             now = self.clock.now()
             due = [i for i, step in enumerate(chain.steps) if now >= a.opened_at + step.after]
-            for i in due:
-                self._send("opened" if i == 0 else "escalated", a, list(dict.fromkeys(chain.steps[i].channels)))
+            self._send_steps(a, chain, due)
             if due:
                 try:
-                    self.store.mark_sent(a.id, due[-1] + 1, now, "notified", ", ".join(
-                        f"step {i + 1}: {', '.join(chain.steps[i].channels)}" for i in due))
+                    self.store.mark_sent(a.id, due[-1] + 1, now, "notified", self._steps_note(chain, due))
                 except Exception:
                     log.exception("could not record the notification of alert %d", a.id)
 
@@ -124,11 +122,8 @@ class Escalator:
             return
         due = [i for i in range(p.steps_sent, len(chain.steps)) if now >= a.opened_at + chain.steps[i].after]
         if due:
-            steps = due[-1] + 1
-            self.store.mark_sent(a.id, steps, now, "notified",
-                                 ", ".join(f"step {i + 1}: {', '.join(chain.steps[i].channels)}" for i in due))
-            for i in due:
-                self._send("opened" if i == 0 else "escalated", a, list(dict.fromkeys(chain.steps[i].channels)))
+            self.store.mark_sent(a.id, due[-1] + 1, now, "notified", self._steps_note(chain, due))
+            self._send_steps(a, chain, due)
             return
         if chain.repeat and p.steps_sent and p.last_sent_at is not None and now - p.last_sent_at >= chain.repeat:
             self.store.mark_sent(a.id, p.steps_sent, now, "notified", f"repeated: {', '.join(told)}")
@@ -137,6 +132,14 @@ class Escalator:
     @staticmethod
     def _channels(chain: ChainSettings, steps: int) -> list[str]:
         return list(dict.fromkeys(ch for step in chain.steps[:steps] for ch in step.channels))
+
+    @staticmethod
+    def _steps_note(chain: ChainSettings, steps: list[int]) -> str:
+        return ", ".join(f"step {i + 1}: {', '.join(chain.steps[i].channels)}" for i in steps)
+
+    def _send_steps(self, alert: Alert, chain: ChainSettings, steps: list[int]) -> None:
+        for i in steps:
+            self._send("opened" if i == 0 else "escalated", alert, list(dict.fromkeys(chain.steps[i].channels)))
 
     def _send(self, event: NoticeEvent, alert: Alert, channels: list[str]) -> None:
         notice: Notice = self.composer.compose(event, alert)
