@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
@@ -115,13 +115,13 @@ def form_token(html: str) -> str:
     return m.group(1)
 
 
-def login(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = False) -> Any:
+def login(client: httpx.Client, username: str, password: str = PASSWORD, *, follow: bool = False) -> Any:
     page = client.get("/login")
     return client.post("/login", data={"csrf_token": form_token(page.text), "username": username,
                                        "password": password}, follow_redirects=follow)
 
 
-def login_ok(client: TestClient, username: str) -> str:
+def login_ok(client: httpx.Client, username: str) -> str:
     """Log in and return the session's CSRF token (from /api/me)."""
     r = login(client, username)
     assert r.status_code == 303, r.text

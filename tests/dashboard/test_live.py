@@ -14,7 +14,7 @@ import pytest
 from dashboard.routes import api
 from dashboard.server import DashboardServer
 from gateway.model import CommittedBatch, Event, Reading
-from tests.dashboard.helpers import PASSWORD, Site, form_token, make_site, served_site
+from tests.dashboard.helpers import Site, login_ok, make_site, served_site
 
 
 @pytest.fixture
@@ -25,9 +25,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Site, DashboardServer]]:
 
 def _login(base: str, username: str) -> httpx.Client:
     c = httpx.Client(base_url=base, timeout=10)
-    token = form_token(c.get("/login").text)
-    r = c.post("/login", data={"csrf_token": token, "username": username, "password": PASSWORD})
-    assert r.status_code == 303, r.text
+    login_ok(c, username)
     return c
 
 

@@ -20,7 +20,7 @@ from gateway.app import Gateway, build_gateway
 from gateway.config import parse_config
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.browser import chromium, login, require_chromium, shot
-from tests.dashboard.helpers import PASSWORD, form_token
+from tests.dashboard.helpers import PASSWORD, login_ok
 from tests.gate.helpers import DEVICES
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
@@ -156,9 +156,7 @@ def test_release_is_for_guards_and_admins_with_a_csrf_token(site: dict[str, Any]
     assert page.query_selector("button.release-lock") is None
     with httpx.Client(base_url=url, timeout=10) as viewer, httpx.Client(base_url=url, timeout=10) as guard:
         for client, user in ((viewer, "yuan"), (guard, "wang")):
-            token = form_token(client.get("/login").text)
-            assert client.post("/login", data={"csrf_token": token, "username": user,
-                                                "password": PASSWORD}).status_code == 303
+            login_ok(client, user)
         csrf_viewer = viewer.get("/api/me").json()["csrf_token"]
         assert viewer.post("/gate/release/gate", data={"csrf_token": csrf_viewer}).status_code == 403
         assert guard.post("/gate/release/gate", data={}).status_code == 403  # no CSRF token
