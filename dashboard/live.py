@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from dashboard.cache import Versioned
@@ -36,16 +37,20 @@ PENDING_SIZE = 1024
 Key = Hashable | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: ``encode`` caches its frame in the instance dict
 class LiveMessage:
     """One server-sent event: its type and JSON data."""
 
     event: str
     data: Mapping[str, Any]
 
-    def encode(self) -> bytes:
-        """The ``text/event-stream`` frame."""
+    @cached_property
+    def _frame(self) -> bytes:
         return f"event: {self.event}\ndata: {json.dumps(self.data, ensure_ascii=False)}\n\n".encode()
+
+    def encode(self) -> bytes:
+        """The ``text/event-stream`` frame, serialised once however many clients it goes to."""
+        return self._frame
 
 
 #: A waiting message, the area it concerns (None: everyone) and its coalescing key.
