@@ -16,8 +16,7 @@ from gateway.clock import ManualClock
 from gateway.config import parse_config
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
-from tests.notify.receivers import WebhookServer
-from tests.notify.test_mqtt_channels import Collector
+from tests.notify.receivers import Collector, WebhookServer
 from tests.waiting import wait_for
 
 DEVICES = [{"id": "kitchen-fridge", "kind": "fridge", "name": "Kitchen fridge"}, {"id": "gate", "kind": "gate"},

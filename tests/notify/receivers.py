@@ -1,4 +1,5 @@
-"""Real receivers for notification tests: an HTTP webhook server and an SMTP server, on 127.0.0.1."""
+"""Real receivers for notification tests: an HTTP webhook server, an SMTP server and an MQTT subscriber,
+on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 
+from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.mosquitto import free_port
 
 
@@ -101,3 +103,34 @@ class SmtpServer:
 
     def close(self) -> None:
         self.controller.stop()
+
+
+class Collector:
+    """An MQTT subscriber on the real broker keeping (topic, raw payload, retained) in arrival order."""
+
+    def __init__(self, port: int, topic: str, name: str) -> None:
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._lock = threading.Lock()
+        self.link = MqttLink(LinkSettings("127.0.0.1", port, name, persistent=False, manual_ack=False),
+                             on_message=self._on, subscriptions=[topic])
+        self.link.start()
+        assert self.link.wait_connected(10)
+
+    def _on(self, m: InboundMessage) -> None:
+        with self._lock:
+            self.messages.append((m.topic, m.payload, m.retain))
+
+    def on(self, topic: str) -> list[bytes]:
+        with self._lock:
+            return [p for t, p, _ in self.messages if t == topic]
+
+    def close(self) -> None:
+        self.link.stop()
+
+
+def gateway_link(port: int) -> MqttLink:
+    """A connected MqttLink for the gateway's side (publishing output commands and alert states)."""
+    link = MqttLink(LinkSettings("127.0.0.1", port, "gw-notify-test", persistent=False, manual_ack=False))
+    link.start()
+    assert link.wait_connected(10)
+    return link

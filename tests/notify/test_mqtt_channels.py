@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 from typing import Any
 
 from gateway import contract
 from gateway.clock import ManualClock
-from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
-from tests.notify.receivers import WebhookServer
+from tests.notify.receivers import Collector, WebhookServer, gateway_link
 from tests.rules.site import FRI_2AM, Site, config
 from tests.waiting import wait_for
 
@@ -24,34 +22,6 @@ NOTIFY = {"channels": {"buzzer": {"type": "buzzer", "device": "gate"},
                        "lamp": {"type": "led", "device": "kitchen-fridge", "output": "red_led"},
                        "bus": {"type": "mqtt"}},
           "chains": {"local": {"steps": [{"channels": ["buzzer", "lamp", "bus"]}]}}}
-
-
-class Collector:
-    def __init__(self, port: int, topic: str, name: str) -> None:
-        self.messages: list[tuple[str, bytes, bool]] = []
-        self._lock = threading.Lock()
-        self.link = MqttLink(LinkSettings("127.0.0.1", port, name, persistent=False, manual_ack=False),
-                             on_message=self._on, subscriptions=[topic])
-        self.link.start()
-        assert self.link.wait_connected(10)
-
-    def _on(self, m: InboundMessage) -> None:
-        with self._lock:
-            self.messages.append((m.topic, m.payload, m.retain))
-
-    def on(self, topic: str) -> list[bytes]:
-        with self._lock:
-            return [p for t, p, _ in self.messages if t == topic]
-
-    def close(self) -> None:
-        self.link.stop()
-
-
-def gateway_link(port: int) -> MqttLink:
-    link = MqttLink(LinkSettings("127.0.0.1", port, "gw-notify-test", persistent=False, manual_ack=False))
-    link.start()
-    assert link.wait_connected(10)
-    return link
 
 
 def test_buzzer_led_and_retained_state(tmp_path: Path, mosquitto: Mosquitto) -> None:

@@ -13,7 +13,7 @@ from gateway import contract
 from gateway.clock import ManualClock
 from gateway.notify.escalation import OUTPUT_REFRESH_S
 from tests.mosquitto import Mosquitto
-from tests.notify.test_mqtt_channels import Collector, gateway_link
+from tests.notify.receivers import Collector, gateway_link
 from tests.rules.site import FRI_2AM, Site, config
 from tests.waiting import wait_for
 
