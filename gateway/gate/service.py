@@ -152,7 +152,7 @@ class Gate:
 
     def send_approval_request(self, v: Visitor) -> dict[str, str | None]:
         """Send the approval request to each approval channel; channel -> None (sent) or the error."""
-        from gateway.reports.deliver import Message, send
+        from gateway.reports.deliver import Message, nobody_reached, send
 
         loc = self.config.site.locale
         url = self.approval_url(v.id)
@@ -169,7 +169,7 @@ class Gate:
                    f"\n\n[{tr(loc, 'Approve or refuse')}]({url})"
         results = send(self.config, self.settings.approval_channels,
                        Message("visitor_approval", title, markdown, text))
-        if results and all(err is not None for err in results.values()):
+        if nobody_reached(results):
             # Nobody was asked: the desk says so, so the guard phones the person visited instead of waiting.
             self.visitors.unsent[v.id] = "; ".join(str(err) for err in results.values())
             self._tell("visitor", self.visitors.get(v.id).as_dict())

@@ -8,7 +8,7 @@ the message bodies differ, so the report channels subclass them and replace what
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any, cast
@@ -144,3 +144,8 @@ def send(config: Config, channels: Sequence[str], message: Message) -> dict[str,
             log.warning("sending the %s report to %s failed: %s", message.kind, name, e)
             out[name] = str(e) or type(e).__name__
     return out
+
+
+def nobody_reached(results: Mapping[str, str | None]) -> bool:
+    """Whether ``send`` had channels to try and every one of them failed."""
+    return bool(results) and all(err is not None for err in results.values())

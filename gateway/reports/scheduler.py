@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from gateway.calendar import WEEKDAYS
 from gateway.clock import Clock
-from gateway.reports.deliver import send
+from gateway.reports.deliver import nobody_reached, send
 from gateway.reports.samples import Sample
 from gateway.reports.service import Reports
 from gateway.reports.settings import parse_clock
@@ -31,7 +31,6 @@ class ReportScheduler:
     def __init__(self, reports: Reports, clock: Clock, every: float = 30.0) -> None:
         self.reports = reports
         self.clock = clock
-        self.every = every
         self._ticker = Ticker(self.tick, every, "houqin-reports")
         self._failed_at: float | None = None
         self._daily_done: date | None = None
@@ -78,7 +77,7 @@ class ReportScheduler:
             return None
         report = self.reports.weekly(week)
         results = self.reports.send_weekly(report)
-        if results and all(err is not None for err in results.values()):
+        if nobody_reached(results):
             self._failed_at = now
             log.warning("weekly report %s: every channel failed; trying again in %d s", week.label, RETRY_AFTER)
             return results
@@ -99,7 +98,7 @@ class ReportScheduler:
         if not batch or not channels:
             return [s.id for s in due]
         results = send(self.reports.config, channels, self.reports.reminder_message(batch))
-        if results and all(err is not None for err in results.values()):
+        if nobody_reached(results):
             self._unsent = batch if retry else [*self._unsent, *due]
             self._unsent_at = now
             log.warning("sample reminder for %s: every channel failed; trying again in %d s",
