@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import sqlite3
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -19,7 +17,7 @@ from gateway import contract
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.deadletters import DeadLetters
-from gateway.errors import ConfigError, StoreError
+from gateway.errors import ConfigError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 from gateway.ingest import Ingest
 from gateway.model import BatchObserver
@@ -29,7 +27,6 @@ from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
 
 log = logging.getLogger(__name__)
 
-_OPEN_ATTEMPTS = 20
 ONLINE_PAYLOAD = b"online"
 
 
@@ -49,17 +46,9 @@ def build_store(config: Config, *, clock: Clock | None = None,
                 dead_letters: DeadLetters | None = None) -> TimeSeriesStore:
     """The time-series backend named by ``[storage] timeseries``."""
     if config.storage.timeseries == "sqlite":
-        path = config.storage.path / TIMESERIES_DB_NAME
-        retention = config.storage.retention.retention()
-        # Opening runs the schema script in a deferred transaction, which SQLite refuses at once
-        # ("database is locked") while the running service writes; a CLI beside the service retries.
-        for attempt in range(_OPEN_ATTEMPTS):
-            try:
-                return SqliteStore(path, retention=retention)
-            except (sqlite3.OperationalError, StoreError) as e:
-                if "locked" not in str(e) or attempt == _OPEN_ATTEMPTS - 1:
-                    raise StoreError(f"cannot open the time-series database {path}: {e}") from None
-                time.sleep(0.05 * (attempt + 1))
+        # Opening an existing store takes no write lock, and creating one waits for a running writer
+        # (BEGIN IMMEDIATE with a busy timeout), so a CLI beside the service needs no retry here.
+        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention())
     # Imported lazily: the InfluxDB client is heavy and not needed with SQLite.
     from gateway.store.influx import InfluxStore
 

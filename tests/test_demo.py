@@ -28,14 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def query(capsys: pytest.CaptureFixture[str], config: Path, device: str, *extra: str) -> list[dict[str, object]]:
     capsys.readouterr()
-    try:
-        rc = main(["query", device, "--since", "1h", "--json", "--config", str(config), *extra])
-    except sqlite3.OperationalError as e:
-        # Known store issue: opening SqliteStore upgrades a deferred transaction to write its schema,
-        # which fails at once with "database is locked" when the running demo commits meanwhile (a
-        # stale WAL snapshot; BEGIN IMMEDIATE would wait instead). Retried by the caller's poll.
-        assert "locked" in str(e)
-        return []
+    rc = main(["query", device, "--since", "1h", "--json", "--config", str(config), *extra])
     out = capsys.readouterr().out
     if rc != 0:
         return []

@@ -194,11 +194,13 @@ class SqliteStore:
 
     def _connect(self, *, create: bool) -> sqlite3.Connection:
         try:
+            new_file = create and (not self.path.exists() or self.path.stat().st_size == 0)
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
-            if create:
-                # Only takes effect on a new, empty file; lets maintenance hand free pages back.
+            if new_file:
+                # Lets maintenance hand free pages back. Only on a new file: on an existing one the pragma
+                # wants the write lock, so `houqin query` beside the running service would wait for it.
                 conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
