@@ -58,3 +58,8 @@ def gettext(locale: str, message: str) -> str:
 def ngettext(locale: str, singular: str, plural: str, n: int) -> str:
     """Translate a message with a count."""
     return translations(locale).ngettext(singular, plural, n)
+
+
+def tr(locale: str, message: str, **values: object) -> str:
+    """Translate ``message`` and fill its ``{named}`` values."""
+    return gettext(locale, message).format(**values)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from dashboard.deps import Ctx, Me
 from dashboard.routes.common import render_page
 from dashboard.security import client_address, form_fields
-from gateway.i18n import gettext
+from gateway.i18n import gettext, tr
 from gateway.reports.render import Renderer, field_label, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
 from gateway.reports.service import Reports
@@ -249,8 +249,8 @@ def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
         try:
             s = reports.ledger.get(registered)
             min_g = reports.config.reports.samples.min_grams
-            warnings = [gettext(_locale(ctx, me), "{name}: {grams:g} g is under {min:g} g").format(
-                name=d.name, grams=d.grams, min=min_g) for d in s.dishes if d.grams < min_g]
+            warnings = [tr(_locale(ctx, me), "{name}: {grams:g} g is under {min:g} g", name=d.name, grams=d.grams,
+                           min=min_g) for d in s.dishes if d.grams < min_g]
         except SampleError:
             registered = None
     return _samples_page(request, ctx, me, reports, y, m, warnings=warnings, registered=registered)

@@ -19,8 +19,8 @@ from gateway.gate.crypto import IdCipher, load_key
 from gateway.gate.handover import Handover, HandoverBook
 from gateway.gate.patrols import Patrols
 from gateway.gate.visitors import Visitor, VisitorBook
+from gateway.i18n import tr
 from gateway.model import CommittedBatch
-from gateway.rules.base import tr
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:

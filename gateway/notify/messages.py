@@ -9,8 +9,8 @@ from typing import Literal
 
 from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
-from gateway.i18n import translations
-from gateway.rules.base import RuleBase, tr
+from gateway.i18n import tr, translations
+from gateway.rules.base import RuleBase
 
 NoticeEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
 

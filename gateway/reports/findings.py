@@ -7,8 +7,8 @@ from datetime import date
 from babel.dates import format_date
 
 from gateway.calendar import SchoolCalendar
+from gateway.i18n import tr
 from gateway.reports.weekly import Finding, MeterWeek, WeeklyReport
-from gateway.rules.base import tr
 
 #: A closed day counts as "used" when it used this much more than its night baseline would explain.
 CLOSED_DAY_MIN = {True: 0.1, False: 1.0}  # m³ of water, kWh of electricity

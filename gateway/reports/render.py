@@ -18,13 +18,12 @@ from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from gateway.i18n import gettext, translations
+from gateway.i18n import gettext, tr, translations
 from gateway.reports.charts import bars_png, bars_svg
 from gateway.reports.findings import day_name
 from gateway.reports.samples import Sample
 from gateway.reports.sheet import SheetDay
 from gateway.reports.weekly import WeeklyReport
-from gateway.rules.base import tr
 
 Charts = Literal["svg", "cid"]
 CssMode = Literal["inline", "link"]

@@ -20,11 +20,10 @@ from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
-from gateway.i18n import gettext
+from gateway.i18n import gettext, tr
 from gateway.model import CommittedBatch, Reading
 from gateway.reports.sheet import MAX_GAP
 from gateway.reports.weekly import midnight
-from gateway.rules.base import tr
 from gateway.store.base import TimeSeriesStore
 
 log = logging.getLogger(__name__)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
+from gateway.i18n import tr
 from gateway.model import Event, Reading
-from gateway.rules.base import Evaluator, RuleBase, tr
+from gateway.rules.base import Evaluator, RuleBase
 from gateway.rules.gate_forced import authorizes
 
 

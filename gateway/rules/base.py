@@ -16,7 +16,7 @@ from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
 from gateway.contract import METRICS, check_id
 from gateway.durations import format_duration, parse_duration
-from gateway.i18n import gettext
+from gateway.i18n import tr
 from gateway.model import Availability, Event, Reading
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,6 @@ class RuleContext:
     #: with True/False when it decides that reader's cards (the gate's registry), or None when it does not.
     #: Filled in by the gate when it is installed, so a refused card never excuses a forced opening.
     card_deciders: list[Callable[[str, str, float], bool | None]] = field(default_factory=list)
-
-
-def tr(locale: str, message: str, **values: object) -> str:
-    """Translate ``message`` and fill its ``{named}`` values."""
-    return gettext(locale, message).format(**values)
 
 
 #: Units of a duration in words, largest first; msgids of the catalogs (English keeps the compact "10m00s").

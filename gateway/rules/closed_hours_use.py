@@ -8,8 +8,9 @@ from typing import Literal
 from pydantic import Field
 
 from gateway.contract import METRICS
+from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Evaluator, RuleBase, RuleContext, UsageMetric, tr
+from gateway.rules.base import Evaluator, RuleBase, RuleContext, UsageMetric
 
 
 class ClosedHoursUseRule(RuleBase):

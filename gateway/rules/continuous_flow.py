@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, UsageMetric, dur, tr
+from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, UsageMetric, dur
 
 
 class ContinuousFlowRule(RuleBase):

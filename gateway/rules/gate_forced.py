@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from gateway.i18n import tr
 from gateway.model import Event, Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, tr
+from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext
 
 #: Event types that let someone through.
 AUTHORIZING = ("card", "button", "release")

@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from gateway.i18n import tr
 from gateway.model import Availability, Event, Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, dur, tr
+from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, dur
 
 
 class StaleRule(RuleBase):

@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from gateway.contract import METRICS
+from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, dur, tr
+from gateway.rules.base import Duration, Evaluator, RuleBase, dur
 
 
 class ThresholdRule(RuleBase):
