@@ -596,7 +596,9 @@ class SqliteStore:
                 if left >= free:
                     break
                 free = left
-        with self._wlock:
+        # The checkpoint lock too: a background PASSIVE pass in progress makes TRUNCATE answer busy and
+        # leave the whole WAL in place (seen as a store larger after maintenance than before).
+        with self._ckpt_lock, self._wlock:
             say("checkpointing the write-ahead log")
             self._writer.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('maintained_at', ?)", (repr(float(now)),)
