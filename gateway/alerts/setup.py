@@ -20,7 +20,8 @@ from gateway.notify.build import build_channels
 from gateway.notify.channel import Publisher
 from gateway.notify.dispatcher import Dispatcher
 from gateway.notify.escalation import Escalator
-from gateway.notify.messages import Composer, Notice
+from gateway.notify.message import Message
+from gateway.notify.messages import Composer
 from gateway.rules.engine import RuleEngine
 from gateway.ticker import Ticker
 
@@ -105,12 +106,14 @@ class Alerting:
             self._recorder = None
         self.store.close()
 
-    def _delivered(self, channel: str, notice: Notice, error: str | None) -> None:
+    def _delivered(self, channel: str, message: Message, error: str | None) -> None:
         # Recorded by another thread: a delivery worker must not wait for the events DB's write lock
         # (busy with ingest) before it sends the next message.
+        if message.alert is None:  # the escalator only sends messages about alerts
+            return
         what = "delivered" if error is None else "delivery failed"
-        note = f"{channel}: {notice.event}" + (f": {error}" if error else "")
-        entry = (notice.alert.id, self.clock.now(), what, note)
+        note = f"{channel}: {message.alert.event}" + (f": {error}" if error else "")
+        entry = (message.alert.id, self.clock.now(), what, note)
         if self._recorder is None:
             self._record(entry)
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gateway.alerts.service import AlertService
@@ -21,6 +21,10 @@ from gateway.gate.patrols import Patrols
 from gateway.gate.visitors import Visitor, VisitorBook
 from gateway.i18n import tr
 from gateway.model import CommittedBatch
+from gateway.notify.build import message_channels
+from gateway.notify.channel import Channel
+from gateway.notify.message import Message
+from gateway.notify.send import nobody_reached, send_now
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -39,8 +43,10 @@ class Gate:
 
     def __init__(self, config: Config, db: EventsDB, clock: Clock, *, publisher: Publisher | None = None,
                  alerts: AlertService | None = None, store: TimeSeriesStore | None = None,
-                 tick_every_s: float = 1.0) -> None:
+                 channels: Mapping[str, Channel] | None = None, tick_every_s: float = 1.0) -> None:
         self.config = config
+        #: Where approval requests go: the gateway's channels when handed over, else webhooks and e-mail.
+        self.channels = message_channels(config.notify.channels) if channels is None else channels
         self.settings = config.gate
         self.site = config.site.id
         self.tz = config.site.tz
@@ -152,8 +158,6 @@ class Gate:
 
     def send_approval_request(self, v: Visitor) -> dict[str, str | None]:
         """Send the approval request to each approval channel; channel -> None (sent) or the error."""
-        from gateway.reports.deliver import Message, nobody_reached, send
-
         loc = self.config.site.locale
         url = self.approval_url(v.id)
         lines = [tr(loc, "Visitor at the gate: {name}", name=v.name),
@@ -167,8 +171,8 @@ class Gate:
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {ln}" for ln in lines[:-1]) + \
                    f"\n\n[{tr(loc, 'Approve or refuse')}]({url})"
-        results = send(self.config, self.settings.approval_channels,
-                       Message("visitor_approval", title, markdown, text))
+        message = Message(title, text, markdown, fields={"event": "report", "report": "visitor_approval"})
+        results = send_now(self.channels, self.settings.approval_channels, message)
         if nobody_reached(results):
             # Nobody was asked: the desk says so, so the guard phones the person visited instead of waiting.
             self.visitors.unsent[v.id] = "; ".join(str(err) for err in results.values())

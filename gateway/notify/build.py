@@ -25,7 +25,17 @@ def build_channels(settings: Mapping[str, ChannelSettings], site: str,
         elif isinstance(s, MqttChannel):
             assert publisher is not None
             out[name] = MqttAlertChannel(name, s, site, publisher)
-        elif isinstance(s, WebhookChannel):
+        elif isinstance(s, WebhookChannel | EmailChannel):
+            out.update(message_channels({name: s}))
+    return out
+
+
+def message_channels(settings: Mapping[str, ChannelSettings]) -> dict[str, Channel]:
+    """The channels that carry messages for people (webhooks, e-mail), which need no MQTT link: what reports
+    and visitor approvals send through when they are not handed the gateway's channels."""
+    out: dict[str, Channel] = {}
+    for name, s in settings.items():
+        if isinstance(s, WebhookChannel):
             out[name] = WebhookDelivery(name, s)
         elif isinstance(s, EmailChannel):
             out[name] = EmailDelivery(name, s)

@@ -1,29 +1,51 @@
-"""What every notification channel is: a name, the events it wants, and ``deliver``."""
+"""What every notification channel is: a name, whether it mirrors alert state, and ``send(message)``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.errors import HouqinError
-from gateway.notify.messages import Notice, NoticeEvent
-
-#: Events that tell people something (acknowledgements only change state channels like the buzzer).
-PEOPLE_EVENTS: frozenset[NoticeEvent] = frozenset({"opened", "escalated", "repeated", "resolved"})
-ALL_EVENTS: frozenset[NoticeEvent] = PEOPLE_EVENTS | {"acknowledged"}
+from gateway.notify.message import Message
 
 
 class DeliveryError(HouqinError, ConnectionError):
     """A message could not be delivered (it will be retried with backoff)."""
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """How one message went to one channel: sent, or the error that stopped it."""
+
+    channel: str
+    error: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        """Whether the channel took the message."""
+        return self.error is None
+
+
+def attempt(channel: str, deliver: Callable[[Message], object], message: Message) -> DeliveryResult:
+    """Run one delivery; any exception is a failed delivery (its text the error), never a crash."""
+    try:
+        deliver(message)
+    except Exception as e:
+        return DeliveryResult(channel, str(e) or type(e).__name__)
+    return DeliveryResult(channel)
+
+
 class Channel(Protocol):
-    """A place notifications go."""
+    """A place messages go."""
 
     name: str
-    events: frozenset[NoticeEvent]
+    #: Buzzer, LED and MQTT state: they follow the alert a message is about (acknowledgements included) and
+    #: carry nothing else.
+    mirrors_alerts: bool
 
-    def deliver(self, notice: Notice) -> None:
-        """Deliver one notice or raise DeliveryError (any other exception counts as a failure too)."""
+    def send(self, message: Message) -> DeliveryResult:
+        """Deliver one message once; the result says whether it went (never raises for a failed delivery)."""
         ...
 
 

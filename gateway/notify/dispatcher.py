@@ -12,13 +12,13 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from gateway.notify.channel import Channel
-from gateway.notify.messages import Notice
+from gateway.notify.channel import Channel, DeliveryResult
+from gateway.notify.message import Message
 
 log = logging.getLogger(__name__)
 
-#: Told after each notice is delivered (``error`` None) or given up (``error`` says why).
-ResultHook = Callable[[str, Notice, str | None], None]
+#: Told after each message is delivered (``error`` None) or given up (``error`` says why).
+ResultHook = Callable[[str, Message, str | None], None]
 MAX_BACKOFF_S = 300.0
 
 
@@ -37,13 +37,13 @@ class ChannelStats:
 class _Worker:
     def __init__(self, channel: Channel, size: int) -> None:
         self.channel = channel
-        self.queue: queue.Queue[Notice | None] = queue.Queue(maxsize=size)
+        self.queue: queue.Queue[Message | None] = queue.Queue(maxsize=size)
         self.sent = self.failed = self.retried = self.gave_up = self.dropped = 0
         self.thread: threading.Thread | None = None
 
 
 class Dispatcher:
-    """Delivers notices to channels in the background."""
+    """Delivers messages to channels in the background."""
 
     def __init__(self, channels: Mapping[str, Channel], attempts: int = 6, backoff_s: float = 2.0,
                  queue_size: int = 1000, on_result: ResultHook | None = None) -> None:
@@ -58,20 +58,21 @@ class Dispatcher:
         """Channels by name."""
         return {name: w.channel for name, w in self._workers.items()}
 
-    def submit(self, channel: str, notice: Notice) -> bool:
-        """Queue ``notice`` for ``channel``; False (and counted as dropped) when unknown or full."""
+    def submit(self, channel: str, message: Message) -> bool:
+        """Queue ``message`` for ``channel``; False (and counted as dropped) when unknown or full.
+
+        A message for nobody (``people`` False) goes only to channels that mirror alerts."""
         w = self._workers.get(channel)
         if w is None:
             log.error("notification channel %r is not configured; check [notify.channels]", channel)
             return False
-        if notice.event not in w.channel.events:
+        if not message.people and not w.channel.mirrors_alerts:
             return True
         try:
-            w.queue.put_nowait(notice)
+            w.queue.put_nowait(message)
         except queue.Full:
             w.dropped += 1
-            log.error("channel %s: queue full (%d); alert %d %s message dropped", channel, w.queue.maxsize,
-                      notice.alert.id, notice.event)
+            log.error("channel %s: queue full (%d); %s message dropped", channel, w.queue.maxsize, message.about)
             return False
         return True
 
@@ -83,7 +84,7 @@ class Dispatcher:
             w.thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop after the queued notices (retries waiting for backoff are abandoned)."""
+        """Stop after the queued messages (retries waiting for backoff are abandoned)."""
         self._stop.set()
         for w in self._workers.values():
             if w.thread is not None:
@@ -96,40 +97,42 @@ class Dispatcher:
 
     def _run(self, name: str, w: _Worker) -> None:
         while True:
-            notice = w.queue.get()
-            if notice is None:
+            message = w.queue.get()
+            if message is None:
                 return
-            self._deliver(name, w, notice)
+            self._deliver(name, w, message)
 
-    def _deliver(self, name: str, w: _Worker, notice: Notice) -> None:
+    def _deliver(self, name: str, w: _Worker, message: Message) -> None:
         delay = self.backoff_s
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
-                w.channel.deliver(notice)
-            except Exception as e:  # any failure of a channel is a failed delivery, never a crash
+                result = w.channel.send(message)
+            except Exception as e:  # a channel that raises anyway: a failed delivery too, never a crash
+                result = DeliveryResult(name, str(e) or type(e).__name__)
+            if result.error is not None:
                 w.failed += 1
-                error = str(e) or type(e).__name__
-                log.warning("channel %s: alert %d %s, attempt %d/%d failed: %s", name, notice.alert.id,
-                            notice.event, attempt, self.attempts, error)
+                error = result.error
+                log.warning("channel %s: %s, attempt %d/%d failed: %s", name, message.about, attempt,
+                            self.attempts, error)
                 if attempt == self.attempts or self._stop.wait(delay):
                     break
                 w.retried += 1
                 delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
             w.sent += 1
-            log.info("channel %s: alert %d %s delivered", name, notice.alert.id, notice.event)
-            self._report(name, notice, None)
+            log.info("channel %s: %s delivered", name, message.about)
+            self._report(name, message, None)
             return
         w.gave_up += 1
-        log.error("channel %s: gave up on alert %d %s: %s", name, notice.alert.id, notice.event, error)
-        self._report(name, notice, error)
+        log.error("channel %s: gave up on %s: %s", name, message.about, error)
+        self._report(name, message, error)
 
-    def _report(self, name: str, notice: Notice, error: str | None) -> None:
+    def _report(self, name: str, message: Message, error: str | None) -> None:
         if self.on_result is None:
             return
         try:
-            self.on_result(name, notice, error)
+            self.on_result(name, message, error)
         except Exception:
             log.exception("notification result hook failed")
 

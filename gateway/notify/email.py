@@ -6,39 +6,47 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import cast
 
-from gateway.notify.channel import PEOPLE_EVENTS, DeliveryError
+from gateway.notify.channel import DeliveryError, DeliveryResult, attempt
 from gateway.notify.config import EmailChannel
-from gateway.notify.messages import Notice
+from gateway.notify.message import Message
 
 
 class EmailDelivery:
-    """Sends notices as plain-text e-mails to fixed recipients."""
+    """Sends messages as e-mails to fixed recipients: plain text, and HTML with inline images when the message
+    has them."""
 
-    events = PEOPLE_EVENTS
+    mirrors_alerts = False
 
     def __init__(self, name: str, settings: EmailChannel, tls_context: ssl.SSLContext | None = None) -> None:
         self.name = name
         self.settings = settings
         self._tls = tls_context or ssl.create_default_context()
 
-    def plain(self, subject: str, text: str) -> EmailMessage:
-        """A plain-text e-mail from the channel's sender to its recipients (a subclass may add parts)."""
+    def email(self, message: Message) -> EmailMessage:
+        """The e-mail for ``message``: its text, and when it has HTML, multipart/alternative with the HTML in
+        multipart/related beside its images (by Content-ID)."""
         msg = EmailMessage()
-        msg["Subject"] = subject
+        msg["Subject"] = message.title
         msg["From"] = self.settings.sender
         msg["To"] = ", ".join(self.settings.to)
         msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = make_msgid(domain="houqin.local")
-        msg.set_content(text)
+        msg.set_content(message.text)
+        if message.html is not None:
+            msg.add_alternative(message.html, subtype="html")
+            html_part = cast(EmailMessage, msg.get_payload()[-1])  # type: ignore[index]
+            for img in message.images:
+                html_part.add_related(img.png, maintype="image", subtype="png", cid=f"<{img.cid}>",
+                                      filename=img.cid.split("@")[0] + ".png")
         return msg
 
-    def message(self, notice: Notice) -> EmailMessage:
-        """The e-mail for ``notice``."""
-        return self.plain(notice.title, notice.text)
+    def send(self, message: Message) -> DeliveryResult:
+        """Connect, secure, log in, send once; any SMTP or network failure is a failed delivery."""
+        return attempt(self.name, self._send, message)
 
-    def deliver(self, notice: Notice) -> None:
-        """Connect, secure, log in, send; raise DeliveryError on any SMTP or network failure."""
+    def _send(self, message: Message) -> None:
         s = self.settings
         password = s.login_password()
         if s.password_env and password is None:
@@ -54,6 +62,6 @@ class EmailDelivery:
                     smtp.starttls(context=self._tls)
                 if s.username:
                     smtp.login(s.username, password or "")
-                smtp.send_message(self.message(notice))
+                smtp.send_message(self.email(message))
         except (smtplib.SMTPException, OSError) as e:
             raise DeliveryError(f"{self.name}: SMTP {s.host}:{s.effective_port} failed: {e}") from None

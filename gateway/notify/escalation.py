@@ -17,7 +17,8 @@ from gateway.alerts.store import AlertStore, NotifyProgress
 from gateway.clock import Clock
 from gateway.notify.config import ChainSettings
 from gateway.notify.dispatcher import Dispatcher
-from gateway.notify.messages import Composer, Notice, NoticeEvent
+from gateway.notify.message import Message
+from gateway.notify.messages import AlertEvent, Composer
 from gateway.notify.output import OutputCommandChannel
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ class Escalator:
                     continue
                 channels = self.dispatcher.channels
                 local = [ch for ch in self._channels(chain, p.steps_sent)
-                         if ch in channels and "acknowledged" in channels[ch].events]
+                         if ch in channels and channels[ch].mirrors_alerts]
                 if local:
                     self._send("repeated", a, local)
 
@@ -141,7 +142,7 @@ class Escalator:
         for i in steps:
             self._send("opened" if i == 0 else "escalated", alert, list(dict.fromkeys(chain.steps[i].channels)))
 
-    def _send(self, event: NoticeEvent, alert: Alert, channels: list[str]) -> None:
-        notice: Notice = self.composer.compose(event, alert)
+    def _send(self, event: AlertEvent, alert: Alert, channels: list[str]) -> None:
+        message: Message = self.composer.compose(event, alert)
         for ch in channels:
-            self.dispatcher.submit(ch, notice)
+            self.dispatcher.submit(ch, message)

@@ -1,30 +1,25 @@
-"""Notification texts in the site's language: what, where, the value, since when, how to acknowledge."""
+"""Alert messages in the site's language: what, where, the value, since when, how to acknowledge."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Literal
 
 from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
 from gateway.i18n import tr, translations
+from gateway.notify.message import AlertState, Message, Tone
 from gateway.rules.base import RuleBase
 
-NoticeEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
+AlertEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
 
 
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """One message about one alert, ready for any channel."""
+#: Events that change only what the state channels (buzzer, LED, MQTT) show: they tell nobody.
+QUIET_EVENTS: frozenset[AlertEvent] = frozenset({"acknowledged"})
 
-    event: NoticeEvent
-    alert: Alert
-    title: str
-    text: str
-    markdown: str
 
+_SEVERITY_TONE: dict[str, Tone] = {"critical": "critical", "major": "major", "minor": "minor", "warning": "warning"}
 
 #: What alerts raised outside ``[[rules]]`` are about (the gate's patrol rounds, the sample ledger), by kind.
 KIND_NAMES = {
@@ -53,7 +48,7 @@ def _value(alert: Alert, locale: str) -> str:
 
 
 class Composer:
-    """Builds ``Notice`` texts for one site."""
+    """Builds the message about an alert for one site."""
 
     def __init__(self, rules: Mapping[str, RuleBase], devices: Mapping[str, str], locale: str, tz: tzinfo) -> None:
         self.rules = rules
@@ -64,7 +59,7 @@ class Composer:
     def _time(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, self.tz).strftime("%Y-%m-%d %H:%M")
 
-    def compose(self, event: NoticeEvent, alert: Alert) -> Notice:
+    def compose(self, event: AlertEvent, alert: Alert) -> Message:
         """The message for ``event`` about ``alert``."""
         loc = self.locale
         rule = self.rules.get(alert.rule)
@@ -102,7 +97,15 @@ class Composer:
         lines.append(tr(loc, "Alert #{id}, rule {rule}", id=alert.id, rule=alert.rule))
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {line}" for line in lines)
-        return Notice(event, alert, title, text, markdown)
+        settled = event in ("acknowledged", "resolved")
+        tone: Tone = "ok" if settled else _SEVERITY_TONE.get(alert.severity, "critical")
+        fields = {"id": alert.id, "rule": alert.rule, "device": alert.device, "severity": alert.severity,
+                  "state": alert.state, "value": alert.value, "since": alert.since}
+        state = {**fields, "opened_at": alert.opened_at, "acked_by": alert.acked_by, "event": event, "text": text}
+        return Message(title, text, markdown, tone=tone, fields={"event": event, "alert": fields},
+                       people=event not in QUIET_EVENTS,
+                       alert=AlertState(alert.id, alert.rule, alert.device, event, sounding=not settled,
+                                        open=event != "resolved", state=state))
 
     def _acked(self, alert: Alert) -> str:
         # The dashboard lets an acknowledgement go without a note: no dangling colon then.

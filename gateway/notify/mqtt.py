@@ -9,24 +9,15 @@ from __future__ import annotations
 import json
 
 from gateway.contract import alerts_topic
-from gateway.notify.channel import ALL_EVENTS, DeliveryError, Publisher
+from gateway.notify.channel import DeliveryError, DeliveryResult, Publisher, attempt
 from gateway.notify.config import MqttChannel
-from gateway.notify.messages import Notice
-
-
-def alert_state_payload(notice: Notice) -> bytes:
-    """The retained JSON state of an open alert."""
-    a = notice.alert
-    body = {"id": a.id, "rule": a.rule, "device": a.device, "severity": a.severity, "state": a.state,
-            "value": a.value, "since": a.since, "opened_at": a.opened_at, "acked_by": a.acked_by,
-            "event": notice.event, "text": notice.text}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+from gateway.notify.message import Message
 
 
 class MqttAlertChannel:
     """Publishes alert state for other systems (Home Assistant, a BMS)."""
 
-    events = ALL_EVENTS
+    mirrors_alerts = True
 
     def __init__(self, name: str, settings: MqttChannel, site: str, publisher: Publisher) -> None:
         self.name = name
@@ -34,9 +25,15 @@ class MqttAlertChannel:
         self.retain = settings.retain
         self._publisher = publisher
 
-    def deliver(self, notice: Notice) -> None:
-        """Publish the state, or the empty retained payload when resolved."""
-        topic = alerts_topic(self.site, notice.alert.rule, notice.alert.device)
-        payload = b"" if notice.event == "resolved" else alert_state_payload(notice)
+    def send(self, message: Message) -> DeliveryResult:
+        """Publish the alert's state, or the empty retained payload once it cleared."""
+        return attempt(self.name, self._publish, message)
+
+    def _publish(self, message: Message) -> None:
+        a = message.alert
+        if a is None:
+            raise DeliveryError(f"{self.name}: an mqtt channel carries alert state only; use a webhook or e-mail")
+        topic = alerts_topic(self.site, a.rule, a.device)
+        payload = json.dumps(a.state, ensure_ascii=False, separators=(",", ":")).encode() if a.open else b""
         if not self._publisher.publish(topic, payload, qos=1, retain=self.retain, wait=5.0):
             raise DeliveryError(f"{self.name}: the broker did not take the alert state on {topic}")

@@ -12,15 +12,15 @@ import json
 import threading
 
 from gateway.contract import set_topic
-from gateway.notify.channel import ALL_EVENTS, DeliveryError, Publisher
+from gateway.notify.channel import DeliveryError, DeliveryResult, Publisher, attempt
 from gateway.notify.config import OutputChannel
-from gateway.notify.messages import Notice
+from gateway.notify.message import Message
 
 
 class OutputCommandChannel:
     """Switches a buzzer or LED output of an agent device."""
 
-    events = ALL_EVENTS
+    mirrors_alerts = True
 
     def __init__(self, name: str, settings: OutputChannel, site: str, publisher: Publisher) -> None:
         self.name = name
@@ -31,13 +31,19 @@ class OutputCommandChannel:
         self._said_since_refresh = False
         self._lock = threading.Lock()
 
-    def deliver(self, notice: Notice) -> None:
-        """On for an active alert, off once no alert needs it any more."""
+    def send(self, message: Message) -> DeliveryResult:
+        """On while an alert sounds, off once no alert needs it any more."""
+        return attempt(self.name, self._switch, message)
+
+    def _switch(self, message: Message) -> None:
+        a = message.alert
+        if a is None:
+            raise DeliveryError(f"{self.name}: a {self.output} channel carries alerts only; use a webhook or e-mail")
         with self._lock:
-            if notice.event in ("acknowledged", "resolved"):
-                self._sounding.discard(notice.alert.id)
+            if a.sounding:
+                self._sounding.add(a.id)
             else:
-                self._sounding.add(notice.alert.id)
+                self._sounding.discard(a.id)
             # Queued under the lock, so a refresh's "on" can never overtake this "off" on the wire.
             queued = self._publisher.publish(self.topic, self._command(), qos=1, retain=False)
             self._said_since_refresh = True

@@ -1,7 +1,9 @@
-"""Request bodies of the group robots (WeCom, DingTalk, Feishu) and the generic JSON webhook.
+"""Request bodies of the group robots (WeCom, DingTalk, Feishu) and the generic JSON webhook, and their
+signatures: the one place each is written, for alerts, reports and visitor approvals alike.
 
 Shapes follow each robot's documentation:
-- WeCom (企业微信): ``{"msgtype": "text", "text": {"content": ...}}`` or ``msgtype`` ``markdown``.
+- WeCom (企业微信): ``{"msgtype": "text", "text": {"content": ...}}`` or ``msgtype`` ``markdown``; content
+  over 4096 bytes is refused, so it is clipped.
 - DingTalk (钉钉): same ``msgtype`` shapes (markdown has ``title`` and ``text``); with a secret the URL
   gets ``timestamp`` (ms) and ``sign`` = url-encoded base64 HMAC-SHA256 of ``"{timestamp}\\n{secret}"``
   keyed with the secret.
@@ -18,7 +20,22 @@ import hmac
 from typing import Any
 from urllib.parse import quote_plus
 
-from gateway.notify.messages import Notice
+from gateway.notify.message import Message, Tone
+
+#: WeCom refuses markdown/text content over 4096 bytes (UTF-8).
+WECOM_MAX = 4096
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes at a line end, with "…" when cut."""
+    if len(text.encode()) <= limit:
+        return text
+    out = ""
+    for line in text.splitlines(keepends=True):
+        if len((out + line).encode()) > limit - 4:
+            break
+        out += line
+    return out + "…"
 
 
 def dingtalk_sign(timestamp_ms: int, secret: str) -> str:
@@ -34,18 +51,18 @@ def feishu_sign(timestamp_s: int, secret: str) -> str:
     return base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
 
 
-def wecom_body(notice: Notice, style: str) -> dict[str, Any]:
-    """WeCom group robot body."""
-    if style == "markdown":
-        return {"msgtype": "markdown", "markdown": {"content": notice.markdown}}
-    return {"msgtype": "text", "text": {"content": notice.text}}
+def wecom_body(message: Message, rich: bool) -> dict[str, Any]:
+    """WeCom group robot body (``rich``: Markdown)."""
+    if rich:
+        return {"msgtype": "markdown", "markdown": {"content": clip(message.markdown, WECOM_MAX)}}
+    return {"msgtype": "text", "text": {"content": clip(message.text, WECOM_MAX)}}
 
 
-def dingtalk_body(notice: Notice, style: str) -> dict[str, Any]:
-    """DingTalk group robot body."""
-    if style == "markdown":
-        return {"msgtype": "markdown", "markdown": {"title": notice.title, "text": notice.markdown}}
-    return {"msgtype": "text", "text": {"content": notice.text}}
+def dingtalk_body(message: Message, rich: bool) -> dict[str, Any]:
+    """DingTalk group robot body (``rich``: Markdown)."""
+    if rich:
+        return {"msgtype": "markdown", "markdown": {"title": message.title, "text": message.markdown}}
+    return {"msgtype": "text", "text": {"content": message.text}}
 
 
 def dingtalk_url(url: str, secret: str | None, now_s: float) -> str:
@@ -56,33 +73,40 @@ def dingtalk_url(url: str, secret: str | None, now_s: float) -> str:
     return f"{url}{'&' if '?' in url else '?'}timestamp={ts}&sign={dingtalk_sign(ts, secret)}"
 
 
-_CARD_COLOUR = {"critical": "red", "major": "orange", "minor": "yellow", "warning": "blue"}
+_CARD_COLOUR: dict[Tone, str] = {"critical": "red", "major": "orange", "minor": "yellow", "warning": "blue",
+                                 "ok": "green", "info": "blue"}
 
 
-def feishu_body(notice: Notice, style: str, secret: str | None, now_s: float) -> dict[str, Any]:
-    """Feishu group robot body (signed when there is a secret)."""
+def lark_md(message: Message) -> str:
+    """The Markdown for a Feishu card's body: without the title (the card's header shows it) and without quote
+    markers (``lark_md`` has no block elements, so ``>`` would show as it is)."""
+    lines = message.markdown.split("\n")
+    if lines and lines[0] == f"**{message.title}**":
+        lines = lines[1:]
+        while lines and not lines[0].strip():
+            lines = lines[1:]
+    return "\n".join(line[2:] if line.startswith("> ") else line for line in lines)
+
+
+def feishu_body(message: Message, rich: bool, secret: str | None, now_s: float) -> dict[str, Any]:
+    """Feishu group robot body (``rich``: an interactive card), signed when there is a secret."""
     body: dict[str, Any]
-    if style == "interactive":
-        colour = "green" if notice.event in ("resolved", "acknowledged") else _CARD_COLOUR.get(
-            notice.alert.severity, "red")
+    if rich:
         body = {"msg_type": "interactive", "card": {
             "config": {"wide_screen_mode": True},
-            "header": {"title": {"tag": "plain_text", "content": notice.title}, "template": colour},
-            "elements": [{"tag": "div", "text": {"tag": "lark_md",
-                                                 "content": notice.text.split("\n", 1)[-1]}}],
+            "header": {"title": {"tag": "plain_text", "content": message.title},
+                       "template": _CARD_COLOUR[message.tone]},
+            "elements": [{"tag": "div", "text": {"tag": "lark_md", "content": lark_md(message)}}],
         }}
     else:
-        body = {"msg_type": "text", "content": {"text": notice.text}}
+        body = {"msg_type": "text", "content": {"text": message.text}}
     if secret:
         ts = int(now_s)
         body = {"timestamp": str(ts), "sign": feishu_sign(ts, secret), **body}
     return body
 
 
-def generic_body(notice: Notice) -> dict[str, Any]:
-    """Generic JSON: ``{"event", "alert": {"id", "rule", "device", "severity", "state", "value", "since"}, "text"}``."""
-    a = notice.alert
-    return {"event": notice.event,
-            "alert": {"id": a.id, "rule": a.rule, "device": a.device, "severity": a.severity, "state": a.state,
-                      "value": a.value, "since": a.since},
-            "text": notice.text}
+def generic_body(message: Message) -> dict[str, Any]:
+    """Generic JSON: the message's ``fields`` (an alert's ``event`` and ``alert``, a report's ``event`` and
+    ``report``) with its ``title``, ``text`` and ``markdown``."""
+    return {**message.fields, "title": message.title, "text": message.text, "markdown": message.markdown}

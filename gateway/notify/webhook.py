@@ -10,15 +10,15 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.notify import robots
-from gateway.notify.channel import PEOPLE_EVENTS, DeliveryError
+from gateway.notify.channel import DeliveryError, DeliveryResult, attempt
 from gateway.notify.config import WebhookChannel
-from gateway.notify.messages import Notice
+from gateway.notify.message import Message
 
 
 class WebhookDelivery:
-    """Sends notices to one webhook URL in one format."""
+    """Sends messages to one webhook URL in one format."""
 
-    events = PEOPLE_EVENTS
+    mirrors_alerts = False
 
     def __init__(self, name: str, settings: WebhookChannel, wall: Callable[[], float] = time.time) -> None:
         self.name = name
@@ -26,23 +26,27 @@ class WebhookDelivery:
         # Signatures need the real time: the robots refuse timestamps more than an hour off.
         self._wall = wall
 
-    def request(self, notice: Notice) -> tuple[str, dict[str, Any]]:
-        """The URL and JSON body for ``notice``."""
+    def request(self, message: Message) -> tuple[str, dict[str, Any]]:
+        """The URL and JSON body for ``message``."""
         s = self.settings
         secret = s.signing_secret()
         if s.secret_env and not secret:
             raise DeliveryError(f"{self.name}: environment variable {s.secret_env} (secret_env) is not set")
+        rich = s.style != "text"  # the settings allow markdown (WeCom, DingTalk) or interactive (Feishu)
         if s.format == "wecom":
-            return s.url, robots.wecom_body(notice, s.style)
+            return s.url, robots.wecom_body(message, rich)
         if s.format == "dingtalk":
-            return robots.dingtalk_url(s.url, secret, self._wall()), robots.dingtalk_body(notice, s.style)
+            return robots.dingtalk_url(s.url, secret, self._wall()), robots.dingtalk_body(message, rich)
         if s.format == "feishu":
-            return s.url, robots.feishu_body(notice, s.style, secret, self._wall())
-        return s.url, robots.generic_body(notice)
+            return s.url, robots.feishu_body(message, rich, secret, self._wall())
+        return s.url, robots.generic_body(message)
 
-    def deliver(self, notice: Notice) -> None:
-        """POST; raise DeliveryError on a network error, a non-2xx status or a robot error code."""
-        url, body = self.request(notice)
+    def send(self, message: Message) -> DeliveryResult:
+        """POST once; a network error, a non-2xx status or a robot's error code is a failed delivery."""
+        return attempt(self.name, self._post, message)
+
+    def _post(self, message: Message) -> None:
+        url, body = self.request(message)
         data = json.dumps(body, ensure_ascii=False).encode()
         req = urllib.request.Request(url, data=data, method="POST",
                                      headers={"Content-Type": "application/json; charset=utf-8"})

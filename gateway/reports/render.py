@@ -8,7 +8,6 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from importlib import resources
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from gateway.i18n import gettext, tr, translations
+from gateway.notify.message import Image
 from gateway.reports.charts import bars_png, bars_svg
 from gateway.reports.findings import day_name
 from gateway.reports.samples import Sample
@@ -51,14 +51,6 @@ def _dir() -> str:
 def stylesheet() -> str:
     """The stylesheet of printable pages (A4)."""
     return (resources.files("gateway.reports") / "templates" / "reports.css").read_text(encoding="utf-8")
-
-
-@dataclass(frozen=True, slots=True)
-class Image:
-    """A chart for an e-mail: its Content-ID and PNG bytes."""
-
-    cid: str
-    png: bytes
 
 
 def environment(locale: str, tz: tzinfo) -> Environment:

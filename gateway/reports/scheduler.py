@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from gateway.calendar import WEEKDAYS
 from gateway.clock import Clock
-from gateway.reports.deliver import nobody_reached, send
+from gateway.notify.send import nobody_reached
 from gateway.reports.samples import Sample
 from gateway.reports.service import Reports
 from gateway.reports.settings import parse_clock
@@ -94,10 +94,9 @@ class ReportScheduler:
         due = self.reports.ledger.due_reminders()
         retry = self._unsent if self._unsent and now - self._unsent_at >= RETRY_AFTER else []
         batch = [*retry, *due]
-        channels = self.reports.config.reports.samples.remind_channels
-        if not batch or not channels:
+        if not batch or not self.reports.config.reports.samples.remind_channels:
             return [s.id for s in due]
-        results = send(self.reports.config, channels, self.reports.reminder_message(batch))
+        results = self.reports.send_reminder(batch)
         if nobody_reached(results):
             self._unsent = batch if retry else [*self._unsent, *due]
             self._unsent_at = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from gateway.alerts.service import AlertService
@@ -9,7 +10,10 @@ from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
-from gateway.reports.deliver import Message, send
+from gateway.notify.build import message_channels
+from gateway.notify.channel import Channel
+from gateway.notify.message import Message
+from gateway.notify.send import send_now
 from gateway.reports.render import Renderer
 from gateway.reports.samples import Sample, SampleLedger
 from gateway.reports.sheet import ColdSheet, SheetDay
@@ -21,8 +25,10 @@ class Reports:
     """Weekly utility report, cold-storage sheet and sample ledger of one site."""
 
     def __init__(self, config: Config, store: TimeSeriesStore | None, events_db: EventsDB, clock: Clock,
-                 alerts: AlertService | None = None) -> None:
+                 alerts: AlertService | None = None, channels: Mapping[str, Channel] | None = None) -> None:
         self.config = config
+        #: Where messages go: the gateway's channels when handed over, else webhooks and e-mail from the config.
+        self.channels = message_channels(config.notify.channels) if channels is None else channels
         self.store = store
         self.db = events_db
         self.clock = clock
@@ -57,13 +63,14 @@ class Reports:
         """The weekly report as a message for robots (Markdown) and e-mail (HTML with PNG charts)."""
         r = self.renderer()
         html, images = r.weekly_email(report)
-        return Message("weekly", r.weekly_title(report), r.weekly_markdown(report, self.config.reports.weekly.link),
-                       r.weekly_text(report), html, images)
+        return Message(r.weekly_title(report), r.weekly_text(report),
+                       r.weekly_markdown(report, self.config.reports.weekly.link), html, tuple(images),
+                       fields={"event": "report", "report": "weekly"})
 
     def send_weekly(self, report: WeeklyReport, channels: list[str] | None = None) -> dict[str, str | None]:
         """Send the weekly report to ``channels`` (default ``[reports.weekly] channels``)."""
         names = self.config.reports.weekly.channels if channels is None else channels
-        return send(self.config, names, self.weekly_message(report))
+        return send_now(self.channels, names, self.weekly_message(report))
 
     # -- cold-storage sheet ------------------------------------------------------------------------
     def sheet_day(self, d: date, device: str | None = None) -> list[SheetDay]:
@@ -98,7 +105,11 @@ class Reports:
                              fridge=self._device_name(s.fridge)))
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {x}" for x in lines)
-        return Message("samples_due", title, markdown, text)
+        return Message(title, text, markdown, fields={"event": "report", "report": "samples_due"})
+
+    def send_reminder(self, samples: list[Sample]) -> dict[str, str | None]:
+        """Send the discard reminder of ``samples`` to ``[reports.samples] remind_channels``."""
+        return send_now(self.channels, self.config.reports.samples.remind_channels, self.reminder_message(samples))
 
     def _device_name(self, device: str) -> str:
         d = self.config.device(device)

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import threading
 
-from gateway.alerts.model import Alert
 from gateway.notify.config import WebhookChannel
 from gateway.notify.dispatcher import Dispatcher
-from gateway.notify.messages import Notice
+from gateway.notify.message import Message
 from gateway.notify.webhook import WebhookDelivery
 from tests.notify.receivers import WebhookServer
 from tests.waiting import wait_for
 
 
-def notice(i: int) -> Notice:
-    a = Alert(i, "r", "d", "threshold", "major", "active", "c", "temperature", 9.0, "", 0.0, 0.0)
-    return Notice("opened", a, "t", "text", "md")
+def notice(i: int) -> Message:
+    return Message("t", "text", "md", fields={"event": "opened", "alert": {"id": i}})
 
 
 def hook(url: str) -> WebhookDelivery:

@@ -9,17 +9,13 @@ from typing import Any
 
 import pytest
 
-from gateway.alerts.model import Alert
-from gateway.notify.channel import DeliveryError
 from gateway.notify.config import EmailChannel
 from gateway.notify.email import EmailDelivery
-from gateway.notify.messages import Notice
+from gateway.notify.message import Message
 from tests.mosquitto import free_port
 from tests.notify.receivers import SmtpServer
 
-ALERT = Alert(7, "fridge-warm", "kitchen-fridge", "threshold", "critical", "active", "kitchen", "temperature", 9.1,
-              "", 1_795_111_200.0, 1_795_111_800.0)
-NOTICE = Notice("opened", ALERT, "[ALERT] Kitchen fridge: 温度高于 8 °C", "line 1\n确认: houqin ack 7", "**x**")
+MESSAGE = Message("[ALERT] Kitchen fridge: 温度高于 8 °C", "line 1\n确认: houqin ack 7", "**x**")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +44,7 @@ def channel(port: int, **kw: Any) -> EmailChannel:
 
 
 def test_plain(smtp: SmtpServer) -> None:
-    EmailDelivery("m", channel(smtp.port, security="none")).deliver(NOTICE)
+    assert EmailDelivery("m", channel(smtp.port, security="none")).send(MESSAGE).sent
     [msg] = smtp.messages
     assert msg["To"] == "cook@kg.example, head@kg.example" and msg["From"] == "gw@kg.example"
     assert "温度高于" in str(msg["Subject"]) or "=?utf-8?" in str(msg["Subject"])
@@ -69,10 +65,10 @@ def test_starttls_with_login(cert: tuple[Path, Path], monkeypatch: pytest.Monkey
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret-from-env")
     try:
         ch = channel(srv.port, security="starttls", username="houqin", password_env="TEST_SMTP_PASSWORD")
-        EmailDelivery("m", ch, tls_context=client_ctx(cert)).deliver(NOTICE)
+        assert EmailDelivery("m", ch, tls_context=client_ctx(cert)).send(MESSAGE).sent
         # A certificate that is not trusted is a delivery failure, not a crash.
-        with pytest.raises(DeliveryError, match=r"SMTP 127\.0\.0\.1"):
-            EmailDelivery("m", ch).deliver(NOTICE)
+        untrusted = EmailDelivery("m", ch).send(MESSAGE)
+        assert untrusted.error is not None and untrusted.error.startswith("m: SMTP 127.0.0.1")
     finally:
         srv.close()
     assert seen[0] == (b"houqin", b"s3cret-from-env")
@@ -82,7 +78,7 @@ def test_starttls_with_login(cert: tuple[Path, Path], monkeypatch: pytest.Monkey
 def test_ssl(cert: tuple[Path, Path]) -> None:
     srv = SmtpServer(ssl_context=server_ctx(cert))
     try:
-        EmailDelivery("m", channel(srv.port, security="ssl"), tls_context=client_ctx(cert)).deliver(NOTICE)
+        assert EmailDelivery("m", channel(srv.port, security="ssl"), tls_context=client_ctx(cert)).send(MESSAGE).sent
     finally:
         srv.close()
     assert len(srv.messages) == 1
@@ -91,8 +87,8 @@ def test_ssl(cert: tuple[Path, Path]) -> None:
 def test_missing_password_env_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEST_SMTP_MISSING", raising=False)
     ch = channel(free_port(), username="u", password_env="TEST_SMTP_MISSING")
-    with pytest.raises(DeliveryError, match="TEST_SMTP_MISSING"):
-        EmailDelivery("m", ch).deliver(NOTICE)
+    result = EmailDelivery("m", ch).send(MESSAGE)
+    assert result.error is not None and "TEST_SMTP_MISSING" in result.error
 
 
 def test_default_ports() -> None:
@@ -101,7 +97,7 @@ def test_default_ports() -> None:
         == 587
 
 
-def test_smtp_down_raises_delivery_error() -> None:
-    with pytest.raises(DeliveryError):
-        EmailDelivery("m", channel(free_port(), security="none", timeout=2)).deliver(NOTICE)
+def test_smtp_down_is_a_failed_delivery() -> None:
+    result = EmailDelivery("m", channel(free_port(), security="none", timeout=2)).send(MESSAGE)
+    assert not result.sent and result.channel == "m"
 

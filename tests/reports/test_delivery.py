@@ -73,7 +73,11 @@ def test_weekly_report_sent_once_at_its_time(tmp_path: Path, hook: WebhookServer
     sign = base64.b64encode(hmac.new(b"SEC-d", f"{ts}\nSEC-d".encode(), hashlib.sha256).digest()).decode()
     assert d.query["sign"] == [sign]
     [f] = hook.at("/feishu")
-    assert f.body["card"]["elements"][0]["text"] == {"tag": "lark_md", "content": md}
+    card = f.body["card"]
+    assert card["header"]["title"]["content"] == "Sunshine KG · Weekly utility report 2026-W01"
+    # The header shows the title; lark_md has no block quotes, so the findings lose their "> ".
+    assert card["elements"][0]["text"] == {"tag": "lark_md", "content": md.split("\n", 1)[1].replace("\n> ", "\n")}
+    assert "\n1. Water main used on Sunday 4 Jan" in card["elements"][0]["text"]["content"]
     [g] = hook.at("/generic")
     assert g.body["event"] == "report" and g.body["report"] == "weekly" and "Water main" in g.body["text"]
 
@@ -160,7 +164,7 @@ def test_sample_alert_through_a_chain_and_the_48h_reminder(tmp_path: Path, hook:
 
 
 def test_long_markdown_is_clipped_for_wecom() -> None:
-    from gateway.reports.deliver import WECOM_MAX, clip
+    from gateway.notify.robots import WECOM_MAX, clip
 
     text = "\n".join(f"- **水表 {i}**: 1.23 m³, ¥4.56, ▲ 7% vs last week" for i in range(300))
     out = clip(text, WECOM_MAX)
