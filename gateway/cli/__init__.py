@@ -24,6 +24,7 @@ COMMANDS = (
     "storage",
     "user",
     "report",
+    "docs",
 )
 
 
