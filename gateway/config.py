@@ -412,7 +412,7 @@ class Config(_Section):
     def _influxdb_when_chosen(self) -> Config:
         if self.storage.timeseries == "influxdb" and self.influxdb is None:
             raise ValueError('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
-                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see README \"Storage\"")
+                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
         return self
 
     @model_validator(mode="after")
@@ -483,7 +483,7 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
         key = _key(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            problems.append(f"{path}: {key}: missing; add it (see the config reference in README.md)")
+            problems.append(f"{path}: {key}: missing; add it (see docs/configuration.md)")
         elif e["type"] == "extra_forbidden":
             problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
         elif e["type"] == "literal_error":
@@ -493,7 +493,7 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
             field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
             if e["type"] == "union_tag_not_found":
                 problems.append(f"{path}: {key}.{field}: missing; add {field} = \"...\" "
-                                "(see the config reference in README.md)")
+                                "(see docs/configuration.md)")
             else:
                 allowed = (e.get("ctx") or {}).get("expected_tags", "")
                 problems.append(f"{path}: {key}.{field} = {_value_at(raw, (*loc, field))!r}: not allowed; "
@@ -524,7 +524,7 @@ def load_config(path: Path | str) -> Config:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see README.md)"]
+            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see docs/install-pi.md)"]
         ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{p}: cannot be read ({e}); check its permissions and that it is UTF-8"]) from None
