@@ -39,7 +39,7 @@ class DashboardSettings(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     """Trust X-Forwarded-For/-Proto from these proxy addresses (e.g. ["127.0.0.1"])."""
     login_max_failures_account: int = Field(default=5, ge=1, le=1000)
-    """Failed logins allowed per account, and per client address, within ``login_window``."""
+    """Failed logins for one account within ``login_window`` before its logins are refused."""
     login_max_failures_address: int = Field(default=20, ge=1, le=10000)
     """Failed logins from one client address within ``login_window`` before that address is refused."""
     login_window: str = "15m"

@@ -21,7 +21,8 @@ from pydantic_core import PydanticUndefined
 from gateway.config import Config
 
 #: Names of the validators that make a plain number or string field a duration or a GPIO pin in the file.
-_VALIDATOR_TYPES = {"parse_duration": "duration", "_seconds": "duration", "_duration": "duration", "parse_pin": "pin"}
+_VALIDATOR_TYPES = {"parse_duration": "duration", "_seconds": "duration", "_duration": "duration", "parse_pin": "pin",
+                    "_keep": 'duration or `"forever"`'}
 
 _INTRO = """\
 # Configuration reference
@@ -230,7 +231,7 @@ def _type(annotation: Any, metadata: Sequence[Any] = ()) -> str:
         return _type(base, extra)
     if _is_union(annotation):
         args = [a for a in get_args(annotation) if a is not type(None)]
-        return " or ".join(_type(a) for a in args)
+        return " or ".join(dict.fromkeys(_type(a) for a in args))  # a union of tables is one "table"
     origin = get_origin(annotation)
     if origin is Literal:
         return " \\| ".join(f"`{json.dumps(v, ensure_ascii=False)}`" for v in get_args(annotation))

@@ -159,7 +159,7 @@ class NotifySettings(_S):
     chains: dict[str, ChainSettings] = Field(default_factory=dict)
     """Who is told when, by name (rules name a chain in ``notify``)."""
     attempts: int = Field(default=6, ge=1, le=100)
-    """Tries per message before giving up, and the first wait between tries (doubling, at most 5 min)."""
+    """Tries per message before giving up (each failure is logged, put on the alert's timeline and counted)."""
     backoff: Duration = 2.0
     """First wait between tries of a failed delivery (doubling, at most 5 min)."""
     queue_size: int = Field(default=1000, ge=1)
