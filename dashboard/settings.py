@@ -17,26 +17,33 @@ class DashboardSettings(BaseModel):
     account. Set ``bind = "127.0.0.1"`` when a reverse proxy (nginx, Caddy) terminates TLS in front.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     enabled: bool = True
+    """Serve the dashboard from ``houqin run``."""
     bind: str = "0.0.0.0"
+    """Listen address: the school LAN by default (the gate tablet and phones); ``"127.0.0.1"`` behind a reverse proxy
+    that terminates TLS."""
     port: int = Field(default=8080, ge=0, le=65535)
-    #: A session unused this long ends (the gate page's live stream counts as use).
+    """TCP port of the dashboard."""
     session_idle: str = "2h"
-    #: A session ends this long after login whatever happens (a guard's shift plus margin).
+    """A session unused this long ends (the gate page's live stream counts as use)."""
     session_max: str = "14h"
-    #: ``auto``: Secure cookies when the request came over HTTPS; ``always``/``never`` force it.
+    """A session ends this long after login whatever happens (a guard's shift plus margin)."""
     secure_cookies: Literal["auto", "always", "never"] = "auto"
-    #: Serve HTTPS directly with this certificate and key (PEM files).
+    """``auto``: Secure cookies when the request came over HTTPS; ``always``/``never`` force it."""
     tls_cert: str | None = None
+    """Serve HTTPS directly with this certificate and key (PEM files)."""
     tls_key: str | None = None
-    #: Trust X-Forwarded-For/-Proto from these proxy addresses (e.g. ["127.0.0.1"]).
+    """The key of ``tls_cert`` (PEM)."""
     trusted_proxies: list[str] = Field(default_factory=list)
-    #: Failed logins allowed per account, and per client address, within ``login_window``.
+    """Trust X-Forwarded-For/-Proto from these proxy addresses (e.g. ["127.0.0.1"])."""
     login_max_failures_account: int = Field(default=5, ge=1, le=1000)
+    """Failed logins for one account within ``login_window`` before its logins are refused."""
     login_max_failures_address: int = Field(default=20, ge=1, le=10000)
+    """Failed logins from one client address within ``login_window`` before that address is refused."""
     login_window: str = "15m"
+    """The login throttling window."""
 
     @field_validator("session_idle", "session_max", "login_window")
     @classmethod

@@ -60,18 +60,18 @@ def parse_days(items: list[str]) -> set[date]:
 class CalendarSettings(BaseModel):
     """``[calendar]``: when the school is open."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
-    #: Opening hours per weekday (``mon``..``sun``), e.g. ``"07:30-17:30"``; ``""`` = closed all day.
     hours: dict[str, str] = Field(default_factory=lambda: {
         "mon": "07:00-18:00", "tue": "07:00-18:00", "wed": "07:00-18:00", "thu": "07:00-18:00",
         "fri": "07:00-18:00", "sat": "", "sun": ""})
-    #: Closed days: dates or ``first..last`` ranges (public holidays, school breaks).
+    """Opening hours per weekday (``mon``..``sun``), e.g. ``"07:30-17:30"``; ``""`` = closed all day."""
     holidays: list[str] = Field(default_factory=list)
-    #: Make-up working days (调休): open with ``makeup_hours`` even on a weekend.
+    """Closed days: dates or ``first..last`` ranges (public holidays, school breaks)."""
     makeup_workdays: list[str] = Field(default_factory=list)
-    #: Opening hours on make-up working days; default: Monday's hours.
+    """Make-up working days (调休): open with ``makeup_hours`` even on a weekend."""
     makeup_hours: str | None = None
+    """Opening hours on make-up working days; default: Monday's hours."""
 
     @field_validator("hours")
     @classmethod

@@ -65,16 +65,21 @@ AREA_OF_KIND: Mapping[str, str] = {
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class SiteSettings(_Section):
     """``[site]``: who we are and where the clock is."""
 
     id: str
+    """Short id used in MQTT topics and file names: lower-case letters, digits, ``-``, ``_`` (e.g. ``"sunshine-kg"``).
+    """
     name: str = ""
+    """The school's name for people (e.g. ``"阳光幼儿园"``)."""
     timezone: str = "Asia/Shanghai"
+    """IANA time zone for schedules, days and reports."""
     locale: Literal["zh-CN", "en"] = "zh-CN"
+    """Language of notifications and reports, and the dashboard's default: ``"zh-CN"`` or ``"en"``."""
 
     @field_validator("id")
     @classmethod
@@ -111,15 +116,24 @@ class MqttSettings(_Section):
     """``[mqtt]``: the broker and how the gateway connects to it."""
 
     url: str = "embedded"
+    """``"embedded"`` (an in-process broker on 127.0.0.1, nothing to install), ``"mqtt://[user:pass@]host[:port]"``
+    (port 1883 by default) or ``"mqtts://..."`` (TLS, port 8883); percent-encode special characters in the user and
+    password."""
     client_id: str = ""
-    #: MQTT version: "5" by default; "3.1.1" with the embedded broker, which speaks only 3.1.1.
+    """The gateway's fixed client id, so the broker keeps its session (and queued messages) across restarts; unique per
+    gateway. Default: ``"houqin-gateway-{site.id}"``."""
     protocol: Literal["3.1.1", "5"] = "5"
+    """MQTT version: "5" by default; "3.1.1" with the embedded broker, which speaks only 3.1.1."""
     keepalive: int = Field(default=30, ge=5, le=3600)
+    """Seconds between keep-alive pings (5-3600)."""
     ca_file: str | None = None
+    """CA certificate (PEM) to verify the broker with ``mqtts://``; default: the system's CAs."""
     cert_file: str | None = None
+    """Client certificate (PEM) when the broker requires one (``mqtts://`` only)."""
     key_file: str | None = None
-    #: For ``url = "embedded"``: the port the in-process broker listens on (127.0.0.1 only).
+    """Key (PEM) of the client certificate."""
     embedded_port: int = Field(default=1883, ge=0, le=65535)
+    """For ``url = "embedded"``: the port the in-process broker listens on (127.0.0.1 only)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -195,8 +209,11 @@ class RetentionSettings(_Section):
     """
 
     raw: str = "90d"
+    """How long every reading is kept as received."""
     rollup_5m: str = "730d"
+    """How long 5-minute aggregates (sum, mean, min, max, last) are kept."""
     rollup_1h: str = "forever"
+    """How long hourly aggregates are kept."""
 
     @field_validator("raw", "rollup_5m", "rollup_1h")
     @classmethod
@@ -218,8 +235,12 @@ class StorageSettings(_Section):
     """``[storage]``: where the databases live and which time-series backend to use."""
 
     dir: str = "/var/lib/houqin"
+    """Directory of the databases (``events.db``, ``timeseries.db``, or ``outbox.db`` with InfluxDB); created if
+    missing."""
     timeseries: Literal["sqlite", "influxdb"] = "sqlite"
+    """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
+    """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
 
     @property
     def path(self) -> Path:
@@ -238,24 +259,32 @@ class DeviceSettings(_Section):
     """``[[devices]]``: one sensor, meter, gate part or off-the-shelf device."""
 
     id: str
+    """Unique device id, used in topics: lower-case letters, digits, ``-``, ``_`` (e.g. ``"kitchen-fridge-1"``)."""
     kind: DeviceKind
+    """What the device is; decides its dashboard area and the rules that make sense for it."""
     name: str = ""
+    """Name for people (e.g. ``"厨房冷藏冰箱 1号"``); default: the id."""
     format: DeviceFormat = "native"
+    """Payload format: Houqin's own (``native``) or an off-the-shelf firmware's (see docs/devices.md)."""
     topic: str | None = None
-    #: For multi-probe devices (e.g. a Tasmota with several DS18B20): which probe this device is.
+    """The device's own MQTT topic; required for every format but ``native``."""
     probe: str | None = None
+    """For multi-probe devices (e.g. a Tasmota with several DS18B20): which probe this device is."""
     litres_per_pulse: float | None = Field(default=None, gt=0)
+    """Pulse counters: litres per pulse, to turn ``pulses`` into ``total_l``."""
     wh_per_pulse: float | None = Field(default=None, gt=0)
+    """Pulse counters: watt-hours per pulse, to turn ``pulses`` into ``energy_wh``."""
     location: str = ""
-    #: For format "plain": the canonical metric the bare value is (e.g. "temperature").
+    """Where it is, for people (e.g. ``"厨房"``)."""
     metric: str | None = None
-    #: For format "plain": multiply the value by this to get canonical units (e.g. 1000 for kWh -> Wh).
+    """For format "plain": the canonical metric the bare value is (e.g. "temperature")."""
     scale: float = Field(default=1.0, gt=0)
-    #: For format "esphome": entity object id -> metric, or {metric = "...", scale = N} (names not listed
-    #: are guessed from words like "temperature", "humidity", "door", "leak").
+    """For format "plain": multiply the value by this to get canonical units (e.g. 1000 for kWh -> Wh)."""
     entities: dict[str, str | EntitySettings] = Field(default_factory=dict)
-    #: A contact wired the other way round (normally-closed reed switch): swap open and closed.
+    """For format "esphome": entity object id -> metric, or {metric = "...", scale = N} (names not listed are guessed
+    from words like "temperature", "humidity", "door", "leak")."""
     invert: bool = False
+    """A contact wired the other way round (normally-closed reed switch): swap open and closed."""
 
     @field_validator("id")
     @classmethod
@@ -326,8 +355,9 @@ class HomeAssistantSettings(_Section):
     """``[homeassistant]``: publish MQTT discovery so Home Assistant shows every device and alert."""
 
     discovery: bool = False
-    #: Home Assistant's discovery prefix (its MQTT integration setting; "homeassistant" by default).
+    """Publish Home Assistant MQTT discovery for every device and alert."""
     prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix (its MQTT integration setting; "homeassistant" by default)."""
 
     @field_validator("prefix")
     @classmethod
@@ -346,22 +376,22 @@ class Config(_Section):
     storage: StorageSettings = StorageSettings()
     dashboard: DashboardSettings = DashboardSettings()
     devices: list[DeviceSettings] = Field(default_factory=list)
-    #: ``[homeassistant]``: MQTT discovery for Home Assistant (``gateway/homeassistant.py``).
     homeassistant: HomeAssistantSettings = HomeAssistantSettings()
-    #: ``[[sensors]]``: hardware wired to the Pi running ``houqin sensors`` (models in ``sensors/config.py``).
+    """``[homeassistant]``: MQTT discovery for Home Assistant (``gateway/homeassistant.py``)."""
     sensors: list[SensorSettings] = Field(default_factory=list)
-    #: ``[influxdb]``: needed when ``[storage] timeseries = "influxdb"`` (see ``gateway/store/influx_settings.py``).
+    """``[[sensors]]``: hardware wired to the Pi running ``houqin sensors`` (models in ``sensors/config.py``)."""
     influxdb: InfluxSettings | None = None
-    #: ``[calendar]``: school opening hours, holidays, make-up days (``gateway/calendar.py``).
+    """``[influxdb]``: needed when ``[storage] timeseries = "influxdb"`` (see ``gateway/store/influx_settings.py``)."""
     calendar: CalendarSettings = CalendarSettings()
-    #: ``[[rules]]``: alert rules, one model per kind (``gateway/rules/``).
+    """``[calendar]``: school opening hours, holidays, make-up days (``gateway/calendar.py``)."""
     rules: list[RuleSettings] = Field(default_factory=list)
-    #: ``[notify]``: channels and escalation chains (``gateway/notify/config.py``).
+    """``[[rules]]``: alert rules, one model per kind (``gateway/rules/``)."""
     notify: NotifySettings = NotifySettings()
-    #: ``[reports]``: weekly utility report, tariffs, cold-storage sheet, sample ledger (``gateway/reports/``).
+    """``[notify]``: channels and escalation chains (``gateway/notify/config.py``)."""
     reports: ReportsSettings = ReportsSettings()
-    #: ``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``).
+    """``[reports]``: weekly utility report, tariffs, cold-storage sheet, sample ledger (``gateway/reports/``)."""
     gate: GateSettings = GateSettings()
+    """``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``)."""
 
     @model_validator(mode="after")
     def _sections_consistent(self) -> Config:
@@ -382,7 +412,7 @@ class Config(_Section):
     def _influxdb_when_chosen(self) -> Config:
         if self.storage.timeseries == "influxdb" and self.influxdb is None:
             raise ValueError('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
-                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see README \"Storage\"")
+                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
         return self
 
     @model_validator(mode="after")
@@ -453,7 +483,7 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
         key = _key(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            problems.append(f"{path}: {key}: missing; add it (see the config reference in README.md)")
+            problems.append(f"{path}: {key}: missing; add it (see docs/configuration.md)")
         elif e["type"] == "extra_forbidden":
             problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
         elif e["type"] == "literal_error":
@@ -463,7 +493,7 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
             field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
             if e["type"] == "union_tag_not_found":
                 problems.append(f"{path}: {key}.{field}: missing; add {field} = \"...\" "
-                                "(see the config reference in README.md)")
+                                "(see docs/configuration.md)")
             else:
                 allowed = (e.get("ctx") or {}).get("expected_tags", "")
                 problems.append(f"{path}: {key}.{field} = {_value_at(raw, (*loc, field))!r}: not allowed; "
@@ -494,7 +524,7 @@ def load_config(path: Path | str) -> Config:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see README.md)"]
+            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see docs/install-pi.md)"]
         ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{p}: cannot be read ({e}); check its permissions and that it is UTF-8"]) from None

@@ -47,11 +47,12 @@ Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Sensor(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class _OneDevice(_Sensor):
     device: str
+    """The ``[[devices]]`` id this hardware feeds (its kind must fit the sensor type)."""
 
     @field_validator("device")
     @classmethod
@@ -65,14 +66,16 @@ class Ds18b20Settings(_Sensor):
     """DS18B20 probes on one 1-Wire bus, each 1-Wire id mapped to a device id."""
 
     type: Literal["ds18b20"]
-    #: ``"28-0316a2799bff" = "kitchen-fridge"``: which probe feeds which device.
     probes: dict[str, str]
+    """``"28-0316a2799bff" = "kitchen-fridge"``: which probe feeds which device."""
     w1_root: str = "/sys/bus/w1/devices"
+    """Where the kernel lists 1-Wire devices (changed only in tests)."""
     interval: Duration = 30.0
-    #: Consecutive refused or failed reads before the probe is reported faulty (and offline).
+    """How often each probe is read and published."""
     fail_after: int = Field(default=3, ge=1, le=100)
-    #: The GPIO of the bus (``dtoverlay=w1-gpio,gpiopin=N``; 4 by default); only to catch pin clashes.
+    """Consecutive refused or failed reads before the probe is reported faulty (and offline)."""
     w1_pin: Pin = 4
+    """The GPIO of the bus (``dtoverlay=w1-gpio,gpiopin=N``; 4 by default); only to catch pin clashes."""
 
     @field_validator("probes")
     @classmethod
@@ -100,16 +103,21 @@ class PulseSettings(_OneDevice):
 
     type: Literal["pulse"]
     pin: Pin
+    """BCM GPIO number (``17``, ``"GPIO17"``) or header position (``"BOARD11"``) of the meter's pulse output."""
     meter: Literal["water", "electricity"]
+    """``water`` publishes ``total_l`` and ``flow_lpm``; ``electricity`` publishes ``energy_wh`` and ``power_w``."""
     litres_per_pulse: float | None = Field(default=None, gt=0)
+    """Litres per pulse (from the meter's label); default: the device's ``litres_per_pulse``."""
     wh_per_pulse: float | None = Field(default=None, gt=0)
+    """Watt-hours per pulse (``1000 imp/kWh`` = 1.0); default: the device's ``wh_per_pulse``."""
     pull_up: bool = True
-    #: Minimum stable time of each level; default 25 ms for reed switches, 10 ms for S0 (pulses >= 30 ms).
+    """Use the Pi's internal pull-up (wire the input between the GPIO and GND)."""
     bounce: Duration | None = None
-    #: How often the total and the flow/power are published.
+    """Minimum stable time of each level; default 25 ms for reed switches, 10 ms for S0 (pulses >= 30 ms)."""
     interval: Duration = 10.0
-    #: fsync the journal at least every this many pulses (it is also synced before every publish).
+    """How often the total and the flow/power are published."""
     sync_every: int = Field(default=10, ge=1, le=10_000)
+    """fsync the journal at least every this many pulses (it is also synced before every publish)."""
 
     @field_validator("interval")
     @classmethod
@@ -131,12 +139,15 @@ class ContactSettings(_OneDevice):
 
     type: Literal["contact"]
     pin: Pin
+    """GPIO of the reed contact (BCM number or ``BOARDn``)."""
     pull_up: bool = True
-    #: Pin level that means open; with a pull-up and a reed closed by the magnet, open reads ``high``.
+    """Use the Pi's internal pull-up (wire the contact between the GPIO and GND)."""
     open_when: Literal["high", "low"] = "high"
+    """Pin level that means open; with a pull-up and a reed closed by the magnet, open reads ``high``."""
     bounce: Duration = 0.05
-    #: Repeat the unchanged state this often, so "stale device" rules know the contact is alive.
+    """The contact must be stable this long before a change is published."""
     heartbeat: Duration = 300.0
+    """Repeat the unchanged state this often, so "stale device" rules know the contact is alive."""
 
 
 class ButtonSettings(_OneDevice):
@@ -144,8 +155,11 @@ class ButtonSettings(_OneDevice):
 
     type: Literal["button"]
     pin: Pin
+    """GPIO of the exit button (BCM number or ``BOARDn``)."""
     pull_up: bool = True
+    """Use the Pi's internal pull-up (wire the button between the GPIO and GND)."""
     bounce: Duration = 0.05
+    """Presses closer together than this count once."""
 
 
 class OutputSettings(_OneDevice):
@@ -153,9 +167,11 @@ class OutputSettings(_OneDevice):
 
     type: Literal["relay", "buzzer", "led"]
     pin: Pin
+    """GPIO driving the relay module, buzzer transistor or LED."""
     active_high: bool = True
-    #: Longest a command may keep the output on; longer requests are cut to this.
+    """``false`` for relay modules that switch on a low input."""
     max_seconds: float = Field(default=600.0, gt=0)
+    """Longest a command may keep the output on; longer requests are cut to this."""
 
 
 class CardReaderSettings(_OneDevice):
@@ -163,11 +179,13 @@ class CardReaderSettings(_OneDevice):
 
     type: Literal["card_reader"]
     reader: Literal["keyboard", "serial"]
-    #: ``/dev/input/by-id/usb-...-event-kbd`` for keyboard readers, ``/dev/ttyUSB0`` for serial ones.
+    """``keyboard``: a USB reader that types the card number; ``serial``: one line per card."""
     path: str
+    """``/dev/input/by-id/usb-...-event-kbd`` for keyboard readers, ``/dev/ttyUSB0`` for serial ones."""
     baudrate: int = Field(default=9600, gt=0)
-    #: Read the keyboard exclusively so the digits do not land in a console or login prompt.
+    """Serial readers: the line speed."""
     grab: bool = True
+    """Read the keyboard exclusively so the digits do not land in a console or login prompt."""
 
 
 SensorSettings = Annotated[

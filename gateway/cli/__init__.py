@@ -25,6 +25,7 @@ COMMANDS = (
     "user",
     "report",
     "mqtt",
+    "docs",
 )
 
 

@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.simulate is not None:
         return _run_simulated(args, cfg)
     if not cfg.sensors:
-        print(f"no [[sensors]] in {args.config or 'the config'}: nothing to read; see README.md, \"Wiring\"",
+        print(f"no [[sensors]] in {args.config or 'the config'}: nothing to read; see docs/wiring.md",
               file=sys.stderr)
         return 1
     settings = _settings(args, cfg)

@@ -37,7 +37,7 @@ Seconds = Annotated[float, BeforeValidator(_seconds)]
 
 
 class _S(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _device_id(v: str) -> str:
@@ -49,12 +49,12 @@ def _device_id(v: str) -> str:
 class ReaderSettings(_S):
     """``[[gate.readers]]``: a card reader at a gate or door and the lock relay an accepted card releases."""
 
-    #: The card reader's device id (its ``card`` events are decided).
     device: str
-    #: Device whose lock relay is pulsed for an accepted card (none: decide and log only).
+    """The card reader's device id (its ``card`` events are decided)."""
     relay: str | None = None
-    #: Which way people pass this reader: counts them on or off site (contractors on the roll call).
+    """Device whose lock relay is pulsed for an accepted card (none: decide and log only)."""
     direction: Literal["in", "out", "both"] = "in"
+    """Which way people pass this reader: counts them on or off site (contractors on the roll call)."""
 
     @field_validator("device")
     @classmethod
@@ -71,13 +71,15 @@ class CheckpointSettings(_S):
     """One checkpoint of a patrol route: a reader where the guard taps a card, or a tag read at any reader."""
 
     id: str
+    """Checkpoint id, unique in its route."""
     name: str = ""
-    #: Device id of the reader at this place (any card tapped there by a guard checks in).
+    """Name for people; default: the id."""
     reader: str | None = None
-    #: Card number of the tag fixed at this place (read by the guard's handheld or any reader).
+    """Device id of the reader at this place (any card tapped there by a guard checks in)."""
     tag: str | None = None
-    #: Devices whose latest readings are recorded with each check-in (e.g. the kitchen fridge).
+    """Card number of the tag fixed at this place (read by the guard's handheld or any reader)."""
     devices: list[str] = Field(default_factory=list)
+    """Devices whose latest readings are recorded with each check-in (e.g. the kitchen fridge)."""
 
     @field_validator("id")
     @classmethod
@@ -106,17 +108,21 @@ class RouteSettings(_S):
     """``[[gate.patrols]]``: checkpoints to visit in each round, and the rounds' time windows (local time)."""
 
     id: str
+    """Route id; its alerts are filed under rule ``patrol-<id>``."""
     name: str = ""
+    """Name for people; default: the id."""
     checkpoints: list[CheckpointSettings] = Field(min_length=1)
-    #: Round windows, e.g. ["22:00-23:00", "02:00-03:00"]; every checkpoint must be visited inside each.
+    """Places to visit in each round."""
     rounds: list[str] = Field(min_length=1)
-    #: ISO weekdays the rounds run (1 = Monday ... 7 = Sunday); default every day.
+    """Round windows, e.g. ["22:00-23:00", "02:00-03:00"]; every checkpoint must be visited inside each."""
     days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
-    #: Escalation chain for missed or incomplete rounds (none: shown on the dashboard only).
+    """ISO weekdays the rounds run (1 = Monday ... 7 = Sunday); default every day."""
     notify: str | None = None
+    """Escalation chain for missed or incomplete rounds (none: shown on the dashboard only)."""
     severity: Literal["critical", "major", "minor", "warning"] = "major"
-    #: Device the alert is filed under (so the guard may acknowledge it); default the first reader.
+    """Severity of missed or incomplete rounds."""
     device: str | None = None
+    """Device the alert is filed under (so the guard may acknowledge it); default the first reader."""
 
     @field_validator("id")
     @classmethod
@@ -152,29 +158,31 @@ class GateSettings(_S):
     """``[gate]``: the gate guard's work."""
 
     readers: list[ReaderSettings] = Field(default_factory=list)
-    #: How long an accepted card or an approved visitor holds the lock open.
+    """Card readers whose ``card`` events the gateway decides."""
     relay_seconds: Seconds = 3.0
-    #: A card read older than this when the gateway sees it (sent late by the agent) opens nothing.
+    """How long an accepted card or an approved visitor holds the lock open."""
     late_after: Seconds = 20.0
-    #: ``encrypted``: visitors' ID numbers stored with AES-GCM (key from ``id_key_env``); ``none``: only the
-    #: masked form (first 3 and last 4 characters) is kept.
+    """A card read older than this when the gateway sees it (sent late by the agent) opens nothing."""
     id_numbers: Literal["encrypted", "none"] = "none"
-    #: Environment variable holding the ID key: 32 random bytes as 64 hex characters
-    #: (``python3 -c "import secrets; print(secrets.token_hex(32))"``).
+    """``encrypted``: visitors' ID numbers stored with AES-GCM (key from ``id_key_env``); ``none``: only the masked form
+    (first 3 and last 4 characters) is kept."""
     id_key_env: str = "HOUQIN_ID_KEY"
-    #: Or a file (mode 0600) holding the same 64 hex characters.
+    """Environment variable holding the ID key: 32 random bytes as 64 hex characters (``python3 -c "import secrets;
+    print(secrets.token_hex(32))"``)."""
     id_key_file: str | None = None
-    #: Visitor records are deleted this long after their visit (personal data is kept no longer than needed).
+    """Or a file (mode 0600) holding the same 64 hex characters."""
     retention: Seconds = 90 * 86400.0
-    #: Channels of ``[notify.channels]`` (webhook robots, e-mail) that receive approval requests with a link.
+    """Visitor records are deleted this long after their visit (personal data is kept no longer than needed)."""
     approval_channels: list[str] = Field(default_factory=list)
-    #: How long an approval link stays valid.
+    """Channels of ``[notify.channels]`` (webhook robots, e-mail) that receive approval requests with a link."""
     approval_ttl: Seconds = 1800.0
-    #: The dashboard's address as people's phones reach it, for links in messages (e.g. "https://pi.local:8080").
+    """How long an approval link stays valid."""
     public_url: str = ""
-    #: Device whose relay an approval releases (none: approval does not open the gate).
+    """The dashboard's address as people's phones reach it, for links in messages (e.g. "https://pi.local:8080")."""
     release_on_approval: str | None = None
+    """Device whose relay an approval releases (none: approval does not open the gate)."""
     patrols: list[RouteSettings] = Field(default_factory=list)
+    """Night patrol routes."""
 
     @field_validator("public_url")
     @classmethod

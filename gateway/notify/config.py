@@ -14,7 +14,7 @@ from gateway.rules.base import Duration
 
 
 class _S(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
 
 
 def secret(value: str | None, env: str | None) -> str | None:
@@ -28,10 +28,10 @@ class OutputChannel(_S):
     """``type = "buzzer"`` or ``"led"``: a ``set`` command to the agent's output on ``device``."""
 
     type: Literal["buzzer", "led"]
-    #: The agent device whose ``set`` topic receives ``{"<output>": "on" | "off"}``.
     device: str
-    #: Output name in the command; default: the type (``buzzer`` / ``led``).
+    """The agent device whose ``set`` topic receives ``{"<output>": "on" | "off"}``."""
     output: str | None = None
+    """Output name in the command; default: the type (``buzzer`` / ``led``)."""
 
     @field_validator("device")
     @classmethod
@@ -46,6 +46,7 @@ class MqttChannel(_S):
 
     type: Literal["mqtt"]
     retain: bool = True
+    """Publish the alert state retained (deleted with an empty retained message when it clears)."""
 
 
 class WebhookChannel(_S):
@@ -53,13 +54,17 @@ class WebhookChannel(_S):
 
     type: Literal["webhook"]
     format: Literal["wecom", "dingtalk", "feishu", "generic"]
+    """The receiver: WeCom (企业微信), DingTalk (钉钉) or Feishu (飞书) group robot, or ``generic`` JSON."""
     url: str
-    #: Message style: ``text`` or ``markdown`` (WeCom, DingTalk); ``text`` or ``interactive`` (Feishu).
+    """The robot's webhook address (``https://...``)."""
     style: Literal["text", "markdown", "interactive"] = "text"
-    #: Signing secret (DingTalk "加签", Feishu "签名校验"); prefer ``secret_env``.
+    """Message style: ``text`` or ``markdown`` (WeCom, DingTalk); ``text`` or ``interactive`` (Feishu)."""
     secret: str | None = None
+    """Signing secret (DingTalk "加签", Feishu "签名校验"); prefer ``secret_env``."""
     secret_env: str | None = None
+    """Environment variable holding the signing secret (keeps it out of the file)."""
     timeout: Duration = 5.0
+    """Per request."""
 
     @field_validator("url")
     @classmethod
@@ -87,14 +92,23 @@ class EmailChannel(_S):
 
     type: Literal["email"]
     host: str
+    """SMTP server."""
     port: int | None = Field(default=None, ge=1, le=65535)
+    """SMTP port; default by ``security``: 587 (starttls), 465 (ssl), 25 (none)."""
     security: Literal["starttls", "ssl", "none"] = "starttls"
+    """``starttls`` (587), ``ssl`` (465) or ``none`` (local relays only)."""
     username: str | None = None
+    """SMTP login, when the server needs one."""
     password: str | None = None
+    """SMTP password; prefer ``password_env``."""
     password_env: str | None = None
+    """Environment variable holding the SMTP password."""
     sender: str = Field(alias="from")
+    """The From address."""
     to: list[str] = Field(min_length=1)
+    """Recipients."""
     timeout: Duration = 10.0
+    """Per connection."""
 
     @property
     def effective_port(self) -> int:
@@ -114,16 +128,20 @@ class ChainStep(_S):
     """One step: ``after`` the alert opened, tell ``channels``."""
 
     after: Duration = 0.0
+    """How long after the alert opened this step is told."""
     channels: list[str] = Field(min_length=1)
+    """Names of ``[notify.channels]`` told at this step."""
 
 
 class ChainSettings(_S):
     """``[notify.chains.NAME]``: steps with delays, repeated every ``repeat`` until acknowledged."""
 
     steps: list[ChainStep] = Field(min_length=1)
+    """Who is told when, in order of ``after``."""
     repeat: Duration | None = None
-    #: Send a "resolved" message to everyone told when the alert clears.
+    """Tell everyone told so far again this often until the alert is acknowledged (none: once)."""
     resolved: bool = True
+    """Send a "resolved" message to everyone told when the alert clears."""
 
     @field_validator("steps")
     @classmethod
@@ -137,12 +155,15 @@ class NotifySettings(_S):
     """``[notify]``: channels, chains and delivery retries."""
 
     channels: dict[str, ChannelSettings] = Field(default_factory=dict)
+    """Where messages go, by name."""
     chains: dict[str, ChainSettings] = Field(default_factory=dict)
-    #: Tries per message before giving up, and the first wait between tries (doubling, at most 5 min).
+    """Who is told when, by name (rules name a chain in ``notify``)."""
     attempts: int = Field(default=6, ge=1, le=100)
+    """Tries per message before giving up (each failure is logged, put on the alert's timeline and counted)."""
     backoff: Duration = 2.0
-    #: Messages waiting per channel; beyond that new ones are dropped and counted.
+    """First wait between tries of a failed delivery (doubling, at most 5 min)."""
     queue_size: int = Field(default=1000, ge=1)
+    """Messages waiting per channel; beyond that new ones are dropped and counted."""
 
     @model_validator(mode="after")
     def _chains_name_channels(self) -> NotifySettings:

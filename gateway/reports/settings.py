@@ -26,7 +26,7 @@ def parse_clock(text: str) -> time:
 
 
 class _S(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
 
 
 class FlatTariff(_S):
@@ -34,15 +34,20 @@ class FlatTariff(_S):
 
     kind: Literal["flat"]
     price: float = Field(ge=0)
+    """Price per unit (m³ or kWh)."""
 
 
 class TouBand(_S):
     """One time-of-use band, ``from``-``to`` in local time on whole hours (e.g. peak 08:00-11:00)."""
 
     name: str = ""
+    """Name of the band for people (e.g. ``"peak"``)."""
     start: str = Field(alias="from")
+    """Local time the band starts, on a whole hour."""
     end: str = Field(alias="to")
+    """Local time the band ends, on a whole hour (may be before ``from``: past midnight)."""
     price: float = Field(ge=0)
+    """Price per kWh in this band."""
 
     @field_validator("start", "end")
     @classmethod
@@ -64,7 +69,9 @@ class PeakValleyTariff(_S):
 
     kind: Literal["peak_valley"]
     price: float = Field(ge=0)
+    """Price per kWh outside every band (平段)."""
     bands: list[TouBand] = Field(min_length=1)
+    """Time-of-day bands with their prices (e.g. peak ``"08:00"``-``"11:00"``)."""
 
     @model_validator(mode="after")
     def _no_overlap(self) -> PeakValleyTariff:
@@ -88,7 +95,9 @@ class Tier(_S):
     """One block of a tiered (阶梯) tariff: the price of units up to ``up_to`` per month (None: the rest)."""
 
     up_to: float | None = Field(default=None, gt=0)
+    """Monthly use (m³ or kWh) this block prices up to; none: everything above."""
     price: float = Field(ge=0)
+    """Price per unit in this block."""
 
 
 class TieredTariff(_S):
@@ -96,6 +105,7 @@ class TieredTariff(_S):
 
     kind: Literal["tiered"]
     tiers: list[Tier] = Field(min_length=1)
+    """Blocks of monthly use in rising order; the last has no ``up_to``."""
 
     @model_validator(mode="after")
     def _ordered(self) -> TieredTariff:
@@ -130,9 +140,13 @@ class TariffSettings(_S):
     """``[reports.tariff]``: ``water`` per m³ and ``power`` per kWh; ``devices`` overrides per meter id."""
 
     currency: str = "¥"
+    """Currency sign in reports."""
     water: Tariff | None = None
+    """Price of water per m³."""
     power: Tariff | None = None
+    """Price of electricity per kWh."""
     devices: dict[str, Tariff] = Field(default_factory=dict)
+    """A meter with its own tariff, by device id."""
 
     def for_meter(self, device: str, water: bool) -> Tariff | None:
         """The tariff that prices this meter, if any."""
@@ -143,13 +157,15 @@ class WeeklySettings(_S):
     """``[reports.weekly]``: when the weekly utility report goes out, and where."""
 
     enabled: bool = True
-    #: Weekday (``mon``..``sun``) and local time it is sent, about the week that just ended.
+    """Send the weekly utility report."""
     day: str = "mon"
+    """Weekday (``mon``..``sun``) and local time it is sent, about the week that just ended."""
     at: str = "08:00"
-    #: Names of ``[notify.channels]``: webhooks get the Markdown summary, e-mail the HTML with charts.
+    """Local time (``HH:MM``) on ``day`` it is sent."""
     channels: list[str] = Field(default_factory=list)
-    #: Dashboard address for the "full report" link in messages (e.g. "http://houqin.local:8080").
+    """Names of ``[notify.channels]``: webhooks get the Markdown summary, e-mail the HTML with charts."""
     link: str = ""
+    """Dashboard address for the "full report" link in messages (e.g. "http://houqin.local:8080")."""
 
     @field_validator("day")
     @classmethod
@@ -168,12 +184,12 @@ class WeeklySettings(_S):
 class SheetSettings(_S):
     """``[reports.sheet]``: the daily cold-storage sheet."""
 
-    #: Local times whose readings are written on the sheet (the AM/PM checks).
     check_times: list[str] = Field(default_factory=lambda: ["08:00", "14:00"], min_length=1)
-    #: A check takes the reading nearest its time within this much.
+    """Local times whose readings are written on the sheet (the AM/PM checks)."""
     check_window: Duration = 900.0
-    #: Sheets, corrections and samples are kept this long (at least 12 months).
+    """A check takes the reading nearest its time within this much."""
     keep: Duration = 400 * DAY
+    """Sheets, corrections and samples are kept this long (at least 12 months)."""
 
     @field_validator("check_times")
     @classmethod
@@ -194,17 +210,23 @@ class SampleSettings(_S):
     """``[reports.samples]``: the 48-hour food-sample ledger (留样)."""
 
     hold: Duration = 48 * 3600.0
+    """How long each sample is kept and watched."""
     min_grams: float = Field(default=125.0, gt=0)
+    """A dish sampled with fewer grams gets a warning."""
     low: float = 0.0
+    """Lowest safe temperature of the samples, °C."""
     high: float = 8.0
-    #: A fridge outside [low, high] for this long compromises the samples in it (door openings pass).
+    """Highest safe temperature of the samples, °C."""
     grace: Duration = 600.0
+    """A fridge outside [low, high] for this long compromises the samples in it (door openings pass)."""
     meals: list[str] = Field(default_factory=lambda: ["breakfast", "lunch", "snack", "dinner"], min_length=1)
-    #: Escalation chain in ``[notify.chains]`` for "sample compromised" alerts (none: shown only).
+    """The meals offered on the registration form."""
     notify: str | None = None
-    #: Channels told when samples may be discarded (48 h reached).
+    """Escalation chain in ``[notify.chains]`` for "sample compromised" alerts (none: shown only)."""
     remind_channels: list[str] = Field(default_factory=list)
+    """Channels told when samples may be discarded (48 h reached)."""
     severity: Literal["critical", "major", "minor", "warning"] = "critical"
+    """Severity of the ``food-sample`` alert."""
 
     @model_validator(mode="after")
     def _range(self) -> SampleSettings:
@@ -216,12 +238,16 @@ class SampleSettings(_S):
 class ReportsSettings(_S):
     """``[reports]``: weekly utility report, tariffs, cold-storage sheet and the sample ledger."""
 
-    #: Language of reports and messages; default ``[site] locale``.
     locale: Literal["zh-CN", "en"] | None = None
+    """Language of reports and messages; default ``[site] locale``."""
     weekly: WeeklySettings = WeeklySettings()
+    """The weekly water and electricity report."""
     tariff: TariffSettings = TariffSettings()
+    """Prices for costs in reports."""
     sheet: SheetSettings = SheetSettings()
+    """The daily cold-storage sheet."""
     samples: SampleSettings = SampleSettings()
+    """The 48-hour food-sample ledger."""
 
 
 def check_reports(reports: ReportsSettings, channels: set[str], chains: set[str]) -> list[str]:

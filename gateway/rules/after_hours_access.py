@@ -14,9 +14,10 @@ class AfterHoursAccessRule(RuleBase):
     """``kind = "after_hours_access"``: a card, exit button, release or opening while closed (by [calendar])."""
 
     kind: Literal["after_hours_access"]
-    #: Also count the contact opening (not only card/button/release events).
     contact: bool = True
+    """Also count the contact opening (not only card/button/release events)."""
     latch: bool = True
+    """Latched by default: the alert stays until acknowledged even when the gate is closed again."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

@@ -39,19 +39,22 @@ UsageMetric = Annotated[str, AfterValidator(_known_metric)]
 class RuleBase(BaseModel):
     """Settings every ``[[rules]]`` entry has."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
 
     id: str
+    """Unique rule id (e.g. ``"fridge-warm"``); alerts and messages name it."""
     devices: list[str] = Field(min_length=1)
+    """Device ids or globs (``"kitchen-fridge*"``) the rule watches; each must match a ``[[devices]]`` id."""
     severity: Literal["critical", "major", "minor", "warning"] = "major"
-    #: Name of the escalation chain in ``[notify.chains]``; no chain = recorded and shown, not sent.
+    """How bad an alert of this rule is."""
     notify: str | None = None
-    #: ``open``: only while the school is open; ``closed``: only while it is closed (by ``[calendar]``).
+    """Name of the escalation chain in ``[notify.chains]``; no chain = recorded and shown, not sent."""
     schedule: Schedule = "always"
-    #: Human name of the rule for messages; default: a description of its condition.
+    """``open``: only while the school is open; ``closed``: only while it is closed (by ``[calendar]``)."""
     name: str = ""
-    #: A latched alert stays until acknowledged even when its condition ends.
+    """Human name of the rule for messages; default: a description of its condition."""
     latch: bool = False
+    """A latched alert stays until acknowledged even when its condition ends."""
 
     @field_validator("id")
     @classmethod

@@ -18,9 +18,11 @@ class ClosedHoursUseRule(RuleBase):
 
     kind: Literal["closed_hours_use"]
     metric: UsageMetric = "usage_l"
-    #: Units allowed per period while closed (e.g. 20 litres per hour, 500 Wh per hour).
+    """``usage_l`` for water meters, ``usage_wh`` for power meters."""
     allowance: float = Field(ge=0)
+    """Units allowed per period while closed (e.g. 20 litres per hour, 500 Wh per hour)."""
     per: Literal["hour", "day"] = "hour"
+    """The allowance is per local ``hour`` or per ``day`` of closed time."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

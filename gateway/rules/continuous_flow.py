@@ -16,13 +16,14 @@ class ContinuousFlowRule(RuleBase):
     """``kind = "continuous_flow"``: usage never fell below ``min_flow`` per minute in any ``window``."""
 
     kind: Literal["continuous_flow"]
-    #: A derived usage metric (``usage_l`` for water, ``usage_wh`` for energy).
     metric: UsageMetric = "usage_l"
-    #: Units per minute that still count as flowing (e.g. litres per minute).
+    """A derived usage metric (``usage_l`` for water, ``usage_wh`` for energy)."""
     min_flow: float = Field(default=0.1, gt=0)
-    #: The meter "stopped" when a whole window of this length used less than ``min_flow`` per minute.
+    """Units per minute that still count as flowing (e.g. litres per minute)."""
     window: Duration = Field(default=600.0, gt=0)
+    """The meter "stopped" when a whole window of this length used less than ``min_flow`` per minute."""
     for_: Duration = Field(default=7200.0, alias="for", gt=0)
+    """Alert when the meter never stood still for this long (a leak, a tap left running)."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

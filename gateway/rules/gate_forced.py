@@ -41,16 +41,18 @@ class GateForcedRule(RuleBase):
     """``kind = "gate_forced"``: contact went open with no authorizing event in ``window`` before it."""
 
     kind: Literal["gate_forced"]
-    #: Devices whose events authorize an opening (card readers, exit buttons, lock relays). A list is for a
-    #: rule watching one gate; with several gates, a table gate -> its devices (``[rules.authorized_by]``
-    #: ``front-gate = ["front-reader", "front-button"]``), so a card at one gate never excuses another.
-    #: A gate's own events (its exit button, a release) always count for that gate, and a release of a reader's
-    #: lock relay (``[[gate.readers]] relay``) counts wherever that reader does.
     authorized_by: list[str] | dict[str, list[str]] = Field(default_factory=list)
+    """Devices whose events authorize an opening (card readers, exit buttons, lock relays). A list is for a rule
+    watching one gate; with several gates, a table gate -> its devices (``[rules.authorized_by]`` ``front-gate =
+    ["front-reader", "front-button"]``), so a card at one gate never excuses another. A gate's own events (its exit
+    button, a release) always count for that gate, and a release of a reader's lock relay (``[[gate.readers]]
+    relay``) counts wherever that reader does."""
     window: Duration = 10.0
-    #: Events may arrive a little after the contact over MQTT; wait this long before deciding.
+    """A card accepted, exit button or release this long before an opening authorizes it."""
     grace: Duration = 2.0
+    """Events may arrive a little after the contact over MQTT; wait this long before deciding."""
     latch: bool = True
+    """Latched by default: the alert stays until acknowledged even when the gate is closed again."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

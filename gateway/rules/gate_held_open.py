@@ -16,6 +16,7 @@ class GateHeldOpenRule(RuleBase):
 
     kind: Literal["gate_held_open"]
     for_: Duration = Field(default=120.0, alias="for")
+    """Alert when the gate's ``contact`` stays open this long."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

@@ -16,9 +16,11 @@ class StaleRule(RuleBase):
 
     kind: Literal["stale"]
     for_: Duration = Field(default=900.0, alias="for", gt=0)
-    #: Also alert when the device's availability says offline for this long.
+    """Alert when a device sent no reading or event for this long."""
     offline: bool = True
+    """Also alert when the device's availability says ``offline`` (the agent or the device went away)."""
     offline_for: Duration = 60.0
+    """How long a device must stay ``offline`` before that alert opens."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

@@ -17,13 +17,17 @@ class ThresholdRule(RuleBase):
 
     kind: Literal["threshold"]
     metric: str = "temperature"
+    """The metric compared."""
     above: float | None = None
+    """The condition holds while the value is above this."""
     below: float | None = None
-    #: Hysteresis: an "above" condition ends only at or below this (default: ``above``).
+    """The condition holds while the value is below this."""
     clear_below: float | None = None
-    #: Hysteresis: a "below" condition ends only at or above this (default: ``below``).
+    """Hysteresis: an "above" condition ends only at or below this (default: ``above``)."""
     clear_above: float | None = None
+    """Hysteresis: a "below" condition ends only at or above this (default: ``below``)."""
     for_: Duration = Field(default=0.0, alias="for")
+    """How long the condition must hold before the alert opens."""
 
     @model_validator(mode="after")
     def _bounds(self) -> ThresholdRule:

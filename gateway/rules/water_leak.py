@@ -16,6 +16,7 @@ class WaterLeakRule(RuleBase):
 
     kind: Literal["water_leak"]
     for_: Duration = Field(default=0.0, alias="for")
+    """How long the sensor must report water before the alert opens."""
 
     def describe(self, locale: str) -> str:
         """The condition in words."""

@@ -13,30 +13,43 @@ from gateway.durations import parse_duration
 class InfluxSettings(BaseModel):
     """``[influxdb]``: server, credentials (v2: org/bucket/token; v1: database/username/password), outbox."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     url: str = "http://127.0.0.1:8086"
-    #: ``v1``: ``/write`` + database (InfluxDB 1.x, as Debian ships 1.6); ``v2``: influxdb-client with
-    #: org/bucket/token (2.x, 3.x, Cloud, 1.8+); ``auto``: ask ``/ping`` which version answers.
+    """The InfluxDB server."""
     api: Literal["auto", "v1", "v2"] = "auto"
+    """``v1``: ``/write`` + database (InfluxDB 1.x, as Debian ships 1.6); ``v2``: influxdb-client with org/bucket/token
+    (2.x, 3.x, Cloud, 1.8+); ``auto``: ask ``/ping`` which version answers."""
     org: str = ""
+    """2.x/3.x: the organisation."""
     bucket: str = ""
+    """2.x/3.x: the bucket written to."""
     token: str = Field(default="", repr=False)
-    #: v1 database; on 2.x/3.x the database name InfluxQL reads use (a DBRP mapping); default: bucket.
+    """2.x/3.x: the API token."""
     database: str = ""
+    """v1 database; on 2.x/3.x the database name InfluxQL reads use (a DBRP mapping); default: bucket."""
     retention_policy: str = ""
+    """1.x: the retention policy written to; default: the database's default."""
     username: str = ""
+    """1.x: user name (give both or neither)."""
     password: str = Field(default="", repr=False)
+    """1.x: password."""
     measurement: str = "houqin"
+    """Measurement name of every point."""
     timeout: float = 10.0
+    """Per HTTP request."""
     verify_tls: bool = True
-    #: Most points the outbox keeps while InfluxDB is away; past it the oldest are dropped and counted.
+    """Check the server's certificate for ``https://``."""
     outbox_max_points: int = Field(default=1_000_000, ge=1)
+    """Most points the outbox keeps while InfluxDB is away; past it the oldest are dropped and counted."""
     batch_size: int = Field(default=5000, ge=1, le=100_000)
+    """Points per write request."""
     backoff_initial: float = 1.0
+    """First retry delay after a failed write (doubling, with jitter)."""
     backoff_max: float = 300.0
-    #: The ``[notify.chains]`` chain told when storage is degraded (credentials refused) or drops points.
+    """Longest retry delay."""
     alert_chain: str | None = None
+    """The ``[notify.chains]`` chain told when storage is degraded (credentials refused) or drops points."""
 
     @field_validator("timeout", "backoff_initial", "backoff_max", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """InfluxDB line protocol, built in one place: escaping of names, tags and values.
 
-Schema (documented in README "Storage"): one measurement (``houqin`` by default) for every reading;
+Schema (documented in docs/storage.md): one measurement (``houqin`` by default) for every reading;
 tags ``site``, ``device`` and ``kind`` (the device kind from the config, omitted when unknown); one
 field per metric (``temperature``, ``total_l`` …), always a float; timestamps in milliseconds. One
 measurement with metric fields keeps a device's metrics of one message in one point, keeps Grafana

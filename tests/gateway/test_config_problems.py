@@ -33,7 +33,7 @@ def test_a_device_topic_the_broker_would_refuse_is_a_config_error(topic: str) ->
 def test_a_sensor_without_or_with_a_wrong_type_says_which_key() -> None:
     got = problems(site(sensors=[{"pin": 17}, {"type": "pulsee", "pin": 18}]))
     assert got == [
-        'houqin.toml: sensors[0].type: missing; add type = "..." (see the config reference in README.md)',
+        'houqin.toml: sensors[0].type: missing; add type = "..." (see docs/configuration.md)',
         "houqin.toml: sensors[1].type = 'pulsee': not allowed; use one of 'ds18b20', 'pulse', 'contact', "
         "'button', 'relay', 'buzzer', 'led', 'card_reader'",
     ]

@@ -101,14 +101,14 @@ def test_sheet_and_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert "YYYY-MM" in capsys.readouterr().err
 
 
-def test_readme_reports_example_is_a_valid_config() -> None:
+def test_reports_doc_example_is_a_valid_config() -> None:
     import re
     import tomllib
 
     from gateway.config import parse_config
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    block = readme[readme.index("## Reports"):]
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "reports.md").read_text(encoding="utf-8")
+    block = doc[doc.index("# Reports"):]
     m = re.search(r"```toml\n(.*?)```", block, re.S)
     assert m is not None
     raw = tomllib.loads(m.group(1))
