@@ -29,7 +29,7 @@ from gateway.clock import Clock, SystemClock
 from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store import influxql
-from gateway.store.base import Aggregate, Bucket, SeriesInfo
+from gateway.store.base import Aggregate, Bucket, OutboxHealth, SeriesInfo, StoreHealth
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.lineprotocol import LineProtocolError, line
 from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
@@ -555,6 +555,13 @@ class InfluxStore:
             last_error_at=f.last_error_at, last_success_at=f.last_success_at,
             next_attempt_at=f.next_attempt if f.failures else None,
         )
+
+    def health(self) -> StoreHealth:
+        """Writable when the durable outbox (every write goes through it first) is; the outbox and server state."""
+        st = self.status()
+        return StoreHealth(st.backend, os.access(self.outbox.path, os.W_OK),
+                           OutboxHealth(depth=st.depth, dropped=st.dropped, oldest_age_s=st.oldest_age_s,
+                                        reachable=st.reachable, degraded=st.degraded))
 
     # -- reads ----------------------------------------------------------------------------------
 
