@@ -76,7 +76,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         accounts.add("wang", "guard", PASSWORD, display_name="王师傅")
         _seed(gw)
         with chromium() as browser:
-            yield {"gw": gw, "pub": pub, "url": component.server.url, "browser": browser}
+            yield {"gw": gw, "web": component, "pub": pub, "url": component.server.url, "browser": browser}
     finally:
         pub.close()
         gw.stop()
@@ -191,7 +191,7 @@ def test_screenshots_of_every_page(site: dict[str, Any], size: str, lang: str) -
 
 
 def _add_user(site: dict[str, Any], name: str, role: str, locale: str | None = None) -> None:
-    accounts = site["gw"].dashboard.server.context.accounts
+    accounts = site["web"].server.context.accounts
     if accounts.get(name) is None:
         accounts.add(name, role, PASSWORD, locale=locale)
 
