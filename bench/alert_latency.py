@@ -189,7 +189,7 @@ def main() -> None:
             "notify": {"channels": {"hook": {"type": "webhook", "format": "generic", "url": receiver.url}},
                        "chains": {"bench": {"steps": [{"channels": ["hook"]}]}}},
         })
-        gw = build_gateway(cfg, extensions=("gateway.alerts.setup",))
+        gw = build_gateway(cfg)
         gw.start()
         pub = MqttLink(LinkSettings("127.0.0.1", broker.port, "bench-alert-probe", persistent=False,
                                     manual_ack=False))

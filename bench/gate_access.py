@@ -110,7 +110,7 @@ def main() -> None:
             "devices": [{"id": "gate", "kind": "gate"}, {"id": "reader", "kind": "card_reader"}],
             "gate": {"readers": [{"device": "reader", "relay": "gate"}]},
         })
-        gw = build_gateway(cfg, extensions=("gateway.alerts.setup", "gateway.gate.setup"))
+        gw = build_gateway(cfg)
         gw.gate.cards.add("AA01", "Bench", "staff")  # type: ignore[attr-defined]
         gw.start()
         try:

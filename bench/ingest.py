@@ -83,7 +83,8 @@ def role_baseline(port: int, expected: int, prepare: bool) -> dict[str, Any]:
 
 def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, devices: int,
                   full: bool = False) -> dict[str, Any]:
-    from gateway.app import Gateway, build_gateway
+    from dashboard.component import serve_dashboard
+    from gateway.app import Gateway, Site, build_gateway
     from gateway.config import parse_config
 
     cfg = parse_config({
@@ -94,8 +95,12 @@ def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, device
         "dashboard": {"bind": "127.0.0.1", "port": 0},
     })
     t0 = time.perf_counter()
-    only = os.environ.get("HOUQIN_BENCH_EXTENSIONS")  # e.g. "dashboard.extension" to weigh one part
-    gw = (build_gateway(cfg, extensions=tuple(only.split(",")) if only else None) if full else Gateway(cfg))
+    gw: Gateway | Site
+    if full:  # every part `houqin run` starts, the dashboard too
+        gw = build_gateway(cfg)
+        serve_dashboard(gw)
+    else:
+        gw = Gateway(cfg)
     gw.start()
     if prepare:
         gw.link.wait_connected(10)

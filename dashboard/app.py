@@ -1,4 +1,4 @@
-"""The app factory: ``create_app(gateway_or_services, settings)`` builds the FastAPI dashboard."""
+"""The app factory: ``create_app(services, settings)`` builds the FastAPI dashboard."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 from urllib.parse import quote
 
 from argon2 import PasswordHasher
@@ -21,7 +20,7 @@ from dashboard.deps import Forbidden, LoginRequired, authorize
 from dashboard.routes import api, auth, gate_work, ops, pages, reports
 from dashboard.routes.common import render_page
 from dashboard.security import SESSION_COOKIE, SecurityHeaders
-from dashboard.services import DashboardServices, services_from_gateway
+from dashboard.services import DashboardServices
 from dashboard.settings import DashboardSettings
 from dashboard.templating import static_dir
 
@@ -42,14 +41,13 @@ def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
             yield from api_routes(inner.routes)
 
 
-def create_app(gateway_or_services: Any, settings: DashboardSettings | None = None, *,
+def create_app(services: DashboardServices, settings: DashboardSettings | None = None, *,
                hasher: PasswordHasher | None = None) -> FastAPI:
-    """Build the dashboard for a ``Gateway`` (or ready ``DashboardServices``).
+    """Build the dashboard on ``services`` (``dashboard.services.services_for`` takes them from a gateway).
 
     ``settings`` default to the config's ``[dashboard]``; ``hasher`` lets tests use cheaper argon2id
     parameters. Live updates are wired here: the app's LiveHub observes ingest and the alert service.
     """
-    services: DashboardServices = services_from_gateway(gateway_or_services)
     settings = settings or services.config.dashboard
     ctx = DashboardContext.build(services, settings, hasher)
     if services.add_batch_observer is not None:

@@ -6,13 +6,13 @@ import contextlib
 import logging
 import threading
 import time
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
+from dashboard.services import DashboardServices
 from dashboard.settings import DashboardSettings
 from gateway.errors import HouqinError
 
@@ -27,7 +27,7 @@ START_TIMEOUT_S = 15.0
 
 
 class DashboardServer:
-    """Runs uvicorn on ``[dashboard] bind:port`` in a daemon thread (add it with ``Gateway.add_component``)."""
+    """Runs uvicorn on ``[dashboard] bind:port`` in a daemon thread (``dashboard.component`` starts it)."""
 
     def __init__(self, app: FastAPI, settings: DashboardSettings) -> None:
         self.app = app
@@ -37,10 +37,10 @@ class DashboardServer:
         self.port = settings.port
 
     @classmethod
-    def for_gateway(cls, gateway: Any, settings: DashboardSettings | None = None) -> DashboardServer:
-        """Build the app for ``gateway`` (its config's ``[dashboard]`` unless ``settings`` are given)."""
-        settings = settings or gateway.config.dashboard
-        return cls(create_app(gateway, settings), settings)
+    def for_services(cls, services: DashboardServices, settings: DashboardSettings | None = None) -> DashboardServer:
+        """Build the app on ``services`` (the config's ``[dashboard]`` unless ``settings`` are given)."""
+        settings = settings or services.config.dashboard
+        return cls(create_app(services, settings), settings)
 
     @property
     def context(self) -> DashboardContext:

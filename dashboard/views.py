@@ -415,8 +415,8 @@ def readings(services: DashboardServices, device: str, metric: str, start: float
 
 def rule_name(services: DashboardServices, rule_id: str, locale: str | None = None) -> str:
     """A rule's name for people: its ``name``, or its condition in words, or its id."""
-    for rule in getattr(services.config, "rules", []):
-        if getattr(rule, "id", None) == rule_id:
+    for rule in services.config.rules:
+        if rule.id == rule_id:
             try:
                 return str(rule.describe(locale or services.config.site.locale))
             except Exception:

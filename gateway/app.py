@@ -1,28 +1,40 @@
 """The composition root: builds the gateway's parts from the config and starts/stops them in order.
 
-Order of ``start()``: embedded broker (if configured) -> events DB and time-series store (built in
-the constructor) -> ingest writer -> extra components (rules, dashboard, ...) -> MQTT link. ``stop()``
-stops components, then ingest (acking its last batch while still connected), then the link.
+``build_gateway`` builds every part explicitly, in the order they depend on each other, and returns a
+``Site`` whose fields are the parts. Order of ``start()``: embedded broker (if configured) -> events DB
+and time-series store (built in the constructor) -> ingest writer -> components (rules, reports, gate,
+dashboard, ...) -> MQTT link. ``stop()`` stops components, then ingest (acking its last batch while
+still connected), then the link.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from gateway import contract
+from gateway.alerting import Alerting, last_seen_from
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.deadletters import DeadLetters
 from gateway.errors import ConfigError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+from gateway.gate.service import Gate
+from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
 from gateway.model import BatchObserver
 from gateway.mqtt_link import LinkSettings, MqttLink, Will
+from gateway.reports.samples import SampleWatch
+from gateway.reports.scheduler import ReportScheduler
+from gateway.reports.service import Reports
 from gateway.store.base import TimeSeriesStore
+from gateway.store.influx import InfluxStore
+from gateway.store.influx_alerts import StorageAlerts
+from gateway.store.nightly import NightlyMaintenance
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
 
 log = logging.getLogger(__name__)
@@ -76,40 +88,136 @@ def link_settings(config: Config, *, client_id: str | None = None, persistent: b
     )
 
 
-#: Modules that plug into ``houqin run`` and the demo: each defines ``install(gateway: Gateway) -> None``
-#: which adds observers (``gateway.add_observer``) and components (``gateway.add_component``). A module
-#: that is not installed is skipped. Add a line here for a new part (rules, dashboard, discovery, ...).
-EXTENSIONS: tuple[str, ...] = (
-    "gateway.alerts.setup",
-    "gateway.store.influx_alerts",
-    "gateway.reports.setup",
-    "gateway.gate.setup",
-    "gateway.store.nightly",
-    "gateway.homeassistant",
-    "dashboard.extension",
-)
+@dataclass(frozen=True)
+class Site:
+    """Every part of one site's gateway, as built by ``build_gateway`` (what ``houqin run`` starts).
+
+    ``core`` holds the stores, ingest and the MQTT link and starts/stops the parts it was given; the
+    other fields are the features on top of it. The dashboard, which sits above this layer, is built
+    from these fields (``dashboard.component``).
+    """
+
+    core: Gateway
+    alerting: Alerting
+    #: Alerts about the InfluxDB backend itself; None with the SQLite store.
+    storage_alerts: StorageAlerts | None
+    reports: Reports
+    gate: Gate
+    #: The SQLite store's nightly retention and optimisation; None with InfluxDB (it keeps its own).
+    nightly: NightlyMaintenance | None
+    #: Home Assistant MQTT discovery; None unless ``[homeassistant] discovery = true``.
+    discovery: HomeAssistantDiscovery | None
+
+    @property
+    def config(self) -> Config:
+        """The site's config."""
+        return self.core.config
+
+    @property
+    def clock(self) -> Clock:
+        """The clock every part runs on."""
+        return self.core.clock
+
+    @property
+    def events_db(self) -> EventsDB:
+        """The gateway's own records."""
+        return self.core.events_db
+
+    @property
+    def store(self) -> TimeSeriesStore:
+        """The time-series store."""
+        return self.core.store
+
+    @property
+    def ingest(self) -> Ingest:
+        """MQTT messages to stored readings and events."""
+        return self.core.ingest
+
+    @property
+    def link(self) -> MqttLink:
+        """The gateway's MQTT connection."""
+        return self.core.link
+
+    def add_component(self, component: Component) -> None:
+        """Start ``component`` with the site, after every part built here (the dashboard)."""
+        self.core.add_component(component)
+
+    def start(self) -> None:
+        """Start every part (see ``Gateway.start``)."""
+        self.core.start()
+
+    def stop(self) -> None:
+        """Stop every part (see ``Gateway.stop``)."""
+        self.core.stop()
+
+    def close(self) -> None:
+        """Release the databases of a site that was built but never started."""
+        self.core.close()
+
+    def stats(self) -> dict[str, Any]:
+        """Ingest counters and whether MQTT is connected."""
+        return self.core.stats()
+
+    def __enter__(self) -> Site:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
 
 
-def build_gateway(config: Config, *, clock: Clock | None = None,
-                  extensions: tuple[str, ...] | None = None) -> Gateway:
-    """A ``Gateway`` with every installed extension plugged in (what ``houqin run`` starts)."""
-    import importlib
+def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
+    """Build every part of the site's gateway, each after the parts it needs; nothing is started yet.
 
-    gw = Gateway(config, clock=clock)
+    Ingest observers are told of a batch, and components start, in the order they are added here:
+    alerting first (rules see a reading before anything else reacts), the dashboard last.
+    """
+    core = Gateway(config, clock=clock)
     try:
-        for name in EXTENSIONS if extensions is None else extensions:
-            try:
-                mod = importlib.import_module(name)
-            except ModuleNotFoundError as e:
-                if e.name != name:
-                    raise
-                log.debug("extension %s is not installed", name)
-                continue
-            mod.install(gw)
+        return _build_parts(core)
     except BaseException:
-        gw.close()
+        core.close()
         raise
-    return gw
+
+
+def _build_parts(core: Gateway) -> Site:
+    config, clock, store = core.config, core.clock, core.store
+    alerting = Alerting(config, core.events_db, clock, publisher=core.link, last_seen=last_seen_from(store))
+    core.add_observer(alerting)
+    core.add_component(alerting)
+
+    storage_alerts = None
+    if isinstance(store, InfluxStore):
+        storage_alerts = StorageAlerts(alerting.service, clock, store.settings.alert_chain,
+                                       dropped_so_far=store.status().dropped)
+        store.add_listener(storage_alerts.on_status)
+
+    reports = Reports(config, store, core.events_db, clock, alerting.service)
+    core.add_observer(SampleWatch(reports.ledger, alerting.service, reports.locale))
+    core.add_component(ReportScheduler(reports, clock))
+
+    gate = Gate(config, core.events_db, clock, publisher=core.link, alerts=alerting.service, store=store)
+    # Rules judging forced openings ask the card registry about reads that carry no decision.
+    alerting.engine.add_card_decider(gate.access.verdict)
+    core.add_observer(gate)
+    core.add_component(gate)
+
+    nightly = None
+    if isinstance(store, SqliteStore):
+        nightly = NightlyMaintenance(store, clock, config.site.tz)
+        core.add_component(nightly)
+
+    discovery = None
+    if config.homeassistant.discovery:
+        service = alerting.service
+        discovery = HomeAssistantDiscovery(config, core.link, open_alerts=lambda: service.list(open_only=True))
+        service.add_listener(discovery.on_alert_change)
+        core.add_observer(discovery)
+        core.add_component(discovery)
+
+    return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
+                nightly=nightly, discovery=discovery)
 
 
 class Gateway:

@@ -33,7 +33,6 @@ from gateway import __version__, contract
 from gateway.model import CommittedBatch
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
     from gateway.config import Config, DeviceSettings
 
 log = logging.getLogger(__name__)
@@ -380,17 +379,3 @@ class HomeAssistantDiscovery:
         word = contract.ONLINE if self._online[dev] else contract.OFFLINE
         return contract.mirror_topic(self.config.site.id, dev, "availability"), word.encode(), True
 
-
-def install(gateway: Gateway) -> None:
-    """Plug discovery into a ``Gateway`` when ``[homeassistant] discovery = true`` (see ``app.EXTENSIONS``)."""
-    settings = getattr(gateway.config, "homeassistant", None)
-    if settings is None or not settings.discovery:
-        return
-    # alerting is installed before us (app.EXTENSIONS); without it alert sensors follow an mqtt channel only
-    service = getattr(getattr(gateway, "alerting", None), "service", None)
-    open_alerts = None if service is None else (lambda: service.list(open_only=True))
-    component = HomeAssistantDiscovery(gateway.config, gateway.link, open_alerts=open_alerts)
-    if service is not None:
-        service.add_listener(component.on_alert_change)
-    gateway.add_observer(component)
-    gateway.add_component(component)

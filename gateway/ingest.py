@@ -18,7 +18,6 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +26,7 @@ from gateway.clock import Clock
 from gateway.decoders import Decoder, registry
 from gateway.decoders import native as native_decoder
 from gateway.errors import DecodeError
+from gateway.listeners import Listeners
 from gateway.meters import Meters, SeqFilter
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
 from gateway.validate import Refusal, check_size, validate
@@ -115,8 +115,7 @@ class Ingest:
         self._queued = 0  # only the network thread writes it
         self._done = 0  # only the writer thread writes it
         self._idle = threading.Condition()
-        self._observers: list[BatchObserver] = []
-        self._failed_observers: set[int] = set()
+        self._observers: Listeners[[CommittedBatch]] = Listeners("observer", log_once=True)
         self._meters = Meters()
         self._seqs = SeqFilter()
         self._thread: threading.Thread | None = None
@@ -155,8 +154,7 @@ class Ingest:
 
     def add_observer(self, observer: BatchObserver) -> None:
         """Be told of every committed batch (on the writer thread: be quick, never raise)."""
-        with self._lock:
-            self._observers.append(observer)
+        self._observers.add(observer.on_batch)
 
     def start(self) -> None:
         """Load the meter and seq state and start the writer thread."""
@@ -306,9 +304,8 @@ class Ingest:
                             exc_info=True)
             with self._lock:
                 self._counts["acked"] += len(batch)
-                observers = list(self._observers)
             if committed.readings or committed.events or committed.availability:
-                self._notify(observers, committed)
+                self._observers.tell(committed)
             self._batch_done(len(batch))
             if stopping:
                 return  # what is still queued is not acked: the broker delivers it again next start
@@ -438,15 +435,6 @@ class Ingest:
             c["batches"] += 1
             self._last_commit = self._clock.now()
         return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
-
-    def _notify(self, observers: Sequence[BatchObserver], batch: CommittedBatch) -> None:
-        for obs in observers:
-            try:
-                obs.on_batch(batch)
-            except Exception:
-                if id(obs) not in self._failed_observers:  # log once per observer, not per batch
-                    self._failed_observers.add(id(obs))
-                    log.exception("observer %r failed (further failures are not logged)", obs)
 
 
 def _transient(e: BaseException) -> bool:

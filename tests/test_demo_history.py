@@ -99,10 +99,9 @@ def test_demo_cards_match_the_simulated_reader(tmp_path: Path) -> None:
     try:
         clock = ManualClock(END)
         site = SimulatedSite(start=END, seed=1)
-        gw = SimpleNamespace(events_db=db, clock=clock)
-        assert register_demo_cards(gw, site.gate.cards) == len(site.gate.cards) == 24
-        assert register_demo_cards(gw, site.gate.cards) == 0  # run again on the same DIR
         reg = CardRegistry(db, clock)
+        assert register_demo_cards(reg, site.gate.cards) == len(site.gate.cards) == 24
+        assert register_demo_cards(reg, site.gate.cards) == 0  # run again on the same DIR
         cards = [reg.by_uid(u) for u in site.gate.cards]
         assert all(c is not None for c in cards)
         kinds = [(c.kind, c.rule.disabled, c.rule.hours) for c in cards if c is not None]

@@ -36,12 +36,8 @@ Action = Literal["approve", "refuse", "signin", "signout"]
 
 
 def wire(app: FastAPI, ctx: DashboardContext) -> Gate:
-    """The gate of this app (the gateway's, or one on the same DB) with its changes sent to the live stream."""
-    services = ctx.services
-    gate: Gate | None = getattr(services, "gate", None)
-    if gate is None:
-        gate = Gate(services.config, services.events_db, services.clock, alerts=services.alerts,  # type: ignore[arg-type]
-                    store=services.store)
+    """The gateway's gate, served by this app, with its changes sent to the live stream."""
+    gate = ctx.services.gate
     app.state.gate = gate
 
     def forward(kind: str, data: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -21,57 +20,22 @@ log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=True, tags=["operations"])
 
 
-def _outbox_depth(ctx: DashboardContext) -> int | None:
-    for name, src in ctx.services.stats_sources.items():
-        try:
-            stats = src.stats()
-        except Exception:
-            continue
-        for key in ("outbox_depth", "depth"):
-            if ("outbox" in name or key == "outbox_depth") and isinstance(stats.get(key), int | float):
-                return int(stats[key])
-    store: Any = ctx.services.store
-    outbox = getattr(store, "outbox", None)
-    depth = getattr(outbox, "depth", None)
-    if callable(depth):
-        try:
-            return int(depth())
-        except Exception:
-            return None
-    return None
-
-
-def _store_writable(ctx: DashboardContext) -> bool | None:
-    store: Any = ctx.services.store
+def _store_health(ctx: DashboardContext) -> dict[str, Any]:
+    """Store writable and, for a backend with an outbox (InfluxDB), its depth, drops and the server's state."""
+    store = ctx.services.store
     if store is None:
-        return None
-    for attr in ("writable", "healthy"):
-        fn = getattr(store, attr, None)
-        if callable(fn):
-            try:
-                return bool(fn())
-            except Exception:
-                return False
-    # SQLite: the database file; InfluxDB: the durable outbox every write goes through first
-    path = getattr(store, "path", None) or getattr(getattr(store, "outbox", None), "path", None)
-    if path is not None:
-        return os.access(path, os.W_OK)
-    return None
-
-
-def _store_status(ctx: DashboardContext) -> dict[str, Any]:
-    """InfluxDB backend: reachable, degraded, drops (from its ``status()``); empty for SQLite."""
-    status = getattr(ctx.services.store, "status", None)
-    if not callable(status):
-        return {}
+        return {"store_writable": None, "outbox_depth": None}
     try:
-        st = status()
+        h = store.health()
     except Exception:
-        log.exception("store status failed")
-        return {"store_reachable": False}
-    return {"store_backend": getattr(st, "backend", None), "store_reachable": getattr(st, "reachable", None),
-            "store_degraded": getattr(st, "degraded", None), "outbox_dropped": getattr(st, "dropped", None),
-            "outbox_oldest_age_s": getattr(st, "oldest_age_s", None)}
+        log.exception("store health failed")
+        return {"store_writable": False, "outbox_depth": None}
+    out: dict[str, Any] = {"store_writable": h.writable, "outbox_depth": None}
+    if h.outbox is not None:
+        o = h.outbox
+        out.update(outbox_depth=o.depth, store_backend=h.backend, store_reachable=o.reachable,
+                   store_degraded=o.degraded, outbox_dropped=o.dropped, outbox_oldest_age_s=o.oldest_age_s)
+    return out
 
 
 def _events_db_writable(ctx: DashboardContext) -> bool:
@@ -87,11 +51,11 @@ def _events_db_writable(ctx: DashboardContext) -> bool:
 def health(ctx: DashboardContext) -> dict[str, Any]:
     """Broker connected, stores writable, outbox depth, live clients; ``ok`` when nothing is wrong."""
     broker = ctx.services.broker_connected() if ctx.services.broker_connected else None
-    store = _store_writable(ctx)
+    store = _store_health(ctx)
     events = _events_db_writable(ctx)
-    ok = broker is not False and store is not False and events
-    return {"ok": ok, "broker_connected": broker, "store_writable": store, "events_db_writable": events,
-            "outbox_depth": _outbox_depth(ctx), "live_clients": ctx.hub.clients, **_store_status(ctx)}
+    ok = broker is not False and store["store_writable"] is not False and events
+    return {"ok": ok, "broker_connected": broker, "events_db_writable": events, "live_clients": ctx.hub.clients,
+            **store}
 
 
 @router.get("/healthz")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import builtins
 import logging
-import threading
 from collections.abc import Callable
 
 from gateway.alerts.model import Alert, AlertChange, TimelineEntry
 from gateway.alerts.store import AlertStore, OpenRequest
 from gateway.clock import Clock
+from gateway.listeners import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -22,22 +22,14 @@ class AlertService:
     def __init__(self, store: AlertStore, clock: Clock) -> None:
         self.store = store
         self.clock = clock
-        self._listeners: list[AlertListener] = []
-        self._lock = threading.Lock()
+        self._listeners: Listeners[[AlertChange]] = Listeners("alert listener")
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener(change)`` after each change (on the changing thread: be quick, never raise)."""
-        with self._lock:
-            self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def _emit(self, change: AlertChange) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(change)
-            except Exception:  # a listener bug must not undo or block the change
-                log.exception("alert listener %r failed", listener)
+        self._listeners.tell(change)  # a listener bug must not undo or block the change
 
     # -- used by rules ----------------------------------------------------------------------------
     def raise_alert(self, req: OpenRequest) -> Alert:

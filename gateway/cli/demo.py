@@ -7,7 +7,6 @@ It writes the config it runs with to ``DIR/houqin.toml`` so every other command 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import shutil
@@ -26,6 +25,7 @@ from gateway.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
 from gateway.cli.signals import stop_on_signals
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
+from gateway.gate.cards import CardRegistry
 from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
 
 DEMO_SITE_ID = "demo-kg"
@@ -36,9 +36,6 @@ DEFAULT_DASHBOARD_PORT = 8080
 DEFAULT_SPEED = 10.0
 #: How often the demo prints a one-line status while it runs.
 STATUS_EVERY_S = 60.0
-#: Optional module the dashboard provides for the demo: ``prepare(gateway) -> Sequence[str]`` creates a
-#: demo login (random password) and returns lines to print (URL, user, password).
-DASHBOARD_DEMO_HOOK = "dashboard.demo"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -196,13 +193,9 @@ DEMO_CARD_HOLDERS: tuple[str, ...] = (
 CONTRACTOR_HOURS = "09:00-16:00"
 
 
-def register_demo_cards(gateway: Any, uids: Sequence[str]) -> int:
+def register_demo_cards(registry: CardRegistry, uids: Sequence[str]) -> int:
     """Register the simulated reader's cards (guard, contractor with hours, a disabled card, staff); returns
     how many were new. Cards already registered (a demo run again on the same DIR) are left as they are."""
-    from gateway.gate.cards import CardRegistry
-
-    gate = getattr(gateway, "gate", None)
-    registry = gate.cards if gate is not None else CardRegistry(gateway.events_db, gateway.clock)
     added = 0
     for i, uid in enumerate(uids):
         if registry.by_uid(uid) is not None:
@@ -310,24 +303,9 @@ def _continue_temperatures(gateway: Any, site: SimulatedSite) -> None:
                 store.temperature = info.last_value
 
 
-def _dashboard_lines(gateway: Any) -> list[str]:
-    """Ask the dashboard (when installed) for a demo login; it prints nothing when absent."""
-    try:
-        hook = importlib.import_module(DASHBOARD_DEMO_HOOK)
-    except ModuleNotFoundError as e:
-        if e.name not in (DASHBOARD_DEMO_HOOK, "dashboard"):
-            raise
-        return []
-    prepare = getattr(hook, "prepare", None)
-    if prepare is None:
-        return []
-    lines: Sequence[str] = prepare(gateway)
-    return list(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or SIGTERM; exit 0 after a clean stop, 1 when it cannot start."""
-    from gateway.app import build_gateway, link_settings
+    from gateway.app import link_settings
 
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="houqin-demo-"))
     try:
@@ -355,13 +333,18 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     with stop_on_signals() as stop:
-        return _serve(cfg, config_path, args, stop, build_gateway, link_settings)
+        return _serve(cfg, config_path, args, stop, link_settings)
 
 
 def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threading.Event,
-           build_gateway: Any, link_settings: Any) -> int:
+           link_settings: Any) -> int:
+    from dashboard.component import serve_dashboard
+    from dashboard.demo import prepare
+    from gateway.app import build_gateway
+
     try:
         gw = build_gateway(cfg)
+        web = serve_dashboard(gw)
     except HouqinError as e:
         print(f"cannot start the demo: {e}", file=sys.stderr)
         return 1
@@ -378,7 +361,7 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
         site.continue_totals(_stored_totals(gw))
         _continue_temperatures(gw, site)
         site.use_lock_relay()  # the gateway decides the cards and pulses the gate's relay
-        cards_added = register_demo_cards(gw, site.gate.cards)
+        cards_added = register_demo_cards(gw.gate.cards, site.gate.cards)
     except KeyboardInterrupt:
         gw.close()
         print(f"\nstopped while filling history; the days written so far stay in {cfg.storage.path} (run again "
@@ -415,7 +398,7 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
         sim = Simulator(cfg.site.id, link_settings(cfg, client_id="houqin-sim", persistent=False),
                         speed=args.speed, site=site)
         sim.start()
-        _print_banner(cfg, config_path, args, _dashboard_lines(gw), history, len(site.gate.cards), cards_added)
+        _print_banner(cfg, config_path, args, list(prepare(web)), history, len(site.gate.cards), cards_added)
         next_status = time.monotonic() + STATUS_EVERY_S
         while not stop.wait(1.0):
             if time.monotonic() >= next_status:

@@ -1,4 +1,4 @@
-"""``houqin run``: the gateway service (ingest, plus every installed extension) until Ctrl-C or SIGTERM."""
+"""``houqin run``: the gateway service (every part of ``build_gateway``, and the dashboard) until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Start the gateway, wait for a stop signal, stop it (what is queued is committed first)."""
+    from dashboard.component import serve_dashboard
     from gateway.app import build_gateway
 
     cfg = config_from_args(args)
@@ -27,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         try:
             gw = build_gateway(cfg)  # may refuse too (TLS files the link cannot load, a store it cannot open)
+            serve_dashboard(gw)
             gw.start()
         except HouqinError as e:
             print(f"cannot start: {e}", file=sys.stderr)

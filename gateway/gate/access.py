@@ -17,6 +17,7 @@ from gateway.clock import Clock
 from gateway.eventsdb import EventsDB
 from gateway.gate.cards import CardRegistry, decide, normalise_uid
 from gateway.gate.settings import GateSettings
+from gateway.listeners import Listeners
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +77,16 @@ class AccessControl:
         self.cards = cards
         self.clock = clock
         self.publisher = publisher
-        self._listeners: list[AccessListener] = []
+        self._listeners: Listeners[[AccessRecord]] = Listeners("access listener")
         self._lock = threading.Lock()
         self._published_version: str | None = None
 
     def add_listener(self, listener: AccessListener) -> None:
         """Call ``listener(record)`` after each logged decision (be quick, never raise)."""
-        with self._lock:
-            self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def _tell(self, rec: AccessRecord) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(rec)
-            except Exception:
-                log.exception("access listener %r failed", listener)
+        self._listeners.tell(rec)
 
     def verdict(self, reader: str, uid: str, ts: float) -> bool | None:
         """Whether the gateway accepts ``uid`` at ``reader`` at ``ts``; None for a reader it does not decide for."""

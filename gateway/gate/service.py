@@ -20,6 +20,7 @@ from gateway.gate.handover import Handover, HandoverBook
 from gateway.gate.patrols import Patrols
 from gateway.gate.visitors import Visitor, VisitorBook
 from gateway.i18n import tr
+from gateway.listeners import Listeners
 from gateway.model import CommittedBatch
 from gateway.notify.build import message_channels
 from gateway.notify.channel import Channel
@@ -63,7 +64,7 @@ class Gate:
         self.patrols = Patrols(s, self.tz, db, clock, alerts, self.nearby_readings, default_dev,
                                locale=config.site.locale)
         self.handovers = HandoverBook(db, clock)
-        self._listeners: list[GateListener] = []
+        self._listeners: Listeners[[str, dict[str, Any]]] = Listeners("gate listener")
         self._lock = threading.Lock()
         self._ticker = Ticker(self.tick, tick_every_s, "houqin-gate-tick")
         self._last_purge = float("-inf")
@@ -72,17 +73,10 @@ class Gate:
     # -- listeners (the dashboard's live updates) ---------------------------------------------------
     def add_listener(self, listener: GateListener) -> None:
         """Call ``listener(kind, data)`` on ``access``, ``visitor``, ``checkin``, ``handover`` changes."""
-        with self._lock:
-            self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def _tell(self, kind: str, data: dict[str, Any]) -> None:
-        with self._lock:
-            listeners = list(self._listeners)
-        for listener in listeners:
-            try:
-                listener(kind, data)
-            except Exception:
-                log.exception("gate listener %r failed", listener)
+        self._listeners.tell(kind, data)
 
     # -- ingest ------------------------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:

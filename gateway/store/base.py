@@ -32,6 +32,29 @@ class SeriesInfo:
     last_value: float
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxHealth:
+    """A remote backend's durable outbox and the server behind it, for ``/healthz``."""
+
+    depth: int
+    dropped: int
+    oldest_age_s: float | None
+    #: None until the server was tried.
+    reachable: bool | None
+    degraded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """Whether a store can take writes now (``TimeSeriesStore.health``)."""
+
+    backend: str
+    #: The file every write goes to first (the SQLite database, or a remote backend's outbox) is writable.
+    writable: bool
+    #: None for a store without an outbox (SQLite).
+    outbox: OutboxHealth | None = None
+
+
 class TimeSeriesStore(Protocol):
     """Readings over time. ``write`` is durable on return; queries may run from any thread."""
 
@@ -63,6 +86,10 @@ class TimeSeriesStore(Protocol):
 
     def series(self, device: str | None = None) -> list[SeriesInfo]:
         """Every stored series (of one device when given) with its latest sample."""
+        ...
+
+    def health(self) -> StoreHealth:
+        """Whether writes can be taken now; quick, for a supervisor's health check."""
         ...
 
     def close(self) -> None:

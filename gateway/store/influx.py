@@ -27,9 +27,10 @@ import httpx
 
 from gateway.clock import Clock, SystemClock
 from gateway.errors import StoreError
+from gateway.listeners import Listeners
 from gateway.model import Reading
 from gateway.store import influxql
-from gateway.store.base import Aggregate, Bucket, SeriesInfo
+from gateway.store.base import Aggregate, Bucket, OutboxHealth, SeriesInfo, StoreHealth
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.lineprotocol import LineProtocolError, line
 from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
@@ -360,7 +361,7 @@ class InfluxStore:
         self._kinds = dict(kinds or {})
         self._clock = clock or SystemClock()
         self._dead_letters = dead_letters
-        self._listeners: list[StatusListener] = []
+        self._listeners: Listeners[[StoreStatus]] = Listeners("storage status listener")
         self.outbox = Outbox(outbox_path, max_points=settings.outbox_max_points, clock=self._clock)
         #: Only one process forwards a given outbox (the gateway); others (``houqin query``) only read.
         self._lock_fd = _lock_forwarding(Path(outbox_path))
@@ -526,7 +527,7 @@ class InfluxStore:
 
         Called on the forwarder thread (or a reading thread catching up), never inside ``write()``.
         """
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def _notify(self) -> None:
         f = self.forwarder
@@ -534,12 +535,7 @@ class InfluxStore:
                               last_success_at=str(f.last_success_at or ""), degraded_reason=f.degraded_reason)
         if not self._listeners:
             return
-        st = self.status()
-        for fn in list(self._listeners):
-            try:
-                fn(st)
-            except Exception:
-                log.exception("storage status listener failed")
+        self._listeners.tell(self.status())
 
     def status(self) -> StoreStatus:
         """Backend health now: reachability, outbox depth and age, drops, refusals, last error."""
@@ -555,6 +551,13 @@ class InfluxStore:
             last_error_at=f.last_error_at, last_success_at=f.last_success_at,
             next_attempt_at=f.next_attempt if f.failures else None,
         )
+
+    def health(self) -> StoreHealth:
+        """Writable when the durable outbox (every write goes through it first) is; the outbox and server state."""
+        st = self.status()
+        return StoreHealth(st.backend, os.access(self.outbox.path, os.W_OK),
+                           OutboxHealth(depth=st.depth, dropped=st.dropped, oldest_age_s=st.oldest_age_s,
+                                        reachable=st.reachable, degraded=st.degraded))
 
     # -- reads ----------------------------------------------------------------------------------
 

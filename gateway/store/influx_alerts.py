@@ -1,8 +1,8 @@
 """Alerts about the InfluxDB backend itself: "storage degraded" (credentials refused) and "points dropped".
 
-An extension in the sense of ``gateway.app.EXTENSIONS``: ``install(gateway)`` (after
-``gateway.alerts.setup``) listens to the ``InfluxStore`` status and opens alerts through the alert
-service, on the device ``influxdb``, notified along ``[influxdb] alert_chain``.
+``gateway.app.build_gateway`` makes one when the store is an ``InfluxStore``: it listens to the store's
+status and opens alerts through the alert service, on the device ``influxdb``, notified along
+``[influxdb] alert_chain``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
     from gateway.store.influx import StoreStatus
 
 log = logging.getLogger(__name__)
@@ -73,16 +72,3 @@ class StorageAlerts:
             self._alerts.end(RULE_DROPPED, DEVICE, float(st.dropped))
             self._dropped = st.dropped
 
-
-def install(gw: Gateway) -> StorageAlerts | None:
-    """Wire storage alerts into a gateway that stores in InfluxDB and has alerting installed."""
-    from gateway.store.influx import InfluxStore
-
-    alerting = getattr(gw, "alerting", None)
-    if not isinstance(gw.store, InfluxStore) or alerting is None:
-        return None
-    store = gw.store
-    alerts = StorageAlerts(alerting.service, gw.clock, store.settings.alert_chain,
-                           dropped_so_far=store.status().dropped)
-    store.add_listener(alerts.on_status)
-    return alerts

@@ -1,22 +1,18 @@
 """The SQLite store's nightly maintenance (retention, optimise, checkpoint) as a gateway component.
 
-``install(gateway)`` is listed in ``gateway.app.EXTENSIONS``; it adds the component only when the
-time-series backend is the SQLite store (InfluxDB applies its own retention).
+``gateway.app.build_gateway`` adds it only when the time-series backend is the SQLite store (InfluxDB
+applies its own retention).
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, time, tzinfo
-from typing import TYPE_CHECKING
 
 from gateway.clock import Clock
 from gateway.store.retention import MaintenanceReport
 from gateway.store.sqlite import SqliteStore
 from gateway.ticker import Ticker
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +67,3 @@ class NightlyMaintenance:
         """Stop ticking (waits for a run in progress: it commits in small steps)."""
         self._ticker.stop()
 
-
-def install(gw: Gateway) -> NightlyMaintenance | None:
-    """Add the nightly maintenance to the gateway when its store is the SQLite store."""
-    if not isinstance(gw.store, SqliteStore):
-        return None
-    job = NightlyMaintenance(gw.store, gw.clock, gw.config.site.tz)
-    gw.add_component(job)
-    return job

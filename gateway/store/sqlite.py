@@ -28,6 +28,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -37,7 +38,7 @@ from typing import Final, get_args
 
 from gateway.errors import StoreError
 from gateway.model import Reading
-from gateway.store.base import Aggregate, Bucket, SeriesInfo
+from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth
 from gateway.store.retention import MaintenanceReport, Retention
 from gateway.store.windows import to_ms, window_edges
 from gateway.ticker import Ticker
@@ -673,6 +674,10 @@ class SqliteStore:
                     if not self._closed:
                         row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         return 0 if row is None or row[2] < 0 else int(row[2])
+
+    def health(self) -> StoreHealth:
+        """Writable when the database file is (no outbox: a write goes straight to it)."""
+        return StoreHealth("sqlite", os.access(self.path, os.W_OK))
 
     def close(self) -> None:
         """Close every connection; later calls raise StoreError."""

@@ -55,7 +55,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
                                               capsys: pytest.CaptureFixture[str]) -> None:
     raw = raw_config(tmp_path, mosquitto, hook)
     clock = ManualClock(round(time.time(), 3))
-    gw = build_gateway(parse_config(raw), clock=clock, extensions=("gateway.alerts.setup",))
+    gw = build_gateway(parse_config(raw), clock=clock)
     gw.start()
     pub = Publisher(mosquitto.port)
     buzzer = Collector(mosquitto.port, contract.set_topic("kg", "gate"), "e2e-buzzer")
@@ -63,7 +63,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
         pub.wait_gateway()
         t0 = clock.now()
         pub.state("kitchen-fridge", {"temperature": 9.3}, ts=t0)
-        wait_for(lambda: gw.alerting.engine.stats().batches >= 1, what="first batch evaluated")  # type: ignore[attr-defined]
+        wait_for(lambda: gw.alerting.engine.stats().batches >= 1, what="first batch evaluated")
         clock.advance(600)
         pub.state("kitchen-fridge", {"temperature": 9.6}, ts=clock.now())
         wait_for(lambda: len(hook.at("/kitchen")) == 1, what="webhook for the warm fridge")
@@ -74,10 +74,10 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
         # Gate opened with no card: forced, after the grace period (the scheduler ticks every second).
         pub.state("gate", {"contact": "closed"}, ts=clock.now())
         # Wait for it on its own: under load ingest may commit both gate messages in one batch.
-        wait_for(lambda: gw.alerting.engine.stats().batches >= 3, what="gate closed")  # type: ignore[attr-defined]
+        wait_for(lambda: gw.alerting.engine.stats().batches >= 3, what="gate closed")
         clock.advance(30)
         pub.state("gate", {"contact": "open"}, ts=clock.now())
-        wait_for(lambda: gw.alerting.engine.stats().batches >= 4, what="gate batches")  # type: ignore[attr-defined]
+        wait_for(lambda: gw.alerting.engine.stats().batches >= 4, what="gate batches")
         clock.advance(3)
         wait_for(lambda: len(hook.at("/guard")) == 1, what="forced-gate webhook")
         wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate"))]

@@ -25,7 +25,7 @@ def test_gateway_restart_mid_duration_keeps_the_start_and_sends_once(tmp_path: P
     clock = ManualClock(round(time.time(), 3))
     pub = Publisher(mosquitto.port)
     try:
-        gw = build_gateway(cfg, clock=clock, extensions=("gateway.alerts.setup",))
+        gw = build_gateway(cfg, clock=clock)
         gw.start()
         try:
             pub.wait_gateway()
@@ -33,27 +33,27 @@ def test_gateway_restart_mid_duration_keeps_the_start_and_sends_once(tmp_path: P
             pub.state("kitchen-fridge", {"temperature": 9.1}, ts=t0)
             # The condition's start is committed to the events DB (what the restart must find again).
             wait_for(lambda: ("fridge-warm", "kitchen-fridge")
-                     in gw.alerting.store.pending(), what="the pending condition")  # type: ignore[attr-defined]
+                     in gw.alerting.store.pending(), what="the pending condition")
             clock.advance(6 * 60)
         finally:
             gw.stop()
         assert hook.at("/kitchen") == []
         pub.gateway_online = False  # its will / clean stop said offline; wait for the new one's "online"
 
-        again = build_gateway(cfg, clock=clock, extensions=("gateway.alerts.setup",))
+        again = build_gateway(cfg, clock=clock)
         again.start()
         try:
             pub.wait_gateway()
             clock.advance(3 * 60)  # 9 minutes warm: not yet
             pub.state("kitchen-fridge", {"temperature": 9.4}, ts=clock.now())
-            wait_for(lambda: again.alerting.engine.stats().batches >= 1,  # type: ignore[attr-defined]
+            wait_for(lambda: again.alerting.engine.stats().batches >= 1,
                      what="the warm reading after the restart evaluated")
-            assert again.alerting.service.list() == []  # type: ignore[attr-defined]
+            assert again.alerting.service.list() == []
             clock.advance(60)  # 10 minutes after the first warm reading; the scheduler ticks each second
             wait_for(lambda: len(hook.at("/kitchen")) == 1, what="the alert's webhook")
             [body] = [r.body for r in hook.at("/kitchen")]
             assert body["event"] == "opened" and abs(body["alert"]["since"] - t0) < 0.01
-            [alert] = again.alerting.service.list()  # type: ignore[attr-defined]
+            [alert] = again.alerting.service.list()
             assert alert.state == "active" and abs(alert.since - t0) < 0.01
         finally:
             again.stop()

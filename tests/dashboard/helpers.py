@@ -23,6 +23,8 @@ from gateway.alerts.store import OpenRequest
 from gateway.clock import ManualClock
 from gateway.config import Config, parse_config
 from gateway.eventsdb import EventsDB
+from gateway.gate.service import Gate
+from gateway.store.base import TimeSeriesStore
 from gateway.store.sqlite import SqliteStore
 
 PASSWORD = "correct horse battery"
@@ -70,6 +72,13 @@ class Site:
         self.db.close()
 
 
+def dashboard_services(cfg: Config, db: EventsDB, clock: ManualClock, store: TimeSeriesStore, alerts: AlertService,
+                       **hooks: Any) -> DashboardServices:
+    """Services on these parts, with the gate the gateway would build on them."""
+    return DashboardServices(cfg, db, clock, store, alerts, gate=Gate(cfg, db, clock, alerts=alerts, store=store),
+                             **hooks)
+
+
 def make_config(tmp_path: Path, devices: list[dict[str, Any]] | None = None, **dashboard: Any) -> Config:
     return parse_config({
         "site": {"id": "kg", "name": "Sunshine KG", "locale": "en"},
@@ -87,7 +96,7 @@ def make_site(tmp_path: Path, *, devices: list[dict[str, Any]] | None = None, us
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     clock = ManualClock(1_790_000_000.0)
     alerts = AlertService(AlertStore(db), clock)
-    services = DashboardServices(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
+    services = dashboard_services(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
     app = create_app(services, settings or cfg.dashboard, hasher=cheap_hasher())
     site = Site(cfg, db, store, clock, alerts, services, app)
     if users:

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from dashboard.services import DashboardServices
 from gateway.deadletters import DeadLetters
 from gateway.model import Reading
 from tests.dashboard.helpers import Site, login_ok
@@ -246,41 +245,3 @@ def test_admin_manages_users(site: Site, client: TestClient) -> None:
     # the last admin cannot demote or disable themself
     r = client.post("/admin/users/ada", data={"csrf_token": csrf, "action": "role", "role": "viewer"})
     assert r.status_code == 400 and site.ctx.accounts.get("ada").role == "admin"  # type: ignore[union-attr]
-
-
-def test_services_from_a_gateway_like_object(site: Site) -> None:
-    from dashboard.services import services_from_gateway
-
-    class Link:
-        connected = True
-
-    class Ingest:
-        def __init__(self) -> None:
-            self.observers: list[Any] = []
-
-        def add_observer(self, o: Any) -> None:
-            self.observers.append(o)
-
-        def stats(self) -> dict[str, Any]:
-            return {}
-
-    class Alerting:
-        service = site.alerts
-
-        def stats(self) -> dict[str, Any]:
-            return {}
-
-    class Gw:
-        config = site.config
-        events_db = site.db
-        clock = site.clock
-        store = site.store
-        link = Link()
-        ingest = Ingest()
-        alerting = Alerting()
-
-    s: DashboardServices = services_from_gateway(Gw())
-    assert s.alerts is site.alerts
-    assert s.broker_connected is not None and s.broker_connected() is True
-    assert set(s.stats_sources) == {"ingest", "alerting"}
-    assert s.add_batch_observer is not None and s.add_alert_listener is not None

@@ -15,8 +15,8 @@ from typing import Any
 import playwright.sync_api as playwright_sync
 import pytest
 
-from dashboard.extension import DashboardComponent
-from gateway.app import Gateway, build_gateway
+from dashboard.component import DashboardComponent, serve_dashboard
+from gateway.app import Site, build_gateway
 from gateway.config import parse_config
 from gateway.model import Reading
 from tests.browser import PHONE, chromium, login, require_chromium, shot
@@ -64,26 +64,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
              "severity": "major", "name": "Gate held open"},
         ],
     })
-    gw: Gateway = build_gateway(cfg)
+    gw: Site = build_gateway(cfg)
+    component: DashboardComponent = serve_dashboard(gw)
     gw.start()
     pub = Publisher(broker.port)
     try:
         pub.wait_gateway()
-        component: DashboardComponent = gw.dashboard  # type: ignore[attr-defined]
         assert component.server is not None
         accounts = component.server.context.accounts
         accounts.add("ada", "admin", PASSWORD, display_name="Ada")
         accounts.add("wang", "guard", PASSWORD, display_name="王师傅")
         _seed(gw)
         with chromium() as browser:
-            yield {"gw": gw, "pub": pub, "url": component.server.url, "browser": browser}
+            yield {"gw": gw, "web": component, "pub": pub, "url": component.server.url, "browser": browser}
     finally:
         pub.close()
         gw.stop()
         broker.stop()
 
 
-def _seed(gw: Gateway) -> None:
+def _seed(gw: Site) -> None:
     """A day of history so charts and figures have something to show."""
     now = time.time()
     rows = []
@@ -191,7 +191,7 @@ def test_screenshots_of_every_page(site: dict[str, Any], size: str, lang: str) -
 
 
 def _add_user(site: dict[str, Any], name: str, role: str, locale: str | None = None) -> None:
-    accounts = site["gw"].dashboard.server.context.accounts
+    accounts = site["web"].server.context.accounts
     if accounts.get(name) is None:
         accounts.add(name, role, PASSWORD, locale=locale)
 

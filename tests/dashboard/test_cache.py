@@ -9,14 +9,13 @@ from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
 from dashboard.cache import ResultCache, Versioned
-from dashboard.services import DashboardServices
 from gateway.alerts import AlertService, AlertStore
 from gateway.alerts.store import OpenRequest
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.model import BatchObserver, CommittedBatch, Reading
 from gateway.store.sqlite import SqliteStore
-from tests.dashboard.helpers import PASSWORD, cheap_hasher, login_ok, make_config
+from tests.dashboard.helpers import PASSWORD, cheap_hasher, dashboard_services, login_ok, make_config
 
 
 def tokens(html: str) -> set[str]:
@@ -65,7 +64,7 @@ def test_shared_overview_keeps_sessions_apart_and_shows_new_alerts_and_readings_
     clock = ManualClock(1_790_000_000.0)
     alerts = AlertService(AlertStore(db), clock)
     observers: list[BatchObserver] = []
-    services = DashboardServices(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener,
+    services = dashboard_services(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener,
                                  add_batch_observer=observers.append)
     app = create_app(services, cfg.dashboard, hasher=cheap_hasher())
     ctx = app.state.ctx

@@ -7,14 +7,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
-from dashboard.services import DashboardServices
 from gateway.alerts import AlertService, AlertStore
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.model import Reading
 from gateway.store.influx import InfluxStore
 from gateway.store.influx_settings import InfluxSettings
-from tests.dashboard.helpers import cheap_hasher, make_config
+from tests.dashboard.helpers import cheap_hasher, dashboard_services, make_config
 from tests.influxdb import Influxd, influxd, unique_database  # noqa: F401  (fixture)
 
 
@@ -26,7 +25,7 @@ def test_healthz_reports_the_outbox_of_the_influxdb_backend(influxd: Influxd, tm
     # not forwarding: what is written waits in the durable outbox, as while InfluxDB is down
     store = InfluxStore(InfluxSettings(url=influxd.url, database=unique_database()), site="kg",
                         outbox_path=tmp_path / "data" / "outbox.db", clock=clock, start=False)
-    services = DashboardServices(cfg, db, clock, store, AlertService(AlertStore(db), clock))
+    services = dashboard_services(cfg, db, clock, store, AlertService(AlertStore(db), clock))
     app = create_app(services, cfg.dashboard, hasher=cheap_hasher())
     try:
         with TestClient(app) as c:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from dashboard.extension import DashboardComponent
+from dashboard.component import DashboardComponent, serve_dashboard
 from gateway import contract
 from gateway.app import build_gateway
 from gateway.config import parse_config
@@ -45,12 +45,12 @@ def test_metrics_and_health_of_a_running_gateway(tmp_path: Path) -> None:
                    "chains": {"kitchen": {"steps": [{"channels": ["robot"]}]}}},
     })
     gw = build_gateway(cfg)
+    component: DashboardComponent = serve_dashboard(gw)
     gw.start()
     pub = Publisher(broker.port, client_id="ops-publisher")
     broker_stopped = False
     try:
         pub.wait_gateway()
-        component: DashboardComponent = gw.dashboard  # type: ignore[attr-defined]
         assert component.server is not None
         base = component.server.url
         health = httpx.get(base + "/healthz", timeout=10)

@@ -9,7 +9,7 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from gateway.app import Gateway, build_gateway
+from gateway.app import Site, build_gateway
 from gateway.clock import ManualClock
 from gateway.config import Config
 from gateway.gate.service import Gate
@@ -19,12 +19,10 @@ from tests.gate.helpers import RELAY_PIN, WED_10, gate_config, local
 from tests.mosquitto import Mosquitto
 from tests.waiting import wait_for
 
-EXTENSIONS = ("gateway.alerts.setup", "gateway.gate.setup")
 
-
-def _gateway(cfg: Config, clock: ManualClock) -> tuple[Gateway, Gate]:
-    gw = build_gateway(cfg, clock=clock, extensions=EXTENSIONS)
-    gate: Gate = gw.gate  # type: ignore[attr-defined]
+def _gateway(cfg: Config, clock: ManualClock) -> tuple[Site, Gate]:
+    gw = build_gateway(cfg, clock=clock)
+    gate: Gate = gw.gate
     return gw, gate
 
 

@@ -8,13 +8,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
-from dashboard.services import DashboardServices
 from gateway.alerts import AlertService, AlertStore
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.gate.service import Gate
 from gateway.store.sqlite import SqliteStore
-from tests.dashboard.helpers import PASSWORD, cheap_hasher, login_ok
+from tests.dashboard.helpers import PASSWORD, cheap_hasher, dashboard_services, login_ok
 from tests.gate.helpers import WED_10, gate_config
 from tests.notify.receivers import WebhookServer
 from tests.waiting import wait_for
@@ -31,7 +30,7 @@ def test_desk_warns_when_the_approval_message_reached_nobody(tmp_path: Path, hoo
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     clock = ManualClock(WED_10)
     try:
-        app = create_app(DashboardServices(cfg, db, clock, store, AlertService(AlertStore(db), clock)), cfg.dashboard,
+        app = create_app(dashboard_services(cfg, db, clock, store, AlertService(AlertStore(db), clock)), cfg.dashboard,
                          hasher=cheap_hasher())
         app.state.ctx.accounts.add("wang", "guard", PASSWORD, locale="zh-CN")
         gate: Gate = app.state.gate

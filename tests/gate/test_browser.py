@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from dashboard.extension import DashboardComponent
+from dashboard.component import DashboardComponent, serve_dashboard
 from gateway import contract
-from gateway.app import Gateway, build_gateway
+from gateway.app import Site, build_gateway
 from gateway.gate.service import Gate
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.browser import PHONE, chromium, login, require_chromium, shot
@@ -45,7 +45,8 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mosquitto: Mosquitto,
                       id_numbers="encrypted", approval_channels=["office"], public_url=url,
                       release_on_approval="gate")
     cfg = cfg.model_copy(update={"dashboard": cfg.dashboard.model_copy(update={"port": port})})
-    gw: Gateway = build_gateway(cfg, extensions=("gateway.alerts.setup", "gateway.gate.setup", "dashboard.extension"))
+    gw: Site = build_gateway(cfg)
+    component: DashboardComponent = serve_dashboard(gw)
     gw.start()
     pub = Publisher(mosquitto.port)
     commands: list[InboundMessage] = []
@@ -56,12 +57,11 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mosquitto: Mosquitto,
     try:
         pub.wait_gateway()
         assert watcher.wait_connected(10)
-        component: DashboardComponent = gw.dashboard  # type: ignore[attr-defined]
         assert component.server is not None and component.server.url == url
         accounts = component.server.context.accounts
         accounts.add("wang", "guard", PASSWORD, display_name="王师傅")
         accounts.add("zhang", "guard", PASSWORD, display_name="张师傅")
-        gate: Gate = gw.gate  # type: ignore[attr-defined]
+        gate: Gate = gw.gate
         gate.cards.add("AA01", "李老师", "staff")
         with chromium() as browser:
             yield {"gw": gw, "gate": gate, "pub": pub, "url": url, "browser": browser, "hook": hook,

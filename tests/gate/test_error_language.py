@@ -10,13 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
-from dashboard.services import DashboardServices
 from gateway.alerts import AlertService, AlertStore
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.gate.service import Gate
 from gateway.store.sqlite import SqliteStore
-from tests.dashboard.helpers import PASSWORD, ROLE_USERS, Site, cheap_hasher, login_ok, make_config
+from tests.dashboard.helpers import PASSWORD, ROLE_USERS, Site, cheap_hasher, dashboard_services, login_ok, make_config
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def site(tmp_path: Path) -> Iterator[Site]:
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     clock = ManualClock(1_790_000_000.0)
     alerts = AlertService(AlertStore(db), clock)
-    services = DashboardServices(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
+    services = dashboard_services(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
     s = Site(cfg, db, store, clock, alerts, services, create_app(services, cfg.dashboard, hasher=cheap_hasher()))
     for role, name in ROLE_USERS.items():
         s.ctx.accounts.add(name, role, PASSWORD, locale="en" if name == "ada" else None)

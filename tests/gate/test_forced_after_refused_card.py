@@ -23,7 +23,7 @@ def _gateway(tmp_path: Path) -> Any:
                    "window": "10s", "grace": "0s", "severity": "critical"}],
     }
     clock = ManualClock(WED_10)
-    gw = build_gateway(parse_config(raw), clock=clock, extensions=("gateway.alerts.setup", "gateway.gate.setup"))
+    gw = build_gateway(parse_config(raw), clock=clock)
     gw.gate.cards.add("04A1B2C3", "Li Na", "staff")
     return gw, clock
 

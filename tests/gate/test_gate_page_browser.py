@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from dashboard.extension import DashboardComponent
+from dashboard.component import DashboardComponent, serve_dashboard
 from dashboard.views import gate_events
 from gateway import contract
-from gateway.app import Gateway, build_gateway
+from gateway.app import Site, build_gateway
 from gateway.config import parse_config
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.browser import chromium, login, require_chromium, shot
@@ -42,7 +42,8 @@ def site(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[dict[str, Any]]:
         "rules": [{"id": "gate-forced", "kind": "gate_forced", "devices": ["gate"], "authorized_by": ["reader"],
                    "window": "5s", "severity": "critical", "name": "Gate forced open"}],
     })
-    gw: Gateway = build_gateway(cfg, extensions=("gateway.alerts.setup", "gateway.gate.setup", "dashboard.extension"))
+    gw: Site = build_gateway(cfg)
+    component: DashboardComponent = serve_dashboard(gw)
     gw.start()
     pub = Publisher(mosquitto.port)
     commands: list[InboundMessage] = []
@@ -54,7 +55,6 @@ def site(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[dict[str, Any]]:
     try:
         pub.wait_gateway()
         assert watcher.wait_connected(10)
-        component: DashboardComponent = gw.dashboard  # type: ignore[attr-defined]
         assert component.server is not None
         accounts = component.server.context.accounts
         accounts.add("wang", "guard", PASSWORD, display_name="王师傅")

@@ -8,14 +8,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from dashboard.app import create_app
-from dashboard.services import DashboardServices
 from gateway.alerts import AlertService, AlertStore
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.gate.service import Gate
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
-from tests.dashboard.helpers import PASSWORD, cheap_hasher, login_ok
+from tests.dashboard.helpers import PASSWORD, cheap_hasher, dashboard_services, login_ok
 from tests.gate.helpers import gate_config, local
 
 
@@ -27,7 +26,7 @@ def test_check_ins_show_names_units_and_old_readings(tmp_path: Path) -> None:
     clock = ManualClock(local(2026, 11, 18, 22, 10))
     try:
         alerts = AlertService(AlertStore(db), clock)
-        app = create_app(DashboardServices(cfg, db, clock, store, alerts), cfg.dashboard, hasher=cheap_hasher())
+        app = create_app(dashboard_services(cfg, db, clock, store, alerts), cfg.dashboard, hasher=cheap_hasher())
         app.state.ctx.accounts.add("wang", "guard", PASSWORD, locale="zh-CN")
         gate: Gate = app.state.gate
         gate.cards.add("G001", "张保安", "guard")
@@ -55,7 +54,7 @@ def test_handover_and_roll_call_name_readers_and_routes(tmp_path: Path) -> None:
     store = SqliteStore(tmp_path / "data" / "timeseries.db")
     clock = ManualClock(local(2026, 11, 18, 22, 10))
     try:
-        app = create_app(DashboardServices(cfg, db, clock, store, AlertService(AlertStore(db), clock)), cfg.dashboard,
+        app = create_app(dashboard_services(cfg, db, clock, store, AlertService(AlertStore(db), clock)), cfg.dashboard,
                          hasher=cheap_hasher())
         app.state.ctx.accounts.add("wang", "guard", PASSWORD, locale="zh-CN")
         gate: Gate = app.state.gate

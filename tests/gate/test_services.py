@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.alerts.setup import Alerting
+from gateway.alerting import Alerting
 from gateway.clock import ManualClock
 from gateway.config import Config
 from gateway.errors import ConfigError

@@ -205,7 +205,7 @@ def test_gateway_with_discovery_mirrors_a_tasmota_reading(tmp_path: Path, mosqui
     config = _config(tmp_path, mosquitto.url)
     watcher = Collector(mosquitto, "#", "houqin-ha-test-watch")
     watcher.link.start()
-    gw = build_gateway(config, extensions=("gateway.homeassistant",))
+    gw = build_gateway(config)
     gw.start()
     try:
         assert gw.link.wait_connected(10)

@@ -58,7 +58,7 @@ def test_alert_sensor_follows_open_ack_clear_and_resyncs_a_stale_state(tmp_path:
     watcher = Retained(mosquitto.port, "ha-alert-watcher")
     wait_for(lambda: watcher.state() == "active", what="the stale retained state")
     clock = ManualClock(round(time.time(), 3))
-    gw = build_gateway(config, clock=clock, extensions=("gateway.alerts.setup", "gateway.homeassistant"))
+    gw = build_gateway(config, clock=clock)
     gw.start()
     pub = Publisher(mosquitto.port)
     try:
@@ -69,7 +69,7 @@ def test_alert_sensor_follows_open_ack_clear_and_resyncs_a_stale_state(tmp_path:
         with watcher.lock:
             body = json.loads(watcher.last[TOPIC])
         assert body["rule"] == "fridge-warm" and body["device"] == "fridge-1" and body["value"] == 9.5
-        service = gw.alerting.service  # type: ignore[attr-defined]
+        service = gw.alerting.service
         service.ack(body["id"], "王师傅", "moved the food to the other fridge")
         wait_for(lambda: watcher.state() == "acknowledged", what="the acknowledged state")
         clock.advance(60)

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gateway.alerts.setup import Alerting
+from gateway.alerting import Alerting
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.eventsdb import EventsDB

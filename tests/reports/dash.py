@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from dashboard.app import create_app
 from dashboard.context import DashboardContext
-from dashboard.services import DashboardServices
 from gateway.alerts import AlertService, AlertStore
 from gateway.alerts.store import OpenRequest
 from gateway.clock import ManualClock
@@ -18,7 +17,7 @@ from gateway.config import Config
 from gateway.eventsdb import EventsDB
 from gateway.reports.samples import SampleLedger
 from gateway.store.sqlite import SqliteStore
-from tests.dashboard.helpers import PASSWORD, cheap_hasher
+from tests.dashboard.helpers import PASSWORD, cheap_hasher, dashboard_services
 from tests.reports.series import local_ts, write_temps
 from tests.reports.test_weekly import TZ, build_site
 
@@ -72,7 +71,7 @@ def make_report_site(tmp_path: Path, locale: str = "en") -> ReportSite:
                     "sample-fridge", "王师傅", by="li")
     ledger.register(SHEET_DAY.isoformat(), "snack", [("水果", "100")], "sample-fridge", "王师傅", by="li")
     clock.set(local_ts(date(2026, 1, 7), 14, 0, TZ))  # both samples are past their 48 hours
-    services = DashboardServices(cfg, db, clock, store, alerts)
+    services = dashboard_services(cfg, db, clock, store, alerts)
     app = create_app(services, cfg.dashboard, hasher=cheap_hasher())
     site = ReportSite(cfg, store, db, clock, alerts, app)
     for role, name in USERS.items():

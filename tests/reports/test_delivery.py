@@ -12,7 +12,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
-from gateway.alerts.setup import Alerting
+from gateway.alerting import Alerting
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.reports.samples import SampleWatch

@@ -35,7 +35,7 @@ def test_sample_flagged_through_mqtt_and_alert_delivered(tmp_path: Path, mosquit
         "reports": {"samples": {"notify": "kitchen"}},
     })
     clock = ManualClock(round(time.time(), 3))
-    gw = build_gateway(cfg, clock=clock, extensions=("gateway.alerts.setup", "gateway.reports.setup"))
+    gw = build_gateway(cfg, clock=clock)
     gw.start()
     pub = Publisher(mosquitto.port)
     try:

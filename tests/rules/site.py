@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from gateway.alerts.setup import Alerting
+from gateway.alerting import Alerting
 from gateway.clock import ManualClock
 from gateway.config import Config, parse_config
 from gateway.eventsdb import EventsDB

@@ -94,7 +94,8 @@ def test_outbox_overflow_in_a_running_gateway_raises_the_storage_alert(
         "influxdb": {"url": influxd.url, "database": unique_database(), "outbox_max_points": 20, "timeout": "2s"},
         "devices": [{"id": "fridge-1", "kind": "fridge"}],
     })
-    gw = build_gateway(cfg, clock=clock, extensions=("gateway.alerts.setup", "gateway.store.influx_alerts"))
+    gw = build_gateway(cfg, clock=clock)
+    assert gw.storage_alerts is not None and gw.nightly is None  # InfluxDB keeps its own retention
     gw.start()
     pub = Publisher(mosquitto.port, client_id="influx-test-pub2")
     try:
@@ -106,7 +107,7 @@ def test_outbox_overflow_in_a_running_gateway_raises_the_storage_alert(
         store = gw.store
         assert isinstance(store, InfluxStore)
         store.kick()
-        service = gw.alerting.service  # type: ignore[attr-defined]
+        service = gw.alerting.service
         wait_for(lambda: any(a.rule == RULE_DROPPED for a in service.list(open_only=True)),
                  what="the storage_dropped alert", timeout=30)
         st = store.status()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from types import SimpleNamespace
-from typing import Any
 
+from gateway.app import build_gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.model import Reading
-from gateway.store.nightly import NightlyMaintenance, install
+from gateway.store.nightly import NightlyMaintenance
 from gateway.store.retention import Retention
 from gateway.store.sqlite import SqliteStore
 from tests.store.timeline import SHANGHAI, D
@@ -55,14 +54,10 @@ def test_a_failing_run_is_logged_and_retried(tmp_path: Path) -> None:
     reopened.close()
 
 
-def test_install_only_for_the_sqlite_store(tmp_path: Path) -> None:
-    cfg = parse_config({"site": {"id": "kg"}})
-    added: list[Any] = []
-    store = SqliteStore(tmp_path / "ts.db")
-    gw = SimpleNamespace(store=store, clock=ManualClock(), config=cfg, add_component=added.append)
-    job = install(gw)  # type: ignore[arg-type]
-    assert added == [job] and job is not None and job.tz == SHANGHAI
-    other = SimpleNamespace(store=object(), clock=ManualClock(), config=cfg, add_component=added.append)
-    assert install(other) is None  # type: ignore[arg-type]
-    assert len(added) == 1
-    store.close()
+def test_the_gateway_maintains_only_its_sqlite_store(tmp_path: Path) -> None:
+    cfg = parse_config({"site": {"id": "kg"}, "storage": {"dir": str(tmp_path / "data")}})
+    site = build_gateway(cfg, clock=ManualClock())
+    try:
+        assert site.nightly is not None and site.nightly.store is site.store and site.nightly.tz == SHANGHAI
+    finally:
+        site.close()

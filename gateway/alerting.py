@@ -1,4 +1,8 @@
-"""Wires rules, alerts and notifications into the gateway (``install(gateway)`` for ``houqin run``)."""
+"""Rules, alerts and notifications wired into one gateway part (built by ``gateway.app.build_gateway``).
+
+It lives above ``gateway.rules``, ``gateway.alerts`` and ``gateway.notify`` so those packages need not
+import each other to be put together.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.alerts.service import AlertService
 from gateway.alerts.store import AlertStore
@@ -23,11 +27,8 @@ from gateway.notify.escalation import Escalator
 from gateway.notify.message import Message
 from gateway.notify.messages import Composer
 from gateway.rules.engine import RuleEngine
+from gateway.store.base import TimeSeriesStore
 from gateway.ticker import Ticker
-
-if TYPE_CHECKING:
-    from gateway.app import Gateway
-    from gateway.store.base import TimeSeriesStore
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +145,3 @@ class Alerting:
             out[f"notify_{field}"] = {name: c[field] for name, c in per_channel.items()}
         return out
 
-
-def install(gw: Gateway) -> Alerting:
-    """Plug alerting into a ``Gateway``: observer of ingest, component started after ingest."""
-    alerting = Alerting(gw.config, gw.events_db, gw.clock, publisher=gw.link, last_seen=last_seen_from(gw.store))
-    gw.add_observer(alerting)
-    gw.add_component(alerting)
-    gw.alerting = alerting  # type: ignore[attr-defined]
-    return alerting
