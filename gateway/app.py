@@ -193,11 +193,14 @@ def _build_parts(core: Gateway) -> Site:
                                        dropped_so_far=store.status().dropped)
         store.add_listener(storage_alerts.on_status)
 
-    reports = Reports(config, store, core.events_db, clock, alerting.service)
+    # Reports and visitor approvals send through the same channel objects as the alerts.
+    channels = alerting.dispatcher.channels
+    reports = Reports(config, store, core.events_db, clock, alerting.service, channels=channels)
     core.add_observer(SampleWatch(reports.ledger, alerting.service, reports.locale))
     core.add_component(ReportScheduler(reports, clock))
 
-    gate = Gate(config, core.events_db, clock, publisher=core.link, alerts=alerting.service, store=store)
+    gate = Gate(config, core.events_db, clock, publisher=core.link, alerts=alerting.service, store=store,
+                channels=channels)
     # Rules judging forced openings ask the card registry about reads that carry no decision.
     alerting.engine.add_card_decider(gate.access.verdict)
     core.add_observer(gate)
