@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.durations import parse_duration
+from gateway.values import parse_duration
 
 
 class InfluxSettings(BaseModel):
