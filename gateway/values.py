@@ -70,21 +70,27 @@ _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 MIDNIGHT = time(0, 0)
 
 
+def _clock(text: str, end_of_day: bool) -> time | None:
+    """The time ``HH:MM`` names (``24:00`` is midnight when ``end_of_day``); None when it is no such time."""
+    m = _CLOCK.match(text.strip())
+    if not m:
+        return None
+    h, mi = int(m.group(1)), int(m.group(2))
+    if end_of_day and (h, mi) == (24, 0):
+        return MIDNIGHT
+    return time(h, mi) if h <= 23 and mi <= 59 else None
+
+
 def parse_clock(text: object, *, end_of_day: bool = False) -> time:
     """``"08:00"`` -> ``time(8, 0)``; with ``end_of_day``, ``"24:00"`` is accepted as midnight. ValueError naming
     the format."""
     if isinstance(text, time):
         return text
-    m = _CLOCK.match(text.strip()) if isinstance(text, str) else None
-    if not m:
-        raise ValueError(f"{text!r} is not a time of day; write HH:MM, e.g. \"08:00\"")
-    h, mi = int(m.group(1)), int(m.group(2))
-    if end_of_day and (h, mi) == (24, 0):
-        return MIDNIGHT
-    if h > 23 or mi > 59:
+    t = _clock(text, end_of_day) if isinstance(text, str) else None
+    if t is None:
         top = "24:00" if end_of_day else "23:59"
-        raise ValueError(f"{text!r} is not a time of day: hours and minutes run from 00:00 to {top}")
-    return time(h, mi)
+        raise ValueError(f"{text!r} is not a time of day; write HH:MM from 00:00 to {top}, e.g. \"08:00\"")
+    return t
 
 
 def format_clock(t: time) -> str:
@@ -137,13 +143,11 @@ def parse_window(text: object, *, cross_midnight: bool) -> TimeWindow:
         text = str(text)
     first, sep, last = text.partition("-") if isinstance(text, str) else ("", "", "")
     example = "22:00-06:00" if cross_midnight else "07:30-17:30"
-    if not sep:
+    if not sep or not _CLOCK.match(first.strip()) or not _CLOCK.match(last.strip()):
         raise ValueError(f"{text!r} is not a time window; write it as \"HH:MM-HH:MM\", e.g. \"{example}\"")
-    try:
-        start, end = parse_clock(first), parse_clock(last, end_of_day=True)
-    except ValueError as e:
-        raise ValueError(f"{text!r} is not a time window ({e}); write it as \"HH:MM-HH:MM\", "
-                         f"e.g. \"{example}\"") from None
+    start, end = _clock(first, end_of_day=False), _clock(last, end_of_day=True)
+    if start is None or end is None:
+        raise ValueError(f"{text!r} has an hour or minute out of range (00:00-24:00)")
     if start == end and last.strip() != "24:00":
         raise ValueError(f"{text!r} starts and ends at the same time; give a window like \"{example}\"")
     window = TimeWindow(start, end)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.values import parse_duration
+from gateway.values import Duration
 
 
 class InfluxSettings(BaseModel):
@@ -28,25 +28,22 @@ class InfluxSettings(BaseModel):
     username: str = ""
     password: str = Field(default="", repr=False)
     measurement: str = "houqin"
-    timeout: float = 10.0
+    timeout: Duration = 10.0
     verify_tls: bool = True
     #: Most points the outbox keeps while InfluxDB is away; past it the oldest are dropped and counted.
     outbox_max_points: int = Field(default=1_000_000, ge=1)
     batch_size: int = Field(default=5000, ge=1, le=100_000)
-    backoff_initial: float = 1.0
-    backoff_max: float = 300.0
+    backoff_initial: Duration = 1.0
+    backoff_max: Duration = 300.0
     #: The ``[notify.chains]`` chain told when storage is degraded (credentials refused) or drops points.
     alert_chain: str | None = None
 
-    @field_validator("timeout", "backoff_initial", "backoff_max", mode="before")
+    @field_validator("timeout", "backoff_initial", "backoff_max")
     @classmethod
-    def _duration(cls, v: object) -> float:
-        if isinstance(v, str | int | float):
-            seconds = parse_duration(v)
-            if seconds <= 0:
-                raise ValueError(f"{v!r} must be longer than zero, e.g. \"10s\"")
-            return seconds
-        raise ValueError("must be a duration such as \"10s\", \"5m\"")
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be longer than zero, e.g. \"10s\"")
+        return v
 
     @field_validator("url")
     @classmethod
