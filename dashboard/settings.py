@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.durations import parse_duration
+from gateway.values import Duration
 
 
 class DashboardSettings(BaseModel):
@@ -26,9 +26,9 @@ class DashboardSettings(BaseModel):
     that terminates TLS."""
     port: int = Field(default=8080, ge=0, le=65535)
     """TCP port of the dashboard."""
-    session_idle: str = "2h"
+    session_idle: Duration = 2 * 3600.0
     """A session unused this long ends (the gate page's live stream counts as use)."""
-    session_max: str = "14h"
+    session_max: Duration = 14 * 3600.0
     """A session ends this long after login whatever happens (a guard's shift plus margin)."""
     secure_cookies: Literal["auto", "always", "never"] = "auto"
     """``auto``: Secure cookies when the request came over HTTPS; ``always``/``never`` force it."""
@@ -42,14 +42,13 @@ class DashboardSettings(BaseModel):
     """Failed logins for one account within ``login_window`` before its logins are refused."""
     login_max_failures_address: int = Field(default=20, ge=1, le=10000)
     """Failed logins from one client address within ``login_window`` before that address is refused."""
-    login_window: str = "15m"
+    login_window: Duration = 15 * 60.0
     """The login throttling window."""
 
     @field_validator("session_idle", "session_max", "login_window")
     @classmethod
-    def _duration(cls, v: str) -> str:
-        seconds = parse_duration(v)
-        if seconds <= 0:
+    def _duration(cls, v: float) -> float:
+        if v <= 0:
             raise ValueError("must be longer than zero (e.g. \"2h\")")
         return v
 
@@ -62,17 +61,17 @@ class DashboardSettings(BaseModel):
     @property
     def idle_seconds(self) -> float:
         """``session_idle`` in seconds."""
-        return parse_duration(self.session_idle)
+        return self.session_idle
 
     @property
     def max_seconds(self) -> float:
         """``session_max`` in seconds."""
-        return parse_duration(self.session_max)
+        return self.session_max
 
     @property
     def window_seconds(self) -> float:
         """``login_window`` in seconds."""
-        return parse_duration(self.login_window)
+        return self.login_window
 
     @property
     def tls(self) -> bool:

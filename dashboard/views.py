@@ -18,6 +18,7 @@ from gateway.config import DeviceSettings
 from gateway.contract import display_value
 from gateway.i18n import translations
 from gateway.model import Reading
+from gateway.rules.describe import describe
 from gateway.store.base import SeriesInfo
 
 log = logging.getLogger(__name__)
@@ -418,7 +419,7 @@ def rule_name(services: DashboardServices, rule_id: str, locale: str | None = No
     for rule in services.config.rules:
         if rule.id == rule_id:
             try:
-                return str(rule.describe(locale or services.config.site.locale))
+                return str(describe(rule, locale or services.config.site.locale))
             except Exception:
                 return rule_id
     return rule_id

@@ -6,36 +6,20 @@ overrides a weekend (or a holiday) with ``makeup_hours``; a holiday closes the w
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gateway.values import TimeWindow, parse_window
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
-
-Span = tuple[time, time]
 
 
-def parse_hours(text: str) -> list[Span]:
-    """Parse ``"07:30-11:30, 13:00-17:30"`` (empty = closed); raises ValueError naming the format."""
-    spans: list[Span] = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        m = _RANGE.match(part)
-        if not m:
-            raise ValueError(f"{part!r} is not an opening-hours range; write e.g. \"07:30-17:30\"")
-        h1, m1, h2, m2 = (int(x) for x in m.groups())
-        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-            raise ValueError(f"{part!r} has an impossible time; hours 0-24, minutes 0-59")
-        start = time(h1, m1)
-        end = time.max if h2 == 24 else time(h2, m2)
-        if end <= start:
-            raise ValueError(f"{part!r} ends before it starts; ranges cannot cross midnight, split them")
-        spans.append((start, end))
-    return spans
+def parse_hours(text: str) -> list[TimeWindow]:
+    """Parse ``"07:30-11:30, 13:00-17:30"`` (empty = closed); opening hours never cross midnight (split them at
+    ``24:00``). Raises ValueError naming the format."""
+    return [parse_window(part, cross_midnight=False) for part in (p.strip() for p in text.split(",")) if part]
 
 
 def parse_days(items: list[str]) -> set[date]:
@@ -102,7 +86,7 @@ class SchoolCalendar:
     def __init__(self, settings: CalendarSettings | None = None, tz: tzinfo | str = "Asia/Shanghai") -> None:
         s = settings or CalendarSettings()
         self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
-        self._weekly: list[list[Span]] = [parse_hours(s.hours.get(d, "")) for d in WEEKDAYS]
+        self._weekly: list[list[TimeWindow]] = [parse_hours(s.hours.get(d, "")) for d in WEEKDAYS]
         self._holidays = parse_days(s.holidays)
         self._makeup = parse_days(s.makeup_workdays)
         self._makeup_hours = parse_hours(s.makeup_hours) if s.makeup_hours is not None else self._weekly[0]
@@ -111,7 +95,7 @@ class SchoolCalendar:
         """``ts`` as a local datetime."""
         return datetime.fromtimestamp(ts, self.tz)
 
-    def hours_on(self, day: date) -> list[Span]:
+    def hours_on(self, day: date) -> list[TimeWindow]:
         """Opening spans of a local date (empty when closed all day)."""
         if day in self._makeup:
             return self._makeup_hours
@@ -127,4 +111,4 @@ class SchoolCalendar:
         """Whether the school is open at Unix time ``ts``."""
         dt = self.local(ts)
         t = dt.time()
-        return any(start <= t < end or (end == time.max and t >= start) for start, end in self.hours_on(dt.date()))
+        return any(w.contains(t) for w in self.hours_on(dt.date()))

@@ -21,7 +21,7 @@ from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
-from gateway.rules.kinds import RuleSettings, check_rules
+from gateway.rules.settings import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
 from sensors.config import SensorSettings, check_sensors

@@ -6,6 +6,7 @@ reference cannot drift from the code: ``tests/test_docs_config.py`` fails when t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import types
@@ -19,10 +20,13 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from gateway.config import Config
+from gateway.values import TimeWindow, format_clock
 
 #: Names of the validators that make a plain number or string field a duration or a GPIO pin in the file.
 _VALIDATOR_TYPES = {"parse_duration": "duration", "_seconds": "duration", "_duration": "duration", "parse_pin": "pin",
-                    "_keep": 'duration or `"forever"`'}
+                    "_keep": 'duration or `"forever"`', "parse_clock": 'time `"HH:MM"`',
+                    "_overnight": 'time window `"HH:MM-HH:MM"` (may cross midnight)',
+                    "_daytime": 'time window `"HH:MM-HH:MM"`', "_hour": 'time `"HH:MM"` (on the hour)'}
 
 _INTRO = """\
 # Configuration reference
@@ -256,6 +260,8 @@ def _default(field: FieldInfo, kind: str) -> str:
         return "see below"
     if kind == "duration" and isinstance(value, int | float):
         return f"`{json.dumps(_duration(float(value)))}`"
+    if isinstance(value, TimeWindow):
+        return f"`{json.dumps(str(value))}`"
     return f"`{_toml(value)}`".replace("|", "\\|")
 
 
@@ -276,6 +282,8 @@ def _toml(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dt.time):
+        return json.dumps(format_clock(value))
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.contract import OFFLINE, ONLINE
-from gateway.gate.cards import CardRule, decide, uid_digest
+from gateway.gate.card_rules import CardRule, decide, uid_digest
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gateway.contract import ID_PATTERN
-from gateway.durations import parse_duration
+from gateway.values import Duration
 
 #: BCM GPIO number of each GPIO pin on the 40-pin header, so ``"BOARD11"`` and ``17`` clash.
 BOARD_TO_BCM: Mapping[int, int] = {
@@ -43,7 +43,6 @@ def parse_pin(value: Any) -> int:
 
 
 Pin = Annotated[int, BeforeValidator(parse_pin)]
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Sensor(BaseModel):

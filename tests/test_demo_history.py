@@ -19,7 +19,8 @@ from gateway.cli.demo import CONTRACTOR_HOURS, demo_config_text, register_demo_c
 from gateway.clock import ManualClock
 from gateway.config import Config, load_config
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
-from gateway.gate.cards import CardRegistry, decide
+from gateway.gate.card_rules import decide
+from gateway.gate.cards import CardRegistry
 from gateway.store.base import TimeSeriesStore
 from sensors.sim.base import EventObs, StateObs
 from sensors.simulator import SimulatedSite

@@ -130,7 +130,7 @@ def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None, error
     _no_store(reports)
     d = _day(reports, day)
     lines = reports.sheet_day(d)
-    checks = reports.config.reports.sheet.check_times
+    checks = reports.config.reports.sheet.check_labels
     body = _renderer(reports, ctx, me).sheet_fragment(lines, d, checks)
     return render_page(request, ctx, me, "reports_page.html", page="sheet", body=Markup(body), kind="sheet",
                        prev=date.fromordinal(d.toordinal() - 1).isoformat(),
@@ -148,7 +148,7 @@ def sheet_print(ctx: Ctx, me: Me, day: str | None = None) -> Response:
     reports = _reports(ctx)
     _no_store(reports)
     d = _day(reports, day)
-    checks = reports.config.reports.sheet.check_times
+    checks = reports.config.reports.sheet.check_labels
     return HTMLResponse(_renderer(reports, ctx, me).sheet_html(reports.sheet_day(d), d, checks, css="link"))
 
 
@@ -158,7 +158,7 @@ def sheet_month_page(request: Request, ctx: Ctx, me: Me, month: str | None = Non
     reports = _reports(ctx)
     _no_store(reports)
     y, m = _month(reports, month)
-    checks = reports.config.reports.sheet.check_times
+    checks = reports.config.reports.sheet.check_labels
     body = _renderer(reports, ctx, me).sheet_month_fragment(reports.sheet_month(y, m), y, m, checks)
     prev_m = f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
     next_m = f"{y + 1}-01" if m == 12 else f"{y}-{m + 1:02d}"
@@ -174,7 +174,7 @@ def sheet_month_print(ctx: Ctx, me: Me, month: str | None = None) -> Response:
     reports = _reports(ctx)
     _no_store(reports)
     y, m = _month(reports, month)
-    checks = reports.config.reports.sheet.check_times
+    checks = reports.config.reports.sheet.check_labels
     return HTMLResponse(_renderer(reports, ctx, me).sheet_month_html(reports.sheet_month(y, m), y, m, checks,
                                                                      css="link"))
 
@@ -184,7 +184,7 @@ def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None
     """A day's or a month's sheet as CSV."""
     reports = _reports(ctx)
     _no_store(reports)
-    checks = reports.config.reports.sheet.check_times
+    checks = reports.config.reports.sheet.check_labels
     if month:
         y, m = _month(reports, month)
         return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks), f"cold-sheet-{y}-{m:02d}.csv")

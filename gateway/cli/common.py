@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.config import Config, default_config_path, load_config
-from gateway.durations import parse_duration
 from gateway.errors import ConfigError, HouqinError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+from gateway.values import parse_duration
 
 if TYPE_CHECKING:
     from gateway.store.base import TimeSeriesStore

@@ -26,6 +26,7 @@ from gateway.cli.signals import stop_on_signals
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
 from gateway.gate.cards import CardRegistry
+from gateway.values import parse_clock
 from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
 
 DEMO_SITE_ID = "demo-kg"
@@ -100,9 +101,9 @@ def _days(text: str) -> float:
 
 def _hhmm(text: str) -> tuple[int, int]:
     try:
-        parsed = datetime.strptime(text, "%H:%M")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a time of day; write HH:MM, e.g. 07:30") from None
+        parsed = parse_clock(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     return parsed.hour, parsed.minute
 
 

@@ -11,9 +11,9 @@ from datetime import UTC, datetime, tzinfo
 from gateway.cli.common import add_config_option, config_from_args, open_store, since_from_args
 from gateway.config import Config
 from gateway.contract import METRICS, display_value
-from gateway.durations import format_duration
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
+from gateway.values import format_duration
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -150,7 +150,7 @@ def _weekly(args: argparse.Namespace, reports: Reports) -> int:
 
 def _sheet(args: argparse.Namespace, reports: Reports) -> int:
     r = reports.renderer(args.lang)
-    checks = reports.config.reports.sheet.check_times
+    checks = reports.config.reports.sheet.check_labels
     if args.month:
         y, m = _month(args.month, reports.today())
         lines = reports.sheet_month(y, m, args.device)

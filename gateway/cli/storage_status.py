@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import add_config_option, config_from_args
-from gateway.durations import format_duration
 from gateway.errors import StoreError
+from gateway.values import format_duration
 
 if TYPE_CHECKING:
     from gateway.config import Config

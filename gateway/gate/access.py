@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from gateway import contract
 from gateway.clock import Clock
 from gateway.eventsdb import EventsDB
-from gateway.gate.cards import CardRegistry, decide, normalise_uid
+from gateway.gate.card_rules import decide, normalise_uid
+from gateway.gate.cards import CardRegistry
 from gateway.gate.settings import GateSettings
 from gateway.listeners import Listeners
 

@@ -1,54 +1,28 @@
-"""The card registry and the access decision, shared by the gateway and the agent's cached card list.
+"""The card registry: cards in the events database, added, changed and disabled by admins.
 
-``decide`` is pure (card rule, time, zone -> accepted and why), so the agent deciding offline and the
-gateway deciding online apply exactly the same rule. The list the agent caches carries keyed hashes of
-card numbers, not the numbers.
+The access decision itself (``decide``, ``CardRule``) lives in ``gateway.gate.card_rules``, which the agent
+imports for its cached list without the database or the translations.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from gateway.clock import Clock
 from gateway.eventsdb import EventsDB
+from gateway.gate.card_rules import CardRule, normalise_uid, uid_digest
 from gateway.gate.errors import GateError
-from gateway.gate.settings import parse_window
+from gateway.values import parse_window
 
 CardKind = Literal["staff", "guard", "contractor"]
 CARD_KINDS: tuple[CardKind, ...] = ("staff", "guard", "contractor")
-Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late", "refused"]
 
 
 class CardError(GateError):
     """A card entry is not valid (the message names the field and the fix)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CardRule:
-    """What decides a card: days, hours, validity dates, disabled. Also the agent's cached form."""
-
-    days: str = "1234567"
-    hours: str = ""
-    valid_from: str | None = None
-    valid_until: str | None = None
-    disabled: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON form (the cached card list)."""
-        return {"days": self.days, "hours": self.hours, "valid_from": self.valid_from,
-                "valid_until": self.valid_until, "disabled": self.disabled}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> CardRule:
-        """From ``as_dict`` output."""
-        return cls(str(d.get("days", "1234567")), str(d.get("hours", "")), d.get("valid_from"),
-                   d.get("valid_until"), bool(d.get("disabled", False)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,51 +43,6 @@ class Card:
                 "note": self.note, "updated_at": self.updated_at}
 
 
-def normalise_uid(uid: str) -> str:
-    """Card number as readers send it: letters and digits, upper case."""
-    return "".join(ch for ch in uid if ch.isalnum()).upper()
-
-
-def uid_digest(site: str, uid: str) -> str:
-    """Hash of a card number as it appears in the agent's cached list (the broker never carries numbers)."""
-    return hashlib.sha256(f"houqin-card:{site}:{normalise_uid(uid)}".encode()).hexdigest()[:32]
-
-
-def in_window(t: time, window: str) -> bool:
-    """Whether local time ``t`` is inside ``"HH:MM-HH:MM"`` (a window past midnight wraps)."""
-    start, end = parse_window(window)
-    if start < end or end == time(0, 0):
-        return start <= t and (end == time(0, 0) or t < end)
-    return t >= start or t < end
-
-
-def _after_midnight(t: time, window: str) -> bool:
-    """Whether ``t`` falls in the part of a window past midnight (``"20:00-08:00"`` at 02:00)."""
-    start, end = parse_window(window)
-    return end < start and end != time(0, 0) and t < end
-
-
-def decide(rule: CardRule | None, ts: float, tz: ZoneInfo) -> tuple[bool, Reason]:
-    """Accept or refuse a card read at ``ts``: unknown, disabled, expired, out of hours, or accepted."""
-    if rule is None:
-        return False, "unknown"
-    if rule.disabled:
-        return False, "disabled"
-    local = datetime.fromtimestamp(ts, tz)
-    # A read after midnight in hours that run past it (night shift 20:00-08:00) belongs to the shift that
-    # began the evening before: its weekday and its validity decide.
-    shift = local.date() - timedelta(days=1) if rule.hours and _after_midnight(local.time(), rule.hours) \
-        else local.date()
-    day = shift.isoformat()
-    if (rule.valid_from and day < rule.valid_from) or (rule.valid_until and day > rule.valid_until):
-        return False, "expired"
-    if str(shift.isoweekday()) not in rule.days:
-        return False, "out_of_hours"
-    if rule.hours and not in_window(local.time(), rule.hours):
-        return False, "out_of_hours"
-    return True, "accepted"
-
-
 def _check(kind: str, days: str, hours: str, valid_from: str | None, valid_until: str | None) -> str:
     if kind not in CARD_KINDS:
         raise CardError("card kind {kind!r}: use one of {kinds}", kind=kind, kinds=", ".join(CARD_KINDS))
@@ -122,7 +51,7 @@ def _check(kind: str, days: str, hours: str, valid_from: str | None, valid_until
         raise CardError("days {days!r}: list ISO weekdays 1 (Monday) to 7 (Sunday), e.g. \"12345\"", days=days)
     if hours:
         try:
-            parse_window(hours)
+            parse_window(hours, cross_midnight=True)
         except ValueError as e:
             raise CardError("hours {hours!r}: write them as \"HH:MM-HH:MM\", e.g. \"07:00-18:00\" ({why})",
                             hours=hours, why=e) from None

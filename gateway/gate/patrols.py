@@ -15,7 +15,7 @@ from gateway.alerts.service import AlertService
 from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 from gateway.eventsdb import EventsDB
-from gateway.gate.cards import normalise_uid
+from gateway.gate.card_rules import normalise_uid
 from gateway.gate.settings import CheckpointSettings, GateSettings, RouteSettings
 from gateway.i18n import gettext
 
@@ -73,7 +73,7 @@ def round_windows(route: RouteSettings, tz: ZoneInfo, start: float, end: float) 
     day = first
     while day <= last:
         if day.isoweekday() in route.days:
-            for w_start, w_end in route.windows:
+            for w_start, w_end in route.rounds:
                 s = datetime.combine(day, w_start, tz)
                 e_day = day if (w_end > w_start) else day + timedelta(days=1)
                 e = datetime.combine(e_day, w_end, tz)

@@ -3,37 +3,13 @@ night patrol routes."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import time
-from typing import Annotated, Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.contract import ID_PATTERN, check_id
-from gateway.durations import parse_duration
-
-_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def parse_window(text: str) -> tuple[time, time]:
-    """``"22:00-23:30"`` -> (22:00, 23:30); an end before the start runs past midnight. ValueError otherwise."""
-    m = _WINDOW.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a time window; write it as \"HH:MM-HH:MM\", e.g. \"22:00-23:00\"")
-    h1, m1, h2, m2 = (int(g) for g in m.groups())
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-        raise ValueError(f"{text!r} has an hour or minute out of range (00:00-24:00)")
-    if (h1, m1) == (h2, m2):
-        raise ValueError(f"{text!r} starts and ends at the same time; give a window like \"22:00-23:00\"")
-    return time(h1, m1), time(0, 0) if h2 == 24 else time(h2, m2)
-
-
-def _seconds(value: Any) -> float:
-    return parse_duration(value)
-
-
-Seconds = Annotated[float, BeforeValidator(_seconds)]
+from gateway.values import Duration, OvernightWindow
 
 
 class _S(BaseModel):
@@ -113,7 +89,7 @@ class RouteSettings(_S):
     """Name for people; default: the id."""
     checkpoints: list[CheckpointSettings] = Field(min_length=1)
     """Places to visit in each round."""
-    rounds: list[str] = Field(min_length=1)
+    rounds: list[OvernightWindow] = Field(min_length=1)
     """Round windows, e.g. ["22:00-23:00", "02:00-03:00"]; every checkpoint must be visited inside each."""
     days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
     """ISO weekdays the rounds run (1 = Monday ... 7 = Sunday); default every day."""
@@ -129,24 +105,12 @@ class RouteSettings(_S):
     def _id(cls, v: str) -> str:
         return check_id(v, "night")
 
-    @field_validator("rounds")
-    @classmethod
-    def _rounds(cls, v: list[str]) -> list[str]:
-        for w in v:
-            parse_window(w)
-        return v
-
     @field_validator("days")
     @classmethod
     def _days(cls, v: list[int]) -> list[int]:
         if not v or any(d < 1 or d > 7 for d in v):
             raise ValueError("must list ISO weekdays 1 (Monday) to 7 (Sunday)")
         return v
-
-    @property
-    def windows(self) -> list[tuple[time, time]]:
-        """The parsed round windows."""
-        return [parse_window(w) for w in self.rounds]
 
     @property
     def label(self) -> str:
@@ -159,9 +123,9 @@ class GateSettings(_S):
 
     readers: list[ReaderSettings] = Field(default_factory=list)
     """Card readers whose ``card`` events the gateway decides."""
-    relay_seconds: Seconds = 3.0
+    relay_seconds: Duration = 3.0
     """How long an accepted card or an approved visitor holds the lock open."""
-    late_after: Seconds = 20.0
+    late_after: Duration = 20.0
     """A card read older than this when the gateway sees it (sent late by the agent) opens nothing."""
     id_numbers: Literal["encrypted", "none"] = "none"
     """``encrypted``: visitors' ID numbers stored with AES-GCM (key from ``id_key_env``); ``none``: only the masked form
@@ -171,11 +135,11 @@ class GateSettings(_S):
     print(secrets.token_hex(32))"``)."""
     id_key_file: str | None = None
     """Or a file (mode 0600) holding the same 64 hex characters."""
-    retention: Seconds = 90 * 86400.0
+    retention: Duration = 90 * 86400.0
     """Visitor records are deleted this long after their visit (personal data is kept no longer than needed)."""
     approval_channels: list[str] = Field(default_factory=list)
     """Channels of ``[notify.channels]`` (webhook robots, e-mail) that receive approval requests with a link."""
-    approval_ttl: Seconds = 1800.0
+    approval_ttl: Duration = 1800.0
     """How long an approval link stays valid."""
     public_url: str = ""
     """The dashboard's address as people's phones reach it, for links in messages (e.g. "https://pi.local:8080")."""

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.contract import ID_PATTERN
-from gateway.rules.base import Duration
+from gateway.values import Duration
 
 
 class _S(BaseModel):

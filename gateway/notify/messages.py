@@ -10,7 +10,8 @@ from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
 from gateway.i18n import tr, translations
 from gateway.notify.message import AlertState, Message, Tone
-from gateway.rules.base import RuleBase
+from gateway.rules.describe import describe
+from gateway.rules.settings import RuleBase
 
 AlertEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
 
@@ -63,7 +64,7 @@ class Composer:
         """The message for ``event`` about ``alert``."""
         loc = self.locale
         rule = self.rules.get(alert.rule)
-        what = rule.describe(loc) if rule is not None else (
+        what = describe(rule, loc) if rule is not None else (
             tr(loc, KIND_NAMES[alert.kind]) if alert.kind in KIND_NAMES else alert.rule)
         where = self.devices.get(alert.device, alert.device)
         tag = {

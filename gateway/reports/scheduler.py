@@ -15,7 +15,6 @@ from gateway.clock import Clock
 from gateway.notify.send import nobody_reached
 from gateway.reports.samples import Sample
 from gateway.reports.service import Reports
-from gateway.reports.settings import parse_clock
 from gateway.reports.weekly import last_full_week, week_containing
 from gateway.ticker import Ticker
 
@@ -64,7 +63,7 @@ class ReportScheduler:
         tz = self.reports.tz
         today = datetime.fromtimestamp(now, tz).date()
         this_week = week_containing(today, tz)
-        at = parse_clock(w.at)
+        at = w.at  # parsed once, when the config was read
         send_day = this_week.days[WEEKDAYS.index(w.day)]
         send_at = datetime(send_day.year, send_day.month, send_day.day, at.hour, at.minute, tzinfo=tz).timestamp()
         if now < send_at:

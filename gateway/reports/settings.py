@@ -5,28 +5,18 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.calendar import WEEKDAYS
-from gateway.durations import parse_duration
+from gateway.values import ClockTime, Duration, format_clock, parse_clock
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
 DAY = 86_400.0
 #: Records an inspection may ask for are kept at least this long.
 MIN_KEEP = 365 * DAY
 
 
-def parse_clock(text: str) -> time:
-    """``"08:00"`` -> time; raises ValueError naming the format."""
-    try:
-        h, m = (int(x) for x in text.strip().split(":"))
-        return time(h, m)
-    except (ValueError, TypeError):
-        raise ValueError(f"{text!r} is not a time of day; write e.g. \"08:00\"") from None
-
-
 class _S(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, use_attribute_docstrings=True)
 
 
 class FlatTariff(_S):
@@ -42,26 +32,30 @@ class TouBand(_S):
 
     name: str = ""
     """Name of the band for people (e.g. ``"peak"``)."""
-    start: str = Field(alias="from")
+    start: time = Field(alias="from")
     """Local time the band starts, on a whole hour."""
-    end: str = Field(alias="to")
+    end: time = Field(alias="to")
     """Local time the band ends, on a whole hour (may be before ``from``: past midnight)."""
     price: float = Field(ge=0)
     """Price per kWh in this band."""
 
-    @field_validator("start", "end")
+    @field_validator("start", "end", mode="before")
     @classmethod
-    def _hour(cls, v: str) -> str:
-        t = parse_clock(v) if v != "24:00" else time(0)
+    def _hour(cls, v: object) -> time:
+        t = parse_clock(v, end_of_day=True)
         if t.minute:
             raise ValueError(f"{v!r}: bands start and end on whole hours (e.g. \"08:00\")")
-        return v
+        return t
 
     def hours(self) -> set[int]:
         """The local hours (0-23) this band covers; a band may wrap past midnight (23:00-07:00)."""
-        a = 24 if self.start == "24:00" else parse_clock(self.start).hour
-        b = 24 if self.end == "24:00" else parse_clock(self.end).hour
+        a, b = self.start.hour, self.end.hour or 24
         return set(range(a, b)) if a < b else set(range(a, 24)) | set(range(b))
+
+    @property
+    def label(self) -> str:
+        """``"08:00-11:00"`` for people."""
+        return f"{format_clock(self.start)}-{'24:00' if self.end == time(0) else format_clock(self.end)}"
 
 
 class PeakValleyTariff(_S):
@@ -160,7 +154,7 @@ class WeeklySettings(_S):
     """Send the weekly utility report."""
     day: str = "mon"
     """Weekday (``mon``..``sun``) and local time it is sent, about the week that just ended."""
-    at: str = "08:00"
+    at: ClockTime = time(8, 0)
     """Local time (``HH:MM``) on ``day`` it is sent."""
     channels: list[str] = Field(default_factory=list)
     """Names of ``[notify.channels]``: webhooks get the Markdown summary, e-mail the HTML with charts."""
@@ -174,29 +168,21 @@ class WeeklySettings(_S):
             raise ValueError(f"use one of {', '.join(WEEKDAYS)}")
         return v
 
-    @field_validator("at")
-    @classmethod
-    def _at(cls, v: str) -> str:
-        parse_clock(v)
-        return v
-
 
 class SheetSettings(_S):
     """``[reports.sheet]``: the daily cold-storage sheet."""
 
-    check_times: list[str] = Field(default_factory=lambda: ["08:00", "14:00"], min_length=1)
+    check_times: list[ClockTime] = Field(default_factory=lambda: [time(8, 0), time(14, 0)], min_length=1)
     """Local times whose readings are written on the sheet (the AM/PM checks)."""
     check_window: Duration = 900.0
     """A check takes the reading nearest its time within this much."""
     keep: Duration = 400 * DAY
     """Sheets, corrections and samples are kept this long (at least 12 months)."""
 
-    @field_validator("check_times")
-    @classmethod
-    def _times(cls, v: list[str]) -> list[str]:
-        for t in v:
-            parse_clock(t)
-        return v
+    @property
+    def check_labels(self) -> list[str]:
+        """The check times as the sheet shows and records them (``"08:00"``)."""
+        return [format_clock(t) for t in self.check_times]
 
     @field_validator("keep")
     @classmethod

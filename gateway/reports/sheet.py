@@ -24,9 +24,9 @@ from gateway.cold_limits import COLD_KINDS, cold_limits
 from gateway.config import Config, DeviceSettings
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB
-from gateway.reports.settings import parse_clock
 from gateway.reports.weekly import midnight
 from gateway.store.base import TimeSeriesStore
+from gateway.values import format_clock
 
 log = logging.getLogger(__name__)
 
@@ -202,12 +202,11 @@ class ColdSheet:
         inside = [(ts, v) for ts, v in raw if ts >= start]
         window = self.config.reports.sheet.check_window
         checks = []
-        for at in self.config.reports.sheet.check_times:
-            t = parse_clock(at)
+        for t in self.config.reports.sheet.check_times:
             target = datetime(d.year, d.month, d.day, t.hour, t.minute, tzinfo=self.tz).timestamp()
             near = [(abs(ts - target), ts, v) for ts, v in inside if abs(ts - target) <= window]
             best = min(near) if near else None
-            checks.append({"at": at, "ts": best[1] if best else None, "value": best[2] if best else None})
+            checks.append({"at": format_clock(t), "ts": best[1] if best else None, "value": best[2] if best else None})
         lo = min(inside, key=lambda p: (p[1], p[0])) if inside else None
         hi = max(inside, key=lambda p: (p[1], -p[0])) if inside else None
         return {"low": low, "high": high, "checks": checks,

@@ -66,7 +66,7 @@ def unit_price_note(tariff: Tariff | None, currency: str, unit: str) -> str:
     if isinstance(tariff, FlatTariff):
         return f"{currency}{tariff.price:.2f}/{unit}"
     if isinstance(tariff, PeakValleyTariff):
-        bands = ", ".join(f"{b.name + ' ' if b.name else ''}{b.start}-{b.end} {currency}{b.price:.2f}"
+        bands = ", ".join(f"{b.name + ' ' if b.name else ''}{b.label} {currency}{b.price:.2f}"
                           for b in tariff.bands)
         return f"{bands}; {currency}{tariff.price:.2f}/{unit}"
     parts = []

@@ -2,26 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from gateway.i18n import tr
 from gateway.model import Event, Reading
-from gateway.rules.base import Evaluator, RuleBase
+from gateway.rules.base import Evaluator
 from gateway.rules.gate_forced import authorizes
-
-
-class AfterHoursAccessRule(RuleBase):
-    """``kind = "after_hours_access"``: a card, exit button, release or opening while closed (by [calendar])."""
-
-    kind: Literal["after_hours_access"]
-    contact: bool = True
-    """Also count the contact opening (not only card/button/release events)."""
-    latch: bool = True
-    """Latched by default: the alert stays until acknowledged even when the gate is closed again."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        return self.name or tr(locale, "access while the school is closed")
+from gateway.rules.settings import AfterHoursAccessRule
 
 
 class AfterHoursAccessEvaluator(Evaluator):

@@ -1,4 +1,4 @@
-"""What every rule kind shares: common settings, the evaluation context and duration bookkeeping."""
+"""What every rule evaluator shares: the evaluation context and duration bookkeeping (settings: ``rules.settings``)."""
 
 from __future__ import annotations
 
@@ -6,65 +6,15 @@ import fnmatch
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
-
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gateway.alerts.service import AlertService
 from gateway.alerts.store import OpenRequest
 from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
-from gateway.contract import METRICS, check_id
-from gateway.durations import format_duration, parse_duration
-from gateway.i18n import tr
 from gateway.model import Availability, Event, Reading
+from gateway.rules.settings import RuleBase
 
 log = logging.getLogger(__name__)
-
-#: A duration in the config (``"10m"``, ``"2h"``, or seconds), held as seconds.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
-Schedule = Literal["always", "open", "closed"]
-
-
-def _known_metric(v: str) -> str:
-    if v not in METRICS:
-        raise ValueError(f"unknown metric {v!r}; use usage_l or usage_wh")
-    return v
-
-
-#: The usage metric a meter rule watches (``usage_l`` for water, ``usage_wh`` for energy).
-UsageMetric = Annotated[str, AfterValidator(_known_metric)]
-
-
-class RuleBase(BaseModel):
-    """Settings every ``[[rules]]`` entry has."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True, populate_by_name=True)
-
-    id: str
-    """Unique rule id (e.g. ``"fridge-warm"``); alerts and messages name it."""
-    devices: list[str] = Field(min_length=1)
-    """Device ids or globs (``"kitchen-fridge*"``) the rule watches; each must match a ``[[devices]]`` id."""
-    severity: Literal["critical", "major", "minor", "warning"] = "major"
-    """How bad an alert of this rule is."""
-    notify: str | None = None
-    """Name of the escalation chain in ``[notify.chains]``; no chain = recorded and shown, not sent."""
-    schedule: Schedule = "always"
-    """``open``: only while the school is open; ``closed``: only while it is closed (by ``[calendar]``)."""
-    name: str = ""
-    """Human name of the rule for messages; default: a description of its condition."""
-    latch: bool = False
-    """A latched alert stays until acknowledged even when its condition ends."""
-
-    @field_validator("id")
-    @classmethod
-    def _id(cls, v: str) -> str:
-        return check_id(v, "fridge-warm")
-
-    def describe(self, locale: str) -> str:
-        """The condition in words, in ``locale``."""
-        return self.name or self.id
-
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
@@ -84,22 +34,6 @@ class RuleContext:
     #: with True/False when it decides that reader's cards (the gate's registry), or None when it does not.
     #: Filled in by the gate when it is installed, so a refused card never excuses a forced opening.
     card_deciders: list[Callable[[str, str, float], bool | None]] = field(default_factory=list)
-
-
-#: Units of a duration in words, largest first; msgids of the catalogs (English keeps the compact "10m00s").
-_DURATION_UNITS = ((86400, "{n} d"), (3600, "{n} h"), (60, "{n} min"), (1, "{n} s"))
-
-
-def dur(seconds: float, locale: str = "en") -> str:
-    """A duration for messages: ``10m00s`` in English, ``10分钟`` / ``1小时30分钟`` in Chinese."""
-    if locale == "en":
-        return format_duration(seconds)
-    rest, parts = round(seconds), []
-    for size, unit in _DURATION_UNITS:
-        n, rest = divmod(rest, size)
-        if n:
-            parts.append(tr(locale, unit, n=n))
-    return "".join(parts[:2]) or tr(locale, "{n} s", n=0)
 
 
 class Evaluator:

@@ -3,35 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
-
-from pydantic import Field
 
 from gateway.contract import METRICS
-from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Evaluator, RuleBase, RuleContext, UsageMetric
-
-
-class ClosedHoursUseRule(RuleBase):
-    """``kind = "closed_hours_use"``: usage per hour (or per closed day) above ``allowance`` while closed."""
-
-    kind: Literal["closed_hours_use"]
-    metric: UsageMetric = "usage_l"
-    """``usage_l`` for water meters, ``usage_wh`` for power meters."""
-    allowance: float = Field(ge=0)
-    """Units allowed per period while closed (e.g. 20 litres per hour, 500 Wh per hour)."""
-    per: Literal["hour", "day"] = "hour"
-    """The allowance is per local ``hour`` or per ``day`` of closed time."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        if self.name:
-            return self.name
-        unit = METRICS[self.metric].unit
-        per = tr(locale, "hour" if self.per == "hour" else "day")
-        return tr(locale, "use while closed above {allowance} {unit} per {per}", allowance=self.allowance,
-                  unit=unit, per=per)
+from gateway.rules.base import Evaluator, RuleContext
+from gateway.rules.settings import ClosedHoursUseRule, RuleBase
 
 
 class ClosedHoursUseEvaluator(Evaluator):

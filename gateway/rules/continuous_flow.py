@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal
 
-from pydantic import Field
-
-from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, UsageMetric, dur
-
-
-class ContinuousFlowRule(RuleBase):
-    """``kind = "continuous_flow"``: usage never fell below ``min_flow`` per minute in any ``window``."""
-
-    kind: Literal["continuous_flow"]
-    metric: UsageMetric = "usage_l"
-    """A derived usage metric (``usage_l`` for water, ``usage_wh`` for energy)."""
-    min_flow: float = Field(default=0.1, gt=0)
-    """Units per minute that still count as flowing (e.g. litres per minute)."""
-    window: Duration = Field(default=600.0, gt=0)
-    """The meter "stopped" when a whole window of this length used less than ``min_flow`` per minute."""
-    for_: Duration = Field(default=7200.0, alias="for", gt=0)
-    """Alert when the meter never stood still for this long (a leak, a tap left running)."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        return self.name or tr(locale, "flow never stopped for {duration}", duration=dur(self.for_, locale))
+from gateway.rules.base import Evaluator, RuleContext
+from gateway.rules.describe import dur
+from gateway.rules.settings import ContinuousFlowRule, RuleBase
 
 
 class ContinuousFlowEvaluator(Evaluator):

@@ -20,8 +20,9 @@ from gateway.alerts.service import AlertService
 from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
 from gateway.model import CommittedBatch
-from gateway.rules.base import Evaluator, RuleBase, RuleContext
+from gateway.rules.base import Evaluator, RuleContext
 from gateway.rules.kinds import evaluator_for
+from gateway.rules.settings import RuleBase
 
 log = logging.getLogger(__name__)
 

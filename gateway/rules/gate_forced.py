@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable, Sequence
-from typing import Literal
 
-from pydantic import Field
-
-from gateway.i18n import tr
 from gateway.model import Event, Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext
+from gateway.rules.base import Evaluator, RuleContext
+from gateway.rules.settings import GateForcedRule, RuleBase
 
 #: Event types that let someone through.
 AUTHORIZING = ("card", "button", "release")
@@ -35,64 +32,6 @@ def authorizes(e: Event, deciders: Sequence[Callable[[str, str, float], bool | N
         if verdict is not None:
             return verdict
     return True
-
-
-class GateForcedRule(RuleBase):
-    """``kind = "gate_forced"``: contact went open with no authorizing event in ``window`` before it."""
-
-    kind: Literal["gate_forced"]
-    authorized_by: list[str] | dict[str, list[str]] = Field(default_factory=list)
-    """Devices whose events authorize an opening (card readers, exit buttons, lock relays). A list is for a rule
-    watching one gate; with several gates, a table gate -> its devices (``[rules.authorized_by]`` ``front-gate =
-    ["front-reader", "front-button"]``), so a card at one gate never excuses another. A gate's own events (its exit
-    button, a release) always count for that gate, and a release of a reader's lock relay (``[[gate.readers]]
-    relay``) counts wherever that reader does."""
-    window: Duration = 10.0
-    """A card accepted, exit button or release this long before an opening authorizes it."""
-    grace: Duration = 2.0
-    """Events may arrive a little after the contact over MQTT; wait this long before deciding."""
-    latch: bool = True
-    """Latched by default: the alert stays until acknowledged even when the gate is closed again."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        return self.name or tr(locale, "gate opened without card, button or release")
-
-    def authorizer_patterns(self) -> list[str]:
-        """Every device id or glob ``authorized_by`` names (the table's gates and their devices)."""
-        if isinstance(self.authorized_by, dict):
-            return [*self.authorized_by, *(p for pats in self.authorized_by.values() for p in pats)]
-        return list(self.authorized_by)
-
-    def gate_problems(self, devices: Sequence[str]) -> list[str]:
-        """Which readers belong to which gate, checked against the configured ``devices``."""
-        gates = [d for d in devices if any(fnmatch.fnmatchcase(d, p) for p in self.devices)]
-        where = f"rule {self.id!r}"
-        if isinstance(self.authorized_by, list):
-            if self.authorized_by and len(gates) > 1:
-                example = ", ".join(f'{g} = ["{g}-reader"]' for g in gates[:2])
-                return [f"{where}: authorized_by is one list for {len(gates)} gates ({', '.join(gates)}), so a card "
-                        f"at one gate would excuse opening another; say which devices belong to which gate: "
-                        f"authorized_by = {{ {example} }}"]
-            return []
-        problems = []
-        for key in self.authorized_by:
-            if key not in gates:
-                problems.append(f"{where}: authorized_by names gate {key!r}, which is not one of the rule's devices "
-                                f"({', '.join(gates) or 'none'}); use a gate's device id as the key")
-        for g in gates:
-            if g not in self.authorized_by:
-                problems.append(f"{where}: gate {g!r} has no entry in authorized_by; add {g} = [\"<its reader>\", "
-                                f"...] (or {g} = [] when only its own button and releases open it)")
-        return problems
-
-    def authorizes_gate(self, device: str, gate: str) -> bool:
-        """Whether an authorizing event of ``device`` excuses an opening of ``gate``."""
-        if device == gate:
-            return True
-        if isinstance(self.authorized_by, dict):
-            return any(fnmatch.fnmatchcase(device, p) for p in self.authorized_by.get(gate, ()))
-        return any(fnmatch.fnmatchcase(device, p) for p in self.authorized_by)
 
 
 class GateForcedEvaluator(Evaluator):

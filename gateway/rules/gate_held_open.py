@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
-from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, dur
-
-
-class GateHeldOpenRule(RuleBase):
-    """``kind = "gate_held_open"``: the ``contact`` metric is "open" for ``for`` (default 2 min)."""
-
-    kind: Literal["gate_held_open"]
-    for_: Duration = Field(default=120.0, alias="for")
-    """Alert when the gate's ``contact`` stays open this long."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        return self.name or tr(locale, "gate held open for {duration}", duration=dur(self.for_, locale))
+from gateway.rules.base import Evaluator
+from gateway.rules.settings import GateHeldOpenRule
 
 
 class GateHeldOpenEvaluator(Evaluator):

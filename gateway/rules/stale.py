@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
-from gateway.i18n import tr
 from gateway.model import Availability, Event, Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, RuleContext, dur
-
-
-class StaleRule(RuleBase):
-    """``kind = "stale"``: e.g. any device silent for 15 min."""
-
-    kind: Literal["stale"]
-    for_: Duration = Field(default=900.0, alias="for", gt=0)
-    """Alert when a device sent no reading or event for this long."""
-    offline: bool = True
-    """Also alert when the device's availability says ``offline`` (the agent or the device went away)."""
-    offline_for: Duration = 60.0
-    """How long a device must stay ``offline`` before that alert opens."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        return self.name or tr(locale, "no data for {duration}", duration=dur(self.for_, locale))
+from gateway.rules.base import Evaluator, RuleContext
+from gateway.rules.settings import RuleBase, StaleRule
 
 
 class StaleEvaluator(Evaluator):

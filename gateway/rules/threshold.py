@@ -2,60 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field, model_validator
-
-from gateway.contract import METRICS
-from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase, dur
-
-
-class ThresholdRule(RuleBase):
-    """``kind = "threshold"``: e.g. fridge above 8 °C for 10 min, clearing below 7 °C."""
-
-    kind: Literal["threshold"]
-    metric: str = "temperature"
-    """The metric compared."""
-    above: float | None = None
-    """The condition holds while the value is above this."""
-    below: float | None = None
-    """The condition holds while the value is below this."""
-    clear_below: float | None = None
-    """Hysteresis: an "above" condition ends only at or below this (default: ``above``)."""
-    clear_above: float | None = None
-    """Hysteresis: a "below" condition ends only at or above this (default: ``below``)."""
-    for_: Duration = Field(default=0.0, alias="for")
-    """How long the condition must hold before the alert opens."""
-
-    @model_validator(mode="after")
-    def _bounds(self) -> ThresholdRule:
-        if self.metric not in METRICS:
-            raise ValueError(f"rule {self.id!r}: unknown metric {self.metric!r}; use one of {', '.join(METRICS)}")
-        if self.above is None and self.below is None:
-            raise ValueError(f"rule {self.id!r}: a threshold rule needs above = N and/or below = N")
-        if self.above is not None and self.clear_below is not None and self.clear_below > self.above:
-            raise ValueError(f"rule {self.id!r}: clear_below must be <= above (hysteresis)")
-        if self.below is not None and self.clear_above is not None and self.clear_above < self.below:
-            raise ValueError(f"rule {self.id!r}: clear_above must be >= below (hysteresis)")
-        return self
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        if self.name:
-            return self.name
-        unit = METRICS[self.metric].unit
-        metric = tr(locale, self.metric)
-        parts = []
-        if self.above is not None:
-            parts.append(tr(locale, "{metric} above {value} {unit}", metric=metric, value=self.above, unit=unit))
-        if self.below is not None:
-            parts.append(tr(locale, "{metric} below {value} {unit}", metric=metric, value=self.below, unit=unit))
-        text = tr(locale, " or ").join(parts)
-        if self.for_:
-            text += tr(locale, " for {duration}", duration=dur(self.for_, locale))
-        return text
+from gateway.rules.base import Evaluator
+from gateway.rules.settings import ThresholdRule
 
 
 class ThresholdEvaluator(Evaluator):

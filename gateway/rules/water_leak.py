@@ -2,25 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
-from gateway.i18n import tr
 from gateway.model import Reading
-from gateway.rules.base import Duration, Evaluator, RuleBase
-
-
-class WaterLeakRule(RuleBase):
-    """``kind = "water_leak"``: the ``water_leak`` metric is "leak" (for an optional duration)."""
-
-    kind: Literal["water_leak"]
-    for_: Duration = Field(default=0.0, alias="for")
-    """How long the sensor must report water before the alert opens."""
-
-    def describe(self, locale: str) -> str:
-        """The condition in words."""
-        return self.name or tr(locale, "water leak detected")
+from gateway.rules.base import Evaluator
+from gateway.rules.settings import WaterLeakRule
 
 
 class WaterLeakEvaluator(Evaluator):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gateway.durations import parse_duration
+from gateway.values import Duration
 
 
 class InfluxSettings(BaseModel):
@@ -36,7 +36,7 @@ class InfluxSettings(BaseModel):
     """1.x: password."""
     measurement: str = "houqin"
     """Measurement name of every point."""
-    timeout: float = 10.0
+    timeout: Duration = 10.0
     """Per HTTP request."""
     verify_tls: bool = True
     """Check the server's certificate for ``https://``."""
@@ -44,22 +44,19 @@ class InfluxSettings(BaseModel):
     """Most points the outbox keeps while InfluxDB is away; past it the oldest are dropped and counted."""
     batch_size: int = Field(default=5000, ge=1, le=100_000)
     """Points per write request."""
-    backoff_initial: float = 1.0
+    backoff_initial: Duration = 1.0
     """First retry delay after a failed write (doubling, with jitter)."""
-    backoff_max: float = 300.0
+    backoff_max: Duration = 300.0
     """Longest retry delay."""
     alert_chain: str | None = None
     """The ``[notify.chains]`` chain told when storage is degraded (credentials refused) or drops points."""
 
-    @field_validator("timeout", "backoff_initial", "backoff_max", mode="before")
+    @field_validator("timeout", "backoff_initial", "backoff_max")
     @classmethod
-    def _duration(cls, v: object) -> float:
-        if isinstance(v, str | int | float):
-            seconds = parse_duration(v)
-            if seconds <= 0:
-                raise ValueError(f"{v!r} must be longer than zero, e.g. \"10s\"")
-            return seconds
-        raise ValueError("must be a duration such as \"10s\", \"5m\"")
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("must be longer than zero, e.g. \"10s\"")
+        return v
 
     @field_validator("url")
     @classmethod

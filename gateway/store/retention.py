@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from gateway.durations import parse_duration
+from gateway.values import parse_duration
 
 DAY = 86_400.0
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
-from gateway.gate.cards import decide
+from gateway.gate.card_rules import decide
 from gateway.gate.service import Gate
 from sensors.cardcache import CACHE_NAME, CardCache
 from tests.gate.helpers import WED_10, gate_config, local

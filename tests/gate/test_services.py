@@ -226,7 +226,8 @@ def test_config_errors_name_the_fix(tmp_path: Path) -> None:
 
 
 def test_card_registry_checks(tmp_path: Path) -> None:
-    from gateway.gate.cards import CardError, decide
+    from gateway.gate.card_rules import decide
+    from gateway.gate.cards import CardError
 
     clock = ManualClock(WED_10)
     gate, db = _gate(tmp_path, gate_config(tmp_path), clock)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from gateway import contract
-from gateway.durations import format_duration, parse_duration
+from gateway.values import format_duration, parse_duration
 
 
 def test_topics_round_trip() -> None:

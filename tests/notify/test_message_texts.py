@@ -11,6 +11,7 @@ import pytest
 from gateway.cli import main
 from gateway.clock import ManualClock
 from gateway.notify.messages import Composer
+from gateway.rules.describe import describe
 from tests.rules.site import FRI_2AM, Site, config
 
 GATE_HELD = {"id": "gate-held", "kind": "gate_held_open", "devices": ["gate"], "for": "2m"}
@@ -105,10 +106,10 @@ def test_durations_in_chinese_words(tmp_path: Path) -> None:
         {"id": "gate-held", "kind": "gate_held_open", "devices": ["gate"], "for": "45s"},
         {"id": "night-water", "kind": "continuous_flow", "devices": ["water"], "for": "2h"}]
     cfg = config(tmp_path, rules, locale="zh-CN")
-    said = {r.id: r.describe("zh-CN") for r in cfg.rules}
+    said = {r.id: describe(r, "zh-CN") for r in cfg.rules}
     assert said == {"fridge-warm": "温度高于 8.0 °C 持续 1小时30分钟", "gate-held": "大门打开超过 45秒",
                     "night-water": "持续用水超过 2小时（疑似漏水）"}
-    assert cfg.rules[0].describe("en") == "temperature above 8.0 °C for 1h30m"
+    assert describe(cfg.rules[0], "en") == "temperature above 8.0 °C for 1h30m"
 
 
 def test_resolved_message_does_not_call_the_old_value_current(site: Site) -> None:

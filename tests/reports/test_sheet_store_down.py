@@ -54,19 +54,19 @@ def test_store_down_logs_once_and_the_sheet_says_data_unavailable(
         assert "cannot be read" in records[0].getMessage() and "unreachable" in records[0].getMessage()
 
         renderer = Renderer("zh-CN", cfg.site.tz, "Sunshine KG")
-        html = renderer.sheet_html(lines, DAY, cfg.reports.sheet.check_times)
+        html = renderer.sheet_html(lines, DAY, cfg.reports.sheet.check_labels)
         assert html.count("数据暂不可用") == 3 and "无读数" not in html
         month = renderer.sheet_month_html(sheet.month(DAY.year, DAY.month, device="fridge"), DAY.year, DAY.month,
-                                          cfg.reports.sheet.check_times)
+                                          cfg.reports.sheet.check_labels)
         assert "数据暂不可用" in month
-        assert "data unavailable" in sheet_csv(lines, cfg.site.tz, cfg.reports.sheet.check_times)
+        assert "data unavailable" in sheet_csv(lines, cfg.site.tz, cfg.reports.sheet.check_labels)
         assert next(x for x in lines if x.device == "fridge").as_dict()["unavailable"] is True
 
         caplog.clear()
         store.down = False
         [fridge] = sheet.day(DAY, device="fridge")
         assert not fridge.unavailable and fridge.frozen and fridge.readings > 0 and fridge.min == 4.0
-        assert "数据暂不可用" not in renderer.sheet_html([fridge], DAY, cfg.reports.sheet.check_times)
+        assert "数据暂不可用" not in renderer.sheet_html([fridge], DAY, cfg.reports.sheet.check_labels)
         assert [r.levelno for r in caplog.records if r.name == "gateway.reports.sheet"] == [logging.INFO]
         # a second outage is logged again, once
         caplog.clear()

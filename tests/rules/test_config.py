@@ -10,7 +10,7 @@ import pytest
 from gateway.config import load_config
 from gateway.errors import ConfigError
 from gateway.notify.config import WebhookChannel
-from gateway.rules.threshold import ThresholdRule
+from gateway.rules.settings import ThresholdRule
 
 ISSUE_EXAMPLE = """
 [site]
