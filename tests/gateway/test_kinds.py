@@ -10,6 +10,7 @@ from gateway.config import parse_config
 from gateway.contract import METRICS
 from gateway.decoders import registry
 from gateway.errors import ConfigError
+from gateway.i18n import translations
 from gateway.kinds import FORMATS, KINDS
 from sensors.config import ANY_KIND, PulseSettings, SensorSettings, kinds_fed_by
 
@@ -64,3 +65,9 @@ def test_the_config_takes_exactly_the_kinds_and_formats_of_the_tables() -> None:
     text = str(err.value)
     assert "devices[0].kind = 'toaster': not allowed" in text and "'sample_fridge'" in text
     assert "devices[0].format = 'x10': not allowed" in text and "'zigbee2mqtt'" in text
+
+
+def test_every_kind_label_has_a_chinese_translation() -> None:
+    tr = translations("zh-CN")
+    assert [k.id for k in KINDS.values() if tr.gettext(k.label) == k.label] == []
+    assert tr.gettext(KINDS["sample_fridge"].label) == "留样冰箱"
