@@ -66,12 +66,8 @@ class DeviceKind:
         return self.metrics[0]
 
 
-def _table(*kinds: DeviceKind) -> Mapping[str, DeviceKind]:
-    return {k.id: k for k in kinds}
-
-
 #: Every device kind, by its config name, in the order the config reference lists them.
-KINDS: Mapping[str, DeviceKind] = _table(
+KINDS: Mapping[str, DeviceKind] = {k.id: k for k in (
     DeviceKind("fridge", "fridge", "cold_storage", ("temperature",), _CHILLED, keeps_samples=True,
                sensor_types=("ds18b20",)),
     DeviceKind("freezer", "freezer", "cold_storage", ("temperature",), _FROZEN, sensor_types=("ds18b20",)),
@@ -89,7 +85,7 @@ KINDS: Mapping[str, DeviceKind] = _table(
     DeviceKind("leak", "leak sensor", "utilities", ("water_leak",)),
     DeviceKind("door", "door", "gate", ("contact",), sensor_types=_GATE_PARTS),
     DeviceKind("relay", "relay", "gate", sensor_types=("relay",)),
-)
+)}
 
 
 @dataclass(frozen=True, slots=True)
