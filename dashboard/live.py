@@ -21,7 +21,7 @@ from typing import Any
 
 from dashboard.cache import Versioned
 from gateway.alerts.model import Alert, AlertChange
-from gateway.config import AREA_OF_KIND, Config
+from gateway.config import Config
 from gateway.model import CommittedBatch
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class LiveHub:
     def __init__(self, config: Config, describe: Callable[[Alert], dict[str, Any]] | None = None) -> None:
         self._config = config
         self._describe = describe
-        self._areas = {d.id: AREA_OF_KIND[d.kind] for d in config.devices}
+        self._areas = {d.id: d.area for d in config.devices}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subs: set[Subscription] = set()
         self._lock = threading.Lock()

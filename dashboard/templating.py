@@ -14,13 +14,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from jinja2.utils import htmlsafe_json_dumps
 
 from gateway.i18n import LOCALES, translations
+from gateway.kinds import KINDS
 
-#: English msgids for enum-like values shown to people (translated through the catalogs).
+#: English msgids for enum-like values shown to people (translated through the catalogs); device kinds
+#: are named by their table.
 LABELS: Mapping[str, str] = {
-    "fridge": "fridge", "freezer": "freezer", "sample_fridge": "sample fridge", "cold_room": "cold room",
-    "thermometer": "thermometer", "water_meter": "water meter", "power_meter": "power meter",
-    "gate": "gate", "card_reader": "card reader", "exit_button": "exit button", "leak": "leak sensor",
-    "door": "door", "relay": "relay",
+    **{kind.id: kind.label for kind in KINDS.values()},
     "cold_storage": "Cold storage", "utilities": "Utilities", "other": "Other",
     "active": "active", "acknowledged": "acknowledged", "cleared": "cleared",
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",

@@ -13,10 +13,11 @@ from typing import Any
 
 from dashboard.services import DashboardServices
 from gateway.alerts.model import Alert
-from gateway.cold_limits import COLD_KINDS, chart_limits
+from gateway.cold_limits import chart_limits
 from gateway.config import DeviceSettings
 from gateway.contract import display_value
 from gateway.i18n import translations
+from gateway.kinds import KINDS
 from gateway.model import Reading
 from gateway.rules.describe import describe
 from gateway.store.base import SeriesInfo
@@ -24,8 +25,6 @@ from gateway.store.base import SeriesInfo
 log = logging.getLogger(__name__)
 
 AREAS = ("cold_storage", "utilities", "gate")
-METER_KINDS = ("water_meter", "power_meter")
-GATE_KINDS = ("gate", "door")
 #: A device not heard from for this long counts as stale (amber) even if it never said "offline".
 STALE_AFTER = 15 * 60.0
 _URGENT = frozenset({"critical", "major"})
@@ -241,7 +240,7 @@ def cold_storage(services: DashboardServices) -> list[dict[str, Any]]:
     today = alerts_today(services, midnight)
     out = []
     for d in services.config.devices:
-        if d.kind not in COLD_KINDS:
+        if not KINDS[d.kind].cold:
             continue
         r = rows[d.id]
         lo = _agg(services, d.id, "temperature", midnight, now + 1, 86400, "min")
@@ -267,7 +266,7 @@ def utilities(services: DashboardServices) -> list[dict[str, Any]]:
     rows = {r.id: r for r in devices(services)}
     out = []
     for d in services.config.devices:
-        if d.kind not in METER_KINDS:
+        if KINDS[d.kind].total is None:
             continue
         water = d.kind == "water_meter"
         usage, rate = ("usage_l", "flow_lpm") if water else ("usage_wh", "power_w")
@@ -327,7 +326,7 @@ def gate(services: DashboardServices) -> dict[str, Any]:
     changes: list[dict[str, Any]] = []
     names = {d.id: d.label for d in services.config.devices}
     for d in services.config.devices:
-        if d.kind not in GATE_KINDS:
+        if not KINDS[d.kind].contact:
             continue
         r = rows[d.id]
         contact = r.values.get("contact")

@@ -6,17 +6,14 @@ from __future__ import annotations
 import fnmatch
 
 from gateway.config import Config, DeviceSettings
+from gateway.kinds import KINDS, Limits
 
-Limits = tuple[float | None, float | None]
+NO_LIMITS: Limits = (None, None)
 
-COLD_KINDS = ("fridge", "freezer", "sample_fridge", "cold_room")
-#: Safe ranges (°C) by kind when no threshold rule names the device.
-DEFAULT_LIMITS: dict[str, Limits] = {
-    "fridge": (0.0, 8.0),
-    "sample_fridge": (0.0, 8.0),
-    "cold_room": (0.0, 8.0),
-    "freezer": (None, -18.0),
-}
+
+def kind_limits(device: DeviceSettings) -> Limits:
+    """The default safe range of the device's kind (no limits for kinds that are not cold storage)."""
+    return KINDS[device.kind].cold_limits or NO_LIMITS
 
 
 def rule_limits(config: Config, device: DeviceSettings) -> Limits | None:
@@ -40,11 +37,11 @@ def rule_limits(config: Config, device: DeviceSettings) -> Limits | None:
 def cold_limits(config: Config, device: DeviceSettings) -> Limits:
     """The sheet's range: from the device's threshold rules when any name it, else by kind."""
     ruled = rule_limits(config, device)
-    return ruled if ruled is not None else DEFAULT_LIMITS.get(device.kind, (None, None))
+    return ruled if ruled is not None else kind_limits(device)
 
 
 def chart_limits(config: Config, device: DeviceSettings) -> Limits:
     """The dashboard's range: each side from the threshold rules when they set it, else by kind."""
-    low, high = DEFAULT_LIMITS.get(device.kind, (None, None))
+    low, high = kind_limits(device)
     rule_low, rule_high = rule_limits(config, device) or (None, None)
     return (rule_low if rule_low is not None else low, rule_high if rule_high is not None else high)

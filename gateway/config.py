@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,7 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
+from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.settings import RuleSettings, check_rules
@@ -29,39 +30,13 @@ from sensors.config import SensorSettings, check_sensors
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
 CONFIG_ENV = "HOUQIN_CONFIG"
 
-DeviceKind = Literal[
-    "fridge",
-    "freezer",
-    "sample_fridge",
-    "cold_room",
-    "thermometer",
-    "water_meter",
-    "power_meter",
-    "gate",
-    "card_reader",
-    "exit_button",
-    "leak",
-    "door",
-    "relay",
-]
-DeviceFormat = Literal["native", "tasmota", "zigbee2mqtt", "shelly", "esphome", "plain"]
-
-#: Which dashboard area each kind belongs to.
-AREA_OF_KIND: Mapping[str, str] = {
-    "fridge": "cold_storage",
-    "freezer": "cold_storage",
-    "sample_fridge": "cold_storage",
-    "cold_room": "cold_storage",
-    "thermometer": "other",
-    "water_meter": "utilities",
-    "power_meter": "utilities",
-    "leak": "utilities",
-    "gate": "gate",
-    "card_reader": "gate",
-    "exit_button": "gate",
-    "door": "gate",
-    "relay": "gate",
-}
+if TYPE_CHECKING:
+    KindName = str
+    FormatName = str
+else:
+    # Literals built from the tables: pydantic refuses other names and lists the allowed ones.
+    KindName = Literal[tuple(KINDS)]
+    FormatName = Literal[tuple(FORMATS)]
 
 
 class _Section(BaseModel):
@@ -260,11 +235,11 @@ class DeviceSettings(_Section):
 
     id: str
     """Unique device id, used in topics: lower-case letters, digits, ``-``, ``_`` (e.g. ``"kitchen-fridge-1"``)."""
-    kind: DeviceKind
+    kind: KindName
     """What the device is; decides its dashboard area and the rules that make sense for it."""
     name: str = ""
     """Name for people (e.g. ``"厨房冷藏冰箱 1号"``); default: the id."""
-    format: DeviceFormat = "native"
+    format: FormatName = "native"
     """Payload format: Houqin's own (``native``) or an off-the-shelf firmware's (see docs/devices.md)."""
     topic: str | None = None
     """The device's own MQTT topic; required for every format but ``native``."""
@@ -343,7 +318,7 @@ class DeviceSettings(_Section):
     @property
     def area(self) -> str:
         """Dashboard area of this device."""
-        return AREA_OF_KIND[self.kind]
+        return KINDS[self.kind].area
 
     @property
     def label(self) -> str:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway import __version__, contract
+from gateway.kinds import FORMATS, KINDS
 from gateway.model import CommittedBatch
 
 if TYPE_CHECKING:
@@ -69,22 +70,6 @@ ENTITIES: dict[str, Entity] = {
     "water_leak": Entity("binary_sensor", "moisture"),
 }
 
-#: Metrics a device of each kind reports, offered before the first reading arrives.
-METRICS_OF_KIND: dict[str, tuple[str, ...]] = {
-    "fridge": ("temperature",),
-    "freezer": ("temperature",),
-    "sample_fridge": ("temperature",),
-    "cold_room": ("temperature",),
-    "thermometer": ("temperature", "humidity_pct"),
-    "water_meter": ("total_l", "flow_lpm"),
-    "power_meter": ("energy_wh", "power_w"),
-    "gate": ("contact",),
-    "door": ("contact",),
-    "leak": ("water_leak",),
-}
-#: Battery-powered formats also report their battery.
-EXTRA_OF_FORMAT: dict[str, tuple[str, ...]] = {"zigbee2mqtt": ("battery_pct",)}
-
 #: Home Assistant template for an alert state payload: on while open, off when cleared or emptied.
 ALERT_TEMPLATE = (
     "{{ 'ON' if value and (value_json.state | default('cleared')) in ('active', 'acknowledged') else 'OFF' }}"
@@ -112,10 +97,10 @@ def node_id(config: Config) -> str:
 
 def device_metrics(device: DeviceSettings) -> list[str]:
     """Metrics offered for ``device`` before any reading arrives."""
-    metrics = list(METRICS_OF_KIND.get(device.kind, ()))
+    metrics = list(KINDS[device.kind].metrics)
     if device.format == "plain" and device.metric is not None:
         metrics = [device.metric]
-    for m in EXTRA_OF_FORMAT.get(device.format, ()):
+    for m in FORMATS[device.format].extra_metrics:  # battery-powered formats also report their battery
         if m not in metrics:
             metrics.append(m)
     return [m for m in metrics if m in ENTITIES]

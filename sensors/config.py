@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gateway.contract import ID_PATTERN
+from gateway.kinds import KINDS
 from gateway.values import Duration
 
 #: BCM GPIO number of each GPIO pin on the 40-pin header, so ``"BOARD11"`` and ``17`` clash.
@@ -192,18 +193,15 @@ SensorSettings = Annotated[
     Field(discriminator="type"),
 ]
 
-#: Device kinds each sensor type may feed (``None``: any kind).
-KINDS_OF_SENSOR: Mapping[str, frozenset[str] | None] = {
-    "ds18b20": frozenset({"fridge", "freezer", "sample_fridge", "cold_room", "thermometer"}),
-    "pulse:water": frozenset({"water_meter"}),
-    "pulse:electricity": frozenset({"power_meter"}),
-    "contact": frozenset({"gate", "door"}),
-    "button": frozenset({"exit_button", "gate", "door"}),
-    "relay": frozenset({"relay", "gate", "door"}),
-    "buzzer": None,
-    "led": None,
-    "card_reader": frozenset({"card_reader", "gate", "door"}),
-}
+#: Sensor types that may feed a device of any kind (a buzzer or LED signals at any device).
+ANY_KIND = ("buzzer", "led")
+
+
+def kinds_fed_by(sensor_type: str) -> frozenset[str] | None:
+    """Device kinds a sensor type (``pulse:<meter>`` for pulse counters) may feed; None: any kind."""
+    if sensor_type in ANY_KIND:
+        return None
+    return frozenset(k.id for k in KINDS.values() if sensor_type in k.sensor_types)
 
 
 class _Device(Protocol):
@@ -243,7 +241,7 @@ def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any]) -> list[st
     for i, s in enumerate(sensors):
         where = f"sensors[{i}] (type {s.type!r})"
         key = f"pulse:{s.meter}" if isinstance(s, PulseSettings) else s.type
-        kinds = KINDS_OF_SENSOR[key]
+        kinds = kinds_fed_by(key)
         for dev_id in sensor_devices(s):
             dev = by_id.get(dev_id)
             if dev is None:

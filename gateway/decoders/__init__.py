@@ -2,7 +2,8 @@
 
 Each format is a module here exposing ``FORMAT`` (its config name), ``topics(device) -> list[str]``
 (the topic filters to subscribe for that device) and ``decode(device, topic, payload, now) -> Decoded``
-(raises ``DecodeError`` with a short ``reason``). ``registry()`` maps formats to modules.
+(raises ``DecodeError`` with a short ``reason``). ``registry()`` maps formats to modules; the formats
+themselves, and what each means, are ``gateway.kinds.FORMATS``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol
 
+from gateway.decoders import esphome, native, plain, shelly, tasmota, zigbee2mqtt
 from gateway.model import Decoded
 
 if TYPE_CHECKING:
@@ -31,16 +33,6 @@ class Decoder(Protocol):
 
 
 def registry() -> Mapping[str, Decoder]:
-    """Every known format, by its config name."""
-    import importlib
-
-    out: dict[str, Decoder] = {}
-    for name in ("native", "tasmota", "zigbee2mqtt", "shelly", "esphome", "plain"):
-        try:
-            mod = importlib.import_module(f"gateway.decoders.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"gateway.decoders.{name}":
-                raise
-            continue
-        out[name] = mod  # type: ignore[assignment,unused-ignore]
-    return out
+    """The decoder of every format in ``gateway.kinds.FORMATS``, by the format's config name."""
+    decoders: tuple[Decoder, ...] = (native, tasmota, zigbee2mqtt, shelly, esphome, plain)
+    return {d.FORMAT: d for d in decoders}

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from gateway import contract
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
+from gateway.kinds import KINDS
 from gateway.model import Availability, Decoded, Reading
 
 if TYPE_CHECKING:
@@ -44,9 +45,6 @@ _BINARY_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 #: Names of the node's own health sensors: never a room, fridge or meter reading.
 _NOT_ROOM = ("internal", "cpu", "chip", "esp32", "esp8266", "esp_", "wifi", "uptime", "signal", "rssi")
-_KIND_SENSOR = {"fridge": "temperature", "freezer": "temperature", "sample_fridge": "temperature",
-                "cold_room": "temperature", "thermometer": "temperature"}
-_KIND_BINARY = {"door": "contact", "gate": "contact", "leak": "water_leak"}
 
 
 def _split(device: DeviceSettings) -> tuple[str, str | None]:
@@ -111,7 +109,8 @@ def _metric(device: DeviceSettings, domain: str, name: str, single: bool) -> tup
             if any(k in lowered for k in keys):
                 return metric, 1.0
     if single:
-        by_kind = (_KIND_BINARY if domain == "binary_sensor" else _KIND_SENSOR).get(device.kind)
-        if by_kind is not None:
+        by_kind = KINDS[device.kind].main_metric
+        # the kind's main metric, if this domain can carry it: ON/OFF states are binary sensors
+        if by_kind is not None and (contract.METRICS[by_kind].states is not None) == (domain == "binary_sensor"):
             return by_kind, 1.0
     return None

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from gateway import contract
 from gateway.decoders import _thirdparty as tp
 from gateway.errors import DecodeError
+from gateway.kinds import KINDS
 from gateway.model import Availability, Decoded, Event, Reading
 
 if TYPE_CHECKING:
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
 
 FORMAT = "shelly"
 
-_DOOR_KINDS = ("door", "gate")
 _NOTIFY = ("NotifyStatus", "NotifyFullStatus")
 _PUSHES = ("single_push", "double_push", "triple_push", "long_push")
 
@@ -162,7 +162,7 @@ def _components(device: DeviceSettings, comps: dict[str, Any], ts: float) -> lis
             battery = body.get("battery")
             if isinstance(battery, dict):
                 add("battery_pct", battery.get("percent"), "battery.percent")
-        elif type_ == "input" and device.kind in _DOOR_KINDS:
+        elif type_ == "input" and KINDS[device.kind].contact:
             state = body.get("state")
             if state is not None:
                 if type(state) is not bool:

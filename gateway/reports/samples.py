@@ -21,6 +21,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
 from gateway.i18n import gettext, tr
+from gateway.kinds import KINDS
 from gateway.model import CommittedBatch, Reading
 from gateway.reports.sheet import MAX_GAP
 from gateway.reports.weekly import midnight
@@ -28,8 +29,6 @@ from gateway.store.base import TimeSeriesStore
 
 log = logging.getLogger(__name__)
 
-#: Kinds of device a sample may be kept in.
-SAMPLE_KINDS = ("sample_fridge", "fridge", "cold_room")
 #: The rule id of "sample compromised" alerts (one open alert per fridge).
 SAMPLE_RULE = "food-sample"
 CORRECTABLE = ("meal_date", "meal", "dishes", "fridge", "staff", "taken_at", "note")
@@ -146,7 +145,7 @@ class SampleLedger:
     # -- registering -------------------------------------------------------------------------------
     def fridges(self) -> list[tuple[str, str]]:
         """(id, name) of devices samples may be kept in, sample fridges first."""
-        devs = [d for d in self.config.devices if d.kind in SAMPLE_KINDS]
+        devs = [d for d in self.config.devices if KINDS[d.kind].keeps_samples]
         devs.sort(key=lambda d: (d.kind != "sample_fridge", d.label))
         return [(d.id, d.label) for d in devs]
 

@@ -20,10 +20,11 @@ from typing import Any
 
 from gateway.alerts.store import AlertStore
 from gateway.clock import Clock
-from gateway.cold_limits import COLD_KINDS, cold_limits
+from gateway.cold_limits import cold_limits
 from gateway.config import Config, DeviceSettings
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB
+from gateway.kinds import KINDS
 from gateway.reports.weekly import midnight
 from gateway.store.base import TimeSeriesStore
 from gateway.values import format_clock
@@ -151,7 +152,7 @@ class ColdSheet:
 
     def devices(self) -> list[DeviceSettings]:
         """Fridges, freezers, sample fridges and cold rooms, as configured."""
-        return [d for d in self.config.devices if d.kind in COLD_KINDS]
+        return [d for d in self.config.devices if KINDS[d.kind].cold]
 
     # -- reading -----------------------------------------------------------------------------------
     def day(self, d: date, device: str | None = None) -> list[SheetDay]:

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, tzinfo
 
 from gateway.calendar import SchoolCalendar
 from gateway.config import Config, DeviceSettings
+from gateway.kinds import KINDS
 from gateway.reports.tariff import Use, bucket_costs, unit_price_note
 from gateway.store.base import TimeSeriesStore
 
@@ -187,7 +188,7 @@ class WeeklyReport:
 
 def meters(config: Config) -> list[DeviceSettings]:
     """The configured water and power meters."""
-    return [d for d in config.devices if d.kind in ("water_meter", "power_meter")]
+    return [d for d in config.devices if KINDS[d.kind].total is not None]
 
 
 class WeeklyBuilder:
