@@ -1,4 +1,4 @@
-"""``dashboard.demo.prepare``: the demo's login with a fresh random password each run."""
+"""``demo.login.prepare``: the demo's login with a fresh random password each run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from dashboard.accounts import Accounts
-from dashboard.demo import DEMO_USER, prepare
+from demo.login import DEMO_USER, prepare
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from tests.dashboard.helpers import make_config

@@ -7,7 +7,6 @@ It writes the config it runs with to ``DIR/houqin.toml`` so every other command 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import shutil
@@ -22,11 +21,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
+from demo.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
+from demo.login import prepare as prepare_login
+from demo.simulator import SITE_DEVICES, SimulatedSite, Simulator
 from gateway.cli.signals import stop_on_signals
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
-from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
 
 DEMO_SITE_ID = "demo-kg"
 DEMO_SITE_NAME = "阳光幼儿园（演示）"
@@ -36,16 +36,18 @@ DEFAULT_DASHBOARD_PORT = 8080
 DEFAULT_SPEED = 10.0
 #: How often the demo prints a one-line status while it runs.
 STATUS_EVERY_S = 60.0
-#: Optional module the dashboard provides for the demo: ``prepare(gateway) -> Sequence[str]`` creates a
-#: demo login (random password) and returns lines to print (URL, user, password).
-DASHBOARD_DEMO_HOOK = "dashboard.demo"
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the command."""
-    p = sub.add_parser("demo", help="run a simulated kindergarten: embedded broker, sensors, storage",
-                       description="Run a living demo site in one process. Writes DIR/houqin.toml so the other "
-                                   "commands work on it. Ctrl-C stops it; the data stays in DIR.")
+def main(argv: Sequence[str]) -> int:
+    """``houqin demo ARGS``: parse the demo's own arguments and run it (``gateway.cli`` hands them over)."""
+    return run(build_parser().parse_args(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``houqin demo``'s arguments."""
+    p = argparse.ArgumentParser(prog="houqin demo",
+                                description="Run a living demo site in one process. Writes DIR/houqin.toml so the "
+                                            "other commands work on it. Ctrl-C stops it; the data stays in DIR.")
     p.add_argument("--dir", type=Path, default=None,
                    help="where the config and data go (default: a new temporary directory)")
     p.add_argument("--mqtt-port", type=_port, default=None,
@@ -68,7 +70,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--broken-fridge", action="store_true",
                    help="break the compressor of kitchen-fridge-2: it warms up and raises an alert")
     p.add_argument("--left-on", action="store_true", help="lights and air conditioning left on after school")
-    p.set_defaults(func=run)
+    return p
 
 
 def _port(text: str) -> int:
@@ -311,18 +313,8 @@ def _continue_temperatures(gateway: Any, site: SimulatedSite) -> None:
 
 
 def _dashboard_lines(gateway: Any) -> list[str]:
-    """Ask the dashboard (when installed) for a demo login; it prints nothing when absent."""
-    try:
-        hook = importlib.import_module(DASHBOARD_DEMO_HOOK)
-    except ModuleNotFoundError as e:
-        if e.name not in (DASHBOARD_DEMO_HOOK, "dashboard"):
-            raise
-        return []
-    prepare = getattr(hook, "prepare", None)
-    if prepare is None:
-        return []
-    lines: Sequence[str] = prepare(gateway)
-    return list(lines)
+    """The dashboard's demo login: lines to print (URL, user, password)."""
+    return list(prepare_login(gateway))
 
 
 def run(args: argparse.Namespace) -> int:
