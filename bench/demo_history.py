@@ -2,7 +2,7 @@
 
 The baseline, measured in the same run: only stepping the same device models over the same days at the
 same one-minute resolution (no readings built, no usage derived, nothing stored) — the floor for any
-backfill that simulates. The full run is ``gateway.backfill.backfill`` as the demo calls it (readings,
+backfill that simulates. The full run is ``demo.backfill.backfill`` as the demo calls it (readings,
 ``Meters`` usage, day-sized store batches, meter state committed). CPU seconds are printed beside wall
 seconds because the wall clock on a shared machine measures the other processes too.
 Progress goes to stderr; the last line printed is JSON.
@@ -25,13 +25,13 @@ import json
 import tempfile
 import time
 
+from demo.backfill import STEP_S, _CachedDay, backfill, leak_window
+from demo.command import demo_config_text
+from demo.sim.base import DeviceModel
+from demo.simulator import SimulatedSite
 from gateway.app import build_store
-from gateway.backfill import STEP_S, _CachedDay, backfill, leak_window
-from gateway.cli.demo import demo_config_text
 from gateway.config import load_config
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
-from sensors.sim.base import DeviceModel
-from sensors.simulator import SimulatedSite
 
 TZ = "Asia/Shanghai"
 

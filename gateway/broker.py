@@ -1,7 +1,9 @@
-"""The embedded MQTT broker (amqtt) for ``[mqtt] url = "embedded"``: the demo needs nothing installed.
+"""The embedded MQTT broker (amqtt) for ``[mqtt] url = "embedded"``: the demo needs no Mosquitto.
 
-Only this module imports amqtt. The broker runs its asyncio loop in a background thread, listens on
-127.0.0.1 only, speaks MQTT 3.1.1 and supports what the gateway relies on: QoS 1, retained messages,
+Only this module imports amqtt, which comes with the ``demo`` extra (a production install uses Mosquitto
+and does not carry it); the gateway imports this module only when the config asks for the embedded broker.
+The broker runs its asyncio loop in a background thread, listens on 127.0.0.1 only, speaks MQTT 3.1.1 and
+supports what the gateway relies on: QoS 1, retained messages,
 persistent sessions (``clean_session=False``, queued QoS 1 messages kept while the client is away) and
 last wills. Queued messages live in memory, and amqtt gives up on a QoS 1 delivery that is not
 acknowledged within 5 s (the gateway acks after commit, normally in milliseconds): the embedded broker
@@ -20,11 +22,20 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from amqtt.broker import Broker
-from amqtt.plugins.base import BaseAuthPlugin
-from amqtt.session import Session
+from gateway.errors import ConfigError, HouqinError
 
-from gateway.errors import HouqinError
+#: Said when amqtt is not installed.
+NEEDS_DEMO_EXTRA = ("[mqtt] url = \"embedded\" needs the demo extra: pip install 'houqin[demo]', "
+                    "or use Mosquitto (url = \"mqtt://127.0.0.1\")")
+
+try:
+    from amqtt.broker import Broker
+    from amqtt.plugins.base import BaseAuthPlugin
+    from amqtt.session import Session
+except ModuleNotFoundError as e:
+    if (e.name or "").split(".")[0] != "amqtt":  # amqtt is there but misses a dependency: that says more
+        raise
+    raise ConfigError([NEEDS_DEMO_EXTRA]) from None
 
 log = logging.getLogger(__name__)
 

@@ -91,7 +91,8 @@ class MqttSettings(_Section):
     """``[mqtt]``: the broker and how the gateway connects to it."""
 
     url: str = "embedded"
-    """``"embedded"`` (an in-process broker on 127.0.0.1, nothing to install), ``"mqtt://[user:pass@]host[:port]"``
+    """``"embedded"`` (an in-process broker on 127.0.0.1 for the demo and trials; it comes with the ``demo`` extra,
+    ``pip install houqin[demo]``), ``"mqtt://[user:pass@]host[:port]"``
     (port 1883 by default) or ``"mqtts://..."`` (TLS, port 8883); percent-encode special characters in the user and
     password."""
     client_id: str = ""

@@ -1,1 +1,1 @@
-"""Houqin sensor agent: hardware on the Pi (and the simulator) publishing native MQTT payloads."""
+"""Houqin sensor agent: hardware on the Pi (or the demo's simulated site) publishing native MQTT payloads."""

@@ -14,7 +14,7 @@ from gateway.errors import StoreError
 #: and sets ``func=handler(args) -> int``. Add a line here for a new command.
 COMMANDS = (
     "run",
-    "demo",
+    "demo_launch",
     "check_config",
     "query",
     "tail",

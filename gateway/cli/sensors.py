@@ -115,10 +115,10 @@ def _settings(args: argparse.Namespace, cfg: Config) -> AgentSettings:
 
 def _run_simulated(args: argparse.Namespace, cfg: Config) -> int:
     """The agent on the simulated site's hardware, its clock moving ``--simulate`` times real time."""
+    from demo.sim_backend import SimulatedHardware, with_simulated_wiring
+    from demo.simulator import SimulatedSite
     from gateway.clock import ManualClock
     from sensors.agent import Agent
-    from sensors.sim_backend import SimulatedHardware, with_simulated_wiring
-    from sensors.simulator import SimulatedSite
 
     if args.simulate <= 0:
         print("--simulate SPEED must be a positive number (1 is real time, 60 is a minute per second)",

@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from gateway.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
+from demo.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
+from demo.login import prepare as prepare_login
+from demo.simulator import SITE_DEVICES, SimulatedSite, Simulator
 from gateway.cli.signals import stop_on_signals
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
 from gateway.gate.cards import CardRegistry
 from gateway.values import parse_clock
-from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
 
 DEMO_SITE_ID = "demo-kg"
 DEMO_SITE_NAME = "阳光幼儿园（演示）"
@@ -39,11 +40,16 @@ DEFAULT_SPEED = 10.0
 STATUS_EVERY_S = 60.0
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the command."""
-    p = sub.add_parser("demo", help="run a simulated kindergarten: embedded broker, sensors, storage",
-                       description="Run a living demo site in one process. Writes DIR/houqin.toml so the other "
-                                   "commands work on it. Ctrl-C stops it; the data stays in DIR.")
+def main(argv: Sequence[str]) -> int:
+    """``houqin demo ARGS``: parse the demo's own arguments and run it (``gateway.cli`` hands them over)."""
+    return run(build_parser().parse_args(argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``houqin demo``'s arguments."""
+    p = argparse.ArgumentParser(prog="houqin demo",
+                                description="Run a living demo site in one process. Writes DIR/houqin.toml so the "
+                                            "other commands work on it. Ctrl-C stops it; the data stays in DIR.")
     p.add_argument("--dir", type=Path, default=None,
                    help="where the config and data go (default: a new temporary directory)")
     p.add_argument("--mqtt-port", type=_port, default=None,
@@ -66,7 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--broken-fridge", action="store_true",
                    help="break the compressor of kitchen-fridge-2: it warms up and raises an alert")
     p.add_argument("--left-on", action="store_true", help="lights and air conditioning left on after school")
-    p.set_defaults(func=run)
+    return p
 
 
 def _port(text: str) -> int:
@@ -340,7 +346,6 @@ def run(args: argparse.Namespace) -> int:
 def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threading.Event,
            link_settings: Any) -> int:
     from dashboard.component import serve_dashboard
-    from dashboard.demo import prepare
     from gateway.app import build_gateway
 
     try:
@@ -399,7 +404,7 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
         sim = Simulator(cfg.site.id, link_settings(cfg, client_id="houqin-sim", persistent=False),
                         speed=args.speed, site=site)
         sim.start()
-        _print_banner(cfg, config_path, args, list(prepare(web)), history, len(site.gate.cards), cards_added)
+        _print_banner(cfg, config_path, args, list(prepare_login(web)), history, len(site.gate.cards), cards_added)
         next_status = time.monotonic() + STATUS_EVERY_S
         while not stop.wait(1.0):
             if time.monotonic() >= next_status:

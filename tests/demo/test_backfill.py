@@ -1,4 +1,4 @@
-"""The demo's simulated history (``gateway.backfill``), its gate cards, and the simulated lock relay."""
+"""The demo's simulated history (``demo.backfill``), its gate cards, and the simulated lock relay."""
 
 from __future__ import annotations
 
@@ -12,18 +12,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from demo.backfill import STEP_S, backfill, leak_window
+from demo.command import CONTRACTOR_HOURS, demo_config_text, register_demo_cards
+from demo.sim.base import EventObs, StateObs
+from demo.simulator import SimulatedSite
 from gateway.app import build_store
-from gateway.backfill import STEP_S, backfill, leak_window
 from gateway.cli import main
-from gateway.cli.demo import CONTRACTOR_HOURS, demo_config_text, register_demo_cards
 from gateway.clock import ManualClock
 from gateway.config import Config, load_config
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 from gateway.gate.card_rules import decide
 from gateway.gate.cards import CardRegistry
 from gateway.store.base import TimeSeriesStore
-from sensors.sim.base import EventObs, StateObs
-from sensors.simulator import SimulatedSite
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: Monday 16 Nov 2026, 06:00 in Shanghai: the last full week is 2026-W46 (Mon 9 - Sun 15 Nov).
@@ -144,7 +144,7 @@ def test_simulated_gate_with_a_relay_opens_only_when_pulsed() -> None:
 
 
 def test_banner_hint_for_a_closed_school() -> None:
-    from gateway.cli.demo import _school_hours
+    from demo.command import _school_hours
 
     assert _school_hours(datetime(2026, 11, 20, 9, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")  # Friday
     assert not _school_hours(datetime(2026, 11, 20, 22, 0, tzinfo=TZ).timestamp(), "Asia/Shanghai")
@@ -154,7 +154,7 @@ def test_banner_hint_for_a_closed_school() -> None:
 def test_live_fridges_start_where_the_history_ends(demo: tuple[Path, Config, TimeSeriesStore, EventsDB]) -> None:
     import time
 
-    from gateway.cli.demo import _continue_temperatures
+    from demo.command import _continue_temperatures
     from gateway.model import Reading
 
     _path, _cfg, store, _db = demo

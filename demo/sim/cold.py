@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sensors.sim.base import Every, Observation, StateObs, device_rng
-from sensors.sim.schedule import SchoolDay
+from demo.sim.base import Every, Observation, StateObs, device_rng
+from demo.sim.schedule import SchoolDay
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sensors.sim.schedule import SchoolDay
+from demo.sim.schedule import SchoolDay
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from demo.sim.base import DeviceModel, StateObs
+from demo.sim.schedule import SchoolDay
+from demo.simulator import SimulatedSite
 from gateway.meters import Meters
 from gateway.model import Reading
 from gateway.reports.weekly import last_full_week, midnight
-from sensors.sim.base import DeviceModel, StateObs
-from sensors.sim.schedule import SchoolDay
-from sensors.simulator import SimulatedSite
 
 if TYPE_CHECKING:
     from gateway.config import Config, DeviceSettings

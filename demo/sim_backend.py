@@ -1,6 +1,6 @@
 """The simulated site as one more hardware backend of the agent: mock pins, 1-Wire files, a card reader.
 
-``SimulatedHardware`` turns engineer C's device models (``sensors.simulator.SimulatedSite``) into what
+``SimulatedHardware`` turns engineer C's device models (``demo.simulator.SimulatedSite``) into what
 real hardware would present: reed and S0 pulses and the gate contact on gpiozero ``MockFactory`` pins,
 ``w1_slave`` text for the probes, card numbers for the reader. The agent then runs unchanged
 (debounce, pulse journal, spool, seq), on a ``ManualClock`` that ``advance`` moves in step with the site.
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from demo.sim.base import EventObs, StateObs
+from demo.simulator import TICK_S, SimulatedSite
 from gateway.clock import ManualClock
 from gateway.config import Config
 from sensors.config import (
@@ -25,8 +27,6 @@ from sensors.config import (
     PulseSettings,
 )
 from sensors.hardware import GpiozeroPins
-from sensors.sim.base import EventObs, StateObs
-from sensors.simulator import TICK_S, SimulatedSite
 
 #: 1-Wire ids of the simulated probes.
 SIM_PROBES: dict[str, str] = {
@@ -59,7 +59,7 @@ def with_simulated_wiring(config: Config) -> Config:
 
 def simulated_wiring(w1_root: str = "/sim/w1") -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``[[devices]]`` and ``[[sensors]]`` entries that wire the simulated site to the agent."""
-    from sensors.simulator import SITE_DEVICES
+    from demo.simulator import SITE_DEVICES
 
     devices: list[dict[str, Any]] = []
     for d in SITE_DEVICES:

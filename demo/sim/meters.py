@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sensors.sim.base import Every, Observation, StateObs, device_rng
-from sensors.sim.schedule import SchoolDay
+from demo.sim.base import Every, Observation, StateObs, device_rng
+from demo.sim.schedule import SchoolDay
 
 #: The slow flow of a leaking cistern or pipe (L/min), there day and night.
 LEAK_LPM = 0.4

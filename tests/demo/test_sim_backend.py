@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from demo.sim_backend import SimulatedHardware, simulated_wiring
+from demo.simulator import SimulatedSite
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.mqtt_link import LinkSettings
 from sensors.agent import Agent, AgentSettings
-from sensors.sim_backend import SimulatedHardware, simulated_wiring
-from sensors.simulator import SimulatedSite
 from tests.mosquitto import Mosquitto
 from tests.sensors.helpers import Collector, events, states
 

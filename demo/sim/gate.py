@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sensors.sim.base import EventObs, Every, Observation, StateObs, device_rng
-from sensors.sim.schedule import SchoolDay
+from demo.sim.base import EventObs, Every, Observation, StateObs, device_rng
+from demo.sim.schedule import SchoolDay
 
 #: People passing per hour: at the rushes, during school hours, just before closing on school days.
 PASSES_PER_HOUR_RUSH = 90.0

@@ -17,13 +17,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from demo.command import _stored_totals, demo_config_text, last_school_day_at
+from demo.simulator import SITE_DEVICES
 from gateway.cli import main
-from gateway.cli.demo import _stored_totals, demo_config_text, last_school_day_at
 from gateway.config import load_config
-from sensors.simulator import SITE_DEVICES
 from tests.mosquitto import free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def query(capsys: pytest.CaptureFixture[str], config: Path, device: str, *extra: str) -> list[dict[str, object]]:

@@ -19,6 +19,11 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from demo.sim.base import DeviceModel, EventObs, Observation, StateObs
+from demo.sim.cold import FREEZER, FRIDGE, SAMPLE_FRIDGE, ColdStore
+from demo.sim.gate import Gate
+from demo.sim.meters import PowerMeter, WaterMeter
+from demo.sim.schedule import SchoolDay
 from gateway.clock import Clock, SystemClock
 from gateway.contract import (
     OFFLINE,
@@ -31,11 +36,6 @@ from gateway.contract import (
     state_topic,
 )
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink, Will
-from sensors.sim.base import DeviceModel, EventObs, Observation, StateObs
-from sensors.sim.cold import FREEZER, FRIDGE, SAMPLE_FRIDGE, ColdStore
-from sensors.sim.gate import Gate
-from sensors.sim.meters import PowerMeter, WaterMeter
-from sensors.sim.schedule import SchoolDay
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from demo.sim.base import EventObs, Observation, StateObs
+from demo.sim.cold import FRIDGE, ColdStore
+from demo.sim.schedule import SchoolDay
+from demo.simulator import SITE_DEVICES, SimulatedSite, Simulator
 from gateway.clock import ManualClock
 from gateway.contract import METRICS, parse_topic, state_value
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
-from sensors.sim.base import EventObs, Observation, StateObs
-from sensors.sim.cold import FRIDGE, ColdStore
-from sensors.sim.schedule import SchoolDay
-from sensors.simulator import SITE_DEVICES, SimulatedSite, Simulator
 from tests.mosquitto import Mosquitto
 from tests.waiting import wait_for
 

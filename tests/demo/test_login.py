@@ -1,4 +1,4 @@
-"""``dashboard.demo.prepare``: the demo's login with a fresh random password each run."""
+"""``demo.login.prepare``: the demo's login with a fresh random password each run."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 from dashboard.accounts import Accounts
 from dashboard.component import DashboardComponent
-from dashboard.demo import DEMO_USER, prepare
 from dashboard.services import DashboardServices
+from demo.login import DEMO_USER, prepare
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.gate.service import Gate

@@ -1,0 +1,1 @@
+"""The demo site: simulated sensors, simulated history and ``houqin demo``; nothing in production imports it."""

@@ -1,1 +1,0 @@
-"""Device models of the simulated site: physics and behaviour only, no MQTT (see ``sensors.simulator``)."""
