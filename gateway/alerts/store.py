@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from gateway.alerts.model import Alert, AlertNotFoundError, AlertStateError, TimelineEntry
+from gateway.backoff import Backoff
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB, connect
 
@@ -60,6 +61,11 @@ class OpenRequest:
 LOCK_WAIT_S = 30.0
 
 
+def _lock_poll() -> Backoff:
+    """Polls for the write lock: from 1 ms, jittered so the waiter does not stay in step with ingest's commits."""
+    return Backoff(0.001, 0.01, jitter=0.5)
+
+
 class AlertStore:
     """Alert persistence on top of the events database (any thread)."""
 
@@ -86,6 +92,7 @@ class AlertStore:
     def _tx(self) -> Iterator[sqlite3.Connection]:
         conn = self._writer()
         deadline = time.monotonic() + LOCK_WAIT_S
+        backoff = _lock_poll()
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -96,7 +103,7 @@ class AlertStore:
                 if time.monotonic() > deadline:
                     raise StoreError(f"the events database {self.db.path} stayed locked for {LOCK_WAIT_S:.0f} s; "
                                      "is another program holding it?") from None
-                time.sleep(0.001)
+                backoff.wait()
         try:
             yield conn
         except BaseException:
@@ -107,6 +114,7 @@ class AlertStore:
     @staticmethod
     def _commit(conn: sqlite3.Connection) -> None:
         deadline = time.monotonic() + LOCK_WAIT_S
+        backoff = _lock_poll()
         while True:
             try:
                 conn.execute("COMMIT")
@@ -115,7 +123,7 @@ class AlertStore:
                 if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
                     conn.execute("ROLLBACK")
                     raise
-                time.sleep(0.001)
+                backoff.wait()
 
     def close(self) -> None:
         """Close the write connections of every thread."""

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from gateway.backoff import Backoff
 from gateway.notify.channel import Channel
 from gateway.notify.messages import Notice
 
@@ -102,7 +103,7 @@ class Dispatcher:
             self._deliver(name, w, notice)
 
     def _deliver(self, name: str, w: _Worker, notice: Notice) -> None:
-        delay = self.backoff_s
+        backoff = Backoff(self.backoff_s, max(self.backoff_s, MAX_BACKOFF_S))
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -112,10 +113,9 @@ class Dispatcher:
                 error = str(e) or type(e).__name__
                 log.warning("channel %s: alert %d %s, attempt %d/%d failed: %s", name, notice.alert.id,
                             notice.event, attempt, self.attempts, error)
-                if attempt == self.attempts or self._stop.wait(delay):
+                if attempt == self.attempts or backoff.wait(self._stop):
                     break
                 w.retried += 1
-                delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
             w.sent += 1
             log.info("channel %s: alert %d %s delivered", name, notice.alert.id, notice.event)
