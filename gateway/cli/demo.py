@@ -327,7 +327,8 @@ def _dashboard_lines(gateway: Any) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or SIGTERM; exit 0 after a clean stop, 1 when it cannot start."""
-    from gateway.app import build_gateway, link_settings
+    from gateway.app import build_gateway
+    from gateway.link_settings import link_settings
 
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="houqin-demo-"))
     try:
