@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from gateway.alerts.model import Alert, AlertNotFoundError, AlertStateError, Tim
 from gateway.backoff import Backoff
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB, connect
+from gateway.sqlite_threads import ThreadConnections
 
 _COLS = ("id, rule, device, kind, severity, state, chain, metric, value, detail, since, opened_at, acked_by, "
          "acked_at, ack_note, ended_at, cleared_at, latch")
@@ -71,22 +71,18 @@ class AlertStore:
 
     def __init__(self, db: EventsDB) -> None:
         self.db = db
-        self._local = threading.local()
-        self._conns: builtins.list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._writers = ThreadConnections(self._open_writer)
+
+    def _open_writer(self) -> sqlite3.Connection:
+        # Writes use their own connections that poll for the write lock (from 1 ms on): SQLite's busy
+        # handler backs off to 100 ms sleeps, and under a steady ingest load (which commits batch after
+        # batch) such a waiter can miss every gap between commits for seconds.
+        c = connect(self.db.path)
+        c.execute("PRAGMA busy_timeout=1")
+        return c
 
     def _writer(self) -> sqlite3.Connection:
-        # Writes use their own connections that poll for the write lock every millisecond: SQLite's
-        # busy handler backs off to 100 ms sleeps, and under a steady ingest load (which commits batch
-        # after batch) such a waiter can miss every gap between commits for seconds.
-        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if c is None:
-            c = connect(self.db.path)
-            c.execute("PRAGMA busy_timeout=1")
-            self._local.conn = c
-            with self._lock:
-                self._conns.append(c)
-        return c
+        return self._writers.get()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -127,11 +123,7 @@ class AlertStore:
 
     def close(self) -> None:
         """Close the write connections of every thread."""
-        with self._lock:
-            for c in self._conns:
-                c.close()
-            self._conns.clear()
-        self._local = threading.local()
+        self._writers.close_all()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def open(self, req: OpenRequest, now: float) -> tuple[Alert, bool]:
