@@ -98,8 +98,8 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
             resp.delete_cookie(SESSION_COOKIE, path="/")
         return resp
 
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+    @app.exception_handler(Forbidden)  # plain def: Starlette runs it in the thread pool (it renders a page)
+    def _forbidden(request: Request, exc: Forbidden) -> Response:
         log.info("dashboard: refused %s %s: %s", request.method, request.url.path, exc.reason)
         if _wants_json(request):
             return JSONResponse({"detail": exc.reason}, status_code=403)

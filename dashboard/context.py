@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from argon2 import PasswordHasher
-from starlette.concurrency import run_in_threadpool
 
 from dashboard import views
 from dashboard.accounts import Accounts, User
@@ -65,16 +64,11 @@ class DashboardContext:
             cache=ResultCache(hub.changes, TTL_S if told else 0.0),
         )
 
-    async def kdf(self, fn: Callable[..., T], *args: object) -> T:
-        """Run a password hash or check off the event loop, at most ``KDF_SLOTS`` at a time.
-
-        argon2-cffi releases the GIL while hashing, so live streams and pages keep being served.
-        """
-        def limited() -> T:
-            with self.kdf_slots:
-                return fn(*args)
-
-        return await run_in_threadpool(limited)
+    def kdf(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a password hash or check, at most ``KDF_SLOTS`` at a time (from a plain ``def`` handler,
+        so in a worker thread: argon2-cffi releases the GIL, live streams and pages keep being served)."""
+        with self.kdf_slots:
+            return fn(*args)
 
     def locale_of(self, user: User | None) -> str:
         """The user's language, or the site's."""

@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from dashboard.context import DashboardContext, Principal
 from dashboard.roles import PUBLIC, allowed
-from dashboard.security import SESSION_COOKIE, UNSAFE_METHODS, same_origin, submitted_csrf, tokens_match
+from dashboard.security import (
+    SESSION_COOKIE,
+    UNSAFE_METHODS,
+    form_fields,
+    same_origin,
+    submitted_csrf,
+    tokens_match,
+)
 
 
 class LoginRequired(Exception):
@@ -43,25 +51,34 @@ def is_public(path: str) -> bool:
 
 
 async def authorize(request: Request) -> None:
-    """Session, role and CSRF checks for the matched route; public routes pass (fail closed otherwise)."""
+    """Session, role and CSRF checks for the matched route; public routes pass (fail closed otherwise).
+
+    The session and user lookups are SQLite reads: they run in the thread pool, never on the event loop.
+    """
     path = _route_path(request)
     if is_public(path):
         return
     ctx: DashboardContext = request.app.state.ctx
-    session = ctx.sessions.lookup(request.cookies.get(SESSION_COOKIE))
+    principal = await run_in_threadpool(_principal, ctx, request.cookies.get(SESSION_COOKIE), request.method, path)
+    request.state.principal = principal
+    if request.method in UNSAFE_METHODS:
+        if not same_origin(request, bool(ctx.settings.trusted_proxies)):
+            raise Forbidden("cross-site request refused")
+        if not tokens_match(principal.session.csrf_token, await submitted_csrf(request)):
+            raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+
+
+def _principal(ctx: DashboardContext, token: str | None, method: str, path: str) -> Principal:
+    """The session's user, allowed to ``method`` ``path`` (raises LoginRequired or Forbidden)."""
+    session = ctx.sessions.lookup(token)
     user = ctx.accounts.get_by_id(session.user_id) if session else None
     if session is None or user is None or user.disabled:
         if session is not None:
             ctx.sessions.end_all(session.user_id)
         raise LoginRequired()
-    request.state.principal = Principal(user, session)
-    if not allowed(user.role, request.method, path):
-        raise Forbidden(f"role {user.role!r} may not {request.method} {path}")
-    if request.method in UNSAFE_METHODS:
-        if not same_origin(request, bool(ctx.settings.trusted_proxies)):
-            raise Forbidden("cross-site request refused")
-        if not tokens_match(session.csrf_token, await submitted_csrf(request)):
-            raise Forbidden("missing or wrong CSRF token; reload the page and try again")
+    if not allowed(user.role, method, path):
+        raise Forbidden(f"role {user.role!r} may not {method} {path}")
+    return Principal(user, session)
 
 
 async def current_principal(request: Request) -> Principal:
@@ -73,3 +90,6 @@ async def current_principal(request: Request) -> Principal:
 
 
 Me = Annotated[Principal, Depends(current_principal)]
+
+Form = Annotated[dict[str, str], Depends(form_fields)]
+"""The urlencoded form body (read on the event loop, so the handler can be a plain ``def``)."""

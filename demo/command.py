@@ -312,7 +312,7 @@ def _continue_temperatures(gateway: Any, site: SimulatedSite) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or SIGTERM; exit 0 after a clean stop, 1 when it cannot start."""
-    from gateway.app import link_settings
+    from gateway.link_settings import link_settings
 
     base = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="houqin-demo-"))
     try:

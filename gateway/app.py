@@ -26,8 +26,9 @@ from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 from gateway.gate.service import Gate
 from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
+from gateway.link_settings import link_settings
 from gateway.model import BatchObserver
-from gateway.mqtt_link import LinkSettings, MqttLink, Will
+from gateway.mqtt_link import MqttLink, Will
 from gateway.reports.samples import SampleWatch
 from gateway.reports.scheduler import ReportScheduler
 from gateway.reports.service import Reports
@@ -65,27 +66,6 @@ def build_store(config: Config, *, clock: Clock | None = None,
     from gateway.store.influx import InfluxStore
 
     return InfluxStore.from_config(config, clock=clock, dead_letters=dead_letters)
-
-
-def link_settings(config: Config, *, client_id: str | None = None, persistent: bool = True) -> LinkSettings:
-    """MQTT link settings from ``[mqtt]`` (the embedded broker speaks MQTT 3.1.1)."""
-    addr = config.mqtt.address()
-    m = config.mqtt
-    return LinkSettings(
-        host=addr.host,
-        port=addr.port,
-        client_id=client_id or config.client_id,
-        protocol="3.1.1" if m.embedded else m.protocol,
-        tls=addr.tls,
-        username=addr.username,
-        password=addr.password,
-        ca_file=m.ca_file,
-        cert_file=m.cert_file,
-        key_file=m.key_file,
-        keepalive=m.keepalive,
-        persistent=persistent,
-        manual_ack=persistent,
-    )
 
 
 @dataclass(frozen=True)

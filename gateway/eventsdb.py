@@ -10,12 +10,12 @@ patrols, handover).
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from importlib import resources
 from pathlib import Path
 
 from gateway.errors import StoreError
+from gateway.sqlite_threads import ThreadConnections
 
 EVENTS_DB_NAME = "events.db"
 
@@ -86,25 +86,13 @@ class EventsDB:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._conns = ThreadConnections(lambda: connect(self.path))
         migrate(self.conn())
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit: wrap writes that belong together in ``BEGIN``/``COMMIT``)."""
-        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if c is None:
-            c = connect(self.path)
-            self._local.conn = c
-            with self._lock:
-                self._all.append(c)
-        return c
+        return self._conns.get()
 
     def close(self) -> None:
         """Close every connection opened by any thread."""
-        with self._lock:
-            for c in self._all:
-                c.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._conns.close_all()

@@ -29,6 +29,7 @@ from gateway.errors import DecodeError
 from gateway.listeners import Listeners
 from gateway.meters import Meters, SeqFilter
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
+from gateway.mqtt_link import topic_matches
 from gateway.validate import Refusal, check_size, validate
 
 if TYPE_CHECKING:
@@ -46,20 +47,6 @@ QUEUE_SIZE = 20_000
 MAX_BATCH = 2000
 _ROUTE_CACHE_MAX = 50_000
 _RETRY_MAX_S = 30.0
-
-
-def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT topic matching with ``+`` (one level) and ``#`` (this level and below)."""
-    if topic.startswith("$") and topic_filter[:1] in ("+", "#"):
-        return False
-    f = topic_filter.split("/")
-    t = topic.split("/")
-    for i, level in enumerate(f):
-        if level == "#":
-            return True
-        if i >= len(t) or (level != "+" and level != t[i]):
-            return False
-    return len(f) == len(t)
 
 
 @dataclass(slots=True)

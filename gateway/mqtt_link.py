@@ -24,6 +24,14 @@ SESSION_EXPIRY_S = 7 * 24 * 3600
 RECEIVE_MAXIMUM = 1000
 
 
+def topic_matches(topic_filter: str, topic: str) -> bool:
+    """MQTT topic matching with ``+`` (one level) and ``#`` (this level and below): paho's own matcher.
+
+    ``$``-topics (``$SYS/...``) match no filter that starts with a wildcard.
+    """
+    return paho.topic_matches_sub(topic_filter, topic)
+
+
 @dataclass(frozen=True, slots=True)
 class Will:
     """The last will: published by the broker (retained) if we vanish."""

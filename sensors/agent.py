@@ -15,6 +15,7 @@ from typing import Protocol
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.contract import ID_PATTERN, cards_topic, gateway_availability_topic, parse_topic, set_topic
+from gateway.link_settings import agent_link_settings
 from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink
 from sensors.cardcache import CACHE_NAME, CardCache
 from sensors.cards import CardReader
@@ -73,26 +74,6 @@ def default_agent_id() -> str:
     return f"agent-{host}"[:63]
 
 
-def link_settings_for(config: Config, agent_id: str) -> LinkSettings:
-    """MQTT link settings of the agent: persistent session, acks by the library (it only sends)."""
-    addr = config.mqtt.address()
-    return LinkSettings(
-        host=addr.host,
-        port=addr.port,
-        client_id=f"houqin-{config.site.id}-{agent_id}"[:64],
-        protocol="3.1.1" if config.mqtt.embedded else config.mqtt.protocol,
-        tls=addr.tls,
-        username=addr.username,
-        password=addr.password,
-        ca_file=config.mqtt.ca_file,
-        cert_file=config.mqtt.cert_file,
-        key_file=config.mqtt.key_file,
-        keepalive=config.mqtt.keepalive,
-        persistent=True,
-        manual_ack=False,
-    )
-
-
 @dataclass(slots=True)
 class _Parts:
     buses: list[Ds18b20Bus] = field(default_factory=list)
@@ -132,7 +113,7 @@ class Agent:
         self._started = False
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.spool = Spool(settings.state_dir / "spool.sqlite", settings.spool_max)
-        ls = link_settings or link_settings_for(config, settings.agent_id)
+        ls = link_settings or agent_link_settings(config, settings.agent_id)
         self.parts = _Parts()
         self._devices: list[str] = []
         #: The gateway's card list, to decide reads while the gateway is unreachable (gateway/gate).

@@ -8,10 +8,15 @@ import time
 from collections import deque
 from typing import Protocol
 
+from gateway.backoff import Backoff
 from sensors.messages import Outgoing
 from sensors.spool import Spool
 
 log = logging.getLogger(__name__)
+
+#: First and longest wait after a failed send (seconds).
+RETRY_MIN_S = 1.0
+RETRY_MAX_S = 30.0
 
 
 class Publisher(Protocol):
@@ -48,6 +53,8 @@ class Outbox:
         self._stopping = False
         self._deadline = 0.0
         self._thread: threading.Thread | None = None
+        #: Waits after a failed send, longer while the broker keeps failing (a new message still wakes it).
+        self._retry = Backoff(RETRY_MIN_S, RETRY_MAX_S)
         self.sent = 0
 
     def put(self, msg: Outgoing) -> None:
@@ -109,10 +116,14 @@ class Outbox:
                 if len(self.spool):
                     if len(self._memory) > self.memory_max:
                         self._spill()
-                    if not self._drain_spool():
+                    if self._drain_spool():
+                        self._retry.reset()
+                    else:
                         self._backoff()
                     continue
-                if not self._send_memory():
+                if self._send_memory():
+                    self._retry.reset()
+                else:
                     self._backoff()
             except Exception:  # disk full, a bug: log, keep the agent reading, try again
                 log.exception("outbox failed; retrying")
@@ -122,7 +133,7 @@ class Outbox:
         self._spill()
         with self._cond:
             if not self._stopping:
-                self._cond.wait(1.0)
+                self._cond.wait(self._retry.next_delay())
 
     def _publish(self, msg: Outgoing) -> bool:
         if not self._link.connected:

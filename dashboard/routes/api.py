@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from dashboard import views
 from dashboard.ack_note import MAX_NOTE, clean_note, note_required
@@ -59,7 +60,7 @@ async def me_(me: Me, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/overview")
-async def overview(ctx: Ctx) -> dict[str, Any]:
+def overview(ctx: Ctx) -> dict[str, Any]:
     """Open alerts and each area's status."""
     def compute() -> dict[str, Any]:
         data = views.overview(ctx.services)
@@ -72,13 +73,13 @@ async def overview(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/devices")
-async def devices(ctx: Ctx) -> list[dict[str, Any]]:
+def devices(ctx: Ctx) -> list[dict[str, Any]]:
     """Every device: kind, format, last seen, availability, battery, dead letters, latest values."""
     return [r.as_dict() for r in views.devices(ctx.services)]
 
 
 @router.get("/latest")
-async def latest(ctx: Ctx) -> dict[str, Any]:
+def latest(ctx: Ctx) -> dict[str, Any]:
     """Cold storage and utilities cards as the pages show them."""
     return {"cold_storage": views.cold_storage(ctx.services), "utilities": views.utilities(ctx.services)}
 
@@ -119,7 +120,7 @@ async def readings(
 
 
 @router.get("/alerts")
-async def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter = "",
+def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter = "",
                  severity: SeverityFilter = "", limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
     """Alerts by state (recent: open ones then the last 7 days; open, active, acknowledged, cleared, all),
     area and severity."""
@@ -128,7 +129,7 @@ async def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter 
 
 
 @router.get("/alerts/{alert_id}")
-async def alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
+def alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
     """One alert with its timeline."""
     if ctx.services.alerts is None:
         raise HTTPException(404, "alerts are not available")
@@ -143,7 +144,7 @@ async def alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
 
 
 @router.post("/alerts/{alert_id}/ack")
-async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dict[str, Any]:
+def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dict[str, Any]:
     """Acknowledge an alert with a note (needs the X-CSRF-Token header)."""
     if ctx.services.alerts is None:
         raise HTTPException(404, "alerts are not available")
@@ -165,14 +166,14 @@ async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) 
 
 
 @router.get("/gate/events")
-async def gate_events(ctx: Ctx, since: float | None = None,
+def gate_events(ctx: Ctx, since: float | None = None,
                       limit: int = Query(default=50, ge=1, le=500)) -> list[dict[str, Any]]:
     """Recent events of gate devices, newest first."""
     return views.gate_events(ctx.services, limit=limit, since=since)
 
 
 @router.get("/users")
-async def users(ctx: Ctx) -> list[dict[str, Any]]:
+def users(ctx: Ctx) -> list[dict[str, Any]]:
     """Users and their roles (admins only)."""
     return [{"username": u.username, "display_name": u.display_name, "role": u.role, "locale": u.locale,
              "disabled": u.disabled, "created_at": u.created_at} for u in ctx.accounts.list()]
@@ -196,7 +197,7 @@ async def live(request: Request, ctx: Ctx, me: Me) -> StreamingResponse:
                     msg = await asyncio.wait_for(sub.get(), HEARTBEAT_S)
                 except TimeoutError:
                     # logout, password change and timeouts end the stream too
-                    if ctx.sessions.lookup(token) is None:
+                    if await run_in_threadpool(ctx.sessions.lookup, token) is None:
                         yield LiveMessage("logout", {}).encode()
                         return
                     yield b": ping\n\n"
@@ -212,6 +213,6 @@ async def live(request: Request, ctx: Ctx, me: Me) -> StreamingResponse:
 
 
 @router.get("/openapi.json", include_in_schema=False)
-async def openapi(request: Request) -> JSONResponse:
+def openapi(request: Request) -> JSONResponse:
     """The OpenAPI schema FastAPI generates (logged-in users only)."""
     return JSONResponse(request.app.openapi())

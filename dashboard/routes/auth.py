@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboard.accounts import AccountError
 from dashboard.context import DashboardContext
-from dashboard.deps import Ctx, Forbidden, Me
+from dashboard.deps import Ctx, Forbidden, Form, Me
 from dashboard.passwords import verify
 from dashboard.routes.common import HOME, account_error, render_page, safe_next
 from dashboard.security import (
@@ -17,7 +17,6 @@ from dashboard.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     client_address,
-    form_fields,
     same_origin,
     tokens_match,
 )
@@ -42,15 +41,14 @@ def _login_form(request: Request, ctx: DashboardContext, *, error: str = "", sta
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page(request: Request, ctx: Ctx) -> Response:
+def login_page(request: Request, ctx: Ctx) -> Response:
     """The login form."""
     return _login_form(request, ctx)
 
 
 @router.post("/login")
-async def login(request: Request, ctx: Ctx) -> Response:
+def login(request: Request, ctx: Ctx, form: Form) -> Response:
     """Check the form's CSRF token, the throttle and the password; start a session."""
-    form = await form_fields(request)
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     trusted = bool(ctx.settings.trusted_proxies)
     if not same_origin(request, trusted) or not cookie or not tokens_match(cookie, form.get(CSRF_FIELD, "")):
@@ -63,7 +61,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
         minutes = max(1, round(ctx.settings.window_seconds / 60))
         return _login_form(request, ctx, status_code=429, username=username,
                            error=f"too_many:{minutes}")
-    user = await ctx.kdf(ctx.accounts.authenticate, username, password) if username and password else None
+    user = ctx.kdf(ctx.accounts.authenticate, username, password) if username and password else None
     if user is None:
         ctx.throttle.failed(username, address)
         ctx.audit.record(username or "-", "login_failed", address=address)
@@ -83,7 +81,7 @@ async def login(request: Request, ctx: Ctx) -> Response:
 
 
 @router.post("/logout")
-async def logout(request: Request, ctx: Ctx, me: Me) -> Response:
+def logout(request: Request, ctx: Ctx, me: Me) -> Response:
     """End this session on the server and forget the cookie."""
     ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
     ctx.audit.record(me.user.username, "logout", address=client_address(request))
@@ -93,9 +91,8 @@ async def logout(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/account/locale")
-async def set_locale(request: Request, ctx: Ctx, me: Me) -> Response:
+def set_locale(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Switch the user's language (zh-CN or en)."""
-    form = await form_fields(request)
     locale = form.get("locale", "")
     try:
         ctx.accounts.set_locale(me.user.id, locale if locale else None)
@@ -105,16 +102,15 @@ async def set_locale(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/account/password")
-async def change_password(request: Request, ctx: Ctx, me: Me) -> Response:
+def change_password(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Change one's own password; every session of the user ends (log in again)."""
-    form = await form_fields(request)
     current, new = form.get("current", ""), form.get("new", "")
     stored = ctx.services.events_db.conn().execute(
         "SELECT password_hash FROM dashboard_users WHERE id = ?", (me.user.id,)).fetchone()
-    if stored is None or not await ctx.kdf(verify, ctx.accounts.hasher, str(stored[0]), current):
+    if stored is None or not ctx.kdf(verify, ctx.accounts.hasher, str(stored[0]), current):
         return render_page(request, ctx, me, "account.html", status_code=400, error="wrong_password")
     try:
-        await ctx.kdf(ctx.accounts.set_password, me.user.username, new)
+        ctx.kdf(ctx.accounts.set_password, me.user.username, new)
     except AccountError as e:
         return render_page(request, ctx, me, "account.html", status_code=400,
                            error=account_error(ctx.locale_of(me.user), str(e)))

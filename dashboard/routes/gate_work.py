@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext
-from dashboard.deps import Ctx, Me
+from dashboard.deps import Ctx, Form, Me
 from dashboard.live import LiveMessage
 from dashboard.routes.common import render_page
-from dashboard.security import client_address, form_fields
+from dashboard.security import client_address
 from gateway.contract import METRICS, display_value
 from gateway.gate.cards import CARD_KINDS, CardError
 from gateway.gate.errors import GateError
@@ -79,15 +79,14 @@ def _desk(request: Request, ctx: DashboardContext, me: Any, error: str = "", war
 
 
 @router.get("/gate/desk")
-async def desk(request: Request, ctx: Ctx, me: Me, warning: str = "") -> Response:
+def desk(request: Request, ctx: Ctx, me: Me, warning: str = "") -> Response:
     """The guard's work page on the tablet."""
     return _desk(request, ctx, me, warning=warning)
 
 
 @router.post("/gate/visitors")
-async def register(request: Request, ctx: Ctx, me: Me) -> Response:
+def register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Register a visitor at the gate."""
-    form = await form_fields(request)
     gate = _gate(request)
     try:
         v = gate.register_visitor(name=form.get("name", ""), phone=form.get("phone", ""),
@@ -100,7 +99,7 @@ async def register(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/gate/visitors/{visitor_id}/photo")
-async def visitor_photo(request: Request, visitor_id: int) -> Response:
+def visitor_photo(request: Request, visitor_id: int) -> Response:
     """The visitor's photo taken at the gate (not cached by the browser: personal data)."""
     photo = _gate(request).visitors.photo(visitor_id)
     if photo is None:
@@ -110,9 +109,8 @@ async def visitor_photo(request: Request, visitor_id: int) -> Response:
 
 
 @router.post("/gate/visitors/{visitor_id}/{action}")
-async def visitor_action(request: Request, ctx: Ctx, me: Me, visitor_id: int, action: Action) -> Response:
+def visitor_action(request: Request, ctx: Ctx, me: Me, visitor_id: int, action: Action, form: Form) -> Response:
     """Approve/refuse (as told by the person visited), sign in, sign out."""
-    form = await form_fields(request)
     try:
         _act(_gate(request), visitor_id, action, _who(me), form.get("note", ""))
     except VisitorError as e:
@@ -131,9 +129,8 @@ def _act(gate: Gate, visitor_id: int, action: str, by: str, note: str) -> Any:
 
 
 @router.post("/gate/watch")
-async def watch_add(request: Request, ctx: Ctx, me: Me) -> Response:
+def watch_add(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Add a person to the watch list."""
-    form = await form_fields(request)
     try:
         e = _gate(request).visitors.add_watch(form.get("name", ""), form.get("reason", ""), _who(me),
                                               phone=form.get("phone", ""), id_number=form.get("id_number", ""))
@@ -144,7 +141,7 @@ async def watch_add(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/gate/watch/{entry_id}/delete")
-async def watch_delete(request: Request, ctx: Ctx, me: Me, entry_id: int) -> Response:
+def watch_delete(request: Request, ctx: Ctx, me: Me, entry_id: int) -> Response:
     """Take a person off the watch list."""
     _gate(request).visitors.remove_watch(entry_id)
     ctx.audit.record(me.user.username, "watch_removed", target=str(entry_id), address=client_address(request))
@@ -176,7 +173,7 @@ def _release(request: Request, ctx: DashboardContext, me: Any, relay: str) -> bo
 
 
 @router.post("/gate/release/{relay}")
-async def release(request: Request, ctx: Ctx, me: Me, relay: str) -> Response:
+def release(request: Request, ctx: Ctx, me: Me, relay: str) -> Response:
     """The gate page's "Release lock" button (guards and admins; audited)."""
     sent = _release(request, ctx, me, relay)
     return RedirectResponse(f"/gate?{'released' if sent else 'release_failed'}={quote(relay, safe='')}",
@@ -184,7 +181,7 @@ async def release(request: Request, ctx: Ctx, me: Me, relay: str) -> Response:
 
 
 @router.get("/gate/rollcall")
-async def rollcall(request: Request, ctx: Ctx, me: Me) -> Response:
+def rollcall(request: Request, ctx: Ctx, me: Me) -> Response:
     """Everyone on site now, printable for an evacuation drill (A4, no navigation when printed)."""
     gate = _gate(request)
     return render_page(request, ctx, me, "gate_rollcall.html", page="gate-rollcall", visitors=gate.visitors.on_site(),
@@ -193,7 +190,7 @@ async def rollcall(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/gate/patrols")
-async def patrols(request: Request, ctx: Ctx, me: Me) -> Response:
+def patrols(request: Request, ctx: Ctx, me: Me) -> Response:
     """Patrol routes, the last two days' rounds and their check-ins with the readings recorded."""
     gate = _gate(request)
     now = gate.clock.now()
@@ -225,7 +222,7 @@ def _shown(metric: str, value: float, locale: str) -> str:
 
 
 @router.get("/gate/handover")
-async def handover(request: Request, ctx: Ctx, me: Me) -> Response:
+def handover(request: Request, ctx: Ctx, me: Me) -> Response:
     """Write the handover (pre-filled) or acknowledge the last one."""
     return _handover(request, ctx, me)
 
@@ -240,9 +237,8 @@ def _handover(request: Request, ctx: DashboardContext, me: Any, error: str = "",
 
 
 @router.post("/gate/handover")
-async def handover_write(request: Request, ctx: Ctx, me: Me) -> Response:
+def handover_write(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Save the outgoing guard's handover."""
-    form = await form_fields(request)
     try:
         h = _gate(request).write_handover(_who(me), form.get("note", ""), form.get("open_issues", ""))
     except HandoverError as e:
@@ -252,7 +248,7 @@ async def handover_write(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/gate/handover/{handover_id}/ack")
-async def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: int) -> Response:
+def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: int) -> Response:
     """The next guard acknowledges the handover."""
     try:
         _gate(request).ack_handover(handover_id, _who(me))
@@ -263,16 +259,15 @@ async def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: int) -> 
 
 
 @router.get("/gate/cards")
-async def cards(request: Request, ctx: Ctx, me: Me, error: str = "") -> Response:
+def cards(request: Request, ctx: Ctx, me: Me, error: str = "") -> Response:
     """The card registry (admins)."""
     return render_page(request, ctx, me, "gate_cards.html", page="gate-cards", cards=_gate(request).cards.all(),
                        kinds=CARD_KINDS, error=error)
 
 
 @router.post("/gate/cards")
-async def card_add(request: Request, ctx: Ctx, me: Me) -> Response:
+def card_add(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Register a card."""
-    form = await form_fields(request)
     gate = _gate(request)
     try:
         c = gate.cards.add(form.get("uid", ""), form.get("holder", ""), form.get("kind", "staff"),
@@ -288,9 +283,8 @@ async def card_add(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/gate/cards/{card_id}")
-async def card_change(request: Request, ctx: Ctx, me: Me, card_id: int) -> Response:
+def card_change(request: Request, ctx: Ctx, me: Me, card_id: int, form: Form) -> Response:
     """Disable, enable or delete a card."""
-    form = await form_fields(request)
     gate = _gate(request)
     what = form.get("action", "")
     try:
@@ -310,7 +304,7 @@ async def card_change(request: Request, ctx: Ctx, me: Me, card_id: int) -> Respo
 
 # -- the public approval page (the signed link is the credential) -------------------------------------
 @router.get("/v/{token}")
-async def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
+def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
     """What the person visited sees on their phone: who is at the gate, approve or refuse."""
     gate = _gate(request)
     try:
@@ -323,9 +317,8 @@ async def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
 
 
 @router.post("/v/{token}")
-async def approval_decide(request: Request, ctx: Ctx, token: str) -> Response:
+def approval_decide(request: Request, ctx: Ctx, token: str, form: Form) -> Response:
     """Approve or refuse through the link (a GET never decides: link previews must not approve anyone)."""
-    form = await form_fields(request)
     gate = _gate(request)
     approve = form.get("decision") == "approve"
     try:
@@ -382,7 +375,7 @@ def _lang(request: Request, me: Any) -> str:
 
 
 @api.post("/release/{relay}")
-async def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[str, Any]:
+def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[str, Any]:
     """Release (pulse) a lock relay; 503 when the command could not be sent (MQTT not connected)."""
     if not _release(request, ctx, me, relay):
         raise HTTPException(503, f"the release command for {relay!r} could not be sent: MQTT is not connected")
@@ -390,26 +383,26 @@ async def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[st
 
 
 @api.get("/access")
-async def api_access(request: Request, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
+def api_access(request: Request, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
     """Card decisions (accepted and refused), newest first."""
     return [r.as_dict() for r in _gate(request).access.recent(min(limit, 1000), since=since)]
 
 
 @api.get("/onsite")
-async def api_onsite(request: Request) -> dict[str, Any]:
+def api_onsite(request: Request) -> dict[str, Any]:
     """Who is on site now: visitors signed in, contractors in without out."""
     return _gate(request).on_site()
 
 
 @api.get("/visitors")
-async def api_visitors(request: Request, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def api_visitors(request: Request, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
     """Visitors, newest first (ID numbers masked)."""
     statuses = tuple(status.split(",")) if status else None
     return [v.as_dict() for v in _gate(request).visitors.find(statuses, limit=min(limit, 1000))]
 
 
 @api.post("/visitors", status_code=201)
-async def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, Any]:
+def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, Any]:
     """Register a visitor (the approval request goes out at once)."""
     try:
         photo = base64.b64decode(body.photo, validate=True) if body.photo else None
@@ -425,7 +418,7 @@ async def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, A
 
 
 @api.post("/visitors/{visitor_id}/{action}")
-async def api_visitor_action(request: Request, visitor_id: int, action: Action, me: Me,
+def api_visitor_action(request: Request, visitor_id: int, action: Action, me: Me,
                              body: DecisionIn | None = None) -> dict[str, Any]:
     """Approve, refuse, sign in or sign out."""
     try:
@@ -437,13 +430,13 @@ async def api_visitor_action(request: Request, visitor_id: int, action: Action, 
 
 
 @api.get("/cards")
-async def api_cards(request: Request) -> list[dict[str, Any]]:
+def api_cards(request: Request) -> list[dict[str, Any]]:
     """The card registry."""
     return [c.as_dict() for c in _gate(request).cards.all()]
 
 
 @api.post("/cards", status_code=201)
-async def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
+def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
     """Register a card (the agents' cached list is updated at once)."""
     gate = _gate(request)
     try:
@@ -456,7 +449,7 @@ async def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
 
 
 @api.get("/patrols")
-async def api_patrols(request: Request, hours: float = 48) -> dict[str, Any]:
+def api_patrols(request: Request, hours: float = 48) -> dict[str, Any]:
     """Rounds and check-ins of the last ``hours``."""
     gate = _gate(request)
     now = gate.clock.now()
@@ -466,7 +459,7 @@ async def api_patrols(request: Request, hours: float = 48) -> dict[str, Any]:
 
 
 @api.get("/handover")
-async def api_handover(request: Request) -> JSONResponse:
+def api_handover(request: Request) -> JSONResponse:
     """The pre-filled handover of this moment and the last handovers."""
     gate = _gate(request)
     return JSONResponse({"prefill": gate.handover_prefill(),

@@ -59,7 +59,7 @@ def health(ctx: DashboardContext) -> dict[str, Any]:
 
 
 @router.get("/healthz")
-async def healthz(ctx: Ctx) -> JSONResponse:
+def healthz(ctx: Ctx) -> JSONResponse:
     """200 when healthy, 503 otherwise, with the details."""
     data = health(ctx)
     return JSONResponse(data, status_code=200 if data["ok"] else 503)
@@ -146,7 +146,7 @@ def _loopback(address: str) -> bool:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-async def metrics(request: Request, ctx: Ctx) -> Response:
+def metrics(request: Request, ctx: Ctx) -> Response:
     """Prometheus text; open to scrapers on this machine, otherwise to logged-in admins only."""
     if not _loopback(client_address(request)):
         session = ctx.sessions.lookup(request.cookies.get(SESSION_COOKIE))

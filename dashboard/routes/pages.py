@@ -10,18 +10,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dashboard import views
 from dashboard.accounts import AccountError
 from dashboard.ack_note import clean_note
-from dashboard.deps import Ctx, Forbidden, Me
+from dashboard.deps import Ctx, Forbidden, Form, Me
 from dashboard.roles import ROLES, allowed, may_ack
 from dashboard.routes import gate_work
 from dashboard.routes.common import account_error, render_page, render_shared_page
-from dashboard.security import client_address, form_fields
+from dashboard.security import client_address
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 
 
 @router.get("/")
-async def overview(request: Request, ctx: Ctx, me: Me) -> Response:
+def overview(request: Request, ctx: Ctx, me: Me) -> Response:
     """Site status at a glance (rendered once per language and role while no data changes)."""
     role = me.user.role
 
@@ -36,7 +36,7 @@ async def overview(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.get("/gate")
-async def gate(request: Request, ctx: Ctx, me: Me, released: str = "", release_failed: str = "") -> Response:
+def gate(request: Request, ctx: Ctx, me: Me, released: str = "", release_failed: str = "") -> Response:
     """The guard's screen: gates now, the lock release buttons, gate alarms and the event stream."""
     data = views.gate(ctx.services)
     can_ack = may_ack(me.user.role, "gate")
@@ -60,19 +60,19 @@ async def gate(request: Request, ctx: Ctx, me: Me, released: str = "", release_f
 
 
 @router.get("/cold")
-async def cold(request: Request, ctx: Ctx, me: Me) -> Response:
+def cold(request: Request, ctx: Ctx, me: Me) -> Response:
     """The kitchen's fridges and freezers."""
     return render_page(request, ctx, me, "cold.html", page="cold", items=views.cold_storage(ctx.services))
 
 
 @router.get("/utilities")
-async def utilities(request: Request, ctx: Ctx, me: Me) -> Response:
+def utilities(request: Request, ctx: Ctx, me: Me) -> Response:
     """Water and electricity meters."""
     return render_page(request, ctx, me, "utilities.html", page="utilities", items=views.utilities(ctx.services))
 
 
 @router.get("/alerts")
-async def alerts(request: Request, ctx: Ctx, me: Me, state: str = "recent", area: str = "",
+def alerts(request: Request, ctx: Ctx, me: Me, state: str = "recent", area: str = "",
                  severity: str = "") -> Response:
     """Open and recent alerts with filters."""
     found = views.alerts(ctx.services, state=state, area=area, severity=severity)
@@ -84,7 +84,7 @@ async def alerts(request: Request, ctx: Ctx, me: Me, state: str = "recent", area
 
 
 @router.get("/alerts/{alert_id}")
-async def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
     """One alert and its timeline."""
     if ctx.services.alerts is None:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
@@ -99,9 +99,8 @@ async def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Res
 
 
 @router.post("/alerts/{alert_id}/ack")
-async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, form: Form) -> Response:
     """Acknowledge with a note (the corrective action), then back to where the user was."""
-    form = await form_fields(request)
     note = clean_note(form.get("note", ""))
     back = form.get("back", "")
     back = back if back in ("/gate", "/alerts", "/", "/cold", "/utilities") else f"/alerts/{alert_id}"
@@ -126,30 +125,29 @@ async def ack(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
 
 
 @router.get("/devices")
-async def devices(request: Request, ctx: Ctx, me: Me) -> Response:
+def devices(request: Request, ctx: Ctx, me: Me) -> Response:
     """Every device with its state."""
     return render_page(request, ctx, me, "devices.html", page="devices", items=views.devices(ctx.services))
 
 
 @router.get("/account")
-async def account(request: Request, ctx: Ctx, me: Me) -> Response:
+def account(request: Request, ctx: Ctx, me: Me) -> Response:
     """The user's language and password."""
     return render_page(request, ctx, me, "account.html", page="account", error="")
 
 
 @router.get("/admin")
-async def admin(request: Request, ctx: Ctx, me: Me, error: str = "") -> Response:
+def admin(request: Request, ctx: Ctx, me: Me, error: str = "") -> Response:
     """Users, roles and the audit log."""
     return render_page(request, ctx, me, "admin.html", page="admin", users=ctx.accounts.list(), roles=ROLES,
                        audit=ctx.audit.recent(50), error=error)
 
 
 @router.post("/admin/users")
-async def add_user(request: Request, ctx: Ctx, me: Me) -> Response:
+def add_user(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Create a user."""
-    form = await form_fields(request)
     try:
-        user = await ctx.kdf(ctx.accounts.add, form.get("username", ""), form.get("role", ""),
+        user = ctx.kdf(ctx.accounts.add, form.get("username", ""), form.get("role", ""),
                              form.get("password", ""), form.get("display_name", "").strip()[:100])
     except AccountError as e:
         return render_page(request, ctx, me, "admin.html", status_code=400, page="admin", users=ctx.accounts.list(),
@@ -160,9 +158,8 @@ async def add_user(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/admin/users/{username}")
-async def change_user(request: Request, ctx: Ctx, me: Me, username: str) -> Response:
+def change_user(request: Request, ctx: Ctx, me: Me, username: str, form: Form) -> Response:
     """Change a user's role, disable/enable them or set a new password (their sessions end)."""
-    form = await form_fields(request)
     action = form.get("action", "")
     try:
         if action == "role":
@@ -172,7 +169,7 @@ async def change_user(request: Request, ctx: Ctx, me: Me, username: str) -> Resp
             user = ctx.accounts.set_disabled(username, action == "disable")
             ctx.sessions.end_all(user.id)
         elif action == "password":
-            user = await ctx.kdf(ctx.accounts.set_password, username, form.get("password", ""))
+            user = ctx.kdf(ctx.accounts.set_password, username, form.get("password", ""))
             ctx.sessions.end_all(user.id)
         else:
             raise AccountError(f"unknown action {action!r}")

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Red
 from markupsafe import Markup
 from pydantic import BaseModel, Field
 
-from dashboard.deps import Ctx, Me
+from dashboard.deps import Ctx, Form, Me
 from dashboard.routes.common import render_page
-from dashboard.security import client_address, form_fields
+from dashboard.security import client_address
 from gateway.i18n import gettext, tr
 from gateway.reports.render import Renderer, field_label, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
@@ -193,9 +193,8 @@ def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None
 
 
 @router.post("/cold/sheet/corrections")
-async def sheet_correct(request: Request, ctx: Ctx, me: Me) -> Response:
+def sheet_correct(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Record a correction of a sheet line (who = the logged-in user, why = the reason given)."""
-    form = await form_fields(request)
     reports = _reports(ctx)
     _no_store(reports)
     d = _day(reports, form.get("day"))
@@ -277,9 +276,8 @@ def samples_csv_export(ctx: Ctx, me: Me, month: str | None = None) -> Response:
 
 
 @router.post("/samples")
-async def samples_register(request: Request, ctx: Ctx, me: Me) -> Response:
+def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
     """Register a meal's samples from the form; warnings (under 125 g) are shown after saving."""
-    form = await form_fields(request)
     reports = _reports(ctx)
     dishes = [(form.get(f"dish_{i}", ""), form.get(f"grams_{i}", "")) for i in range(1, DISH_ROWS + 1)]
     try:
@@ -296,9 +294,8 @@ async def samples_register(request: Request, ctx: Ctx, me: Me) -> Response:
 
 
 @router.post("/samples/{sample_id}/discard")
-async def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int) -> Response:
+def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, form: Form) -> Response:
     """Record that the logged-in user discarded the sample now."""
-    form = await form_fields(request)
     reports = _reports(ctx)
     try:
         s = reports.ledger.discard(sample_id, form.get("by", "").strip() or me.user.label, form.get("note", ""),
@@ -374,7 +371,7 @@ def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
 
 
 @api.post("/samples", status_code=201)
-async def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONResponse:
+def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONResponse:
     """Register samples; answers the sample and warnings (e.g. a dish under 125 g)."""
     reports = _reports(ctx)
     try:
@@ -388,7 +385,7 @@ async def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> 
 
 
 @api.post("/samples/{sample_id}/discard")
-async def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, body: DiscardBody) -> dict[str, Any]:
+def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, body: DiscardBody) -> dict[str, Any]:
     """Record who discarded the sample, now."""
     reports = _reports(ctx)
     try:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import builtins
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from gateway.alerts.model import Alert, AlertNotFoundError, AlertStateError, TimelineEntry
+from gateway.backoff import Backoff
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB, connect
+from gateway.sqlite_threads import ThreadConnections
 
 _COLS = ("id, rule, device, kind, severity, state, chain, metric, value, detail, since, opened_at, acked_by, "
          "acked_at, ack_note, ended_at, cleared_at, latch")
@@ -60,32 +61,34 @@ class OpenRequest:
 LOCK_WAIT_S = 30.0
 
 
+def _lock_poll() -> Backoff:
+    """Polls for the write lock: from 1 ms, jittered so the waiter does not stay in step with ingest's commits."""
+    return Backoff(0.001, 0.01, jitter=0.5)
+
+
 class AlertStore:
     """Alert persistence on top of the events database (any thread)."""
 
     def __init__(self, db: EventsDB) -> None:
         self.db = db
-        self._local = threading.local()
-        self._conns: builtins.list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._writers = ThreadConnections(self._open_writer)
+
+    def _open_writer(self) -> sqlite3.Connection:
+        # Writes use their own connections that poll for the write lock (from 1 ms on): SQLite's busy
+        # handler backs off to 100 ms sleeps, and under a steady ingest load (which commits batch after
+        # batch) such a waiter can miss every gap between commits for seconds.
+        c = connect(self.db.path)
+        c.execute("PRAGMA busy_timeout=1")
+        return c
 
     def _writer(self) -> sqlite3.Connection:
-        # Writes use their own connections that poll for the write lock every millisecond: SQLite's
-        # busy handler backs off to 100 ms sleeps, and under a steady ingest load (which commits batch
-        # after batch) such a waiter can miss every gap between commits for seconds.
-        c: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if c is None:
-            c = connect(self.db.path)
-            c.execute("PRAGMA busy_timeout=1")
-            self._local.conn = c
-            with self._lock:
-                self._conns.append(c)
-        return c
+        return self._writers.get()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         conn = self._writer()
         deadline = time.monotonic() + LOCK_WAIT_S
+        backoff = _lock_poll()
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -96,7 +99,7 @@ class AlertStore:
                 if time.monotonic() > deadline:
                     raise StoreError(f"the events database {self.db.path} stayed locked for {LOCK_WAIT_S:.0f} s; "
                                      "is another program holding it?") from None
-                time.sleep(0.001)
+                backoff.wait()
         try:
             yield conn
         except BaseException:
@@ -107,6 +110,7 @@ class AlertStore:
     @staticmethod
     def _commit(conn: sqlite3.Connection) -> None:
         deadline = time.monotonic() + LOCK_WAIT_S
+        backoff = _lock_poll()
         while True:
             try:
                 conn.execute("COMMIT")
@@ -115,15 +119,11 @@ class AlertStore:
                 if ("locked" not in str(e) and "busy" not in str(e)) or time.monotonic() > deadline:
                     conn.execute("ROLLBACK")
                     raise
-                time.sleep(0.001)
+                backoff.wait()
 
     def close(self) -> None:
         """Close the write connections of every thread."""
-        with self._lock:
-            for c in self._conns:
-                c.close()
-            self._conns.clear()
-        self._local = threading.local()
+        self._writers.close_all()
 
     # -- lifecycle --------------------------------------------------------------------------------
     def open(self, req: OpenRequest, now: float) -> tuple[Alert, bool]:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from gateway.backoff import Backoff
 from gateway.notify.channel import Channel, DeliveryResult
 from gateway.notify.message import Message
 
@@ -103,7 +104,7 @@ class Dispatcher:
             self._deliver(name, w, message)
 
     def _deliver(self, name: str, w: _Worker, message: Message) -> None:
-        delay = self.backoff_s
+        backoff = Backoff(self.backoff_s, max(self.backoff_s, MAX_BACKOFF_S))
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -115,10 +116,9 @@ class Dispatcher:
                 error = result.error
                 log.warning("channel %s: %s, attempt %d/%d failed: %s", name, message.about, attempt,
                             self.attempts, error)
-                if attempt == self.attempts or self._stop.wait(delay):
+                if attempt == self.attempts or backoff.wait(self._stop):
                     break
                 w.retried += 1
-                delay = min(delay * 2, MAX_BACKOFF_S)
                 continue
             w.sent += 1
             log.info("channel %s: %s delivered", name, message.about)

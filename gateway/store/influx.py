@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
+from gateway.backoff import Backoff
 from gateway.clock import Clock, SystemClock
 from gateway.errors import StoreError
 from gateway.listeners import Listeners
@@ -257,9 +258,8 @@ class Forwarder:
         self._send = send
         self._clock = clock
         self._batch = batch_size
-        self._initial = backoff_initial
-        self._max = backoff_max
-        self._rng = rng
+        # jitter: several gateways do not retry in step
+        self._backoff = Backoff(backoff_initial, backoff_max, jitter=0.5, rng=rng)
         self._on_reject = on_reject
         self._on_change = on_change
         self._lock = threading.Lock()
@@ -324,8 +324,7 @@ class Forwarder:
     def _failed(self, res: SendResult) -> float:
         now = self._clock.now()
         self.failures += 1
-        delay = float(min(self._max, self._initial * 2.0 ** min(self.failures - 1, 30)))
-        delay *= 0.5 + self._rng.random() / 2  # jitter: several gateways do not retry in step
+        delay = self._backoff.delay(self.failures)
         self.next_attempt = now + delay
         was_degraded, was_reachable = self.degraded_reason, self.reachable
         self.reachable = res.status != 0

@@ -38,6 +38,7 @@ from typing import Final, get_args
 
 from gateway.errors import StoreError
 from gateway.model import Reading
+from gateway.sqlite_threads import ThreadConnections
 from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth
 from gateway.store.retention import MaintenanceReport, Retention
 from gateway.store.windows import to_ms, window_edges
@@ -168,9 +169,7 @@ class SqliteStore:
         self.path = Path(path)
         self.retention = retention or Retention()
         self._wlock = threading.Lock()
-        self._local = threading.local()
-        self._readers: list[sqlite3.Connection] = []
-        self._readers_lock = threading.Lock()
+        self._readers = ThreadConnections(self._open_reader)
         self._closed = False
         self._ids: dict[tuple[str, str], int] = {}
         self._writer = self._connect(create=True)
@@ -219,13 +218,11 @@ class SqliteStore:
     def _reader(self) -> sqlite3.Connection:
         if self._closed:
             raise StoreError(f"time-series store {self.path} is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect(create=False)
-            conn.execute("PRAGMA query_only=1")
-            self._local.conn = conn
-            with self._readers_lock:
-                self._readers.append(conn)
+        return self._readers.get()
+
+    def _open_reader(self) -> sqlite3.Connection:
+        conn = self._connect(create=False)
+        conn.execute("PRAGMA query_only=1")
         return conn
 
     def _init_schema(self) -> None:
@@ -689,10 +686,7 @@ class SqliteStore:
             if self._ckpt_conn is not None:
                 self._ckpt_conn.close()
             self._writer.close()
-        with self._readers_lock:
-            for conn in self._readers:
-                conn.close()
-            self._readers.clear()
+        self._readers.close_all()
 
     def __enter__(self) -> SqliteStore:
         return self

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,11 +91,12 @@ def make_config(tmp_path: Path, devices: list[dict[str, Any]] | None = None, **d
 
 
 def make_site(tmp_path: Path, *, devices: list[dict[str, Any]] | None = None, users: bool = True,
-              settings: DashboardSettings | None = None, **dashboard: Any) -> Site:
+              settings: DashboardSettings | None = None, store_class: type[SqliteStore] = SqliteStore,
+              **dashboard: Any) -> Site:
     cfg = make_config(tmp_path, devices, **dashboard)
     (tmp_path / "data").mkdir(parents=True, exist_ok=True)
     db = EventsDB(tmp_path / "data" / "events.db")
-    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    store = store_class(tmp_path / "data" / "timeseries.db")
     clock = ManualClock(1_790_000_000.0)
     alerts = AlertService(AlertStore(db), clock)
     services = dashboard_services(cfg, db, clock, store, alerts, add_alert_listener=alerts.add_listener)
@@ -138,3 +141,56 @@ def login_ok(client: httpx.Client, username: str) -> str:
     assert me.status_code == 200
     token: str = me.json()["csrf_token"]
     return token
+
+
+def logged_in(base: str, username: str) -> httpx.Client:
+    """An HTTP client to a served dashboard, logged in as ``username``."""
+    c = httpx.Client(base_url=base, timeout=10)
+    login_ok(c, username)
+    return c
+
+
+class Stream:
+    """Reads server-sent events on a thread into a list (the test waits on it with a bound)."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.ended = threading.Event()
+        self.cond = threading.Condition()
+        self._client = client
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._client.stream("GET", "/api/live", timeout=httpx.Timeout(10, read=30)) as r:
+                assert r.status_code == 200
+                assert r.headers["content-type"].startswith("text/event-stream")
+                name = ""
+                for line in r.iter_lines():
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: "):
+                        with self.cond:
+                            self.events.append((name, json.loads(line[6:])))
+                            self.cond.notify_all()
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.ended.set()
+            with self.cond:
+                self.cond.notify_all()
+
+    def wait(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            for name, data in self.events:
+                if name == kind and all(data.get(k) == v for k, v in match.items()):
+                    return data
+            return None
+
+        with self.cond:
+            assert self.cond.wait_for(lambda: found() is not None or self.ended.is_set(), timeout), \
+                f"no {kind} {match} within {timeout} s; got {self.events}"
+            result = found()
+        assert result is not None, f"stream ended without {kind} {match}; got {self.events}"
+        return result

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +11,7 @@ import pytest
 from dashboard.routes import api
 from dashboard.server import DashboardServer
 from gateway.model import CommittedBatch, Event, Reading
-from tests.dashboard.helpers import Site, login_ok, make_site, served_site
+from tests.dashboard.helpers import Site, Stream, logged_in, make_site, served_site
 
 
 @pytest.fixture
@@ -23,62 +20,10 @@ def served(tmp_path: Path) -> Iterator[tuple[Site, DashboardServer]]:
         yield served
 
 
-def _login(base: str, username: str) -> httpx.Client:
-    c = httpx.Client(base_url=base, timeout=10)
-    login_ok(c, username)
-    return c
-
-
-class Stream:
-    """Reads server-sent events on a thread into a list (the test waits on it with a bound)."""
-
-    def __init__(self, client: httpx.Client) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-        self.ended = threading.Event()
-        self.cond = threading.Condition()
-        self._client = client
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            with self._client.stream("GET", "/api/live", timeout=httpx.Timeout(10, read=30)) as r:
-                assert r.status_code == 200
-                assert r.headers["content-type"].startswith("text/event-stream")
-                name = ""
-                for line in r.iter_lines():
-                    if line.startswith("event: "):
-                        name = line[7:]
-                    elif line.startswith("data: "):
-                        with self.cond:
-                            self.events.append((name, json.loads(line[6:])))
-                            self.cond.notify_all()
-        except httpx.HTTPError:
-            pass
-        finally:
-            self.ended.set()
-            with self.cond:
-                self.cond.notify_all()
-
-    def wait(self, kind: str, timeout: float = 10.0, **match: Any) -> dict[str, Any]:
-        def found() -> dict[str, Any] | None:
-            for name, data in self.events:
-                if name == kind and all(data.get(k) == v for k, v in match.items()):
-                    return data
-            return None
-
-        with self.cond:
-            assert self.cond.wait_for(lambda: found() is not None or self.ended.is_set(), timeout), \
-                f"no {kind} {match} within {timeout} s; got {self.events}"
-            result = found()
-        assert result is not None, f"stream ended without {kind} {match}; got {self.events}"
-        return result
-
-
 def test_live_readings_events_and_alerts(served: tuple[Site, DashboardServer]) -> None:
     site, server = served
-    guard = _login(server.url, "wang")
-    kitchen = _login(server.url, "li")
+    guard = logged_in(server.url, "wang")
+    kitchen = logged_in(server.url, "li")
     gs, ks = Stream(guard), Stream(kitchen)
     gs.wait("hello")
     ks.wait("hello")
@@ -106,7 +51,7 @@ def test_live_readings_events_and_alerts(served: tuple[Site, DashboardServer]) -
 def test_logout_ends_the_stream(served: tuple[Site, DashboardServer], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(api, "HEARTBEAT_S", 0.2)
     _, server = served
-    c = _login(server.url, "yuan")
+    c = logged_in(server.url, "yuan")
     s = Stream(c)
     s.wait("hello")
     csrf = c.get("/api/me").json()["csrf_token"]
@@ -121,7 +66,7 @@ def test_stop_ends_open_streams(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     server = DashboardServer(site.app, site.ctx.settings)
     server.start()
-    c = _login(server.url, "ada")
+    c = logged_in(server.url, "ada")
     s = Stream(c)
     s.wait("hello")
     server.stop()  # returns although a client is still connected
@@ -151,7 +96,7 @@ def test_live_connections_are_bounded(served: tuple[Site, DashboardServer],
                                       monkeypatch: pytest.MonkeyPatch) -> None:
     site, server = served
     monkeypatch.setattr(api, "MAX_LIVE_CLIENTS", 1)
-    c = _login(server.url, "ada")
+    c = logged_in(server.url, "ada")
     s = Stream(c)
     s.wait("hello")
     with httpx.Client(base_url=server.url, cookies=c.cookies, timeout=10) as other:

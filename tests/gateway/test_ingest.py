@@ -13,9 +13,9 @@ from gateway.config import Config, DeviceSettings, parse_config
 from gateway.deadletters import DeadLetters
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB
-from gateway.ingest import Ingest, topic_matches
+from gateway.ingest import Ingest
 from gateway.model import Decoded, Reading
-from gateway.mqtt_link import InboundMessage
+from gateway.mqtt_link import InboundMessage, topic_matches
 from gateway.store.sqlite import SqliteStore
 from tests.waiting import wait_for
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from gateway import contract
-from gateway.app import Gateway, link_settings
+from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import Config, parse_config
+from gateway.link_settings import link_settings
 from gateway.mqtt_link import MqttLink
 from tests.gateway.ingest_helpers import SITE, wait_for
 from tests.mosquitto import Mosquitto, free_port

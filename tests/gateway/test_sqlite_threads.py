@@ -1,0 +1,29 @@
+"""One SQLite connection per thread: reused within a thread, separate across threads, all closed at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from gateway.sqlite_threads import ThreadConnections
+
+
+def test_one_connection_per_thread_and_close_all(tmp_path: Path) -> None:
+    conns = ThreadConnections(lambda: sqlite3.connect(tmp_path / "x.db", check_same_thread=False))
+    mine = conns.get()
+    assert conns.get() is mine
+    theirs: list[sqlite3.Connection] = []
+    t = threading.Thread(target=lambda: theirs.append(conns.get()))
+    t.start()
+    t.join()
+    assert theirs and theirs[0] is not mine
+    conns.close_all()
+    for c in (mine, theirs[0]):
+        with pytest.raises(sqlite3.ProgrammingError):
+            c.execute("SELECT 1")
+    fresh = conns.get()
+    assert fresh is not mine and fresh.execute("SELECT 1").fetchone() == (1,)
+    conns.close_all()
