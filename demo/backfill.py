@@ -1,7 +1,7 @@
 """Simulated history for the demo: weeks of the simulated site's readings written straight into the store.
 
 A fresh demo would show empty charts and an empty weekly report. ``backfill`` steps the simulator's
-device models (``sensors/sim``: fridges, freezer, sample fridge, water and power meters) through past
+device models (``demo/sim``: fridges, freezer, sample fridge, water and power meters) through past
 time at one-minute resolution, turns meter totals into usage with the gateway's own ``Meters`` (the
 same derivation ingest applies, its state saved in the events database so the live demo goes on from
 it), and writes the readings in day-sized batches through the ``TimeSeriesStore`` protocol. The gate

@@ -2,7 +2,7 @@
 
 Two layers, kept apart so the sensor agent can reuse the device models as one more hardware backend:
 
-- ``SimulatedSite``: the device models (``sensors/sim/``), moved by ``advance(seconds)`` which returns
+- ``SimulatedSite``: the device models (``demo/sim/``), moved by ``advance(seconds)`` which returns
   what the devices reported (``StateObs`` / ``EventObs``), deterministic for a seed; no MQTT.
 - ``Simulator``: publishes those observations as native payloads (``gateway.contract``) through one
   ``MqttLink`` per device (each device's availability is its link's retained birth and last will), at
