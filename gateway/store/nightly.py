@@ -10,6 +10,7 @@ import logging
 from datetime import datetime, time, tzinfo
 from typing import TYPE_CHECKING
 
+from gateway.backup import job as backup_job
 from gateway.clock import Clock
 from gateway.store.retention import MaintenanceReport
 from gateway.store.sqlite import SqliteStore
@@ -73,7 +74,8 @@ class NightlyMaintenance:
 
 
 def install(gw: Gateway) -> NightlyMaintenance | None:
-    """Add the nightly maintenance to the gateway when its store is the SQLite store."""
+    """Add the nightly maintenance to the gateway when its store is the SQLite store (and the nightly backup)."""
+    backup_job.install(gw)  # [backup] dir set: the nightly backup, whatever the store
     if not isinstance(gw.store, SqliteStore):
         return None
     job = NightlyMaintenance(gw.store, gw.clock, gw.config.site.tz)
