@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from gateway import contract
 from gateway.alerting import Alerting, last_seen_from
+from gateway.backup.job import NightlyBackup
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.deadletters import DeadLetters
@@ -85,6 +86,8 @@ class Site:
     gate: Gate
     #: The SQLite store's nightly retention and optimisation; None with InfluxDB (it keeps its own).
     nightly: NightlyMaintenance | None
+    #: The nightly backup to ``[backup] dir``; None when no backup folder is configured.
+    backup: NightlyBackup | None
     #: Home Assistant MQTT discovery; None unless ``[homeassistant] discovery = true``.
     discovery: HomeAssistantDiscovery | None
 
@@ -191,6 +194,11 @@ def _build_parts(core: Gateway) -> Site:
         nightly = NightlyMaintenance(store, clock, config.site.tz)
         core.add_component(nightly)
 
+    backup = None
+    if config.backup.dir:
+        backup = NightlyBackup(config, clock, config.site.tz, alerting.service)
+        core.add_component(backup)
+
     discovery = None
     if config.homeassistant.discovery:
         service = alerting.service
@@ -200,7 +208,7 @@ def _build_parts(core: Gateway) -> Site:
         core.add_component(discovery)
 
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
-                nightly=nightly, discovery=discovery)
+                nightly=nightly, backup=backup, discovery=discovery)
 
 
 class Gateway:

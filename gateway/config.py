@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.settings import DashboardSettings
+from gateway.backup.settings import BackupSettings
 from gateway.calendar import CalendarSettings
 from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
@@ -368,6 +369,8 @@ class Config(_Section):
     """``[reports]``: weekly utility report, tariffs, cold-storage sheet, sample ledger (``gateway/reports/``)."""
     gate: GateSettings = GateSettings()
     """``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``)."""
+    backup: BackupSettings = BackupSettings()
+    """``[backup]``: the nightly backup of every database and secret file (``gateway/backup/``)."""
 
     @model_validator(mode="after")
     def _sections_consistent(self) -> Config:

@@ -26,6 +26,8 @@ COMMANDS = (
     "report",
     "mqtt",
     "docs",
+    "backup",
+    "doctor",
 )
 
 

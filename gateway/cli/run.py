@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
+from gateway import runlock
 from gateway.cli.common import add_config_option, config_from_args
 from gateway.cli.signals import stop_on_signals
 from gateway.errors import HouqinError
+from gateway.watchdog import Watchdog, watchdog_interval
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,14 +28,19 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    with stop_on_signals() as stop:
+    with stop_on_signals() as stop, contextlib.ExitStack() as running:
         try:
+            running.enter_context(runlock.hold(cfg.storage.path))  # `houqin restore` refuses while held
             gw = build_gateway(cfg)  # may refuse too (TLS files the link cannot load, a store it cannot open)
             serve_dashboard(gw)
             gw.start()
         except HouqinError as e:
             print(f"cannot start: {e}", file=sys.stderr)
             return 1
+        # systemd (Type=notify): READY now, then WATCHDOG pings only while ingest makes progress.
+        dog = Watchdog(gw.stats, gw.clock, every=watchdog_interval())
+        dog.start()
+        running.callback(dog.stop)
         link = gw.link.settings
         broker = "embedded broker" if cfg.mqtt.embedded else "broker"
         print(f"houqin gateway for site {cfg.site.id!r}: {broker} {link.host}:{link.port}, "
