@@ -196,7 +196,11 @@ class Ingest:
         return True
 
     def stats(self) -> dict[str, Any]:
-        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth."""
+        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth.
+
+        ``ignored`` counts message parts of configured devices that carried nothing to store (a
+        Shelly's Wi-Fi status); ``commit_failing_since`` is when commits started failing, or None.
+        """
         with self._lock:
             c = dict(self._counts)
             last = self._last_commit
@@ -207,6 +211,7 @@ class Ingest:
             "readings": c.get("readings", 0),
             "events": c.get("events", 0),
             "duplicates": c.get("duplicates", 0),
+            "ignored": c.get("ignored", 0),
             "refused": refused,
             "refused_total": sum(refused.values()),
             "batches": c.get("batches", 0),
@@ -214,6 +219,7 @@ class Ingest:
             "commit_errors": c.get("commit_errors", 0),
             "queue_depth": self._q.qsize(),
             "queue_size": self._queue_size,
+            "route_cache": len(self._route_cache),
             "last_commit": last,
             "commit_failing_since": self._failing_since,
         }
@@ -412,6 +418,7 @@ class Ingest:
         # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
         dead: list[tuple[str, str, bytes, str | None, str, bool]] = []
         duplicates = 0
+        ignored = 0  # parts of configured devices that carried nothing to store and were not refused
         # The events-DB write lock is taken only after the time-series write: held across the store's
         # write (rollups included) it made every alert commit (AlertStore, same file) wait out the whole
         # batch, the largest part of the alert-latency tail under load. Safe because nothing is acked
@@ -429,6 +436,8 @@ class Ingest:
                         dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
                     d = part.decoded
                     if d is None or not (d.readings or d.events or d.availability):
+                        if d is not None and not part.refusals:
+                            ignored += 1  # e.g. a Shelly's Wi-Fi status: knowingly not stored, but counted
                         continue  # a refused message (or part) moves no state: not the seq, not a meter
                     if d.seq is not None and device is not None and \
                             self._seqs.is_duplicate(device, d.seq, _ts_of(d, item.received)):
@@ -482,6 +491,7 @@ class Ingest:
             c["readings"] += len(readings)
             c["events"] += len(events)
             c["duplicates"] += duplicates
+            c["ignored"] += ignored
             c["batches"] += 1
             self._last_commit = self._clock.now()
         return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
