@@ -38,6 +38,7 @@ from typing import Final, get_args
 from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.store.base import Aggregate, Bucket, SeriesInfo
+from gateway.store.damage import damaged, is_damage
 from gateway.store.retention import MaintenanceReport, Retention
 from gateway.store.windows import to_ms, window_edges
 from gateway.ticker import Ticker
@@ -175,11 +176,17 @@ class SqliteStore:
         self._writer = self._connect(create=True)
         try:
             self._init_schema()
+            series = self._writer.execute("SELECT id, device, metric FROM series").fetchall()
+        except sqlite3.DatabaseError as e:
+            self._writer.close()
+            if is_damage(e):
+                raise damaged(self.path, "time-series database", e) from None
+            raise StoreError(f"cannot read the time-series database {self.path}: {e}") from None
         except BaseException:
             self._writer.close()
             raise
         self._skipped_old = 0
-        for sid, device, metric in self._writer.execute("SELECT id, device, metric FROM series"):
+        for sid, device, metric in series:
             self._ids[(device, metric)] = sid
         # The writer never checkpoints inside its commit: SQLite's auto-checkpoint ran in whichever write
         # crossed 1000 WAL pages, copying and syncing them while ingest (and the alert behind it) waited.
@@ -209,6 +216,8 @@ class SqliteStore:
             conn.execute("PRAGMA cache_size=-16000")  # 16 MB: enough for the hot B-tree pages
             conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
+            if is_damage(e):
+                raise damaged(self.path, "time-series database", e) from None
             raise StoreError(
                 f"cannot open the time-series database {self.path}: {e}; check that [storage] dir exists and is"
                 " writable and that the file is a Houqin time-series database (move it away to start afresh)"
@@ -302,6 +311,8 @@ class SqliteStore:
                     c.execute("ROLLBACK")
                 for key in new_keys:
                     self._ids.pop(key, None)
+                if is_damage(e):  # not acked, so kept by the broker; but it will not heal by waiting
+                    raise damaged(self.path, "time-series database", e) from None
                 if isinstance(e, sqlite3.Error):
                     raise StoreError(f"writing {len(readings)} readings to {self.path} failed: {e}") from None
                 raise
