@@ -13,6 +13,7 @@ from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import Config
 from tests.gateway.ingest_helpers import DEVICES, Publisher, site_config
+from tests.influxdb import influxd_server  # noqa: F401  (fixture)
 from tests.mosquitto import Mosquitto
 
 #: The native devices of the ingest tests, a Zigbee2MQTT sensor and a plain topic.

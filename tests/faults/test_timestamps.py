@@ -7,14 +7,18 @@ every message of the burst arrives "in the same millisecond", the worst case.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gateway import contract
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from gateway.config import Config
+from gateway.config import Config, parse_config
 from gateway.model import Decoded, Reading
 from gateway.stamps import ArrivalStamps
-from tests.faults.conftest import flood, values
+from gateway.store.influx import InfluxStore
+from tests.faults.conftest import FAULT_DEVICES, flood, values
 from tests.gateway.ingest_helpers import SITE, Publisher
+from tests.influxdb import Influxd, unique_database  # fixture influxd_server: tests/faults/conftest.py
 from tests.mosquitto import Mosquitto
 from tests.waiting import wait_for
 
@@ -67,3 +71,30 @@ def test_arrival_stamps_keep_a_devices_own_times_and_are_strictly_increasing() -
     later = Decoded(readings=[Reading(now + 1, "a", "temperature", 1.0)])
     stamps.restamp(later, now + 1)
     assert round(later.readings[0].ts * 1000) == round((now + 1) * 1000)  # past the burst: the arrival ms again
+
+
+def test_a_timestamp_less_burst_keeps_every_message_on_influxdb(
+        tmp_path: Path, mosquitto: Mosquitto, influxd_server: Influxd, clock: ManualClock) -> None:
+    # InfluxDB keys a point on (measurement, tags, time) at precision=ms: the same collision as SQLite's.
+    cfg = parse_config({
+        "site": {"id": SITE},
+        "mqtt": {"url": mosquitto.url, "client_id": "houqin-influx-burst"},
+        "storage": {"dir": str(tmp_path / "data"), "timeseries": "influxdb"},
+        "influxdb": {"url": influxd_server.url, "database": unique_database()},
+        "devices": FAULT_DEVICES,
+    })
+    n = 100
+    with Gateway(cfg, clock=clock) as gw:
+        store = gw.store
+        assert isinstance(store, InfluxStore)
+        pub = Publisher(mosquitto.port, client_id="influx-burst-pub")
+        try:
+            pub.wait_gateway()
+            flood(pub, [("boiler/temp", f"{50 + i / 100:.2f}".encode()) for i in range(n)]
+                  + [(contract.state_topic(SITE, "fridge-1"), contract.encode_state({"temperature": i / 100}))
+                     for i in range(n)])
+            wait_for(lambda: store.status().sent >= 2 * n, timeout=30, tick=store.kick, what="every point sent")
+            assert values(gw, "boiler", "temperature", clock) == [50 + i / 100 for i in range(n)]
+            assert values(gw, "fridge-1", "temperature", clock) == [i / 100 for i in range(n)]
+        finally:
+            pub.close()
