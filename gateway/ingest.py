@@ -7,6 +7,12 @@ drops duplicates by ``seq``, turns meter totals into usage, writes the readings 
 store, then commits dead letters, events, meter state and device status to the events database,
 and only THEN acks every message of the batch in order and tells the observers. A crash anywhere
 before the ack means the broker delivers again; every write is idempotent, so nothing is doubled.
+
+Every message ends committed or dead-lettered, then acked: whatever routing, a decoder or the
+validator raises becomes a dead letter (a message left unacked would hold a place in the broker's
+receive window for good). A store that cannot commit is retried and nothing is acked meanwhile.
+Readings stamped on arrival get a millisecond of their own per device (``gateway.stamps``), once per
+message, so a retried commit writes the same stamps.
 """
 
 from __future__ import annotations
