@@ -195,6 +195,7 @@ class SqliteStore:
         self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._ckpt_lock = threading.Lock()
         self._ckpt_conn: sqlite3.Connection | None = None
+        self._ckpt_error: str | None = None  # the last checkpoint failure told, until one succeeds
         self._checkpointer = Ticker(self.checkpoint, CHECKPOINT_EVERY_S, "houqin-store-checkpoint")
 
     # -- connections ---------------------------------------------------------------------------
@@ -668,20 +669,36 @@ class SqliteStore:
         with self._ckpt_lock:
             if self._closed:
                 return 0
-            if self._ckpt_conn is None:
-                self._ckpt_conn = self._connect(create=False)
-            conn = self._ckpt_conn
-            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if row is not None and row[1] >= RESTART_AFTER_FRAMES:
-                # Under steady writes a pass beside the writer never ends with the whole WAL copied while
-                # the writer is idle, so the WAL would never start over and would grow without bound
-                # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
-                # first pass while holding the write lock lets the next write restart the WAL; the
-                # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
-                with self._wlock:
-                    if not self._closed:
-                        row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            try:
+                row = self._checkpoint_once()
+            except (sqlite3.Error, StoreError) as e:
+                # Every second while the disk is full: one line when the trouble starts or changes, not a
+                # traceback per tick (ingest's failing commits say the rest).
+                if str(e) != self._ckpt_error:
+                    self._ckpt_error = str(e)
+                    log.warning("cannot checkpoint the WAL of %s: %s; retrying every %.0f s", self.path, e,
+                                CHECKPOINT_EVERY_S)
+                return 0
+            if self._ckpt_error is not None:
+                self._ckpt_error = None
+                log.warning("checkpointing the WAL of %s works again", self.path)
         return 0 if row is None or row[2] < 0 else int(row[2])
+
+    def _checkpoint_once(self) -> tuple[int, int, int] | None:
+        if self._ckpt_conn is None:
+            self._ckpt_conn = self._connect(create=False)
+        conn = self._ckpt_conn
+        row: tuple[int, int, int] | None = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if row is not None and row[1] >= RESTART_AFTER_FRAMES:
+            # Under steady writes a pass beside the writer never ends with the whole WAL copied while
+            # the writer is idle, so the WAL would never start over and would grow without bound
+            # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
+            # first pass while holding the write lock lets the next write restart the WAL; the
+            # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
+            with self._wlock:
+                if not self._closed:
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return row
 
     def close(self) -> None:
         """Close every connection; later calls raise StoreError."""

@@ -1,13 +1,21 @@
 """A store that cannot commit (full) stops acknowledging, so the broker keeps the data; nothing is dead-lettered.
 
-The disk is "filled" with SQLite's page limit on the store's writer connection.
+The disk is "filled" with SQLite's page limit on the store's writer connection; its background
+checkpoint failing meanwhile is told once, not with a traceback every second.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import Config
+from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
 from tests.faults.conftest import values
 from tests.gateway.ingest_helpers import Publisher
@@ -50,3 +58,24 @@ def test_a_full_store_keeps_messages_unacked_until_it_can_commit(config: Config,
     finally:
         gw.stop()
         pub.close()
+
+
+def test_a_failing_checkpoint_is_told_once_not_every_second(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    # Before: the checkpoint ticker logged an 8-line traceback every second while the disk was full.
+    store = SqliteStore(tmp_path / "ts.db")
+    try:
+        store.write([Reading(1_790_000_000.0, "fridge-1", "temperature", 4.0)])
+        broken = sqlite3.connect(":memory:")
+        broken.close()
+        healthy, store._ckpt_conn = store._ckpt_conn, broken  # every checkpoint now fails, as on a full disk
+        caplog.set_level(logging.INFO, logger="gateway")
+        for _ in range(10):
+            assert store.checkpoint() == 0
+        store._ckpt_conn = healthy
+        store.checkpoint()
+        lines = [r for r in caplog.records if r.name == "gateway.store.sqlite"]
+        assert [r.exc_info for r in lines] == [None, None]
+        assert "cannot checkpoint" in lines[0].getMessage() and "works again" in lines[1].getMessage()
+    finally:
+        store.close()
