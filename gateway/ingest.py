@@ -132,6 +132,7 @@ class Ingest:
         self._stamps = ArrivalStamps()
         self._bugs_logged: set[tuple[str, str]] = set()  # (where, exception type): one traceback each
         self._failing_since: float | None = None
+        self._oldest_unacked: float | None = None  # arrival of the first message of the batch in hand
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -205,7 +206,8 @@ class Ingest:
         """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth.
 
         ``ignored`` counts message parts of configured devices that carried nothing to store (a
-        Shelly's Wi-Fi status); ``commit_failing_since`` is when commits started failing, or None.
+        Shelly's Wi-Fi status); ``commit_failing_since`` is when commits started failing, or None;
+        ``oldest_unacked`` is when the oldest message the writer holds arrived (None when idle).
         """
         with self._lock:
             c = dict(self._counts)
@@ -228,6 +230,7 @@ class Ingest:
             "route_cache": len(self._route_cache),
             "last_commit": last,
             "commit_failing_since": self._failing_since,
+            "oldest_unacked": self._oldest_unacked,
         }
 
     # -- network thread --------------------------------------------------------------------------
@@ -334,6 +337,7 @@ class Ingest:
                 except queue.Empty:
                     break
             stopping = self._stopping.is_set()
+            self._oldest_unacked = first.received
             for item in batch:  # once per message, not per commit attempt: a retry writes the same stamps
                 for part in item.parts:
                     if part.decoded is not None:
@@ -347,6 +351,7 @@ class Ingest:
             except Exception:  # link torn down under us: the broker redelivers, writes are idempotent
                 log.warning("could not ack %d committed message(s); they will be delivered again", len(batch),
                             exc_info=True)
+            self._oldest_unacked = None
             with self._lock:
                 self._counts["acked"] += len(batch)
                 observers = list(self._observers)

@@ -45,6 +45,7 @@ def test_a_full_store_keeps_messages_unacked_until_it_can_commit(config: Config,
         wait_for(lambda: gw.ingest.stats()["commit_failing_since"] is not None, what="a failed commit")
         stats = gw.ingest.stats()
         assert stats["acked"] < stats["received"]  # not acknowledged: the broker keeps them
+        assert stats["oldest_unacked"] is not None and stats["oldest_unacked"] <= clock.now()
         assert gw.dead_letters.counts() == {}  # and nothing dead-lettered: the readings are good
         gw.stop()
 
@@ -54,6 +55,7 @@ def test_a_full_store_keeps_messages_unacked_until_it_can_commit(config: Config,
                  what="every reading the broker kept")
         assert gw.ingest.wait_idle(10)
         assert gw.ingest.stats()["commit_failing_since"] is None
+        assert gw.ingest.stats()["oldest_unacked"] is None
         assert gw.dead_letters.counts() == {}
     finally:
         gw.stop()
