@@ -246,7 +246,8 @@ class Ingest:
             self._route(item, now)
         except Exception as e:
             self._log_bug("routing", e)
-            item.parts = [_Part(None, None, None, [Refusal("internal_error", _describe(e))])]
+            # Parts already decoded (other devices on a shared topic) are complete and kept.
+            item.parts.append(_Part(None, None, None, [Refusal("internal_error", _describe(e))]))
         while self._q.qsize() >= self._queue_size:  # backpressure: the broker holds what we have not acked
             if self._stopping.wait(0.01):
                 return  # not acked: the broker delivers it again after the restart
