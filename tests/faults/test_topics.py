@@ -76,3 +76,12 @@ def test_what_a_configured_device_sends_is_stored_refused_or_counted_as_ignored(
     assert gateway.ingest.wait_idle(10)
     stats = gateway.ingest.stats()
     assert stats["ignored"] == 1 and stats["acked"] == stats["received"]
+
+
+def test_an_unknown_shelly_component_is_dead_lettered(gateway: Gateway, pub: Publisher, clock: ManualClock) -> None:
+    # Before: every unknown Shelly component was dropped with no trace.
+    pub.send("shellypro4pm-kitchen/status/flux_capacitor:0", b'{"gigawatts": 1.21}')
+    pub.send("shellypro4pm-kitchen/status/switch:0", b'{"apower": 12.5}')
+    wait_for(lambda: values(gateway, "kitchen-power", "power_w", clock) == [12.5], what="the power reading")
+    assert gateway.ingest.wait_idle(10)
+    assert gateway.dead_letters.counts() == {"unknown_component": 1}
