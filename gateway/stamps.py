@@ -32,8 +32,15 @@ class ArrivalStamps:
         """
         readings = decoded.readings
         events = decoded.events
-        if not any(r.ts == received for r in readings) and not any(e.ts == received for e in events):
-            return
+        for r in readings:  # plain loops, not any(): this runs once per message on the writer thread
+            if r.ts == received:
+                break
+        else:
+            for e in events:
+                if e.ts == received:
+                    break
+            else:
+                return
         ms = round(received * 1000)
         stamps: dict[str, float] = {}  # device -> this message's stamp (a message may carry several devices)
         last = self._last_ms
