@@ -19,6 +19,8 @@ OFFLINE = "offline"
 
 #: Largest payload the gateway accepts; anything larger is dead-lettered as ``too_large``.
 MAX_PAYLOAD_BYTES = 16 * 1024
+#: Longest topic ingested; a longer one is refused before routing (MQTT allows 65,535 bytes).
+MAX_TOPIC_CHARS = 512
 
 #: Ids of sites and devices: safe in a topic level, a file name and a URL.
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -7,6 +7,12 @@ drops duplicates by ``seq``, turns meter totals into usage, writes the readings 
 store, then commits dead letters, events, meter state and device status to the events database,
 and only THEN acks every message of the batch in order and tells the observers. A crash anywhere
 before the ack means the broker delivers again; every write is idempotent, so nothing is doubled.
+
+Every message ends committed or dead-lettered, then acked: whatever routing, a decoder or the
+validator raises becomes a dead letter (a message left unacked would hold a place in the broker's
+receive window for good). A store that cannot commit is retried and nothing is acked meanwhile.
+Readings stamped on arrival get a millisecond of their own per device (``gateway.stamps``), once per
+message, so a retried commit writes the same stamps.
 """
 
 from __future__ import annotations
@@ -30,7 +36,8 @@ from gateway.listeners import Listeners
 from gateway.meters import Meters, SeqFilter
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
 from gateway.mqtt_link import topic_matches
-from gateway.validate import Refusal, check_size, validate
+from gateway.stamps import ArrivalStamps
+from gateway.validate import Refusal, check_size, check_topic, validate
 
 if TYPE_CHECKING:
     from gateway.config import Config, DeviceSettings
@@ -45,7 +52,10 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 20_000
 #: Most messages committed in one transaction.
 MAX_BATCH = 2000
-_ROUTE_CACHE_MAX = 50_000
+#: Topics remembered with their routes (each at most ``contract.MAX_TOPIC_CHARS``: a few MB at most).
+_ROUTE_CACHE_MAX = 4096
+#: Characters of an exception's text kept in a dead letter's detail.
+_ERROR_CHARS = 200
 _RETRY_MAX_S = 30.0
 
 
@@ -105,6 +115,10 @@ class Ingest:
         self._observers: Listeners[[CommittedBatch]] = Listeners("observer", log_once=True)
         self._meters = Meters()
         self._seqs = SeqFilter()
+        self._stamps = ArrivalStamps()
+        self._bugs_logged: set[tuple[str, str]] = set()  # (where, exception type): one traceback each
+        self._failing_since: float | None = None
+        self._oldest_unacked: float | None = None  # arrival of the first message of the batch in hand
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -174,7 +188,12 @@ class Ingest:
         return True
 
     def stats(self) -> dict[str, Any]:
-        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth."""
+        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth.
+
+        ``ignored`` counts message parts of configured devices that carried nothing to store (a
+        Shelly's Wi-Fi status); ``commit_failing_since`` is when commits started failing, or None;
+        ``oldest_unacked`` is when the oldest message the writer holds arrived (None when idle).
+        """
         with self._lock:
             c = dict(self._counts)
             last = self._last_commit
@@ -185,6 +204,7 @@ class Ingest:
             "readings": c.get("readings", 0),
             "events": c.get("events", 0),
             "duplicates": c.get("duplicates", 0),
+            "ignored": c.get("ignored", 0),
             "refused": refused,
             "refused_total": sum(refused.values()),
             "batches": c.get("batches", 0),
@@ -192,15 +212,40 @@ class Ingest:
             "commit_errors": c.get("commit_errors", 0),
             "queue_depth": self._q.qsize(),
             "queue_size": self._queue_size,
+            "route_cache": len(self._route_cache),
             "last_commit": last,
+            "commit_failing_since": self._failing_since,
+            "oldest_unacked": self._oldest_unacked,
         }
 
     # -- network thread --------------------------------------------------------------------------
     def on_message(self, msg: InboundMessage) -> None:
-        """Route, decode and validate one message, then queue it for the writer (network thread)."""
+        """Route, decode and validate one message, then queue it for the writer (network thread).
+
+        Whatever routing, a decoder or the validator raises, the message is queued as a dead letter:
+        a message left unacked would hold a place in the broker's receive window for good.
+        """
         now = self._clock.now()
         item = _Item(msg, now)
+        try:
+            self._route(item, now)
+        except Exception as e:
+            self._log_bug("routing", e)
+            # Parts already decoded (other devices on a shared topic) are complete and kept.
+            item.parts.append(_Part(None, None, None, [Refusal("internal_error", _describe(e))]))
+        while self._q.qsize() >= self._queue_size:  # backpressure: the broker holds what we have not acked
+            if self._stopping.wait(0.01):
+                return  # not acked: the broker delivers it again after the restart
+        self._queued += 1
+        self._q.put(item)
+
+    def _route(self, item: _Item, now: float) -> None:
+        msg = item.msg
         topic = msg.topic
+        too_long = check_topic(topic)
+        if too_long is not None:  # before anything keys on it: the route cache, the log, the dead letters
+            item.parts.append(_Part(None, None, None, [too_long]))
+            return
         too_large = check_size(msg.payload)
         if topic == self._own_topic:
             pass  # our own birth/will, matched by the native wildcard: nothing to store
@@ -213,11 +258,6 @@ class Ingest:
                                                                     "uses this topic")]))
             for settings, dec in routes:
                 item.parts.append(self._decode_part(settings, dec, topic, msg.payload, now, too_large))
-        while self._q.qsize() >= self._queue_size:  # backpressure: the broker holds what we have not acked
-            if self._stopping.wait(0.01):
-                return  # not acked: the broker delivers it again after the restart
-        self._queued += 1
-        self._q.put(item)
 
     def _native_part(self, topic: str, payload: bytes, now: float, too_large: Refusal | None) -> _Part:
         parts = contract.parse_topic(topic)
@@ -235,9 +275,12 @@ class Ingest:
             return _Part(settings.id, settings, None, [])  # our own commands: nothing to store
         try:
             decoded = native_decoder.decode_channel(settings.id, parts.channel, payload, now)
+            kept, refusals = validate(decoded, now)
         except DecodeError as e:
             return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
-        kept, refusals = validate(decoded, now)
+        except Exception as e:  # a decoder bug refuses the message, never ingest
+            self._log_bug("decoder native", e)
+            return _Part(settings.id, settings, None, [Refusal("decoder_error", _describe(e))])
         return _Part(settings.id, settings, kept, refusals)
 
     def _decode_part(self, settings: DeviceSettings, dec: Decoder, topic: str, payload: bytes, now: float,
@@ -246,12 +289,12 @@ class Ingest:
             return _Part(settings.id, settings, None, [too_large])
         try:
             decoded = dec.decode(settings, topic, payload, now)
+            kept, refusals = validate(decoded, now)
         except DecodeError as e:
             return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
         except Exception as e:  # a decoder bug refuses the message, never ingest
-            log.exception("decoder %s failed on %s", getattr(dec, "FORMAT", "?"), topic)
-            return _Part(settings.id, settings, None, [Refusal("decoder_error", type(e).__name__)])
-        kept, refusals = validate(decoded, now)
+            self._log_bug(f"decoder {settings.format}", e)
+            return _Part(settings.id, settings, None, [Refusal("decoder_error", _describe(e))])
         return _Part(settings.id, settings, kept, refusals)
 
     def _routes_for(self, topic: str) -> list[tuple[DeviceSettings, Decoder]]:
@@ -280,6 +323,11 @@ class Ingest:
                 except queue.Empty:
                     break
             stopping = self._stopping.is_set()
+            self._oldest_unacked = first.received
+            for item in batch:  # once per message, not per commit attempt: a retry writes the same stamps
+                for part in item.parts:
+                    if part.decoded is not None:
+                        self._stamps.restamp(part.decoded, item.received)
             committed = self._commit_with_retry(batch)
             if committed is None:
                 return  # stopping without a commit: those messages stay unacked and come again
@@ -289,6 +337,7 @@ class Ingest:
             except Exception:  # link torn down under us: the broker redelivers, writes are idempotent
                 log.warning("could not ack %d committed message(s); they will be delivered again", len(batch),
                             exc_info=True)
+            self._oldest_unacked = None
             with self._lock:
                 self._counts["acked"] += len(batch)
             if committed.readings or committed.events or committed.availability:
@@ -299,20 +348,31 @@ class Ingest:
 
     def _commit_with_retry(self, batch: list[_Item]) -> CommittedBatch | None:
         delay = 0.5
+        attempts = 0
         while True:
             try:
                 try:
-                    return self._commit(batch)
+                    committed = self._commit(batch)
                 except Exception as e:
-                    if _transient(e):
+                    if _store_failure(e):
                         raise
                     with self._lock:
                         self._counts["commit_errors"] += 1
-                    return self._commit_one_by_one(batch)
-            except Exception as e:  # database locked, disk full, store down: wait, never drop
+                    committed = self._commit_one_by_one(batch)
+                if self._failing_since is not None:
+                    log.warning("commits work again after %d failed attempt(s)", attempts)
+                    self._failing_since = None
+                return committed
+            except Exception as e:  # database locked, disk full, store down or corrupt: wait, never drop
+                attempts += 1
                 with self._lock:
                     self._counts["commit_errors"] += 1
-                log.error("could not commit %d message(s): %s; retrying in %.0f s", len(batch), e, delay)
+                if self._failing_since is None:
+                    self._failing_since = self._clock.now()
+                # Nothing is acked meanwhile, so the broker keeps the data. One line per attempt, no
+                # traceback, and attempts back off to one per _RETRY_MAX_S.
+                log.error("could not commit %d message(s) (attempt %d): %s; not acknowledging them, retrying "
+                          "in %.0f s", len(batch), attempts, e, delay)
                 if self._stopping.wait(delay):
                     self._batch_done(len(batch))
                     return None
@@ -327,12 +387,13 @@ class Ingest:
             try:
                 c = self._commit([item])
             except Exception as e:
-                if _transient(e):
+                if _store_failure(e):
                     raise
-                log.exception("could not commit a message on %s; dead-lettered as internal_error", item.msg.topic)
-                device = item.parts[0].device if item.parts else None
-                self._dead.record(item.msg.topic, "internal_error", item.msg.payload, device,
-                                  f"{type(e).__name__}: {e}")
+                self._log_bug("commit", e)
+                part = item.parts[0] if item.parts else None
+                self._dead.record(item.msg.topic, "internal_error", item.msg.payload,
+                                  part.device if part else None, _describe(e),
+                                  configured=part is not None and part.settings is not None)
                 continue
             readings.extend(c.readings)
             events.extend(c.events)
@@ -350,8 +411,10 @@ class Ingest:
         events: list[Event] = []
         avail: list[Availability] = []
         seen: dict[str, float] = {}
-        dead: list[tuple[str, str, bytes, str | None, str]] = []  # written inside the events-DB transaction
+        # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
+        dead: list[tuple[str, str, bytes, str | None, str, bool]] = []
         duplicates = 0
+        ignored = 0  # parts of configured devices that carried nothing to store and were not refused
         # The events-DB write lock is taken only after the time-series write: held across the store's
         # write (rollups included) it made every alert commit (AlertStore, same file) wait out the whole
         # batch, the largest part of the alert-latency tail under load. Safe because nothing is acked
@@ -364,11 +427,14 @@ class Ingest:
                     device = part.device
                     if device is not None and (part.settings is not None):
                         seen[device] = item.received
+                    configured = part.settings is not None
                     for ref in part.refusals:
-                        dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
+                        dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
                     d = part.decoded
-                    if d is None:
-                        continue
+                    if d is None or not (d.readings or d.events or d.availability):
+                        if d is not None and not part.refusals:
+                            ignored += 1  # e.g. a Shelly's Wi-Fi status: knowingly not stored, but counted
+                        continue  # a refused message (or part) moves no state: not the seq, not a meter
                     if d.seq is not None and device is not None and \
                             self._seqs.is_duplicate(device, d.seq, _ts_of(d, item.received)):
                         duplicates += 1
@@ -377,19 +443,21 @@ class Ingest:
                         rs, refusals = self._meters.apply(part.settings, d.readings)
                         readings.extend(rs)
                         for ref in refusals:
-                            dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
+                            dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
                     events.extend(d.events)
                     avail.extend(d.availability)
+            # Everything that depends on a message's content is turned into rows before the first write,
+            # so a message that cannot be committed fails here, with nothing of it in either store.
+            event_rows = [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
+                                                              default=str)) for e in events]
             if readings:
                 self._store.write(readings)
             conn.execute("BEGIN IMMEDIATE")
-            for topic, reason, payload, device, detail in dead:
+            for topic, reason, payload, device, detail, _ in dead:
                 self._dead.write(topic, reason, payload, device, detail)
-            if events:
+            if event_rows:
                 conn.executemany(
-                    "INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)",
-                    [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
-                                                         default=str)) for e in events])
+                    "INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)", event_rows)
             if seen:
                 conn.executemany(
                     "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
@@ -411,22 +479,42 @@ class Ingest:
             self._meters.load(conn)
             self._seqs.load(conn)
             raise
-        for topic, reason, _, device, detail in dead:  # counted only once committed
-            self._dead.note(topic, reason, device, detail)
+        for topic, reason, _, device, detail, configured in dead:  # counted only once committed
+            self._dead.note(topic, reason, device, detail, configured=configured)
         with self._lock:
             c = self._counts
             c["messages"] += sum(1 for item in batch if item.parts)
             c["readings"] += len(readings)
             c["events"] += len(events)
             c["duplicates"] += duplicates
+            c["ignored"] += ignored
             c["batches"] += 1
             self._last_commit = self._clock.now()
         return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
 
+    def _log_bug(self, where: str, e: BaseException) -> None:
+        """Log a traceback once per (place, exception type): a bug, not a line per bad message."""
+        key = (where, type(e).__name__)
+        if key in self._bugs_logged:
+            return
+        self._bugs_logged.add(key)  # bounded: places times exception types
+        log.error("%s raised %s (dead-lettered as %s; further ones are only counted)", where,
+                  _describe(e), "decoder_error" if where.startswith("decoder") else "internal_error", exc_info=e)
 
-def _transient(e: BaseException) -> bool:
-    """Errors worth waiting out (locked or full database, store unreachable) rather than a bad message."""
-    return isinstance(e, sqlite3.OperationalError | OSError)
+
+def _store_failure(e: BaseException) -> bool:
+    """A store that cannot commit (locked, full, unreachable, corrupt) rather than a bad message.
+
+    Such a batch is retried and not acknowledged, however long it takes: dead-lettering it would
+    lose good readings. ``sqlite3.DatabaseError`` itself (not its subclasses) is a damaged file.
+    """
+    return isinstance(e, sqlite3.OperationalError | OSError) or type(e) is sqlite3.DatabaseError
+
+
+def _describe(e: BaseException) -> str:
+    """An exception as a bounded one-line detail for a dead letter."""
+    text = str(e).replace("\n", " ")
+    return f"{type(e).__name__}: {text[:_ERROR_CHARS]}" if text else type(e).__name__
 
 
 def _ts_of(d: Decoded, default: float) -> float:

@@ -40,6 +40,7 @@ from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.sqlite_threads import ThreadConnections
 from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth
+from gateway.store.damage import damaged, is_damage
 from gateway.store.retention import MaintenanceReport, Retention
 from gateway.store.windows import to_ms, window_edges
 from gateway.ticker import Ticker
@@ -175,11 +176,17 @@ class SqliteStore:
         self._writer = self._connect(create=True)
         try:
             self._init_schema()
+            series = self._writer.execute("SELECT id, device, metric FROM series").fetchall()
+        except sqlite3.DatabaseError as e:
+            self._writer.close()
+            if is_damage(e):
+                raise damaged(self.path, "time-series database", e) from None
+            raise StoreError(f"cannot read the time-series database {self.path}: {e}") from None
         except BaseException:
             self._writer.close()
             raise
         self._skipped_old = 0
-        for sid, device, metric in self._writer.execute("SELECT id, device, metric FROM series"):
+        for sid, device, metric in series:
             self._ids[(device, metric)] = sid
         # The writer never checkpoints inside its commit: SQLite's auto-checkpoint ran in whichever write
         # crossed 1000 WAL pages, copying and syncing them while ingest (and the alert behind it) waited.
@@ -188,6 +195,7 @@ class SqliteStore:
         self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._ckpt_lock = threading.Lock()
         self._ckpt_conn: sqlite3.Connection | None = None
+        self._ckpt_error: str | None = None  # the last checkpoint failure told, until one succeeds
         self._checkpointer = Ticker(self.checkpoint, CHECKPOINT_EVERY_S, "houqin-store-checkpoint")
 
     # -- connections ---------------------------------------------------------------------------
@@ -209,6 +217,8 @@ class SqliteStore:
             conn.execute("PRAGMA cache_size=-16000")  # 16 MB: enough for the hot B-tree pages
             conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
+            if is_damage(e):
+                raise damaged(self.path, "time-series database", e) from None
             raise StoreError(
                 f"cannot open the time-series database {self.path}: {e}; check that [storage] dir exists and is"
                 " writable and that the file is a Houqin time-series database (move it away to start afresh)"
@@ -300,6 +310,8 @@ class SqliteStore:
                     c.execute("ROLLBACK")
                 for key in new_keys:
                     self._ids.pop(key, None)
+                if is_damage(e):  # not acked, so kept by the broker; but it will not heal by waiting
+                    raise damaged(self.path, "time-series database", e) from None
                 if isinstance(e, sqlite3.Error):
                     raise StoreError(f"writing {len(readings)} readings to {self.path} failed: {e}") from None
                 raise
@@ -657,24 +669,40 @@ class SqliteStore:
         with self._ckpt_lock:
             if self._closed:
                 return 0
-            if self._ckpt_conn is None:
-                self._ckpt_conn = self._connect(create=False)
-            conn = self._ckpt_conn
-            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if row is not None and row[1] >= RESTART_AFTER_FRAMES:
-                # Under steady writes a pass beside the writer never ends with the whole WAL copied while
-                # the writer is idle, so the WAL would never start over and would grow without bound
-                # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
-                # first pass while holding the write lock lets the next write restart the WAL; the
-                # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
-                with self._wlock:
-                    if not self._closed:
-                        row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            try:
+                row = self._checkpoint_once()
+            except (sqlite3.Error, StoreError) as e:
+                # Every second while the disk is full: one line when the trouble starts or changes, not a
+                # traceback per tick (ingest's failing commits say the rest).
+                if str(e) != self._ckpt_error:
+                    self._ckpt_error = str(e)
+                    log.warning("cannot checkpoint the WAL of %s: %s; retrying every %.0f s", self.path, e,
+                                CHECKPOINT_EVERY_S)
+                return 0
+            if self._ckpt_error is not None:
+                self._ckpt_error = None
+                log.warning("checkpointing the WAL of %s works again", self.path)
         return 0 if row is None or row[2] < 0 else int(row[2])
 
     def health(self) -> StoreHealth:
         """Writable when the database file is (no outbox: a write goes straight to it)."""
         return StoreHealth("sqlite", os.access(self.path, os.W_OK))
+
+    def _checkpoint_once(self) -> tuple[int, int, int] | None:
+        if self._ckpt_conn is None:
+            self._ckpt_conn = self._connect(create=False)
+        conn = self._ckpt_conn
+        row: tuple[int, int, int] | None = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if row is not None and row[1] >= RESTART_AFTER_FRAMES:
+            # Under steady writes a pass beside the writer never ends with the whole WAL copied while
+            # the writer is idle, so the WAL would never start over and would grow without bound
+            # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
+            # first pass while holding the write lock lets the next write restart the WAL; the
+            # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
+            with self._wlock:
+                if not self._closed:
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return row
 
     def close(self) -> None:
         """Close every connection; later calls raise StoreError."""
