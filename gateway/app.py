@@ -33,9 +33,9 @@ from gateway.mqtt_link import MqttLink, Will
 from gateway.reports.samples import SampleWatch
 from gateway.reports.scheduler import ReportScheduler
 from gateway.reports.service import Reports
+from gateway.storage_alerts import StorageAlerts
 from gateway.store.base import TimeSeriesStore
 from gateway.store.influx import InfluxStore
-from gateway.store.influx_alerts import StorageAlerts
 from gateway.store.nightly import NightlyMaintenance
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
 

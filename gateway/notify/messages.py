@@ -26,7 +26,7 @@ _SEVERITY_TONE: dict[str, Tone] = {"critical": "critical", "major": "major", "mi
 KIND_NAMES = {
     "patrol_missed": "Patrol round not completed",
     "sample_excursion": "Food samples at risk: fridge out of range",
-    # The InfluxDB backend's own alerts (gateway.store.influx_alerts).
+    # The InfluxDB backend's own alerts (gateway.storage_alerts).
     "storage_degraded": "InfluxDB refused the credentials: readings wait in the outbox",
     "storage_dropped": "Readings lost: the InfluxDB outbox was full",
 }
