@@ -55,11 +55,6 @@ def pub(mosquitto: Mosquitto, gateway: Gateway) -> Iterator[Publisher]:
     p.close()
 
 
-def values(gw: Gateway, device: str, metric: str, clock: ManualClock) -> list[float]:
-    """Stored values of one series around test time, oldest first."""
-    now = clock.now()
-    return [r.value for r in gw.store.query(device, metric, now - 86400, now + 86400)]
-
 
 def flood(pub: Publisher, messages: list[tuple[str, bytes]]) -> None:
     """Publish at QoS 1 without waiting for each ack, then wait for the broker to take the last."""

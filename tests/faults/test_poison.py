@@ -14,8 +14,9 @@ from gateway import contract
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.mqtt_link import RECEIVE_MAXIMUM
-from tests.faults.conftest import flood, values
+from tests.faults.conftest import flood
 from tests.gateway.ingest_helpers import SITE, Publisher
+from tests.gateway.ingest_helpers import stored_values as values
 from tests.waiting import wait_for
 
 NESTED = b'{"temperature": ' + b"[" * 5000 + b"]" * 5000 + b"}"  # 10 KB, within the size limit

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from gateway.app import Gateway
 from gateway.clock import ManualClock
-from tests.faults.conftest import values
 from tests.gateway.ingest_helpers import Publisher
+from tests.gateway.ingest_helpers import stored_values as values
 from tests.waiting import wait_for
 
 

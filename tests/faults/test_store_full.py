@@ -17,8 +17,8 @@ from gateway.clock import ManualClock
 from gateway.config import Config
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
-from tests.faults.conftest import values
 from tests.gateway.ingest_helpers import Publisher
+from tests.gateway.ingest_helpers import stored_values as values
 from tests.mosquitto import Mosquitto
 from tests.waiting import wait_for
 

@@ -16,8 +16,9 @@ from gateway.config import Config, parse_config
 from gateway.model import Decoded, Reading
 from gateway.stamps import ArrivalStamps
 from gateway.store.influx import InfluxStore
-from tests.faults.conftest import FAULT_DEVICES, flood, values
+from tests.faults.conftest import FAULT_DEVICES, flood
 from tests.gateway.ingest_helpers import SITE, Publisher
+from tests.gateway.ingest_helpers import stored_values as values
 from tests.influxdb import Influxd, unique_database  # fixture influxd_server: tests/faults/conftest.py
 from tests.mosquitto import Mosquitto
 from tests.waiting import wait_for

@@ -15,8 +15,9 @@ from gateway import contract
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.deadletters import TOPIC_CHARS
-from tests.faults.conftest import flood, values
+from tests.faults.conftest import flood
 from tests.gateway.ingest_helpers import SITE, Publisher
+from tests.gateway.ingest_helpers import stored_values as values
 from tests.waiting import wait_for
 
 N = 600
