@@ -62,7 +62,7 @@ class Composer:
             lines.append(tr(loc, "Device offline") if alert.detail == "offline"
                          else tr(loc, "Never heard from (watched since {time})", time=self._time(alert.since))
                          if alert.detail == "never" else tr(loc, "Last heard of: {time}", time=self._time(alert.since)))
-        elif detail and not (alert.metric in METRICS and METRICS[alert.metric].states):
+        elif detail and not (alert.metric is not None and alert.metric in METRICS and METRICS[alert.metric].states):
             lines.append(tr(loc, "Detail: {detail}", detail=detail))
         lines.append(tr(loc, "Since: {time}", time=self._time(alert.since)))
         if event == "resolved":
