@@ -187,9 +187,11 @@ def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None
     checks = reports.config.reports.sheet.check_labels
     if month:
         y, m = _month(reports, month)
-        return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks), f"cold-sheet-{y}-{m:02d}.csv")
+        return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks, reports.locale),
+                    f"cold-sheet-{y}-{m:02d}.csv")
     d = _day(reports, day)
-    return _csv(sheet_csv(reports.sheet_day(d), reports.tz, checks), f"cold-sheet-{d.isoformat()}.csv")
+    # An export follows the site's language (issue 12), whoever downloads it.
+    return _csv(sheet_csv(reports.sheet_day(d), reports.tz, checks, reports.locale), f"cold-sheet-{d.isoformat()}.csv")
 
 
 @router.post("/cold/sheet/corrections")

@@ -95,6 +95,7 @@ def environment(locale: str, tz: tzinfo) -> Environment:
 
     env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected)
     env.globals["locale"] = locale
+    env.globals["tz"] = tz
     env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
     return env
 
@@ -275,25 +276,40 @@ def weekly_csv(report: WeeklyReport) -> str:
     return _csv(rows)
 
 
-def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str]) -> str:
-    """One row per device and day: checks, min/max with times, minutes out, alerts, corrections."""
+#: Column titles of the cold-storage sheet's CSV (msgids); the check columns are added per check time.
+SHEET_COLUMNS = ("day", "device", "name", "low", "high", "min", "min_at", "max", "max_at", "minutes_out", "readings",
+                 "alerts", "corrections")
+_SHEET_TITLES = {"day": "Day", "device": "Device id", "name": "Device", "low": "Lowest allowed (°C)",
+                 "high": "Highest allowed (°C)", "min": "Min (°C)", "min_at": "Min at", "max": "Max (°C)",
+                 "max_at": "Max at", "minutes_out": "Minutes out of range", "readings": "Readings",
+                 "alerts": "Alerts", "corrections": "Corrections"}
+
+
+def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str], locale: str = "en") -> str:
+    """One row per device and day: checks, min/max with times, minutes out, alerts, corrections; in ``locale``
+    (the site's: the titles and words of the export follow it, English keeps the machine column names)."""
     def hm(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%H:%M")
 
-    head = ["day", "device", "name", "low", "high", *[f"check_{t}" for t in check_times], "min", "min_at", "max",
-            "max_at", "minutes_out", "readings", "alerts", "corrections"]
+    def title(key: str) -> str:
+        return key if locale == "en" else gettext(locale, _SHEET_TITLES[key])
+
+    checks_head = [f"check_{t}" if locale == "en" else tr(locale, "Check at {time} (°C)", time=t)
+                   for t in check_times]
+    head = [*map(title, SHEET_COLUMNS[:5]), *checks_head, *map(title, SHEET_COLUMNS[5:])]
     rows: list[list[Any]] = [head]
     for x in lines:
         checks = {c.at: c.value for c in x.checks}
         alerts = " | ".join(
-            f"{hm(a.opened_at)} {a.rule} {a.detail}; " + (f"ack {a.acked_by} {hm(a.acked_at)}: {a.action or ''}"
-                                                         if a.acked_by else "not acknowledged")
+            f"{hm(a.opened_at)} {a.words(locale, tz)}; "
+            + (tr(locale, "acknowledged by {who} at {time}: {action}", who=a.acked_by, time=hm(a.acked_at),
+                  action=a.action or "") if a.acked_by else gettext(locale, "not acknowledged"))
             for a in x.alerts)
-        fixes = " | ".join(f"{c.field}={c.value} ({c.by}: {c.reason})" for c in x.corrections)
+        fixes = " | ".join(f"{field_label(c.field, locale)} → {c.value} ({c.by}: {c.reason})" for c in x.corrections)
         rows.append([x.day.isoformat(), x.device, x.name, _r(x.low, 1), _r(x.high, 1),
                      *[_r(checks.get(t), 1) for t in check_times], _r(x.min, 1), hm(x.min_at), _r(x.max, 1),
                      hm(x.max_at), "" if x.unavailable else _r(x.minutes_out, 1),
-                     "data unavailable" if x.unavailable else x.readings, alerts, fixes])
+                     gettext(locale, "data unavailable") if x.unavailable else x.readings, alerts, fixes])
     return _csv(rows)
 
 
