@@ -48,9 +48,12 @@ def _week(reports: Reports, text: str | None) -> Week:
     if not text:
         return last_full_week(reports.clock.now(), reports.tz)
     try:
-        return parse_week(text, reports.tz)
+        week = parse_week(text, reports.tz)
     except ValueError as e:
         raise HTTPException(400, str(e)) from None
+    if week.start > reports.clock.now():
+        raise HTTPException(400, f"week {week.label} has not begun yet; choose this week or an earlier one")
+    return week
 
 
 def _day(reports: Reports, text: str | None) -> date:
