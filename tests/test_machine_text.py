@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,8 +106,9 @@ class TextSite:
 
 def _raise(alerts: AlertService, clock: ManualClock, rule: str, device: str, kind: str, metric: str | None,
            value: float | None, detail: str) -> int:
-    return alerts.raise_alert(OpenRequest(rule, device, kind, "major", "kitchen-chain" if "fridge" in rule else "office",
-                                          metric, value, detail, clock.now() - 600)).id
+    chain = "kitchen-chain" if "fridge" in rule else "office"
+    return alerts.raise_alert(OpenRequest(rule, device, kind, "major", chain, metric, value, detail,
+                                          clock.now() - 600)).id
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +143,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextSite]:
                '{"samples": [[1, "2026-01-05", "lunch"]], "peak": 9.2, "minutes": 12, "start": 1767578400}'),
     ]
     # The escalation's and the deliveries' records, as the escalator and the dispatcher write them.
-    alerts.store.mark_sent(made[0], 2, clock.now(), "notified", "step 1: kitchen-wecom, alerts-mqtt, step 2: office-mail")
+    alerts.store.mark_sent(made[0], 2, clock.now(), "notified",
+                           "step 1: kitchen-wecom, alerts-mqtt, step 2: office-mail")
     alerts.store.add_timeline(made[0], clock.now(), "delivered", "kitchen-wecom: escalated")
     alerts.store.add_timeline(made[0], clock.now(), "delivery failed", "office-mail: opened: connection refused")
     alerts.store.mark_sent(made[0], 2, clock.now(), "notified", "repeated: kitchen-wecom, alerts-mqtt")
@@ -186,8 +187,8 @@ def pages(site: TextSite) -> list[tuple[str, str]]:
     out = []
     alert_ids = [a.id for a in site.alerts.list()]
     for (method, path), roles in sorted(ACCESS.items()):
-        if method != "GET" or "/api/" in path or path.endswith((".css", ".csv")) or "{" in path and \
-                "alert_id" not in path:
+        if method != "GET" or "/api/" in path or path.endswith((".css", ".csv")) or (
+                "{" in path and "alert_id" not in path):
             continue
         for role in sorted(roles):
             paths = [path.replace("{alert_id}", str(i)) for i in alert_ids] if "{alert_id}" in path else [path]
