@@ -155,7 +155,7 @@ def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dic
         note = clean_note(body.note)
         if not note:
             raise HTTPException(422, note_required(ctx.locale_of(me.user)))
-        a = ctx.services.alerts.ack(alert_id, me.user.username, note)
+        a = ctx.services.alerts.ack(alert_id, me.user.label, note)  # people read who: 张阿姨, not a login
     except AlertNotFoundError:
         raise HTTPException(404, f"no alert {alert_id}") from None
     except AlertStateError as e:

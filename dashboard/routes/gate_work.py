@@ -13,11 +13,13 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from dashboard import views
 from dashboard.context import DashboardContext
 from dashboard.deps import Ctx, Form, Me
 from dashboard.live import LiveMessage
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
+from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
 from gateway.gate.cards import CARD_KINDS, CardError
 from gateway.gate.errors import GateError
@@ -229,8 +231,11 @@ def handover(request: Request, ctx: Ctx, me: Me) -> Response:
 
 def _handover(request: Request, ctx: DashboardContext, me: Any, error: str = "", status_code: int = 200) -> Response:
     gate = _gate(request)
+    pre = gate.handover_prefill()
+    # Alerts in words (rule name, place, detail), as on the alert pages: never ids or codes.
+    pre["alerts"] = views.alert_json(ctx.services, [Alert(**a) for a in pre["alerts"]], ctx.locale_of(me.user))
     return render_page(request, ctx, me, "gate_handover.html", status_code=status_code, page="gate-handover",
-                       pre=gate.handover_prefill(), pending=gate.handovers.pending(),
+                       pre=pre, pending=gate.handovers.pending(),
                        history=gate.handovers.recent(10), error=error, me_name=_who(me),
                        names={d.id: d.label for d in gate.config.devices},
                        route_names={r.id: r.label for r in gate.settings.patrols})

@@ -95,7 +95,8 @@ def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
     item = views.alert_json(ctx.services, [alert], ctx.locale_of(me.user))[0]
     item["can_ack"] = alert.state == "active" and may_ack(me.user.role, item["area"])
-    return render_page(request, ctx, me, "alert.html", page="alerts", alert=item, timeline=timeline)
+    return render_page(request, ctx, me, "alert.html", page="alerts", alert=item,
+                       timeline=views.timeline(ctx.services, alert, timeline, ctx.locale_of(me.user)))
 
 
 @router.post("/alerts/{alert_id}/ack")
@@ -114,7 +115,7 @@ def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, form: Form) -> Respon
             # issue 4: an acknowledgement says what was done; the form's `required` stops most, this the rest
             return render_page(request, ctx, me, "error.html", status_code=400, page="alerts",
                                error="note_required", back=back)
-        ctx.services.alerts.ack(alert_id, me.user.username, note)
+        ctx.services.alerts.ack(alert_id, me.user.label, note)  # people read who: 张阿姨, not a login
     except AlertNotFoundError:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
     except AlertStateError:

@@ -48,9 +48,12 @@ def _week(reports: Reports, text: str | None) -> Week:
     if not text:
         return last_full_week(reports.clock.now(), reports.tz)
     try:
-        return parse_week(text, reports.tz)
+        week = parse_week(text, reports.tz)
     except ValueError as e:
         raise HTTPException(400, str(e)) from None
+    if week.start > reports.clock.now():
+        raise HTTPException(400, f"week {week.label} has not begun yet; choose this week or an earlier one")
+    return week
 
 
 def _day(reports: Reports, text: str | None) -> date:
@@ -187,9 +190,11 @@ def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None
     checks = reports.config.reports.sheet.check_labels
     if month:
         y, m = _month(reports, month)
-        return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks), f"cold-sheet-{y}-{m:02d}.csv")
+        return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks, reports.locale),
+                    f"cold-sheet-{y}-{m:02d}.csv")
     d = _day(reports, day)
-    return _csv(sheet_csv(reports.sheet_day(d), reports.tz, checks), f"cold-sheet-{d.isoformat()}.csv")
+    # An export follows the site's language (issue 12), whoever downloads it.
+    return _csv(sheet_csv(reports.sheet_day(d), reports.tz, checks, reports.locale), f"cold-sheet-{d.isoformat()}.csv")
 
 
 @router.post("/cold/sheet/corrections")

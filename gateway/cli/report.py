@@ -155,18 +155,20 @@ def _weekly(args: argparse.Namespace, reports: Reports) -> int:
 def _sheet(args: argparse.Namespace, reports: Reports) -> int:
     from gateway.reports.render import sheet_csv
     r = reports.renderer(args.lang)
+    lang = args.lang or reports.locale
     checks = reports.config.reports.sheet.check_labels
     if args.month:
         y, m = _month(args.month, reports.today())
         lines = reports.sheet_month(y, m, args.device)
-        text = sheet_csv(lines, reports.tz, checks) if args.format == "csv" else r.sheet_month_html(lines, y, m, checks)
+        text = (sheet_csv(lines, reports.tz, checks, lang) if args.format == "csv"
+                else r.sheet_month_html(lines, y, m, checks))
     else:
         try:
             day = date.fromisoformat(args.day) if args.day else reports.today()
         except ValueError:
             raise ValueError(f"--day {args.day!r}: write it as YYYY-MM-DD, e.g. 2026-11-19") from None
         lines = reports.sheet_day(day, args.device)
-        text = sheet_csv(lines, reports.tz, checks) if args.format == "csv" else r.sheet_html(lines, day, checks)
+        text = sheet_csv(lines, reports.tz, checks, lang) if args.format == "csv" else r.sheet_html(lines, day, checks)
     if args.device and not lines:
         print(f"error: {args.device!r} is not a fridge, freezer, sample fridge or cold room in the config",
               file=sys.stderr)

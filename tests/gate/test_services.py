@@ -161,7 +161,8 @@ def test_patrol_rounds_checkins_with_readings_and_alerts_through_the_chain(tmp_p
                                                                       "patrol_missed", "guards")
         assert "incomplete" in alert.detail and "Meter room" in alert.detail
         wait_for(lambda: len(hook.received) >= 1, "the alert through the chain")
-        assert "patrol-night" in hook.received[0].body["text"]["content"]
+        told = hook.received[0].body["text"]["content"]
+        assert "Night round" in told and "patrol-night" not in told  # the route's name, never the rule id
         alerting.service.ack(alert.id, "Guard Zhang", "meter room door was locked; checked at 23:10")
         clock.set(local(2026, 11, 20, 23, 5))
         gate.tick()
