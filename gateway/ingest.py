@@ -11,6 +11,7 @@ before the ack means the broker delivers again; every write is idempotent, so no
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import queue
@@ -110,6 +111,7 @@ class Ingest:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._last_commit: float | None = None
+        self._unacked: collections.deque[float] = collections.deque()  # arrival times, oldest first (FIFO)
         decs = dict(decoders) if decoders is not None else dict(registry())
         self._native: dict[str, DeviceSettings] = {}
         self._other: dict[str, DeviceSettings] = {}
@@ -174,10 +176,12 @@ class Ingest:
         return True
 
     def stats(self) -> dict[str, Any]:
-        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth."""
+        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth, the arrival
+        time of the oldest message not yet acknowledged (``oldest_unacked``, None when all are)."""
         with self._lock:
             c = dict(self._counts)
             last = self._last_commit
+            oldest = self._unacked[0] if self._unacked else None
         refused = self._dead.counts()
         return {
             "received": self._queued,
@@ -193,6 +197,7 @@ class Ingest:
             "queue_depth": self._q.qsize(),
             "queue_size": self._queue_size,
             "last_commit": last,
+            "oldest_unacked": oldest,
         }
 
     # -- network thread --------------------------------------------------------------------------
@@ -217,6 +222,8 @@ class Ingest:
             if self._stopping.wait(0.01):
                 return  # not acked: the broker delivers it again after the restart
         self._queued += 1
+        with self._lock:
+            self._unacked.append(item.received)
         self._q.put(item)
 
     def _native_part(self, topic: str, payload: bytes, now: float, too_large: Refusal | None) -> _Part:
@@ -291,6 +298,8 @@ class Ingest:
                             exc_info=True)
             with self._lock:
                 self._counts["acked"] += len(batch)
+                for _ in batch:
+                    self._unacked.popleft()
             if committed.readings or committed.events or committed.availability:
                 self._observers.tell(committed)
             self._batch_done(len(batch))
