@@ -28,7 +28,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.dashboard import login, rss_mb, start_demo  # noqa: E402
+from bench.dashboard import login, rss_mb, start_demo
 
 SITE = "demo-kg"
 DEVICES = ("kitchen-fridge-1", "kitchen-fridge-2", "sample-fridge")
