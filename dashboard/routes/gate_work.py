@@ -14,10 +14,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Forbidden, Form, Me
 from dashboard.live import LiveMessage
 from dashboard.routes.common import render_page
-from dashboard.security import client_address
+from dashboard.security import client_address, same_origin
 from gateway.contract import METRICS, display_value
 from gateway.gate.cards import CARD_KINDS, CardError
 from gateway.gate.errors import GateError
@@ -316,14 +316,23 @@ def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
                        v=v, token=token, error=error, done="")
 
 
+def _same_site(request: Request, ctx: DashboardContext) -> bool:
+    """False for a post from another site: its Origin/Referer, or the browser's Sec-Fetch-Site, says so."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    return same_origin(request, bool(ctx.settings.trusted_proxies))
+
+
 @router.post("/v/{token}")
 def approval_decide(request: Request, ctx: Ctx, token: str, form: Form) -> Response:
     """Approve or refuse through the link (a GET never decides: link previews must not approve anyone)."""
     gate = _gate(request)
+    if not _same_site(request, ctx):
+        raise Forbidden("cross-site request refused")
     approve = form.get("decision") == "approve"
     try:
-        v = gate.visitor_for_link(token)
-        v = gate.decide_by_link(token, approve, form.get("by", "").strip() or v.host, form.get("note", ""))
+        v = gate.decide_by_link(token, approve, form.get("note", "")[:500])
         ctx.audit.record(v.decided_by or "", "visitor_approve" if approve else "visitor_refuse", target=str(v.id),
                          detail="by link", address=client_address(request))
         return render_page(request, ctx, None, "gate_approve.html", page="approve", v=v, token=token, error="",

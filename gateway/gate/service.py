@@ -189,10 +189,12 @@ class Gate:
         self._tell("visitor", v.as_dict())
         return v
 
-    def decide_by_link(self, token: str, approve: bool, by: str, note: str = "") -> Visitor:
-        """Decide through a signed link (LinkError when forged or expired)."""
+    def decide_by_link(self, token: str, approve: bool, note: str = "") -> Visitor:
+        """Decide through a signed link (LinkError when forged or expired), in the name of the person it was
+        sent to (the visitor's host): whoever holds the link cannot put the decision in someone else's name."""
         claim = links.verify(self.link_key(), token, self.clock.now())
-        return self.decide_visitor(claim.visitor_id, approve, by, note)
+        host = self.visitors.get(claim.visitor_id).host
+        return self.decide_visitor(claim.visitor_id, approve, host, note)
 
     def visitor_for_link(self, token: str) -> Visitor:
         """The visitor a valid link is about."""
