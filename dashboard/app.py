@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -90,6 +91,13 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
     app.include_router(gate_work.router)  # the gate guard's desk, roll call, patrols, handover (gateway/gate)
     app.include_router(gate_work.api)
     gate_work.wire(app, ctx)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # without the input: NaN cannot be written as JSON (a 500), and the client knows what it sent
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:
