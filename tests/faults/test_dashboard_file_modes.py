@@ -48,3 +48,76 @@ def test_a_started_gateway_narrows_every_mode_and_moves_the_link_key_out(tmp_pat
     assert links.verify(key, token, 0).visitor_id == 1
     with sqlite3.connect(data / "events.db") as conn:
         assert conn.execute("SELECT count(*) FROM gate_state WHERE key = 'link_key'").fetchone()[0] == 0
+
+
+def test_the_agents_state_dir_is_narrowed_at_start(tmp_path: Path) -> None:
+    from gpiozero.pins.mock import MockFactory
+
+    from gateway.clock import ManualClock
+    from sensors.agent import Agent, AgentSettings
+    from sensors.hardware import GpiozeroPins
+    from tests.sensors.helpers import make_config
+
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    os.chmod(state, 0o755)
+    (state / "cards.json").write_text("{}")
+    os.chmod(state / "cards.json", 0o644)  # a card cache an older version left readable
+    old = os.umask(0o022)
+    try:
+        cfg = make_config([{"type": "contact", "device": "gate", "pin": 22}], [{"id": "gate", "kind": "gate"}])
+        agent = Agent(cfg, AgentSettings(state, "agent-test"), pins=GpiozeroPins(MockFactory()),
+                      clock=ManualClock(2000.0))
+        agent.spool.close()
+    finally:
+        os.umask(old)
+    assert _mode(state) == 0o700
+    assert {p.name: oct(_mode(p)) for p in state.rglob("*") if p.is_file() and _mode(p) != 0o600} == {}
+
+
+def test_houqin_run_sets_a_private_umask(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from demo.command import free_port
+
+    data = tmp_path / "data"
+    config = tmp_path / "houqin.toml"
+    config.write_text(f"""
+[site]
+id = "kg"
+[mqtt]
+url = "embedded"
+embedded_port = {free_port()}
+[storage]
+dir = "{data}"
+[dashboard]
+bind = "127.0.0.1"
+port = 0
+[[devices]]
+id = "fridge-1"
+kind = "fridge"
+""")
+    old = os.umask(0o022)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "gateway", "run", "--config", str(config)],
+                                stderr=subprocess.PIPE, text=True)
+    finally:
+        os.umask(old)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "Ctrl-C to stop" in line:
+                break
+        else:
+            raise AssertionError("houqin run did not start")
+        files = [p for p in data.rglob("*") if p.is_file()]
+        assert {"events.db", "timeseries.db"} <= {p.name for p in files}
+        assert _mode(data) == 0o700
+        assert {p.name: oct(_mode(p)) for p in files if _mode(p) != 0o600} == {}
+        status = Path(f"/proc/{proc.pid}/status").read_text()
+        assert "Umask:\t0077" in status  # what it creates later (logs, new databases) is private too
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
