@@ -24,6 +24,7 @@ from gateway.config import Config
 from gateway.deadletters import DeadLetters
 from gateway.errors import ConfigError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+from gateway.file_modes import make_private
 from gateway.gate.service import Gate
 from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
@@ -126,7 +127,9 @@ class Site:
         self.core.add_component(component)
 
     def start(self) -> None:
-        """Start every part (see ``Gateway.start``)."""
+        """Narrow the data directory to the service's user (0700, files 0600), then start every part
+        (see ``Gateway.start``)."""
+        make_private(self.core.config.storage.path)
         self.core.start()
 
     def stop(self) -> None:

@@ -17,6 +17,7 @@ message, so a retried commit writes the same stamps.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import queue
@@ -118,12 +119,12 @@ class Ingest:
         self._stamps = ArrivalStamps()
         self._bugs_logged: set[tuple[str, str]] = set()  # (where, exception type): one traceback each
         self._failing_since: float | None = None
-        self._oldest_unacked: float | None = None  # arrival of the first message of the batch in hand
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._last_commit: float | None = None
+        self._unacked: collections.deque[float] = collections.deque()  # arrival times, oldest first (FIFO)
         decs = dict(decoders) if decoders is not None else dict(registry())
         self._native: dict[str, DeviceSettings] = {}
         self._other: dict[str, DeviceSettings] = {}
@@ -192,11 +193,12 @@ class Ingest:
 
         ``ignored`` counts message parts of configured devices that carried nothing to store (a
         Shelly's Wi-Fi status); ``commit_failing_since`` is when commits started failing, or None;
-        ``oldest_unacked`` is when the oldest message the writer holds arrived (None when idle).
+        ``oldest_unacked`` is when the oldest message not yet acknowledged arrived (None when all are).
         """
         with self._lock:
             c = dict(self._counts)
             last = self._last_commit
+            oldest = self._unacked[0] if self._unacked else None
         refused = self._dead.counts()
         return {
             "received": self._queued,
@@ -215,7 +217,7 @@ class Ingest:
             "route_cache": len(self._route_cache),
             "last_commit": last,
             "commit_failing_since": self._failing_since,
-            "oldest_unacked": self._oldest_unacked,
+            "oldest_unacked": oldest,
         }
 
     # -- network thread --------------------------------------------------------------------------
@@ -237,6 +239,8 @@ class Ingest:
             if self._stopping.wait(0.01):
                 return  # not acked: the broker delivers it again after the restart
         self._queued += 1
+        with self._lock:
+            self._unacked.append(item.received)
         self._q.put(item)
 
     def _route(self, item: _Item, now: float) -> None:
@@ -323,7 +327,6 @@ class Ingest:
                 except queue.Empty:
                     break
             stopping = self._stopping.is_set()
-            self._oldest_unacked = first.received
             for item in batch:  # once per message, not per commit attempt: a retry writes the same stamps
                 for part in item.parts:
                     if part.decoded is not None:
@@ -337,9 +340,10 @@ class Ingest:
             except Exception:  # link torn down under us: the broker redelivers, writes are idempotent
                 log.warning("could not ack %d committed message(s); they will be delivered again", len(batch),
                             exc_info=True)
-            self._oldest_unacked = None
             with self._lock:
                 self._counts["acked"] += len(batch)
+                for _ in batch:
+                    self._unacked.popleft()
             if committed.readings or committed.events or committed.availability:
                 self._observers.tell(committed)
             self._batch_done(len(batch))

@@ -15,6 +15,7 @@ from typing import Protocol
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
 from gateway.contract import ID_PATTERN, cards_topic, gateway_availability_topic, parse_topic, set_topic
+from gateway.file_modes import make_private
 from gateway.link_settings import agent_link_settings
 from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink
 from sensors.cardcache import CACHE_NAME, CardCache
@@ -111,7 +112,7 @@ class Agent:
         self._run_done = threading.Event()
         self._running = False
         self._started = False
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.state_dir)  # 0700, its files 0600: card hashes and spooled readings
         self.spool = Spool(settings.state_dir / "spool.sqlite", settings.spool_max)
         ls = link_settings or agent_link_settings(config, settings.agent_id)
         self.parts = _Parts()

@@ -74,7 +74,7 @@ class CardCache:
             return False
         tmp = self.path.with_suffix(".tmp")
         try:
-            with open(tmp, "wb") as f:
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:  # hashes: ours
                 f.write(payload)
                 f.flush()
                 os.fsync(f.fileno())

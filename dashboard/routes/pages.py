@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dashboard import views
 from dashboard.accounts import AccountError
 from dashboard.ack_note import clean_note
-from dashboard.deps import Ctx, Forbidden, Form, Me
+from dashboard.deps import Ctx, Forbidden, Form, Me, RowId
 from dashboard.roles import ROLES, allowed, may_ack
 from dashboard.routes import gate_work
 from dashboard.routes.common import account_error, render_page, render_shared_page
@@ -84,7 +84,7 @@ def alerts(request: Request, ctx: Ctx, me: Me, state: str = "recent", area: str 
 
 
 @router.get("/alerts/{alert_id}")
-def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: RowId) -> Response:
     """One alert and its timeline."""
     if ctx.services.alerts is None:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
@@ -100,7 +100,7 @@ def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, form: Form) -> Response:
+def ack(request: Request, ctx: Ctx, me: Me, alert_id: RowId, form: Form) -> Response:
     """Acknowledge with a note (the corrective action), then back to where the user was."""
     note = clean_note(form.get("note", ""))
     back = form.get("back", "")

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, RowId, RowIdQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.i18n import gettext, tr
@@ -244,7 +244,7 @@ def _samples_page(request: Request, ctx: Any, me: Any, reports: Reports, y: int,
 
 @router.get("/samples")
 def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
-                       registered: int | None = None) -> Response:
+                       registered: RowIdQuery = None) -> Response:
     """The ledger of a month, samples due for discarding, and the registration form."""
     reports = _reports(ctx)
     y, m = _month(reports, month)
@@ -299,7 +299,7 @@ def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response
 
 
 @router.post("/samples/{sample_id}/discard")
-def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, form: Form) -> Response:
+def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: RowId, form: Form) -> Response:
     """Record that the logged-in user discarded the sample now."""
     reports = _reports(ctx)
     try:
@@ -316,6 +316,7 @@ def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, form: Fo
 class SampleBody(BaseModel):
     """Register a meal's samples."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
     meal_date: str = Field(description="local date, YYYY-MM-DD")
     meal: str
     dishes: list[tuple[str, float]] = Field(min_length=1, description="[name, grams] pairs")
@@ -390,7 +391,7 @@ def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONRe
 
 
 @api.post("/samples/{sample_id}/discard")
-def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, body: DiscardBody) -> dict[str, Any]:
+def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: RowId, body: DiscardBody) -> dict[str, Any]:
     """Record who discarded the sample, now."""
     reports = _reports(ctx)
     try:

@@ -15,6 +15,7 @@ from gateway.alerts.store import OpenRequest
 from gateway.backup.settings import BackupSettings
 from gateway.backup.snapshot import Backup, Secret, latest, make_backup, prune
 from gateway.clock import Clock
+from gateway.secret_files import APPROVAL_LINK_KEY, DEVICE_COOKIE_KEY
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -41,11 +42,10 @@ class AlertSink(Protocol):
 
 
 def secrets_of(config: Config) -> list[Secret]:
-    """The files besides the databases the gateway needs: the visitors' ID key file when configured.
-
-    The approval-link key lives in the events database, so it is in the database copy.
-    """
-    out = []
+    """The files besides the databases the gateway needs: the key files in the data directory (approval
+    links, dashboard device cookies) and the visitors' ID key file when configured."""
+    out = [Secret(name, config.storage.path / name) for name in (APPROVAL_LINK_KEY, DEVICE_COOKIE_KEY)
+           if (config.storage.path / name).exists()]
     if config.gate.id_key_file:
         path = Path(config.gate.id_key_file)
         out.append(Secret(path.name, path))

@@ -26,6 +26,7 @@ from gateway.notify.build import message_channels
 from gateway.notify.channel import Channel
 from gateway.notify.message import Message
 from gateway.notify.send import nobody_reached, send_now
+from gateway.secret_files import APPROVAL_LINK_KEY, read_or_create, write_new
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class Gate:
         self._lock = threading.Lock()
         self._ticker = Ticker(self.tick, tick_every_s, "houqin-gate-tick")
         self._last_purge = float("-inf")
+        self._link_key: str | None = None
         self.access.add_listener(lambda rec: self._tell("access", rec.as_dict()))
 
     # -- listeners (the dashboard's live updates) ---------------------------------------------------
@@ -134,13 +136,18 @@ class Gate:
         return v
 
     def link_key(self) -> str:
-        """The approval-link signing key, made once and kept in the events DB (never in the config or repo)."""
-        conn = self.db.conn()
-        row = conn.execute("SELECT value FROM gate_state WHERE key = 'link_key'").fetchone()
-        if row is None:
-            conn.execute("INSERT OR IGNORE INTO gate_state (key, value) VALUES ('link_key', ?)", (links.new_key(),))
+        """The approval-link signing key, in its own 0600 file in the data directory (never in the config, a
+        database other tools read, or the repo); a key an older version kept in the events DB moves there."""
+        if self._link_key is None:
+            path = self.config.storage.path / APPROVAL_LINK_KEY
+            conn = self.db.conn()
             row = conn.execute("SELECT value FROM gate_state WHERE key = 'link_key'").fetchone()
-        return str(row[0])
+            if row is not None and not path.exists():
+                write_new(path, str(row[0]))  # links already sent stay valid
+            self._link_key = read_or_create(path)
+            if row is not None:
+                conn.execute("DELETE FROM gate_state WHERE key = 'link_key'")
+        return self._link_key
 
     def approval_token(self, visitor_id: int) -> str:
         """A signed token valid for ``approval_ttl`` to approve or refuse this visitor."""
@@ -182,10 +189,12 @@ class Gate:
         self._tell("visitor", v.as_dict())
         return v
 
-    def decide_by_link(self, token: str, approve: bool, by: str, note: str = "") -> Visitor:
-        """Decide through a signed link (LinkError when forged or expired)."""
+    def decide_by_link(self, token: str, approve: bool, note: str = "") -> Visitor:
+        """Decide through a signed link (LinkError when forged or expired), in the name of the person it was
+        sent to (the visitor's host): whoever holds the link cannot put the decision in someone else's name."""
         claim = links.verify(self.link_key(), token, self.clock.now())
-        return self.decide_visitor(claim.visitor_id, approve, by, note)
+        host = self.visitors.get(claim.visitor_id).host
+        return self.decide_visitor(claim.visitor_id, approve, host, note)
 
     def visitor_for_link(self, token: str) -> Visitor:
         """The visitor a valid link is about."""
@@ -254,7 +263,8 @@ class Gate:
             self.purge()
 
     def start(self) -> None:
-        """Start the one-second ticker."""
+        """Move the link key out of the events DB (older versions kept it there); start the one-second ticker."""
+        self.link_key()
         self._ticker.start()
 
     def stop(self) -> None:
