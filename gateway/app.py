@@ -33,6 +33,8 @@ from gateway.mqtt_link import MqttLink, Will
 from gateway.reports.samples import SampleWatch
 from gateway.reports.scheduler import ReportScheduler
 from gateway.reports.service import Reports
+from gateway.signed_link import SealingPublisher
+from gateway.signing import KeyFileError, Signer, ensure_key, key_path
 from gateway.store.base import TimeSeriesStore
 from gateway.store.influx import InfluxStore
 from gateway.store.influx_alerts import StorageAlerts
@@ -166,7 +168,7 @@ def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
 
 def _build_parts(core: Gateway) -> Site:
     config, clock, store = core.config, core.clock, core.store
-    alerting = Alerting(config, core.events_db, clock, publisher=core.link, last_seen=last_seen_from(store))
+    alerting = Alerting(config, core.events_db, clock, publisher=core.commands, last_seen=last_seen_from(store))
     core.add_observer(alerting)
     core.add_component(alerting)
 
@@ -182,10 +184,12 @@ def _build_parts(core: Gateway) -> Site:
     core.add_observer(SampleWatch(reports.ledger, alerting.service, reports.locale))
     core.add_component(ReportScheduler(reports, clock))
 
-    gate = Gate(config, core.events_db, clock, publisher=core.link, alerts=alerting.service, store=store,
-                channels=channels)
+    gate = Gate(config, core.events_db, clock, publisher=core.commands, alerts=alerting.service, store=store,
+                channels=channels, command_key=core.command_key)
     # Rules judging forced openings ask the card registry about reads that carry no decision.
     alerting.engine.add_card_decider(gate.access.verdict)
+    # ... and whether a card or exit-button event is the agent's (signed), so a forged one excuses nothing.
+    alerting.engine.add_event_check(gate.authenticity.authentic)
     core.add_observer(gate)
     core.add_component(gate)
 
@@ -223,6 +227,11 @@ class Gateway:
         except OSError as e:
             raise ConfigError([f"[storage] dir = {str(storage)!r}: cannot be created ({e}); choose a writable "
                                "directory"]) from None
+        try:
+            #: The site's gate command key: relay commands, the card list and the heartbeat are signed with it.
+            self.command_key = ensure_key(key_path(config.gate.command_key_file, storage))
+        except KeyFileError as e:
+            raise ConfigError([f"[gate] command_key_file: {e}"]) from None
         self.events_db = EventsDB(Path(storage) / EVENTS_DB_NAME)
         self.dead_letters = DeadLetters(self.events_db, self.clock)
         try:
@@ -241,6 +250,8 @@ class Gateway:
             birth=Will(status, ONLINE_PAYLOAD),
             subscriptions=self.ingest.subscriptions(),
         )
+        #: Where commands leave: ``set`` commands, the card list and the heartbeat are signed on the way.
+        self.commands = SealingPublisher(self.link, Signer(self.command_key), self.clock, site)
         self.broker: Any = None
         self._components: list[Component] = []
         self._started: list[Component] = []

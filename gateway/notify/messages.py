@@ -25,13 +25,14 @@ _SEVERITY_TONE: dict[str, Tone] = {"critical": "critical", "major": "major", "mi
 #: What alerts raised outside ``[[rules]]`` are about (the gate's patrol rounds, the sample ledger), by kind.
 KIND_NAMES = {
     "patrol_missed": "Patrol round not completed",
+    "gate_forgery": "Someone forged a gate command",
     "sample_excursion": "Food samples at risk: fridge out of range",
     # The InfluxDB backend's own alerts (gateway.store.influx_alerts).
     "storage_degraded": "InfluxDB refused the credentials: readings wait in the outbox",
     "storage_dropped": "Readings lost: the InfluxDB outbox was full",
 }
 #: Kinds whose detail (which checkpoints, which samples, the server's error) is part of the message.
-DETAIL_KINDS = frozenset({"after_hours_access", "patrol_missed", "sample_excursion", "storage_degraded",
+DETAIL_KINDS = frozenset({"after_hours_access", "gate_forgery", "patrol_missed", "sample_excursion", "storage_degraded",
                           "storage_dropped"})
 
 
