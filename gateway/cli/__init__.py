@@ -28,6 +28,7 @@ COMMANDS = (
     "docs",
     "backup",
     "doctor",
+    "gate",
 )
 
 
