@@ -40,6 +40,7 @@ from gateway.store.influx import InfluxStore
 from gateway.store.influx_alerts import StorageAlerts
 from gateway.store.nightly import NightlyMaintenance
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
+from gateway.timesync import ClockGate, ClockWatch
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +153,13 @@ class Site:
         self.stop()
 
 
-def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
+def build_gateway(config: Config, *, clock: Clock | None = None, clock_watch: ClockWatch | None = None) -> Site:
     """Build every part of the site's gateway, each after the parts it needs; nothing is started yet.
 
     Ingest observers are told of a batch, and components start, in the order they are added here:
     alerting first (rules see a reading before anything else reacts), the dashboard last.
     """
-    core = Gateway(config, clock=clock)
+    core = Gateway(config, clock=clock, clock_watch=clock_watch)
     try:
         return _build_parts(core)
     except BaseException:
@@ -218,7 +219,9 @@ def _build_parts(core: Gateway) -> Site:
 class Gateway:
     """One site's gateway: events DB, time-series store, ingest, MQTT link and plugged-in components."""
 
-    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None) -> None:
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None,
+                 clock_watch: ClockWatch | None = None) -> None:
+        """``clock_watch``: whether the wall clock can be trusted (default: ask systemd and the kernel)."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         storage = config.storage.path
@@ -241,11 +244,14 @@ class Gateway:
             self.events_db.close()
             raise
         self.ingest = Ingest(config, self.store, self.events_db, self.dead_letters, self.clock)
+        # Messages wait (unacked) in front of ingest until the clock is synchronised after boot.
+        watch = clock_watch or ClockWatch(self.clock, storage, boot_wait=config.site.clock_wait)
+        self.clock_gate = ClockGate(watch, self.ingest.on_message)
         site = config.site.id
         status = contract.gateway_availability_topic(site)
         self.link = MqttLink(
             link_settings(config),
-            on_message=self.ingest.on_message,
+            on_message=self.clock_gate.on_message,
             will=Will(status, b"offline"),
             birth=Will(status, ONLINE_PAYLOAD),
             subscriptions=self.ingest.subscriptions(),
@@ -256,6 +262,7 @@ class Gateway:
         self._components: list[Component] = []
         self._started: list[Component] = []
         self._running = False
+        self.add_component(self.clock_gate)
 
     # -- plugging in -------------------------------------------------------------------------------
     def add_observer(self, observer: BatchObserver) -> None:

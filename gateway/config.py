@@ -26,6 +26,7 @@ from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.settings import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
+from gateway.values import Duration
 from sensors.config import SensorSettings, check_sensors
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
@@ -56,6 +57,9 @@ class SiteSettings(_Section):
     """IANA time zone for schedules, days and reports."""
     locale: Literal["zh-CN", "en"] = "zh-CN"
     """Language of notifications and reports, and the dashboard's default: ``"zh-CN"`` or ``"en"``."""
+    clock_wait: Duration = 600.0
+    """After boot, how long messages wait (unacknowledged) for the clock to be synchronised before the Pi's own clock
+    is used to stamp them (a Pi has no real-time clock); ``"0s"``: never wait (a board with one)."""
 
     @field_validator("id")
     @classmethod
