@@ -34,11 +34,14 @@ from gateway.mqtt_link import MqttLink, Will
 from gateway.reports.samples import SampleWatch
 from gateway.reports.scheduler import ReportScheduler
 from gateway.reports.service import Reports
+from gateway.signed_link import SealingPublisher
+from gateway.signing import KeyFileError, Signer, ensure_key, key_path
 from gateway.storage_alerts import StorageAlerts
 from gateway.store.base import TimeSeriesStore
 from gateway.store.influx import InfluxStore
 from gateway.store.nightly import NightlyMaintenance
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
+from gateway.timesync import ClockGate, ClockWatch
 
 log = logging.getLogger(__name__)
 
@@ -153,13 +156,13 @@ class Site:
         self.stop()
 
 
-def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
+def build_gateway(config: Config, *, clock: Clock | None = None, clock_watch: ClockWatch | None = None) -> Site:
     """Build every part of the site's gateway, each after the parts it needs; nothing is started yet.
 
     Ingest observers are told of a batch, and components start, in the order they are added here:
     alerting first (rules see a reading before anything else reacts), the dashboard last.
     """
-    core = Gateway(config, clock=clock)
+    core = Gateway(config, clock=clock, clock_watch=clock_watch)
     try:
         return _build_parts(core)
     except BaseException:
@@ -169,7 +172,7 @@ def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
 
 def _build_parts(core: Gateway) -> Site:
     config, clock, store = core.config, core.clock, core.store
-    alerting = Alerting(config, core.events_db, clock, publisher=core.link, last_seen=last_seen_from(store))
+    alerting = Alerting(config, core.events_db, clock, publisher=core.commands, last_seen=last_seen_from(store))
     core.add_observer(alerting)
     core.add_component(alerting)
 
@@ -185,10 +188,12 @@ def _build_parts(core: Gateway) -> Site:
     core.add_observer(SampleWatch(reports.ledger, alerting.service, reports.locale))
     core.add_component(ReportScheduler(reports, clock))
 
-    gate = Gate(config, core.events_db, clock, publisher=core.link, alerts=alerting.service, store=store,
-                channels=channels)
+    gate = Gate(config, core.events_db, clock, publisher=core.commands, alerts=alerting.service, store=store,
+                channels=channels, command_key=core.command_key)
     # Rules judging forced openings ask the card registry about reads that carry no decision.
     alerting.engine.add_card_decider(gate.access.verdict)
+    # ... and whether a card or exit-button event is the agent's (signed), so a forged one excuses nothing.
+    alerting.engine.add_event_check(gate.authenticity.authentic)
     core.add_observer(gate)
     core.add_component(gate)
 
@@ -217,7 +222,9 @@ def _build_parts(core: Gateway) -> Site:
 class Gateway:
     """One site's gateway: events DB, time-series store, ingest, MQTT link and plugged-in components."""
 
-    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None) -> None:
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None,
+                 clock_watch: ClockWatch | None = None) -> None:
+        """``clock_watch``: whether the wall clock can be trusted (default: ask systemd and the kernel)."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         storage = config.storage.path
@@ -226,6 +233,11 @@ class Gateway:
         except OSError as e:
             raise ConfigError([f"[storage] dir = {str(storage)!r}: cannot be created ({e}); choose a writable "
                                "directory"]) from None
+        try:
+            #: The site's gate command key: relay commands, the card list and the heartbeat are signed with it.
+            self.command_key = ensure_key(key_path(config.gate.command_key_file, storage))
+        except KeyFileError as e:
+            raise ConfigError([f"[gate] command_key_file: {e}"]) from None
         self.events_db = EventsDB(Path(storage) / EVENTS_DB_NAME)
         self.dead_letters = DeadLetters(self.events_db, self.clock)
         try:
@@ -235,19 +247,25 @@ class Gateway:
             self.events_db.close()
             raise
         self.ingest = Ingest(config, self.store, self.events_db, self.dead_letters, self.clock)
+        # Messages wait (unacked) in front of ingest until the clock is synchronised after boot.
+        watch = clock_watch or ClockWatch(self.clock, storage, boot_wait=config.site.clock_wait)
+        self.clock_gate = ClockGate(watch, self.ingest.on_message)
         site = config.site.id
         status = contract.gateway_availability_topic(site)
         self.link = MqttLink(
             link_settings(config),
-            on_message=self.ingest.on_message,
+            on_message=self.clock_gate.on_message,
             will=Will(status, b"offline"),
             birth=Will(status, ONLINE_PAYLOAD),
             subscriptions=self.ingest.subscriptions(),
         )
+        #: Where commands leave: ``set`` commands, the card list and the heartbeat are signed on the way.
+        self.commands = SealingPublisher(self.link, Signer(self.command_key), self.clock, site)
         self.broker: Any = None
         self._components: list[Component] = []
         self._started: list[Component] = []
         self._running = False
+        self.add_component(self.clock_gate)
 
     # -- plugging in -------------------------------------------------------------------------------
     def add_observer(self, observer: BatchObserver) -> None:

@@ -26,6 +26,7 @@ from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.settings import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
+from gateway.values import Duration
 from sensors.config import SensorSettings, check_sensors
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
@@ -56,6 +57,9 @@ class SiteSettings(_Section):
     """IANA time zone for schedules, days and reports."""
     locale: Literal["zh-CN", "en"] = "zh-CN"
     """Language of notifications and reports, and the dashboard's default: ``"zh-CN"`` or ``"en"``."""
+    clock_wait: Duration = 600.0
+    """After boot, how long messages wait (unacknowledged) for the clock to be synchronised before the Pi's own clock
+    is used to stamp them (a Pi has no real-time clock); ``"0s"``: never wait (a board with one)."""
 
     @field_validator("id")
     @classmethod
@@ -96,6 +100,10 @@ class MqttSettings(_Section):
     ``pip install houqin[demo]``), ``"mqtt://[user:pass@]host[:port]"``
     (port 1883 by default) or ``"mqtts://..."`` (TLS, port 8883); percent-encode special characters in the user and
     password."""
+    agent_url: str | None = None
+    """The sensor agent's own login (``houqin sensors``), e.g. ``"mqtt://houqin-agent-local:PASSWORD@127.0.0.1:1883"``
+    with the user and password of ``agents.local`` in the broker's ``credentials.json``, so the broker's ACL lets it
+    publish only its devices' topics. Default: ``url`` (the gateway's login)."""
     client_id: str = ""
     """The gateway's fixed client id, so the broker keeps its session (and queued messages) across restarts; unique per
     gateway. Default: ``"houqin-gateway-{site.id}"``."""
@@ -122,6 +130,13 @@ class MqttSettings(_Section):
                                  "speaks MQTT 3.1.1); remove protocol, or use Mosquitto with url = \"mqtt://...\"")
             data = {**data, "protocol": "3.1.1"}
         return data
+
+    @field_validator("agent_url")
+    @classmethod
+    def _agent_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("mqtt", "mqtts"):
+            raise ValueError("must be \"mqtt://user:pass@host[:port]\" or \"mqtts://...\" (the agent's login)")
+        return None if v is None else cls._url(v)
 
     @field_validator("url")
     @classmethod
@@ -164,11 +179,13 @@ class MqttSettings(_Section):
         """True when the gateway runs its own in-process broker."""
         return self.url == "embedded"
 
-    def address(self) -> BrokerAddress:
-        """Host, port, TLS and credentials from the URL (the embedded broker is plain 127.0.0.1)."""
-        if self.embedded:
+    def address(self, agent: bool = False) -> BrokerAddress:
+        """Host, port, TLS and credentials from the URL (the embedded broker is plain 127.0.0.1); ``agent``: the
+        sensor agent's, from ``agent_url`` when set."""
+        url = self.agent_url if agent and self.agent_url else self.url
+        if url == "embedded":
             return BrokerAddress("127.0.0.1", self.embedded_port, False, None, None)
-        parts = urlsplit(self.url)
+        parts = urlsplit(url)
         tls = parts.scheme == "mqtts"
         return BrokerAddress(
             host=parts.hostname or "",

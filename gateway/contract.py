@@ -77,6 +77,11 @@ def gateway_availability_topic(site: str) -> str:
     return f"{ROOT}/{site}/gateway/availability"
 
 
+def gateway_alive_topic(site: str) -> str:
+    """The gateway's signed heartbeat (``gateway.signing``): agents take the gateway as up only while it arrives."""
+    return f"{ROOT}/{site}/gateway/alive"
+
+
 def cards_topic(site: str) -> str:
     """Retained card list the gateway publishes for agents deciding offline (``gateway/gate``):
     ``houqin/{site}/gateway/cards/list``; five levels, so the gateway's ``+/state``-style filters skip it."""

@@ -16,6 +16,7 @@ from gateway.cli import (
     demo_launch,
     docs,
     doctor,
+    gate,
     mqtt,
     query,
     report,
@@ -46,6 +47,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     docs,
     backup,
     doctor,
+    gate,
 )
 
 

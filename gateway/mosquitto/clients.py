@@ -95,7 +95,7 @@ def site_clients(config: Config, agent_devices: Iterable[str]) -> list[Client]:
         ids = tuple(sorted(hosted))
         write = tuple(contract.device_topic(site, i, ch) for i in ids for ch in ("state", "event", "availability"))
         read = (*(contract.set_topic(site, i) for i in ids), contract.cards_topic(site),
-                contract.gateway_availability_topic(site))
+                contract.gateway_availability_topic(site), contract.gateway_alive_topic(site))
         clients.append(Client(f"houqin-agent-{AGENT_ID}", "agent", ids, write, read))
     for d in natives:
         write = tuple(contract.device_topic(site, d.id, ch) for ch in ("state", "event", "availability"))

@@ -27,6 +27,7 @@ from gateway.rules.settings import (
 #: What alerts raised outside ``[[rules]]`` are about (the gate's patrol rounds, the sample ledger), by kind.
 KIND_NAMES = {
     "patrol_missed": "Patrol round not completed",
+    "gate_forgery": "Someone forged a gate command",
     "sample_excursion": "Food samples at risk: fridge out of range",
     # The InfluxDB backend's own alerts (gateway.storage_alerts).
     "storage_degraded": "InfluxDB refused the credentials: readings wait in the outbox",
