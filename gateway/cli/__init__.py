@@ -14,6 +14,7 @@ from gateway.cli import (
     check_config,
     dead_letters,
     demo_launch,
+    district,
     docs,
     doctor,
     mqtt,
@@ -23,6 +24,7 @@ from gateway.cli import (
     sensors,
     storage,
     tail,
+    uplink,
     user,
 )
 from gateway.errors import StoreError
@@ -43,6 +45,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     user,
     report,
     mqtt,
+    district,
+    uplink,
     docs,
     backup,
     doctor,
