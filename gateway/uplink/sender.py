@@ -38,7 +38,8 @@ def central_link_settings(broker: CentralBrokerSettings, site: str) -> LinkSetti
     user, password = broker.login()
     return LinkSettings(host=broker.host, port=broker.port, client_id=broker.client_id or f"houqin-uplink-{site}",
                         protocol="5", tls=broker.tls, username=user, password=password, ca_file=broker.ca_file,
-                        keepalive=broker.keepalive, persistent=True, manual_ack=False)
+                        keepalive=broker.keepalive, persistent=True, manual_ack=False,
+                        reconnect_max_s=broker.reconnect_max)
 
 
 def _encode(msg: Outgoing) -> str:

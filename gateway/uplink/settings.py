@@ -31,6 +31,8 @@ class CentralBrokerSettings(_Section):
     """Fixed client id on the central broker; default ``"houqin-uplink-{site.id}"``."""
     keepalive: int = Field(default=60, ge=5, le=3600)
     """Seconds between keep-alive pings (5-3600)."""
+    reconnect_max: Duration = 60.0
+    """Longest wait between attempts to reach the central broker while it is away (from 1 s, doubling)."""
 
     @field_validator("url")
     @classmethod
@@ -42,6 +44,13 @@ class CentralBrokerSettings(_Section):
             _ = parts.port
         except ValueError:
             raise ValueError("has a port that is not a number between 1 and 65535") from None
+        return v
+
+    @field_validator("reconnect_max")
+    @classmethod
+    def _at_least_a_second(cls, v: float) -> float:
+        if v < 1:
+            raise ValueError("must be at least one second, e.g. \"1m\"")
         return v
 
     @field_validator("ca_file")
