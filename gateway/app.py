@@ -42,6 +42,9 @@ from gateway.store.influx import InfluxStore
 from gateway.store.nightly import NightlyMaintenance
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
 from gateway.timesync import ClockGate, ClockWatch
+from gateway.uplink.messages import SiteStatus, offline_devices
+from gateway.uplink.service import Uplink
+from gateway.uplink.store import UplinkedStore, central_store
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +97,8 @@ class Site:
     backup: NightlyBackup | None
     #: Home Assistant MQTT discovery; None unless ``[homeassistant] discovery = true``.
     discovery: HomeAssistantDiscovery | None
+    #: Alert transitions and status to the district's central broker; None unless ``[uplink]`` is set.
+    uplink: Uplink | None = None
 
     @property
     def config(self) -> Config:
@@ -215,8 +220,26 @@ def _build_parts(core: Gateway) -> Site:
         core.add_observer(discovery)
         core.add_component(discovery)
 
+    uplink = None
+    if config.uplink.enabled:
+        uplink = Uplink(config, clock, alerting.service, central_store=core.central_store,
+                        site_status=lambda: _site_status(core))
+        alerting.service.add_listener(uplink.on_alert_change)
+        alerting.escalator.add_listener(uplink.on_escalated)
+        core.add_component(uplink)
+
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
-                nightly=nightly, backup=backup, discovery=discovery)
+                nightly=nightly, backup=backup, discovery=discovery, uplink=uplink)
+
+
+def _site_status(core: Gateway) -> SiteStatus:
+    """What the district is told of the site's health (no people's data: flags and device ids)."""
+    from gateway.ingest import device_status
+
+    devices = [d.id for d in core.config.devices]
+    online = {d: s.online for d, s in device_status(core.events_db).items()}
+    return SiteStatus(local_broker=core.link.connected, store_writable=core.store.health().writable,
+                      devices=len(devices), offline=offline_devices(devices, online))
 
 
 class Gateway:
@@ -246,7 +269,15 @@ class Gateway:
         except BaseException:
             self.events_db.close()
             raise
-        self.ingest = Ingest(config, self.store, self.events_db, self.dead_letters, self.clock)
+        try:
+            #: The district's central store (``[uplink.store]``): ingest writes to it and to the site's store.
+            self.central_store = central_store(config, clock=self.clock, dead_letters=self.dead_letters)
+        except BaseException:
+            self.store.close()
+            self.events_db.close()
+            raise
+        writes = self.store if self.central_store is None else UplinkedStore(self.store, self.central_store)
+        self.ingest = Ingest(config, writes, self.events_db, self.dead_letters, self.clock)
         # Messages wait (unacked) in front of ingest until the clock is synchronised after boot.
         watch = clock_watch or ClockWatch(self.clock, storage, boot_wait=config.site.clock_wait)
         self.clock_gate = ClockGate(watch, self.ingest.on_message)
@@ -321,10 +352,7 @@ class Gateway:
             self.link.stop()
         except Exception:
             log.exception("stopping the MQTT link failed")
-        try:
-            self.store.close()
-        except Exception:
-            log.exception("closing the time-series store failed")
+        self._close_stores()
         self.events_db.close()
         if self.broker is not None:
             try:
@@ -336,9 +364,17 @@ class Gateway:
     def close(self) -> None:
         """Release the databases of a gateway that was built but never started."""
         try:
-            self.store.close()
+            self._close_stores()
         finally:
             self.events_db.close()
+
+    def _close_stores(self) -> None:
+        for store in (self.store, self.central_store):
+            try:
+                if store is not None:
+                    store.close()
+            except Exception:
+                log.exception("closing the time-series store failed")
 
     def stats(self) -> dict[str, Any]:
         """Ingest counters and whether MQTT is connected."""

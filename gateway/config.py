@@ -26,6 +26,7 @@ from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.settings import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
+from gateway.uplink.settings import UplinkSettings
 from gateway.values import Duration
 from sensors.config import SensorSettings, check_sensors
 
@@ -388,6 +389,9 @@ class Config(_Section):
     """``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``)."""
     backup: BackupSettings = BackupSettings()
     """``[backup]``: the nightly backup of every database and secret file (``gateway/backup/``)."""
+    uplink: UplinkSettings = UplinkSettings()
+    """``[uplink]``: readings, alert transitions and status to the district's central store and broker
+    (``gateway/uplink/``)."""
 
     @model_validator(mode="after")
     def _sections_consistent(self) -> Config:

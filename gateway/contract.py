@@ -72,6 +72,11 @@ def alerts_topic(site: str, *parts: str) -> str:
     return "/".join((ROOT, site, "alerts", *parts))
 
 
+def uplink_topic(site: str, *parts: str) -> str:
+    """Topic under which a site reports to the district's central broker (alert transitions, status)."""
+    return "/".join((ROOT, site, "uplink", *parts))
+
+
 def gateway_availability_topic(site: str) -> str:
     """Retained availability of the gateway itself (its last will)."""
     return f"{ROOT}/{site}/gateway/availability"

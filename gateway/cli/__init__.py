@@ -14,6 +14,7 @@ from gateway.cli import (
     check_config,
     dead_letters,
     demo_launch,
+    district,
     docs,
     doctor,
     gate,
@@ -24,6 +25,7 @@ from gateway.cli import (
     sensors,
     storage,
     tail,
+    uplink,
     user,
 )
 from gateway.errors import StoreError
@@ -44,6 +46,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     user,
     report,
     mqtt,
+    district,
+    uplink,
     docs,
     backup,
     doctor,

@@ -18,7 +18,8 @@ from gateway import contract
 if TYPE_CHECKING:
     from gateway.config import Config, DeviceSettings
 
-Role = Literal["gateway", "agent", "device", "homeassistant"]
+#: "site" and "reader" are the central broker's (gateway.mosquitto.district).
+Role = Literal["gateway", "agent", "device", "homeassistant", "site", "reader"]
 
 #: The gateway's user name on the broker.
 GATEWAY_USER = "houqin-gateway"

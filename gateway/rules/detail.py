@@ -32,6 +32,9 @@ KIND_NAMES = {
     # The InfluxDB backend's own alerts (gateway.storage_alerts).
     "storage_degraded": "InfluxDB refused the credentials: readings wait in the outbox",
     "storage_dropped": "Readings lost: the InfluxDB outbox was full",
+    # The uplink to the district (gateway.uplink.service).
+    "uplink_outage": "The district has not received this site's data for a long time",
+    "uplink_dropped": "Data for the district lost: the uplink's outbox was full",
 }
 
 #: Words of the details that are codes (stale, gate and leak rules) -> msgid.

@@ -252,8 +252,11 @@ class Forwarder:
         on_reject: Callable[[OutboxRow, SendResult], None],
         on_change: Callable[[], None],
         on_pump: Callable[[], None] = lambda: None,
+        target: str = "InfluxDB",
     ) -> None:
         self._outbox = outbox
+        #: What the log lines call the receiver (the same forwarder feeds the uplink's central store and broker).
+        self.target = target
         self._on_pump = on_pump
         self._send = send
         self._clock = clock
@@ -318,7 +321,7 @@ class Forwarder:
         self.degraded_reason = ""
         self.last_success_at = self._clock.now()
         if changed:
-            log.info("InfluxDB accepts writes again")
+            log.info("%s accepts writes again", self.target)
             self._on_change()
 
     def _failed(self, res: SendResult) -> float:
@@ -334,8 +337,8 @@ class Forwarder:
             self.degraded_reason = (f"InfluxDB refused the credentials ({res.status}: {res.detail}); "
                                     "check [influxdb] token or username/password")
         if self.degraded_reason != was_degraded or self.reachable != was_reachable or self.failures == 1:
-            log.warning("InfluxDB write failed (%s); the outbox keeps the points, next try in %.0f s",
-                        self.last_error, delay)
+            log.warning("%s write failed (%s); the outbox keeps them, next try in %.0f s",
+                        self.target, self.last_error, delay)
             self._on_change()
         return delay
 
@@ -354,6 +357,7 @@ class InfluxStore:
         dead_letters: DeadLetterSink | None = None,
         rng: random.Random | None = None,
         start: bool = True,
+        target: str = "InfluxDB",
     ) -> None:
         self.settings = settings
         self.site = site
@@ -374,7 +378,7 @@ class InfluxStore:
             self.outbox, self._send, self._clock,
             batch_size=settings.batch_size, backoff_initial=settings.backoff_initial,
             backoff_max=settings.backoff_max, rng=rng or random.Random(),
-            on_reject=self._reject, on_change=self._notify, on_pump=self._report_drops,
+            on_reject=self._reject, on_change=self._notify, on_pump=self._report_drops, target=target,
         )
         self._drop_logged_at = -DROP_LOG_EVERY
         self._dropped_unlogged = 0
