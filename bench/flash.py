@@ -214,6 +214,9 @@ def run_rate(rate: float, seconds: float, backend: str, influx: Any, extra: str,
             while time.monotonic() < deadline:
                 time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
                 rss = max(rss, proc_rss_mb(gw.pid))
+                if os.environ.get("FLASH_DEBUG"):
+                    print("io", round(time.monotonic() - deadline), proc_io(gw.pid)["write_bytes"] - io0[gw.pid],
+                          flush=True)
             pub.join()
             sent = pub.sent
             # Let the last commit window close and the acks travel before stopping.
@@ -221,6 +224,9 @@ def run_rate(rate: float, seconds: float, backend: str, influx: Any, extra: str,
             while time.monotonic() < wait_until and stored_count(data, backend, influx, db) < sent:
                 time.sleep(0.5)
             broker_bytes = proc_io(broker.proc.pid)["write_bytes"] - io0[broker.proc.pid]
+            if os.environ.get("FLASH_DEBUG"):
+                subprocess.run(["ls", "-la", str(data), str(work)])
+                subprocess.run(["tail", "-5", str(work / "run.log")])
             gw_bytes, gw_cpu = reap(gw)
             base_bytes, base_cpu = reap(base)
             stored = stored_count(data, backend, influx, db)
