@@ -219,8 +219,8 @@ class StorageSettings(_Section):
     """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
-    commit_interval: Duration = Field(default=2.0, ge=0, le=60)
-    """How long readings are gathered before one commit (e.g. ``"2s"``; ``0``: commit each batch at once).
+    commit_interval: Duration = Field(default=1.0, ge=0, le=60)
+    """How long readings are gathered before one commit (e.g. ``"1s"``; ``0``: commit each batch at once).
     Fewer, larger commits spare the SD card; a message is still acknowledged to the broker only after
     its commit, so the broker must let this many seconds of messages be in flight (``houqin mqtt setup``
     sets ``max_inflight_messages``). Events (cards, buttons), availability and readings of gate, door and
