@@ -236,6 +236,12 @@ class StorageSettings(_Section):
     """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
+    commit_interval: Duration = Field(default=1.0, ge=0, le=60)
+    """How long readings are gathered before one commit (e.g. ``"1s"``; ``0``: commit each batch at once).
+    Fewer, larger commits spare the SD card; a message is still acknowledged to the broker only after
+    its commit, so the broker must let this many seconds of messages be in flight (``houqin mqtt setup``
+    sets ``max_inflight_messages``). Events (cards, buttons), availability and readings of gate, door and
+    leak devices commit at once, so the gate and alarms never wait for the window."""
 
     @property
     def path(self) -> Path:

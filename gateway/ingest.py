@@ -33,6 +33,7 @@ from gateway.clock import Clock
 from gateway.decoders import Decoder, registry
 from gateway.decoders import native as native_decoder
 from gateway.errors import DecodeError
+from gateway.kinds import KINDS
 from gateway.listeners import Listeners
 from gateway.meters import Meters, SeqFilter
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
@@ -55,6 +56,9 @@ QUEUE_SIZE = 20_000
 MAX_BATCH = 2000
 #: Topics remembered with their routes (each at most ``contract.MAX_TOPIC_CHARS``: a few MB at most).
 _ROUTE_CACHE_MAX = 4096
+#: Seconds between saves of the devices' last-seen times (kept in memory meanwhile: a reading changes
+#: nothing else in the events database, and a page written per reading is what wears an SD card out).
+STATUS_SAVE_S = 60.0
 #: Characters of an exception's text kept in a dead letter's detail.
 _ERROR_CHARS = 200
 _RETRY_MAX_S = 30.0
@@ -75,6 +79,13 @@ class _Item:
     msg: InboundMessage
     received: float
     parts: list[_Part] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    """Put on the queue by ``wait_idle``: close the commit window and save the last-seen times now."""
+
+    ticket: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +119,13 @@ class Ingest:
         self._clock = clock
         self._max_batch = max_batch
         # SimpleQueue (C, no locks in Python) bounded by hand: the hot path puts one item per message.
-        self._q: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[_Item | _Flush] = queue.SimpleQueue()
+        self._interval = config.storage.commit_interval
+        self._urgent_devices = {d.id for d in config.devices if _urgent_kind(d.kind)}
+        self._seen: dict[str, float] = {}  # last-seen times not yet saved (see _save_status)
+        self._status_saved = time.monotonic()
+        self._flushes_asked = 0
+        self._flushes_done = 0
         self._queue_size = queue_size
         self._queued = 0  # only the network thread writes it
         self._done = 0  # only the writer thread writes it
@@ -178,10 +195,15 @@ class Ingest:
             self._thread = None
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until everything queued is committed, acked and told to observers, or ``timeout`` s."""
+        """Commit the open window now; block until everything queued is committed, acked and told to
+        observers and the last-seen times are saved, or ``timeout`` s."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._done < self._queued:
+            self._flushes_asked += 1
+            ticket = self._flushes_asked
+        self._q.put(_Flush(ticket))  # closes the commit window now and saves the last-seen times
+        with self._idle:
+            while self._done < self._queued or self._flushes_done < ticket:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -318,14 +340,15 @@ class Ingest:
                 first = q.get(timeout=0.2)
             except queue.Empty:
                 if self._stopping.is_set():
+                    self._save_status(force=True)
                     return
+                self._save_status(force=False)
                 continue
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(q.get_nowait())
-                except queue.Empty:
-                    break
+            batch, flush = self._gather(first)
+            if not batch:  # a flush (wait_idle) with nothing queued
+                self._save_status(force=True)
+                self._flushed(flush)
+                continue
             stopping = self._stopping.is_set()
             for item in batch:  # once per message, not per commit attempt: a retry writes the same stamps
                 for part in item.parts:
@@ -346,9 +369,75 @@ class Ingest:
                     self._unacked.popleft()
             if committed.readings or committed.events or committed.availability:
                 self._observers.tell(committed)
+            self._save_status(force=stopping or flush is not None)
+            self._flushed(flush)
             self._batch_done(len(batch))
             if stopping:
                 return  # what is still queued is not acked: the broker delivers it again next start
+
+    def _gather(self, first: _Item | _Flush) -> tuple[list[_Item], _Flush | None]:
+        """One commit window of messages: until ``commit_interval`` after the first, a full batch, a
+        message that must not wait (see ``_urgent``) or a flush asked for by ``wait_idle``."""
+        q = self._q
+        batch: list[_Item] = []
+        if isinstance(first, _Flush):
+            return batch, first
+        batch.append(first)
+        # An urgent message takes only what is queued already and waits for nothing.
+        deadline = 0.0 if self._urgent(first) else time.monotonic() + self._interval
+        while len(batch) < self._max_batch:
+            try:
+                remaining = deadline - time.monotonic()
+                item = q.get(timeout=remaining) if remaining > 0 else q.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Flush):
+                return batch, item
+            batch.append(item)
+            if self._urgent(item):
+                deadline = 0.0
+            if self._stopping.is_set():
+                deadline = 0.0
+        return batch, None
+
+    def _flushed(self, flush: _Flush | None) -> None:
+        if flush is not None:
+            with self._idle:
+                self._flushes_done = max(self._flushes_done, flush.ticket)
+                self._idle.notify_all()
+
+    def _urgent(self, item: _Item) -> bool:
+        """Whether a message must be committed (and told to the gate and the rules) at once.
+
+        Card reads, buttons, availability and the contacts of gates, doors and leak sensors open doors
+        or raise alarms: the commit window is for the many readings nobody waits for.
+        """
+        for part in item.parts:
+            d = part.decoded
+            if d is not None and (d.events or d.availability or part.device in self._urgent_devices):
+                return True
+        return False
+
+    def _save_status(self, *, force: bool) -> None:
+        """Write last-seen times kept in memory to the events database, at most every ``STATUS_SAVE_S``."""
+        if not self._seen or not (force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
+            return
+        seen, self._seen = self._seen, {}
+        conn = self._db.conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
+                "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:  # a status is no reading: keep it for the next try
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for device, ts in seen.items():
+                self._seen[device] = max(ts, self._seen.get(device, ts))
+            log.warning("could not save device last-seen times: %s", e)
+            return
+        self._status_saved = time.monotonic()
 
     def _commit_with_retry(self, batch: list[_Item]) -> CommittedBatch | None:
         delay = 0.5
@@ -456,33 +545,34 @@ class Ingest:
                                                               default=str)) for e in events]
             if readings:
                 self._store.write(readings)
-            conn.execute("BEGIN IMMEDIATE")
-            for topic, reason, payload, device, detail, _ in dead:
-                self._dead.write(topic, reason, payload, device, detail)
-            if event_rows:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)", event_rows)
-            if seen:
-                conn.executemany(
-                    "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
-                    "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
-            if avail:
-                conn.executemany(
-                    "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (device) DO UPDATE SET online = excluded.online, "
-                    # a retained "online" delivered again on resubscribe is not a new "since"
-                    "online_since = CASE WHEN online IS excluded.online THEN online_since "
-                    "ELSE excluded.online_since END",
-                    [(a.device, a.ts, int(a.online), a.ts) for a in avail])
-            self._meters.save(conn)
-            self._seqs.save(conn)
-            conn.execute("COMMIT")
+            # Nothing is written to the events database for a window that changed nothing in it.
+            if dead or event_rows or avail or self._meters.dirty or self._seqs.dirty:
+                conn.execute("BEGIN IMMEDIATE")
+                for topic, reason, payload, device, detail, _ in dead:
+                    self._dead.write(topic, reason, payload, device, detail)
+                if event_rows:
+                    conn.executemany("INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)",
+                                     event_rows)
+                if avail:
+                    conn.executemany(
+                        "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (device) DO UPDATE SET online = excluded.online, "
+                        # a retained "online" delivered again on resubscribe is not a new "since"
+                        "online_since = CASE WHEN online IS excluded.online THEN online_since "
+                        "ELSE excluded.online_since END",
+                        [(a.device, a.ts, int(a.online), a.ts) for a in avail])
+                self._meters.save(conn)
+                self._seqs.save(conn)
+                conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._meters.load(conn)
             self._seqs.load(conn)
             raise
+        for device, ts in seen.items():  # saved every STATUS_SAVE_S (see _save_status)
+            if ts > self._seen.get(device, 0.0):
+                self._seen[device] = ts
         for topic, reason, _, device, detail, configured in dead:  # counted only once committed
             self._dead.note(topic, reason, device, detail, configured=configured)
         with self._lock:
@@ -504,6 +594,12 @@ class Ingest:
         self._bugs_logged.add(key)  # bounded: places times exception types
         log.error("%s raised %s (dead-lettered as %s; further ones are only counted)", where,
                   _describe(e), "decoder_error" if where.startswith("decoder") else "internal_error", exc_info=e)
+
+
+def _urgent_kind(kind: str) -> bool:
+    """Kinds whose readings open doors or raise alarms: gates, doors (their contact) and leak sensors."""
+    k = KINDS.get(kind)
+    return k is not None and (k.contact or "water_leak" in k.metrics)
 
 
 def _store_failure(e: BaseException) -> bool:

@@ -59,6 +59,11 @@ class Meters:
         )
         self._dirty.clear()
 
+    @property
+    def dirty(self) -> bool:
+        """Whether there is state not yet saved."""
+        return bool(self._dirty)
+
     def last_total(self, device: str, metric: str) -> float | None:
         """The last accepted total of a meter series, if any."""
         last = self._last.get((device, metric))
@@ -143,6 +148,11 @@ class SeqFilter:
             [(d, int(self._last[d].value), self._last[d].ts) for d in self._dirty],
         )
         self._dirty.clear()
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there is state not yet saved."""
+        return bool(self._dirty)
 
     def is_duplicate(self, device: str, seq: int, ts: float) -> bool:
         """True when this (seq, ts) was seen already; otherwise remember it and return False.

@@ -18,7 +18,8 @@ events database with ``synchronous=FULL``.
 Threads: ``write`` and ``maintenance`` run on one writer connection (serialised by a lock); every
 other thread that queries gets its own read connection, which WAL lets read while the writer writes.
 The writer's auto-checkpoint is off: a background thread started by the first write checkpoints the
-WAL every second on its own connection (``checkpoint``), so no write carries a checkpoint.
+WAL once a minute (sooner under heavy ingest) on its own connection (``checkpoint``), so no write
+carries a checkpoint and a page rewritten by many commits reaches the database file once a minute.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
@@ -57,9 +59,15 @@ ROLLUPS: Final = (("rollup_1h", HOUR_MS), ("rollup_5m", FIVE_MIN_MS))
 _FNS: Final = frozenset(get_args(Aggregate))
 #: Pages returned to the file system per transaction (16 MB of 4 KiB pages), so ingest waits little.
 VACUUM_STEP_PAGES: Final = 4096
-#: Seconds between background WAL checkpoints (at 1000 msg/s the WAL grows by roughly the 1000 pages
-#: after which SQLite's own auto-checkpoint would have run, so the disk sees the same syncs as before).
-CHECKPOINT_EVERY_S: Final = 1.0
+#: Seconds between background WAL checkpoints. Each one syncs the WAL and copies every page changed since
+#: the last into the database file: once a minute a page rewritten by every commit is copied (and synced)
+#: once, not sixty times, which is most of what the store writes to an SD card.
+CHECKPOINT_EVERY_S: Final = 60.0
+#: Rows written after which the checkpoint does not wait for ``CHECKPOINT_EVERY_S`` (bounds the WAL
+#: under heavy ingest, such as a broker redelivering a day of readings).
+CHECKPOINT_AFTER_ROWS: Final = 50_000
+#: How often the background thread looks whether a checkpoint is due.
+CHECKPOINT_CHECK_S: Final = 1.0
 #: WAL frames past which a checkpoint also makes the WAL start over (SQLite's auto-checkpoint default).
 RESTART_AFTER_FRAMES: Final = 1000
 
@@ -166,7 +174,8 @@ ProgressFn = Callable[[str], None]
 class SqliteStore:
     """The embedded time-series store in one SQLite file (see the module docstring)."""
 
-    def __init__(self, path: Path | str, *, retention: Retention | None = None) -> None:
+    def __init__(self, path: Path | str, *, retention: Retention | None = None,
+                 checkpoint_every: float = CHECKPOINT_EVERY_S) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
         self._wlock = threading.Lock()
@@ -196,7 +205,10 @@ class SqliteStore:
         self._ckpt_lock = threading.Lock()
         self._ckpt_conn: sqlite3.Connection | None = None
         self._ckpt_error: str | None = None  # the last checkpoint failure told, until one succeeds
-        self._checkpointer = Ticker(self.checkpoint, CHECKPOINT_EVERY_S, "houqin-store-checkpoint")
+        self._checkpoint_every = checkpoint_every
+        self._rows_since_ckpt = 0
+        self._last_ckpt = time.monotonic()
+        self._checkpointer = Ticker(self._checkpoint_if_due, CHECKPOINT_CHECK_S, "houqin-store-checkpoint")
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -305,6 +317,7 @@ class SqliteStore:
                     rows.append((sid, ts, value))
                 self._insert(c, rows)
                 c.execute("COMMIT")
+                self._rows_since_ckpt += len(rows)
             except BaseException as e:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
@@ -661,10 +674,18 @@ class SqliteStore:
             say(f"{table}: series {n}/{len(sids)}, {total} row(s) deleted")
         return total
 
+    def _checkpoint_if_due(self) -> None:
+        if self._rows_since_ckpt and (self._rows_since_ckpt >= CHECKPOINT_AFTER_ROWS
+                                      or time.monotonic() - self._last_ckpt >= self._checkpoint_every):
+            self._rows_since_ckpt = 0
+            self._last_ckpt = time.monotonic()
+            self.checkpoint()
+
     def checkpoint(self) -> int:
         """Copy committed WAL frames into the database file without waiting for the writer; frames copied.
 
-        Runs every ``CHECKPOINT_EVERY_S`` on a background thread once the store has been written to.
+        Runs every ``CHECKPOINT_EVERY_S`` (or after ``CHECKPOINT_AFTER_ROWS``) on a background thread once
+        the store has been written to.
         """
         with self._ckpt_lock:
             if self._closed:
