@@ -4,9 +4,13 @@
 validates, and puts the result on a bounded queue (when the queue is full it waits: backpressure to
 the broker, which holds what we have not acked). One writer thread takes batches off the queue,
 drops duplicates by ``seq``, turns meter totals into usage, writes the readings to the time-series
-store, then commits dead letters, events, meter state and device status to the events database,
-and only THEN acks every message of the batch in order and tells the observers. A crash anywhere
-before the ack means the broker delivers again; every write is idempotent, so nothing is doubled.
+store together with the meter and seq state they moved (one transaction: ``gateway.store.ingest_state``),
+then commits dead letters, events and availability to the events database, and only THEN acks every
+message of the batch in order and tells the observers. A crash anywhere before the ack means the broker
+delivers again; every write is idempotent, so nothing is doubled. A crash between the two commits finds
+the readings' seq and meter state committed with them (the redelivered readings are duplicates, or a
+total without usage) and the events' seq, kept in the events database and written only by messages
+that carry events, not yet moved (the events are stored).
 
 Every message ends committed or dead-lettered, then acked: whatever routing, a decoder or the
 validator raises becomes a dead letter (a message left unacked would hold a place in the broker's
@@ -35,10 +39,12 @@ from gateway.decoders import native as native_decoder
 from gateway.errors import DecodeError
 from gateway.kinds import KINDS
 from gateway.listeners import Listeners
-from gateway.meters import Meters, SeqFilter
+from gateway.meters import Meters, SeqFilter, load_ingest_state
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
 from gateway.mqtt_link import topic_matches
 from gateway.stamps import ArrivalStamps
+from gateway.store import ingest_state
+from gateway.store.ingest_state import IngestState
 from gateway.validate import Refusal, check_size, check_topic, validate
 
 if TYPE_CHECKING:
@@ -132,7 +138,8 @@ class Ingest:
         self._idle = threading.Condition()
         self._observers: Listeners[[CommittedBatch]] = Listeners("observer", log_once=True)
         self._meters = Meters()
-        self._seqs = SeqFilter()
+        self._seqs = SeqFilter()  # committed with the readings, in the store
+        self._event_seqs = SeqFilter()  # committed with the events, in the events database
         self._stamps = ArrivalStamps()
         self._bugs_logged: set[tuple[str, str]] = set()  # (where, exception type): one traceback each
         self._failing_since: float | None = None
@@ -177,9 +184,7 @@ class Ingest:
 
     def start(self) -> None:
         """Load the meter and seq state and start the writer thread."""
-        conn = self._db.conn()
-        self._meters.load(conn)
-        self._seqs.load(conn)
+        self._load_state()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._writer, name="houqin-ingest-writer", daemon=True)
         self._thread.start()
@@ -528,10 +533,19 @@ class Ingest:
                         if d is not None and not part.refusals:
                             ignored += 1  # e.g. a Shelly's Wi-Fi status: knowingly not stored, but counted
                         continue  # a refused message (or part) moves no state: not the seq, not a meter
-                    if d.seq is not None and device is not None and \
-                            self._seqs.is_duplicate(device, d.seq, _ts_of(d, item.received)):
-                        duplicates += 1
-                        continue
+                    if d.seq is not None and device is not None:
+                        # Readings and events each have their seq, committed with them (see the module).
+                        ts = _ts_of(d, item.received)
+                        has_events = bool(d.events or d.availability)
+                        old_readings = bool(d.readings) and self._seqs.is_duplicate(device, d.seq, ts)
+                        old_events = has_events and self._event_seqs.is_duplicate(device, d.seq, ts)
+                        if (old_readings or not d.readings) and (old_events or not has_events):
+                            duplicates += 1
+                            continue
+                        if old_events:  # stored before a crash between the two commits
+                            d = Decoded(d.readings, [], [], d.seq)
+                        elif old_readings:
+                            d = Decoded([], d.events, d.availability, d.seq)
                     if d.readings:
                         rs, refusals = self._meters.apply(part.settings, d.readings)
                         readings.extend(rs)
@@ -543,10 +557,10 @@ class Ingest:
             # so a message that cannot be committed fails here, with nothing of it in either store.
             event_rows = [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
                                                               default=str)) for e in events]
-            if readings:
-                self._store.write(readings)
+            if readings or self._meters.dirty or self._seqs.dirty:
+                self._store.write(readings, IngestState(self._meters.take_dirty(), self._seqs.take_dirty()))
             # Nothing is written to the events database for a window that changed nothing in it.
-            if dead or event_rows or avail or self._meters.dirty or self._seqs.dirty:
+            if dead or event_rows or avail or self._event_seqs.dirty:
                 conn.execute("BEGIN IMMEDIATE")
                 for topic, reason, payload, device, detail, _ in dead:
                     self._dead.write(topic, reason, payload, device, detail)
@@ -561,14 +575,12 @@ class Ingest:
                         "online_since = CASE WHEN online IS excluded.online THEN online_since "
                         "ELSE excluded.online_since END",
                         [(a.device, a.ts, int(a.online), a.ts) for a in avail])
-                self._meters.save(conn)
-                self._seqs.save(conn)
+                ingest_state.save_seqs(conn, self._event_seqs.take_dirty())
                 conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._meters.load(conn)
-            self._seqs.load(conn)
+            self._load_state()
             raise
         for device, ts in seen.items():  # saved every STATUS_SAVE_S (see _save_status)
             if ts > self._seen.get(device, 0.0):
@@ -585,6 +597,14 @@ class Ingest:
             c["batches"] += 1
             self._last_commit = self._clock.now()
         return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
+
+    def _load_state(self) -> None:
+        """(Re)load the committed meter and seq state (the store's, and the events database's event seqs)."""
+        conn = self._db.conn()
+        state = load_ingest_state(self._store, conn)
+        self._meters.restore(state.meters)
+        self._seqs.restore(state.seqs)
+        self._event_seqs.restore(ingest_state.read_seqs(conn))
 
     def _log_bug(self, where: str, e: BaseException) -> None:
         """Log a traceback once per (place, exception type): a bug, not a line per bad message."""

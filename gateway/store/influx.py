@@ -33,6 +33,7 @@ from gateway.model import Reading
 from gateway.store import influxql
 from gateway.store.base import Aggregate, Bucket, OutboxHealth, SeriesInfo, StoreHealth
 from gateway.store.influx_settings import InfluxSettings
+from gateway.store.ingest_state import IngestState
 from gateway.store.lineprotocol import LineProtocolError, line
 from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
 from gateway.store.windows import to_ms, window_edges
@@ -443,8 +444,8 @@ class InfluxStore:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def write(self, readings: Sequence[Reading]) -> None:
-        """Commit to the outbox (durable on return) and wake the forwarder."""
+    def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
+        """Commit to the outbox with ingest's ``state`` (durable on return) and wake the forwarder."""
         points = []
         for r in readings:
             tags = {"site": self.site, "device": r.device, "kind": self._kinds.get(r.device, "")}
@@ -454,13 +455,17 @@ class InfluxStore:
                                           r.device, ts))
             except LineProtocolError as e:
                 self._dead_letter(REASON_UNWRITABLE, repr(r).encode(), r.device, str(e))
-        dropped = self.outbox.put(points)
+        dropped = self.outbox.put(points, state)
         if dropped:
             self._dropped_unlogged += dropped
             # Listeners hear of it from the forwarder thread: ingest calls write() inside its events-DB
             # transaction, where a listener writing an alert to the same database would wait on itself.
             self._drops_unreported = True
         self.kick()
+
+    def load_state(self) -> IngestState | None:
+        """Ingest's meter and seq state, kept in the outbox file (see ``gateway.store.ingest_state``)."""
+        return self.outbox.load_state()
 
     def _report_drops(self) -> None:
         if not self._drops_unreported:

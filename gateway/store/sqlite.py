@@ -41,6 +41,7 @@ from typing import Final, get_args
 from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.sqlite_threads import ThreadConnections
+from gateway.store import ingest_state
 from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth
 from gateway.store.damage import damaged, is_damage
 from gateway.store.retention import MaintenanceReport, Retention
@@ -51,7 +52,8 @@ log = logging.getLogger(__name__)
 
 #: File name of the time-series database inside ``[storage] dir``.
 TIMESERIES_DB_NAME: Final = "timeseries.db"
-SCHEMA_VERSION: Final = 1
+#: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database.
+SCHEMA_VERSION: Final = 2
 FIVE_MIN_MS: Final = 300_000
 HOUR_MS: Final = 3_600_000
 #: Rollup tables from coarsest to finest, with their bucket size; ``aggregate`` tries them in order.
@@ -259,7 +261,9 @@ class SqliteStore:
             # only this connection's temp tables are needed.
             c.executescript(_DIRTY_SCHEMA)
             return
-        script = _SCHEMA + "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS) + _DIRTY_SCHEMA
+        rollups = "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS)
+        # Every statement is IF NOT EXISTS: the same script sets up a new file and upgrades an older one.
+        script = _SCHEMA + ingest_state.SCHEMA + rollups + _DIRTY_SCHEMA
         try:
             # IMMEDIATE waits (busy_timeout) for a running writer instead of failing at the upgrade.
             c.executescript(f"BEGIN IMMEDIATE; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
@@ -272,13 +276,14 @@ class SqliteStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def write(self, readings: Sequence[Reading]) -> None:
+    def write(self, readings: Sequence[Reading], state: ingest_state.IngestState | None = None) -> None:
         """Store a batch in one transaction; a (device, metric, ts) already stored is overwritten.
 
-        Readings older than the raw retention horizon already applied are skipped (their rollups
+        ``state`` (ingest's meter and seq rows) is written in the same transaction. Readings older than
+        the raw retention horizon already applied are skipped (their rollups
         could no longer be recomputed exactly) and counted in ``skipped_old``.
         """
-        if not readings:
+        if not readings and state is None:
             return
         rows: list[tuple[int, int, float]] = []
         with self._wlock:
@@ -316,6 +321,8 @@ class SqliteStore:
                         continue
                     rows.append((sid, ts, value))
                 self._insert(c, rows)
+                if state is not None:
+                    ingest_state.save(c, state)
                 c.execute("COMMIT")
                 self._rows_since_ckpt += len(rows)
             except BaseException as e:
@@ -393,6 +400,13 @@ class SqliteStore:
         c.executemany("INSERT OR REPLACE INTO rollup_5m (series_id, bucket, n, sum, min, max, first_ts, first_v,"
                       " last_ts, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", folded)
         return recompute
+
+    def load_state(self) -> ingest_state.IngestState | None:
+        """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
+        with self._wlock:
+            if self._closed:
+                raise StoreError(f"time-series store {self.path} is closed")
+            return ingest_state.load(self._writer)
 
     @property
     def skipped_old(self) -> int:

@@ -19,6 +19,7 @@ from gateway.clock import Clock
 from gateway.model import Reading
 from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth, TimeSeriesStore
 from gateway.store.influx import DeadLetterSink, InfluxStore
+from gateway.store.ingest_state import IngestState
 
 if TYPE_CHECKING:
     from gateway.config import Config
@@ -45,10 +46,16 @@ class UplinkedStore:
         self.local = local
         self.central = central
 
-    def write(self, readings: Sequence[Reading]) -> None:
-        """Local first (the site's dashboard sees it), then the central outbox; both durable on return."""
-        self.local.write(readings)
-        self.central.write(readings)
+    def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
+        """Local first with ingest's ``state`` (the site's dashboard sees it), then the central outbox; both
+        durable on return."""
+        self.local.write(readings, state)
+        if readings:
+            self.central.write(readings)
+
+    def load_state(self) -> IngestState | None:
+        """The site's store keeps ingest's state."""
+        return self.local.load_state()
 
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:
         """The site's store."""

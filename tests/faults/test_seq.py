@@ -30,9 +30,10 @@ def test_seq_out_of_range_is_refused_and_usage_is_not_doubled(gateway: Gateway, 
     assert gateway.dead_letters.counts() == {"bad_seq": 2, "wrong_type": 2}
     bad = [d for d in gateway.dead_letters.recent() if d.reason == "bad_seq"]
     assert all("[0, 2^53]" in d.detail for d in bad)
-    conn = gateway.events_db.conn()
-    assert conn.execute("SELECT total FROM meter_state WHERE device = 'power'").fetchall() == [(1030.0,)]
-    assert conn.execute("SELECT seq FROM device_seq WHERE device = 'power'").fetchall() == [(2,)]
+    saved = gateway.store.load_state()
+    assert saved is not None
+    assert [t for d, _m, t, _ts in saved.meters if d == "power"] == [1030.0]
+    assert [s for d, s, _ts in saved.seqs if d == "power"] == [2]
 
 
 def test_a_refused_message_moves_no_seq(gateway: Gateway, pub: Publisher, clock: ManualClock) -> None:
@@ -47,5 +48,6 @@ def test_a_refused_message_moves_no_seq(gateway: Gateway, pub: Publisher, clock:
     assert values(gateway, "fridge-1", "temperature", clock) == [4.0, 4.1, 4.2, 4.3, 4.4, 4.5]
     assert gateway.ingest.stats()["duplicates"] == 0
     assert gateway.dead_letters.counts() == {"bad_seq": 1, "ds18b20_power_on": 1}
-    conn = gateway.events_db.conn()
-    assert conn.execute("SELECT seq FROM device_seq WHERE device = 'fridge-1'").fetchall() == [(6,)]
+    saved = gateway.store.load_state()
+    assert saved is not None
+    assert [s for d, s, _ts in saved.seqs if d == "fridge-1"] == [6]
