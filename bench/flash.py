@@ -172,7 +172,9 @@ def stored_count(data: Path, backend: str, influx: Any, db: str) -> int:
     if backend == "sqlite":
         conn = sqlite3.connect(f"file:{data / 'timeseries.db'}?mode=ro", uri=True)
         try:
-            return int(conn.execute("SELECT count(*) FROM raw JOIN series ON series.id = raw.series_id"
+            # Folded rows and those still in the inbox (see gateway.store.sqlite), each once.
+            return int(conn.execute("SELECT count(*) FROM (SELECT series_id, ts FROM raw UNION"
+                                    " SELECT series_id, ts FROM inbox) AS u JOIN series ON series.id = u.series_id"
                                     " WHERE metric = 'temperature'").fetchone()[0])
         except sqlite3.OperationalError:
             return 0

@@ -69,7 +69,8 @@ def build_store(config: Config, *, clock: Clock | None = None,
     if config.storage.timeseries == "sqlite":
         # Opening an existing store takes no write lock, and creating one waits for a running writer
         # (BEGIN IMMEDIATE with a busy timeout), so a CLI beside the service needs no retry here.
-        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention())
+        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention(),
+                           fold_every=config.storage.fold_interval)
     # Imported lazily: the InfluxDB client is heavy and not needed with SQLite.
     from gateway.store.influx import InfluxStore
 

@@ -236,12 +236,19 @@ class StorageSettings(_Section):
     """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
-    commit_interval: Duration = Field(default=1.0, ge=0, le=60)
-    """How long readings are gathered before one commit (e.g. ``"1s"``; ``0``: commit each batch at once).
+    commit_interval: Duration = Field(default=10.0, ge=0, le=60)
+    """How long readings are gathered before one commit (e.g. ``"10s"``; ``0``: commit each batch at once).
     Fewer, larger commits spare the SD card; a message is still acknowledged to the broker only after
     its commit, so the broker must let this many seconds of messages be in flight (``houqin mqtt setup``
-    sets ``max_inflight_messages``). Events (cards, buttons), availability and readings of gate, door and
-    leak devices commit at once, so the gate and alarms never wait for the window."""
+    sets ``max_inflight_messages`` to 1000: 100 messages a second at 10 s). Rules and the live dashboard
+    are told of a reading as soon as it arrives, before its commit, so alerts do not wait for the window.
+    Events (cards, buttons), availability and readings of gate, door and leak devices commit at once, so
+    the gate and alarms never wait for it."""
+    fold_interval: Duration = Field(default=900.0, ge=0, le=86400)
+    """How often the SQLite store moves the readings of its inbox into its per-series tables and rollups
+    (e.g. ``"15m"``; ``0``: no inbox, every commit writes them at once). Commits append to the inbox,
+    a page or two each; the fold rewrites each series' pages once per interval, which is what spares the
+    SD card. Queries see the inbox too; it is also folded at stop and before maintenance."""
 
     @property
     def path(self) -> Path:

@@ -94,6 +94,21 @@ class _Flush:
     ticket: int
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A commit window's messages turned into rows (duplicates dropped, meters applied), not yet written."""
+
+    readings: list[Reading] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    avail: list[Availability] = field(default_factory=list)
+    seen: dict[str, float] = field(default_factory=dict)
+    # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
+    dead: list[tuple[str, str, bytes, str | None, str, bool]] = field(default_factory=list)
+    duplicates: int = 0
+    ignored: int = 0  # parts of configured devices that carried nothing to store and were not refused
+    broken: bool = False  # preparing a message raised: the commit prepares the window again, message by message
+
+
 @dataclass(frozen=True, slots=True)
 class DeviceStatus:
     """When a device was last heard from and its last availability (None if it never said)."""
@@ -349,17 +364,14 @@ class Ingest:
                     return
                 self._save_status(force=False)
                 continue
-            batch, flush = self._gather(first)
+            prepared = _Prepared()
+            batch, flush = self._gather(first, prepared)
             if not batch:  # a flush (wait_idle) with nothing queued
                 self._save_status(force=True)
                 self._flushed(flush)
                 continue
             stopping = self._stopping.is_set()
-            for item in batch:  # once per message, not per commit attempt: a retry writes the same stamps
-                for part in item.parts:
-                    if part.decoded is not None:
-                        self._stamps.restamp(part.decoded, item.received)
-            committed = self._commit_with_retry(batch)
+            committed = self._commit_with_retry(batch, prepared)
             if committed is None:
                 return  # stopping without a commit: those messages stay unacked and come again
             try:
@@ -372,22 +384,29 @@ class Ingest:
                 self._counts["acked"] += len(batch)
                 for _ in batch:
                     self._unacked.popleft()
-            if committed.readings or committed.events or committed.availability:
-                self._observers.tell(committed)
+            # Readings were told as they came (``_take``), unless preparing the window failed.
+            readings = committed.readings if prepared.broken else ()
+            if readings or committed.events or committed.availability:
+                self._observers.tell(CommittedBatch(readings, committed.events, committed.availability))
             self._save_status(force=stopping or flush is not None)
             self._flushed(flush)
             self._batch_done(len(batch))
             if stopping:
                 return  # what is still queued is not acked: the broker delivers it again next start
 
-    def _gather(self, first: _Item | _Flush) -> tuple[list[_Item], _Flush | None]:
+    def _gather(self, first: _Item | _Flush, prepared: _Prepared) -> tuple[list[_Item], _Flush | None]:
         """One commit window of messages: until ``commit_interval`` after the first, a full batch, a
-        message that must not wait (see ``_urgent``) or a flush asked for by ``wait_idle``."""
+        message that must not wait (see ``_urgent``) or a flush asked for by ``wait_idle``.
+
+        Each message is prepared as it comes (``_take``), and its readings told to the observers then,
+        before the commit: an alert on a reading does not wait for the window to close.
+        """
         q = self._q
         batch: list[_Item] = []
         if isinstance(first, _Flush):
             return batch, first
         batch.append(first)
+        self._take(first, prepared)
         # An urgent message takes only what is queued already and waits for nothing.
         deadline = 0.0 if self._urgent(first) else time.monotonic() + self._interval
         while len(batch) < self._max_batch:
@@ -399,11 +418,33 @@ class Ingest:
             if isinstance(item, _Flush):
                 return batch, item
             batch.append(item)
+            self._take(item, prepared)
             if self._urgent(item):
                 deadline = 0.0
             if self._stopping.is_set():
                 deadline = 0.0
         return batch, None
+
+    def _take(self, item: _Item, prepared: _Prepared) -> None:
+        """Stamp and prepare one message of the open window and tell the observers of its readings.
+
+        Told before the commit: a crash before it brings the message again, and the observers (rules hold
+        and release idempotently) may see its readings twice. Events and availability, which open doors
+        and are urgent (they close the window at once), are told after the commit.
+        """
+        for part in item.parts:  # once per message, not per commit attempt: a retry writes the same stamps
+            if part.decoded is not None:
+                self._stamps.restamp(part.decoded, item.received)
+        if prepared.broken:
+            return
+        before = len(prepared.readings)
+        try:
+            self._prepare(item, prepared)
+        except Exception:  # the commit prepares the window again (from the committed state) and dead-letters it
+            prepared.broken = True
+            return
+        if len(prepared.readings) > before:
+            self._observers.tell(CommittedBatch(tuple(prepared.readings[before:])))
 
     def _flushed(self, flush: _Flush | None) -> None:
         if flush is not None:
@@ -444,13 +485,15 @@ class Ingest:
             return
         self._status_saved = time.monotonic()
 
-    def _commit_with_retry(self, batch: list[_Item]) -> CommittedBatch | None:
+    def _commit_with_retry(self, batch: list[_Item], prepared: _Prepared) -> CommittedBatch | None:
         delay = 0.5
         attempts = 0
+        first: _Prepared | None = None if prepared.broken else prepared
         while True:
             try:
                 try:
-                    committed = self._commit(batch)
+                    # A retry prepares again: a failed commit put the committed meter and seq state back.
+                    committed, first = self._commit(batch, first), None
                 except Exception as e:
                     if _store_failure(e):
                         raise
@@ -503,56 +546,58 @@ class Ingest:
             self._done += n
             self._idle.notify_all()
 
-    def _commit(self, batch: list[_Item]) -> CommittedBatch:
+    def _prepare(self, item: _Item, p: _Prepared) -> None:
+        """Turn one message into rows: drop duplicates by seq, apply the meters (moves their state)."""
+        msg = item.msg
+        for part in item.parts:
+            device = part.device
+            if device is not None and (part.settings is not None):
+                p.seen[device] = item.received
+            configured = part.settings is not None
+            for ref in part.refusals:
+                p.dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
+            d = part.decoded
+            if d is None or not (d.readings or d.events or d.availability):
+                if d is not None and not part.refusals:
+                    p.ignored += 1  # e.g. a Shelly's Wi-Fi status: knowingly not stored, but counted
+                continue  # a refused message (or part) moves no state: not the seq, not a meter
+            if d.seq is not None and device is not None:
+                # Readings and events each have their seq, committed with them (see the module).
+                ts = _ts_of(d, item.received)
+                has_events = bool(d.events or d.availability)
+                old_readings = bool(d.readings) and self._seqs.is_duplicate(device, d.seq, ts)
+                old_events = has_events and self._event_seqs.is_duplicate(device, d.seq, ts)
+                if (old_readings or not d.readings) and (old_events or not has_events):
+                    p.duplicates += 1
+                    continue
+                if old_events:  # stored before a crash between the two commits
+                    d = Decoded(d.readings, [], [], d.seq)
+                elif old_readings:
+                    d = Decoded([], d.events, d.availability, d.seq)
+            if d.readings:
+                rs, refusals = self._meters.apply(part.settings, d.readings)
+                p.readings.extend(rs)
+                for ref in refusals:
+                    p.dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
+            p.events.extend(d.events)
+            p.avail.extend(d.availability)
+
+    def _commit(self, batch: list[_Item], prepared: _Prepared | None = None) -> CommittedBatch:
         conn = self._db.conn()
-        readings: list[Reading] = []
-        events: list[Event] = []
-        avail: list[Availability] = []
-        seen: dict[str, float] = {}
-        # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
-        dead: list[tuple[str, str, bytes, str | None, str, bool]] = []
-        duplicates = 0
-        ignored = 0  # parts of configured devices that carried nothing to store and were not refused
         # The events-DB write lock is taken only after the time-series write: held across the store's
         # write (rollups included) it made every alert commit (AlertStore, same file) wait out the whole
         # batch, the largest part of the alert-latency tail under load. Safe because nothing is acked
         # before both commits: if the events-DB commit fails, the messages come again and the store
         # overwrites the same (series, ts) rows; meter and seq state are reloaded below.
         try:
-            for item in batch:
-                msg = item.msg
-                for part in item.parts:
-                    device = part.device
-                    if device is not None and (part.settings is not None):
-                        seen[device] = item.received
-                    configured = part.settings is not None
-                    for ref in part.refusals:
-                        dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
-                    d = part.decoded
-                    if d is None or not (d.readings or d.events or d.availability):
-                        if d is not None and not part.refusals:
-                            ignored += 1  # e.g. a Shelly's Wi-Fi status: knowingly not stored, but counted
-                        continue  # a refused message (or part) moves no state: not the seq, not a meter
-                    if d.seq is not None and device is not None:
-                        # Readings and events each have their seq, committed with them (see the module).
-                        ts = _ts_of(d, item.received)
-                        has_events = bool(d.events or d.availability)
-                        old_readings = bool(d.readings) and self._seqs.is_duplicate(device, d.seq, ts)
-                        old_events = has_events and self._event_seqs.is_duplicate(device, d.seq, ts)
-                        if (old_readings or not d.readings) and (old_events or not has_events):
-                            duplicates += 1
-                            continue
-                        if old_events:  # stored before a crash between the two commits
-                            d = Decoded(d.readings, [], [], d.seq)
-                        elif old_readings:
-                            d = Decoded([], d.events, d.availability, d.seq)
-                    if d.readings:
-                        rs, refusals = self._meters.apply(part.settings, d.readings)
-                        readings.extend(rs)
-                        for ref in refusals:
-                            dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
-                    events.extend(d.events)
-                    avail.extend(d.availability)
+            if prepared is None:
+                self._load_state()  # what the last commit left, not what a failed attempt moved
+                prepared = _Prepared()
+                for item in batch:
+                    self._prepare(item, prepared)
+            p = prepared
+            readings, events, avail, seen, dead = p.readings, p.events, p.avail, p.seen, p.dead
+            duplicates, ignored = p.duplicates, p.ignored
             # Everything that depends on a message's content is turned into rows before the first write,
             # so a message that cannot be committed fails here, with nothing of it in either store.
             event_rows = [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,

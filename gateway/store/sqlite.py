@@ -9,6 +9,14 @@ Layout, chosen for a Raspberry Pi's SD card:
   bucket. A write recomputes exactly the buckets it touched (5-minute ones from raw, hourly ones from
   5-minute ones), inside the same transaction, so an overwrite never leaves a rollup stale.
 
+The inbox (when ``fold_every`` > 0, as the gateway runs it): a commit appends its readings in arrival
+order to ``inbox``, a rowid table with no other index, so it writes one or two pages however many series
+it holds; ``fold`` moves the inbox into ``raw``, the rollups and ``series`` in one transaction every
+``fold_every`` seconds (and at close and before maintenance), so each series' pages are rewritten once
+per fold rather than once per commit, and the WAL is checkpointed after it. Every query merges the
+inbox (a row there overrides the stored one of the same time): the windows of an aggregate that the
+inbox touches are computed from raw and inbox rows, the others from the rollups as before.
+
 Durability: WAL with ``synchronous=NORMAL``. A commit is in the WAL (the OS page cache) when
 ``write`` returns, so killing the process loses nothing committed; only a power cut can lose the last
 commits since the WAL was last synced (the database itself stays consistent). That trade spares the
@@ -52,7 +60,7 @@ log = logging.getLogger(__name__)
 
 #: File name of the time-series database inside ``[storage] dir``.
 TIMESERIES_DB_NAME: Final = "timeseries.db"
-#: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database.
+#: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database; the inbox.
 SCHEMA_VERSION: Final = 2
 FIVE_MIN_MS: Final = 300_000
 HOUR_MS: Final = 3_600_000
@@ -68,12 +76,15 @@ CHECKPOINT_EVERY_S: Final = 60.0
 #: Rows written after which the checkpoint does not wait for ``CHECKPOINT_EVERY_S`` (bounds the WAL
 #: under heavy ingest, such as a broker redelivering a day of readings).
 CHECKPOINT_AFTER_ROWS: Final = 50_000
+#: Inbox rows past which the fold does not wait for its interval (bounds the inbox each query merges).
+FOLD_AFTER_ROWS: Final = 50_000
 #: How often the background thread looks whether a checkpoint is due.
 CHECKPOINT_CHECK_S: Final = 1.0
 #: WAL frames past which a checkpoint also makes the WAL start over (SQLite's auto-checkpoint default).
 RESTART_AFTER_FRAMES: Final = 1000
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY,
@@ -177,7 +188,7 @@ class SqliteStore:
     """The embedded time-series store in one SQLite file (see the module docstring)."""
 
     def __init__(self, path: Path | str, *, retention: Retention | None = None,
-                 checkpoint_every: float = CHECKPOINT_EVERY_S) -> None:
+                 checkpoint_every: float = CHECKPOINT_EVERY_S, fold_every: float = 0.0) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
         self._wlock = threading.Lock()
@@ -210,6 +221,9 @@ class SqliteStore:
         self._checkpoint_every = checkpoint_every
         self._rows_since_ckpt = 0
         self._last_ckpt = time.monotonic()
+        self._fold_every = fold_every  # 0: no inbox, every write goes to raw and the rollups at once
+        self._last_fold = time.monotonic()
+        self._inbox_rows = int(self._writer.execute("SELECT count(*) FROM inbox").fetchone()[0])
         self._checkpointer = Ticker(self._checkpoint_if_due, CHECKPOINT_CHECK_S, "houqin-store-checkpoint")
 
     # -- connections ---------------------------------------------------------------------------
@@ -320,11 +334,16 @@ class SqliteStore:
                         skipped += 1
                         continue
                     rows.append((sid, ts, value))
-                self._insert(c, rows)
+                if self._fold_every > 0:
+                    c.executemany("INSERT INTO inbox (series_id, ts, value) VALUES (?, ?, ?)", rows)
+                else:
+                    self._insert(c, rows)
                 if state is not None:
                     ingest_state.save(c, state)
                 c.execute("COMMIT")
                 self._rows_since_ckpt += len(rows)
+                if self._fold_every > 0:
+                    self._inbox_rows += len(rows)
             except BaseException as e:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
@@ -401,6 +420,36 @@ class SqliteStore:
                       " last_ts, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", folded)
         return recompute
 
+    def fold(self) -> int:
+        """Move the inbox into raw, the rollups and ``series`` in one transaction; rows moved."""
+        with self._wlock:
+            if self._closed:
+                return 0
+            c = self._writer
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                latest: dict[tuple[int, int], float] = {}
+                for sid, ts, value in c.execute("SELECT series_id, ts, value FROM inbox ORDER BY rowid"):
+                    latest[(sid, ts)] = value  # a later write of the same time overwrites, as in raw
+                horizon = int(self._meta("raw_horizon_ms") or 0)
+                rows = sorted((sid, ts, v) for (sid, ts), v in latest.items() if ts >= horizon)
+                self._insert(c, rows)
+                c.execute("DELETE FROM inbox")
+                c.execute("COMMIT")
+            except BaseException as e:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                if is_damage(e):
+                    raise damaged(self.path, "time-series database", e) from None
+                if isinstance(e, sqlite3.Error):
+                    raise StoreError(f"moving the inbox of {self.path} into its tables failed: {e}") from None
+                raise
+            self._inbox_rows = 0
+            self._last_fold = time.monotonic()
+            if len(rows) < len(latest):
+                self._skipped_old += len(latest) - len(rows)
+        return len(rows)
+
     def load_state(self) -> ingest_state.IngestState | None:
         """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
         with self._wlock:
@@ -419,15 +468,32 @@ class SqliteStore:
         row = c.execute("SELECT id FROM series WHERE device = ? AND metric = ?", (device, metric)).fetchone()
         return None if row is None else int(row[0])
 
+    @staticmethod
+    def _merged(sid: int, s: int, e: int) -> str:
+        """A CTE ``merged(series_id, ts, value)``: a series' raw rows in ``[s, e)`` with its inbox rows over them."""
+        sid, s, e = int(sid), int(s), int(e)  # literals in the SQL: all three are integers
+        return (
+            f"merged(series_id, ts, value) AS ("
+            f"SELECT series_id, ts, value FROM raw WHERE series_id = {sid} AND ts >= {s} AND ts < {e}"
+            f" AND ts NOT IN (SELECT ts FROM inbox WHERE series_id = {sid})"
+            f" UNION ALL SELECT series_id, ts, value FROM inbox WHERE rowid IN"
+            f" (SELECT max(rowid) FROM inbox WHERE series_id = {sid} AND ts >= {s} AND ts < {e} GROUP BY ts))"
+        )
+
+    @staticmethod
+    def _inbox_span(c: sqlite3.Connection, sid: int) -> tuple[int, int] | None:
+        """The first and last time of a series' rows in the inbox, if it has any."""
+        lo, hi = c.execute("SELECT min(ts), max(ts) FROM inbox WHERE series_id = ?", (sid,)).fetchone()
+        return None if lo is None else (int(lo), int(hi))
+
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:
-        """Raw readings with ``start <= ts < end``, oldest first."""
+        """Raw readings with ``start <= ts < end``, oldest first (the inbox's included)."""
         c = self._reader()
         sid = self._sid(c, device, metric)
         if sid is None:
             return []
         rows = c.execute(
-            "SELECT ts, value FROM raw WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-            (sid, to_ms(start), to_ms(end)),
+            f"WITH {self._merged(sid, to_ms(start), to_ms(end))} SELECT ts, value FROM merged ORDER BY ts"
         ).fetchall()
         return [Reading(ts / 1000, device, metric, value) for ts, value in rows]
 
@@ -530,7 +596,11 @@ class SqliteStore:
         if sid is None:
             return []
         out: list[Bucket] = []
-        for table, first, last, equal in self._plan(edges, s, e, use_rollups=use_rollups):
+        runs = self._plan(edges, s, e, use_rollups=use_rollups)
+        span = self._inbox_span(c, sid)
+        if span is not None:
+            runs = _with_inbox(runs, edges, span)
+        for table, first, last, equal in runs:
             out += self._run(c, sid, fn, table, edges, max(edges[first], s), min(edges[last + 1], e), first, last,
                              equal)
         return out
@@ -539,13 +609,16 @@ class SqliteStore:
     def _run(c: sqlite3.Connection, sid: int, fn: Aggregate, table: str, edges: list[int], s: int, e: int,
              first: int, last: int, equal: bool) -> list[Bucket]:
         """Aggregates of windows ``first..last`` (clipped to ``[s, e)``) read from ``table``."""
-        if table == "raw":
+        with_ = ""
+        if table == "merged":  # windows the inbox touches: raw and inbox rows together
+            with_ = SqliteStore._merged(sid, s, e) + ", "
+        if table in ("raw", "merged"):
             expr, count, alias, ts_col = _RAW_EXPR[fn], "count(*)", "r", "ts"
         else:
             expr, count, alias, ts_col = _ROLLUP_EXPR[fn], "sum(q.n)", "q", "bucket"
         params: tuple[object, ...]
         step = edges[1] - edges[0]
-        if equal and table != "raw" and step == _BUCKET_MS[table]:
+        if equal and table not in ("raw", "merged") and step == _BUCKET_MS[table]:
             # One bucket per window (hourly windows from hourly rollups): read the rows, no grouping.
             sql = (
                 f"SELECT (q.bucket - ?1) / ?2, {_ONE_BUCKET[fn]}, q.n FROM {table} AS q"
@@ -555,6 +628,7 @@ class SqliteStore:
         elif equal:
             # Equal windows: the window index is plain arithmetic.
             sql = (
+                (f"WITH {with_[:-2]} " if with_ else "") +
                 f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {table} AS {alias}"
                 f" WHERE {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5"
                 f" GROUP BY i ORDER BY i"
@@ -563,7 +637,7 @@ class SqliteStore:
         else:
             # Windows of different lengths: join the list of windows, each a range seek on the key.
             sql = (
-                f"WITH w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
+                f"WITH {with_}w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
                 f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
                 f" ON {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
                 f" GROUP BY w.i ORDER BY w.i"
@@ -579,12 +653,23 @@ class SqliteStore:
     def series(self, device: str | None = None) -> list[SeriesInfo]:
         """Every stored series (of one device when given) with its latest sample."""
         c = self._reader()
-        sql = "SELECT device, metric, last_ts, last_value FROM series WHERE last_ts IS NOT NULL"
+        # The inbox's latest row per series (the last written of equal times), over the folded one.
+        sql = (
+            "WITH i AS (SELECT series_id, ts, value FROM inbox WHERE rowid IN"
+            " (SELECT max(rowid) FROM inbox GROUP BY series_id, ts)),"
+            " il AS (SELECT series_id, max(ts) AS ts, value FROM i GROUP BY series_id)"
+            " SELECT s.device, s.metric,"
+            " CASE WHEN il.ts IS NOT NULL AND (s.last_ts IS NULL OR il.ts >= s.last_ts) THEN il.ts ELSE s.last_ts END,"
+            " CASE WHEN il.ts IS NOT NULL AND (s.last_ts IS NULL OR il.ts >= s.last_ts) THEN il.value"
+            " ELSE s.last_value END"
+            " FROM series AS s LEFT JOIN il ON il.series_id = s.id"
+            " WHERE (s.last_ts IS NOT NULL OR il.ts IS NOT NULL)"
+        )
         params: tuple[str, ...] = ()
         if device is not None:
-            sql += " AND device = ?"
+            sql += " AND s.device = ?"
             params = (device,)
-        rows = c.execute(sql + " ORDER BY device, metric", params).fetchall()
+        rows = c.execute(sql + " ORDER BY s.device, s.metric", params).fetchall()
         return [SeriesInfo(d, m, ts / 1000, v) for d, m, ts, v in rows]
 
     # -- maintenance ---------------------------------------------------------------------------
@@ -609,6 +694,8 @@ class SqliteStore:
         card.
         """
         say = progress or (lambda _msg: None)
+        say("moving the inbox into the tables")
+        self.fold()
         before = self.size_bytes()
         deleted = {}
         for table, keep in (("raw", self.retention.raw), ("rollup_5m", self.retention.rollup_5m),
@@ -689,6 +776,20 @@ class SqliteStore:
         return total
 
     def _checkpoint_if_due(self) -> None:
+        if self._fold_every > 0:
+            # Checkpoint only after a fold: the pages of raw and the rollups were rewritten once, and the
+            # inbox's pages, appended to by every commit, are copied once (FOLD_AFTER_ROWS bounds the WAL).
+            if self._inbox_rows and (self._inbox_rows >= FOLD_AFTER_ROWS
+                                     or time.monotonic() - self._last_fold >= self._fold_every):
+                try:
+                    self.fold()
+                except StoreError as e:
+                    log.warning("%s; retrying in %.0f s", e, CHECKPOINT_CHECK_S)
+                    return
+                self._rows_since_ckpt = 0
+                self._last_ckpt = time.monotonic()
+                self.checkpoint()
+            return
         if self._rows_since_ckpt and (self._rows_since_ckpt >= CHECKPOINT_AFTER_ROWS
                                       or time.monotonic() - self._last_ckpt >= self._checkpoint_every):
             self._rows_since_ckpt = 0
@@ -740,8 +841,13 @@ class SqliteStore:
         return row
 
     def close(self) -> None:
-        """Close every connection; later calls raise StoreError."""
+        """Move the inbox into the tables, close every connection; later calls raise StoreError."""
         self._checkpointer.stop()
+        if self._fold_every > 0 and self._inbox_rows and not self._closed:
+            try:
+                self.fold()
+            except StoreError as e:  # the inbox stays in the file, merged by queries and folded next time
+                log.warning("%s", e)
         with self._ckpt_lock, self._wlock:
             if self._closed:
                 return
@@ -756,3 +862,24 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _with_inbox(runs: list[tuple[str, int, int, bool]], edges: list[int],
+                span: tuple[int, int]) -> list[tuple[str, int, int, bool]]:
+    """``runs`` with the windows that hold a time in ``span`` (the inbox's rows) read from ``"merged"``."""
+    lo, hi = span
+    n = len(edges) - 1
+    a = next((i for i in range(n) if edges[i + 1] > lo), n)  # first window ending after lo
+    b = next((i for i in range(n - 1, -1, -1) if edges[i] <= hi), -1)  # last window starting at or before hi
+    if a > b:
+        return runs
+    out: list[tuple[str, int, int, bool]] = []
+    for table, first, last, equal in runs:
+        for x, y, t in ((first, min(last, a - 1), table), (max(first, a), min(last, b), "merged"),
+                        (max(first, b + 1), last, table)):
+            if x <= y:
+                if out and out[-1][0] == t == "merged" and out[-1][2] == x - 1:
+                    out[-1] = (t, out[-1][1], y, equal and out[-1][3])
+                else:
+                    out.append((t, x, y, equal))
+    return out
