@@ -68,4 +68,7 @@ def test_poison_past_the_receive_window_then_valid_messages_are_stored(
     assert gateway.dead_letters.stored_counts() == expected
     # No traceback per bad message: at most one line per configured device and reason.
     assert not [r for r in caplog.records if r.exc_info]
-    assert len(caplog.records) <= len({(t, r) for t, _, r in POISON})
+    # The manual clock stands still while the commit window passes in real time: timesync says the clock
+    # "jumped back"; that is the test's clock, not the poison.
+    said = [r for r in caplog.records if r.name != "gateway.timesync"]
+    assert len(said) <= len({(t, r) for t, _, r in POISON})
