@@ -84,15 +84,17 @@ class Alerting:
     def tick(self, now: float | None = None) -> None:
         """Let time pass for rules and escalation (the scheduler does this every second)."""
         self.engine.tick(now)
-        self.escalator.tick(now)
+        with self.service.in_order():  # escalates only alerts whose opening every listener has heard of
+            self.escalator.tick(now)
 
     def start(self) -> None:
         """Start delivery workers, the rule worker and the one-second scheduler."""
         self._recorder = threading.Thread(target=self._record_loop, name="houqin-notify-log", daemon=True)
         self._recorder.start()
         self.dispatcher.start()
-        self.escalator.restore()
-        self.escalator.sync()
+        with self.service.in_order():
+            self.escalator.restore()
+            self.escalator.sync()
         self.engine.start()
         self._ticker.start()
 

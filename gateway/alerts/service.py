@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from gateway.alerts.model import Alert, AlertChange, TimelineEntry
 from gateway.alerts.store import AlertStore, OpenRequest
@@ -23,6 +25,16 @@ class AlertService:
         self.store = store
         self.clock = clock
         self._listeners: Listeners[[AlertChange]] = Listeners("alert listener")
+        # A change and the listeners' calls about it are one step: without it another thread could see the
+        # committed alert and act on it (escalate, acknowledge) before the listeners heard it was opened, and the
+        # district would get "escalated" before "opened".
+        self._changing = threading.RLock()
+
+    @contextmanager
+    def in_order(self) -> Iterator[None]:
+        """Hold other changes while the ``with`` block acts on stored alerts: every change it sees was told."""
+        with self._changing:
+            yield
 
     def add_listener(self, listener: AlertListener) -> None:
         """Call ``listener(change)`` after each change (on the changing thread: be quick, never raise)."""
@@ -34,28 +46,31 @@ class AlertService:
     # -- used by rules ----------------------------------------------------------------------------
     def raise_alert(self, req: OpenRequest) -> Alert:
         """Open the alert of (rule, device) unless it is open already; returns the open alert."""
-        alert, created = self.store.open(req, self.clock.now())
-        if created:
-            log.warning("alert %d opened: %s on %s (%s)", alert.id, alert.rule, alert.device, alert.detail)
-            self._emit(AlertChange("opened", alert))
+        with self._changing:
+            alert, created = self.store.open(req, self.clock.now())
+            if created:
+                log.warning("alert %d opened: %s on %s (%s)", alert.id, alert.rule, alert.device, alert.detail)
+                self._emit(AlertChange("opened", alert))
         return alert
 
     def end(self, rule: str, device: str, value: float | None = None) -> Alert | None:
         """The condition of (rule, device) ended: clear its alert (latched ones wait for an ack)."""
-        alert = self.store.end(rule, device, self.clock.now(), value)
-        if alert is not None:
-            log.info("alert %d %s: %s on %s", alert.id, alert.state, alert.rule, alert.device)
-            self._emit(AlertChange("cleared" if alert.state == "cleared" else "ended", alert))
+        with self._changing:
+            alert = self.store.end(rule, device, self.clock.now(), value)
+            if alert is not None:
+                log.info("alert %d %s: %s on %s", alert.id, alert.state, alert.rule, alert.device)
+                self._emit(AlertChange("cleared" if alert.state == "cleared" else "ended", alert))
         return alert
 
     # -- used by people (dashboard, CLI) ----------------------------------------------------------
     def ack(self, alert_id: int, by: str, note: str) -> Alert:
         """Acknowledge alert ``alert_id`` by ``by`` with the corrective action ``note``."""
-        alert = self.store.ack(alert_id, by, note, self.clock.now())
-        log.info("alert %d acknowledged by %s", alert_id, by)
-        self._emit(AlertChange("acknowledged", alert))
-        if alert.state == "cleared":
-            self._emit(AlertChange("cleared", alert))
+        with self._changing:
+            alert = self.store.ack(alert_id, by, note, self.clock.now())
+            log.info("alert %d acknowledged by %s", alert_id, by)
+            self._emit(AlertChange("acknowledged", alert))
+            if alert.state == "cleared":
+                self._emit(AlertChange("cleared", alert))
         return alert
 
     def list(self, open_only: bool = False, since: float | None = None, until: float | None = None,
