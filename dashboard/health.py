@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.services import DashboardServices
+from gateway.watchdog import ingest_health
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,9 @@ def ingest(services: DashboardServices) -> Part:
     facts = {"oldest_unacked_age_s": None if oldest is None else round(now - oldest, 1),
              "last_commit_age_s": None if last is None else round(now - last, 1),
              "queue_depth": stats.get("queue_depth"), "commit_errors": stats.get("commit_errors", 0)}
-    if oldest is not None and now - oldest > INGEST_LAG_LIMIT_S:
-        return Part(False, f"a message has waited {now - oldest:.0f} s for its commit (limit "
-                           f"{INGEST_LAG_LIMIT_S:.0f} s): readings are not being stored; see the log and "
-                           "the stores and disk parts", facts)
+    h = ingest_health(stats, now, None, stall_after=INGEST_LAG_LIMIT_S)
+    if not h.ok:
+        return Part(False, f"{h.reason}; see the log and the stores and disk parts", facts)
     return Part(True, "", facts)
 
 

@@ -1,4 +1,5 @@
-"""``houqin doctor``'s checks: broker logins, TLS, clock, disk, backups, services. Each returns a ``Check``.
+"""``houqin doctor``'s checks: broker logins, TLS, clock, disk, backups, services, and what the running gateway
+says of itself (``/healthz``). Each returns a ``Check``.
 
 The broker is probed with a bare MQTT 3.1.1 CONNECT over a socket (stdlib only, a throw-away client id with a
 clean session), so the probe neither needs paho (``mqtt_link`` is its only importer) nor touches the gateway's
@@ -17,6 +18,8 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,6 +379,54 @@ def check_services(run: Run = run_command) -> list[Check]:
     return out
 
 
+# -- the running gateway's own health ---------------------------------------------------------------------
+#: What each part of ``/healthz`` that is not ok means to the installer (``dashboard.health`` names the parts).
+HEALTH_PARTS = {
+    "broker": "the running gateway is not connected to the MQTT broker: readings do not arrive (details: {url})",
+    "ingest": "the running gateway is not storing readings: messages wait for their commit (details: {url})",
+    "store": "the running gateway cannot write to its time-series store (details: {url})",
+    "events_db": "the running gateway cannot write to its events database (details: {url})",
+    "disk": "the running gateway is short of disk space (details: {url})",
+}
+
+
+def health_url(config: Config) -> str:
+    """Where the running gateway answers ``/healthz`` on this machine."""
+    d = config.dashboard
+    host = "127.0.0.1" if d.bind in ("0.0.0.0", "", "::") else d.bind
+    scheme = "https" if d.tls_cert else "http"
+    return f"{scheme}://{host}:{d.port}/healthz"
+
+
+def check_health(config: Config, url: str | None = None, *, timeout: float = 5.0) -> list[Check]:
+    """Ask the running gateway whether it monitors the site: one finding per part that is not ok."""
+    if not config.dashboard.enabled and url is None:
+        return [Check("health", "unknown", "the dashboard is off: the running gateway's health cannot be read")]
+    url = url or health_url(config)
+    # Our own gateway on this machine: its certificate names the school's host, not 127.0.0.1.
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=tls) as r:
+            body = json.loads(r.read(1_000_000))
+    except urllib.error.HTTPError as e:
+        if e.code != 503:
+            return [Check("health", "fail", "the running gateway answered {url} with {status}",
+                          {"url": url, "status": e.code})]
+        body = json.loads(e.read(1_000_000))
+    except (OSError, ValueError) as e:
+        return [Check("health", "warn", "the running gateway's health cannot be read at {url} ({error}): is houqin "
+                      "running, with [dashboard] enabled?", {"url": url, "error": str(e)})]
+    parts = body.get("parts") or {}
+    bad = [name for name, part in parts.items() if isinstance(part, dict) and part.get("ok") is False]
+    if not bad and body.get("ok"):
+        return [Check("health", "ok", "the running gateway monitors the site ({url})", {"url": url})]
+    return [Check(f"health:{name}", "fail",
+                  HEALTH_PARTS.get(name, "the running gateway reports a problem ({part}; details: {url})"),
+                  {"url": url, "part": name}) for name in bad] or [
+        Check("health", "fail", "the running gateway reports a problem (details: {url})", {"url": url})]
+
+
 def run_all(config: Config, files: BrokerFiles, *, now: float, run: Run = run_command) -> list[Check]:
     """Every check, in the order they are shown."""
     return [
@@ -387,6 +438,7 @@ def run_all(config: Config, files: BrokerFiles, *, now: float, run: Run = run_co
         check_write_rate(config.storage.path),
         check_backup(config, now),
         *check_services(run),
+        *check_health(config),
     ]
 
 

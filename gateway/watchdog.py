@@ -48,19 +48,27 @@ class Health:
     reason: str = ""
 
 
-def ingest_health(stats: Mapping[str, Any], now: float, started: float, *, stall_after: float) -> Health:
-    """Healthy unless messages wait and nothing was committed for ``stall_after`` seconds.
+def ingest_health(stats: Mapping[str, Any], now: float, started: float | None, *, stall_after: float) -> Health:
+    """Healthy unless a message waited ``stall_after`` s for its commit, or messages wait and nothing was committed
+    for that long (since ``started`` when nothing was yet). The one definition of "ingest makes no progress": the
+    watchdog and ``/healthz`` both use it.
 
     An idle site (nothing queued) is healthy however old its last commit: no sensor spoke, nothing to do.
     """
-    depth = int(stats.get("queue_depth", 0))
+    oldest = stats.get("oldest_unacked")
+    if oldest is not None and now - float(oldest) > stall_after:
+        return Health(False, f"a message has waited {now - float(oldest):.0f} s for its commit (limit "
+                             f"{stall_after:.0f} s): readings are not being stored")
+    depth = int(stats.get("queue_depth") or 0)
     if depth == 0:
         return Health(True)
     last = stats.get("last_commit")
     since = float(last) if last is not None else started
+    if since is None:
+        return Health(True)
     age = now - since
     if age > stall_after:
-        return Health(False, f"{depth} message(s) queued and no commit for {age:.0f} s")
+        return Health(False, f"{depth} message(s) queued and no commit for {age:.0f} s: readings are not being stored")
     return Health(True)
 
 

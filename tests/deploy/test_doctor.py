@@ -26,7 +26,7 @@ class Install:
         self.dir = tmp / "mosquitto-houqin"
         self.data = tmp / "data"
         self.usb = tmp / "usb"
-        self.port, self.tls_port = free_port(), free_port()
+        self.port, self.tls_port, self.dashboard_port = free_port(), free_port(), free_port()
         self.broker = SiteBroker(tmp, self.dir)
         self.config = tmp / "houqin.toml"
         self.write_config(f"mqtt://127.0.0.1:{self.port}")
@@ -40,6 +40,7 @@ class Install:
     def write_config(self, url: str, locale: str = "en") -> None:
         self.config.write_text(f'[site]\nid = "kg"\nlocale = "{locale}"\n[mqtt]\nurl = "{url}"\n'
                                f'[storage]\ndir = "{self.data}"\n[backup]\ndir = "{self.usb}"\n'
+                               f'[dashboard]\nbind = "127.0.0.1"\nport = {self.dashboard_port}\n'
                                '[[devices]]\nid = "esp-freezer"\nkind = "freezer"\n')
 
     def doctor(self, *extra: str) -> tuple[int, list[dict[str, str]]]:
@@ -72,6 +73,18 @@ def test_a_locked_broker_is_green(install: Install) -> None:
         assert f[check]["status"] == "ok", f[check]
     assert "accepts the gateway's login" in f["broker"]["message"]
     assert f["clock"]["status"] in ("ok", "warn", "unknown")
+
+
+def test_a_gateway_that_is_not_running_is_reported(install: Install,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    rc, found = install.doctor()
+    health = by_id(found)["health"]
+    assert rc == 1 and health["status"] == "warn"
+    assert f"127.0.0.1:{install.dashboard_port}/healthz" in health["message"]
+    assert "is houqin running" in health["message"]
+    install.write_config(f"mqtt://127.0.0.1:{install.port}", locale="zh-CN")
+    main(["doctor", "--config", str(install.config), "--credentials", str(install.dir / "credentials.json")])
+    assert "无法从 http://127.0.0.1:" in capsys.readouterr().out
 
 
 def test_the_login_in_the_url_wins_and_a_wrong_one_is_reported(install: Install) -> None:

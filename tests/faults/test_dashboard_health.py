@@ -11,6 +11,7 @@ from dashboard.health import INGEST_LAG_LIMIT_S
 from gateway.app import build_gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
+from gateway.doctor import check_health
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.mosquitto import Mosquitto
@@ -47,6 +48,7 @@ def test_a_store_that_cannot_commit_and_a_stopped_broker_give_503(tmp_path: Path
         r = health()
         assert r.status_code == 200, r.json()
         assert {name for name, p in r.json()["parts"].items() if p["ok"] is not True} == set()
+        assert [(c.id, c.status) for c in check_health(cfg, base + "/healthz")] == [("health", "ok")]
 
         # the disk is full for the store: SQLite's page limit on the very file the store writes
         store = gw.store
@@ -74,6 +76,10 @@ def test_a_store_that_cannot_commit_and_a_stopped_broker_give_503(tmp_path: Path
         wait_for(lambda: health().status_code == 503, "/healthz to report the stopped broker", 20, every=0.2)
         part = health().json()["parts"]["broker"]
         assert part["ok"] is False and "broker" in part["reason"]
+        # `houqin doctor` reads the same report and says what it means
+        found = check_health(cfg, base + "/healthz")
+        assert [(c.id, c.status) for c in found] == [("health:broker", "fail")]
+        assert "not connected to the MQTT broker" in found[0].message
     finally:
         pub.close()
         gw.stop()

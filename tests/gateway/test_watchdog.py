@@ -65,6 +65,10 @@ def test_health_rules() -> None:
     # never committed: counted from the start
     assert ingest_health({"queue_depth": 1, "last_commit": None}, 1000.0, 990.0, stall_after=60).ok
     assert not ingest_health({"queue_depth": 1, "last_commit": None}, 1000.0, 900.0, stall_after=60).ok
+    # one message stuck while others commit (a poison message never acked) is no progress either
+    stuck = ingest_health({"queue_depth": 1, "last_commit": 999.0, "oldest_unacked": 900.0}, 1000.0, 0.0,
+                          stall_after=60)
+    assert not stuck.ok and "waited 100 s" in stuck.reason
 
 
 def test_pings_only_while_ingest_makes_progress(notify_socket: tuple[str, socket.socket]) -> None:
