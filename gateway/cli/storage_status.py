@@ -52,7 +52,8 @@ def collect(cfg: Config, now: float) -> dict[str, Any]:
         size = sum(p.stat().st_size for p in (path, path.with_name(path.name + "-wal")) if p.exists())
         return {"backend": "sqlite", "path": str(path), "exists": path.exists(), "size_bytes": size,
                 "healthy": path.exists()}
-    from gateway.store.influx import InfluxHttp, choose_api
+    from gateway.store.influx import choose_api
+    from gateway.store.influx_http import InfluxHttp
     from gateway.store.outbox import OUTBOX_DB_NAME
 
     s = cfg.influxdb

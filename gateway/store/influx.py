@@ -1,6 +1,7 @@
 """The InfluxDB time-series backend: writes through a durable outbox, reads in InfluxQL over ``/query``.
 
-This is the one module that imports ``influxdb_client`` (the v2 write path). Writes go first to the
+This is the one module that imports ``influxdb_client`` (the v2 write path); ``gateway.store.influx_http`` holds
+the plain HTTP side (httpx). Writes go first to the
 SQLite outbox (``gateway.store.outbox``) and return; a forwarder thread sends batches to InfluxDB,
 through ``/write?db=&precision=ms`` for 1.x (Debian's 1.6) or influxdb-client's v2 write API for 2.x,
 3.x, Cloud and 1.8+, chosen by ``[influxdb] api`` or detected from ``/ping``. Points leave the outbox
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import fcntl
-import json
 import logging
 import os
 import random
@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-
-import httpx
 
 from gateway.backoff import Backoff
 from gateway.clock import Clock, SystemClock
@@ -35,11 +33,12 @@ from gateway.store.base import Aggregate, Bucket, OutboxHealth, SeriesInfo, Stor
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.ingest_state import IngestState
 from gateway.store.lineprotocol import LineProtocolError, line
-from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
+from gateway.store.outbox import AUTH, OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint, SendResult, error_text
 from gateway.store.windows import to_ms, window_edges
 
 if TYPE_CHECKING:
     from gateway.config import Config
+    from gateway.store.influx_http import InfluxHttp
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +48,6 @@ REASON_REJECTED = "influx_rejected"
 REASON_UNWRITABLE = "influx_unwritable"
 #: Statuses meaning "this content is bad": bisect the batch and dead-letter the culprit.
 BAD_POINT = frozenset({400, 413, 422})
-AUTH = frozenset({401, 403})
 #: How long the forwarder sleeps with nothing to send (a write wakes it at once).
 IDLE_WAIT = 5.0
 #: Drops while the outbox is full are logged at most this often (seconds).
@@ -65,19 +63,6 @@ class DeadLetterSink(Protocol):
                detail: str = "") -> None:
         """Store a refused payload with its reason."""
         ...
-
-
-@dataclass(frozen=True, slots=True)
-class SendResult:
-    """What InfluxDB answered a write: HTTP status (0 when unreachable) and its message."""
-
-    status: int
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        """True for 2xx (InfluxDB answers 204)."""
-        return 200 <= self.status < 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,73 +92,6 @@ class StoreStatus:
 StatusListener = Callable[[StoreStatus], None]
 
 
-class InfluxHttp:
-    """The plain HTTP side: ``/ping``, ``/query`` and the v1 ``/write`` (httpx, thread-safe)."""
-
-    def __init__(self, settings: InfluxSettings) -> None:
-        self.settings = settings
-        headers = {"User-Agent": "houqin"}
-        auth: tuple[str, str] | None = None
-        if settings.token:
-            headers["Authorization"] = f"Token {settings.token}"
-        elif settings.username:
-            auth = (settings.username, settings.password)
-        self._client = httpx.Client(base_url=settings.url, timeout=settings.timeout, verify=settings.verify_tls,
-                                    headers=headers, auth=auth)
-
-    def ping(self) -> str:
-        """The server's version from ``/ping``; raises StoreError when it does not answer."""
-        try:
-            r = self._client.get("/ping")
-        except httpx.HTTPError as e:
-            raise StoreError(f"InfluxDB at {self.settings.safe_url} is unreachable: {e}") from None
-        if r.status_code >= 400 and r.status_code not in AUTH:
-            raise StoreError(f"InfluxDB at {self.settings.safe_url} answered /ping with {r.status_code}")
-        return str(r.headers.get("X-Influxdb-Version", ""))
-
-    def query(self, q: str, statements: int = 1, *, database: bool = True) -> list[list[influxql.Series]]:
-        """Run InfluxQL (POST, chunked answers merged); raises StoreError naming the server's message."""
-        params = {"q": q, "epoch": "ms", "chunked": "true", "chunk_size": "10000"}
-        if database:
-            params["db"] = self.settings.query_database
-            if self.settings.retention_policy:
-                params["rp"] = self.settings.retention_policy
-        try:
-            r = self._client.post("/query", data=params)
-        except httpx.HTTPError as e:
-            raise StoreError(f"InfluxDB at {self.settings.safe_url} is unreachable: {e}") from None
-        if r.status_code in AUTH:
-            raise StoreError(f"InfluxDB refused the credentials ({r.status_code}); check [influxdb] token or "
-                             "username/password")
-        if r.status_code >= 300 and not r.content:
-            raise StoreError(f"InfluxDB answered the query with {r.status_code}")
-        try:
-            return influxql.parse_response(r.content, statements)
-        except StoreError as e:
-            if "database not found" in str(e):
-                return [[] for _ in range(statements)]  # nothing was ever written: an empty answer
-            raise
-
-    def write_v1(self, lines: Sequence[str]) -> SendResult:
-        """POST line protocol to ``/write?db=&precision=ms``."""
-        params = {"db": self.settings.database or self.settings.bucket, "precision": "ms"}
-        if self.settings.retention_policy:
-            params["rp"] = self.settings.retention_policy
-        try:
-            r = self._client.post("/write", params=params, content="\n".join(lines).encode())
-        except httpx.HTTPError as e:
-            return SendResult(0, f"unreachable: {e}")
-        return SendResult(r.status_code, _error_text(r.text))
-
-    def create_database(self) -> None:
-        """``CREATE DATABASE`` (idempotent); 1.x answers 404 on writes to a database that is missing."""
-        self.query(f"CREATE DATABASE {influxql.ident(self.settings.database)}", database=False)
-
-    def close(self) -> None:
-        """Close the connection pool."""
-        self._client.close()
-
-
 class InfluxV2Writer:
     """Writes through influxdb-client's synchronous v2 write API (``/api/v2/write``, bucket/org/token)."""
 
@@ -197,7 +115,7 @@ class InfluxV2Writer:
                             write_precision="ms")  # type: ignore[arg-type]
         except ApiException as e:
             body = e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or e.reason)
-            return SendResult(int(e.status or 0), _error_text(body))
+            return SendResult(int(e.status or 0), error_text(body))
         except Exception as e:  # urllib3 connection errors and timeouts: retry later
             return SendResult(0, f"unreachable: {e}")
         return SendResult(204)
@@ -205,16 +123,6 @@ class InfluxV2Writer:
     def close(self) -> None:
         """Close the client."""
         self._client.close()  # type: ignore[no-untyped-call]
-
-
-def _error_text(text: str) -> str:
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        return text.strip()[:500]
-    if isinstance(doc, dict):
-        return str(doc.get("error") or doc.get("message") or text)[:500]
-    return text.strip()[:500]
 
 
 def choose_api(settings: InfluxSettings, version: str) -> str:
@@ -370,7 +278,10 @@ class InfluxStore:
         #: Only one process forwards a given outbox (the gateway); others (``houqin query``) only read.
         self._lock_fd = _lock_forwarding(Path(outbox_path))
         self.forwarding = self._lock_fd is not None
-        self.http = InfluxHttp(settings)
+        # httpx (and the CLI parts it brings) only for a site that uses InfluxDB: a Pi's memory pays for each module.
+        from gateway.store.influx_http import InfluxHttp
+
+        self.http: InfluxHttp = InfluxHttp(settings)
         self._v2: InfluxV2Writer | None = None
         self.api: str | None = None if settings.api == "auto" else settings.api
         self.version: str | None = None

@@ -10,6 +10,7 @@ returns.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -217,3 +218,31 @@ def read_counts(conn: sqlite3.Connection, depth: int | None = None) -> OutboxCou
         rejected=int(counters.get("rejected", 0)),
         sent=int(counters.get("sent", 0)),
     )
+
+
+#: Statuses meaning "these credentials are refused".
+AUTH = frozenset({401, 403})
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What the far end answered a send of outbox rows: an HTTP-like status (0 when unreachable) and its message."""
+
+    status: int
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True for 2xx (InfluxDB answers 204)."""
+        return 200 <= self.status < 300
+
+
+def error_text(text: str) -> str:
+    """The message of an error answer (JSON ``error``/``message``, else the text), at most 500 characters."""
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return text.strip()[:500]
+    if isinstance(doc, dict):
+        return str(doc.get("error") or doc.get("message") or text)[:500]
+    return text.strip()[:500]

@@ -62,6 +62,8 @@ log = logging.getLogger(__name__)
 TIMESERIES_DB_NAME: Final = "timeseries.db"
 #: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database; the inbox.
 SCHEMA_VERSION: Final = 2
+#: Page cache of each reading thread's connection, in KiB.
+READER_CACHE_KB: Final = 2048
 FIVE_MIN_MS: Final = 300_000
 HOUR_MS: Final = 3_600_000
 #: Rollup tables from coarsest to finest, with their bucket size; ``aggregate`` tries them in order.
@@ -242,7 +244,7 @@ class SqliteStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA temp_store=MEMORY")
-            conn.execute("PRAGMA cache_size=-16000")  # 16 MB: enough for the hot B-tree pages
+            conn.execute("PRAGMA cache_size=-16000")  # 16 MB for the writer: the hot B-tree pages
             conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
             if is_damage(e):
@@ -261,6 +263,9 @@ class SqliteStore:
     def _open_reader(self) -> sqlite3.Connection:
         conn = self._connect(create=False)
         conn.execute("PRAGMA query_only=1")
+        # Every thread that reads has its own connection (the dashboard's pool has up to 40): a small page cache
+        # each, or their caches add up to hundreds of MB on a Pi. The kernel's page cache holds the file anyway.
+        conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KB}")
         return conn
 
     def _init_schema(self) -> None:

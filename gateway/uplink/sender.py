@@ -19,8 +19,8 @@ from pathlib import Path
 from gateway import contract
 from gateway.clock import Clock
 from gateway.mqtt_link import ConnectionChange, LinkSettings, MqttLink, Will
-from gateway.store.influx import Forwarder, SendResult
-from gateway.store.outbox import Outbox, OutboxCounts, OutboxRow, QueuedPoint
+from gateway.store.influx import Forwarder
+from gateway.store.outbox import Outbox, OutboxCounts, OutboxRow, QueuedPoint, SendResult
 from gateway.uplink.messages import Outgoing
 from gateway.uplink.settings import CentralBrokerSettings
 
