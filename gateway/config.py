@@ -323,6 +323,11 @@ class DeviceSettings(_Section):
         return KINDS[self.kind].area
 
     @property
+    def event_only(self) -> bool:
+        """Whether the device only reports events (judged by availability, not by silence)."""
+        return KINDS[self.kind].event_only
+
+    @property
     def label(self) -> str:
         """Name for people: the configured name or the id."""
         return self.name or self.id

@@ -71,15 +71,19 @@ class DeviceStatus:
     """When a device was last heard from and its last availability (None if it never said)."""
 
     device: str
+    #: Receive time of its last message of any kind, availability included.
     last_seen: float
     online: bool | None
     online_since: float | None
+    #: Receive time of its last real reading or event; None when none came (availability alone).
+    last_data: float | None = None
 
 
 def device_status(events_db: EventsDB) -> dict[str, DeviceStatus]:
     """Last-seen and availability of every device ingest has heard from."""
-    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since FROM device_status")
-    return {d: DeviceStatus(d, seen, None if on is None else bool(on), since) for d, seen, on, since in rows}
+    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since, last_data FROM device_status")
+    return {d: DeviceStatus(d, seen, None if on is None else bool(on), since, data)
+            for d, seen, on, since, data in rows}
 
 
 class Ingest:
@@ -350,6 +354,8 @@ class Ingest:
         events: list[Event] = []
         avail: list[Availability] = []
         seen: dict[str, float] = {}
+        #: Devices that sent a real reading or event (not only availability or refused values).
+        data: dict[str, float] = {}
         dead: list[tuple[str, str, bytes, str | None, str]] = []  # written inside the events-DB transaction
         duplicates = 0
         # The events-DB write lock is taken only after the time-series write: held across the store's
@@ -376,9 +382,13 @@ class Ingest:
                     if d.readings:
                         rs, refusals = self._meters.apply(part.settings, d.readings)
                         readings.extend(rs)
+                        if rs and device is not None:
+                            data[device] = item.received
                         for ref in refusals:
                             dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
                     events.extend(d.events)
+                    if d.events and device is not None:
+                        data[device] = item.received
                     avail.extend(d.availability)
             if readings:
                 self._store.write(readings)
@@ -394,6 +404,11 @@ class Ingest:
                 conn.executemany(
                     "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
                     "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
+            if data:
+                conn.executemany(
+                    "INSERT INTO device_status (device, last_seen, last_data) VALUES (?, ?, ?) ON CONFLICT (device) "
+                    "DO UPDATE SET last_data = max(coalesce(last_data, 0), excluded.last_data)",
+                    [(dev, ts, ts) for dev, ts in data.items()])
             if avail:
                 conn.executemany(
                     "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "

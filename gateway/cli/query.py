@@ -71,9 +71,11 @@ def status_line(cfg: Config, device: str, tz: tzinfo) -> str:
         db.close()
     if st is None:
         return f"{name}: never heard from"
-    ago = format_duration(max(0.0, time.time() - st.last_seen))
+    # the last real reading or event: an availability message says nothing about the sensor measuring
+    last = st.last_data if st.last_data is not None else st.last_seen
+    ago = format_duration(max(0.0, time.time() - last))
     avail = "" if st.online is None else (", online" if st.online else ", OFFLINE")
-    return f"{name}: last seen {local_time(st.last_seen, tz)} ({ago} ago){avail}"
+    return f"{name}: last seen {local_time(last, tz)} ({ago} ago){avail}"
 
 
 def run(args: argparse.Namespace) -> int:

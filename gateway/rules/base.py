@@ -34,6 +34,9 @@ class RuleContext:
     #: with True/False when it decides that reader's cards (the gate's registry), or None when it does not.
     #: Filled in by the gate when it is installed, so a refused card never excuses a forced opening.
     card_deciders: list[Callable[[str, str, float], bool | None]] = field(default_factory=list)
+    #: Devices of an event-only kind (card readers, exit buttons): quiet is their normal state, so a
+    #: stale rule judges them by their availability alone, never by silence.
+    event_only: frozenset[str] = frozenset()
 
 
 class Evaluator:
