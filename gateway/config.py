@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from dashboard.settings import DashboardSettings
 from gateway.backup.settings import BackupSettings
@@ -23,7 +24,7 @@ from gateway.gate.settings import GateSettings, check_gate
 from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
-from gateway.rules.settings import RuleSettings, check_rules
+from gateway.rules.settings import RuleBase, RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
 from sensors.config import SensorSettings, check_sensors
@@ -381,31 +382,13 @@ class Config(_Section):
     def _sections_consistent(self) -> Config:
         # One validator for every check across sections: pydantic stops at the first after-validator that
         # raises, and check-config must list every problem at once (one per line, split by _describe).
-        problems = [
-            *check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels), set(self.notify.chains)),
-            *check_rules(self.rules, set(self.notify.chains), [d.id for d in self.devices]),
-            *check_notify(self.notify, [d.id for d in self.devices]),
-            *check_reports(self.reports, set(self.notify.channels), set(self.notify.chains)),
-            *check_sensors(self.devices, self.sensors),
-        ]
+        problems = cross_problems(_Parts(
+            device_ids=[d.id for d in self.devices], devices=self.devices, sensors=self.sensors,
+            channels=set(self.notify.channels), chains=set(self.notify.chains), rules=list(self.rules),
+            notify=self.notify, reports=self.reports, gate=self.gate, storage=self.storage,
+            influxdb_given=self.influxdb is not None))
         if problems:
             raise ValueError("\n".join(problems))
-        return self
-
-    @model_validator(mode="after")
-    def _influxdb_when_chosen(self) -> Config:
-        if self.storage.timeseries == "influxdb" and self.influxdb is None:
-            raise ValueError('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
-                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
-        return self
-
-    @model_validator(mode="after")
-    def _unique_devices(self) -> Config:
-        seen: set[str] = set()
-        for d in self.devices:
-            if d.id in seen:
-                raise ValueError(f"device id {d.id!r} is used twice; every [[devices]] id must be unique")
-            seen.add(d.id)
         return self
 
     @cached_property
@@ -421,6 +404,101 @@ class Config(_Section):
     def client_id(self) -> str:
         """The gateway's fixed MQTT client id (fixed so the broker keeps its session)."""
         return self.mqtt.client_id or f"houqin-gateway-{self.site.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What the checks across sections need; None (or only the valid entries) where a part is itself invalid."""
+
+    device_ids: list[str]
+    devices: list[DeviceSettings]
+    sensors: list[SensorSettings]
+    channels: set[str]
+    chains: set[str]
+    rules: list[RuleBase]
+    notify: NotifySettings | None
+    reports: ReportsSettings | None
+    gate: GateSettings | None
+    storage: StorageSettings | None
+    influxdb_given: bool
+
+
+def cross_problems(parts: _Parts) -> list[str]:
+    """Every problem across sections: unknown devices, chains and channels, duplicate ids."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, dev in enumerate(parts.device_ids):
+        if dev in seen:
+            problems.append(f"devices[{i}].id = {_toml(dev)}: used twice; every [[devices]] id must be unique")
+        seen.add(dev)
+    if parts.gate is not None:
+        problems += check_gate(parts.gate, parts.device_ids, parts.channels, parts.chains)
+    problems += check_rules(parts.rules, parts.chains, parts.device_ids)
+    if parts.notify is not None:
+        problems += check_notify(parts.notify, parts.device_ids)
+    if parts.reports is not None:
+        problems += check_reports(parts.reports, parts.channels, parts.chains)
+    problems += check_sensors(parts.devices, parts.sensors)
+    if parts.storage is not None and parts.storage.timeseries == "influxdb" and not parts.influxdb_given:
+        problems.append('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
+                        "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
+    return problems
+
+
+def _valid(annotation: Any, value: Any) -> Any:
+    """``value`` validated as ``annotation`` (strictly, as the whole file is), or None when it is invalid."""
+    try:
+        return TypeAdapter(annotation).validate_python(value, strict=True)
+    except ValidationError:
+        return None
+
+
+def _section(raw: Mapping[str, Any], name: str) -> Any:
+    field = Config.model_fields[name]
+    if name not in raw:
+        return field.get_default(call_default_factory=True)
+    return _valid(field.annotation, raw[name])
+
+
+def _entries(raw: Mapping[str, Any], name: str) -> list[Any]:
+    value = raw.get(name, [])
+    return value if isinstance(value, list) else []
+
+
+def _names(raw: Mapping[str, Any], section: str, table: str) -> set[str]:
+    outer = raw.get(section)
+    inner = outer.get(table) if isinstance(outer, dict) else None
+    return set(inner) if isinstance(inner, dict) else set()
+
+
+def _rule_refs(entry: Any) -> RuleBase:
+    """An invalid ``[[rules]]`` entry's names alone (id, devices, notify), so its references are checked too."""
+    if not isinstance(entry, dict):
+        return RuleBase.model_construct(id="")
+    refs: dict[str, Any] = {"id": entry["id"] if isinstance(entry.get("id"), str) else ""}
+    if isinstance(entry.get("notify"), str):
+        refs["notify"] = entry["notify"]
+    devices = entry.get("devices")
+    if isinstance(devices, list) and all(isinstance(d, str) for d in devices):
+        refs["devices"] = devices
+    return RuleBase.model_construct(**refs)
+
+
+def _partial_cross_problems(raw: Mapping[str, Any]) -> list[str]:
+    """The checks across sections on the parts of a file that are valid on their own.
+
+    A file with type errors never reaches ``Config``'s own checks (pydantic runs a model's validators only
+    once its fields are valid), so without this an installer would see the broken references only after
+    fixing every type error: one run must list every problem.
+    """
+    rules: list[RuleBase] = [_valid(RuleSettings, entry) or _rule_refs(entry) for entry in _entries(raw, "rules")]
+    return cross_problems(_Parts(
+        device_ids=[d["id"] for d in _entries(raw, "devices") if isinstance(d, dict) and isinstance(d.get("id"), str)],
+        devices=[d for d in (_valid(DeviceSettings, e) for e in _entries(raw, "devices")) if d is not None],
+        sensors=[s for s in (_valid(SensorSettings, e) for e in _entries(raw, "sensors")) if s is not None],
+        channels=_names(raw, "notify", "channels"), chains=_names(raw, "notify", "chains"), rules=rules,
+        notify=_section(raw, "notify"), reports=_section(raw, "reports"), gate=_section(raw, "gate"),
+        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)))
 
 
 def default_config_path() -> Path:
@@ -442,11 +520,51 @@ def _key(loc: tuple[int | str, ...]) -> str:
 def _value_at(raw: Any, loc: tuple[int | str, ...]) -> Any:
     cur = raw
     for part in loc:
+        if isinstance(cur, dict) and part not in cur and part in (cur.get("kind"), cur.get("type")):
+            continue  # the tag pydantic puts in the path of an entry of a list of kinds (rules[0].threshold)
         try:
             cur = cur[part]
         except (KeyError, IndexError, TypeError):
             return None
     return cur
+
+
+def _toml(value: Any) -> str:
+    """A value as it is written in the TOML file (``"urgent"``, ``8``, ``true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def _number_text(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
+
+
+def _type_problem(kind: str, field: str, value: Any) -> str | None:
+    """Strict types in config words: a number in quotes is refused with the line to write instead."""
+    if kind in ("int_type", "float_type") and _number_text(value):
+        whole = "a whole number" if kind == "int_type" else "a number"
+        return f"must be {whole} written without quotes: {field} = {value.strip()}"
+    if kind in ("int_type", "float_type") and isinstance(value, bool):
+        return "must be a number, not true/false"
+    if kind == "int_type" or kind == "int_from_float":
+        return f"must be a whole number (e.g. {field} = 30)"
+    if kind == "float_type":
+        return f"must be a number (e.g. {field} = 8)"
+    if kind == "bool_type":
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return f"must be true or false written without quotes: {field} = {value.strip().lower()}"
+        return f"must be true or false (e.g. {field} = true)"
+    if kind == "string_type":
+        return f"must be text in quotes (e.g. {field} = \"{value}\")" if isinstance(value, int | float) \
+            else "must be text in quotes"
+    return None
 
 
 def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
@@ -470,8 +588,9 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
             problems.append(f"{path}: {key}: missing; add it (see docs/configuration.md)")
         elif e["type"] == "extra_forbidden":
             problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
-        elif e["type"] == "literal_error":
-            problems.append(f"{path}: {key} = {_value_at(raw, loc)!r}: not allowed; {msg}")
+        elif e["type"] in ("literal_error", "enum"):
+            expected = str((e.get("ctx") or {}).get("expected", "")).replace("'", '"')
+            problems.append(f"{path}: {key} = {_toml(_value_at(raw, loc))}: must be one of {expected}")
         elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):
             # an entry of a list of kinds ([[sensors]] type = ...): say it in config words, not pydantic's
             field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
@@ -479,15 +598,16 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
                 problems.append(f"{path}: {key}.{field}: missing; add {field} = \"...\" "
                                 "(see docs/configuration.md)")
             else:
-                allowed = (e.get("ctx") or {}).get("expected_tags", "")
-                problems.append(f"{path}: {key}.{field} = {_value_at(raw, (*loc, field))!r}: not allowed; "
-                                f"use one of {allowed}")
+                allowed = str((e.get("ctx") or {}).get("expected_tags", "")).replace("'", '"')
+                problems.append(f"{path}: {key}.{field} = {_toml(_value_at(raw, (*loc, field)))}: must be one of "
+                                f"{allowed}")
         elif not loc:  # checks across sections name their own keys, one problem per line
             problems.extend(f"{path}: {line}" for line in msg.splitlines())
         else:
             value = _value_at(raw, loc)
-            shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
-            problems.append(f"{path}: {key}{shown}: {msg}")
+            shown = f" = {_toml(value)}" if value is not None and not isinstance(value, dict | list) else ""
+            field = next((str(p) for p in reversed(loc) if isinstance(p, str)), key)
+            problems.append(f"{path}: {key}{shown}: {_type_problem(e['type'], field, value) or msg}")
         if hint and len(problems) == before + 1:
             problems[-1] += hint
     return problems
@@ -496,9 +616,14 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[
 def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Config:
     """Validate an already-parsed TOML mapping; raises ConfigError with every problem."""
     try:
-        return Config.model_validate(raw)
+        # strict: a number in quotes (keepalive = "30") is a mistake to show, not a value to guess at
+        return Config.model_validate(raw, strict=True)
     except ValidationError as err:
-        raise ConfigError(_describe(Path(path), raw, err)) from None
+        problems = _describe(Path(path), raw, err)
+        if any(e["loc"] for e in err.errors()):  # Config's own checks did not run: run them on what is valid
+            where = Path(path)
+            problems += [f"{where}: {p}" for p in _partial_cross_problems(raw) if f"{where}: {p}" not in problems]
+        raise ConfigError(problems) from None
 
 
 def load_config(path: Path | str) -> Config:
