@@ -218,13 +218,22 @@ def test_metrics_prometheus_text(site: Site, client: TestClient) -> None:
     site.open_alert("fridge-1", severity="critical")
     assert client.get("/metrics").status_code == 403  # not from localhost, not an admin
     login_ok(client, "ada")
-    text = client.get("/metrics").text
-    assert "houqin_ingest_messages 12" in text
-    assert 'houqin_ingest_refused{reason="not_json"} 2' in text
-    assert 'houqin_alerts_open{state="active",severity="critical"} 1' in text
-    assert "houqin_dashboard_sessions 1" in text
-    assert 'houqin_alerting_notify_sent{channel="wecom"} 3' in text
-    assert "houqin_alerting_rules_errors 0" in text
+    r = client.get("/metrics")
+    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = r.text
+    # Counters are counters (with _total), levels are gauges, and every family says what it is.
+    assert "# TYPE houqin_ingest_messages_total counter" in text and "houqin_ingest_messages_total 12.0" in text
+    assert "# HELP houqin_ingest_messages_total MQTT messages committed." in text
+    assert 'houqin_ingest_refused_total{reason="not_json"} 2.0' in text
+    assert "# TYPE houqin_ingest_queue_depth gauge" in text
+    assert 'houqin_alerts_open{severity="critical",state="active"} 1.0' in text
+    assert "houqin_dashboard_sessions 1.0" in text
+    assert 'houqin_alerting_notify_sent_total{channel="wecom"} 3.0' in text
+    assert "houqin_alerting_rules_errors_total 0.0" in text
+    typed = {line.split()[2]: line.split()[3] for line in text.splitlines() if line.startswith("# TYPE ")}
+    helped = {line.split()[2] for line in text.splitlines() if line.startswith("# HELP ")}
+    assert typed and set(typed) == helped
+    assert all(kind == "counter" for name, kind in typed.items() if name.endswith("_total"))
 
 
 def test_openapi_lists_the_api(client: TestClient) -> None:
