@@ -92,7 +92,7 @@ def test_default_retention_keeps_raw_90_days_5m_two_years_hourly_forever() -> No
 
 @pytest.mark.parametrize(
     ("table", "match"),
-    [({"raw": "3 months"}, r"storage\.retention\.raw = '3 months'.*\"90d\""),
+    [({"raw": "3 months"}, r'storage\.retention\.raw = "3 months".*"90d"'),
      ({"raw": "800d"}, "rollup_5m .* is shorter than raw"),
      ({"rollup_1h": "30d"}, "rollup_1h .* is shorter than rollup_5m"),
      ({"raw": "2h"}, "shorter than a day")],
