@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.progress import ProgressLine
 from gateway.cli.storage_status import add_status
 from gateway.errors import StoreError
 
@@ -63,29 +64,19 @@ def compact(args: argparse.Namespace) -> int:
     retention = cfg.storage.retention
     print(f"compacting {path} (keep raw {retention.raw}, 5-minute {retention.rollup_5m}, "
           f"hourly {retention.rollup_1h})", file=sys.stderr)
+    progress = ProgressLine(sys.stderr)
     try:
         with SqliteStore(path, retention=retention.retention()) as store:
-            report = store.maintenance(time.time(), progress=_progress(), vacuum=True)
-        if sys.stderr.isatty():
-            sys.stderr.write("\n")
+            report = store.maintenance(time.time(), progress=progress, vacuum=True)
     except StoreError as e:
+        progress.done()
         print(f"compact failed: {e}", file=sys.stderr)
         return 1
+    progress.done()
     print(f"deleted: {report.deleted_raw} raw row(s), {report.deleted_5m} 5-minute row(s), "
           f"{report.deleted_1h} hourly row(s)")
     print(f"size: {_mb(report.size_before)} before, {_mb(report.size_after)} after")
     return 0
-
-
-def _progress() -> Callable[[str], None]:
-    tty = sys.stderr.isatty()
-
-    def show(msg: str) -> None:
-        # On a terminal, rewrite one line; in a log, one line per step.
-        sys.stderr.write(f"\r\033[K{msg}" if tty else f"{msg}\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _mb(n: int) -> str:
