@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dashboard.settings import DashboardSettings
 from gateway.backup.settings import BackupSettings
@@ -21,6 +30,7 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
+from gateway.i18n import tr, translations
 from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
@@ -379,14 +389,14 @@ class Config(_Section):
     """``[backup]``: the nightly backup of every database and secret file (``gateway/backup/``)."""
 
     @model_validator(mode="after")
-    def _sections_consistent(self) -> Config:
+    def _sections_consistent(self, info: ValidationInfo) -> Config:
         # One validator for every check across sections: pydantic stops at the first after-validator that
         # raises, and check-config must list every problem at once (one per line, split by _describe).
         problems = cross_problems(_Parts(
             device_ids=[d.id for d in self.devices], devices=self.devices, sensors=self.sensors,
             channels=set(self.notify.channels), chains=set(self.notify.chains), rules=list(self.rules),
             notify=self.notify, reports=self.reports, gate=self.gate, storage=self.storage,
-            influxdb_given=self.influxdb is not None))
+            influxdb_given=self.influxdb is not None), (info.context or {}).get("locale", "en"))
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -423,17 +433,18 @@ class _Parts:
     influxdb_given: bool
 
 
-def cross_problems(parts: _Parts) -> list[str]:
+def cross_problems(parts: _Parts, locale: str = "en") -> list[str]:
     """Every problem across sections: unknown devices, chains and channels, duplicate ids."""
     problems: list[str] = []
     seen: set[str] = set()
     for i, dev in enumerate(parts.device_ids):
         if dev in seen:
-            problems.append(f"devices[{i}].id = {_toml(dev)}: used twice; every [[devices]] id must be unique")
+            problems.append(f"devices[{i}].id = {_toml(dev)}: "
+                            + tr(locale, "used twice; every [[devices]] id must be unique"))
         seen.add(dev)
     if parts.gate is not None:
         problems += check_gate(parts.gate, parts.device_ids, parts.channels, parts.chains)
-    problems += check_rules(parts.rules, parts.chains, parts.device_ids)
+    problems += check_rules(parts.rules, parts.chains, parts.device_ids, translations(locale).gettext)
     if parts.notify is not None:
         problems += check_notify(parts.notify, parts.device_ids)
     if parts.reports is not None:
@@ -484,7 +495,7 @@ def _rule_refs(entry: Any) -> RuleBase:
     return RuleBase.model_construct(**refs)
 
 
-def _partial_cross_problems(raw: Mapping[str, Any]) -> list[str]:
+def _partial_cross_problems(raw: Mapping[str, Any], locale: str = "en") -> list[str]:
     """The checks across sections on the parts of a file that are valid on their own.
 
     A file with type errors never reaches ``Config``'s own checks (pydantic runs a model's validators only
@@ -498,7 +509,7 @@ def _partial_cross_problems(raw: Mapping[str, Any]) -> list[str]:
         sensors=[s for s in (_valid(SensorSettings, e) for e in _entries(raw, "sensors")) if s is not None],
         channels=_names(raw, "notify", "channels"), chains=_names(raw, "notify", "chains"), rules=rules,
         notify=_section(raw, "notify"), reports=_section(raw, "reports"), gate=_section(raw, "gate"),
-        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)))
+        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)), locale)
 
 
 def default_config_path() -> Path:
@@ -546,99 +557,111 @@ def _number_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _type_problem(kind: str, field: str, value: Any) -> str | None:
+def _type_problem(locale: str, kind: str, field: str, value: Any) -> str | None:
     """Strict types in config words: a number in quotes is refused with the line to write instead."""
     if kind in ("int_type", "float_type") and _number_text(value):
-        whole = "a whole number" if kind == "int_type" else "a number"
-        return f"must be {whole} written without quotes: {field} = {value.strip()}"
+        text = ("must be a whole number written without quotes: {line}" if kind == "int_type"
+                else "must be a number written without quotes: {line}")
+        return tr(locale, text, line=f"{field} = {value.strip()}")
     if kind in ("int_type", "float_type") and isinstance(value, bool):
-        return "must be a number, not true/false"
+        return tr(locale, "must be a number, not true/false")
     if kind == "int_type" or kind == "int_from_float":
-        return f"must be a whole number (e.g. {field} = 30)"
+        return tr(locale, "must be a whole number (e.g. {line})", line=f"{field} = 30")
     if kind == "float_type":
-        return f"must be a number (e.g. {field} = 8)"
+        return tr(locale, "must be a number (e.g. {line})", line=f"{field} = 8")
     if kind == "bool_type":
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return f"must be true or false written without quotes: {field} = {value.strip().lower()}"
-        return f"must be true or false (e.g. {field} = true)"
+            return tr(locale, "must be true or false written without quotes: {line}",
+                      line=f"{field} = {value.strip().lower()}")
+        return tr(locale, "must be true or false (e.g. {line})", line=f"{field} = true")
     if kind == "string_type":
-        return f"must be text in quotes (e.g. {field} = \"{value}\")" if isinstance(value, int | float) \
-            else "must be text in quotes"
+        return tr(locale, "must be text in quotes (e.g. {line})", line=f'{field} = "{value}"') \
+            if isinstance(value, int | float) else tr(locale, "must be text in quotes")
     return None
 
 
-def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+def _allowed(locale: str, expected: str) -> str:
+    """Pydantic's ``'a', 'b' or 'c'`` as the file writes them, joined in the language of the message."""
+    return expected.replace("'", '"').replace(" or ", f" {tr(locale, 'or')} ")
+
+
+def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...], locale: str = "en") -> str:
     """`` (in the [[devices]] entry with id = "x")``: an index alone does not tell which entry of a long list."""
     if len(loc) < 3 or not isinstance(loc[0], str) or not isinstance(loc[1], int) or loc[2] == "id":
         return ""
     entry = _value_at(raw, loc[:2])
     ident = entry.get("id") if isinstance(entry, dict) else None
-    return f" (in the [[{loc[0]}]] entry with id = {ident!r})" if isinstance(ident, str) and ident else ""
+    if not isinstance(ident, str) or not ident:
+        return ""
+    return tr(locale, " (in the [[{table}]] entry with id = {id})", table=loc[0], id=repr(ident))
 
 
-def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[str]:
+def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError, locale: str = "en") -> list[str]:
     problems: list[str] = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
-        hint = _entry_hint(raw, loc)
+        hint = _entry_hint(raw, loc, locale)
         before = len(problems)
         key = _key(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            problems.append(f"{path}: {key}: missing; add it (see docs/configuration.md)")
+            problems.append(f"{path}: {key}: " + tr(locale, "missing; add it (see docs/configuration.md)"))
         elif e["type"] == "extra_forbidden":
-            problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
+            problems.append(f"{path}: {key}: " + tr(locale, "unknown key; remove it or check its spelling"))
         elif e["type"] in ("literal_error", "enum"):
-            expected = str((e.get("ctx") or {}).get("expected", "")).replace("'", '"')
-            problems.append(f"{path}: {key} = {_toml(_value_at(raw, loc))}: must be one of {expected}")
+            expected = _allowed(locale, str((e.get("ctx") or {}).get("expected", "")))
+            problems.append(f"{path}: {key} = {_toml(_value_at(raw, loc))}: "
+                            + tr(locale, "must be one of {allowed}", allowed=expected))
         elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):
             # an entry of a list of kinds ([[sensors]] type = ...): say it in config words, not pydantic's
             field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
             if e["type"] == "union_tag_not_found":
-                problems.append(f"{path}: {key}.{field}: missing; add {field} = \"...\" "
-                                "(see docs/configuration.md)")
+                problems.append(f"{path}: {key}.{field}: " + tr(
+                    locale, "missing; add {line} (see docs/configuration.md)", line=f'{field} = "..."'))
             else:
-                allowed = str((e.get("ctx") or {}).get("expected_tags", "")).replace("'", '"')
-                problems.append(f"{path}: {key}.{field} = {_toml(_value_at(raw, (*loc, field)))}: must be one of "
-                                f"{allowed}")
+                allowed = _allowed(locale, str((e.get("ctx") or {}).get("expected_tags", "")))
+                problems.append(f"{path}: {key}.{field} = {_toml(_value_at(raw, (*loc, field)))}: "
+                                + tr(locale, "must be one of {allowed}", allowed=allowed))
         elif not loc:  # checks across sections name their own keys, one problem per line
             problems.extend(f"{path}: {line}" for line in msg.splitlines())
         else:
             value = _value_at(raw, loc)
             shown = f" = {_toml(value)}" if value is not None and not isinstance(value, dict | list) else ""
             field = next((str(p) for p in reversed(loc) if isinstance(p, str)), key)
-            problems.append(f"{path}: {key}{shown}: {_type_problem(e['type'], field, value) or msg}")
+            problems.append(f"{path}: {key}{shown}: {_type_problem(locale, e['type'], field, value) or msg}")
         if hint and len(problems) == before + 1:
             problems[-1] += hint
     return problems
 
 
-def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Config:
-    """Validate an already-parsed TOML mapping; raises ConfigError with every problem."""
+def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>", locale: str = "en") -> Config:
+    """Validate an already-parsed TOML mapping; raises ConfigError with every problem (in ``locale``)."""
     try:
         # strict: a number in quotes (keepalive = "30") is a mistake to show, not a value to guess at
-        return Config.model_validate(raw, strict=True)
+        return Config.model_validate(raw, strict=True, context={"locale": locale})
     except ValidationError as err:
-        problems = _describe(Path(path), raw, err)
+        problems = _describe(Path(path), raw, err, locale)
         if any(e["loc"] for e in err.errors()):  # Config's own checks did not run: run them on what is valid
             where = Path(path)
-            problems += [f"{where}: {p}" for p in _partial_cross_problems(raw) if f"{where}: {p}" not in problems]
+            problems += [f"{where}: {p}" for p in _partial_cross_problems(raw, locale)
+                         if f"{where}: {p}" not in problems]
         raise ConfigError(problems) from None
 
 
-def load_config(path: Path | str) -> Config:
-    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix."""
+def load_config(path: Path | str, locale: str = "en") -> Config:
+    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix (in ``locale``)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see docs/install-pi.md)"]
-        ) from None
+        raise ConfigError([f"{p}: " + tr(locale, "no such file; pass --config PATH, set ${env}, or create it "
+                                                 "(see docs/install-pi.md)", env=CONFIG_ENV)]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{p}: cannot be read ({e}); check its permissions and that it is UTF-8"]) from None
+        raise ConfigError([f"{p}: " + tr(locale, "cannot be read ({error}); check its permissions and that it is "
+                                                 "UTF-8", error=e)]) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{p}: not valid TOML: {e}; fix the syntax at that line"]) from None
-    return parse_config(raw, p)
+        raise ConfigError([f"{p}: " + tr(locale, "not valid TOML: {error}; fix the syntax at that line",
+                                         error=e)]) from None
+    return parse_config(raw, p, locale)

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from gateway.cli.lang import add_lang_option, say
 from gateway.errors import StoreError
 
 #: Command modules under ``gateway.cli``; each defines ``register(subparsers)`` which adds its parser
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Houqin (后勤): safety and savings gateway for a school's logistics office.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    add_lang_option(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         try:
@@ -68,11 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
+        print(say(args, "stopped"), file=sys.stderr)
         return 130
     except StoreError as e:
         # A store that cannot be read (InfluxDB down, a broken file) is a message for people, not a traceback.
-        print(f"error: {e}", file=sys.stderr)
+        print(say(args, "error: {error}", error=e), file=sys.stderr)
         return 1
     except BrokenPipeError:
         # Output piped into e.g. `head` which has exited: stop quietly, as Unix tools do.

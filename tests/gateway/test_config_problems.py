@@ -75,7 +75,7 @@ def test_run_with_tls_files_the_link_cannot_load_says_so_without_a_traceback(
     cfg = tmp_path / "houqin.toml"
     cfg.write_text(f'[site]\nid = "kg"\n[mqtt]\nurl = "mqtts://127.0.0.1:1"\nca_file = "{ca}"\n'
                    f'[storage]\ndir = "{tmp_path / "data"}"\n', encoding="utf-8")
-    assert main(["run", "--config", str(cfg)]) == 1
+    assert main(["--lang", "en", "run", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert "cannot start" in err and "[mqtt] ca_file" in err and "Traceback" not in err
 
@@ -129,7 +129,7 @@ def test_check_config_lists_type_errors_and_references_in_one_run(
     # It took four runs: the references came only once every type error was fixed.
     path = tmp_path / "houqin.toml"
     path.write_text(ALL_AT_ONCE, encoding="utf-8")
-    assert main(["check-config", str(path)]) == 1
+    assert main(["--lang", "en", "check-config", str(path)]) == 1
     err = capsys.readouterr().err
     lines = [line.removeprefix("  - ") for line in err.splitlines() if line.startswith("  - ")]
     assert all(line.startswith(f"{path}: ") for line in lines)

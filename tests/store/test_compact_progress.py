@@ -28,7 +28,7 @@ def _site(tmp_path: Path) -> Path:
 
 
 def test_in_a_log_a_few_plain_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["storage", "compact", "--config", str(_site(tmp_path))]) == 0
+    assert main(["--lang", "en", "storage", "compact", "--config", str(_site(tmp_path))]) == 0
     out, err = capsys.readouterr()
     assert f"deleted: {SERIES * 30} raw row(s)" in out
     lines = err.splitlines()
@@ -43,7 +43,8 @@ def test_on_a_terminal_one_line_updated_in_place(tmp_path: Path) -> None:
     cfg = _site(tmp_path)
     leader, follower = pty.openpty()
     env = {**os.environ, "COLUMNS": "100", "LINES": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "gateway", "storage", "compact", "--config", str(cfg)],
+    argv = [sys.executable, "-m", "gateway", "--lang", "en", "storage", "compact", "--config", str(cfg)]
+    proc = subprocess.Popen(argv,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env)
     os.close(follower)
     chunks = []
