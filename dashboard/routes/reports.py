@@ -4,7 +4,7 @@ version without navigation (``/print``) and a CSV export; the data comes from ``
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from dashboard.deps import Ctx, Form, Me
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
-from gateway.i18n import gettext, tr
+from gateway.i18n import gettext
 from gateway.reports.render import Renderer, field_label, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
 from gateway.reports.service import Reports
@@ -246,10 +246,7 @@ def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
     warnings: list[str] = []
     if registered is not None:
         try:
-            s = reports.ledger.get(registered)
-            min_g = reports.config.reports.samples.min_grams
-            warnings = [tr(_locale(ctx, me), "{name}: {grams:g} g is under {min:g} g", name=d.name, grams=d.grams,
-                           min=min_g) for d in s.dishes if d.grams < min_g]
+            warnings = reports.ledger.warnings(reports.ledger.get(registered), _locale(ctx, me))
         except SampleError:
             registered = None
     return _samples_page(request, ctx, me, reports, y, m, warnings=warnings, registered=registered)
@@ -277,7 +274,7 @@ def samples_csv_export(ctx: Ctx, me: Me, month: str | None = None) -> Response:
 
 @router.post("/samples")
 def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
-    """Register a meal's samples from the form; warnings (under 125 g) are shown after saving."""
+    """Register a meal's samples from the form; warnings (under 125 g, a past meal date) are shown after saving."""
     reports = _reports(ctx)
     dishes = [(form.get(f"dish_{i}", ""), form.get(f"grams_{i}", "")) for i in range(1, DISH_ROWS + 1)]
     try:
@@ -290,7 +287,9 @@ def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response
         return _samples_page(request, ctx, me, reports, y, m, status_code=400, error=str(e), form=form)
     ctx.audit.record(me.user.username, "sample_registered", target=str(sample.id),
                      detail=f"{sample.meal_date} {sample.meal} {sample.fridge}", address=client_address(request))
-    return RedirectResponse(f"/samples?month={sample.meal_date:%Y-%m}&registered={sample.id}", status_code=303)
+    # the month it is kept in (a past meal date still shows there too)
+    kept = datetime.fromtimestamp(sample.taken_at, reports.tz)
+    return RedirectResponse(f"/samples?month={kept:%Y-%m}&registered={sample.id}", status_code=303)
 
 
 @router.post("/samples/{sample_id}/discard")
