@@ -8,10 +8,11 @@ from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, Field
 
+from dashboard import api_models
 from dashboard.deps import Ctx, Form, Me
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
@@ -324,7 +325,7 @@ class DiscardBody(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-@api.get("/reports/weekly")
+@api.get("/reports/weekly", response_model=api_models.WeeklyOut)
 def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any]:
     """The weekly utility report's numbers and findings."""
     reports = _reports(ctx)
@@ -346,7 +347,7 @@ def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any]:
     }
 
 
-@api.get("/reports/sheet")
+@api.get("/reports/sheet", response_model=api_models.SheetOut, response_model_exclude_unset=True)
 def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None) -> dict[str, Any]:
     """A day's (or a month's) cold-storage sheet lines."""
     reports = _reports(ctx)
@@ -358,7 +359,7 @@ def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None
     return {"day": d.isoformat(), "lines": [x.as_dict() for x in reports.sheet_day(d)]}
 
 
-@api.get("/samples")
+@api.get("/samples", response_model=api_models.SamplesOut)
 def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
     """A month's samples with status and verdict."""
     reports = _reports(ctx)
@@ -369,8 +370,8 @@ def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
         {**s.as_dict(now), "kept_ok": verdicts[s.id][0], "verdict": verdicts[s.id][1]} for s in samples]}
 
 
-@api.post("/samples", status_code=201)
-def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONResponse:
+@api.post("/samples", status_code=201, response_model=api_models.SampleRegistered)
+def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> dict[str, Any]:
     """Register samples; answers the sample and warnings (e.g. a dish under 125 g)."""
     reports = _reports(ctx)
     try:
@@ -380,10 +381,10 @@ def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONRe
         raise HTTPException(422, str(e)) from None
     ctx.audit.record(me.user.username, "sample_registered", target=str(s.id),
                      detail=f"{s.meal_date} {s.meal} {s.fridge}", address=client_address(request))
-    return JSONResponse({"sample": s.as_dict(reports.clock.now()), "warnings": warnings}, status_code=201)
+    return {"sample": s.as_dict(reports.clock.now()), "warnings": warnings}
 
 
-@api.post("/samples/{sample_id}/discard")
+@api.post("/samples/{sample_id}/discard", response_model=api_models.SampleDiscarded)
 def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, body: DiscardBody) -> dict[str, Any]:
     """Record who discarded the sample, now."""
     reports = _reports(ctx)
