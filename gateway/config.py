@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +30,6 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
-from gateway.i18n import tr, translations
 from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
@@ -396,7 +395,7 @@ class Config(_Section):
             device_ids=[d.id for d in self.devices], devices=self.devices, sensors=self.sensors,
             channels=set(self.notify.channels), chains=set(self.notify.chains), rules=list(self.rules),
             notify=self.notify, reports=self.reports, gate=self.gate, storage=self.storage,
-            influxdb_given=self.influxdb is not None), (info.context or {}).get("locale", "en"))
+            influxdb_given=self.influxdb is not None), (info.context or {}).get("translate", _english))
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -416,6 +415,18 @@ class Config(_Section):
         return self.mqtt.client_id or f"houqin-gateway-{self.site.id}"
 
 
+#: Turns an English message into the reader's language (``gettext`` of a catalog).
+Translate = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
+
+
+def _say(translate: Translate, message: str, **values: object) -> str:
+    return translate(message).format(**values)
+
+
 @dataclass(frozen=True, slots=True)
 class _Parts:
     """What the checks across sections need; None (or only the valid entries) where a part is itself invalid."""
@@ -433,18 +444,18 @@ class _Parts:
     influxdb_given: bool
 
 
-def cross_problems(parts: _Parts, locale: str = "en") -> list[str]:
+def cross_problems(parts: _Parts, translate: Translate = _english) -> list[str]:
     """Every problem across sections: unknown devices, chains and channels, duplicate ids."""
     problems: list[str] = []
     seen: set[str] = set()
     for i, dev in enumerate(parts.device_ids):
         if dev in seen:
             problems.append(f"devices[{i}].id = {_toml(dev)}: "
-                            + tr(locale, "used twice; every [[devices]] id must be unique"))
+                            + _say(translate, "used twice; every [[devices]] id must be unique"))
         seen.add(dev)
     if parts.gate is not None:
         problems += check_gate(parts.gate, parts.device_ids, parts.channels, parts.chains)
-    problems += check_rules(parts.rules, parts.chains, parts.device_ids, translations(locale).gettext)
+    problems += check_rules(parts.rules, parts.chains, parts.device_ids, translate)
     if parts.notify is not None:
         problems += check_notify(parts.notify, parts.device_ids)
     if parts.reports is not None:
@@ -495,7 +506,7 @@ def _rule_refs(entry: Any) -> RuleBase:
     return RuleBase.model_construct(**refs)
 
 
-def _partial_cross_problems(raw: Mapping[str, Any], locale: str = "en") -> list[str]:
+def _partial_cross_problems(raw: Mapping[str, Any], translate: Translate = _english) -> list[str]:
     """The checks across sections on the parts of a file that are valid on their own.
 
     A file with type errors never reaches ``Config``'s own checks (pydantic runs a model's validators only
@@ -509,7 +520,7 @@ def _partial_cross_problems(raw: Mapping[str, Any], locale: str = "en") -> list[
         sensors=[s for s in (_valid(SensorSettings, e) for e in _entries(raw, "sensors")) if s is not None],
         channels=_names(raw, "notify", "channels"), chains=_names(raw, "notify", "chains"), rules=rules,
         notify=_section(raw, "notify"), reports=_section(raw, "reports"), gate=_section(raw, "gate"),
-        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)), locale)
+        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)), translate)
 
 
 def default_config_path() -> Path:
@@ -557,35 +568,35 @@ def _number_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _type_problem(locale: str, kind: str, field: str, value: Any) -> str | None:
+def _type_problem(translate: Translate, kind: str, field: str, value: Any) -> str | None:
     """Strict types in config words: a number in quotes is refused with the line to write instead."""
     if kind in ("int_type", "float_type") and _number_text(value):
         text = ("must be a whole number written without quotes: {line}" if kind == "int_type"
                 else "must be a number written without quotes: {line}")
-        return tr(locale, text, line=f"{field} = {value.strip()}")
+        return _say(translate, text, line=f"{field} = {value.strip()}")
     if kind in ("int_type", "float_type") and isinstance(value, bool):
-        return tr(locale, "must be a number, not true/false")
+        return _say(translate, "must be a number, not true/false")
     if kind == "int_type" or kind == "int_from_float":
-        return tr(locale, "must be a whole number (e.g. {line})", line=f"{field} = 30")
+        return _say(translate, "must be a whole number (e.g. {line})", line=f"{field} = 30")
     if kind == "float_type":
-        return tr(locale, "must be a number (e.g. {line})", line=f"{field} = 8")
+        return _say(translate, "must be a number (e.g. {line})", line=f"{field} = 8")
     if kind == "bool_type":
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            return tr(locale, "must be true or false written without quotes: {line}",
+            return _say(translate, "must be true or false written without quotes: {line}",
                       line=f"{field} = {value.strip().lower()}")
-        return tr(locale, "must be true or false (e.g. {line})", line=f"{field} = true")
+        return _say(translate, "must be true or false (e.g. {line})", line=f"{field} = true")
     if kind == "string_type":
-        return tr(locale, "must be text in quotes (e.g. {line})", line=f'{field} = "{value}"') \
-            if isinstance(value, int | float) else tr(locale, "must be text in quotes")
+        return _say(translate, "must be text in quotes (e.g. {line})", line=f'{field} = "{value}"') \
+            if isinstance(value, int | float) else _say(translate, "must be text in quotes")
     return None
 
 
-def _allowed(locale: str, expected: str) -> str:
+def _allowed(translate: Translate, expected: str) -> str:
     """Pydantic's ``'a', 'b' or 'c'`` as the file writes them, joined in the language of the message."""
-    return expected.replace("'", '"').replace(" or ", f" {tr(locale, 'or')} ")
+    return expected.replace("'", '"').replace(" or ", f" {_say(translate, 'or')} ")
 
 
-def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...], locale: str = "en") -> str:
+def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...], translate: Translate = _english) -> str:
     """`` (in the [[devices]] entry with id = "x")``: an index alone does not tell which entry of a long list."""
     if len(loc) < 3 or not isinstance(loc[0], str) or not isinstance(loc[1], int) or loc[2] == "id":
         return ""
@@ -593,75 +604,80 @@ def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...], locale: str 
     ident = entry.get("id") if isinstance(entry, dict) else None
     if not isinstance(ident, str) or not ident:
         return ""
-    return tr(locale, " (in the [[{table}]] entry with id = {id})", table=loc[0], id=repr(ident))
+    return _say(translate, " (in the [[{table}]] entry with id = {id})", table=loc[0], id=repr(ident))
 
 
-def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError, locale: str = "en") -> list[str]:
+def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError,
+              translate: Translate = _english) -> list[str]:
     problems: list[str] = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
-        hint = _entry_hint(raw, loc, locale)
+        hint = _entry_hint(raw, loc, translate)
         before = len(problems)
         key = _key(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            problems.append(f"{path}: {key}: " + tr(locale, "missing; add it (see docs/configuration.md)"))
+            problems.append(f"{path}: {key}: " + _say(translate, "missing; add it (see docs/configuration.md)"))
         elif e["type"] == "extra_forbidden":
-            problems.append(f"{path}: {key}: " + tr(locale, "unknown key; remove it or check its spelling"))
+            problems.append(f"{path}: {key}: " + _say(translate, "unknown key; remove it or check its spelling"))
         elif e["type"] in ("literal_error", "enum"):
-            expected = _allowed(locale, str((e.get("ctx") or {}).get("expected", "")))
+            expected = _allowed(translate, str((e.get("ctx") or {}).get("expected", "")))
             problems.append(f"{path}: {key} = {_toml(_value_at(raw, loc))}: "
-                            + tr(locale, "must be one of {allowed}", allowed=expected))
+                            + _say(translate, "must be one of {allowed}", allowed=expected))
         elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):
             # an entry of a list of kinds ([[sensors]] type = ...): say it in config words, not pydantic's
             field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
             if e["type"] == "union_tag_not_found":
-                problems.append(f"{path}: {key}.{field}: " + tr(
-                    locale, "missing; add {line} (see docs/configuration.md)", line=f'{field} = "..."'))
+                problems.append(f"{path}: {key}.{field}: " + _say(
+                    translate, "missing; add {line} (see docs/configuration.md)", line=f'{field} = "..."'))
             else:
-                allowed = _allowed(locale, str((e.get("ctx") or {}).get("expected_tags", "")))
+                allowed = _allowed(translate, str((e.get("ctx") or {}).get("expected_tags", "")))
                 problems.append(f"{path}: {key}.{field} = {_toml(_value_at(raw, (*loc, field)))}: "
-                                + tr(locale, "must be one of {allowed}", allowed=allowed))
+                                + _say(translate, "must be one of {allowed}", allowed=allowed))
         elif not loc:  # checks across sections name their own keys, one problem per line
             problems.extend(f"{path}: {line}" for line in msg.splitlines())
         else:
             value = _value_at(raw, loc)
             shown = f" = {_toml(value)}" if value is not None and not isinstance(value, dict | list) else ""
             field = next((str(p) for p in reversed(loc) if isinstance(p, str)), key)
-            problems.append(f"{path}: {key}{shown}: {_type_problem(locale, e['type'], field, value) or msg}")
+            problems.append(f"{path}: {key}{shown}: {_type_problem(translate, e['type'], field, value) or msg}")
         if hint and len(problems) == before + 1:
             problems[-1] += hint
     return problems
 
 
-def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>", locale: str = "en") -> Config:
-    """Validate an already-parsed TOML mapping; raises ConfigError with every problem (in ``locale``)."""
+def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>", translate: Translate = _english) -> Config:
+    """Validate an already-parsed TOML mapping; raises ConfigError with every problem.
+
+    ``translate`` turns each English text into the reader's language (the CLI passes the gettext catalogs;
+    this module stays free of them, so the agent on the Pi loads no Babel).
+    """
     try:
         # strict: a number in quotes (keepalive = "30") is a mistake to show, not a value to guess at
-        return Config.model_validate(raw, strict=True, context={"locale": locale})
+        return Config.model_validate(raw, strict=True, context={"translate": translate})
     except ValidationError as err:
-        problems = _describe(Path(path), raw, err, locale)
+        problems = _describe(Path(path), raw, err, translate)
         if any(e["loc"] for e in err.errors()):  # Config's own checks did not run: run them on what is valid
             where = Path(path)
-            problems += [f"{where}: {p}" for p in _partial_cross_problems(raw, locale)
+            problems += [f"{where}: {p}" for p in _partial_cross_problems(raw, translate)
                          if f"{where}: {p}" not in problems]
         raise ConfigError(problems) from None
 
 
-def load_config(path: Path | str, locale: str = "en") -> Config:
-    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix (in ``locale``)."""
+def load_config(path: Path | str, translate: Translate = _english) -> Config:
+    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix (see parse_config)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{p}: " + tr(locale, "no such file; pass --config PATH, set ${env}, or create it "
+        raise ConfigError([f"{p}: " + _say(translate, "no such file; pass --config PATH, set ${env}, or create it "
                                                  "(see docs/install-pi.md)", env=CONFIG_ENV)]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{p}: " + tr(locale, "cannot be read ({error}); check its permissions and that it is "
+        raise ConfigError([f"{p}: " + _say(translate, "cannot be read ({error}); check its permissions and that it is "
                                                  "UTF-8", error=e)]) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{p}: " + tr(locale, "not valid TOML: {error}; fix the syntax at that line",
+        raise ConfigError([f"{p}: " + _say(translate, "not valid TOML: {error}; fix the syntax at that line",
                                          error=e)]) from None
-    return parse_config(raw, p, locale)
+    return parse_config(raw, p, translate)

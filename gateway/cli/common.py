@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.cli.lang import add_lang_option, cli_locale, say
+from gateway.cli.lang import add_lang_option, cli_locale, say, translator
 from gateway.config import Config, default_config_path, load_config
 from gateway.errors import ConfigError, HouqinError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
@@ -29,7 +29,7 @@ def config_from_args(args: argparse.Namespace) -> Config | None:
     """Load the config named by ``--config``; on error print every problem and return None."""
     path = args.config or default_config_path()
     try:
-        return load_config(path, cli_locale(args))
+        return load_config(path, translator(args))
     except ConfigError as e:
         print(say(args, "configuration error ({n} problem(s)):", n=len(e.problems)), file=sys.stderr)
         for p in e.problems:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gateway.config import default_config_path
-from gateway.i18n import DEFAULT_LOCALE, LOCALES, tr
+from gateway.i18n import DEFAULT_LOCALE, LOCALES, tr, translations
 
 
 def add_lang_option(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -44,6 +45,11 @@ def cli_locale(args: argparse.Namespace) -> str:
         cached = _peek(Path(path)) or DEFAULT_LOCALE
         args._houqin_locale = cached
     return str(cached)
+
+
+def translator(args: argparse.Namespace) -> Callable[[str], str]:
+    """``gettext`` of the command's language (for ``load_config``, which has no catalogs of its own)."""
+    return translations(cli_locale(args)).gettext
 
 
 def say(args: argparse.Namespace, message: str, **values: object) -> str:

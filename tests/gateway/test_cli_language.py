@@ -81,7 +81,7 @@ def _cli_msgids() -> set[str]:
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            if name not in ("say", "tr", "translate"):
+            if name not in ("say", "tr", "translate", "_say"):
                 continue
             for arg in node.args[:2]:
                 options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
