@@ -42,6 +42,8 @@ METRICS: Mapping[tuple[str, str], MetricInfo] = {
     ("ingest", "readings"): MetricInfo("counter", "Readings committed to the time-series store."),
     ("ingest", "events"): MetricInfo("counter", "Device events (cards, buttons) committed."),
     ("ingest", "duplicates"): MetricInfo("counter", "Messages dropped as repeats of a sequence number."),
+    ("ingest", "ignored"): MetricInfo("counter", "Message parts of configured devices with nothing to store "
+                                                 "(e.g. a Shelly's Wi-Fi status)."),
     ("ingest", "refused"): MetricInfo("counter", "Messages or values refused, by reason (dead letters).", "reason"),
     ("ingest", "refused_total"): MetricInfo("counter", "Messages or values refused, all reasons."),
     ("ingest", "batches"): MetricInfo("counter", "Batches committed."),
@@ -50,6 +52,11 @@ METRICS: Mapping[tuple[str, str], MetricInfo] = {
     ("ingest", "queue_depth"): MetricInfo("gauge", "Messages waiting for the writer."),
     ("ingest", "queue_size"): MetricInfo("gauge", "Bound of the writer's queue."),
     ("ingest", "last_commit"): MetricInfo("gauge", "Unix time of the last commit."),
+    ("ingest", "commit_failing_since"): MetricInfo("gauge", "Unix time commits started failing (absent while "
+                                                            "they succeed)."),
+    ("ingest", "oldest_unacked"): MetricInfo("gauge", "Unix time the oldest message not yet acknowledged arrived "
+                                                      "(absent when all are)."),
+    ("ingest", "route_cache"): MetricInfo("gauge", "Topics remembered with their routes."),
     ("alerting", "rules_batches"): MetricInfo("counter", "Batches evaluated by the rule engine."),
     ("alerting", "rules_dropped_batches"): MetricInfo("counter", "Batches not evaluated: the rule queue was full."),
     ("alerting", "rules_errors"): MetricInfo("counter", "Rule evaluations that failed."),
