@@ -80,7 +80,7 @@ def _temps(store: SqliteStore) -> None:
     start, end = local_ts(DAY, 0, 0, TZ), local_ts(date(2026, 1, 8), 0, 0, TZ)
     for i, dev in enumerate(COLD):
         frozen = dev["kind"] == "freezer"
-        base = -19.0 + i * 0.2 if frozen else 2.5 + i * 0.3
+        base = -20.0 - i * 0.1 if frozen else 2.5 + i * 0.3
         warm_from = local_ts(DAY, 9 + i, 0, TZ)
 
         def temp(ts: float, base: float = base, warm_from: float = warm_from, i: int = i) -> float:
