@@ -50,8 +50,10 @@ PROBLEMS = r"""() => {
       (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') + ' ' +
       Math.round(e.getBoundingClientRect().width) + 'px').join(', '));
   }
-  for (const a of document.querySelectorAll('nav.nav a')) {
-    const r = a.getBoundingClientRect(), box = a.closest('nav').getBoundingClientRect();
+  for (const a of document.querySelectorAll('nav.nav a')) {  // a shown bar (not on paper) shows every link
+    const nav = a.closest('nav');
+    if (!nav.getClientRects().length) continue;
+    const r = a.getBoundingClientRect(), box = nav.getBoundingClientRect();
     if (r.width === 0 || r.left < -1 || r.right > vw + 1 || r.right > box.right + 1 || r.left < box.left - 1)
       out.push('nav link out of sight: ' + a.textContent.trim());
   }
