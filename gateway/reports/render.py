@@ -22,7 +22,7 @@ from gateway.notify.message import Image
 from gateway.reports.charts import bars_png, bars_svg
 from gateway.reports.findings import day_name
 from gateway.reports.samples import Sample
-from gateway.reports.sheet import SheetDay
+from gateway.reports.sheet import CHECK_FIELD, SheetDay
 from gateway.reports.weekly import WeeklyReport
 
 Charts = Literal["svg", "cid"]
@@ -42,8 +42,8 @@ CORRECTION_FIELDS = {
 def field_label(field: str, locale: str) -> str:
     """A corrected field's name for people, in ``locale`` (unknown fields as they are); a check reading
     names its check (``check@08:00`` -> "Check reading at 08:00")."""
-    if field.startswith("check@"):
-        return tr(locale, "Check reading at {time}", time=field.removeprefix("check@"))
+    if field.startswith(CHECK_FIELD):
+        return tr(locale, "Check reading at {time}", time=field.removeprefix(CHECK_FIELD))
     return gettext(locale, CORRECTION_FIELDS[field]) if field in CORRECTION_FIELDS else field
 
 

@@ -39,9 +39,13 @@ FREEZE_AFTER = 3600.0
 CORRECTABLE = ("min", "max", "minutes_out", "corrective_action", "note")
 
 
+#: A correction of a check reading is the field ``check@<check time>``: it says which check it corrects.
+CHECK_FIELD = "check@"
+
+
 def check_field(at: str) -> str:
     """The field name of a correction of the reading at check time ``at`` (``"check@08:00"``)."""
-    return f"check@{at}"
+    return CHECK_FIELD + at
 
 
 def correctable(check_labels: Sequence[str]) -> list[str]:
