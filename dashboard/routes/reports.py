@@ -20,7 +20,7 @@ from gateway.i18n import gettext
 from gateway.reports.render import Renderer, field_label, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
 from gateway.reports.service import Reports
-from gateway.reports.sheet import CORRECTABLE, SheetError
+from gateway.reports.sheet import SheetError, correctable
 from gateway.reports.weekly import Week, last_full_week, parse_week
 
 # GET handlers are plain functions: FastAPI runs them in its thread pool, so building a report (store
@@ -142,7 +142,7 @@ def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None, error
                        print_url=f"/cold/sheet/print?day={d.isoformat()}",
                        csv_url=f"/cold/sheet.csv?day={d.isoformat()}",
                        month_url=f"/cold/sheet/month?month={d.year}-{d.month:02d}", lines=lines,
-                       fields=[(f, field_label(f, _locale(ctx, me))) for f in CORRECTABLE],
+                       fields=[(f, field_label(f, _locale(ctx, me))) for f in correctable(checks)],
                        can_correct=me.user.role in ("admin", "kitchen"), error=error)
 
 

@@ -68,15 +68,15 @@ def test_sheet_page_and_correction(site: ReportSite) -> None:
         line = next(x for x in c.get("/api/reports/sheet?day=2026-01-05").json()["lines"] if x["device"] == "fridge")
         assert line["minutes_out"] == 20.0 and line["max"] == 9.6 and line["checks"][0]["value"] == 3.5
         r = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": "2026-01-05", "device": "fridge",
-                                                    "field": "check", "value": "08:00 3.8 °C", "reason": ""},
+                                                    "field": "check@08:00", "value": "08:00 3.8 °C", "reason": ""},
                    follow_redirects=False)
         assert r.status_code == 303 and "error=" in r.headers["location"]
-        r = c.post("/cold/sheet/corrections", data={"day": "2026-01-05", "device": "fridge", "field": "check",
+        r = c.post("/cold/sheet/corrections", data={"day": "2026-01-05", "device": "fridge", "field": "check@08:00",
                                                     "value": "08:00 3.8 °C", "reason": "probe"},
                    follow_redirects=False)
         assert r.status_code == 403  # no CSRF token
         r = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": "2026-01-05", "device": "fridge",
-                                                    "field": "check", "value": "08:00 3.8 °C",
+                                                    "field": "check@08:00", "value": "08:00 3.8 °C",
                                                     "reason": "probe thermometer"}, follow_redirects=False)
         assert r.status_code == 303
         again = next(x for x in c.get("/api/reports/sheet?day=2026-01-05").json()["lines"] if x["device"] == "fridge")
