@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from argon2 import PasswordHasher
+from prometheus_client import CollectorRegistry
 
 from dashboard import views
 from dashboard.accounts import Accounts, User
 from dashboard.audit import AuditLog
 from dashboard.cache import TTL_S, ResultCache
 from dashboard.live import LiveHub
+from dashboard.metrics import metrics_registry
 from dashboard.services import DashboardServices
 from dashboard.sessions import Session, Sessions
 from dashboard.settings import DashboardSettings
@@ -42,6 +44,8 @@ class DashboardContext:
     templates: Templates
     #: Page and API results reused while no data changed (off unless the hub hears of every change).
     cache: ResultCache
+    #: What ``/metrics`` exposes: this app's own registry, built here (no process-wide default registry).
+    metrics: CollectorRegistry
     kdf_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(KDF_SLOTS))
 
     @classmethod
@@ -52,11 +56,12 @@ class DashboardContext:
         hub = LiveHub(services.config, lambda a: views.alert_json(services, [a])[0])
         # only a hub wired to ingest and the alert service knows when cached results go stale
         told = services.add_batch_observer is not None and services.add_alert_listener is not None
+        sessions = Sessions(db, clock, settings.idle_seconds, settings.max_seconds)
         return cls(
             services=services,
             settings=settings,
             accounts=Accounts(db, clock, hasher),
-            sessions=Sessions(db, clock, settings.idle_seconds, settings.max_seconds),
+            sessions=sessions,
             throttle=LoginThrottle(db, clock, settings.window_seconds, settings.login_max_failures_account,
                                    settings.login_max_failures_address,
                                    services.config.storage.path / DEVICE_COOKIE_KEY),
@@ -64,6 +69,7 @@ class DashboardContext:
             hub=hub,
             templates=Templates(services.config.site.tz, clock.now),
             cache=ResultCache(hub.changes, TTL_S if told else 0.0),
+            metrics=metrics_registry(services, hub, sessions),
         )
 
     def kdf(self, fn: Callable[..., T], *args: object) -> T:

@@ -95,12 +95,13 @@ def _series(services: DashboardServices) -> dict[str, dict[str, SeriesInfo]]:
     return out
 
 
-def _device_status(services: DashboardServices) -> dict[str, tuple[float, bool | None]]:
+def _device_status(services: DashboardServices) -> dict[str, tuple[float | None, bool | None]]:
+    """Device -> (its last real reading or event, its availability); availability messages are no data."""
     try:
-        rows = services.events_db.conn().execute("SELECT device, last_seen, online FROM device_status").fetchall()
+        rows = services.events_db.conn().execute("SELECT device, last_data, online FROM device_status").fetchall()
     except sqlite3.Error:
         return {}
-    return {str(r[0]): (float(r[1]), None if r[2] is None else bool(r[2])) for r in rows}
+    return {str(r[0]): (None if r[1] is None else float(r[1]), None if r[2] is None else bool(r[2])) for r in rows}
 
 
 def _dead_letter_counts(services: DashboardServices) -> dict[str, tuple[int, str]]:
@@ -129,18 +130,19 @@ def devices(services: DashboardServices) -> list[DeviceRow]:
     return rows
 
 
-def _row(d: DeviceSettings, series: dict[str, SeriesInfo], status: tuple[float, bool | None] | None,
+def _row(d: DeviceSettings, series: dict[str, SeriesInfo], status: tuple[float | None, bool | None] | None,
          dead: tuple[int, str] | None, now: float) -> DeviceRow:
-    last_series = max((s.last_ts for s in series.values()), default=None)
-    last_seen = status[0] if status else last_series
-    if status and last_series is not None:
-        last_seen = max(status[0], last_series)
+    times = [s.last_ts for s in series.values()]
+    if status and status[0] is not None:
+        times.append(status[0])
+    last_seen = max(times, default=None)
     battery = series.get("battery_pct")
     return DeviceRow(
         id=d.id, name=d.label, kind=d.kind, area=d.area, format=d.format, location=d.location,
         last_seen=last_seen, online=status[1] if status else None,
         battery_pct=battery.last_value if battery else None, dead_letters=dead[0] if dead else 0,
-        stale=last_seen is None or now - last_seen > STALE_AFTER,
+        # quiet is the normal state of a card reader or an exit button: their availability judges them
+        stale=not d.event_only and (last_seen is None or now - last_seen > STALE_AFTER),
         values={m: s.last_value for m, s in series.items()},
         dead_letter_reason=dead[1] if dead else None,
     )

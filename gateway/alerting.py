@@ -19,6 +19,7 @@ from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
+from gateway.ingest import device_status
 from gateway.model import CommittedBatch
 from gateway.notify.build import build_channels
 from gateway.notify.channel import Publisher
@@ -38,15 +39,24 @@ def device_labels(config: Config) -> dict[str, str]:
     return {d.id: f"{d.label} ({d.location})" if d.location else d.label for d in config.devices}
 
 
-def last_seen_from(store: TimeSeriesStore) -> Callable[[str], float | None]:
-    """Last sample time of a device in the time-series store (seeds stale rules after a restart)."""
+def last_seen_from(store: TimeSeriesStore, events_db: EventsDB | None = None) -> Callable[[str], float | None]:
+    """Last real reading or event of a device (seeds stale rules after a restart).
+
+    From the time-series store and the events DB's ``last_data``; never an availability message, so a
+    retained ``online`` redelivered at the restart does not pass for a reading.
+    """
 
     def last_seen(device: str) -> float | None:
+        times: list[float] = []
         try:
-            series = store.series(device)
-        except Exception:
-            return None
-        return max((s.last_ts for s in series), default=None)
+            times.extend(s.last_ts for s in store.series(device))
+        except Exception:  # an unreachable store: the DB may still know, else the start time is used
+            log.warning("could not read the last sample of %s from the store", device, exc_info=True)
+        if events_db is not None:
+            st = device_status(events_db).get(device)
+            if st is not None and st.last_data is not None:
+                times.append(st.last_data)
+        return max(times, default=None)
 
     return last_seen
 
@@ -72,7 +82,8 @@ class Alerting:
         self.service.add_listener(self.escalator.on_alert_change)
         self.engine = RuleEngine(config.rules, self.service, self.calendar, clock,
                                  devices=[d.id for d in config.devices], last_seen=last_seen,
-                                 lock_relays={r.device: r.relay for r in config.gate.readers if r.relay})
+                                 lock_relays={r.device: r.relay for r in config.gate.readers if r.relay},
+                                 event_only=[d.id for d in config.devices if d.event_only])
         self._ticker = Ticker(self.tick, tick_every_s, "houqin-alerting-tick")
         self._records: queue.Queue[tuple[int, float, str, str] | None] = queue.Queue(maxsize=10_000)
         self._recorder: threading.Thread | None = None

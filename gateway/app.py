@@ -178,7 +178,8 @@ def build_gateway(config: Config, *, clock: Clock | None = None, clock_watch: Cl
 
 def _build_parts(core: Gateway) -> Site:
     config, clock, store = core.config, core.clock, core.store
-    alerting = Alerting(config, core.events_db, clock, publisher=core.commands, last_seen=last_seen_from(store))
+    alerting = Alerting(config, core.events_db, clock, publisher=core.commands,
+                        last_seen=last_seen_from(store, core.events_db))
     core.add_observer(alerting)
     core.add_component(alerting)
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -12,7 +13,16 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dashboard.settings import DashboardSettings
 from gateway.backup.settings import BackupSettings
@@ -23,7 +33,7 @@ from gateway.gate.settings import GateSettings, check_gate
 from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
-from gateway.rules.settings import RuleSettings, check_rules
+from gateway.rules.settings import RuleBase, RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
 from gateway.uplink.settings import UplinkSettings
@@ -354,6 +364,11 @@ class DeviceSettings(_Section):
         return KINDS[self.kind].area
 
     @property
+    def event_only(self) -> bool:
+        """Whether the device only reports events (judged by availability, not by silence)."""
+        return KINDS[self.kind].event_only
+
+    @property
     def label(self) -> str:
         """Name for people: the configured name or the id."""
         return self.name or self.id
@@ -407,34 +422,16 @@ class Config(_Section):
     (``gateway/uplink/``)."""
 
     @model_validator(mode="after")
-    def _sections_consistent(self) -> Config:
+    def _sections_consistent(self, info: ValidationInfo) -> Config:
         # One validator for every check across sections: pydantic stops at the first after-validator that
         # raises, and check-config must list every problem at once (one per line, split by _describe).
-        problems = [
-            *check_gate(self.gate, [d.id for d in self.devices], set(self.notify.channels), set(self.notify.chains)),
-            *check_rules(self.rules, set(self.notify.chains), [d.id for d in self.devices]),
-            *check_notify(self.notify, [d.id for d in self.devices]),
-            *check_reports(self.reports, set(self.notify.channels), set(self.notify.chains)),
-            *check_sensors(self.devices, self.sensors),
-        ]
+        problems = cross_problems(_Parts(
+            device_ids=[d.id for d in self.devices], devices=self.devices, sensors=self.sensors,
+            channels=set(self.notify.channels), chains=set(self.notify.chains), rules=list(self.rules),
+            notify=self.notify, reports=self.reports, gate=self.gate, storage=self.storage,
+            influxdb_given=self.influxdb is not None), (info.context or {}).get("translate", _english))
         if problems:
             raise ValueError("\n".join(problems))
-        return self
-
-    @model_validator(mode="after")
-    def _influxdb_when_chosen(self) -> Config:
-        if self.storage.timeseries == "influxdb" and self.influxdb is None:
-            raise ValueError('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
-                             "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
-        return self
-
-    @model_validator(mode="after")
-    def _unique_devices(self) -> Config:
-        seen: set[str] = set()
-        for d in self.devices:
-            if d.id in seen:
-                raise ValueError(f"device id {d.id!r} is used twice; every [[devices]] id must be unique")
-            seen.add(d.id)
         return self
 
     @cached_property
@@ -450,6 +447,114 @@ class Config(_Section):
     def client_id(self) -> str:
         """The gateway's fixed MQTT client id (fixed so the broker keeps its session)."""
         return self.mqtt.client_id or f"houqin-gateway-{self.site.id}"
+
+
+#: Turns an English message into the reader's language (``gettext`` of a catalog).
+Translate = Callable[[str], str]
+
+
+def _english(message: str) -> str:
+    return message
+
+
+def _say(translate: Translate, message: str, **values: object) -> str:
+    return translate(message).format(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What the checks across sections need; None (or only the valid entries) where a part is itself invalid."""
+
+    device_ids: list[str]
+    devices: list[DeviceSettings]
+    sensors: list[SensorSettings]
+    channels: set[str]
+    chains: set[str]
+    rules: list[RuleBase]
+    notify: NotifySettings | None
+    reports: ReportsSettings | None
+    gate: GateSettings | None
+    storage: StorageSettings | None
+    influxdb_given: bool
+
+
+def cross_problems(parts: _Parts, translate: Translate = _english) -> list[str]:
+    """Every problem across sections: unknown devices, chains and channels, duplicate ids."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for i, dev in enumerate(parts.device_ids):
+        if dev in seen:
+            problems.append(f"devices[{i}].id = {_toml(dev)}: "
+                            + _say(translate, "used twice; every [[devices]] id must be unique"))
+        seen.add(dev)
+    if parts.gate is not None:
+        problems += check_gate(parts.gate, parts.device_ids, parts.channels, parts.chains)
+    problems += check_rules(parts.rules, parts.chains, parts.device_ids, translate)
+    if parts.notify is not None:
+        problems += check_notify(parts.notify, parts.device_ids)
+    if parts.reports is not None:
+        problems += check_reports(parts.reports, parts.channels, parts.chains)
+    problems += check_sensors(parts.devices, parts.sensors)
+    if parts.storage is not None and parts.storage.timeseries == "influxdb" and not parts.influxdb_given:
+        problems.append('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
+                        "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
+    return problems
+
+
+def _valid(annotation: Any, value: Any) -> Any:
+    """``value`` validated as ``annotation`` (strictly, as the whole file is), or None when it is invalid."""
+    try:
+        return TypeAdapter(annotation).validate_python(value, strict=True)
+    except ValidationError:
+        return None
+
+
+def _section(raw: Mapping[str, Any], name: str) -> Any:
+    field = Config.model_fields[name]
+    if name not in raw:
+        return field.get_default(call_default_factory=True)
+    return _valid(field.annotation, raw[name])
+
+
+def _entries(raw: Mapping[str, Any], name: str) -> list[Any]:
+    value = raw.get(name, [])
+    return value if isinstance(value, list) else []
+
+
+def _names(raw: Mapping[str, Any], section: str, table: str) -> set[str]:
+    outer = raw.get(section)
+    inner = outer.get(table) if isinstance(outer, dict) else None
+    return set(inner) if isinstance(inner, dict) else set()
+
+
+def _rule_refs(entry: Any) -> RuleBase:
+    """An invalid ``[[rules]]`` entry's names alone (id, devices, notify), so its references are checked too."""
+    if not isinstance(entry, dict):
+        return RuleBase.model_construct(id="")
+    refs: dict[str, Any] = {"id": entry["id"] if isinstance(entry.get("id"), str) else ""}
+    if isinstance(entry.get("notify"), str):
+        refs["notify"] = entry["notify"]
+    devices = entry.get("devices")
+    if isinstance(devices, list) and all(isinstance(d, str) for d in devices):
+        refs["devices"] = devices
+    return RuleBase.model_construct(**refs)
+
+
+def _partial_cross_problems(raw: Mapping[str, Any], translate: Translate = _english) -> list[str]:
+    """The checks across sections on the parts of a file that are valid on their own.
+
+    A file with type errors never reaches ``Config``'s own checks (pydantic runs a model's validators only
+    once its fields are valid), so without this an installer would see the broken references only after
+    fixing every type error: one run must list every problem.
+    """
+    rules: list[RuleBase] = [_valid(RuleSettings, entry) or _rule_refs(entry) for entry in _entries(raw, "rules")]
+    return cross_problems(_Parts(
+        device_ids=[d["id"] for d in _entries(raw, "devices") if isinstance(d, dict) and isinstance(d.get("id"), str)],
+        devices=[d for d in (_valid(DeviceSettings, e) for e in _entries(raw, "devices")) if d is not None],
+        sensors=[s for s in (_valid(SensorSettings, e) for e in _entries(raw, "sensors")) if s is not None],
+        channels=_names(raw, "notify", "channels"), chains=_names(raw, "notify", "chains"), rules=rules,
+        notify=_section(raw, "notify"), reports=_section(raw, "reports"), gate=_section(raw, "gate"),
+        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)), translate)
 
 
 def default_config_path() -> Path:
@@ -471,6 +576,8 @@ def _key(loc: tuple[int | str, ...]) -> str:
 def _value_at(raw: Any, loc: tuple[int | str, ...]) -> Any:
     cur = raw
     for part in loc:
+        if isinstance(cur, dict) and part not in cur and part in (cur.get("kind"), cur.get("type")):
+            continue  # the tag pydantic puts in the path of an entry of a list of kinds (rules[0].threshold)
         try:
             cur = cur[part]
         except (KeyError, IndexError, TypeError):
@@ -478,71 +585,133 @@ def _value_at(raw: Any, loc: tuple[int | str, ...]) -> Any:
     return cur
 
 
-def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...]) -> str:
+def _toml(value: Any) -> str:
+    """A value as it is written in the TOML file (``"urgent"``, ``8``, ``true``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
+
+
+def _number_text(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return isinstance(value, str)
+
+
+def _type_problem(translate: Translate, kind: str, field: str, value: Any) -> str | None:
+    """Strict types in config words: a number in quotes is refused with the line to write instead."""
+    if kind in ("int_type", "float_type") and _number_text(value):
+        text = ("must be a whole number written without quotes: {line}" if kind == "int_type"
+                else "must be a number written without quotes: {line}")
+        return _say(translate, text, line=f"{field} = {value.strip()}")
+    if kind in ("int_type", "float_type") and isinstance(value, bool):
+        return _say(translate, "must be a number, not true/false")
+    if kind == "int_type" or kind == "int_from_float":
+        return _say(translate, "must be a whole number (e.g. {line})", line=f"{field} = 30")
+    if kind == "float_type":
+        return _say(translate, "must be a number (e.g. {line})", line=f"{field} = 8")
+    if kind == "bool_type":
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return _say(translate, "must be true or false written without quotes: {line}",
+                      line=f"{field} = {value.strip().lower()}")
+        return _say(translate, "must be true or false (e.g. {line})", line=f"{field} = true")
+    if kind == "string_type":
+        return _say(translate, "must be text in quotes (e.g. {line})", line=f'{field} = "{value}"') \
+            if isinstance(value, int | float) else _say(translate, "must be text in quotes")
+    return None
+
+
+def _allowed(translate: Translate, expected: str) -> str:
+    """Pydantic's ``'a', 'b' or 'c'`` as the file writes them, joined in the language of the message."""
+    return expected.replace("'", '"').replace(" or ", f" {_say(translate, 'or')} ")
+
+
+def _entry_hint(raw: Mapping[str, Any], loc: tuple[int | str, ...], translate: Translate = _english) -> str:
     """`` (in the [[devices]] entry with id = "x")``: an index alone does not tell which entry of a long list."""
     if len(loc) < 3 or not isinstance(loc[0], str) or not isinstance(loc[1], int) or loc[2] == "id":
         return ""
     entry = _value_at(raw, loc[:2])
     ident = entry.get("id") if isinstance(entry, dict) else None
-    return f" (in the [[{loc[0]}]] entry with id = {ident!r})" if isinstance(ident, str) and ident else ""
+    if not isinstance(ident, str) or not ident:
+        return ""
+    return _say(translate, " (in the [[{table}]] entry with id = {id})", table=loc[0], id=repr(ident))
 
 
-def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError) -> list[str]:
+def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError,
+              translate: Translate = _english) -> list[str]:
     problems: list[str] = []
     for e in err.errors():
         loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and p.startswith("function-after")))
-        hint = _entry_hint(raw, loc)
+        hint = _entry_hint(raw, loc, translate)
         before = len(problems)
         key = _key(loc) or "(top level)"
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "missing":
-            problems.append(f"{path}: {key}: missing; add it (see docs/configuration.md)")
+            problems.append(f"{path}: {key}: " + _say(translate, "missing; add it (see docs/configuration.md)"))
         elif e["type"] == "extra_forbidden":
-            problems.append(f"{path}: {key}: unknown key; remove it or check its spelling")
-        elif e["type"] == "literal_error":
-            problems.append(f"{path}: {key} = {_value_at(raw, loc)!r}: not allowed; {msg}")
+            problems.append(f"{path}: {key}: " + _say(translate, "unknown key; remove it or check its spelling"))
+        elif e["type"] in ("literal_error", "enum"):
+            expected = _allowed(translate, str((e.get("ctx") or {}).get("expected", "")))
+            problems.append(f"{path}: {key} = {_toml(_value_at(raw, loc))}: "
+                            + _say(translate, "must be one of {allowed}", allowed=expected))
         elif e["type"] in ("union_tag_not_found", "union_tag_invalid"):
             # an entry of a list of kinds ([[sensors]] type = ...): say it in config words, not pydantic's
             field = str((e.get("ctx") or {}).get("discriminator", "'type'")).strip("'")
             if e["type"] == "union_tag_not_found":
-                problems.append(f"{path}: {key}.{field}: missing; add {field} = \"...\" "
-                                "(see docs/configuration.md)")
+                problems.append(f"{path}: {key}.{field}: " + _say(
+                    translate, "missing; add {line} (see docs/configuration.md)", line=f'{field} = "..."'))
             else:
-                allowed = (e.get("ctx") or {}).get("expected_tags", "")
-                problems.append(f"{path}: {key}.{field} = {_value_at(raw, (*loc, field))!r}: not allowed; "
-                                f"use one of {allowed}")
+                allowed = _allowed(translate, str((e.get("ctx") or {}).get("expected_tags", "")))
+                problems.append(f"{path}: {key}.{field} = {_toml(_value_at(raw, (*loc, field)))}: "
+                                + _say(translate, "must be one of {allowed}", allowed=allowed))
         elif not loc:  # checks across sections name their own keys, one problem per line
             problems.extend(f"{path}: {line}" for line in msg.splitlines())
         else:
             value = _value_at(raw, loc)
-            shown = f" = {value!r}" if value is not None and not isinstance(value, dict | list) else ""
-            problems.append(f"{path}: {key}{shown}: {msg}")
+            shown = f" = {_toml(value)}" if value is not None and not isinstance(value, dict | list) else ""
+            field = next((str(p) for p in reversed(loc) if isinstance(p, str)), key)
+            problems.append(f"{path}: {key}{shown}: {_type_problem(translate, e['type'], field, value) or msg}")
         if hint and len(problems) == before + 1:
             problems[-1] += hint
     return problems
 
 
-def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>") -> Config:
-    """Validate an already-parsed TOML mapping; raises ConfigError with every problem."""
+def parse_config(raw: Mapping[str, Any], path: Path | str = "<config>", translate: Translate = _english) -> Config:
+    """Validate an already-parsed TOML mapping; raises ConfigError with every problem.
+
+    ``translate`` turns each English text into the reader's language (the CLI passes the gettext catalogs;
+    this module stays free of them, so the agent on the Pi loads no Babel).
+    """
     try:
-        return Config.model_validate(raw)
+        # strict: a number in quotes (keepalive = "30") is a mistake to show, not a value to guess at
+        return Config.model_validate(raw, strict=True, context={"translate": translate})
     except ValidationError as err:
-        raise ConfigError(_describe(Path(path), raw, err)) from None
+        problems = _describe(Path(path), raw, err, translate)
+        if any(e["loc"] for e in err.errors()):  # Config's own checks did not run: run them on what is valid
+            where = Path(path)
+            problems += [f"{where}: {p}" for p in _partial_cross_problems(raw, translate)
+                         if f"{where}: {p}" not in problems]
+        raise ConfigError(problems) from None
 
 
-def load_config(path: Path | str) -> Config:
-    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix."""
+def load_config(path: Path | str, translate: Translate = _english) -> Config:
+    """Read and validate ``path``; raises ConfigError naming the file, key, bad value and fix (see parse_config)."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            [f"{p}: no such file; pass --config PATH, set ${CONFIG_ENV}, or create it (see docs/install-pi.md)"]
-        ) from None
+        raise ConfigError([f"{p}: " + _say(translate, "no such file; pass --config PATH, set ${env}, or create it "
+                                                 "(see docs/install-pi.md)", env=CONFIG_ENV)]) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError([f"{p}: cannot be read ({e}); check its permissions and that it is UTF-8"]) from None
+        raise ConfigError([f"{p}: " + _say(translate, "cannot be read ({error}); check its permissions and that it is "
+                                                 "UTF-8", error=e)]) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError([f"{p}: not valid TOML: {e}; fix the syntax at that line"]) from None
-    return parse_config(raw, p)
+        raise ConfigError([f"{p}: " + _say(translate, "not valid TOML: {error}; fix the syntax at that line",
+                                         error=e)]) from None
+    return parse_config(raw, p, translate)

@@ -102,6 +102,8 @@ class _Prepared:
     events: list[Event] = field(default_factory=list)
     avail: list[Availability] = field(default_factory=list)
     seen: dict[str, float] = field(default_factory=dict)
+    #: Devices that sent a real reading or event (not only availability or refused values).
+    data: dict[str, float] = field(default_factory=dict)
     # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
     dead: list[tuple[str, str, bytes, str | None, str, bool]] = field(default_factory=list)
     duplicates: int = 0
@@ -114,15 +116,19 @@ class DeviceStatus:
     """When a device was last heard from and its last availability (None if it never said)."""
 
     device: str
+    #: Receive time of its last message of any kind, availability included.
     last_seen: float
     online: bool | None
     online_since: float | None
+    #: Receive time of its last real reading or event; None when none came (availability alone).
+    last_data: float | None = None
 
 
 def device_status(events_db: EventsDB) -> dict[str, DeviceStatus]:
     """Last-seen and availability of every device ingest has heard from."""
-    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since FROM device_status")
-    return {d: DeviceStatus(d, seen, None if on is None else bool(on), since) for d, seen, on, since in rows}
+    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since, last_data FROM device_status")
+    return {d: DeviceStatus(d, seen, None if on is None else bool(on), since, data)
+            for d, seen, on, since, data in rows}
 
 
 class Ingest:
@@ -144,6 +150,7 @@ class Ingest:
         self._interval = config.storage.commit_interval
         self._urgent_devices = {d.id for d in config.devices if _urgent_kind(d.kind)}
         self._seen: dict[str, float] = {}  # last-seen times not yet saved (see _save_status)
+        self._data: dict[str, float] = {}  # last real reading or event times not yet saved (likewise)
         self._status_saved = time.monotonic()
         self._flushes_asked = 0
         self._flushes_done = 0
@@ -465,22 +472,30 @@ class Ingest:
         return False
 
     def _save_status(self, *, force: bool) -> None:
-        """Write last-seen times kept in memory to the events database, at most every ``STATUS_SAVE_S``."""
-        if not self._seen or not (force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
+        """Write last-seen (and last-data) times kept in memory to the events database, at most every
+        ``STATUS_SAVE_S``."""
+        if not (self._seen or self._data) or not (force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
             return
         seen, self._seen = self._seen, {}
+        data, self._data = self._data, {}
         conn = self._db.conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(
                 "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
                 "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
+            conn.executemany(
+                "INSERT INTO device_status (device, last_seen, last_data) VALUES (?, ?, ?) ON CONFLICT (device) "
+                "DO UPDATE SET last_data = max(coalesce(last_data, 0), excluded.last_data)",
+                [(dev, ts, ts) for dev, ts in data.items()])
             conn.execute("COMMIT")
         except sqlite3.Error as e:  # a status is no reading: keep it for the next try
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             for device, ts in seen.items():
                 self._seen[device] = max(ts, self._seen.get(device, ts))
+            for device, ts in data.items():
+                self._data[device] = max(ts, self._data.get(device, ts))
             log.warning("could not save device last-seen times: %s", e)
             return
         self._status_saved = time.monotonic()
@@ -577,9 +592,13 @@ class Ingest:
             if d.readings:
                 rs, refusals = self._meters.apply(part.settings, d.readings)
                 p.readings.extend(rs)
+                if rs and device is not None:
+                    p.data[device] = item.received
                 for ref in refusals:
                     p.dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
             p.events.extend(d.events)
+            if d.events and device is not None:
+                p.data[device] = item.received
             p.avail.extend(d.availability)
 
     def _commit(self, batch: list[_Item], prepared: _Prepared | None = None) -> CommittedBatch:
@@ -630,6 +649,9 @@ class Ingest:
         for device, ts in seen.items():  # saved every STATUS_SAVE_S (see _save_status)
             if ts > self._seen.get(device, 0.0):
                 self._seen[device] = ts
+        for device, ts in p.data.items():  # saved with the last-seen times
+            if ts > self._data.get(device, 0.0):
+                self._data[device] = ts
         for topic, reason, _, device, detail, configured in dead:  # counted only once committed
             self._dead.note(topic, reason, device, detail, configured=configured)
         with self._lock:

@@ -42,6 +42,9 @@ class DeviceKind:
     keeps_samples: bool = False
     #: Agent ``[[sensors]]`` types that may feed it (``pulse:<meter>`` for pulse counters).
     sensor_types: tuple[str, ...] = ()
+    #: Whether it only reports things that happen (card reads, button presses): silence is its normal
+    #: state, so it is judged by its availability, never by how long it has been quiet.
+    event_only: bool = False
 
     @property
     def cold(self) -> bool:
@@ -80,11 +83,11 @@ KINDS: Mapping[str, DeviceKind] = {k.id: k for k in (
     DeviceKind("power_meter", "power meter", "utilities", ("energy_wh", "power_w"),
                sensor_types=("pulse:electricity",)),
     DeviceKind("gate", "gate", "gate", ("contact",), sensor_types=_GATE_PARTS),
-    DeviceKind("card_reader", "card reader", "gate", sensor_types=("card_reader",)),
-    DeviceKind("exit_button", "exit button", "gate", sensor_types=("button",)),
+    DeviceKind("card_reader", "card reader", "gate", sensor_types=("card_reader",), event_only=True),
+    DeviceKind("exit_button", "exit button", "gate", sensor_types=("button",), event_only=True),
     DeviceKind("leak", "leak sensor", "utilities", ("water_leak",)),
     DeviceKind("door", "door", "gate", ("contact",), sensor_types=_GATE_PARTS),
-    DeviceKind("relay", "relay", "gate", sensor_types=("relay",)),
+    DeviceKind("relay", "relay", "gate", sensor_types=("relay",), event_only=True),
 )}
 
 

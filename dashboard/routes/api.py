@@ -12,12 +12,13 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from dashboard import views
+from dashboard import api_models, views
 from dashboard.ack_note import MAX_NOTE, clean_note, note_required
 from dashboard.deps import Ctx, Forbidden, Me, RowId, Timestamp
 from dashboard.live import LiveMessage
 from dashboard.roles import may_ack
 from dashboard.security import SESSION_COOKIE, client_address
+from dashboard.views import DeviceRow
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
 
 router = APIRouter(prefix="/api", tags=["dashboard"])
@@ -46,20 +47,20 @@ class AckBody(BaseModel):
     note: str = Field(default="", max_length=MAX_NOTE, description="what was done; required (not blank)")
 
 
-@router.get("/ping")
+@router.get("/ping", response_model=api_models.Ok)
 async def ping() -> dict[str, bool]:
     """A trivial authenticated endpoint (the benchmark's baseline)."""
     return {"ok": True}
 
 
-@router.get("/me")
+@router.get("/me", response_model=api_models.MeOut)
 async def me_(me: Me, ctx: Ctx) -> dict[str, Any]:
     """Who is logged in, their role and language, and the CSRF token for fetch calls."""
     return {"username": me.user.username, "display_name": me.user.display_name, "role": me.user.role,
             "locale": ctx.locale_of(me.user), "csrf_token": me.session.csrf_token}
 
 
-@router.get("/overview")
+@router.get("/overview", response_model=api_models.OverviewOut)
 def overview(ctx: Ctx) -> dict[str, Any]:
     """Open alerts and each area's status."""
     def compute() -> dict[str, Any]:
@@ -72,19 +73,20 @@ def overview(ctx: Ctx) -> dict[str, Any]:
     return result
 
 
-@router.get("/devices")
+@router.get("/devices", response_model=list[DeviceRow])
 def devices(ctx: Ctx) -> list[dict[str, Any]]:
     """Every device: kind, format, last seen, availability, battery, dead letters, latest values."""
     return [r.as_dict() for r in views.devices(ctx.services)]
 
 
-@router.get("/latest")
+@router.get("/latest", response_model=api_models.LatestOut)
 def latest(ctx: Ctx) -> dict[str, Any]:
     """Cold storage and utilities cards as the pages show them."""
     return {"cold_storage": views.cold_storage(ctx.services), "utilities": views.utilities(ctx.services)}
 
 
-@router.get("/devices/{device_id}/readings")
+@router.get("/devices/{device_id}/readings", response_model=None,
+            responses={200: {"model": api_models.ReadingsOut}})
 async def readings(
     ctx: Ctx,
     device_id: str,
@@ -120,7 +122,7 @@ async def readings(
     return Response(body, media_type="application/json")
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[api_models.AlertOut])
 def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter = "",
                  severity: SeverityFilter = "", limit: int = Query(default=200, ge=1, le=1000)) -> list[dict[str, Any]]:
     """Alerts by state (recent: open ones then the last 7 days; open, active, acknowledged, cleared, all),
@@ -129,7 +131,7 @@ def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter = "",
                                                        limit=limit))
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id}", response_model=api_models.AlertDetailOut)
 def alert(ctx: Ctx, alert_id: RowId) -> dict[str, Any]:
     """One alert with its timeline."""
     if ctx.services.alerts is None:
@@ -144,7 +146,7 @@ def alert(ctx: Ctx, alert_id: RowId) -> dict[str, Any]:
     return out
 
 
-@router.post("/alerts/{alert_id}/ack")
+@router.post("/alerts/{alert_id}/ack", response_model=api_models.AlertOut)
 def ack(request: Request, ctx: Ctx, me: Me, alert_id: RowId, body: AckBody) -> dict[str, Any]:
     """Acknowledge an alert with a note (needs the X-CSRF-Token header)."""
     if ctx.services.alerts is None:
@@ -166,14 +168,14 @@ def ack(request: Request, ctx: Ctx, me: Me, alert_id: RowId, body: AckBody) -> d
     return views.alert_json(ctx.services, [a])[0]
 
 
-@router.get("/gate/events")
+@router.get("/gate/events", response_model=list[api_models.DeviceEvent])
 def gate_events(ctx: Ctx, since: Timestamp = None,
                       limit: int = Query(default=50, ge=1, le=500)) -> list[dict[str, Any]]:
     """Recent events of gate devices, newest first."""
     return views.gate_events(ctx.services, limit=limit, since=since)
 
 
-@router.get("/users")
+@router.get("/users", response_model=list[api_models.UserOut])
 def users(ctx: Ctx) -> list[dict[str, Any]]:
     """Users and their roles (admins only)."""
     return [{"username": u.username, "display_name": u.display_name, "role": u.role, "locale": u.locale,

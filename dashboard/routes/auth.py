@@ -22,6 +22,7 @@ from dashboard.security import (
     tokens_match,
 )
 from dashboard.throttle import DEVICE_COOKIE, DEVICE_COOKIE_DAYS
+from gateway.i18n import LOCALES
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,10 +37,17 @@ def _login_form(request: Request, ctx: DashboardContext, *, error: str = "", sta
                 username: str = "") -> Response:
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     resp = render_page(request, ctx, None, "login.html", status_code=status_code, csrf_token=token, error=error,
-                       username=username, next=safe_next(request.query_params.get("next"), ""))
+                       username=username, next=safe_next(request.query_params.get("next"), ""),
+                       chosen_lang=_chosen_lang(request))
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure_cookie(request, ctx),
                     path="/login")
     return resp
+
+
+def _chosen_lang(request: Request) -> str:
+    """The language picked on the login page (``?lang=``), "" when none was."""
+    lang = request.query_params.get("lang", "")
+    return lang if lang in LOCALES else ""
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -76,6 +84,9 @@ def login(request: Request, ctx: Ctx, form: Form) -> Response:
     ctx.sessions.purge_expired()  # abandoned sessions go at the next login, not only at restart
     session = ctx.sessions.create(user.id, address, request.headers.get("user-agent", ""))
     ctx.audit.record(user.username, "login", address=address)
+    if (lang := _chosen_lang(request)) and lang != user.locale:
+        # picked on the login page: the pages after it follow, this time and the next
+        ctx.accounts.set_locale(user.id, lang)
     target = safe_next(form.get("next"), HOME.get(user.role, "/"))
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax",

@@ -10,10 +10,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from dashboard import views
+from dashboard import api_models, views
 from dashboard.context import DashboardContext
 from dashboard.deps import Ctx, Forbidden, Form, Me, RowId, Timestamp
 from dashboard.live import LiveMessage
@@ -21,6 +21,7 @@ from dashboard.routes.common import render_page
 from dashboard.security import client_address, same_origin
 from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
+from gateway.gate.access import AccessRecord
 from gateway.gate.cards import CARD_KINDS, CardError
 from gateway.gate.errors import GateError
 from gateway.gate.handover import HandoverError
@@ -390,7 +391,7 @@ def _lang(request: Request, me: Any) -> str:
     return str(me.user.locale or _gate(request).config.site.locale)
 
 
-@api.post("/release/{relay}")
+@api.post("/release/{relay}", response_model=api_models.ReleaseOut)
 def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[str, Any]:
     """Release (pulse) a lock relay; 503 when the command could not be sent (MQTT not connected)."""
     if not _release(request, ctx, me, relay):
@@ -398,26 +399,26 @@ def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[str, Any
     return {"relay": relay, "sent": True}
 
 
-@api.get("/access")
+@api.get("/access", response_model=list[AccessRecord])
 def api_access(request: Request, limit: Limit = 50, since: Timestamp = None) -> list[dict[str, Any]]:
     """Card decisions (accepted and refused), newest first."""
     return [r.as_dict() for r in _gate(request).access.recent(min(limit, 1000), since=since)]
 
 
-@api.get("/onsite")
+@api.get("/onsite", response_model=api_models.OnSiteOut)
 def api_onsite(request: Request) -> dict[str, Any]:
     """Who is on site now: visitors signed in, contractors in without out."""
     return _gate(request).on_site()
 
 
-@api.get("/visitors")
+@api.get("/visitors", response_model=list[api_models.VisitorOut])
 def api_visitors(request: Request, status: str | None = None, limit: Limit = 100) -> list[dict[str, Any]]:
     """Visitors, newest first (ID numbers masked)."""
     statuses = tuple(status.split(",")) if status else None
     return [v.as_dict() for v in _gate(request).visitors.find(statuses, limit=min(limit, 1000))]
 
 
-@api.post("/visitors", status_code=201)
+@api.post("/visitors", status_code=201, response_model=api_models.VisitorOut)
 def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, Any]:
     """Register a visitor (the approval request goes out at once)."""
     try:
@@ -433,7 +434,7 @@ def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, Any]:
     return v.as_dict()
 
 
-@api.post("/visitors/{visitor_id}/{action}")
+@api.post("/visitors/{visitor_id}/{action}", response_model=api_models.VisitorOut)
 def api_visitor_action(request: Request, visitor_id: RowId, action: Action, me: Me,
                              body: DecisionIn | None = None) -> dict[str, Any]:
     """Approve, refuse, sign in or sign out."""
@@ -445,13 +446,13 @@ def api_visitor_action(request: Request, visitor_id: RowId, action: Action, me: 
     return result
 
 
-@api.get("/cards")
+@api.get("/cards", response_model=list[api_models.CardOut])
 def api_cards(request: Request) -> list[dict[str, Any]]:
     """The card registry."""
     return [c.as_dict() for c in _gate(request).cards.all()]
 
 
-@api.post("/cards", status_code=201)
+@api.post("/cards", status_code=201, response_model=api_models.CardOut)
 def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
     """Register a card (the agents' cached list is updated at once)."""
     gate = _gate(request)
@@ -464,7 +465,7 @@ def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
     return c.as_dict()
 
 
-@api.get("/patrols")
+@api.get("/patrols", response_model=api_models.PatrolsOut)
 def api_patrols(request: Request,
                 hours: float = Query(default=48, gt=0, le=24 * 31, allow_inf_nan=False)) -> dict[str, Any]:
     """Rounds and check-ins of the last ``hours``."""
@@ -475,9 +476,8 @@ def api_patrols(request: Request,
             "checkins": [c.as_dict() for c in gate.patrols.check_ins(since)]}
 
 
-@api.get("/handover")
-def api_handover(request: Request) -> JSONResponse:
+@api.get("/handover", response_model=api_models.HandoverOut)
+def api_handover(request: Request) -> dict[str, Any]:
     """The pre-filled handover of this moment and the last handovers."""
     gate = _gate(request)
-    return JSONResponse({"prefill": gate.handover_prefill(),
-                         "handovers": [h.as_dict() for h in gate.handovers.recent(10)]})
+    return {"prefill": gate.handover_prefill(), "handovers": [h.as_dict() for h in gate.handovers.recent(10)]}

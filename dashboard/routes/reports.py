@@ -4,22 +4,23 @@ version without navigation (``/print``) and a CSV export; the data comes from ``
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
 from pydantic import BaseModel, ConfigDict, Field
 
+from dashboard import api_models
 from dashboard.deps import Ctx, Form, Me, RowId, RowIdQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
-from gateway.i18n import gettext, tr
+from gateway.i18n import gettext
 from gateway.reports.render import Renderer, field_label, samples_csv, sheet_csv, stylesheet, weekly_csv
 from gateway.reports.samples import SampleError
 from gateway.reports.service import Reports
-from gateway.reports.sheet import CORRECTABLE, SheetError
+from gateway.reports.sheet import SheetError, correctable
 from gateway.reports.weekly import Week, last_full_week, parse_week
 
 # GET handlers are plain functions: FastAPI runs them in its thread pool, so building a report (store
@@ -141,7 +142,7 @@ def sheet_page(request: Request, ctx: Ctx, me: Me, day: str | None = None, error
                        print_url=f"/cold/sheet/print?day={d.isoformat()}",
                        csv_url=f"/cold/sheet.csv?day={d.isoformat()}",
                        month_url=f"/cold/sheet/month?month={d.year}-{d.month:02d}", lines=lines,
-                       fields=[(f, field_label(f, _locale(ctx, me))) for f in CORRECTABLE],
+                       fields=[(f, field_label(f, _locale(ctx, me))) for f in correctable(checks)],
                        can_correct=me.user.role in ("admin", "kitchen"), error=error)
 
 
@@ -251,10 +252,7 @@ def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
     warnings: list[str] = []
     if registered is not None:
         try:
-            s = reports.ledger.get(registered)
-            min_g = reports.config.reports.samples.min_grams
-            warnings = [tr(_locale(ctx, me), "{name}: {grams:g} g is under {min:g} g", name=d.name, grams=d.grams,
-                           min=min_g) for d in s.dishes if d.grams < min_g]
+            warnings = reports.ledger.warnings(reports.ledger.get(registered), _locale(ctx, me))
         except SampleError:
             registered = None
     return _samples_page(request, ctx, me, reports, y, m, warnings=warnings, registered=registered)
@@ -282,7 +280,7 @@ def samples_csv_export(ctx: Ctx, me: Me, month: str | None = None) -> Response:
 
 @router.post("/samples")
 def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
-    """Register a meal's samples from the form; warnings (under 125 g) are shown after saving."""
+    """Register a meal's samples from the form; warnings (under 125 g, a past meal date) are shown after saving."""
     reports = _reports(ctx)
     dishes = [(form.get(f"dish_{i}", ""), form.get(f"grams_{i}", "")) for i in range(1, DISH_ROWS + 1)]
     try:
@@ -295,7 +293,9 @@ def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response
         return _samples_page(request, ctx, me, reports, y, m, status_code=400, error=str(e), form=form)
     ctx.audit.record(me.user.username, "sample_registered", target=str(sample.id),
                      detail=f"{sample.meal_date} {sample.meal} {sample.fridge}", address=client_address(request))
-    return RedirectResponse(f"/samples?month={sample.meal_date:%Y-%m}&registered={sample.id}", status_code=303)
+    # the month it is kept in (a past meal date still shows there too)
+    kept = datetime.fromtimestamp(sample.taken_at, reports.tz)
+    return RedirectResponse(f"/samples?month={kept:%Y-%m}&registered={sample.id}", status_code=303)
 
 
 @router.post("/samples/{sample_id}/discard")
@@ -331,7 +331,7 @@ class DiscardBody(BaseModel):
     note: str = Field(default="", max_length=500)
 
 
-@api.get("/reports/weekly")
+@api.get("/reports/weekly", response_model=api_models.WeeklyOut)
 def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any]:
     """The weekly utility report's numbers and findings."""
     reports = _reports(ctx)
@@ -353,7 +353,7 @@ def api_weekly(ctx: Ctx, me: Me, week: str | None = None) -> dict[str, Any]:
     }
 
 
-@api.get("/reports/sheet")
+@api.get("/reports/sheet", response_model=api_models.SheetOut, response_model_exclude_unset=True)
 def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None) -> dict[str, Any]:
     """A day's (or a month's) cold-storage sheet lines."""
     reports = _reports(ctx)
@@ -365,7 +365,7 @@ def api_sheet(ctx: Ctx, me: Me, day: str | None = None, month: str | None = None
     return {"day": d.isoformat(), "lines": [x.as_dict() for x in reports.sheet_day(d)]}
 
 
-@api.get("/samples")
+@api.get("/samples", response_model=api_models.SamplesOut)
 def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
     """A month's samples with status and verdict."""
     reports = _reports(ctx)
@@ -376,8 +376,8 @@ def api_samples(ctx: Ctx, me: Me, month: str | None = None) -> dict[str, Any]:
         {**s.as_dict(now), "kept_ok": verdicts[s.id][0], "verdict": verdicts[s.id][1]} for s in samples]}
 
 
-@api.post("/samples", status_code=201)
-def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONResponse:
+@api.post("/samples", status_code=201, response_model=api_models.SampleRegistered)
+def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> dict[str, Any]:
     """Register samples; answers the sample and warnings (e.g. a dish under 125 g)."""
     reports = _reports(ctx)
     try:
@@ -387,10 +387,10 @@ def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONRe
         raise HTTPException(422, str(e)) from None
     ctx.audit.record(me.user.username, "sample_registered", target=str(s.id),
                      detail=f"{s.meal_date} {s.meal} {s.fridge}", address=client_address(request))
-    return JSONResponse({"sample": s.as_dict(reports.clock.now()), "warnings": warnings}, status_code=201)
+    return {"sample": s.as_dict(reports.clock.now()), "warnings": warnings}
 
 
-@api.post("/samples/{sample_id}/discard")
+@api.post("/samples/{sample_id}/discard", response_model=api_models.SampleDiscarded)
 def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: RowId, body: DiscardBody) -> dict[str, Any]:
     """Record who discarded the sample, now."""
     reports = _reports(ctx)

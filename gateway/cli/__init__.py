@@ -28,6 +28,7 @@ from gateway.cli import (
     uplink,
     user,
 )
+from gateway.cli.lang import add_lang_option, say
 from gateway.errors import StoreError
 
 #: Command modules, in the order ``--help`` lists them; each defines ``register(subparsers)`` which adds its
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Houqin (后勤): safety and savings gateway for a school's logistics office.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    add_lang_option(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for command in COMMANDS:
         command.register(sub)
@@ -86,11 +88,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
+        print(say(args, "stopped"), file=sys.stderr)
         return 130
     except StoreError as e:
         # A store that cannot be read (InfluxDB down, a broken file) is a message for people, not a traceback.
-        print(f"error: {e}", file=sys.stderr)
+        print(say(args, "error: {error}", error=e), file=sys.stderr)
         return 1
     except BrokenPipeError:
         # Output piped into e.g. `head` which has exited: stop quietly, as Unix tools do.

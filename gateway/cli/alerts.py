@@ -39,7 +39,7 @@ def _service(args: argparse.Namespace) -> tuple[Config, AlertService] | None:
     cfg = config_from_args(args)
     if cfg is None:
         return None
-    db = open_events_db(cfg)
+    db = open_events_db(cfg, args)
     return None if db is None else (cfg, AlertService(AlertStore(db), SystemClock()))
 
 

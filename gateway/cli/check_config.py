@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.lang import say
 from gateway.errors import ConfigError
 
 
@@ -24,7 +25,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    print(f"ok: site {cfg.site.id!r}, {len(cfg.devices)} device(s), broker {cfg.mqtt.url.split('@')[-1]}")
+    print(say(args, "ok: site {site}, {n} device(s), broker {broker}", site=repr(cfg.site.id), n=len(cfg.devices),
+              broker=cfg.mqtt.url.split("@")[-1]))
     if cfg.gate.id_numbers == "encrypted":
         # The key lives outside the config (environment or a 0600 file); the service refuses to start
         # without it, so say so now. A warning: systemd may give the service an environment this shell lacks.
@@ -33,6 +35,6 @@ def run(args: argparse.Namespace) -> int:
         try:
             load_key(cfg.gate.id_key_env, cfg.gate.id_key_file)
         except ConfigError as e:
-            print(f"warning: {e} (the gateway will not start without it; under systemd give it with "
-                  "Environment= or EnvironmentFile=)", file=sys.stderr)
+            print(say(args, "warning: {error} (the gateway will not start without it; under systemd give it with "
+                            "Environment= or EnvironmentFile=)", error=e), file=sys.stderr)
     return 0

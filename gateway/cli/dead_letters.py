@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     if back is None:
         return 2
     since = time.time() - back
-    db = open_events_db(cfg)
+    db = open_events_db(cfg, args)
     if db is None:
         return 1
     try:

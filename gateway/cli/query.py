@@ -9,8 +9,10 @@ import time
 from datetime import UTC, datetime, tzinfo
 
 from gateway.cli.common import add_config_option, config_from_args, open_store, since_from_args
+from gateway.cli.lang import cli_locale, say
 from gateway.config import Config
 from gateway.contract import METRICS, display_value
+from gateway.i18n import tr
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
 from gateway.values import format_duration
@@ -54,7 +56,7 @@ def reading_json(r: Reading) -> str:
                       ensure_ascii=False)
 
 
-def status_line(cfg: Config, device: str, tz: tzinfo) -> str:
+def status_line(cfg: Config, device: str, tz: tzinfo, locale: str = "en") -> str:
     """``fridge-1 (Kitchen fridge): last seen ..., online`` from the events database, for people."""
     from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
     from gateway.ingest import device_status
@@ -63,17 +65,19 @@ def status_line(cfg: Config, device: str, tz: tzinfo) -> str:
     name = f"{device} ({settings.label})" if settings is not None and settings.name else device
     path = cfg.storage.path / EVENTS_DB_NAME
     if not path.exists():
-        return f"{name}: never heard from"
+        return tr(locale, "{name}: never heard from", name=name)
     db = EventsDB(path)
     try:
         st = device_status(db).get(device)
     finally:
         db.close()
     if st is None:
-        return f"{name}: never heard from"
-    ago = format_duration(max(0.0, time.time() - st.last_seen))
-    avail = "" if st.online is None else (", online" if st.online else ", OFFLINE")
-    return f"{name}: last seen {local_time(st.last_seen, tz)} ({ago} ago){avail}"
+        return tr(locale, "{name}: never heard from", name=name)
+    # the last real reading or event: an availability message says nothing about the sensor measuring
+    last = st.last_data if st.last_data is not None else st.last_seen
+    ago = format_duration(max(0.0, time.time() - last))
+    avail = "" if st.online is None else tr(locale, ", online" if st.online else ", OFFLINE")
+    return tr(locale, "{name}: last seen {time} ({ago} ago)", name=name, time=local_time(last, tz), ago=ago) + avail
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,21 +88,22 @@ def run(args: argparse.Namespace) -> int:
     since = since_from_args(args)
     if since is None:
         return 2
-    store = open_store(cfg)
+    store = open_store(cfg, args)
     if store is None:
         return 1
     try:
         series = store.series(args.device)
         if not series and cfg.device(args.device) is None:
             devices = known_devices(cfg, store)
-            print(f"unknown device {args.device!r}; devices: {', '.join(devices) or '(none configured)'}",
-                  file=sys.stderr)
+            print(say(args, "unknown device {device}; devices: {devices}", device=repr(args.device),
+                      devices=", ".join(devices) or say(args, "(none configured)")), file=sys.stderr)
             return 1
         metrics = sorted(s.metric for s in series)
         if args.metric:
             if args.metric not in metrics:
-                print(f"device {args.device!r} has no {args.metric!r} readings; it has: "
-                      f"{', '.join(metrics) or '(nothing stored yet)'}", file=sys.stderr)
+                print(say(args, "device {device} has no {metric} readings; it has: {metrics}",
+                          device=repr(args.device), metric=repr(args.metric),
+                          metrics=", ".join(metrics) or say(args, "(nothing stored yet)")), file=sys.stderr)
                 return 1
             metrics = [args.metric]
         end = max([s.last_ts for s in series], default=0.0) + 1.0
@@ -114,9 +119,10 @@ def run(args: argparse.Namespace) -> int:
             print(reading_json(r))
         return 0
     tz = cfg.site.tz
-    print(status_line(cfg, args.device, tz))
+    print(status_line(cfg, args.device, tz, cli_locale(args)))
     if not readings:
-        print(f"no readings of {args.device!r} in the last {args.since}", file=sys.stderr)
+        print(say(args, "no readings of {device} in the last {since}", device=repr(args.device), since=args.since),
+              file=sys.stderr)
         return 0
     width = max(len(r.metric) for r in readings)
     print(f"{'time (' + cfg.site.timezone + ')':<20}  {'metric':<{width}}  value")

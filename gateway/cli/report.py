@@ -56,7 +56,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lang", choices=("zh-CN", "en"), help="language (default: [reports] locale or [site] locale)")
     p.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.lang import say
+from gateway.cli.progress import ProgressLine
 from gateway.cli.storage_recover import add_recover
 from gateway.cli.storage_status import add_status
 from gateway.errors import StoreError
@@ -49,44 +51,33 @@ def compact(args: argparse.Namespace) -> int:
     if cfg is None:
         return 1
     if cfg.storage.timeseries != "sqlite":
-        print(
-            f"[storage] timeseries = {cfg.storage.timeseries!r}: compact only applies to the SQLite store;"
-            " InfluxDB applies its own retention policy",
-            file=sys.stderr,
-        )
+        print(say(args, "[storage] timeseries = {backend}: compact only applies to the SQLite store; InfluxDB "
+                        "applies its own retention policy", backend=repr(cfg.storage.timeseries)), file=sys.stderr)
         return 1
     from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
 
     path = cfg.storage.path / TIMESERIES_DB_NAME
     if not path.exists():
-        print(f"no time-series database at {path}; check [storage] dir or start the gateway once", file=sys.stderr)
+        print(say(args, "no time-series database at {path}; check [storage] dir or start the gateway once", path=path),
+              file=sys.stderr)
         return 1
     retention = cfg.storage.retention
-    print(f"compacting {path} (keep raw {retention.raw}, 5-minute {retention.rollup_5m}, "
-          f"hourly {retention.rollup_1h})", file=sys.stderr)
+    print(say(args, "compacting {path} (keep raw {raw}, 5-minute {five}, hourly {hourly})", path=path,
+              raw=retention.raw, five=retention.rollup_5m, hourly=retention.rollup_1h), file=sys.stderr)
+    progress = ProgressLine(sys.stderr)
     try:
         with SqliteStore(path, retention=retention.retention()) as store:
-            report = store.maintenance(time.time(), progress=_progress(), vacuum=True)
-        if sys.stderr.isatty():
-            sys.stderr.write("\n")
+            report = store.maintenance(time.time(), progress=progress, vacuum=True)
     except StoreError as e:
-        print(f"compact failed: {e}", file=sys.stderr)
+        progress.done()
+        print(say(args, "compact failed: {error}", error=e), file=sys.stderr)
         return 1
-    print(f"deleted: {report.deleted_raw} raw row(s), {report.deleted_5m} 5-minute row(s), "
-          f"{report.deleted_1h} hourly row(s)")
-    print(f"size: {_mb(report.size_before)} before, {_mb(report.size_after)} after")
+    progress.done()
+    print(say(args, "deleted: {raw} raw row(s), {five} 5-minute row(s), {hourly} hourly row(s)",
+              raw=report.deleted_raw, five=report.deleted_5m, hourly=report.deleted_1h))
+    print(say(args, "size: {before} before, {after} after", before=_mb(report.size_before),
+              after=_mb(report.size_after)))
     return 0
-
-
-def _progress() -> Callable[[str], None]:
-    tty = sys.stderr.isatty()
-
-    def show(msg: str) -> None:
-        # On a terminal, rewrite one line; in a log, one line per step.
-        sys.stderr.write(f"\r\033[K{msg}" if tty else f"{msg}\n")
-        sys.stderr.flush()
-
-    return show
 
 
 def _mb(n: int) -> str:

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    store = open_store(cfg)
+    store = open_store(cfg, args)
     if store is None:
         return 1
     try:

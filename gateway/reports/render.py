@@ -22,7 +22,7 @@ from gateway.notify.message import Image
 from gateway.reports.charts import bars_png, bars_svg
 from gateway.reports.findings import day_name
 from gateway.reports.samples import Sample
-from gateway.reports.sheet import SheetDay
+from gateway.reports.sheet import CHECK_FIELD, SheetDay
 from gateway.reports.weekly import MeterWeek, WeeklyReport
 
 Charts = Literal["svg", "cid"]
@@ -40,8 +40,25 @@ CORRECTION_FIELDS = {
 
 
 def field_label(field: str, locale: str) -> str:
-    """A corrected field's name for people, in ``locale`` (unknown fields as they are)."""
+    """A corrected field's name for people, in ``locale`` (unknown fields as they are); a check reading
+    names its check (``check@08:00`` -> "Check reading at 08:00")."""
+    if field.startswith(CHECK_FIELD):
+        return tr(locale, "Check reading at {time}", time=field.removeprefix(CHECK_FIELD))
     return gettext(locale, CORRECTION_FIELDS[field]) if field in CORRECTION_FIELDS else field
+
+
+def limits_text(low: float | None, high: float | None, locale: str) -> str:
+    """A unit's allowed range as people write it: "0–8 °C", "≤ 8.0 °C", "≥ 2.0 °C" ("—" without limits)."""
+    bl = locale.replace("-", "_")
+    if low is not None and high is not None:
+        whole = low == round(low) and high == round(high)
+        pattern = "#,##0" if whole else "#,##0.0"
+        return f"{format_decimal(low, pattern, locale=bl)}–{format_decimal(high, pattern, locale=bl)} °C"
+    if high is not None:
+        return f"≤ {format_decimal(high, '#,##0.0', locale=bl)} °C"
+    if low is not None:
+        return f"≥ {format_decimal(low, '#,##0.0', locale=bl)} °C"
+    return "—"
 
 
 def _dir() -> str:
@@ -83,6 +100,9 @@ def environment(locale: str, tz: tzinfo) -> Environment:
     def field(name: str) -> str:
         return field_label(name, locale)
 
+    def limits(low: float | None, high: float | None) -> str:
+        return limits_text(low, high, locale)
+
     def corrected(value: str | None) -> str:  # a sample correction's value is stored as JSON
         try:
             v = json.loads(value or '""')
@@ -93,7 +113,8 @@ def environment(locale: str, tz: tzinfo) -> Environment:
                                       for x in (d.values() if isinstance(d, dict) else d)) for d in v)
         return str(v)
 
-    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected)
+    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected,
+                       limits=limits)
     env.globals["locale"] = locale
     env.globals["tz"] = tz
     env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"

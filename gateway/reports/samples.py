@@ -150,8 +150,8 @@ class SampleLedger:
         return [(d.id, d.label) for d in devs]
 
     def check(self, meal_date: str, meal: str, dishes: list[tuple[str, str | float]], fridge: str,
-              staff: str, locale: str = "en") -> tuple[date, list[Dish], list[str]]:
-        """Validate a registration; returns the date, the dishes and warnings (e.g. under 125 g).
+              staff: str, locale: str = "en", taken_at: float | None = None) -> tuple[date, list[Dish], list[str]]:
+        """Validate a registration; returns the date, the dishes and warnings (under 125 g, a past meal date).
 
         Raises SampleError listing every problem.
         """
@@ -187,10 +187,8 @@ class SampleLedger:
             if g <= 0:
                 problems.append(tr(locale, "dish {name}: grams must be more than 0", name=name))
                 continue
-            if g < self.settings.min_grams:
-                warnings.append(tr(locale, "{name}: {grams:g} g is under {min:g} g", name=name, grams=g,
-                                  min=self.settings.min_grams))
             out.append(Dish(name[:100], g))
+        warnings += self._warnings(day, out, self.clock.now() if taken_at is None else taken_at, locale)
         dish_problems = len(problems) > before
         if not out and not dish_problems:
             problems.append(tr(locale, "dishes: list at least one dish with its grams"))
@@ -201,14 +199,30 @@ class SampleLedger:
     def register(self, meal_date: str, meal: str, dishes: list[tuple[str, str | float]], fridge: str, staff: str,
                  by: str, taken_at: float | None = None, locale: str = "en") -> tuple[Sample, list[str]]:
         """Register a meal's samples (kept from ``taken_at``, default now); returns it and warnings."""
-        day, dish_list, warnings = self.check(meal_date, meal, dishes, fridge, staff, locale)
         now = self.clock.now()
+        day, dish_list, warnings = self.check(meal_date, meal, dishes, fridge, staff, locale,
+                                              now if taken_at is None else taken_at)
         cur = self.db.conn().execute(
             "INSERT INTO food_samples (meal_date, meal, dishes, fridge, staff, taken_at, registered_at, registered_by)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (day.isoformat(), meal, json.dumps([asdict(d) for d in dish_list], ensure_ascii=False), fridge,
              staff.strip()[:100], now if taken_at is None else taken_at, now, by[:100]))
         return self.get(int(cur.lastrowid or 0)), warnings
+
+    def warnings(self, sample: Sample, locale: str = "en") -> list[str]:
+        """What to point out about a registered sample: dishes under the minimum, a meal date before its day."""
+        return self._warnings(sample.meal_date, sample.dishes, sample.taken_at, locale)
+
+    def _warnings(self, day: date, dishes: list[Dish], taken_at: float, locale: str) -> list[str]:
+        out = [tr(locale, "{name}: {grams:g} g is under {min:g} g", name=d.name, grams=d.grams,
+                  min=self.settings.min_grams) for d in dishes if d.grams < self.settings.min_grams]
+        taken = datetime.fromtimestamp(taken_at, self.tz).date()
+        if day < taken:
+            # often a slip of the date picker; the 48 hours count from when the samples were taken all the same
+            out.append(tr(locale, "the meal date {date} is before the day the samples were taken ({taken}): check "
+                                  "it; the samples are kept 48 hours from {taken} and are listed in that month",
+                          date=day.isoformat(), taken=taken.isoformat()))
+        return out
 
     # -- reading -----------------------------------------------------------------------------------
     _COLS = "id, meal_date, meal, dishes, fridge, staff, taken_at, registered_at, registered_by"
@@ -236,10 +250,17 @@ class SampleLedger:
         return found[0]
 
     def month(self, year: int, month: int) -> list[Sample]:
-        """Samples of meals in a month."""
+        """Samples of a month: its meals and every sample kept during it (its 48 hours overlap the month).
+
+        A sample taken on the 1st for a meal of the 31st before is still in the fridge this month: listing
+        by meal date alone dropped it from the ledger an inspector reads while it was kept.
+        """
         first = date(year, month, 1)
         nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        return self._samples("meal_date >= ? AND meal_date < ?", (first.isoformat(), nxt.isoformat()))
+        start = datetime(first.year, first.month, 1, tzinfo=self.tz).timestamp()
+        end = datetime(nxt.year, nxt.month, 1, tzinfo=self.tz).timestamp()
+        return self._samples("(meal_date >= ? AND meal_date < ?) OR (taken_at < ? AND taken_at + ? > ?)",
+                             (first.isoformat(), nxt.isoformat(), end, self.settings.hold, start))
 
     def open(self) -> list[Sample]:
         """Samples not discarded yet."""

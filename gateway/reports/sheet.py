@@ -38,8 +38,22 @@ log = logging.getLogger(__name__)
 MAX_GAP = 900.0
 #: A day's numbers are frozen this long after it ends (late readings from a spool arrive first).
 FREEZE_AFTER = 3600.0
-#: Fields a correction may name.
-CORRECTABLE = ("check", "min", "max", "minutes_out", "corrective_action", "note")
+#: Fields a correction may name, besides a check reading (``check_field``: the check it corrects is named).
+CORRECTABLE = ("min", "max", "minutes_out", "corrective_action", "note")
+
+
+#: A correction of a check reading is the field ``check@<check time>``: it says which check it corrects.
+CHECK_FIELD = "check@"
+
+
+def check_field(at: str) -> str:
+    """The field name of a correction of the reading at check time ``at`` (``"check@08:00"``)."""
+    return CHECK_FIELD + at
+
+
+def correctable(check_labels: Sequence[str]) -> list[str]:
+    """Every field a correction may name on a sheet with these check times, in the form's order."""
+    return [check_field(t) for t in check_labels] + list(CORRECTABLE)
 
 
 class SheetError(ValueError):
@@ -276,8 +290,9 @@ class ColdSheet:
         """Record a correction with who and why; the original stays as it was."""
         if self.config.device(device) is None or device not in {x.id for x in self.devices()}:
             raise SheetError(f"{device!r} is not a fridge, freezer, sample fridge or cold room in the config")
-        if field_ not in CORRECTABLE:
-            raise SheetError(f"field {field_!r} cannot be corrected; use one of {', '.join(CORRECTABLE)}")
+        fields = correctable(self.config.reports.sheet.check_labels)
+        if field_ not in fields:  # a bare "check" is refused: the sheet must say which check was corrected
+            raise SheetError(f"field {field_!r} cannot be corrected; use one of {', '.join(fields)}")
         value, reason, by = value.strip(), reason.strip(), by.strip()
         if not by:
             raise SheetError("say who corrects the sheet")

@@ -37,6 +37,9 @@ class RuleContext:
     #: Each says whether an event is authentic (the gate: card and button events the agent signs); an event one
     #: of them refuses authorizes nothing, so a forged exit-button press excuses no forced opening.
     event_checks: list[Callable[[Event], bool]] = field(default_factory=list)
+    #: Devices of an event-only kind (card readers, exit buttons): quiet is their normal state, so a
+    #: stale rule judges them by their availability alone, never by silence.
+    event_only: frozenset[str] = frozenset()
 
 
 class Evaluator:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,10 +42,12 @@ class RuleEngine:
 
     def __init__(self, rules: Sequence[RuleBase], service: AlertService, calendar: SchoolCalendar, clock: Clock,
                  devices: Sequence[str] = (), last_seen: Callable[[str], float | None] | None = None,
-                 queue_size: int = 10_000, lock_relays: Mapping[str, str] | None = None) -> None:
+                 queue_size: int = 10_000, lock_relays: Mapping[str, str] | None = None,
+                 event_only: Iterable[str] = ()) -> None:
         self.clock = clock
         self.service = service
-        self._ctx = RuleContext(service, calendar, clock, tuple(devices), last_seen, dict(lock_relays or {}))
+        self._ctx = RuleContext(service, calendar, clock, tuple(devices), last_seen, dict(lock_relays or {}),
+                                event_only=frozenset(event_only))
         pending = service.store.pending()
         self.evaluators: list[Evaluator] = [evaluator_for(r)(r, self._ctx, pending) for r in rules]
         self._by_id = {e.id: e for e in self.evaluators}

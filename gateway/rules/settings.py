@@ -8,7 +8,8 @@ module (``gateway.rules.threshold`` ...), its condition in words in ``gateway.ru
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -218,17 +219,31 @@ RuleSettings = Annotated[
 ]
 
 
-def check_rules(rules: Sequence[RuleBase], chains: set[str], devices: Sequence[str] | None = None) -> list[str]:
+def _quoted(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _english(message: str) -> str:
+    return message
+
+
+def check_rules(rules: Sequence[RuleBase], chains: set[str], devices: Sequence[str] | None = None,
+                translate: Callable[[str], str] = _english) -> list[str]:
     """Problems across rules: duplicate ids, chains that do not exist, device ids or globs matching no
-    ``[[devices]]`` entry (when ``devices`` is given)."""
+    ``[[devices]]`` entry (when ``devices`` is given). ``translate`` turns each English text into the
+    reader's language (``gateway.config`` passes the catalogs; this module stays free of them)."""
     problems, seen = [], set()
-    for r in rules:
-        if r.id in seen:
-            problems.append(f"rule id {r.id!r} is used twice; every [[rules]] id must be unique")
+    known_chains = ", ".join(sorted(chains)) or translate("none defined")
+    known = ", ".join(dict.fromkeys(devices or ()).keys())
+    for i, r in enumerate(rules):
+        if r.id and r.id in seen:
+            problems.append(f"rules[{i}].id = {_quoted(r.id)}: "
+                            + translate("used twice; every [[rules]] id must be unique"))
         seen.add(r.id)
         if r.notify is not None and r.notify not in chains:
-            problems.append(f"rule {r.id!r}: notify = {r.notify!r} names no chain; add [notify.chains.{r.notify}] "
-                            "or fix the name")
+            problems.append(f"rules[{i}].notify = {_quoted(r.notify)} " + translate(
+                "(rule {rule}): names no chain; add [notify.chains.{chain}] or use one of: {known}").format(
+                rule=repr(r.id), chain=r.notify, known=known_chains))
         if devices is not None:
             # A misspelt id would leave a fridge or a gate silently unwatched: refuse it at start.
             for key in ("devices", "authorized_by"):
@@ -236,9 +251,9 @@ def check_rules(rules: Sequence[RuleBase], chains: set[str], devices: Sequence[s
                     r, GateForcedRule) else getattr(r, key, ())
                 for pattern in patterns:
                     if not any(fnmatch.fnmatchcase(d, pattern) for d in devices):
-                        known = ", ".join(devices[:8]) + (", ..." if len(devices) > 8 else "") or "none"
-                        problems.append(f"rule {r.id!r}: {key} entry {pattern!r} matches no [[devices]] id "
-                                        f"(configured: {known}); fix the id or glob, or add the device")
+                        problems.append(f"rules[{i}].{key} entry {_quoted(pattern)} " + translate(
+                            "(rule {rule}): matches no [[devices]] id (configured: {known}); fix the id "
+                            "or glob, or add the device").format(rule=repr(r.id), known=known or "none"))
             if isinstance(r, GateForcedRule):
                 problems.extend(r.gate_problems(devices))
     return problems

@@ -8,10 +8,13 @@ from gateway.rules.settings import RuleBase, StaleRule
 
 
 class StaleEvaluator(Evaluator):
-    """Tracks when each watched device was last heard of.
+    """Tracks when each watched device last sent a real reading or event.
 
-    After a restart a device's last-seen time comes from the store when it has one, else from the
-    start time, so a device that went silent before the restart is reported ``for`` after it.
+    Only data counts: an availability message (a retained ``online`` redelivered whenever the gateway
+    or the broker restarts) neither clears the alert of a silent sensor nor restarts its silence. After
+    a restart a device's last-seen time is its last stored reading or event, else the start time, so a
+    device that went silent before the restart is reported ``for`` after its last reading. Event-only
+    devices (card readers, exit buttons) are quiet by nature: only being offline raises them.
     """
 
     settings: StaleRule
@@ -47,9 +50,14 @@ class StaleEvaluator(Evaluator):
         self._heard(e.device, e.ts)
 
     def on_availability(self, a: Availability) -> None:
-        """Online counts as heard; offline starts the offline timer."""
+        """Offline starts the offline timer; online stops it but is no reading, so the alert stays.
+
+        Event-only devices are judged by availability alone: for them ``online`` ends the alert too.
+        """
         if a.online:
-            self._heard(a.device, a.ts)
+            self._offline.pop(a.device, None)
+            if a.device in self.ctx.event_only and a.device in self._raised:
+                self.release(a.device)
         elif self.settings.offline:
             self._offline.setdefault(a.device, a.ts)
             self._seen.setdefault(a.device, a.ts)
@@ -63,7 +71,7 @@ class StaleEvaluator(Evaluator):
             off = self._offline.get(device)
             if off is not None and now - off >= s.offline_for:
                 self.fire(device, None, "offline", off)
-            elif now - seen >= s.for_:
+            elif device not in self.ctx.event_only and now - seen >= s.for_:
                 self.fire(device, None, "never" if device in self._never else "silent", seen)
 
 

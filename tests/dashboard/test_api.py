@@ -12,10 +12,11 @@ from gateway.model import Reading
 from tests.dashboard.helpers import Site, login_ok
 
 
-def _status(site: Site, device: str, last_seen: float, online: bool | None) -> None:
-    # device_status is written by ingest; tests put the row there the same way
-    site.db.conn().execute("INSERT OR REPLACE INTO device_status (device, last_seen, online) VALUES (?, ?, ?)",
-                           (device, last_seen, None if online is None else int(online)))
+def _status(site: Site, device: str, last_seen: float, online: bool | None, last_data: float | None = -1.0) -> None:
+    # device_status is written by ingest; tests put the row there the same way (last_data: a real reading)
+    site.db.conn().execute(
+        "INSERT OR REPLACE INTO device_status (device, last_seen, online, last_data) VALUES (?, ?, ?, ?)",
+        (device, last_seen, None if online is None else int(online), last_seen if last_data == -1.0 else last_data))
 
 
 def test_readings_raw_and_aggregated(site: Site, client: TestClient) -> None:
@@ -58,6 +59,27 @@ def test_overview_lights_follow_alerts_and_silence(site: Site, client: TestClien
     assert areas["gate"]["status"] == "green"
     assert [a["id"] for a in body["alerts"]] == [aid]
     assert body["alerts"][0]["device_name"] == "Kitchen fridge"
+
+
+def test_quiet_card_reader_is_no_silent_device_and_availability_is_no_reading(site: Site,
+                                                                             client: TestClient) -> None:
+    now = site.clock.now()
+    for d in ("fridge-1", "freezer-1", "gate", "water", "power"):
+        _status(site, d, now - 10, True)
+    # No card all night; the reader's agent keeps saying it is online.
+    _status(site, "reader", now - 60, True, last_data=now - 9 * 3600)
+    login_ok(client, "yuan")
+    areas = {a["area"]: a for a in client.get("/api/overview").json()["areas"]}
+    assert areas["gate"]["status"] == "green" and areas["gate"]["offline"] == 0
+    rows = {d["id"]: d for d in client.get("/api/devices").json()}
+    assert rows["reader"]["stale"] is False
+    _status(site, "reader", now - 60, False, last_data=now - 9 * 3600)  # its agent went away: that shows
+    areas = {a["area"]: a for a in client.get("/api/overview").json()["areas"]}
+    assert areas["gate"]["status"] == "amber" and areas["gate"]["offline"] == 1
+    # A retained "online" redelivered a minute ago is no reading: the fridge silent for an hour shows silent.
+    _status(site, "fridge-1", now - 60, True, last_data=now - 3600)
+    rows = {d["id"]: d for d in client.get("/api/devices").json()}
+    assert rows["fridge-1"]["stale"] is True and rows["fridge-1"]["last_seen"] == now - 3600
 
 
 def test_alerts_filter_ack_and_timeline(site: Site, client: TestClient) -> None:
@@ -196,13 +218,22 @@ def test_metrics_prometheus_text(site: Site, client: TestClient) -> None:
     site.open_alert("fridge-1", severity="critical")
     assert client.get("/metrics").status_code == 403  # not from localhost, not an admin
     login_ok(client, "ada")
-    text = client.get("/metrics").text
-    assert "houqin_ingest_messages 12" in text
-    assert 'houqin_ingest_refused{reason="not_json"} 2' in text
-    assert 'houqin_alerts_open{state="active",severity="critical"} 1' in text
-    assert "houqin_dashboard_sessions 1" in text
-    assert 'houqin_alerting_notify_sent{channel="wecom"} 3' in text
-    assert "houqin_alerting_rules_errors 0" in text
+    r = client.get("/metrics")
+    assert r.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = r.text
+    # Counters are counters (with _total), levels are gauges, and every family says what it is.
+    assert "# TYPE houqin_ingest_messages_total counter" in text and "houqin_ingest_messages_total 12.0" in text
+    assert "# HELP houqin_ingest_messages_total MQTT messages committed." in text
+    assert 'houqin_ingest_refused_total{reason="not_json"} 2.0' in text
+    assert "# TYPE houqin_ingest_queue_depth gauge" in text
+    assert 'houqin_alerts_open{severity="critical",state="active"} 1.0' in text
+    assert "houqin_dashboard_sessions 1.0" in text
+    assert 'houqin_alerting_notify_sent_total{channel="wecom"} 3.0' in text
+    assert "houqin_alerting_rules_errors_total 0.0" in text
+    typed = {line.split()[2]: line.split()[3] for line in text.splitlines() if line.startswith("# TYPE ")}
+    helped = {line.split()[2] for line in text.splitlines() if line.startswith("# HELP ")}
+    assert typed and set(typed) == helped
+    assert all(kind == "counter" for name, kind in typed.items() if name.endswith("_total"))
 
 
 def test_openapi_lists_the_api(client: TestClient) -> None:

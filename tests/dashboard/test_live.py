@@ -79,7 +79,7 @@ def test_metrics_open_to_localhost_scrapers(served: tuple[Site, DashboardServer]
     _, server = served
     r = httpx.get(server.url + "/metrics", timeout=10)
     assert r.status_code == 200
-    assert "houqin_dashboard_live_clients 0" in r.text
+    assert "houqin_dashboard_live_clients 0.0" in r.text
     assert httpx.get(server.url + "/api/overview", timeout=10).status_code == 401
 
 

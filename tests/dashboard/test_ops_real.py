@@ -63,15 +63,15 @@ def test_metrics_and_health_of_a_running_gateway(tmp_path: Path) -> None:
         def scraped() -> str:
             return httpx.get(base + "/metrics", timeout=10).text  # from this machine: no login needed
 
-        wait_for(lambda: (_value(scraped(), 'houqin_alerting_notify_failed_attempts{channel="robot"}') or 0) >= 1,
+        wait_for(lambda: (_value(scraped(), 'houqin_alerting_notify_failed_attempts_total{channel="robot"}') or 0) >= 1,
                  "a failed delivery on /metrics", 20, every=0.2)
         # The alert came before the commit window closed (rules are told at once); the counts come with it.
-        wait_for(lambda: _value(scraped(), 'houqin_ingest_refused{reason="not_json"}') is not None,
+        wait_for(lambda: _value(scraped(), 'houqin_ingest_refused_total{reason="not_json"}') is not None,
                  "the commit on /metrics", 30, every=0.2)
         text = scraped()
-        assert _value(text, 'houqin_ingest_refused{reason="not_json"}') == 1
-        assert (_value(text, "houqin_ingest_messages") or 0) >= 2
-        assert _value(text, 'houqin_alerts_open{state="active",severity="critical"}') == 1
+        assert _value(text, 'houqin_ingest_refused_total{reason="not_json"}') == 1
+        assert (_value(text, "houqin_ingest_messages_total") or 0) >= 2
+        assert _value(text, 'houqin_alerts_open{severity="critical",state="active"}') == 1
         for queue in ("houqin_ingest_queue_depth", "houqin_alerting_rules_queued",
                       'houqin_alerting_notify_queued{channel="robot"}'):
             assert _value(text, queue) is not None, f"{queue} missing from /metrics"

@@ -31,7 +31,7 @@ def test_unknown_metric_is_refused_listing_the_metrics() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(_config(format="plain", topic="boiler/temp", metric="temp"), "houqin.toml")
     text = str(err.value)
-    assert "devices[0].metric = 'temp'" in text and "humidity_pct" in text
+    assert 'devices[0].metric = "temp"' in text and "humidity_pct" in text
 
 
 def test_entity_mapped_to_unknown_metric_is_refused() -> None:

@@ -30,12 +30,12 @@ def test_missing_or_bad_key_is_a_warning(tmp_path: Path, monkeypatch: pytest.Mon
                                          capsys: pytest.CaptureFixture[str]) -> None:
     path = _config(tmp_path)
     monkeypatch.delenv("HOUQIN_TEST_ID_KEY", raising=False)
-    assert main(["check-config", str(path)]) == 0
+    assert main(["--lang", "en", "check-config", str(path)]) == 0
     err = capsys.readouterr().err
     assert "warning:" in err and "HOUQIN_TEST_ID_KEY" in err and "secrets.token_hex(32)" in err
     monkeypatch.setenv("HOUQIN_TEST_ID_KEY", "abc")
-    assert main(["check-config", str(path)]) == 0
+    assert main(["--lang", "en", "check-config", str(path)]) == 0
     assert "64 hexadecimal characters" in capsys.readouterr().err
     monkeypatch.setenv("HOUQIN_TEST_ID_KEY", "11" * 32)
-    assert main(["check-config", str(path)]) == 0
+    assert main(["--lang", "en", "check-config", str(path)]) == 0
     assert "warning" not in capsys.readouterr().err

@@ -89,7 +89,7 @@ def test_kill_9_mid_stream_then_restart_loses_and_doubles_nothing(tmp_path: Path
 def test_run_with_a_broken_config_says_what_to_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[site]\nid = "Bad Site"\n[mqtt]\nurl = "http://x"\n', encoding="utf-8")
-    assert main(["run", "--config", str(bad)]) == 1
+    assert main(["--lang", "en", "run", "--config", str(bad)]) == 1
     err = capsys.readouterr().err
     assert "site.id" in err and "mqtt.url" in err
 
@@ -117,7 +117,7 @@ def test_tail_follow_shows_new_readings(tmp_path: Path) -> None:
 
 def test_help_lists_the_ingest_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        main(["--help"])
+        main(["--lang", "en", "--help"])
     out = capsys.readouterr().out
     for cmd in ("run", "query", "tail", "dead-letters"):
         assert cmd in out
@@ -125,7 +125,7 @@ def test_help_lists_the_ingest_commands(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_dead_letters_without_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write_config(tmp_path / "houqin.toml", tmp_path / "nothing-here", "mqtt://127.0.0.1:1")
-    assert main(["dead-letters", "--config", str(config)]) == 1
+    assert main(["--lang", "en", "dead-letters", "--config", str(config)]) == 1
     assert "no events database" in capsys.readouterr().err
     assert os.path.exists(config)
 

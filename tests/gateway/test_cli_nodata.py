@@ -16,7 +16,7 @@ def test_read_commands_without_a_store_create_nothing(tmp_path: Path, capsys: py
     config = tmp_path / "houqin.toml"
     config.write_text(f'[site]\nid = "kg"\n[storage]\ndir = "{data}"\n[[devices]]\nid = "fridge-1"\nkind = "fridge"\n',
                       encoding="utf-8")
-    assert main([*argv, "--config", str(config)]) == 1
+    assert main(["--lang", "en", *argv, "--config", str(config)]) == 1
     err = capsys.readouterr().err
     assert f"no time-series database at {data / 'timeseries.db'}" in err and "has the gateway run" in err
     assert not data.exists(), "a read command must not create the store (as root it would own the files)"

@@ -57,10 +57,10 @@ def test_every_problem_is_reported_at_once_naming_file_key_and_value() -> None:
     text = "\n".join(problems)
     assert len(problems) == 6
     assert all(p.startswith("site.toml: ") for p in problems)
-    assert "site.id = 'Bad Id'" in text
-    assert "site.timezone = 'Mars/Base'" in text
-    assert "mqtt.url = 'http://broker'" in text
-    assert "devices[0].kind = 'fridgee'" in text and "'freezer'" in text
+    assert 'site.id = "Bad Id"' in text
+    assert 'site.timezone = "Mars/Base"' in text
+    assert 'mqtt.url = "http://broker"' in text
+    assert 'devices[0].kind = "fridgee": must be one of "fridge", "freezer"' in text
     assert "devices[1]" in text and "topic" in text
     assert "colour: unknown key" in text
 
@@ -85,12 +85,12 @@ def test_check_config_cli_prints_every_problem_and_exits_nonzero(
 ) -> None:
     f = tmp_path / "houqin.toml"
     f.write_text('[site]\nid = "OK!"\n[[devices]]\nid = "d"\nkind = "toaster"\n', encoding="utf-8")
-    assert main(["check-config", str(f)]) == 1
+    assert main(["--lang", "en", "check-config", str(f)]) == 1
     err = capsys.readouterr().err
     assert "2 problem(s)" in err
-    assert "site.id" in err and "devices[0].kind = 'toaster'" in err
+    assert "site.id" in err and 'devices[0].kind = "toaster"' in err
     good = tmp_path / "good.toml"
     good.write_text(GOOD, encoding="utf-8")
-    assert main(["check-config", "--config", str(good)]) == 0
+    assert main(["--lang", "en", "check-config", "--config", str(good)]) == 0
     out = capsys.readouterr().out
     assert "2 device(s)" in out and "s@cret" not in out and "s%40cret" not in out

@@ -232,6 +232,7 @@ def test_availability_since_changes_only_on_a_change(parts: Any) -> None:
             if i == 1:
                 again = device_status(parts[1])["fridge-1"]
                 assert again.online is True and again.online_since == T0 and again.last_seen == T0 + 60
+                assert again.last_data is None  # availability is no reading
         last = device_status(parts[1])["fridge-1"]
         assert last.online is False and last.online_since == T0 + 120
     finally:

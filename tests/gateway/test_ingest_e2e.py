@@ -55,7 +55,7 @@ def pub(mosquitto: Mosquitto, gateway: Gateway) -> Iterator[Publisher]:
 
 def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:
     capsys.readouterr()
-    assert main(list(argv)) == 0
+    assert main(["--lang", "en", *argv]) == 0
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
 
 
@@ -118,10 +118,10 @@ def test_native_readings_of_every_kind(gateway: Gateway, pub: Publisher, clock: 
     assert lines[0]["ts"] == t - 50
     lines = cli_json(capsys, "query", "water", "--metric", "usage_l", "--config", str(toml), "--json")
     assert [x["value"] for x in lines] == [12.5]
-    assert main(["query", "water", "--config", str(toml)]) == 0
+    assert main(["--lang", "en", "query", "water", "--config", str(toml)]) == 0
     out = capsys.readouterr().out
     assert "usage_l" in out and "12.5 L" in out and "water: last seen" in out
-    assert main(["query", "reader", "--config", str(toml)]) == 0
+    assert main(["--lang", "en", "query", "reader", "--config", str(toml)]) == 0
     assert ", online" in capsys.readouterr().out
 
 
@@ -205,10 +205,10 @@ def test_cli_names_what_exists(gateway: Gateway, pub: Publisher, clock: ManualCl
     wait_for(lambda: values(gateway, "fridge-1", "temperature", clock) == [4.0], what="a reading")
     toml = write_toml(gateway, tmp_path / "houqin.toml", mosquitto.url)
     capsys.readouterr()
-    assert main(["query", "nope", "--config", str(toml)]) == 1
+    assert main(["--lang", "en", "query", "nope", "--config", str(toml)]) == 1
     err = capsys.readouterr().err
     assert "unknown device 'nope'" in err and "fridge-1" in err and "water" in err
-    assert main(["query", "fridge-1", "--metric", "total_l", "--config", str(toml)]) == 1
+    assert main(["--lang", "en", "query", "fridge-1", "--metric", "total_l", "--config", str(toml)]) == 1
     assert "it has: temperature" in capsys.readouterr().err
 
 

@@ -69,3 +69,40 @@ def test_a_correction_without_a_reason_is_refused_in_chinese(site: ReportSite) -
         assert "请说明原因：更正必须写明理由" in page and "a correction needs a reason" not in page
     finally:
         c.__exit__(None, None, None)
+
+
+def test_a_check_correction_says_which_check(site: ReportSite) -> None:
+    c, csrf = client_as(site, "li")  # the site reads Chinese
+    try:
+        page = c.get(f"/cold/sheet?day={SHEET_DAY.isoformat()}").text
+        assert '<option value="check@08:00">08:00 检查时读数</option>' in page
+        assert '<option value="check@14:00">14:00 检查时读数</option>' in page
+        assert '<option value="check">' not in page
+        refused = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": SHEET_DAY.isoformat(),
+                                                          "device": "fridge", "field": "check", "value": "3.8 °C",
+                                                          "reason": "探针复测"}, follow_redirects=False)
+        assert "error=" in refused.headers["location"]  # which check? a bare "check" is not recorded
+        r = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": SHEET_DAY.isoformat(),
+                                                    "device": "fridge", "field": "check@14:00", "value": "3.8 °C",
+                                                    "reason": "探针复测"}, follow_redirects=False)
+        assert r.status_code == 303 and "error=" not in r.headers["location"]
+        for path in (f"/cold/sheet?day={SHEET_DAY.isoformat()}", f"/cold/sheet/print?day={SHEET_DAY.isoformat()}",
+                     "/cold/sheet/month?month=2026-01"):
+            assert "14:00 检查时读数 → 3.8 °C" in c.get(path).text, path
+        assert c.post("/cold/sheet/corrections", data={
+            "csrf_token": csrf, "day": SHEET_DAY.isoformat(), "device": "fridge", "field": "check@09:00",
+            "value": "3.8 °C", "reason": "x"}, follow_redirects=False).headers["location"].count("error=") == 1
+    finally:
+        c.__exit__(None, None, None)
+
+
+def test_ranges_read_as_people_write_them(site: ReportSite) -> None:
+    c, _ = client_as(site, "li")
+    try:
+        for path in (f"/cold/sheet/print?day={SHEET_DAY.isoformat()}", "/cold/sheet/month?month=2026-01"):
+            text = c.get(path).text
+            assert "0–8 °C" in text, path  # the fridge: both limits
+            assert "≤ -18.0 °C" in text, path  # the freezer: an upper limit only
+            assert "…" not in text and "– -18.0" not in text, path
+    finally:
+        c.__exit__(None, None, None)

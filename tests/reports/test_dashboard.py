@@ -6,13 +6,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.dashboard.helpers import form_token, login_ok
-from tests.reports.dash import ReportSite, make_report_site
+from tests.reports.dash import TZ, ReportSite, make_report_site
+from tests.reports.series import local_ts
 
 
 @pytest.fixture
@@ -66,15 +68,15 @@ def test_sheet_page_and_correction(site: ReportSite) -> None:
         line = next(x for x in c.get("/api/reports/sheet?day=2026-01-05").json()["lines"] if x["device"] == "fridge")
         assert line["minutes_out"] == 20.0 and line["max"] == 9.6 and line["checks"][0]["value"] == 3.5
         r = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": "2026-01-05", "device": "fridge",
-                                                    "field": "check", "value": "08:00 3.8 °C", "reason": ""},
+                                                    "field": "check@08:00", "value": "08:00 3.8 °C", "reason": ""},
                    follow_redirects=False)
         assert r.status_code == 303 and "error=" in r.headers["location"]
-        r = c.post("/cold/sheet/corrections", data={"day": "2026-01-05", "device": "fridge", "field": "check",
+        r = c.post("/cold/sheet/corrections", data={"day": "2026-01-05", "device": "fridge", "field": "check@08:00",
                                                     "value": "08:00 3.8 °C", "reason": "probe"},
                    follow_redirects=False)
         assert r.status_code == 403  # no CSRF token
         r = c.post("/cold/sheet/corrections", data={"csrf_token": csrf, "day": "2026-01-05", "device": "fridge",
-                                                    "field": "check", "value": "08:00 3.8 °C",
+                                                    "field": "check@08:00", "value": "08:00 3.8 °C",
                                                     "reason": "probe thermometer"}, follow_redirects=False)
         assert r.status_code == 303
         again = next(x for x in c.get("/api/reports/sheet?day=2026-01-05").json()["lines"] if x["device"] == "fridge")
@@ -137,3 +139,32 @@ def test_sample_form_warning_discard_and_api(site: ReportSite) -> None:
         assert g.post("/api/samples/2/discard", json={}, headers={"X-CSRF-Token": gcsrf}).status_code == 403
     finally:
         g.__exit__(None, None, None)
+
+
+def test_a_sample_with_a_past_meal_date_is_warned_and_listed_in_the_month_it_is_kept(site: ReportSite) -> None:
+    site.clock.set(local_ts(date(2026, 2, 1), 8, 0, TZ))  # the 1st of the month, a meal of the 31st before
+    c, csrf = client_as(site, "li")
+    try:
+        page = c.get("/samples")
+        form = {"csrf_token": form_token(page.text), "meal_date": "2026-01-31", "meal": "dinner", "dish_1": "鱼",
+                "grams_1": "150", "fridge": "sample-fridge", "staff": "王师傅"}
+        r = c.post("/samples", data=form, follow_redirects=False)
+        assert r.status_code == 303 and "month=2026-02" in r.headers["location"]
+        shown = c.get(r.headers["location"])
+        assert "the meal date 2026-01-31 is before the day the samples were taken (2026-02-01)" in shown.text
+        sample_id = int(r.headers["location"].rsplit("registered=", 1)[1])
+        # still kept: in February's ledger (page, API, CSV), and January's still lists its meal
+        feb = c.get("/api/samples?month=2026-02").json()["samples"]
+        assert [s["id"] for s in feb] == [sample_id]
+        assert sample_id in [s["id"] for s in c.get("/api/samples?month=2026-01").json()["samples"]]
+        assert "鱼 150 g" in c.get("/samples.csv?month=2026-02").content.decode("utf-8-sig")
+        made = c.post("/api/samples", json={"meal_date": "2026-01-30", "meal": "lunch", "dishes": [["汤", 150]],
+                                            "fridge": "sample-fridge", "staff": "王师傅"},
+                      headers={"X-CSRF-Token": csrf})
+        assert made.status_code == 201 and "is before the day the samples were taken" in made.json()["warnings"][0]
+        today = c.post("/api/samples", json={"meal_date": "2026-02-01", "meal": "lunch", "dishes": [["汤", 150]],
+                                             "fridge": "sample-fridge", "staff": "王师傅"},
+                       headers={"X-CSRF-Token": csrf})
+        assert today.json()["warnings"] == []
+    finally:
+        c.__exit__(None, None, None)

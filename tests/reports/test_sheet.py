@@ -73,8 +73,8 @@ def test_sheet_day_numbers_alerts_freeze_and_corrections(tmp_path: Path) -> None
 
         # Corrections are new records with who and why; the original stays, and edits are refused.
         with pytest.raises(SheetError, match="why"):
-            sheet.correct("fridge", DAY, "check", "08:00 4.2 °C", "", "li")
-        c = sheet.correct("fridge", DAY, "check", "08:00 4.2 °C", "probe thermometer read at 08:00", "li")
+            sheet.correct("fridge", DAY, "check@08:00", "08:00 4.2 °C", "", "li")
+        c = sheet.correct("fridge", DAY, "check@08:00", "08:00 4.2 °C", "probe thermometer read at 08:00", "li")
         again = next(x for x in sheet.day(DAY) if x.device == "fridge")
         assert again.checks[0].value == 4.0 and [x.id for x in again.corrections] == [c.id]
         assert again.corrections[0].by == "li" and again.corrections[0].reason.startswith("probe")

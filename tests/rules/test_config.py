@@ -95,9 +95,10 @@ def test_example_config_in_deploy_loads() -> None:
     (('severity = "critical"', 'severity = "urgent"'), "severity"),
     # A misspelt device would leave the fridge unwatched without a word: refused, naming the entry.
     (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-fridge"]'),
-     "rule 'fridge-warm': devices entry 'kitchen-fridge' matches no [[devices]] id "
+     "rules[0].devices entry \"kitchen-fridge\" (rule 'fridge-warm'): matches no [[devices]] id "
      "(configured: kitchen-fridge-1, gate)"),
-    (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-frige*"]'), "'kitchen-frige*' matches no [[devices]]"),
+    (('devices = ["kitchen-fridge*"]', 'devices = ["kitchen-frige*"]'),
+     "\"kitchen-frige*\" (rule 'fridge-warm'): matches no [[devices]]"),
     (('device = "gate"', 'device = "gate-agnet"'),
      "notify.channels.gate-buzzer: device 'gate-agnet' is not a [[devices]] id, so the buzzer would never sound"),
 ])

@@ -90,7 +90,8 @@ def test_a_late_event_at_the_other_gate_does_not_excuse_either(site: Site) -> No
     ({"front-gate": ["front-reader"]}, "gate 'back-gate' has no entry in authorized_by"),
     ({"front-gate": ["front-reader"], "back-gate": [], "side-gate": ["back-reader"]},
      "authorized_by names gate 'side-gate', which is not one of the rule's devices"),
-    ({"front-gate": ["front-reder"], "back-gate": []}, "authorized_by entry 'front-reder' matches no [[devices]]"),
+    ({"front-gate": ["front-reder"], "back-gate": []},
+     "authorized_by entry \"front-reder\" (rule 'forced'): matches no [[devices]]"),
 ])
 def test_config_says_which_devices_belong_to_which_gate(tmp_path: Path, authorized_by: Any, expected: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -147,7 +147,46 @@ def test_stale_and_offline(make: Any) -> None:
     site.advance(60)
     [a] = site.service.list(open_only=True)
     assert a.device == "kitchen-fridge" and a.detail == "offline"
+    # Back online is no reading: the alert stays until the sensor really measures again.
     site.feed(availability=[Availability(site.clock.now(), "kitchen-fridge", True)])
+    assert site.service.get(a.id).state == "active"
+    site.reading("kitchen-fridge", "temperature", 4.0)
+    assert site.service.get(a.id).state == "cleared"
+
+
+def test_stale_online_is_no_reading(make: Any) -> None:
+    from gateway.model import Availability
+
+    site = make([{"id": "silent", "kind": "stale", "devices": ["kitchen-fridge"], "for": "3m"}])
+    site.reading("kitchen-fridge", "temperature", 4.0)
+    heard = site.clock.now()
+    site.advance(2 * 60)
+    site.feed(availability=[Availability(site.clock.now(), "kitchen-fridge", True)])  # e.g. retained, redelivered
+    site.advance(60)
+    [a] = site.service.list(open_only=True)
+    assert a.since == heard
+    for _ in range(3):
+        site.feed(availability=[Availability(site.clock.now(), "kitchen-fridge", True)])
+        site.advance(5 * 60)
+    assert [x.id for x in site.service.list()] == [a.id] and site.service.get(a.id).state == "active"
+
+
+def test_event_only_devices_are_judged_by_availability(make: Any) -> None:
+    from gateway.model import Availability
+
+    site = make([{"id": "silent", "kind": "stale", "devices": ["*"], "for": "15m", "offline_for": "1m"}])
+    metrics = {"kitchen-fridge": "temperature", "kitchen-freezer": "temperature", "water": "usage_l",
+               "power": "usage_wh", "gate": "contact", "sink-leak": "water_leak"}
+    for _ in range(48):  # all night without a card: the reader is quiet, not silent
+        site.advance(600)
+        for dev, metric in metrics.items():
+            site.reading(dev, metric, 0.0)
+    assert site.service.list() == []
+    site.feed(availability=[Availability(site.clock.now(), "reader", False)])
+    site.advance(60)
+    [a] = site.service.list(open_only=True)
+    assert (a.device, a.detail) == ("reader", "offline")
+    site.feed(availability=[Availability(site.clock.now(), "reader", True)])
     assert site.service.get(a.id).state == "cleared"
 
 

@@ -35,7 +35,7 @@ def queue(cfg_path: Path, n: int) -> None:
 
 
 def run(cfg: Path, *extra: str) -> int:
-    return main(["storage", "status", "--config", str(cfg), *extra])
+    return main(["--lang", "en", "storage", "status", "--config", str(cfg), *extra])
 
 
 def test_status_reports_reachable_server_and_outbox_depth(
@@ -90,7 +90,10 @@ def test_query_while_influxdb_is_down_is_an_error_message_not_a_traceback(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", "houqin")
     capsys.readouterr()
-    assert main(["query", "fridge-1", "--config", str(cfg)]) == 1
+    assert main(["--lang", "en", "query", "fridge-1", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: InfluxDB at http://127.0.0.1:") and "unreachable" in err
     assert "Traceback" not in err
+    # the top-level error handler speaks the site's language (zh-CN by default)
+    assert main(["query", "fridge-1", "--config", str(cfg)]) == 1
+    assert capsys.readouterr().err.startswith("错误：InfluxDB at http://127.0.0.1:")

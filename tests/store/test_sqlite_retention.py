@@ -92,7 +92,7 @@ def test_default_retention_keeps_raw_90_days_5m_two_years_hourly_forever() -> No
 
 @pytest.mark.parametrize(
     ("table", "match"),
-    [({"raw": "3 months"}, r"storage\.retention\.raw = '3 months'.*\"90d\""),
+    [({"raw": "3 months"}, r'storage\.retention\.raw = "3 months".*"90d"'),
      ({"raw": "800d"}, "rollup_5m .* is shorter than raw"),
      ({"rollup_1h": "30d"}, "rollup_1h .* is shorter than rollup_5m"),
      ({"raw": "2h"}, "shorter than a day")],
@@ -117,7 +117,7 @@ def test_cli_compact_applies_retention_and_prints_sizes(tmp_path: Path, capsys: 
     cfg = _config(tmp_path, '[storage.retention]\nraw = "1d"\n')
     with SqliteStore(tmp_path / "data" / TIMESERIES_DB_NAME) as store:
         store.write([Reading(T0 + 60 * i, "f", "temperature", 4.0) for i in range(5000)])
-    assert main(["storage", "compact", "--config", str(cfg)]) == 0
+    assert main(["--lang", "en", "storage", "compact", "--config", str(cfg)]) == 0
     out, err = capsys.readouterr()
     assert "deleted: 5000 raw row(s)" in out
     assert "MB before" in out and "MB after" in out
@@ -128,19 +128,19 @@ def test_cli_compact_applies_retention_and_prints_sizes(tmp_path: Path, capsys: 
 
 
 def test_cli_compact_without_a_database_or_with_influxdb(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["storage", "compact", "--config", str(_config(tmp_path))]) == 1
+    assert main(["--lang", "en", "storage", "compact", "--config", str(_config(tmp_path))]) == 1
     assert "no time-series database" in capsys.readouterr().err
     assert not (tmp_path / "data" / TIMESERIES_DB_NAME).exists()
     influx = _config(tmp_path, "").read_text().replace('[storage]\n', '[storage]\ntimeseries = "influxdb"\n')
     (tmp_path / "influx.toml").write_text(influx)
-    code = main(["storage", "compact", "--config", str(tmp_path / "influx.toml")])
+    code = main(["--lang", "en", "storage", "compact", "--config", str(tmp_path / "influx.toml")])
     err = capsys.readouterr().err
     assert code == 1
     assert "only applies to the SQLite store" in err or "influxdb" in err
 
 
 def test_cli_storage_without_subcommand_shows_usage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["storage"]) == 2
+    assert main(["--lang", "en", "storage"]) == 2
     assert "compact" in capsys.readouterr().err
 
 

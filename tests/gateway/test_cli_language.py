@@ -1,0 +1,97 @@
+"""The CLI speaks the config's ``[site] locale`` (zh-CN by default), ``--lang`` overriding it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from gateway.cli import main
+from gateway.i18n import translations
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _config(tmp_path: Path, locale: str | None, extra: str = "") -> Path:
+    site = f'locale = "{locale}"\n' if locale else ""
+    path = tmp_path / "houqin.toml"
+    path.write_text(f'[site]\nid = "kg"\n{site}[storage]\ndir = "{tmp_path / "data"}"\n{extra}', encoding="utf-8")
+    return path
+
+
+BAD = '[mqtt]\nkeepalive = "30"\n[[devices]]\nid = "f"\nkind = "fridge"\n[[rules]]\nid = "warm"\nkind = "threshold"\n' \
+      'devices = ["f"]\nabove = 8\nseverity = "urgent"\nnotify = "kitchn"\n'
+
+
+def test_check_config_speaks_the_sites_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _config(tmp_path, None, BAD)  # no locale: zh-CN, the default
+    assert main(["check-config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("配置有误（3 处）：")
+    assert 'mqtt.keepalive = "30": 必须是不带引号的整数：keepalive = 30' in err
+    assert 'severity = "urgent": 只能是以下之一："critical", "major", "minor" 或 "warning"' in err
+    assert "没有这个通知链" in err and "must be" not in err and "configuration error" not in err
+
+    for argv in (["check-config", str(cfg), "--lang", "en"], ["--lang", "en", "check-config", str(cfg)]):
+        assert main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("configuration error (3 problem(s)):")
+        assert 'severity = "urgent": must be one of "critical", "major", "minor" or "warning"' in err
+
+    good = _config(tmp_path, "en")
+    assert main(["check-config", str(good)]) == 0
+    assert capsys.readouterr().out.startswith("ok: site 'kg', 0 device(s)")
+    assert main(["check-config", str(good), "--lang", "zh-CN"]) == 0
+    assert capsys.readouterr().out.startswith("配置正确：站点 'kg'，0 台设备")
+
+
+def test_a_missing_file_in_the_default_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", str(tmp_path / "nope.toml")]) == 1
+    assert "文件不存在" in capsys.readouterr().err
+
+
+def test_storage_and_query_errors_in_the_sites_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _config(tmp_path, "zh-CN")
+    assert main(["storage", "compact", "--config", str(cfg)]) == 1
+    assert "处没有时序数据库" in capsys.readouterr().err
+    assert main(["query", "fridge", "--config", str(cfg)]) == 1
+    assert "处没有时序数据库" in capsys.readouterr().err
+    assert main(["query", "fridge", "--since", "lately", "--config", str(cfg)]) == 2
+    assert "不是时长" in capsys.readouterr().err
+    assert main(["storage", "compact", "--config", str(cfg), "--lang", "en"]) == 1
+    assert "no time-series database" in capsys.readouterr().err
+
+    from gateway.model import Reading
+    from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
+
+    with SqliteStore(tmp_path / "data" / TIMESERIES_DB_NAME) as store:
+        store.write([Reading(1_795_000_000.0, "other", "temperature", 4.0)])
+    assert main(["query", "fridge", "--config", str(cfg)]) == 1
+    assert "没有设备 'fridge'；现有设备：other" in capsys.readouterr().err
+
+
+def _cli_msgids() -> set[str]:
+    """English texts the CLI and the config's problems pass through ``say``/``tr``/``translate``."""
+    found: set[str] = set()
+    files = [*sorted((ROOT / "gateway" / "cli").glob("*.py")), ROOT / "gateway" / "config.py",
+             ROOT / "gateway" / "rules" / "settings.py"]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            if name not in ("say", "tr", "translate", "_say"):
+                continue
+            for arg in node.args[:2]:
+                options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+                found.update(o.value for o in options if isinstance(o, ast.Constant) and isinstance(o.value, str))
+    return found
+
+
+def test_every_cli_text_has_a_chinese_translation() -> None:
+    ids = _cli_msgids()
+    assert {"stopped", "configuration error ({n} problem(s)):", "must be one of {allowed}"} <= ids
+    zh = translations("zh-CN")
+    missing = sorted(m for m in ids if zh.gettext(m) == m)
+    assert not missing, f"add these to gateway/locale/zh_CN/LC_MESSAGES/cli.po: {missing}"
