@@ -201,3 +201,22 @@ def test_cli_backup_and_restore(site: Site, tmp_path: Path, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert f"restored {site.storage / 'timeseries.db'} (replaced; the old one is" in out
     assert readings(site.storage) == [Reading(T0, "fridge-1", "temperature", 4.5)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_a_backup_made_as_root_belongs_to_the_service_user(site: Site, tmp_path: Path) -> None:
+    """`sudo houqin backup` (as the docs say): the gateway's nightly run, as the service user, must read and
+    prune it later."""
+    from gateway.cli import main
+
+    service_user = 65534  # nobody: the owner of the data folder, as houqin owns /var/lib/houqin
+    os.chown(site.storage, service_user, service_user)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    os.chown(usb, service_user, service_user)
+    config = tmp_path / "houqin.toml"
+    config.write_text(f'[site]\nid = "kg"\n[storage]\ndir = "{site.storage}"\n')
+    assert main(["backup", "--config", str(config), "--to", str(usb), "--keep", "3"]) == 0
+    (folder,) = backups(usb)
+    for path in (folder, *folder.rglob("*")):
+        assert (path.stat().st_uid, path.stat().st_gid) == (service_user, service_user), path
