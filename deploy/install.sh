@@ -283,6 +283,9 @@ UNITS_BEFORE=${#CHANGED[@]}
 for unit in houqin.service houqin-sensors.service; do
     install_file "$REPO/deploy/systemd/$unit" "$(R "/etc/systemd/system/$unit")" 0644
 done
+# a bounded wait for the clock (see the file)
+install_file "$REPO/deploy/systemd/time-wait-sync-houqin.conf" \
+    "$(R /etc/systemd/system/systemd-time-wait-sync.service.d/houqin.conf)" 0644
 UNITS_CHANGED=$((${#CHANGED[@]} - UNITS_BEFORE))
 JOURNAL_BEFORE=${#CHANGED[@]}
 install_file "$REPO/deploy/systemd/journald-houqin.conf" "$(R /etc/systemd/journald.conf.d/houqin.conf)" 0644

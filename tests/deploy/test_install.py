@@ -60,13 +60,17 @@ def test_staging_writes_every_file_under_root(tmp_path: Path) -> None:
                        ("etc/mosquitto/houqin/credentials.json", 0o600), ("etc/mosquitto/houqin/ca.key", 0o600),
                        ("etc/systemd/system/houqin.service", 0o644),
                        ("etc/systemd/system/houqin-sensors.service", 0o644),
-                       ("etc/systemd/journald.conf.d/houqin.conf", 0o644)]:
+                       ("etc/systemd/journald.conf.d/houqin.conf", 0o644),
+                       ("etc/systemd/system/systemd-time-wait-sync.service.d/houqin.conf", 0o644)]:
         assert path in files, path
         assert int(files[path][0], 8) & 0o777 == mode, path
     assert files["etc/mosquitto/conf.d/houqin.conf"][1] == "-> /etc/mosquitto/houqin/houqin.conf"
     for unit in ("houqin.service", "houqin-sensors.service"):
         assert (root / "etc/systemd/system" / unit).read_bytes() == (REPO / "deploy/systemd" / unit).read_bytes()
     assert "SystemMaxUse=" in (root / "etc/systemd/journald.conf.d/houqin.conf").read_text()
+    # the units wait for NTP, but not for ever: a Pi booted without internet still starts the gate's agent
+    assert "TimeoutStartSec=3min" in (root / "etc/systemd/system/systemd-time-wait-sync.service.d/houqin.conf"
+                                      ).read_text()
     # the gateway's login went into the fresh config's url
     config = (root / "etc/houqin/houqin.toml").read_text()
     assert "@127.0.0.1:1883" in config and 'url = "mqtt://127.0.0.1:1883"' not in config
