@@ -82,9 +82,10 @@ def check_database(path: Path) -> str | None:
     return None if rows == ["ok"] else "; ".join(str(r) for r in rows)
 
 
-def _give_to_owner_of(storage: Path, folder: Path) -> None:
-    """Run as root (``sudo houqin backup``): the backup belongs to the data folder's owner, the service's user,
-    whose nightly backup must read and prune it (a root-owned 0700 folder made every later one fail)."""
+def give_to_owner_of(storage: Path, folder: Path) -> None:
+    """Run as root (``sudo houqin backup``, ``restore``): ``folder`` and what is in it belong to the data folder's
+    owner, the service's user, which must read, prune or chmod them (a root-owned 0700 backup made every later
+    nightly one fail; a root-owned ``replaced-…`` folder in the data folder kept the gateway from starting)."""
     if os.geteuid() != 0:
         return
     owner = storage.stat()
@@ -128,7 +129,7 @@ def make_backup(storage: Path, to: Path, *, secrets: list[Secret], now: float, s
             json.dump(manifest, f, indent=2, ensure_ascii=False)
             f.flush()
             os.fsync(f.fileno())
-        _give_to_owner_of(storage, work)
+        give_to_owner_of(storage, work)
         work.rename(final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

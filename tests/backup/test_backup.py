@@ -220,3 +220,23 @@ def test_a_backup_made_as_root_belongs_to_the_service_user(site: Site, tmp_path:
     (folder,) = backups(usb)
     for path in (folder, *folder.rglob("*")):
         assert (path.stat().st_uid, path.stat().st_gid) == (service_user, service_user), path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_a_restore_as_root_leaves_the_data_folder_to_the_service_user(site: Site, tmp_path: Path) -> None:
+    """`sudo houqin restore` (as the docs say): the gateway, as the service user, chmods everything in its data
+    folder at start; a root-owned `replaced-...` folder made it fail to start."""
+    from gateway.cli import main
+
+    service_user = 65534
+    config = tmp_path / "houqin.toml"
+    config.write_text(f'[site]\nid = "kg"\n[storage]\ndir = "{site.storage}"\n')
+    assert main(["backup", "--config", str(config), "--to", str(tmp_path / "usb")]) == 0
+    (folder,) = backups(tmp_path / "usb")
+    site.close()
+    for path in (site.storage, *site.storage.rglob("*")):
+        os.chown(path, service_user, service_user)
+    assert main(["restore", "--config", str(config), str(folder)]) == 0
+    assert any(p.name.startswith("replaced-") for p in site.storage.iterdir())
+    for path in (site.storage, *site.storage.rglob("*")):
+        assert (path.stat().st_uid, path.stat().st_gid) == (service_user, service_user), path
