@@ -51,6 +51,12 @@ R() { printf '%s%s' "$ROOT" "$1"; }
 VENV=$(R "$OPT/venv")
 [[ -n $HOUQIN ]] || HOUQIN=$VENV/bin/houqin
 
+# systemctl enable only writes links; start, restart and daemon-reload need systemd running as PID 1, which
+# it is not in a container or a chroot: then the script says what to start by hand instead of failing.
+SYSTEMD_UP=1
+[[ -d $(R /run/systemd/system) ]] || SYSTEMD_UP=0
+BY_HAND=()
+
 CHANGED=()
 changed() { CHANGED+=("$1"); echo "  changed: $1"; }
 step() { echo "== $1"; }
@@ -61,6 +67,25 @@ sys() {
     else
         "$@"
     fi
+}
+
+# A systemctl command that needs a running systemd: run it (or, staging, say it), or keep it for the note.
+svc() {
+    if ((SYSTEMD_UP)); then
+        sys systemctl "$@"
+    else
+        BY_HAND+=("systemctl $*")
+    fi
+}
+
+# by_hand UNIT: the unit's ExecStart as its User, in its WorkingDirectory, with its Environment.
+by_hand() {
+    local unit=$1 user dir exec env
+    user=$(sed -n 's/^User=//p' "$unit")
+    dir=$(sed -n 's/^WorkingDirectory=//p' "$unit")
+    exec=$(sed -n 's/^ExecStart=//p' "$unit")
+    env=$(sed -n 's/^Environment=//p' "$unit" | tr '\n' ' ')
+    echo "cd ${dir:-/} && runuser -u ${user:-root} -- env ${env}${exec} &"
 }
 
 # install_file SRC DEST MODE: copy when the content differs; records the change.
@@ -104,16 +129,25 @@ else
 fi
 
 step "the houqin user"
+# entry DB NAME: the line of /etc/passwd or /etc/group; in staging the root's (this machine's users are not its).
+entry() {
+    if ((STAGING)); then
+        grep -s "^$2:" "$(R "/etc/$1")" || true
+    else
+        getent "$1" "$2" || true
+    fi
+}
 GROUPS_WANTED=()
 for g in gpio dialout input; do
-    getent group "$g" >/dev/null && GROUPS_WANTED+=("$g")
+    [[ -z $(entry group "$g") ]] || GROUPS_WANTED+=("$g")
 done
-if ! getent passwd houqin >/dev/null; then
+if [[ -z $(entry passwd houqin) ]]; then
     sys useradd --system --user-group --home-dir "$DATA" --no-create-home --shell /usr/sbin/nologin houqin
     ((STAGING)) || changed "user houqin"
 fi
 for g in "${GROUPS_WANTED[@]}"; do
-    if ! id -nG houqin 2>/dev/null | tr ' ' '\n' | grep -qx "$g"; then
+    # the group's members (the fourth field); houqin's own group is not among those wanted
+    if ! entry group "$g" | cut -d: -f4 | tr ',' '\n' | grep -qx houqin; then
         sys usermod -a -G "$g" houqin
         ((STAGING)) || changed "houqin in group $g"
     fi
@@ -126,14 +160,27 @@ make_dir "$DATA" 0750 houqin:houqin
 make_dir "$OPT" 0755 root:root
 
 step "Houqin in $OPT/venv"
+# Debian's Python, which python3-venv is for: the venv links to its interpreter, and the houqin user must be
+# able to run it (a python3 found first on root's PATH, e.g. a pyenv under /root, is not readable by houqin).
+PYTHON=/usr/bin/python3
+# What is installed: every package's version, and the hash of every file of Houqin itself.
+venv_state() {
+    "$VENV/bin/python" -m pip freeze 2>/dev/null || true
+    cat "$VENV"/lib/python3*/site-packages/houqin-*.dist-info/RECORD 2>/dev/null || true
+}
 if ((SKIP_VENV)); then
-    echo "  would run: python3 -m venv $OPT/venv && $OPT/venv/bin/pip install $REPO"
+    echo "  would run: $PYTHON -m venv $OPT/venv && $OPT/venv/bin/pip install $REPO"
 else
-    before=""
+    if [[ -f $VENV/pyvenv.cfg ]] && ! grep -qx "home = ${PYTHON%/*}" "$VENV/pyvenv.cfg"; then
+        echo "  $OPT/venv was made with $(sed -n 's/^home = //p' "$VENV/pyvenv.cfg"), not $PYTHON: rebuilding it"
+        rm -rf "$VENV"
+    fi
+    before="" state_before=""
     if [[ -x $VENV/bin/python ]]; then
         before=$("$VENV/bin/python" -m pip show houqin 2>/dev/null | sed -n 's/^Version: //p' || true)
+        state_before=$(venv_state)
     else
-        python3 -m venv "$VENV"
+        "$PYTHON" -m venv "$VENV"
     fi
     # The agent's hardware libraries only on a Raspberry Pi; never the demo extra.
     target=$REPO
@@ -144,7 +191,11 @@ else
     "$VENV/bin/python" -m pip install -q --upgrade --force-reinstall --no-deps "$target"
     "$VENV/bin/python" -m pip install -q "$target"
     after=$("$VENV/bin/python" -m pip show houqin | sed -n 's/^Version: //p')
-    changed "houqin ${before:-(new)} -> $after (reinstalled from $REPO)"
+    if [[ -n $before && $(venv_state) == "$state_before" ]]; then
+        echo "  houqin $after: up to date (the same files and packages as before)"
+    else
+        changed "houqin ${before:-(new)} -> $after (installed from $REPO)"
+    fi
 fi
 
 step "config in $ETC"
@@ -172,6 +223,19 @@ fi
 chmod 0640 "$(R "$GATE_KEY")"
 sys chown root:houqin "$GATE_KEY"
 
+step "the visitors' ID key"
+# The example stores visitors' ID numbers encrypted ([gate] id_numbers): without this key the gateway does not
+# start. Made once and never replaced: the ID numbers stored with it cannot be read with another.
+ID_KEY=$ETC/id.key
+if [[ -e $(R "$ID_KEY") ]]; then
+    echo "  $ID_KEY: kept"
+else
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$(R "$ID_KEY")" && echo >>"$(R "$ID_KEY")")
+    changed "$ID_KEY (new: encrypts visitors' ID numbers)"
+fi
+chmod 0640 "$(R "$ID_KEY")"
+sys chown root:houqin "$ID_KEY"
+
 step "the broker: users, ACL, TLS ($BROKER_DIR)"
 setup_out=$("$HOUQIN" mqtt setup --config "$(R "$CONFIG")" --dir "$(R "$BROKER_DIR")" \
     --pid-file "$(R /run/mosquitto/mosquitto.pid)")
@@ -181,8 +245,8 @@ broker_changed=$(sed -n 's/^.*: [0-9]* client(s); changed: //p' <<<"$setup_out")
 sys chgrp mosquitto "$BROKER_DIR"
 if ((FRESH_CONFIG)); then
     # The gateway's and the agent's logins go into the fresh config's [mqtt] url and agent_url, and the gate
-    # command key into [gate] (the file is readable by root and houqin only).
-    python3 - "$(R "$BROKER_DIR")/credentials.json" "$(R "$CONFIG")" "$GATE_KEY" <<'EOF'
+    # command key and the ID key into [gate] (the file is readable by root and houqin only).
+    (python3 - "$(R "$BROKER_DIR")/credentials.json" "$(R "$CONFIG")" "$GATE_KEY" "$ID_KEY" <<'EOF'
 import json, re, sys, urllib.parse
 logins = json.load(open(sys.argv[1]))
 text = open(sys.argv[2], encoding="utf-8").read()
@@ -201,8 +265,11 @@ text, new = new, re.sub(r'^# command_key_file = .*$', f'command_key_file = "{sys
                         flags=re.M)
 print(f"[gate] command_key_file: {sys.argv[3]}" if new != text else
       f"[gate] command_key_file: set it to {sys.argv[3]}")
+text, new = new, re.sub(r'^# id_key_file = .*$', f'id_key_file = "{sys.argv[4]}"', new, count=1, flags=re.M)
+print(f"[gate] id_key_file: {sys.argv[4]}" if new != text else f"[gate] id_key_file: set it to {sys.argv[4]}")
 open(sys.argv[2], "w", encoding="utf-8").write(new)
 EOF
+    ) | sed 's/^/  /'
 fi
 LINK=$(R /etc/mosquitto/conf.d/houqin.conf)
 if [[ $(readlink "$LINK" 2>/dev/null || true) != "$BROKER_DIR/houqin.conf" ]]; then
@@ -216,14 +283,17 @@ UNITS_BEFORE=${#CHANGED[@]}
 for unit in houqin.service houqin-sensors.service; do
     install_file "$REPO/deploy/systemd/$unit" "$(R "/etc/systemd/system/$unit")" 0644
 done
+# a bounded wait for the clock (see the file)
+install_file "$REPO/deploy/systemd/time-wait-sync-houqin.conf" \
+    "$(R /etc/systemd/system/systemd-time-wait-sync.service.d/houqin.conf)" 0644
 UNITS_CHANGED=$((${#CHANGED[@]} - UNITS_BEFORE))
 JOURNAL_BEFORE=${#CHANGED[@]}
 install_file "$REPO/deploy/systemd/journald-houqin.conf" "$(R /etc/systemd/journald.conf.d/houqin.conf)" 0644
 if ((${#CHANGED[@]} > JOURNAL_BEFORE)); then
-    sys systemctl restart systemd-journald
+    svc restart systemd-journald
 fi
 if ((UNITS_CHANGED)); then
-    sys systemctl daemon-reload
+    svc daemon-reload
 fi
 # Ordering after time-sync.target only waits for a synchronised clock when this service is enabled.
 if ((STAGING)) || systemctl list-unit-files systemd-time-wait-sync.service >/dev/null 2>&1; then
@@ -231,15 +301,29 @@ if ((STAGING)) || systemctl list-unit-files systemd-time-wait-sync.service >/dev
 fi
 sys systemctl enable mosquitto.service houqin.service houqin-sensors.service
 # A restart picks up the new broker files, the new Houqin (its migrations run at start) and the units.
-sys systemctl restart mosquitto.service
-sys systemctl restart houqin.service houqin-sensors.service
+svc restart mosquitto.service
+svc restart houqin.service houqin-sensors.service
+if ((!SYSTEMD_UP)); then
+    echo "  systemd is not running here (PID 1 is $(ps -p 1 -o comm= 2>/dev/null || echo unknown)): the units are"
+    echo "  installed and enabled for a boot with systemd, but nothing was (re)started."
+    printf '  Skipped: %s\n' "${BY_HAND[@]}"
+    echo "  Start (or restart) by hand what the units would start, as root:"
+    echo "    install -d -m 0740 -o mosquitto /run/mosquitto /var/log/mosquitto"
+    echo "    mosquitto -d -c /etc/mosquitto/mosquitto.conf"
+    for unit in houqin.service houqin-sensors.service; do
+        echo "    $(by_hand "$(R "/etc/systemd/system/$unit")")"
+    done
+fi
 
 step "doctor"
 if ((STAGING)); then
     echo "  would run: houqin doctor --config $CONFIG"
 else
-    sleep 3  # the gateway connects to the broker
-    "$HOUQIN" doctor --config "$CONFIG" || echo "  doctor found something to look at (above)"
+    ((!SYSTEMD_UP)) || sleep 3  # the gateway connects to the broker
+    if ! "$HOUQIN" doctor --config "$CONFIG"; then
+        echo "  doctor found something to look at (above)"
+        ((SYSTEMD_UP)) || echo "  (this script started nothing: start the services by hand as above, then run doctor again)"
+    fi
 fi
 
 echo

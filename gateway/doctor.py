@@ -289,6 +289,10 @@ def check_clock(run: Run = run_command) -> Check:
     if answer == "no":
         return Check("clock", "warn", "the clock is not synchronised: readings wait for it; check the network "
                      "and timedatectl timesync-status")
+    if r is not None and r.returncode != 0:
+        # timedatectl is there but has no systemd to ask (a container, a chroot): not "no timedatectl"
+        return Check("clock", "unknown", "whether the clock is synchronised is unknown: systemd is not running, "
+                     "so timedatectl cannot tell")
     return Check("clock", "unknown", "whether the clock is synchronised is unknown (no timedatectl)")
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gateway import runlock
-from gateway.backup.snapshot import SECRETS, BackupError, load, verify
+from gateway.backup.snapshot import SECRETS, BackupError, give_to_owner_of, load, verify
 
 
 @dataclass
@@ -81,4 +81,6 @@ def restore(source: Path, storage: Path, *, now: float) -> Restored:
         dest = Path(original)
         dest.parent.mkdir(parents=True, exist_ok=True)
         put(source / SECRETS / name, dest)
+    if done.aside is not None:
+        give_to_owner_of(storage, done.aside)
     return done

@@ -82,6 +82,17 @@ def check_database(path: Path) -> str | None:
     return None if rows == ["ok"] else "; ".join(str(r) for r in rows)
 
 
+def give_to_owner_of(storage: Path, folder: Path) -> None:
+    """Run as root (``sudo houqin backup``, ``restore``): ``folder`` and what is in it belong to the data folder's
+    owner, the service's user, which must read, prune or chmod them (a root-owned 0700 backup made every later
+    nightly one fail; a root-owned ``replaced-…`` folder in the data folder kept the gateway from starting)."""
+    if os.geteuid() != 0:
+        return
+    owner = storage.stat()
+    for path in (folder, *folder.rglob("*")):
+        os.chown(path, owner.st_uid, owner.st_gid, follow_symlinks=False)
+
+
 def make_backup(storage: Path, to: Path, *, secrets: list[Secret], now: float, site: str = "") -> Backup:
     """Write a verified backup of every database in ``storage`` and the ``secrets`` into a new folder of ``to``."""
     stamp = dt.datetime.fromtimestamp(now, dt.UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -118,6 +129,7 @@ def make_backup(storage: Path, to: Path, *, secrets: list[Secret], now: float, s
             json.dump(manifest, f, indent=2, ensure_ascii=False)
             f.flush()
             os.fsync(f.fileno())
+        give_to_owner_of(storage, work)
         work.rename(final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)

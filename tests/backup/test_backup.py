@@ -201,3 +201,42 @@ def test_cli_backup_and_restore(site: Site, tmp_path: Path, capsys: pytest.Captu
     out = capsys.readouterr().out
     assert f"restored {site.storage / 'timeseries.db'} (replaced; the old one is" in out
     assert readings(site.storage) == [Reading(T0, "fridge-1", "temperature", 4.5)]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_a_backup_made_as_root_belongs_to_the_service_user(site: Site, tmp_path: Path) -> None:
+    """`sudo houqin backup` (as the docs say): the gateway's nightly run, as the service user, must read and
+    prune it later."""
+    from gateway.cli import main
+
+    service_user = 65534  # nobody: the owner of the data folder, as houqin owns /var/lib/houqin
+    os.chown(site.storage, service_user, service_user)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    os.chown(usb, service_user, service_user)
+    config = tmp_path / "houqin.toml"
+    config.write_text(f'[site]\nid = "kg"\n[storage]\ndir = "{site.storage}"\n')
+    assert main(["backup", "--config", str(config), "--to", str(usb), "--keep", "3"]) == 0
+    (folder,) = backups(usb)
+    for path in (folder, *folder.rglob("*")):
+        assert (path.stat().st_uid, path.stat().st_gid) == (service_user, service_user), path
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give files away")
+def test_a_restore_as_root_leaves_the_data_folder_to_the_service_user(site: Site, tmp_path: Path) -> None:
+    """`sudo houqin restore` (as the docs say): the gateway, as the service user, chmods everything in its data
+    folder at start; a root-owned `replaced-...` folder made it fail to start."""
+    from gateway.cli import main
+
+    service_user = 65534
+    config = tmp_path / "houqin.toml"
+    config.write_text(f'[site]\nid = "kg"\n[storage]\ndir = "{site.storage}"\n')
+    assert main(["backup", "--config", str(config), "--to", str(tmp_path / "usb")]) == 0
+    (folder,) = backups(tmp_path / "usb")
+    site.close()
+    for path in (site.storage, *site.storage.rglob("*")):
+        os.chown(path, service_user, service_user)
+    assert main(["restore", "--config", str(config), str(folder)]) == 0
+    assert any(p.name.startswith("replaced-") for p in site.storage.iterdir())
+    for path in (site.storage, *site.storage.rglob("*")):
+        assert (path.stat().st_uid, path.stat().st_gid) == (service_user, service_user), path

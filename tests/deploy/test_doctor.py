@@ -123,9 +123,24 @@ def test_clock_and_services_read_systemd_tools() -> None:
 
     assert check_clock(run).status == "ok"
     assert check_clock(lambda argv: None).status == "unknown"
+    assert "no timedatectl" in check_clock(lambda argv: None).message
     states = {c.id: c.status for c in check_services(run)}
     assert states == {"service:mosquitto.service": "fail", "service:houqin.service": "ok",
                       "service:houqin-sensors.service": "fail"}
+
+
+def test_clock_without_systemd_says_so_not_that_timedatectl_is_missing() -> None:
+    # what timedatectl answers in a container whose PID 1 is not systemd (Debian 12)
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(argv, 1, "", "System has not been booted with systemd as init system "
+                                           "(PID 1). Can't operate.\nFailed to connect to bus: Host is down\n")
+
+    clock = check_clock(run)
+    assert clock.status == "unknown" and "systemd is not running" in clock.message
+    assert "no timedatectl" not in clock.message
+    from gateway.i18n import tr
+
+    assert "systemd 没有运行" in tr("zh-CN", clock.message)
 
 
 def test_write_rate_of_a_running_gateway_is_measured_from_its_own_counters(tmp_path: Path) -> None:

@@ -44,6 +44,8 @@ def test_units_are_hardened_and_ordered(name: str) -> None:
         assert s[key] == [value], key
     assert "mosquitto.service" in s["After"][0] and "time-sync.target" in s["After"][0]
     assert "systemd-time-wait-sync.service" in s["Wants"][0]
+    # Wants=, never Requires=: when the (bounded) wait for NTP fails the services start anyway
+    assert not any("time" in v for v in s.get("Requires", []) + s.get("Requisite", []) + s.get("BindsTo", []))
 
 
 def test_gateway_has_a_watchdog_and_sensors_their_devices() -> None:
@@ -53,3 +55,19 @@ def test_gateway_has_a_watchdog_and_sensors_their_devices() -> None:
     sensors = settings("houqin-sensors.service")
     assert "/dev/gpiomem rw" in sensors["DeviceAllow"] and "char-gpiochip rw" in sensors["DeviceAllow"]
     assert "DevicePolicy" in sensors and "PrivateDevices" not in sensors
+
+
+WAIT_SYNC = Path("/lib/systemd/system/systemd-time-wait-sync.service")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None or not WAIT_SYNC.exists(),
+                    reason="systemd-analyze or systemd-time-wait-sync.service is not installed")
+def test_the_bounded_wait_for_the_clock_verifies(tmp_path: Path) -> None:
+    # verify reads the drop-in folder next to the unit, as systemd reads /etc/systemd/system/*.service.d
+    shutil.copy(WAIT_SYNC, tmp_path / WAIT_SYNC.name)
+    (tmp_path / f"{WAIT_SYNC.name}.d").mkdir()
+    shutil.copy(SYSTEMD / "time-wait-sync-houqin.conf", tmp_path / f"{WAIT_SYNC.name}.d" / "houqin.conf")
+    r = subprocess.run(["systemd-analyze", "verify", str(tmp_path / WAIT_SYNC.name)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr.strip() == "", r.stderr
+    assert "TimeoutStartSec=3min" in (SYSTEMD / "time-wait-sync-houqin.conf").read_text()
