@@ -27,6 +27,8 @@ from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
 from gateway.gate.service import Gate
 from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
+from gateway.inspections.build import build_disinfection
+from gateway.inspections.watch import DisinfectionWatch
 from gateway.link_settings import link_settings
 from gateway.model import BatchObserver
 from gateway.mqtt_link import MqttLink, Will
@@ -90,6 +92,8 @@ class Site:
     backup: NightlyBackup | None
     #: Home Assistant MQTT discovery; None unless ``[homeassistant] discovery = true``.
     discovery: HomeAssistantDiscovery | None
+    #: The disinfection record's watch over the rooms' UV lamp plugs (``[inspections.disinfection]``).
+    disinfection: DisinfectionWatch
 
     @property
     def config(self) -> Config:
@@ -207,8 +211,14 @@ def _build_parts(core: Gateway) -> Site:
         core.add_observer(discovery)
         core.add_component(discovery)
 
+    # Inspections: UV lamp sessions, the disinfection schedule and the "lamp on in class" alarm.
+    disinfection = DisinfectionWatch(build_disinfection(config, core.events_db, clock), store, alerting.service,
+                                     clock, config.site.locale)
+    core.add_observer(disinfection)
+    core.add_component(disinfection)
+
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
-                nightly=nightly, backup=backup, discovery=discovery)
+                nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection)
 
 
 class Gateway:

@@ -20,6 +20,7 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
+from gateway.inspections.settings import InspectionsSettings, check_inspections
 from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
@@ -371,6 +372,8 @@ class Config(_Section):
     """``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``)."""
     backup: BackupSettings = BackupSettings()
     """``[backup]``: the nightly backup of every database and secret file (``gateway/backup/``)."""
+    inspections: InspectionsSettings = InspectionsSettings()
+    """``[inspections]``: the disinfection record from UV lamps on smart plugs (``gateway/inspections/``)."""
 
     @model_validator(mode="after")
     def _sections_consistent(self) -> Config:
@@ -382,6 +385,8 @@ class Config(_Section):
             *check_notify(self.notify, [d.id for d in self.devices]),
             *check_reports(self.reports, set(self.notify.channels), set(self.notify.chains)),
             *check_sensors(self.devices, self.sensors),
+            *check_inspections(self.inspections, [d.id for d in self.devices if "power_w" in KINDS[d.kind].metrics],
+                               [d.id for d in self.devices], set(self.notify.chains)),
         ]
         if problems:
             raise ValueError("\n".join(problems))

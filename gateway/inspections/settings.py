@@ -1,0 +1,124 @@
+"""``[inspections]``: the disinfection record (消毒记录) from UV lamps on smart plugs, per room."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gateway.values import DaytimeWindow, Duration, Id, TimeWindow, parse_window
+
+#: Ways a room is disinfected by hand (manual entries), as stored; people read them translated.
+METHODS: tuple[str, ...] = ("uv", "spray", "wipe", "disinfectant")
+Severity = Literal["critical", "major", "minor", "warning"]
+
+
+class _S(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class RoomSettings(_S):
+    """``[[inspections.disinfection.rooms]]``: one room whose disinfection is recorded."""
+
+    id: Id
+    """Short id of the room (e.g. ``"class-1"``), used in links and files."""
+    name: str = ""
+    """The room's name for people (e.g. ``"小一班活动室"``); default: the id."""
+    plug: str | None = None
+    """The device id of the smart plug (Tasmota, Shelly, Zigbee2MQTT...) feeding the room's UV lamp; without it
+    the room is recorded by manual entries only."""
+    occupied: list[DaytimeWindow] | None = None
+    """Hours children are in the room on a school day (e.g. ``["07:30-17:30"]``); default: the school calendar's
+    opening hours. A UV lamp drawing power then is a safety alarm."""
+    window: DaytimeWindow | None = None
+    """Override of ``[inspections.disinfection] window`` for this room."""
+    min_duration: Duration | None = None
+    """Override of ``[inspections.disinfection] min_duration`` for this room."""
+    lamp_hours_before: float = Field(default=0.0, ge=0)
+    """Hours the lamp had burnt before Houqin counted (until the first replacement is recorded)."""
+
+    @property
+    def label(self) -> str:
+        """The name for people: the configured name or the id."""
+        return self.name or self.id
+
+
+class DisinfectionSettings(_S):
+    """``[inspections.disinfection]``: UV lamp sessions from power readings, the schedule and the lamp's life."""
+
+    rooms: list[RoomSettings] = Field(default_factory=list)
+    """The rooms whose disinfection is recorded."""
+    threshold_w: float = Field(default=10.0, gt=0)
+    """Power (W) above which a room's plug counts as the lamp being on."""
+    warmup: Duration = Field(default=300.0, ge=0, le=3600)
+    """Minutes after switch-on that do not count towards a session's duration (a UV lamp reaches its output
+    after a few minutes), e.g. ``"5m"``."""
+    min_duration: Duration = Field(default=1800.0, gt=0)
+    """The shortest session that counts (after the warm-up), e.g. ``"30m"``."""
+    window: DaytimeWindow = parse_window("18:00-24:00", cross_midnight=False)
+    """When a day's session must start (local time), e.g. ``"18:00-24:00"`` (after the children have left); it may
+    run past midnight."""
+    days: Literal["school", "every"] = "school"
+    """Which days need a session: ``"school"`` (days the school calendar opens) or ``"every"``."""
+    judge_after: Duration = Field(default=10800.0, ge=0)
+    """How long after the window ends a day is judged (a late session may still be running), e.g. ``"3h"``."""
+    max_gap: Duration = Field(default=600.0, gt=0)
+    """A plug silent this long while on ends its session at its last reading, e.g. ``"10m"``."""
+    lamp_life_h: float = Field(default=1000.0, gt=0)
+    """Hours a UV lamp lasts; at this many hours a replacement reminder is raised."""
+    severity: Severity = "major"
+    """Severity of "missed or too short" and lamp-life alerts."""
+    safety_severity: Severity = "critical"
+    """Severity of "UV lamp on while children are in the room"."""
+    notify: str | None = None
+    """Escalation chain (``[notify.chains.<name>]``) of these alerts; default: the alerts' default routing."""
+
+    @model_validator(mode="after")
+    def _unique_rooms(self) -> DisinfectionSettings:
+        seen: set[str] = set()
+        for r in self.rooms:
+            if r.id in seen:
+                raise ValueError(f"room id {r.id!r} is used twice; every room id must be unique")
+            seen.add(r.id)
+        return self
+
+    def room(self, room_id: str) -> RoomSettings | None:
+        """The room with this id, if configured."""
+        return next((r for r in self.rooms if r.id == room_id), None)
+
+    def window_of(self, room: RoomSettings) -> TimeWindow:
+        """When the room's daily session must start."""
+        return room.window or self.window
+
+    def min_of(self, room: RoomSettings) -> float:
+        """The room's shortest session that counts, in seconds."""
+        return self.min_duration if room.min_duration is None else room.min_duration
+
+
+class InspectionsSettings(_S):
+    """``[inspections]``: records of the logistics office backed by the sensors."""
+
+    disinfection: DisinfectionSettings = DisinfectionSettings()
+    """The disinfection record (消毒记录) from UV lamps on smart plugs and manual entries."""
+
+
+def check_inspections(s: InspectionsSettings, power_devices: Iterable[str], devices: Iterable[str],
+                      chains: set[str]) -> list[str]:
+    """Problems with device and chain names ``[inspections]`` uses."""
+    problems: list[str] = []
+    known, power = set(devices), set(power_devices)
+    d = s.disinfection
+    for r in d.rooms:
+        if r.plug is None:
+            continue
+        if r.plug not in known:
+            problems.append(f"[inspections.disinfection] room {r.id!r}: plug = {r.plug!r} is no [[devices]] id; "
+                            "add the device or fix the name")
+        elif r.plug not in power:
+            problems.append(f"[inspections.disinfection] room {r.id!r}: plug = {r.plug!r} does not report power "
+                            "(power_w); give it kind = \"uv_lamp\" or \"power_meter\"")
+    if d.notify is not None and d.notify not in chains:
+        problems.append(f"[inspections.disinfection] notify = {d.notify!r} names no chain; add "
+                        f"[notify.chains.{d.notify}] or fix the name")
+    return problems
