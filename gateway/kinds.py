@@ -86,7 +86,7 @@ KINDS: Mapping[str, DeviceKind] = {k.id: k for k in (
     DeviceKind("door", "door", "gate", ("contact",), sensor_types=_GATE_PARTS),
     DeviceKind("relay", "relay", "gate", sensor_types=("relay",)),
     # A smart plug feeding a room's UV lamp: its power makes the disinfection record (gateway/inspections).
-    DeviceKind("uv_lamp", "UV lamp", "other", ("power_w", "energy_wh")),
+    DeviceKind("uv_lamp", "UV lamp", "other", ("power_w",)),
 )}
 
 
