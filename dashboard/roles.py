@@ -106,6 +106,15 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/gate/handover"): _GATE,
     ("POST", "/api/samples"): _KITCHEN,
     ("POST", "/api/samples/{sample_id}/discard"): _KITCHEN,
+    # Inspections (dashboard/routes/inspections.py): the disinfection record; the health teacher (kitchen
+    # role) and facilities record disinfections, facilities fit new lamps.
+    ("GET", "/disinfection"): _ALL - {"guard"},
+    ("GET", "/disinfection/print"): _ALL - {"guard"},
+    ("GET", "/disinfection.csv"): _ALL - {"guard"},
+    ("POST", "/disinfection/manual"): frozenset({"admin", "facilities", "kitchen"}),
+    ("POST", "/disinfection/{room_id}/lamp"): frozenset({"admin", "facilities"}),
+    ("GET", "/api/disinfection"): _ALL - {"guard"},
+    ("POST", "/api/disinfection/manual"): frozenset({"admin", "facilities", "kitchen"}),
 }
 
 

@@ -49,6 +49,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "card_delete": "deleted card", "sample_registered": "registered food sample",
     "sample_discarded": "discarded food sample", "sheet_correction": "corrected the cold-storage sheet",
     "gate_release": "released the lock of",
+    "disinfection_entry": "recorded a disinfection of", "uv_lamp_replaced": "recorded a new UV lamp in",
 }
 
 #: Strings the page script shows (live alerts, gate state), translated once per locale.

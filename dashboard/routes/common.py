@@ -28,6 +28,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/reports/weekly", "Weekly report"),
     ("/cold/sheet", "Cold-storage sheet"),
     ("/samples", "Food samples"),
+    ("/disinfection", "Disinfection"),
     ("/admin", "Admin"),
 )
 

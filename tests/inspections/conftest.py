@@ -56,7 +56,7 @@ class UvSite:
         self.record = build_disinfection(self.cfg, self.db, self.clock)
         self.watch = DisinfectionWatch(self.record, self.store, self.alerts, self.clock, "en")
 
-    def run(self, until: float, on: list[tuple[float, float]], every: float = 300.0, tick: float = 600.0) -> None:
+    def run(self, until: float, on: list[tuple[float, float]], every: float = 300.0, tick: float = 1800.0) -> None:
         """Plug uv-1 reports every ``every`` s and at each switch (30 W inside ``on``, 0.4 W outside); the watch
         sees each reading as ingest would and ticks every ``tick`` s."""
         t0 = self.clock.now()
