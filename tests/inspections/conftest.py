@@ -33,6 +33,7 @@ def site_config(tmp_path: Path, **disinfection: Any) -> Config:
     return parse_config({
         "site": {"id": "kg", "name": "阳光幼儿园", "locale": "en"},
         "storage": {"dir": str(tmp_path / "data")},
+        "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": [{"id": "uv-1", "kind": "uv_lamp", "name": "小一班紫外灯"},
                     {"id": "water", "kind": "water_meter"}],
         "inspections": {"disinfection": {
