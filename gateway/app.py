@@ -28,6 +28,8 @@ from gateway.gate.service import Gate
 from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
 from gateway.inspections.build import build_disinfection
+from gateway.inspections.checklist_watch import ChecklistWatch
+from gateway.inspections.checklists import Checklists
 from gateway.inspections.watch import DisinfectionWatch
 from gateway.link_settings import link_settings
 from gateway.model import BatchObserver
@@ -94,6 +96,8 @@ class Site:
     discovery: HomeAssistantDiscovery | None
     #: The disinfection record's watch over the rooms' UV lamp plugs (``[inspections.disinfection]``).
     disinfection: DisinfectionWatch
+    #: The checklists' overdue alerts (``[[inspections.checklists]]``).
+    checklists: ChecklistWatch
 
     @property
     def config(self) -> Config:
@@ -216,9 +220,13 @@ def _build_parts(core: Gateway) -> Site:
                                      clock, config.site.locale)
     core.add_observer(disinfection)
     core.add_component(disinfection)
+    checklists = ChecklistWatch(Checklists(config, core.events_db, clock, store), alerting.service, clock,
+                                config.site.locale)
+    core.add_component(checklists)
 
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
-                nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection)
+                nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection,
+                checklists=checklists)
 
 
 class Gateway:

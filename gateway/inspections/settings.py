@@ -1,4 +1,4 @@
-"""``[inspections]``: the disinfection record (消毒记录) from UV lamps on smart plugs, per room."""
+"""``[inspections]``: the disinfection record (消毒记录) from UV lamps on smart plugs, per room, and checklists."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gateway.calendar import WEEKDAYS
 from gateway.values import DaytimeWindow, Duration, Id, TimeWindow, parse_window
 
 #: Ways a room is disinfected by hand (manual entries), as stored; people read them translated.
@@ -96,11 +97,86 @@ class DisinfectionSettings(_S):
         return self.min_duration if room.min_duration is None else room.min_duration
 
 
+class ItemSettings(_S):
+    """One item of a checklist."""
+
+    id: Id
+    """Short id of the item, unique in its checklist (e.g. ``"fridge-temp"``)."""
+    text: str
+    """What to check, for people (e.g. ``"冰箱温度正常、门已关好"``)."""
+    devices: list[str] = Field(default_factory=list)
+    """Devices whose evidence is shown beside the item (a fridge's last 24 hours, a door's state, a meter's night
+    use); a "pass" that the evidence contradicts (a door open now, a fridge out of range) is warned about."""
+
+
+class ChecklistSettings(_S):
+    """``[[inspections.checklists]]``: a check done on a schedule by a role (日查 / 周查 / 月查 / 放假前)."""
+
+    id: Id
+    """Short id of the checklist (e.g. ``"kitchen-daily"``), used in links."""
+    name: str
+    """Its name for people (e.g. ``"厨房每日安全检查"``)."""
+    schedule: Literal["daily", "weekly", "monthly", "before_holiday"] = "daily"
+    """``"daily"``, ``"weekly"`` (on ``weekday``), ``"monthly"`` (on ``day``) or ``"before_holiday"`` (the last
+    school day before each holiday in ``[calendar] holidays``)."""
+    weekday: str = "mon"
+    """For ``"weekly"``: the day it is due (``mon``..``sun``)."""
+    day: int = Field(default=1, ge=1, le=28)
+    """For ``"monthly"``: the day of the month it is due (1-28)."""
+    school_days_only: bool = True
+    """Due only on days the school calendar opens (a daily check skips weekends and holidays; a weekly or monthly
+    one falling on a closed day is not due that time)."""
+    role: Literal["admin", "kitchen", "guard", "facilities"] = "facilities"
+    """Who does it (admins may do every checklist)."""
+    window: DaytimeWindow = parse_window("07:00-09:00", cross_midnight=False)
+    """When on its due day it is done; not done by the window's end raises an alert."""
+    items: list[ItemSettings] = Field(min_length=1)
+    """What is checked."""
+    severity: Severity = "minor"
+    """Severity of "checklist not done"."""
+    notify: str | None = None
+    """Escalation chain of "checklist not done"; default: ``[inspections] notify``."""
+
+    @model_validator(mode="after")
+    def _valid(self) -> ChecklistSettings:
+        if self.weekday not in WEEKDAYS:
+            raise ValueError(f"weekday = {self.weekday!r}: use one of {', '.join(WEEKDAYS)}")
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise ValueError(f"checklist {self.id!r}: item id {item.id!r} is used twice")
+            seen.add(item.id)
+        return self
+
+    def item(self, item_id: str) -> ItemSettings | None:
+        """The item with this id."""
+        return next((i for i in self.items if i.id == item_id), None)
+
+
 class InspectionsSettings(_S):
     """``[inspections]``: records of the logistics office backed by the sensors."""
 
     disinfection: DisinfectionSettings = DisinfectionSettings()
     """The disinfection record (消毒记录) from UV lamps on smart plugs and manual entries."""
+    checklists: list[ChecklistSettings] = Field(default_factory=list)
+    """Checklists (日查 / 周查 / 月查 / 放假前) with their items, schedule, role and due window."""
+    notify: str | None = None
+    """Default escalation chain of "checklist not done" alerts."""
+    max_photo_kb: int = Field(default=2048, ge=16, le=10240)
+    """Largest photo (KiB) a checklist item may carry; JPEG or PNG only."""
+
+    @model_validator(mode="after")
+    def _unique_checklists(self) -> InspectionsSettings:
+        seen: set[str] = set()
+        for c in self.checklists:
+            if c.id in seen:
+                raise ValueError(f"checklist id {c.id!r} is used twice; every checklist id must be unique")
+            seen.add(c.id)
+        return self
+
+    def checklist(self, checklist_id: str) -> ChecklistSettings | None:
+        """The checklist with this id."""
+        return next((c for c in self.checklists if c.id == checklist_id), None)
 
 
 def check_inspections(s: InspectionsSettings, power_devices: Iterable[str], devices: Iterable[str],
@@ -121,4 +197,15 @@ def check_inspections(s: InspectionsSettings, power_devices: Iterable[str], devi
     if d.notify is not None and d.notify not in chains:
         problems.append(f"[inspections.disinfection] notify = {d.notify!r} names no chain; add "
                         f"[notify.chains.{d.notify}] or fix the name")
+    for c in s.checklists:
+        for item in c.items:
+            problems.extend(f"[[inspections.checklists]] {c.id!r} item {item.id!r}: device {dev!r} is no "
+                            "[[devices]] id; add the device or fix the name"
+                            for dev in item.devices if dev not in known)
+        if c.notify is not None and c.notify not in chains:
+            problems.append(f"[[inspections.checklists]] {c.id!r}: notify = {c.notify!r} names no chain; add "
+                            f"[notify.chains.{c.notify}] or fix the name")
+    if s.notify is not None and s.notify not in chains:
+        problems.append(f"[inspections] notify = {s.notify!r} names no chain; add [notify.chains.{s.notify}] "
+                        "or fix the name")
     return problems
