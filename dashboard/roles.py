@@ -115,6 +115,13 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("POST", "/disinfection/{room_id}/lamp"): frozenset({"admin", "facilities"}),
     ("GET", "/api/disinfection"): _ALL - {"guard"},
     ("POST", "/api/disinfection/manual"): frozenset({"admin", "facilities", "kitchen"}),
+    # Checklists (dashboard/routes/checks.py): each checklist's role (and admins) does it, checked per checklist.
+    ("GET", "/checks"): _ALL,
+    ("GET", "/checks/{checklist_id}"): _ALL,
+    ("POST", "/checks/{checklist_id}"): _ACTORS,
+    ("GET", "/checks/photos/{name}"): _ALL,
+    ("GET", "/api/checks"): _ALL,
+    ("POST", "/api/checks/{checklist_id}"): _ACTORS,
 }
 
 

@@ -50,6 +50,7 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "sample_discarded": "discarded food sample", "sheet_correction": "corrected the cold-storage sheet",
     "gate_release": "released the lock of",
     "disinfection_entry": "recorded a disinfection of", "uv_lamp_replaced": "recorded a new UV lamp in",
+    "checklist_done": "completed a checklist",
 }
 
 #: Strings the page script shows (live alerts, gate state), translated once per locale.

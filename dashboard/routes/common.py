@@ -29,6 +29,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/cold/sheet", "Cold-storage sheet"),
     ("/samples", "Food samples"),
     ("/disinfection", "Disinfection"),
+    ("/checks", "Checklists"),
     ("/admin", "Admin"),
 )
 
