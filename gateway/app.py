@@ -30,6 +30,8 @@ from gateway.ingest import Ingest
 from gateway.inspections.build import build_disinfection
 from gateway.inspections.checklist_watch import ChecklistWatch
 from gateway.inspections.checklists import Checklists
+from gateway.inspections.hazard_watch import HazardWatch
+from gateway.inspections.ledger import Ledger
 from gateway.inspections.watch import DisinfectionWatch
 from gateway.link_settings import link_settings
 from gateway.model import BatchObserver
@@ -98,6 +100,8 @@ class Site:
     disinfection: DisinfectionWatch
     #: The checklists' overdue alerts (``[[inspections.checklists]]``).
     checklists: ChecklistWatch
+    #: The hazard ledger's overdue alerts.
+    hazards: HazardWatch
 
     @property
     def config(self) -> Config:
@@ -223,10 +227,12 @@ def _build_parts(core: Gateway) -> Site:
     checklists = ChecklistWatch(Checklists(config, core.events_db, clock, store), alerting.service, clock,
                                 config.site.locale)
     core.add_component(checklists)
+    hazards = HazardWatch(Ledger(config, core.events_db, clock), alerting.service, clock, config.site.locale)
+    core.add_component(hazards)
 
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
                 nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection,
-                checklists=checklists)
+                checklists=checklists, hazards=hazards)
 
 
 class Gateway:

@@ -5,7 +5,6 @@ status the overdue alert is raised from. Runs are appended, never edited: a corr
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,13 +17,12 @@ from gateway.config import Config
 from gateway.eventsdb import EventsDB
 from gateway.i18n import tr
 from gateway.inspections.evidence import Evidence, EvidenceReader
+from gateway.inspections.ledger import Ledger
+from gateway.inspections.photos import PhotoError, Photos
 from gateway.inspections.schedule import current_due
 from gateway.inspections.settings import ChecklistSettings
 from gateway.store.base import TimeSeriesStore
 from gateway.values import MIDNIGHT
-
-#: Image types a photo may be, by the bytes it starts with.
-PHOTO_TYPES = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png"}
 
 
 class ChecklistError(ValueError):
@@ -119,7 +117,8 @@ class Checklists:
         self.calendar = SchoolCalendar(config.calendar, config.site.tz)
         self.tz = self.calendar.tz
         self.holidays = parse_days(config.calendar.holidays)
-        self.photo_dir = config.storage.path / "photos"
+        self.photos = Photos(config.storage.path / "photos", config.inspections.max_photo_kb)
+        self.ledger = Ledger(config, events_db, clock)
 
     # -- time --------------------------------------------------------------------------------------
     def today(self, now: float | None = None) -> date:
@@ -156,29 +155,9 @@ class Checklists:
         return {i.id: [reader.of(d, t) for d in i.devices] for i in c.items}
 
     # -- saving ----------------------------------------------------------------------------------------
-    def _photo(self, data: bytes, locale: str) -> str:
-        limit = self.settings.max_photo_kb * 1024
-        if len(data) > limit:
-            raise ChecklistError(tr(locale, "photo: larger than {kb} KB; take a smaller one", kb=limit // 1024))
-        ext = next((e for magic, e in PHOTO_TYPES.items() if data.startswith(magic)), None)
-        if ext is None:
-            raise ChecklistError(tr(locale, "photo: send a JPEG or PNG image"))
-        name = f"{hashlib.sha256(data).hexdigest()[:32]}.{ext}"
-        self.photo_dir.mkdir(parents=True, exist_ok=True)
-        path = self.photo_dir / name
-        if not path.exists():
-            tmp = path.with_suffix(".part")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-        return name
-
     def photo_path(self, name: str) -> Path | None:
         """The stored photo of this name (names are checked: no paths)."""
-        stem, _, ext = name.partition(".")
-        if len(stem) != 32 or not all(ch in "0123456789abcdef" for ch in stem) or ext not in PHOTO_TYPES.values():
-            return None
-        path = self.photo_dir / name
-        return path if path.is_file() else None
+        return self.photos.path(name)
 
     def submit(self, checklist_id: str, results: dict[str, ItemResult], by: str, note: str = "",
                confirm: bool = False, locale: str = "en") -> Run:
@@ -215,7 +194,10 @@ class Checklists:
         if contradicted and not confirm:
             said = "; ".join(x for v in contradicted.values() for x in v)
             raise Contradicted(tr(locale, "the sensors disagree with a pass: {what}", what=said), contradicted)
-        photos = {k: self._photo(r.photo, locale) for k, r in results.items() if r.photo}
+        try:
+            photos = {k: self.photos.save(r.photo, locale) for k, r in results.items() if r.photo}
+        except PhotoError as e:
+            raise ChecklistError(str(e)) from None
         _, end = self.window(c, due)
         conn = self.db.conn()
         conn.execute("BEGIN IMMEDIATE")
@@ -238,7 +220,18 @@ class Checklists:
             raise
         run = self.run(run_id)
         assert run is not None
+        self._open_hazards(c, run, results, locale)
         return run
+
+    def _open_hazards(self, c: ChecklistSettings, run: Run, results: dict[str, ItemResult], locale: str) -> None:
+        """A failed item opens an entry of the hazard ledger, owned by ``[inspections] hazard_owner``."""
+        for r in run.failed:
+            item = c.item(r.item)
+            text = item.text if item else r.item
+            self.ledger.report_hazard(
+                place=c.name, description=f"{text}: {r.note or ''}".strip(": "), level="general",
+                owner=self.settings.hazard_owner, by=run.by, photo=results[r.item].photo, source="checklist",
+                source_ref=f"{c.id} {run.due_day.isoformat()} {r.item}", locale=locale)
 
     # -- reading -----------------------------------------------------------------------------------------
     def _runs(self, where: str, args: tuple[Any, ...], limit: int | None = None) -> list[Run]:

@@ -163,7 +163,15 @@ class InspectionsSettings(_S):
     notify: str | None = None
     """Default escalation chain of "checklist not done" alerts."""
     max_photo_kb: int = Field(default=2048, ge=16, le=10240)
-    """Largest photo (KiB) a checklist item may carry; JPEG or PNG only."""
+    """Largest photo (KiB) a checklist item, hazard or repair may carry; JPEG or PNG only."""
+    hazard_owner: str = "admin"
+    """User name that owns hazards opened from a failed checklist item (it may hand them on)."""
+    immediate: Duration = Field(default=86400.0, gt=0)
+    """Time to rectify a hazard marked "immediate", e.g. ``"1d"``."""
+    hazard_severity: Severity = "major"
+    """Severity of "hazard past its deadline" (a major hazard's alert is always critical)."""
+    repair_due: Duration = Field(default=259200.0, gt=0)
+    """A repair not done this long after it was reported is overdue, e.g. ``"3d"``."""
 
     @model_validator(mode="after")
     def _unique_checklists(self) -> InspectionsSettings:
