@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from gateway.inspections.checklists import ItemResult
 from gateway.inspections.hazard_watch import HAZARD_RULE, HazardWatch
 from gateway.inspections.ledger import Ledger, LedgerError
 from tests.inspections.conftest import MONDAY, ts
-from tests.inspections.test_checklists import ALL_PASS, PNG, ItemResult, Kitchen
+from tests.inspections.test_checklists import ALL_PASS, PNG, Kitchen
 
 DAY = 86400.0
 
