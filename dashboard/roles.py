@@ -122,6 +122,18 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/checks/photos/{name}"): _ALL,
     ("GET", "/api/checks"): _ALL,
     ("POST", "/api/checks/{checklist_id}"): _ACTORS,
+    # Hazard ledger and repairs (dashboard/routes/ledger.py): owners and the head checked per hazard; anyone with
+    # a login reports a fault, the 水电工 takes and closes it.
+    ("GET", "/hazards"): _UTIL,
+    ("POST", "/hazards"): _ACTORS,
+    ("POST", "/hazards/{hazard_id}/{step}"): _ACTORS,
+    ("GET", "/repairs"): _ALL,
+    ("POST", "/repairs"): _ALL,
+    ("POST", "/repairs/from-alert/{alert_id}"): _ACTORS,
+    ("POST", "/repairs/{repair_id}/{step}"): frozenset({"admin", "facilities"}),
+    ("GET", "/api/hazards"): _UTIL,
+    ("GET", "/api/repairs"): _ALL,
+    ("POST", "/api/repairs"): _ALL,
 }
 
 

@@ -30,6 +30,8 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/samples", "Food samples"),
     ("/disinfection", "Disinfection"),
     ("/checks", "Checklists"),
+    ("/hazards", "Hazard ledger"),
+    ("/repairs", "Repairs"),
     ("/admin", "Admin"),
 )
 
