@@ -31,6 +31,7 @@ from gateway.inspections.build import build_disinfection
 from gateway.inspections.checklist_watch import ChecklistWatch
 from gateway.inspections.checklists import Checklists
 from gateway.inspections.hazard_watch import HazardWatch
+from gateway.inspections.holiday_watch import HolidayWatch
 from gateway.inspections.ledger import Ledger
 from gateway.inspections.watch import DisinfectionWatch
 from gateway.link_settings import link_settings
@@ -102,6 +103,8 @@ class Site:
     checklists: ChecklistWatch
     #: The hazard ledger's overdue alerts.
     hazards: HazardWatch
+    #: Water or power used during a holiday (``[inspections.holidays]``).
+    holidays: HolidayWatch
 
     @property
     def config(self) -> Config:
@@ -229,10 +232,12 @@ def _build_parts(core: Gateway) -> Site:
     core.add_component(checklists)
     hazards = HazardWatch(Ledger(config, core.events_db, clock), alerting.service, clock, config.site.locale)
     core.add_component(hazards)
+    holidays = HolidayWatch(config, store, alerting.service, clock)
+    core.add_component(holidays)
 
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
                 nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection,
-                checklists=checklists, hazards=hazards)
+                checklists=checklists, hazards=hazards, holidays=holidays)
 
 
 class Gateway:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.calendar import WEEKDAYS
+from gateway.calendar import WEEKDAYS, parse_days
 from gateway.values import DaytimeWindow, Duration, Id, TimeWindow, parse_window
 
 #: Ways a room is disinfected by hand (manual entries), as stored; people read them translated.
@@ -153,6 +153,33 @@ class ChecklistSettings(_S):
         return next((i for i in self.items if i.id == item_id), None)
 
 
+class HolidaySettings(_S):
+    """``[inspections.holidays]``: proving the holiday shutdown by the meters, and who is on duty."""
+
+    water_allowance_l: float = Field(default=2.0, ge=0)
+    """Litres a water meter may count in an hour of a holiday before "water still used during the holiday"."""
+    power_margin: float = Field(default=0.3, ge=0)
+    """How far above its learned closed-time base load (as a share, 0.3 = 30 %) a power meter may draw in an hour
+    of a holiday before "power still used during the holiday"."""
+    power_slack_w: float = Field(default=50.0, ge=0)
+    """Watts added to that limit, so a tiny base load does not alert on a few watts."""
+    learn_days: int = Field(default=14, ge=3, le=90)
+    """Days of closed hours (nights and weekends, not holidays) the base load is learned from."""
+    duty: dict[str, str] = Field(default_factory=dict)
+    """The duty roster (值班安排): date (``"2026-10-01"``) or range (``"2026-10-01..2026-10-03"``) -> who is on duty
+    (a dashboard user name)."""
+    duty_chains: dict[str, str] = Field(default_factory=dict)
+    """Person on duty -> the escalation chain that reaches them first; holiday alerts go there."""
+    severity: Severity = "major"
+    """Severity of "still used during the holiday"."""
+
+    @model_validator(mode="after")
+    def _duty_days(self) -> HolidaySettings:
+        for key in self.duty:
+            parse_days([key])
+        return self
+
+
 class InspectionsSettings(_S):
     """``[inspections]``: records of the logistics office backed by the sensors."""
 
@@ -160,6 +187,8 @@ class InspectionsSettings(_S):
     """The disinfection record (消毒记录) from UV lamps on smart plugs and manual entries."""
     checklists: list[ChecklistSettings] = Field(default_factory=list)
     """Checklists (日查 / 周查 / 月查 / 放假前) with their items, schedule, role and due window."""
+    holidays: HolidaySettings = HolidaySettings()
+    """The holiday shutdown proven by the meters, and the duty roster."""
     notify: str | None = None
     """Default escalation chain of "checklist not done" alerts."""
     max_photo_kb: int = Field(default=2048, ge=16, le=10240)
@@ -213,6 +242,9 @@ def check_inspections(s: InspectionsSettings, power_devices: Iterable[str], devi
         if c.notify is not None and c.notify not in chains:
             problems.append(f"[[inspections.checklists]] {c.id!r}: notify = {c.notify!r} names no chain; add "
                             f"[notify.chains.{c.notify}] or fix the name")
+    problems.extend(f"[inspections.holidays] duty_chains: {who!r} -> {chain!r} names no chain; add "
+                    f"[notify.chains.{chain}] or fix the name"
+                    for who, chain in s.holidays.duty_chains.items() if chain not in chains)
     if s.notify is not None and s.notify not in chains:
         problems.append(f"[inspections] notify = {s.notify!r} names no chain; add [notify.chains.{s.notify}] "
                         "or fix the name")
