@@ -125,6 +125,8 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     # Hazard ledger and repairs (dashboard/routes/ledger.py): owners and the head checked per hazard; anyone with
     # a login reports a fault, the 水电工 takes and closes it.
     ("GET", "/hazards"): _UTIL,
+    ("GET", "/hazards/report"): _UTIL,
+    ("GET", "/hazards/report.csv"): _UTIL,
     ("POST", "/hazards"): _ACTORS,
     ("POST", "/hazards/{hazard_id}/{step}"): _ACTORS,
     ("GET", "/repairs"): _ALL,

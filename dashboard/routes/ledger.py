@@ -20,7 +20,10 @@ from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.alerts.model import Alert, AlertNotFoundError
 from gateway.i18n import tr
+from gateway.inspections.hazard_report import HazardReport
+from gateway.inspections.hazard_report import build as build_report
 from gateway.inspections.ledger import LEVELS, Ledger, LedgerError
+from gateway.inspections.render import RecordRenderer, hazards_csv
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 api = APIRouter(prefix="/api", tags=["inspections"])
@@ -105,6 +108,34 @@ def hazards_step(request: Request, ctx: Ctx, me: Me, hazard_id: int, step: str, 
         return _hazards_page(request, ctx, me, None, status_code=409, error=str(e))
     _audit(request, ctx, me, "hazard_step", f"#{h.id} {h.place}", f"{step}: {form.get('note', '')}")
     return RedirectResponse(f"/hazards?year={h.year}#hazard-{h.id}", status_code=303)
+
+
+def _report(ctx: DashboardContext, period: str, day: str | None) -> HazardReport:
+    ledger = _ledger(ctx)
+    if period not in ("week", "month"):
+        raise HTTPException(400, "period: week or month")
+    try:
+        d = date.fromisoformat(day) if day else datetime.fromtimestamp(ctx.services.clock.now(), ledger.tz).date()
+    except ValueError:
+        raise HTTPException(400, f"day {day!r}: write it as YYYY-MM-DD") from None
+    return build_report(ledger, period, d)  # type: ignore[arg-type]
+
+
+@router.get("/hazards/report")
+def hazards_report_print(ctx: Ctx, me: Me, period: str = "week", day: str | None = None) -> Response:
+    """The weekly summary (周结) or monthly report (月报) on A4."""
+    r = _report(ctx, period, day)
+    cfg = ctx.services.config
+    renderer = RecordRenderer(_locale(ctx, me), cfg.site.tz, cfg.site.name or cfg.site.id)
+    return HTMLResponse(renderer.hazards_html(r, css="link"))
+
+
+@router.get("/hazards/report.csv")
+def hazards_report_csv(ctx: Ctx, me: Me, period: str = "week", day: str | None = None) -> Response:
+    """The weekly summary or monthly report as CSV."""
+    r = _report(ctx, period, day)
+    return Response(hazards_csv(r, ctx.services.config.site.tz).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="hazards-{r.label}.csv"'})
 
 
 # -- repairs -----------------------------------------------------------------------------------------

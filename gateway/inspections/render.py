@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from gateway.i18n import tr
 from gateway.inspections.disinfection import MonthRecord
+from gateway.inspections.hazard_report import STATUSES, HazardReport
 from gateway.reports.render import CSS_URL, CssMode, environment, stylesheet
 
 
@@ -32,6 +33,14 @@ class RecordRenderer:
         """The month's record of one room, for the dashboard page and the printed sheet."""
         return self.env.get_template("disinfection.html").render(
             m=m, life_h=life_h, min_minutes=min_minutes, window=window, site=self.site)
+
+    def hazards_html(self, r: HazardReport, css: CssMode = "inline") -> str:
+        """The printable A4 weekly summary or monthly report of the hazard ledger."""
+        title = tr(self.locale, "{site} · Hazard ledger {period}", site=self.site, period=r.label)
+        body = self.env.get_template("hazard_report.html").render(r=r, site=self.site)
+        return self.env.get_template("doc.html").render(
+            title=title, body=Markup(body), css=css, css_text=Markup(stylesheet()) if css == "inline" else "",
+            css_url=CSS_URL, site=self.site)
 
     def html(self, m: MonthRecord, life_h: float, min_minutes: float, window: str, css: CssMode = "inline") -> str:
         """The printable A4 record of one room's month."""
@@ -64,6 +73,24 @@ def record_csv(m: MonthRecord, tz: tzinfo) -> str:
     rows.append(["sessions", m.sessions, "minutes", f"{m.on_minutes:.1f}", "days_required", m.required, "ok",
                  m.count("ok"), "short", m.count("short"), "missed", m.count("missed"), "lamp_hours",
                  f"{m.lamp_hours:.1f}"])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(rows)
+    return "\ufeff" + buf.getvalue()
+
+
+def hazards_csv(r: HazardReport, tz: tzinfo) -> str:
+    """The counts by level and status, then one row per entry overdue, found and closed in the period."""
+    import csv
+    import io
+
+    rows: list[list[object]] = [["period", r.label, "from", r.first.isoformat(), "to", r.last.isoformat()],
+                                ["level", *STATUSES]]
+    rows += [[lv, *(r.counts[(lv, st)] for st in STATUSES)] for lv in ("general", "major")]
+    rows += [[], ["section", "id", "place", "description", "level", "owner", "deadline", "reported_at"]]
+    for section, entries in (("overdue", r.overdue), ("found", r.found), ("closed", r.closed)):
+        rows += [[section, h.id, h.place, h.description, h.level, h.owner,
+                  datetime.fromtimestamp(h.deadline, tz).strftime("%Y-%m-%d %H:%M"),
+                  datetime.fromtimestamp(h.reported_at, tz).strftime("%Y-%m-%d %H:%M")] for h in entries]
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(rows)
     return "\ufeff" + buf.getvalue()
