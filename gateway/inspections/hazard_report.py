@@ -59,7 +59,9 @@ def build(ledger: Ledger, period: Period, day: date) -> HazardReport:
     start = datetime(first.year, first.month, first.day, tzinfo=tz).timestamp()
     nxt = last + timedelta(days=1)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz).timestamp()
-    end = min(end, max(ledger.clock.now(), start))  # a period still running is reported up to now
+    now = ledger.clock.now()
+    if now < end:  # a period still running is reported up to now, what happened this moment included
+        end = max(now + 0.001, start)
     entries = [h for h in ledger.hazards(first.year) if h.reported_at < end]
     entries += [h for h in ledger.open_hazards() if h.year < first.year and h.reported_at < end]
     counts: dict[tuple[str, str], int] = {(lv, st): 0 for lv in ("general", "major") for st in STATUSES}

@@ -142,3 +142,23 @@ def test_checklist_on_a_phone(served: tuple[Kitchen, str]) -> None:
         finally:
             ctx.close()
     assert [r.warned for r in k.checklists.history("kitchen-daily")[0].results] == [False, True, False, False]
+
+
+def test_screenshots_of_the_ledger_pages_on_a_phone(served: tuple[Kitchen, str]) -> None:
+    k, url = served
+    k.checklists.ledger.report_hazard("配电房", "电缆外皮破损", "major", owner="ada", by="ada")
+    k.checklists.ledger.report_repair("小一班卫生间", "水龙头关不紧", by="李阿姨")
+    with chromium() as browser:
+        ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                  locale="zh-CN")
+        page = ctx.new_page()
+        try:
+            login(page, url, "zhao", wait="load")
+            for name, path, expect in (("hazards", "/hazards", "电缆外皮破损"), ("repairs", "/repairs", "水龙头关不紧"),
+                                       ("hazards-week", "/hazards/report?period=week", "配电房")):
+                page.goto(url + path)
+                assert expect in page.inner_text("body")
+                assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1, path
+                page.screenshot(path=str(ARTIFACTS / f"{name}-phone.png"), full_page=True)
+        finally:
+            ctx.close()
