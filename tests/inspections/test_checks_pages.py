@@ -144,6 +144,52 @@ def test_checklist_on_a_phone(served: tuple[Kitchen, str]) -> None:
     assert [r.warned for r in k.checklists.history("kitchen-daily")[0].results] == [False, True, False, False]
 
 
+def png(width: int = 40, height: int = 30) -> bytes:
+    """A real PNG (the browser decodes it before scaling)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\0" + bytes((200, 40, 40)) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_a_photo_from_the_phone_goes_with_the_checklist(served: tuple[Kitchen, str], tmp_path: Path) -> None:
+    k, url = served
+    photo = tmp_path / "valve.png"
+    photo.write_bytes(png())
+    before = len(k.checklists.history("kitchen-daily"))
+    with chromium() as browser:
+        ctx = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+        page = ctx.new_page()
+        try:
+            login(page, url, "li", wait="load")
+            page.goto(url + "/checks/kitchen-daily")
+            for item in ("fridge", "door", "water"):
+                page.check(f"input[name=result_{item}][value=pass]")
+            page.check("input[name=result_gas][value=fail]")
+            page.fill("input[name=note_gas]", "阀门把手松动")
+            page.set_input_files("#photo-gas", str(photo))
+            page.click("#check-form button[type=submit]")
+            page.wait_for_selector("#check-js-error:not([hidden])")  # the door is open: warned first
+            assert "库房门 现在是开着的" in page.inner_text("#check-js-error")
+            page.check("#confirm")
+            page.click("#check-form button[type=submit]")
+            page.wait_for_selector("#check-saved")
+            page.screenshot(path=str(ARTIFACTS / "check-photo-saved-phone.png"), full_page=True)
+        finally:
+            ctx.close()
+    runs = k.checklists.history("kitchen-daily")
+    assert len(runs) == before + 1
+    gas = runs[0].results[3]
+    assert not gas.passed and gas.note == "阀门把手松动" and gas.photo is not None and gas.photo.endswith(".jpg")
+    path = k.checklists.photo_path(gas.photo)
+    assert path is not None and path.read_bytes()[:3] == b"\xff\xd8\xff"  # scaled to a JPEG in the browser
+
+
 def test_screenshots_of_the_ledger_pages_on_a_phone(served: tuple[Kitchen, str]) -> None:
     k, url = served
     k.checklists.ledger.report_hazard("配电房", "电缆外皮破损", "major", owner="ada", by="ada")
