@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute
 
 from dashboard.context import DashboardContext
 from dashboard.deps import Forbidden, LoginRequired, authorize
-from dashboard.routes import api, auth, checks, gate_work, inspections, ledger, ops, pages, reports
+from dashboard.routes import api, auth, checks, gate_work, holidays, inspections, ledger, ops, pages, reports
 from dashboard.routes.common import render_page
 from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices
@@ -89,6 +89,7 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
     inspections.wire(app)  # disinfection record (gateway/inspections)
     checks.wire(app)  # checklists (gateway/inspections)
     ledger.wire(app)  # hazard ledger and repairs (gateway/inspections)
+    holidays.wire(app)  # holiday shutdown proof and duty roster (gateway/inspections)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

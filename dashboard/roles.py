@@ -136,6 +136,8 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/hazards"): _UTIL,
     ("GET", "/api/repairs"): _ALL,
     ("POST", "/api/repairs"): _ALL,
+    ("GET", "/holidays"): _UTIL,
+    ("GET", "/api/holidays"): _UTIL,
 }
 
 

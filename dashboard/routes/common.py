@@ -32,6 +32,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/checks", "Checklists"),
     ("/hazards", "Hazard ledger"),
     ("/repairs", "Repairs"),
+    ("/holidays", "Holidays"),
     ("/admin", "Admin"),
 )
 

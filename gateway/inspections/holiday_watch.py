@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import statistics
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from gateway.alerts.service import AlertService
 from gateway.alerts.store import OpenRequest
@@ -103,28 +104,34 @@ class HolidayWatch:
                 found.append((device, hit))
         return found
 
-    def _judge(self, device: str, label: str, total: str | None, hour: float) -> float | None:
-        assert self.alerts is not None
+    def figure(self, device: str, total: str | None, hour: float) -> tuple[str, float, float | None, float | None]:
+        """``(usage metric, used in the hour, limit, base load)``; the limit is None when it cannot be told."""
         usage = METRICS[total].usage_metric if total else None
         if usage is None:
-            return None
+            return "", 0.0, None, None
         used = sum(r.value for r in self.store.query(device, usage, hour, hour + HOUR))
+        s = self.settings
+        if usage == "usage_l":
+            return usage, used, s.water_allowance_l, None
+        base = self.base_w(device, datetime.fromtimestamp(hour, self.tz).date())
+        return usage, used, None if base is None else base * (1 + s.power_margin) + s.power_slack_w, base
+
+    def _judge(self, device: str, label: str, total: str | None, hour: float) -> float | None:
+        assert self.alerts is not None
+        usage, used, limit, base = self.figure(device, total, hour)
+        if not usage or limit is None:
+            return None
         day = datetime.fromtimestamp(hour, self.tz).date()
         when = datetime.fromtimestamp(hour, self.tz).strftime("%m-%d %H:00")
         s = self.settings
         if usage == "usage_l":
-            bad = used > s.water_allowance_l
             detail = tr(self.locale, "Water still used during the holiday: {meter} used {litres:.0f} L in the hour "
                         "from {time}", meter=label, litres=used, time=when)
         else:
-            base = self.base_w(device, day)
-            if base is None:
-                return None
-            bad = used > base * (1 + s.power_margin) + s.power_slack_w
             detail = tr(self.locale, "Power still used during the holiday: {meter} drew {watts:.0f} W on average in "
                         "the hour from {time} (closed-time base load {base:.0f} W)", meter=label, watts=used,
                         time=when, base=base)
-        if not bad:
+        if used <= limit:
             self.alerts.end(HOLIDAY_RULE, device, used)
             return None
         who = self.on_duty(day)
@@ -136,3 +143,54 @@ class HolidayWatch:
             value=round(used, 1), detail=detail, since=hour))
         return used
 
+    def summary(self, first: date, last: date, now: float) -> list[MeterProof]:
+        """Per meter, the finished hours of the holiday ``first``..``last``: how much was used, in how many hours
+        above the limit, and the worst hour; what proves (or disproves) the shutdown."""
+        start = datetime(first.year, first.month, first.day, tzinfo=self.tz).timestamp()
+        nxt = last + timedelta(days=1)
+        end = min(datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.tz).timestamp(), self._hour_start(now))
+        out = []
+        for device, label, total in self.meters:
+            usage, used_all, over, worst, hours, base = "", 0.0, 0, (0.0, 0.0), 0, None
+            hour = start
+            while hour < end:
+                usage, used, limit, b = self.figure(device, total, hour)
+                base = b if b is not None else base
+                used_all += used
+                hours += 1
+                if limit is not None and used > limit:
+                    over += 1
+                if used > worst[1]:
+                    worst = (hour, used)
+                hour += HOUR
+            if usage:
+                out.append(MeterProof(device, label, usage, METRICS[usage].unit, used_all, hours, over,
+                                      worst[0] if worst[1] else None, worst[1], base))
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class MeterProof:
+    """One meter over a holiday: its use, the hours judged and those above the limit, the worst hour."""
+
+    device: str
+    name: str
+    metric: str
+    unit: str
+    used: float
+    hours: int
+    hours_over: int
+    worst_at: float | None
+    worst: float
+    base_w: float | None
+
+
+def holiday_periods(holidays: set[date]) -> list[tuple[date, date]]:
+    """Runs of consecutive holiday dates as ``(first, last)``, in order."""
+    out: list[tuple[date, date]] = []
+    for d in sorted(holidays):
+        if out and d - out[-1][1] == timedelta(days=1):
+            out[-1] = (out[-1][0], d)
+        else:
+            out.append((d, d))
+    return out

@@ -111,3 +111,27 @@ def test_the_closing_checklist_is_due_on_the_last_school_day_before(h: Holiday) 
     assert current_due(closing, date(2026, 9, 30), cal, days) == date(2026, 9, 30)  # Wednesday before 1 October
     assert current_due(closing, OCT2, cal, days) == date(2026, 9, 30)
     assert current_due(closing, date(2026, 9, 30) - timedelta(days=3), cal, days) is None
+
+
+def test_the_holiday_page_proves_or_disproves_the_shutdown(h: Holiday) -> None:
+    from fastapi.testclient import TestClient
+
+    from dashboard.app import create_app
+    from tests.dashboard.helpers import PASSWORD, cheap_hasher, dashboard_services, login_ok
+
+    h.clock.set(ts(date(2026, 10, 3), 0, 30))
+    app = create_app(dashboard_services(h.cfg, h.db, h.clock, h.store, h.alerts), h.cfg.dashboard,
+                     hasher=cheap_hasher())
+    app.state.ctx.accounts.add("zhao", "facilities", PASSWORD, locale="zh-CN")
+    with TestClient(app) as c:
+        login_ok(c, "zhao")
+        body = c.get("/api/holidays").json()
+        assert (body["first"], body["last"]) == ("2026-10-01", "2026-10-07")
+        assert body["duty"]["2026-10-02"] == "zhao" and body["duty"]["2026-10-05"] == "wang"
+        water, power = body["meters"]
+        # two finished days: 40 L in one hour; 300 W for 48 hours plus 2.3 kW for one
+        assert (water["name"], round(water["used"]), water["hours"], water["hours_over"]) == ("总水表", 40, 48, 1)
+        assert (round(power["used"]), power["hours_over"], round(power["base_w"])) == (300 * 48 + 2300, 1, 300)
+        assert power["worst_at"] == ts(OCT2, 14)
+        page = c.get("/holidays").text
+        assert "仍在使用" in page and "值班安排" in page and "wang" in page
