@@ -10,11 +10,13 @@ from urllib.parse import quote
 
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import BaseRoute
 
+from dashboard.body_limit import DEFAULT_LIMIT, BodyLimit
 from dashboard.context import DashboardContext
 from dashboard.deps import Forbidden, LoginRequired, authorize
 from dashboard.routes import api, auth, checks, gate_work, holidays, inspections, ledger, ops, pages, reports
@@ -23,6 +25,7 @@ from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices
 from dashboard.settings import DashboardSettings
 from dashboard.templating import static_dir
+from gateway.gate.visitors import MAX_PHOTO_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,9 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
         dependencies=[Depends(authorize)],
     )
     app.state.ctx = ctx
-    app.add_middleware(SecurityHeaders, hsts=settings.tls)
+    # bodies bounded while read, on every route (a visitor's photo travels base64 in JSON: 4/3 of its size)
+    app.add_middleware(BodyLimit, limits={"/api/gate/visitors": MAX_PHOTO_BYTES * 4 // 3 + DEFAULT_LIMIT})
+    app.add_middleware(SecurityHeaders, hsts=settings.tls)  # added last: outermost, so a 413 has the headers too
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     for module in (auth, pages, api, ops):
         app.include_router(module.router)
@@ -90,6 +95,13 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
     checks.wire(app)  # checklists (gateway/inspections)
     ledger.wire(app)  # hazard ledger and repairs (gateway/inspections)
     holidays.wire(app)  # holiday shutdown proof and duty roster (gateway/inspections)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        # without the input: NaN cannot be written as JSON (a 500), and the client knows what it sent
+        errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+                  for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, exc: LoginRequired) -> Response:

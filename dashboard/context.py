@@ -19,6 +19,7 @@ from dashboard.sessions import Session, Sessions
 from dashboard.settings import DashboardSettings
 from dashboard.templating import Templates
 from dashboard.throttle import LoginThrottle
+from gateway.secret_files import DEVICE_COOKIE_KEY
 
 T = TypeVar("T")
 
@@ -57,7 +58,8 @@ class DashboardContext:
             accounts=Accounts(db, clock, hasher),
             sessions=Sessions(db, clock, settings.idle_seconds, settings.max_seconds),
             throttle=LoginThrottle(db, clock, settings.window_seconds, settings.login_max_failures_account,
-                                   settings.login_max_failures_address),
+                                   settings.login_max_failures_address,
+                                   services.config.storage.path / DEVICE_COOKIE_KEY),
             audit=AuditLog(db, clock),
             hub=hub,
             templates=Templates(services.config.site.tz, clock.now),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from dashboard.context import DashboardContext, Principal
@@ -93,3 +93,12 @@ Me = Annotated[Principal, Depends(current_principal)]
 
 Form = Annotated[dict[str, str], Depends(form_fields)]
 """The urlencoded form body (read on the event loop, so the handler can be a plain ``def``)."""
+
+#: A Unix time (seconds) in a query: finite and between 1970 and 2106 (``?since=NaN``, ``inf`` or ``-1e308`` get 422).
+Timestamp = Annotated[float | None, Query(ge=0, le=2.0**32, allow_inf_nan=False)]
+
+#: A row id in a path: SQLite's integer range (a larger number gets 422, not an overflow in the driver).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+#: A row id in a query (optional), bounded the same way.
+RowIdQuery = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+

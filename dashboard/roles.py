@@ -16,6 +16,9 @@ _ACTORS = frozenset({"admin", "guard", "kitchen", "facilities"})
 _ADMIN = frozenset({"admin"})
 _KITCHEN = frozenset({"admin", "kitchen"})
 _GUARD = frozenset({"admin", "guard"})
+#: Who may see people's names, phones and hosts (visitors, card holders on site): the gate's roles only,
+#: never the kitchen or the facilities staff (PIPL: the minimum necessary).
+_PERSONAL = _GATE
 
 #: Routes anyone may reach without logging in (the login page, assets, health for the supervisor).
 PUBLIC: frozenset[str] = frozenset({"/login", "/static", "/healthz", "/metrics",
@@ -79,13 +82,13 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/samples"): _COLD,
     # Gate guard's work (dashboard/routes/gate_work.py): desk, visitors, watch list, roll call, patrols,
     # handover, card registry (admins).
-    ("GET", "/gate/desk"): _GATE,
+    ("GET", "/gate/desk"): _PERSONAL,
     ("POST", "/gate/visitors"): _GUARD,
     ("POST", "/gate/visitors/{visitor_id}/{action}"): _GUARD,
-    ("GET", "/gate/visitors/{visitor_id}/photo"): _GATE,
+    ("GET", "/gate/visitors/{visitor_id}/photo"): _PERSONAL,
     ("POST", "/gate/watch"): _GUARD,
     ("POST", "/gate/watch/{entry_id}/delete"): _ADMIN,
-    ("GET", "/gate/rollcall"): _ALL,
+    ("GET", "/gate/rollcall"): _PERSONAL,
     ("POST", "/gate/release/{relay}"): _GUARD,  # the gate page's lock release button (audited)
     ("GET", "/gate/patrols"): _GATE,
     ("GET", "/gate/handover"): _GATE,
@@ -96,8 +99,8 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("POST", "/gate/cards/{card_id}"): _ADMIN,
     ("GET", "/api/gate/access"): _GATE,
     ("POST", "/api/gate/release/{relay}"): _GUARD,
-    ("GET", "/api/gate/onsite"): _ALL,
-    ("GET", "/api/gate/visitors"): _GATE,
+    ("GET", "/api/gate/onsite"): _PERSONAL,
+    ("GET", "/api/gate/visitors"): _PERSONAL,
     ("POST", "/api/gate/visitors"): _GUARD,
     ("POST", "/api/gate/visitors/{visitor_id}/{action}"): _GUARD,
     ("GET", "/api/gate/cards"): _ADMIN,

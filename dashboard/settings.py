@@ -37,11 +37,14 @@ class DashboardSettings(BaseModel):
     tls_key: str | None = None
     """The key of ``tls_cert`` (PEM)."""
     trusted_proxies: list[str] = Field(default_factory=list)
-    """Trust X-Forwarded-For/-Proto from these proxy addresses (e.g. ["127.0.0.1"])."""
+    """Trust X-Forwarded-For/-Proto from these proxy addresses only (e.g. ["127.0.0.1"]); empty: the headers are
+    ignored and the peer's address counts."""
     login_max_failures_account: int = Field(default=5, ge=1, le=1000)
-    """Failed logins for one account within ``login_window`` before its logins are refused."""
+    """Failed logins for one account from one browser (its device cookie) or, for a browser that never logged in as
+    it, one address, within ``login_window``, before that pair is refused; attempts are spaced by a growing delay."""
     login_max_failures_address: int = Field(default=20, ge=1, le=10000)
-    """Failed logins from one client address within ``login_window`` before that address is refused."""
+    """Failed logins from one address, or against one account from browsers that never logged in as it, within
+    ``login_window`` before new browsers are refused (a browser that logged in before keeps its own budget)."""
     login_window: Duration = 15 * 60.0
     """The login throttling window."""
 

@@ -70,6 +70,7 @@ JS_STRINGS: Mapping[str, str] = {
     "refused": "refused",
     "reason_unknown": "unknown card", "reason_disabled": "card disabled", "reason_out_of_hours": "out of hours",
     "reason_expired": "card expired", "reason_late": "read too late to open",
+    "reason_forged": "forged or replayed read",
 }
 
 _DATE_PATTERNS = {"zh-CN": "M月d日 HH:mm", "en": "d MMM HH:mm"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
@@ -12,14 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dashboard.services import DashboardServices
-from gateway.alerts.model import Alert
+from gateway.alerts.model import Alert, TimelineEntry
 from gateway.cold_limits import chart_limits
 from gateway.config import DeviceSettings
-from gateway.contract import display_value
-from gateway.i18n import translations
+from gateway.i18n import tr
 from gateway.kinds import KINDS
 from gateway.model import Reading
 from gateway.rules.describe import describe
+from gateway.rules.detail import detail_words, value_words, what_words, where_words
+from gateway.rules.settings import RuleBase
 from gateway.store.base import SeriesInfo
 
 log = logging.getLogger(__name__)
@@ -424,22 +426,13 @@ def rule_name(services: DashboardServices, rule_id: str, locale: str | None = No
     return rule_id
 
 
-#: Alert details that are words (a stale device's state, a forced gate) -> the English msgid shown.
-DETAIL_WORDS: dict[str, str] = {"offline": "offline", "never": "never heard from", "silent": "silent",
-                                "forced open": "forced open"}
+def _rule(services: DashboardServices, rule_id: str) -> RuleBase | None:
+    return next((r for r in services.config.rules if r.id == rule_id), None)
 
 
-def detail_text(alert: Alert, locale: str) -> str:
-    """An alert's detail for people in ``locale``: a contact's "open" as the gate's word (开), a stale
-    device's "offline" translated; numbers with units and anything else as the rule wrote them."""
-    tr = translations(locale)
-    if alert.metric is not None and alert.value is not None and alert.detail:
-        shown = display_value(alert.metric, alert.value)
-        if isinstance(shown, str) and alert.detail == shown:
-            return str(tr.pgettext("state", shown))  # the context keeps it apart from the alert state "open"
-    if alert.detail in DETAIL_WORDS:
-        return str(tr.gettext(DETAIL_WORDS[alert.detail]))
-    return alert.detail
+def detail_text(services: DashboardServices, alert: Alert, locale: str) -> str:
+    """An alert's detail for people in ``locale`` (``gateway.rules.detail``), e.g. 温度 8.1 °C，高于 8.0 °C."""
+    return detail_words(alert, _rule(services, alert.rule), locale, services.config.site.tz)
 
 
 def alert_json(services: DashboardServices, alerts_: Sequence[Alert],
@@ -451,8 +444,67 @@ def alert_json(services: DashboardServices, alerts_: Sequence[Alert],
         d = a.as_dict()
         d["area"] = area_of(services, a.device)
         dev = services.config.device(a.device)
-        d["device_name"] = dev.label if dev else a.device
-        d["rule_name"] = rule_name(services, a.rule, locale)
-        d["detail_text"] = detail_text(a, locale or services.config.site.locale)
+        loc = locale or services.config.site.locale
+        d["device_name"] = where_words(a, dev.label if dev else a.device)
+        d["rule_name"] = what_words(a, _rule(services, a.rule), loc)
+        d["detail_text"] = detail_text(services, a, loc)
         out.append(d)
     return out
+
+
+#: What happened to an alert (its timeline's ``what``) -> msgid.
+_TIMELINE_WHAT = {"opened": "alert raised", "ended": "condition ended", "cleared": "cleared",
+                  "acknowledged": "acknowledged", "notified": "notified", "not notified": "not notified",
+                  "delivered": "delivered", "delivery failed": "delivery failed"}
+#: Message events in a delivery note -> msgid.
+_EVENTS = {"opened": "alert", "escalated": "escalation", "repeated": "reminder", "acknowledged": "acknowledgement",
+           "resolved": "all clear"}
+_STEP = re.compile(r"step (\d+): (.*?)(?=, step \d+:|$)")
+
+
+def channel_name(services: DashboardServices, channel: str, locale: str) -> str:
+    """A notification channel for people: what it is (企业微信群, 邮件, 蜂鸣器), never its config id."""
+    settings = services.config.notify.channels.get(channel)
+    kind = getattr(settings, "format", None) or getattr(settings, "type", None)
+    return tr(locale, _CHANNEL_KINDS.get(str(kind), "notification channel"))
+
+
+_CHANNEL_KINDS = {"wecom": "WeCom group", "dingtalk": "DingTalk group", "feishu": "Feishu group",
+                  "generic": "web hook", "email": "e-mail", "mqtt": "MQTT", "buzzer": "buzzer", "led": "warning light"}
+
+
+def _channels(services: DashboardServices, ids: str, locale: str) -> str:
+    names = dict.fromkeys(channel_name(services, c.strip(), locale) for c in ids.split(",") if c.strip())
+    return ("、" if locale == "zh-CN" else ", ").join(names)
+
+
+def _timeline_note(services: DashboardServices, alert: Alert, t: TimelineEntry, locale: str) -> str:
+    note = t.note or ""
+    if t.what == "opened":
+        return detail_text(services, alert, locale)
+    if t.what == "notified":
+        steps = _STEP.findall(note)
+        if steps:
+            return "; ".join(tr(locale, "step {n}: {channels}", n=n, channels=_channels(services, ids, locale))
+                             for n, ids in steps)
+        event, _, ids = note.partition(": ")
+        if event in ("resolved", "repeated"):
+            return f"{tr(locale, _EVENTS[event])}: {_channels(services, ids, locale)}"
+    if t.what in ("delivered", "delivery failed"):
+        channel, _, rest = note.partition(": ")
+        event, _, error = rest.partition(": ")
+        text = f"{channel_name(services, channel, locale)}: {tr(locale, _EVENTS.get(event, event))}"
+        return text + (f" ({error})" if error else "")
+    if t.what == "not notified":
+        return tr(locale, "no notification chain configured")
+    return note
+
+
+def timeline(services: DashboardServices, alert: Alert, entries: Sequence[TimelineEntry],
+             locale: str) -> list[dict[str, Any]]:
+    """An alert's history in words: what happened, by whom, to which channels, the value with its unit."""
+    return [{"ts": t.ts, "what": tr(locale, _TIMELINE_WHAT.get(t.what, t.what)), "by": t.by,
+             "note": _timeline_note(services, alert, t, locale),
+             "value": value_words(alert.metric, t.value, locale) if t.value is not None and t.what != "opened"
+             else None}
+            for t in entries]

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 from demo.sim.base import DeviceModel, StateObs
 from demo.sim.schedule import SchoolDay
 from demo.simulator import SimulatedSite
-from gateway.meters import Meters
+from gateway.meters import Meters, load_ingest_state
 from gateway.model import Reading
 from gateway.reports.weekly import last_full_week, midnight
+from gateway.store.ingest_state import IngestState
 
 if TYPE_CHECKING:
     from gateway.config import Config, DeviceSettings
@@ -121,9 +122,8 @@ def backfill(config: Config, store: TimeSeriesStore, events_db: EventsDB, *, day
     settings: dict[str, DeviceSettings] = {d.id: d for d in config.devices}
     meter_ids = {site.water.device, site.power.device}
     day = _CachedDay(tz)
-    conn = events_db.conn()
     meters = Meters()
-    meters.load(conn)
+    meters.restore(load_ingest_state(store, events_db.conn()).meters)
     written = 0
     t = start
     total_s = end - start
@@ -144,15 +144,10 @@ def backfill(config: Config, store: TimeSeriesStore, events_db: EventsDB, *, day
         for device, rs in metered.items():
             out, _refused = meters.apply(settings.get(device), rs)  # simulated totals never go back
             readings.extend(out)
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            store.write(readings)
-            meters.save(conn)
-            conn.execute("COMMIT")
+            store.write(readings, IngestState(meters.take_dirty()))  # the totals with their meter state
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            meters.load(conn)
+            meters.restore(load_ingest_state(store, events_db.conn()).meters)
             raise
         written += len(readings)
         if progress is not None:

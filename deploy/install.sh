@@ -159,6 +159,19 @@ fi
 chmod 0640 "$(R "$CONFIG")"
 sys chown root:houqin "$CONFIG"
 
+step "the gate command key"
+# Relay commands, the card list and the gateway's heartbeat are signed with it; the agent obeys nothing else.
+# Readable by the services, writable by root only; never replaced (every agent would refuse the gateway).
+GATE_KEY=$ETC/gate.key
+if [[ -e $(R "$GATE_KEY") ]]; then
+    echo "  $GATE_KEY: kept"
+else
+    "$HOUQIN" gate keygen --file "$(R "$GATE_KEY")" >/dev/null
+    changed "$GATE_KEY (new: signs the gate's commands)"
+fi
+chmod 0640 "$(R "$GATE_KEY")"
+sys chown root:houqin "$GATE_KEY"
+
 step "the broker: users, ACL, TLS ($BROKER_DIR)"
 setup_out=$("$HOUQIN" mqtt setup --config "$(R "$CONFIG")" --dir "$(R "$BROKER_DIR")" \
     --pid-file "$(R /run/mosquitto/mosquitto.pid)")
@@ -167,17 +180,28 @@ broker_changed=$(sed -n 's/^.*: [0-9]* client(s); changed: //p' <<<"$setup_out")
 [[ -z $broker_changed ]] || changed "$BROKER_DIR: $broker_changed"
 sys chgrp mosquitto "$BROKER_DIR"
 if ((FRESH_CONFIG)); then
-    # The gateway's login goes into the fresh config's [mqtt] url (the file is readable by root and houqin only).
-    python3 - "$(R "$BROKER_DIR")/credentials.json" "$(R "$CONFIG")" <<'EOF'
+    # The gateway's and the agent's logins go into the fresh config's [mqtt] url and agent_url, and the gate
+    # command key into [gate] (the file is readable by root and houqin only).
+    python3 - "$(R "$BROKER_DIR")/credentials.json" "$(R "$CONFIG")" "$GATE_KEY" <<'EOF'
 import json, re, sys, urllib.parse
-login = json.load(open(sys.argv[1]))["gateway"]
-user, pw = (urllib.parse.quote(login[k], safe="") for k in ("username", "password"))
+logins = json.load(open(sys.argv[1]))
 text = open(sys.argv[2], encoding="utf-8").read()
-new = re.sub(r'^url = "mqtt://127\.0\.0\.1:1883"', f'url = "mqtt://{user}:{pw}@127.0.0.1:1883"', text, count=1,
-             flags=re.M)
-open(sys.argv[2], "w", encoding="utf-8").write(new)
+def url(login):
+    user, pw = (urllib.parse.quote(login[k], safe="") for k in ("username", "password"))
+    return f"mqtt://{user}:{pw}@127.0.0.1:1883"
+new = re.sub(r'^url = "mqtt://127\.0\.0\.1:1883"', f'url = "{url(logins["gateway"])}"', text, count=1, flags=re.M)
 print("[mqtt] url: the gateway's login from credentials.json" if new != text else
       "[mqtt] url: not the example's; put the gateway's login from credentials.json into it")
+agent = logins.get("agents", {}).get("local")
+if agent:
+    text, new = new, re.sub(r'^# agent_url = .*$', f'agent_url = "{url(agent)}"', new, count=1, flags=re.M)
+    print("[mqtt] agent_url: the agent's login (agents.local)" if new != text else
+          "[mqtt] agent_url: add the agent's login (agents.local in credentials.json)")
+text, new = new, re.sub(r'^# command_key_file = .*$', f'command_key_file = "{sys.argv[3]}"', new, count=1,
+                        flags=re.M)
+print(f"[gate] command_key_file: {sys.argv[3]}" if new != text else
+      f"[gate] command_key_file: set it to {sys.argv[3]}")
+open(sys.argv[2], "w", encoding="utf-8").write(new)
 EOF
 fi
 LINK=$(R /etc/mosquitto/conf.d/houqin.conf)

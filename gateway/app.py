@@ -24,6 +24,7 @@ from gateway.config import Config
 from gateway.deadletters import DeadLetters
 from gateway.errors import ConfigError
 from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+from gateway.file_modes import make_private
 from gateway.gate.service import Gate
 from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
@@ -40,11 +41,17 @@ from gateway.mqtt_link import MqttLink, Will
 from gateway.reports.samples import SampleWatch
 from gateway.reports.scheduler import ReportScheduler
 from gateway.reports.service import Reports
+from gateway.signed_link import SealingPublisher
+from gateway.signing import KeyFileError, Signer, ensure_key, key_path
+from gateway.storage_alerts import StorageAlerts
 from gateway.store.base import TimeSeriesStore
 from gateway.store.influx import InfluxStore
-from gateway.store.influx_alerts import StorageAlerts
 from gateway.store.nightly import NightlyMaintenance
 from gateway.store.sqlite import TIMESERIES_DB_NAME, SqliteStore
+from gateway.timesync import ClockGate, ClockWatch
+from gateway.uplink.messages import SiteStatus, offline_devices
+from gateway.uplink.service import Uplink
+from gateway.uplink.store import UplinkedStore, central_store
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +76,8 @@ def build_store(config: Config, *, clock: Clock | None = None,
     if config.storage.timeseries == "sqlite":
         # Opening an existing store takes no write lock, and creating one waits for a running writer
         # (BEGIN IMMEDIATE with a busy timeout), so a CLI beside the service needs no retry here.
-        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention())
+        return SqliteStore(config.storage.path / TIMESERIES_DB_NAME, retention=config.storage.retention.retention(),
+                           fold_every=config.storage.fold_interval)
     # Imported lazily: the InfluxDB client is heavy and not needed with SQLite.
     from gateway.store.influx import InfluxStore
 
@@ -105,6 +113,8 @@ class Site:
     hazards: HazardWatch
     #: Water or power used during a holiday (``[inspections.holidays]``).
     holidays: HolidayWatch
+    #: Alert transitions and status to the district's central broker; None unless ``[uplink]`` is set.
+    uplink: Uplink | None = None
 
     @property
     def config(self) -> Config:
@@ -141,7 +151,9 @@ class Site:
         self.core.add_component(component)
 
     def start(self) -> None:
-        """Start every part (see ``Gateway.start``)."""
+        """Narrow the data directory to the service's user (0700, files 0600), then start every part
+        (see ``Gateway.start``)."""
+        make_private(self.core.config.storage.path)
         self.core.start()
 
     def stop(self) -> None:
@@ -165,13 +177,13 @@ class Site:
         self.stop()
 
 
-def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
+def build_gateway(config: Config, *, clock: Clock | None = None, clock_watch: ClockWatch | None = None) -> Site:
     """Build every part of the site's gateway, each after the parts it needs; nothing is started yet.
 
     Ingest observers are told of a batch, and components start, in the order they are added here:
     alerting first (rules see a reading before anything else reacts), the dashboard last.
     """
-    core = Gateway(config, clock=clock)
+    core = Gateway(config, clock=clock, clock_watch=clock_watch)
     try:
         return _build_parts(core)
     except BaseException:
@@ -181,7 +193,7 @@ def build_gateway(config: Config, *, clock: Clock | None = None) -> Site:
 
 def _build_parts(core: Gateway) -> Site:
     config, clock, store = core.config, core.clock, core.store
-    alerting = Alerting(config, core.events_db, clock, publisher=core.link, last_seen=last_seen_from(store))
+    alerting = Alerting(config, core.events_db, clock, publisher=core.commands, last_seen=last_seen_from(store))
     core.add_observer(alerting)
     core.add_component(alerting)
 
@@ -197,10 +209,12 @@ def _build_parts(core: Gateway) -> Site:
     core.add_observer(SampleWatch(reports.ledger, alerting.service, reports.locale))
     core.add_component(ReportScheduler(reports, clock))
 
-    gate = Gate(config, core.events_db, clock, publisher=core.link, alerts=alerting.service, store=store,
-                channels=channels)
+    gate = Gate(config, core.events_db, clock, publisher=core.commands, alerts=alerting.service, store=store,
+                channels=channels, command_key=core.command_key)
     # Rules judging forced openings ask the card registry about reads that carry no decision.
     alerting.engine.add_card_decider(gate.access.verdict)
+    # ... and whether a card or exit-button event is the agent's (signed), so a forged one excuses nothing.
+    alerting.engine.add_event_check(gate.authenticity.authentic)
     core.add_observer(gate)
     core.add_component(gate)
 
@@ -235,15 +249,35 @@ def _build_parts(core: Gateway) -> Site:
     holidays = HolidayWatch(config, store, alerting.service, clock)
     core.add_component(holidays)
 
+    uplink = None
+    if config.uplink.enabled:
+        uplink = Uplink(config, clock, alerting.service, central_store=core.central_store,
+                        site_status=lambda: _site_status(core))
+        alerting.service.add_listener(uplink.on_alert_change)
+        alerting.escalator.add_listener(uplink.on_escalated)
+        core.add_component(uplink)
+
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
                 nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection,
-                checklists=checklists, hazards=hazards, holidays=holidays)
+                checklists=checklists, hazards=hazards, holidays=holidays, uplink=uplink)
+
+
+def _site_status(core: Gateway) -> SiteStatus:
+    """What the district is told of the site's health (no people's data: flags and device ids)."""
+    from gateway.ingest import device_status
+
+    devices = [d.id for d in core.config.devices]
+    online = {d: s.online for d, s in device_status(core.events_db).items()}
+    return SiteStatus(local_broker=core.link.connected, store_writable=core.store.health().writable,
+                      devices=len(devices), offline=offline_devices(devices, online))
 
 
 class Gateway:
     """One site's gateway: events DB, time-series store, ingest, MQTT link and plugged-in components."""
 
-    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None) -> None:
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: TimeSeriesStore | None = None,
+                 clock_watch: ClockWatch | None = None) -> None:
+        """``clock_watch``: whether the wall clock can be trusted (default: ask systemd and the kernel)."""
         self.config = config
         self.clock: Clock = clock or SystemClock()
         storage = config.storage.path
@@ -252,6 +286,11 @@ class Gateway:
         except OSError as e:
             raise ConfigError([f"[storage] dir = {str(storage)!r}: cannot be created ({e}); choose a writable "
                                "directory"]) from None
+        try:
+            #: The site's gate command key: relay commands, the card list and the heartbeat are signed with it.
+            self.command_key = ensure_key(key_path(config.gate.command_key_file, storage))
+        except KeyFileError as e:
+            raise ConfigError([f"[gate] command_key_file: {e}"]) from None
         self.events_db = EventsDB(Path(storage) / EVENTS_DB_NAME)
         self.dead_letters = DeadLetters(self.events_db, self.clock)
         try:
@@ -260,20 +299,34 @@ class Gateway:
         except BaseException:
             self.events_db.close()
             raise
-        self.ingest = Ingest(config, self.store, self.events_db, self.dead_letters, self.clock)
+        try:
+            #: The district's central store (``[uplink.store]``): ingest writes to it and to the site's store.
+            self.central_store = central_store(config, clock=self.clock, dead_letters=self.dead_letters)
+        except BaseException:
+            self.store.close()
+            self.events_db.close()
+            raise
+        writes = self.store if self.central_store is None else UplinkedStore(self.store, self.central_store)
+        self.ingest = Ingest(config, writes, self.events_db, self.dead_letters, self.clock)
+        # Messages wait (unacked) in front of ingest until the clock is synchronised after boot.
+        watch = clock_watch or ClockWatch(self.clock, storage, boot_wait=config.site.clock_wait)
+        self.clock_gate = ClockGate(watch, self.ingest.on_message)
         site = config.site.id
         status = contract.gateway_availability_topic(site)
         self.link = MqttLink(
             link_settings(config),
-            on_message=self.ingest.on_message,
+            on_message=self.clock_gate.on_message,
             will=Will(status, b"offline"),
             birth=Will(status, ONLINE_PAYLOAD),
             subscriptions=self.ingest.subscriptions(),
         )
+        #: Where commands leave: ``set`` commands, the card list and the heartbeat are signed on the way.
+        self.commands = SealingPublisher(self.link, Signer(self.command_key), self.clock, site)
         self.broker: Any = None
         self._components: list[Component] = []
         self._started: list[Component] = []
         self._running = False
+        self.add_component(self.clock_gate)
 
     # -- plugging in -------------------------------------------------------------------------------
     def add_observer(self, observer: BatchObserver) -> None:
@@ -329,10 +382,7 @@ class Gateway:
             self.link.stop()
         except Exception:
             log.exception("stopping the MQTT link failed")
-        try:
-            self.store.close()
-        except Exception:
-            log.exception("closing the time-series store failed")
+        self._close_stores()
         self.events_db.close()
         if self.broker is not None:
             try:
@@ -344,9 +394,17 @@ class Gateway:
     def close(self) -> None:
         """Release the databases of a gateway that was built but never started."""
         try:
-            self.store.close()
+            self._close_stores()
         finally:
             self.events_db.close()
+
+    def _close_stores(self) -> None:
+        for store in (self.store, self.central_store):
+            try:
+                if store is not None:
+                    store.close()
+            except Exception:
+                log.exception("closing the time-series store failed")
 
     def stats(self) -> dict[str, Any]:
         """Ingest counters and whether MQTT is connected."""

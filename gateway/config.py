@@ -27,6 +27,8 @@ from gateway.reports.settings import ReportsSettings, check_reports
 from gateway.rules.settings import RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
+from gateway.uplink.settings import UplinkSettings
+from gateway.values import Duration
 from sensors.config import SensorSettings, check_sensors
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
@@ -57,6 +59,9 @@ class SiteSettings(_Section):
     """IANA time zone for schedules, days and reports."""
     locale: Literal["zh-CN", "en"] = "zh-CN"
     """Language of notifications and reports, and the dashboard's default: ``"zh-CN"`` or ``"en"``."""
+    clock_wait: Duration = 600.0
+    """After boot, how long messages wait (unacknowledged) for the clock to be synchronised before the Pi's own clock
+    is used to stamp them (a Pi has no real-time clock); ``"0s"``: never wait (a board with one)."""
 
     @field_validator("id")
     @classmethod
@@ -97,6 +102,10 @@ class MqttSettings(_Section):
     ``pip install houqin[demo]``), ``"mqtt://[user:pass@]host[:port]"``
     (port 1883 by default) or ``"mqtts://..."`` (TLS, port 8883); percent-encode special characters in the user and
     password."""
+    agent_url: str | None = None
+    """The sensor agent's own login (``houqin sensors``), e.g. ``"mqtt://houqin-agent-local:PASSWORD@127.0.0.1:1883"``
+    with the user and password of ``agents.local`` in the broker's ``credentials.json``, so the broker's ACL lets it
+    publish only its devices' topics. Default: ``url`` (the gateway's login)."""
     client_id: str = ""
     """The gateway's fixed client id, so the broker keeps its session (and queued messages) across restarts; unique per
     gateway. Default: ``"houqin-gateway-{site.id}"``."""
@@ -123,6 +132,13 @@ class MqttSettings(_Section):
                                  "speaks MQTT 3.1.1); remove protocol, or use Mosquitto with url = \"mqtt://...\"")
             data = {**data, "protocol": "3.1.1"}
         return data
+
+    @field_validator("agent_url")
+    @classmethod
+    def _agent_url(cls, v: str | None) -> str | None:
+        if v is not None and urlsplit(v).scheme not in ("mqtt", "mqtts"):
+            raise ValueError("must be \"mqtt://user:pass@host[:port]\" or \"mqtts://...\" (the agent's login)")
+        return None if v is None else cls._url(v)
 
     @field_validator("url")
     @classmethod
@@ -165,11 +181,13 @@ class MqttSettings(_Section):
         """True when the gateway runs its own in-process broker."""
         return self.url == "embedded"
 
-    def address(self) -> BrokerAddress:
-        """Host, port, TLS and credentials from the URL (the embedded broker is plain 127.0.0.1)."""
-        if self.embedded:
+    def address(self, agent: bool = False) -> BrokerAddress:
+        """Host, port, TLS and credentials from the URL (the embedded broker is plain 127.0.0.1); ``agent``: the
+        sensor agent's, from ``agent_url`` when set."""
+        url = self.agent_url if agent and self.agent_url else self.url
+        if url == "embedded":
             return BrokerAddress("127.0.0.1", self.embedded_port, False, None, None)
-        parts = urlsplit(self.url)
+        parts = urlsplit(url)
         tls = parts.scheme == "mqtts"
         return BrokerAddress(
             host=parts.hostname or "",
@@ -219,6 +237,19 @@ class StorageSettings(_Section):
     """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
+    commit_interval: Duration = Field(default=10.0, ge=0, le=60)
+    """How long readings are gathered before one commit (e.g. ``"10s"``; ``0``: commit each batch at once).
+    Fewer, larger commits spare the SD card; a message is still acknowledged to the broker only after
+    its commit, so the broker must let this many seconds of messages be in flight (``houqin mqtt setup``
+    sets ``max_inflight_messages`` to 1000: 100 messages a second at 10 s). Rules and the live dashboard
+    are told of a reading as soon as it arrives, before its commit, so alerts do not wait for the window.
+    Events (cards, buttons), availability and readings of gate, door and leak devices commit at once, so
+    the gate and alarms never wait for it."""
+    fold_interval: Duration = Field(default=900.0, ge=0, le=86400)
+    """How often the SQLite store moves the readings of its inbox into its per-series tables and rollups
+    (e.g. ``"15m"``; ``0``: no inbox, every commit writes them at once). Commits append to the inbox,
+    a page or two each; the fold rewrites each series' pages once per interval, which is what spares the
+    SD card. Queries see the inbox too; it is also folded at stop and before maintenance."""
 
     @property
     def path(self) -> Path:
@@ -373,7 +404,11 @@ class Config(_Section):
     backup: BackupSettings = BackupSettings()
     """``[backup]``: the nightly backup of every database and secret file (``gateway/backup/``)."""
     inspections: InspectionsSettings = InspectionsSettings()
-    """``[inspections]``: the disinfection record from UV lamps on smart plugs (``gateway/inspections/``)."""
+    """``[inspections]``: checklists, the hazard ledger, repairs, the disinfection record and holidays
+    (``gateway/inspections/``)."""
+    uplink: UplinkSettings = UplinkSettings()
+    """``[uplink]``: readings, alert transitions and status to the district's central store and broker
+    (``gateway/uplink/``)."""
 
     @model_validator(mode="after")
     def _sections_consistent(self) -> Config:

@@ -19,6 +19,8 @@ OFFLINE = "offline"
 
 #: Largest payload the gateway accepts; anything larger is dead-lettered as ``too_large``.
 MAX_PAYLOAD_BYTES = 16 * 1024
+#: Longest topic ingested; a longer one is refused before routing (MQTT allows 65,535 bytes).
+MAX_TOPIC_CHARS = 512
 
 #: Ids of sites and devices: safe in a topic level, a file name and a URL.
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
@@ -70,9 +72,19 @@ def alerts_topic(site: str, *parts: str) -> str:
     return "/".join((ROOT, site, "alerts", *parts))
 
 
+def uplink_topic(site: str, *parts: str) -> str:
+    """Topic under which a site reports to the district's central broker (alert transitions, status)."""
+    return "/".join((ROOT, site, "uplink", *parts))
+
+
 def gateway_availability_topic(site: str) -> str:
     """Retained availability of the gateway itself (its last will)."""
     return f"{ROOT}/{site}/gateway/availability"
+
+
+def gateway_alive_topic(site: str) -> str:
+    """The gateway's signed heartbeat (``gateway.signing``): agents take the gateway as up only while it arrives."""
+    return f"{ROOT}/{site}/gateway/alive"
 
 
 def cards_topic(site: str) -> str:

@@ -15,13 +15,18 @@ import socket
 import ssl
 import struct
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gateway.backup.snapshot import latest
 from gateway.config import Config
+
+if TYPE_CHECKING:
+    from gateway.mqtt_link import InboundMessage
 
 Status = Literal["ok", "warn", "fail", "unknown"]
 #: Below this much free space in the data folder doctor warns; below LOW_FAIL it fails.
@@ -113,6 +118,15 @@ class BrokerFiles:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
+    def device_login(self) -> tuple[str, str] | None:
+        """One device's user and password from credentials.json (for the ACL spot check), None when none."""
+        try:
+            devices = json.loads(self.credentials.read_text(encoding="utf-8")).get("devices", {})
+            login = next(iter(devices.values()))
+            return str(login["username"]), str(login["password"])
+        except (OSError, ValueError, KeyError, TypeError, StopIteration, AttributeError):
+            return None
+
     def listeners(self) -> list[int]:
         """Listener ports of houqin.conf, in order: loopback, TLS, optional plain LAN."""
         try:
@@ -159,6 +173,61 @@ def check_broker(config: Config, files: BrokerFiles) -> list[Check]:
         out.append(Check("lan_plain", "warn", "port {port} takes passwords in clear text on the LAN; keep it only "
                          "for devices that cannot do TLS", {"port": ports[2]}))
     return out
+
+
+def check_acl(config: Config, files: BrokerFiles, *, wait_s: float = 2.0) -> list[Check]:
+    """Spot-check the ACL: a device's login cannot publish a command (``set``) or another device's topics.
+
+    The probes go to topics no part of Houqin listens to (a ``set`` of a device that does not exist, a
+    five-level topic), so a broken ACL shows here without opening anything or storing a reading.
+    """
+    from gateway.mqtt_link import LinkSettings, MqttLink
+
+    if config.mqtt.embedded:
+        return []
+    gateway, device = files.gateway_login(), files.device_login()
+    addr = config.mqtt.address()
+    if gateway is None or device is None:
+        return [Check("acl", "unknown", "no device login in {file} to check the ACL with",
+                      {"file": str(files.credentials)})]
+    ca = config.mqtt.ca_file or (str(files.dir / "ca.crt") if addr.tls else None)
+    site = config.site.id
+    probes = [f"houqin/{site}/doctor-probe/set", f"houqin/{site}/doctor-probe/state/x"]
+    got: list[str] = []
+    arrived = threading.Event()
+
+    def seen(message: InboundMessage) -> None:
+        got.append(message.topic)
+        arrived.set()
+
+    def link(user: tuple[str, str], name: str, **kw: Any) -> MqttLink:
+        return MqttLink(LinkSettings(addr.host, addr.port, f"houqin-doctor-{name}", protocol=config.mqtt.protocol,
+                                     tls=addr.tls, username=user[0], password=user[1], ca_file=ca,
+                                     persistent=False, manual_ack=False, quiet=True), **kw)
+
+    listener = link(gateway, "listen", on_message=seen, subscriptions=probes)
+    prober = link(device, "probe")
+    try:
+        listener.start()
+        prober.start()
+        if not (listener.wait_connected(5) and prober.wait_connected(5)):
+            return [Check("acl", "unknown", "could not connect to check the ACL")]
+        # The gateway may write there: the probe must arrive, or the check proves nothing.
+        listener.publish(probes[1], b"doctor", wait=wait_s)
+        if not arrived.wait(wait_s):
+            return [Check("acl", "unknown", "the broker did not deliver the gateway's own probe")]
+        got.clear()
+        arrived.clear()
+        for topic in probes:
+            prober.publish(topic, b"doctor", wait=wait_s)
+        leaked = arrived.wait(wait_s) and bool(got)
+    finally:
+        prober.stop()
+        listener.stop()
+    if leaked:
+        return [Check("acl", "fail", "a device's login could publish {topic}: the ACL lets devices send commands; "
+                      "run houqin mqtt setup and reload Mosquitto", {"topic": got[0]})]
+    return [Check("acl", "ok", "a device's login cannot send commands or speak for other devices")]
 
 
 def check_certificate(files: BrokerFiles, now: dt.datetime) -> list[Check]:
@@ -220,6 +289,44 @@ def check_clock(run: Run = run_command) -> Check:
     return Check("clock", "unknown", "whether the clock is synchronised is unknown (no timedatectl)")
 
 
+#: Bytes a second the gateway may write before doctor warns: 50 kB/s is about 1.6 TB a year, which wears
+#: out a cheap SD card within a few years (the gateway writes a few hundred bytes per reading).
+WRITE_RATE_WARN = 50_000
+
+
+def write_bytes(pid: int) -> int | None:
+    """Bytes the process has written to storage so far (``/proc/PID/io``), None when unreadable."""
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def check_write_rate(storage: Path, *, sample_s: float = 3.0, sleep: Callable[[float], None] = time.sleep) -> Check:
+    """How fast the running gateway writes to the card, measured over ``sample_s`` seconds."""
+    from gateway.runlock import holder
+
+    pid = holder(storage)
+    if not pid:
+        return Check("write_rate", "unknown", "the gateway is not running on {dir}: no write rate to measure",
+                     {"dir": str(storage)})
+    first = write_bytes(pid)
+    sleep(sample_s)
+    second = write_bytes(pid)
+    if first is None or second is None:
+        return Check("write_rate", "unknown", "cannot read the gateway's writes (/proc/{pid}/io); run doctor as root",
+                     {"pid": pid})
+    rate = max(0, second - first) / sample_s
+    values: dict[str, object] = {"rate": f"{rate / 1000:.1f} kB/s", "year": f"{rate * 365 * 86400 / 1e9:.0f} GB"}
+    if rate > WRITE_RATE_WARN:
+        return Check("write_rate", "warn", "the gateway writes {rate} (about {year} a year): check "
+                     "[storage] commit_interval and the log level", values)
+    return Check("write_rate", "ok", "the gateway writes {rate} (about {year} a year)", values)
+
+
 def check_disk(storage: Path) -> Check:
     """Free space where the databases live."""
     try:
@@ -273,9 +380,11 @@ def run_all(config: Config, files: BrokerFiles, *, now: float, run: Run = run_co
     """Every check, in the order they are shown."""
     return [
         *check_broker(config, files),
+        *check_acl(config, files),
         *check_certificate(files, dt.datetime.fromtimestamp(now, dt.UTC)),
         check_clock(run),
         check_disk(config.storage.path),
+        check_write_rate(config.storage.path),
         check_backup(config, now),
         *check_services(run),
     ]

@@ -31,5 +31,13 @@ class StoreError(HouqinError, OSError):
     """A storage backend failed to write or read."""
 
 
+class DamagedStoreError(StoreError):
+    """A database file is damaged (not a database, malformed); ``path`` names it, the message says the fix."""
+
+    def __init__(self, message: str, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
 class LinkError(HouqinError, ConnectionError):
     """The MQTT link could not be set up (bad URL, TLS files, broker refused)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from gateway.errors import StoreError
 from gateway.sqlite_threads import ThreadConnections
+from gateway.store.damage import damaged, is_damage
 
 EVENTS_DB_NAME = "events.db"
 
@@ -26,10 +27,16 @@ def connect(path: Path | str, *, durable: bool = True) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     except sqlite3.Error as e:
         raise StoreError(f"cannot open the events database {path}: {e}; check [storage] dir") from None
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")  # the first read of the file: a damaged one fails here
+        conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+    except sqlite3.Error as e:
+        conn.close()
+        if is_damage(e):
+            raise damaged(path, "events database", e) from None
+        raise StoreError(f"cannot open the events database {path}: {e}; check [storage] dir") from None
     return conn
 
 
@@ -61,7 +68,10 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                          (number, name, time.time()))
             conn.execute("COMMIT")
         except sqlite3.Error as e:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if is_damage(e):
+                raise  # the caller knows the file's name
             raise StoreError(f"migration {name} failed: {e}") from None
         applied.append(name)
     return applied
@@ -87,7 +97,13 @@ class EventsDB:
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self._conns = ThreadConnections(lambda: connect(self.path))
-        migrate(self.conn())
+        try:
+            migrate(self.conn())  # reads the schema: a damaged file is refused here, at start
+        except sqlite3.DatabaseError as e:
+            self.close()
+            if is_damage(e):
+                raise damaged(self.path, "events database", e) from None
+            raise StoreError(f"cannot set up the events database {self.path}: {e}") from None
 
     def conn(self) -> sqlite3.Connection:
         """This thread's connection (autocommit: wrap writes that belong together in ``BEGIN``/``COMMIT``)."""

@@ -4,13 +4,24 @@
 validates, and puts the result on a bounded queue (when the queue is full it waits: backpressure to
 the broker, which holds what we have not acked). One writer thread takes batches off the queue,
 drops duplicates by ``seq``, turns meter totals into usage, writes the readings to the time-series
-store, then commits dead letters, events, meter state and device status to the events database,
-and only THEN acks every message of the batch in order and tells the observers. A crash anywhere
-before the ack means the broker delivers again; every write is idempotent, so nothing is doubled.
+store together with the meter and seq state they moved (one transaction: ``gateway.store.ingest_state``),
+then commits dead letters, events and availability to the events database, and only THEN acks every
+message of the batch in order and tells the observers. A crash anywhere before the ack means the broker
+delivers again; every write is idempotent, so nothing is doubled. A crash between the two commits finds
+the readings' seq and meter state committed with them (the redelivered readings are duplicates, or a
+total without usage) and the events' seq, kept in the events database and written only by messages
+that carry events, not yet moved (the events are stored).
+
+Every message ends committed or dead-lettered, then acked: whatever routing, a decoder or the
+validator raises becomes a dead letter (a message left unacked would hold a place in the broker's
+receive window for good). A store that cannot commit is retried and nothing is acked meanwhile.
+Readings stamped on arrival get a millisecond of their own per device (``gateway.stamps``), once per
+message, so a retried commit writes the same stamps.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import queue
@@ -26,11 +37,15 @@ from gateway.clock import Clock
 from gateway.decoders import Decoder, registry
 from gateway.decoders import native as native_decoder
 from gateway.errors import DecodeError
+from gateway.kinds import KINDS
 from gateway.listeners import Listeners
-from gateway.meters import Meters, SeqFilter
+from gateway.meters import Meters, SeqFilter, load_ingest_state
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
 from gateway.mqtt_link import topic_matches
-from gateway.validate import Refusal, check_size, validate
+from gateway.stamps import ArrivalStamps
+from gateway.store import ingest_state
+from gateway.store.ingest_state import IngestState
+from gateway.validate import Refusal, check_size, check_topic, validate
 
 if TYPE_CHECKING:
     from gateway.config import Config, DeviceSettings
@@ -45,7 +60,13 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = 20_000
 #: Most messages committed in one transaction.
 MAX_BATCH = 2000
-_ROUTE_CACHE_MAX = 50_000
+#: Topics remembered with their routes (each at most ``contract.MAX_TOPIC_CHARS``: a few MB at most).
+_ROUTE_CACHE_MAX = 4096
+#: Seconds between saves of the devices' last-seen times (kept in memory meanwhile: a reading changes
+#: nothing else in the events database, and a page written per reading is what wears an SD card out).
+STATUS_SAVE_S = 60.0
+#: Characters of an exception's text kept in a dead letter's detail.
+_ERROR_CHARS = 200
 _RETRY_MAX_S = 30.0
 
 
@@ -64,6 +85,28 @@ class _Item:
     msg: InboundMessage
     received: float
     parts: list[_Part] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flush:
+    """Put on the queue by ``wait_idle``: close the commit window and save the last-seen times now."""
+
+    ticket: int
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """A commit window's messages turned into rows (duplicates dropped, meters applied), not yet written."""
+
+    readings: list[Reading] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    avail: list[Availability] = field(default_factory=list)
+    seen: dict[str, float] = field(default_factory=dict)
+    # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
+    dead: list[tuple[str, str, bytes, str | None, str, bool]] = field(default_factory=list)
+    duplicates: int = 0
+    ignored: int = 0  # parts of configured devices that carried nothing to store and were not refused
+    broken: bool = False  # preparing a message raised: the commit prepares the window again, message by message
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +140,30 @@ class Ingest:
         self._clock = clock
         self._max_batch = max_batch
         # SimpleQueue (C, no locks in Python) bounded by hand: the hot path puts one item per message.
-        self._q: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[_Item | _Flush] = queue.SimpleQueue()
+        self._interval = config.storage.commit_interval
+        self._urgent_devices = {d.id for d in config.devices if _urgent_kind(d.kind)}
+        self._seen: dict[str, float] = {}  # last-seen times not yet saved (see _save_status)
+        self._status_saved = time.monotonic()
+        self._flushes_asked = 0
+        self._flushes_done = 0
         self._queue_size = queue_size
         self._queued = 0  # only the network thread writes it
         self._done = 0  # only the writer thread writes it
         self._idle = threading.Condition()
         self._observers: Listeners[[CommittedBatch]] = Listeners("observer", log_once=True)
         self._meters = Meters()
-        self._seqs = SeqFilter()
+        self._seqs = SeqFilter()  # committed with the readings, in the store
+        self._event_seqs = SeqFilter()  # committed with the events, in the events database
+        self._stamps = ArrivalStamps()
+        self._bugs_logged: set[tuple[str, str]] = set()  # (where, exception type): one traceback each
+        self._failing_since: float | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._last_commit: float | None = None
+        self._unacked: collections.deque[float] = collections.deque()  # arrival times, oldest first (FIFO)
         decs = dict(decoders) if decoders is not None else dict(registry())
         self._native: dict[str, DeviceSettings] = {}
         self._other: dict[str, DeviceSettings] = {}
@@ -145,9 +199,7 @@ class Ingest:
 
     def start(self) -> None:
         """Load the meter and seq state and start the writer thread."""
-        conn = self._db.conn()
-        self._meters.load(conn)
-        self._seqs.load(conn)
+        self._load_state()
         self._stopping.clear()
         self._thread = threading.Thread(target=self._writer, name="houqin-ingest-writer", daemon=True)
         self._thread.start()
@@ -163,10 +215,15 @@ class Ingest:
             self._thread = None
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until everything queued is committed, acked and told to observers, or ``timeout`` s."""
+        """Commit the open window now; block until everything queued is committed, acked and told to
+        observers and the last-seen times are saved, or ``timeout`` s."""
         deadline = time.monotonic() + timeout
         with self._idle:
-            while self._done < self._queued:
+            self._flushes_asked += 1
+            ticket = self._flushes_asked
+        self._q.put(_Flush(ticket))  # closes the commit window now and saves the last-seen times
+        with self._idle:
+            while self._done < self._queued or self._flushes_done < ticket:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -174,10 +231,16 @@ class Ingest:
         return True
 
     def stats(self) -> dict[str, Any]:
-        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth."""
+        """Counters for /metrics and the CLI: messages, readings, refusals per reason, queue depth.
+
+        ``ignored`` counts message parts of configured devices that carried nothing to store (a
+        Shelly's Wi-Fi status); ``commit_failing_since`` is when commits started failing, or None;
+        ``oldest_unacked`` is when the oldest message not yet acknowledged arrived (None when all are).
+        """
         with self._lock:
             c = dict(self._counts)
             last = self._last_commit
+            oldest = self._unacked[0] if self._unacked else None
         refused = self._dead.counts()
         return {
             "received": self._queued,
@@ -185,6 +248,7 @@ class Ingest:
             "readings": c.get("readings", 0),
             "events": c.get("events", 0),
             "duplicates": c.get("duplicates", 0),
+            "ignored": c.get("ignored", 0),
             "refused": refused,
             "refused_total": sum(refused.values()),
             "batches": c.get("batches", 0),
@@ -192,15 +256,42 @@ class Ingest:
             "commit_errors": c.get("commit_errors", 0),
             "queue_depth": self._q.qsize(),
             "queue_size": self._queue_size,
+            "route_cache": len(self._route_cache),
             "last_commit": last,
+            "commit_failing_since": self._failing_since,
+            "oldest_unacked": oldest,
         }
 
     # -- network thread --------------------------------------------------------------------------
     def on_message(self, msg: InboundMessage) -> None:
-        """Route, decode and validate one message, then queue it for the writer (network thread)."""
+        """Route, decode and validate one message, then queue it for the writer (network thread).
+
+        Whatever routing, a decoder or the validator raises, the message is queued as a dead letter:
+        a message left unacked would hold a place in the broker's receive window for good.
+        """
         now = self._clock.now()
         item = _Item(msg, now)
+        try:
+            self._route(item, now)
+        except Exception as e:
+            self._log_bug("routing", e)
+            # Parts already decoded (other devices on a shared topic) are complete and kept.
+            item.parts.append(_Part(None, None, None, [Refusal("internal_error", _describe(e))]))
+        while self._q.qsize() >= self._queue_size:  # backpressure: the broker holds what we have not acked
+            if self._stopping.wait(0.01):
+                return  # not acked: the broker delivers it again after the restart
+        self._queued += 1
+        with self._lock:
+            self._unacked.append(item.received)
+        self._q.put(item)
+
+    def _route(self, item: _Item, now: float) -> None:
+        msg = item.msg
         topic = msg.topic
+        too_long = check_topic(topic)
+        if too_long is not None:  # before anything keys on it: the route cache, the log, the dead letters
+            item.parts.append(_Part(None, None, None, [too_long]))
+            return
         too_large = check_size(msg.payload)
         if topic == self._own_topic:
             pass  # our own birth/will, matched by the native wildcard: nothing to store
@@ -213,11 +304,6 @@ class Ingest:
                                                                     "uses this topic")]))
             for settings, dec in routes:
                 item.parts.append(self._decode_part(settings, dec, topic, msg.payload, now, too_large))
-        while self._q.qsize() >= self._queue_size:  # backpressure: the broker holds what we have not acked
-            if self._stopping.wait(0.01):
-                return  # not acked: the broker delivers it again after the restart
-        self._queued += 1
-        self._q.put(item)
 
     def _native_part(self, topic: str, payload: bytes, now: float, too_large: Refusal | None) -> _Part:
         parts = contract.parse_topic(topic)
@@ -235,9 +321,12 @@ class Ingest:
             return _Part(settings.id, settings, None, [])  # our own commands: nothing to store
         try:
             decoded = native_decoder.decode_channel(settings.id, parts.channel, payload, now)
+            kept, refusals = validate(decoded, now)
         except DecodeError as e:
             return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
-        kept, refusals = validate(decoded, now)
+        except Exception as e:  # a decoder bug refuses the message, never ingest
+            self._log_bug("decoder native", e)
+            return _Part(settings.id, settings, None, [Refusal("decoder_error", _describe(e))])
         return _Part(settings.id, settings, kept, refusals)
 
     def _decode_part(self, settings: DeviceSettings, dec: Decoder, topic: str, payload: bytes, now: float,
@@ -246,12 +335,12 @@ class Ingest:
             return _Part(settings.id, settings, None, [too_large])
         try:
             decoded = dec.decode(settings, topic, payload, now)
+            kept, refusals = validate(decoded, now)
         except DecodeError as e:
             return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
         except Exception as e:  # a decoder bug refuses the message, never ingest
-            log.exception("decoder %s failed on %s", getattr(dec, "FORMAT", "?"), topic)
-            return _Part(settings.id, settings, None, [Refusal("decoder_error", type(e).__name__)])
-        kept, refusals = validate(decoded, now)
+            self._log_bug(f"decoder {settings.format}", e)
+            return _Part(settings.id, settings, None, [Refusal("decoder_error", _describe(e))])
         return _Part(settings.id, settings, kept, refusals)
 
     def _routes_for(self, topic: str) -> list[tuple[DeviceSettings, Decoder]]:
@@ -271,16 +360,18 @@ class Ingest:
                 first = q.get(timeout=0.2)
             except queue.Empty:
                 if self._stopping.is_set():
+                    self._save_status(force=True)
                     return
+                self._save_status(force=False)
                 continue
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    batch.append(q.get_nowait())
-                except queue.Empty:
-                    break
+            prepared = _Prepared()
+            batch, flush = self._gather(first, prepared)
+            if not batch:  # a flush (wait_idle) with nothing queued
+                self._save_status(force=True)
+                self._flushed(flush)
+                continue
             stopping = self._stopping.is_set()
-            committed = self._commit_with_retry(batch)
+            committed = self._commit_with_retry(batch, prepared)
             if committed is None:
                 return  # stopping without a commit: those messages stay unacked and come again
             try:
@@ -291,28 +382,138 @@ class Ingest:
                             exc_info=True)
             with self._lock:
                 self._counts["acked"] += len(batch)
-            if committed.readings or committed.events or committed.availability:
-                self._observers.tell(committed)
+                for _ in batch:
+                    self._unacked.popleft()
+            # Readings were told as they came (``_take``), unless preparing the window failed.
+            readings = committed.readings if prepared.broken else ()
+            if readings or committed.events or committed.availability:
+                self._observers.tell(CommittedBatch(readings, committed.events, committed.availability))
+            self._save_status(force=stopping or flush is not None)
+            self._flushed(flush)
             self._batch_done(len(batch))
             if stopping:
                 return  # what is still queued is not acked: the broker delivers it again next start
 
-    def _commit_with_retry(self, batch: list[_Item]) -> CommittedBatch | None:
+    def _gather(self, first: _Item | _Flush, prepared: _Prepared) -> tuple[list[_Item], _Flush | None]:
+        """One commit window of messages: until ``commit_interval`` after the first, a full batch, a
+        message that must not wait (see ``_urgent``) or a flush asked for by ``wait_idle``.
+
+        Each message is prepared as it comes (``_take``), and its readings told to the observers then,
+        before the commit: an alert on a reading does not wait for the window to close.
+        """
+        q = self._q
+        batch: list[_Item] = []
+        if isinstance(first, _Flush):
+            return batch, first
+        batch.append(first)
+        self._take(first, prepared)
+        # An urgent message takes only what is queued already and waits for nothing.
+        deadline = 0.0 if self._urgent(first) else time.monotonic() + self._interval
+        while len(batch) < self._max_batch:
+            try:
+                remaining = deadline - time.monotonic()
+                item = q.get(timeout=remaining) if remaining > 0 else q.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Flush):
+                return batch, item
+            batch.append(item)
+            self._take(item, prepared)
+            if self._urgent(item):
+                deadline = 0.0
+            if self._stopping.is_set():
+                deadline = 0.0
+        return batch, None
+
+    def _take(self, item: _Item, prepared: _Prepared) -> None:
+        """Stamp and prepare one message of the open window and tell the observers of its readings.
+
+        Told before the commit: a crash before it brings the message again, and the observers (rules hold
+        and release idempotently) may see its readings twice. Events and availability, which open doors
+        and are urgent (they close the window at once), are told after the commit.
+        """
+        for part in item.parts:  # once per message, not per commit attempt: a retry writes the same stamps
+            if part.decoded is not None:
+                self._stamps.restamp(part.decoded, item.received)
+        if prepared.broken:
+            return
+        before = len(prepared.readings)
+        try:
+            self._prepare(item, prepared)
+        except Exception:  # the commit prepares the window again (from the committed state) and dead-letters it
+            prepared.broken = True
+            return
+        if len(prepared.readings) > before:
+            self._observers.tell(CommittedBatch(tuple(prepared.readings[before:])))
+
+    def _flushed(self, flush: _Flush | None) -> None:
+        if flush is not None:
+            with self._idle:
+                self._flushes_done = max(self._flushes_done, flush.ticket)
+                self._idle.notify_all()
+
+    def _urgent(self, item: _Item) -> bool:
+        """Whether a message must be committed (and told to the gate and the rules) at once.
+
+        Card reads, buttons, availability and the contacts of gates, doors and leak sensors open doors
+        or raise alarms: the commit window is for the many readings nobody waits for.
+        """
+        for part in item.parts:
+            d = part.decoded
+            if d is not None and (d.events or d.availability or part.device in self._urgent_devices):
+                return True
+        return False
+
+    def _save_status(self, *, force: bool) -> None:
+        """Write last-seen times kept in memory to the events database, at most every ``STATUS_SAVE_S``."""
+        if not self._seen or not (force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
+            return
+        seen, self._seen = self._seen, {}
+        conn = self._db.conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(
+                "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
+                "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:  # a status is no reading: keep it for the next try
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for device, ts in seen.items():
+                self._seen[device] = max(ts, self._seen.get(device, ts))
+            log.warning("could not save device last-seen times: %s", e)
+            return
+        self._status_saved = time.monotonic()
+
+    def _commit_with_retry(self, batch: list[_Item], prepared: _Prepared) -> CommittedBatch | None:
         delay = 0.5
+        attempts = 0
+        first: _Prepared | None = None if prepared.broken else prepared
         while True:
             try:
                 try:
-                    return self._commit(batch)
+                    # A retry prepares again: a failed commit put the committed meter and seq state back.
+                    committed, first = self._commit(batch, first), None
                 except Exception as e:
-                    if _transient(e):
+                    if _store_failure(e):
                         raise
                     with self._lock:
                         self._counts["commit_errors"] += 1
-                    return self._commit_one_by_one(batch)
-            except Exception as e:  # database locked, disk full, store down: wait, never drop
+                    committed = self._commit_one_by_one(batch)
+                if self._failing_since is not None:
+                    log.warning("commits work again after %d failed attempt(s)", attempts)
+                    self._failing_since = None
+                return committed
+            except Exception as e:  # database locked, disk full, store down or corrupt: wait, never drop
+                attempts += 1
                 with self._lock:
                     self._counts["commit_errors"] += 1
-                log.error("could not commit %d message(s): %s; retrying in %.0f s", len(batch), e, delay)
+                if self._failing_since is None:
+                    self._failing_since = self._clock.now()
+                # Nothing is acked meanwhile, so the broker keeps the data. One line per attempt, no
+                # traceback, and attempts back off to one per _RETRY_MAX_S.
+                log.error("could not commit %d message(s) (attempt %d): %s; not acknowledging them, retrying "
+                          "in %.0f s", len(batch), attempts, e, delay)
                 if self._stopping.wait(delay):
                     self._batch_done(len(batch))
                     return None
@@ -327,12 +528,13 @@ class Ingest:
             try:
                 c = self._commit([item])
             except Exception as e:
-                if _transient(e):
+                if _store_failure(e):
                     raise
-                log.exception("could not commit a message on %s; dead-lettered as internal_error", item.msg.topic)
-                device = item.parts[0].device if item.parts else None
-                self._dead.record(item.msg.topic, "internal_error", item.msg.payload, device,
-                                  f"{type(e).__name__}: {e}")
+                self._log_bug("commit", e)
+                part = item.parts[0] if item.parts else None
+                self._dead.record(item.msg.topic, "internal_error", item.msg.payload,
+                                  part.device if part else None, _describe(e),
+                                  configured=part is not None and part.settings is not None)
                 continue
             readings.extend(c.readings)
             events.extend(c.events)
@@ -344,89 +546,140 @@ class Ingest:
             self._done += n
             self._idle.notify_all()
 
-    def _commit(self, batch: list[_Item]) -> CommittedBatch:
+    def _prepare(self, item: _Item, p: _Prepared) -> None:
+        """Turn one message into rows: drop duplicates by seq, apply the meters (moves their state)."""
+        msg = item.msg
+        for part in item.parts:
+            device = part.device
+            if device is not None and (part.settings is not None):
+                p.seen[device] = item.received
+            configured = part.settings is not None
+            for ref in part.refusals:
+                p.dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
+            d = part.decoded
+            if d is None or not (d.readings or d.events or d.availability):
+                if d is not None and not part.refusals:
+                    p.ignored += 1  # e.g. a Shelly's Wi-Fi status: knowingly not stored, but counted
+                continue  # a refused message (or part) moves no state: not the seq, not a meter
+            if d.seq is not None and device is not None:
+                # Readings and events each have their seq, committed with them (see the module).
+                ts = _ts_of(d, item.received)
+                has_events = bool(d.events or d.availability)
+                old_readings = bool(d.readings) and self._seqs.is_duplicate(device, d.seq, ts)
+                old_events = has_events and self._event_seqs.is_duplicate(device, d.seq, ts)
+                if (old_readings or not d.readings) and (old_events or not has_events):
+                    p.duplicates += 1
+                    continue
+                if old_events:  # stored before a crash between the two commits
+                    d = Decoded(d.readings, [], [], d.seq)
+                elif old_readings:
+                    d = Decoded([], d.events, d.availability, d.seq)
+            if d.readings:
+                rs, refusals = self._meters.apply(part.settings, d.readings)
+                p.readings.extend(rs)
+                for ref in refusals:
+                    p.dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail, configured))
+            p.events.extend(d.events)
+            p.avail.extend(d.availability)
+
+    def _commit(self, batch: list[_Item], prepared: _Prepared | None = None) -> CommittedBatch:
         conn = self._db.conn()
-        readings: list[Reading] = []
-        events: list[Event] = []
-        avail: list[Availability] = []
-        seen: dict[str, float] = {}
-        dead: list[tuple[str, str, bytes, str | None, str]] = []  # written inside the events-DB transaction
-        duplicates = 0
         # The events-DB write lock is taken only after the time-series write: held across the store's
         # write (rollups included) it made every alert commit (AlertStore, same file) wait out the whole
         # batch, the largest part of the alert-latency tail under load. Safe because nothing is acked
         # before both commits: if the events-DB commit fails, the messages come again and the store
         # overwrites the same (series, ts) rows; meter and seq state are reloaded below.
         try:
-            for item in batch:
-                msg = item.msg
-                for part in item.parts:
-                    device = part.device
-                    if device is not None and (part.settings is not None):
-                        seen[device] = item.received
-                    for ref in part.refusals:
-                        dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
-                    d = part.decoded
-                    if d is None:
-                        continue
-                    if d.seq is not None and device is not None and \
-                            self._seqs.is_duplicate(device, d.seq, _ts_of(d, item.received)):
-                        duplicates += 1
-                        continue
-                    if d.readings:
-                        rs, refusals = self._meters.apply(part.settings, d.readings)
-                        readings.extend(rs)
-                        for ref in refusals:
-                            dead.append((msg.topic, ref.reason, msg.payload, device, ref.detail))
-                    events.extend(d.events)
-                    avail.extend(d.availability)
-            if readings:
-                self._store.write(readings)
-            conn.execute("BEGIN IMMEDIATE")
-            for topic, reason, payload, device, detail in dead:
-                self._dead.write(topic, reason, payload, device, detail)
-            if events:
-                conn.executemany(
-                    "INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)",
-                    [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
-                                                         default=str)) for e in events])
-            if seen:
-                conn.executemany(
-                    "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
-                    "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
-            if avail:
-                conn.executemany(
-                    "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (device) DO UPDATE SET online = excluded.online, "
-                    # a retained "online" delivered again on resubscribe is not a new "since"
-                    "online_since = CASE WHEN online IS excluded.online THEN online_since "
-                    "ELSE excluded.online_since END",
-                    [(a.device, a.ts, int(a.online), a.ts) for a in avail])
-            self._meters.save(conn)
-            self._seqs.save(conn)
-            conn.execute("COMMIT")
+            if prepared is None:
+                self._load_state()  # what the last commit left, not what a failed attempt moved
+                prepared = _Prepared()
+                for item in batch:
+                    self._prepare(item, prepared)
+            p = prepared
+            readings, events, avail, seen, dead = p.readings, p.events, p.avail, p.seen, p.dead
+            duplicates, ignored = p.duplicates, p.ignored
+            # Everything that depends on a message's content is turned into rows before the first write,
+            # so a message that cannot be committed fails here, with nothing of it in either store.
+            event_rows = [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
+                                                              default=str)) for e in events]
+            if readings or self._meters.dirty or self._seqs.dirty:
+                self._store.write(readings, IngestState(self._meters.take_dirty(), self._seqs.take_dirty()))
+            # Nothing is written to the events database for a window that changed nothing in it.
+            if dead or event_rows or avail or self._event_seqs.dirty:
+                conn.execute("BEGIN IMMEDIATE")
+                for topic, reason, payload, device, detail, _ in dead:
+                    self._dead.write(topic, reason, payload, device, detail)
+                if event_rows:
+                    conn.executemany("INSERT OR IGNORE INTO device_events (ts, device, type, data) VALUES (?, ?, ?, ?)",
+                                     event_rows)
+                if avail:
+                    conn.executemany(
+                        "INSERT INTO device_status (device, last_seen, online, online_since) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (device) DO UPDATE SET online = excluded.online, "
+                        # a retained "online" delivered again on resubscribe is not a new "since"
+                        "online_since = CASE WHEN online IS excluded.online THEN online_since "
+                        "ELSE excluded.online_since END",
+                        [(a.device, a.ts, int(a.online), a.ts) for a in avail])
+                ingest_state.save_seqs(conn, self._event_seqs.take_dirty())
+                conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            self._meters.load(conn)
-            self._seqs.load(conn)
+            self._load_state()
             raise
-        for topic, reason, _, device, detail in dead:  # counted only once committed
-            self._dead.note(topic, reason, device, detail)
+        for device, ts in seen.items():  # saved every STATUS_SAVE_S (see _save_status)
+            if ts > self._seen.get(device, 0.0):
+                self._seen[device] = ts
+        for topic, reason, _, device, detail, configured in dead:  # counted only once committed
+            self._dead.note(topic, reason, device, detail, configured=configured)
         with self._lock:
             c = self._counts
             c["messages"] += sum(1 for item in batch if item.parts)
             c["readings"] += len(readings)
             c["events"] += len(events)
             c["duplicates"] += duplicates
+            c["ignored"] += ignored
             c["batches"] += 1
             self._last_commit = self._clock.now()
         return CommittedBatch(tuple(readings), tuple(events), tuple(avail))
 
+    def _load_state(self) -> None:
+        """(Re)load the committed meter and seq state (the store's, and the events database's event seqs)."""
+        conn = self._db.conn()
+        state = load_ingest_state(self._store, conn)
+        self._meters.restore(state.meters)
+        self._seqs.restore(state.seqs)
+        self._event_seqs.restore(ingest_state.read_seqs(conn))
 
-def _transient(e: BaseException) -> bool:
-    """Errors worth waiting out (locked or full database, store unreachable) rather than a bad message."""
-    return isinstance(e, sqlite3.OperationalError | OSError)
+    def _log_bug(self, where: str, e: BaseException) -> None:
+        """Log a traceback once per (place, exception type): a bug, not a line per bad message."""
+        key = (where, type(e).__name__)
+        if key in self._bugs_logged:
+            return
+        self._bugs_logged.add(key)  # bounded: places times exception types
+        log.error("%s raised %s (dead-lettered as %s; further ones are only counted)", where,
+                  _describe(e), "decoder_error" if where.startswith("decoder") else "internal_error", exc_info=e)
+
+
+def _urgent_kind(kind: str) -> bool:
+    """Kinds whose readings open doors or raise alarms: gates, doors (their contact) and leak sensors."""
+    k = KINDS.get(kind)
+    return k is not None and (k.contact or "water_leak" in k.metrics)
+
+
+def _store_failure(e: BaseException) -> bool:
+    """A store that cannot commit (locked, full, unreachable, corrupt) rather than a bad message.
+
+    Such a batch is retried and not acknowledged, however long it takes: dead-lettering it would
+    lose good readings. ``sqlite3.DatabaseError`` itself (not its subclasses) is a damaged file.
+    """
+    return isinstance(e, sqlite3.OperationalError | OSError) or type(e) is sqlite3.DatabaseError
+
+
+def _describe(e: BaseException) -> str:
+    """An exception as a bounded one-line detail for a dead letter."""
+    text = str(e).replace("\n", " ")
+    return f"{type(e).__name__}: {text[:_ERROR_CHARS]}" if text else type(e).__name__
 
 
 def _ts_of(d: Decoded, default: float) -> float:

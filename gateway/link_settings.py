@@ -15,18 +15,18 @@ if TYPE_CHECKING:
 
 
 def link_settings(config: Config, *, client_id: str | None = None, persistent: bool = True,
-                  manual_ack: bool | None = None) -> LinkSettings:
+                  manual_ack: bool | None = None, agent: bool = False) -> LinkSettings:
     """MQTT link settings from ``[mqtt]`` (the embedded broker speaks MQTT 3.1.1).
 
     ``manual_ack`` defaults to ``persistent``: a persistent subscriber acks a message only after its commit.
     """
-    addr = config.mqtt.address()
+    addr = config.mqtt.address(agent=agent)
     m = config.mqtt
     return LinkSettings(
         host=addr.host,
         port=addr.port,
         client_id=client_id or config.client_id,
-        protocol="3.1.1" if m.embedded else m.protocol,
+        protocol="3.1.1" if m.embedded and not (agent and m.agent_url) else m.protocol,
         tls=addr.tls,
         username=addr.username,
         password=addr.password,
@@ -40,6 +40,7 @@ def link_settings(config: Config, *, client_id: str | None = None, persistent: b
 
 
 def agent_link_settings(config: Config, agent_id: str) -> LinkSettings:
-    """The sensor agent's: a persistent session named after the site and agent, acks by the library (it only sends)."""
+    """The sensor agent's: its own login (``[mqtt] agent_url``), a persistent session named after the site and agent,
+    acks by the library (it only sends)."""
     return link_settings(config, client_id=f"houqin-{config.site.id}-{agent_id}"[:64], persistent=True,
-                         manual_ack=False)
+                         manual_ack=False, agent=True)

@@ -1,4 +1,4 @@
-"""Meter totals to usage, and duplicate messages by ``seq``; state kept in the events database.
+"""Meter totals to usage, and duplicate messages by ``seq``; state kept with the readings in the store.
 
 Meters publish cumulative totals. Each accepted total newer than the last one yields a usage reading
 (``usage_l``/``usage_wh``) of the difference at the same ``ts``. A total that drops by more than
@@ -8,22 +8,27 @@ newer than the last accepted one (a redelivery, or an old buffered value) is sto
 no usage, so a redelivered message can never double usage. Pulse counters become ``total_l`` or
 ``energy_wh`` first, with ``litres_per_pulse``/``wh_per_pulse`` from the device's config.
 
-The state lives in memory and is written with ``save(conn)`` inside the same transaction as the batch
-that moved it; after a failed commit, ``load(conn)`` puts it back.
+The state lives in memory; ``take_dirty()`` hands the changed rows to the store's ``write``, which
+commits them in the same transaction as the batch's readings (``gateway.store.ingest_state``); after a
+failed commit, ``restore`` puts the committed state back.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from gateway.contract import METRICS
 from gateway.model import Reading
+from gateway.store import ingest_state
+from gateway.store.ingest_state import IngestState, MeterRow, SeqRow
 from gateway.validate import Refusal
 
 if TYPE_CHECKING:
     from gateway.config import DeviceSettings
+    from gateway.store.base import TimeSeriesStore
 
 #: A total dropping by more than this fraction of the last total is a counter reset, not a glitch.
 RESET_DROP_FRACTION = 0.10
@@ -42,22 +47,21 @@ class Meters:
         self._last: dict[tuple[str, str], _Last] = {}
         self._dirty: set[tuple[str, str]] = set()
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def restore(self, rows: Iterable[MeterRow]) -> None:
         """(Re)load the committed state, dropping uncommitted changes."""
-        self._last = {(d, m): _Last(t, ts) for d, m, t, ts in
-                      conn.execute("SELECT device, metric, total, ts FROM meter_state")}
+        self._last = {(d, m): _Last(t, ts) for d, m, t, ts in rows}
         self._dirty.clear()
 
-    def save(self, conn: sqlite3.Connection) -> None:
-        """Write the changed state (call inside the batch's transaction)."""
-        if not self._dirty:
-            return
-        conn.executemany(
-            "INSERT INTO meter_state (device, metric, total, ts) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (device, metric) DO UPDATE SET total = excluded.total, ts = excluded.ts",
-            [(d, m, self._last[(d, m)].value, self._last[(d, m)].ts) for d, m in self._dirty],
-        )
+    def take_dirty(self) -> tuple[MeterRow, ...]:
+        """The rows changed since the last call, to commit with the batch that changed them."""
+        rows = tuple((d, m, self._last[(d, m)].value, self._last[(d, m)].ts) for d, m in self._dirty)
         self._dirty.clear()
+        return rows
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there is state not yet saved."""
+        return bool(self._dirty)
 
     def last_total(self, device: str, metric: str) -> float | None:
         """The last accepted total of a meter series, if any."""
@@ -128,21 +132,21 @@ class SeqFilter:
         self._last: dict[str, _Last] = {}
         self._dirty: set[str] = set()
 
-    def load(self, conn: sqlite3.Connection) -> None:
+    def restore(self, rows: Iterable[SeqRow]) -> None:
         """(Re)load the committed state, dropping uncommitted changes."""
-        self._last = {d: _Last(float(s), ts) for d, s, ts in conn.execute("SELECT device, seq, ts FROM device_seq")}
+        self._last = {d: _Last(float(s), ts) for d, s, ts in rows}
         self._dirty.clear()
 
-    def save(self, conn: sqlite3.Connection) -> None:
-        """Write the changed state (call inside the batch's transaction)."""
-        if not self._dirty:
-            return
-        conn.executemany(
-            "INSERT INTO device_seq (device, seq, ts) VALUES (?, ?, ?) "
-            "ON CONFLICT (device) DO UPDATE SET seq = excluded.seq, ts = excluded.ts",
-            [(d, int(self._last[d].value), self._last[d].ts) for d in self._dirty],
-        )
+    def take_dirty(self) -> tuple[SeqRow, ...]:
+        """The rows changed since the last call, to commit with the batch that changed them."""
+        rows = tuple((d, int(self._last[d].value), self._last[d].ts) for d in self._dirty)
         self._dirty.clear()
+        return rows
+
+    @property
+    def dirty(self) -> bool:
+        """Whether there is state not yet saved."""
+        return bool(self._dirty)
 
     def is_duplicate(self, device: str, seq: int, ts: float) -> bool:
         """True when this (seq, ts) was seen already; otherwise remember it and return False.
@@ -160,3 +164,16 @@ class SeqFilter:
             last.value = float(seq)
         self._dirty.add(device)
         return False
+
+
+def load_ingest_state(store: TimeSeriesStore, events_conn: sqlite3.Connection) -> IngestState:
+    """The meter and seq state the store holds; at the first start after the upgrade, the events database's.
+
+    The events database's copy is read once and committed to the store (empty or not), which from then
+    on holds it: that copy is never written again.
+    """
+    state = store.load_state()
+    if state is None:
+        state = IngestState(ingest_state.read_meters(events_conn), ingest_state.read_seqs(events_conn))
+        store.write([], state)
+    return state

@@ -128,6 +128,7 @@ class MqttLink:
         self._will = will
         self._subscriptions: list[str] = list(subscriptions)
         self._connected = threading.Event()
+        self._disconnected = threading.Event()
         self._stopping = False
         self._unreachable_told = False
         self._refusal_told = ""
@@ -193,7 +194,13 @@ class MqttLink:
             info = self._client.publish(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
             if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 info.wait_for_publish(2)
+        was_connected = self._connected.is_set()
         self._client.disconnect()
+        if was_connected:
+            # The network thread writes queued packets in order: once the DISCONNECT went out (the disconnect
+            # callback clears the event), every acknowledgement queued before it went out too. Stopping the
+            # thread sooner can drop the last PUBACKs, and the broker then delivers those messages again.
+            self._disconnected.wait(5)
         self._client.loop_stop()
         self._connected.clear()
 
@@ -250,6 +257,7 @@ class MqttLink:
             client.subscribe([(s, 1) for s in subs])
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
+        self._disconnected.clear()
         self._connected.set()
         self._unreachable_told = False
         self._refusal_told = ""
@@ -272,6 +280,7 @@ class MqttLink:
                            reason: ReasonCode, properties: Properties | None) -> None:
         was = self._connected.is_set()
         self._connected.clear()
+        self._disconnected.set()
         if was and not self._stopping:
             log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
                     "lost the broker %s:%s (%s); reconnecting", self.settings.host, self.settings.port, reason)

@@ -2,8 +2,8 @@
 
 Policy: a refused *value* refuses that reading only; the message's other readings are kept and the
 message is dead-lettered once per reason (a Zigbee sensor with a bad battery figure still gets its
-temperature stored). Message-level problems (too large, cannot decode, unknown device, timestamp out
-of bounds: every record of a message shares its ``ts``) refuse the whole message.
+temperature stored). Message-level problems (too large, cannot decode, unknown device, a ``seq`` out of
+range, timestamp out of bounds: every record of a message shares its ``ts``) refuse the whole message.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from gateway.model import Decoded, Reading
 MAX_FUTURE_S = 300.0
 #: A timestamp older than this is refused (``ts_past``): an agent buffers at most this long offline.
 MAX_AGE_S = 30 * 86400.0
+#: Largest ``seq`` accepted: integers up to 2^53 are exact as floats and fit every store's integer column.
+MAX_SEQ = 2**53
 #: DS18B20 power-on reset value: the conversion never ran; not a temperature.
 DS18B20_POWER_ON = 85.0
 #: Arduino DallasTemperature's DEVICE_DISCONNECTED_C (and Tasmota's "no sensor").
@@ -30,6 +32,13 @@ class Refusal:
 
     reason: str
     detail: str = ""
+
+
+def check_topic(topic: str) -> Refusal | None:
+    """Refuse topics longer than ``contract.MAX_TOPIC_CHARS`` before routing them (nothing keys on them)."""
+    if len(topic) > contract.MAX_TOPIC_CHARS:
+        return Refusal("topic_too_long", f"{len(topic)} characters > {contract.MAX_TOPIC_CHARS}")
+    return None
 
 
 def check_size(payload: bytes) -> Refusal | None:
@@ -64,8 +73,22 @@ def check_ts(ts: float, now: float) -> Refusal | None:
     return None
 
 
+def check_seq(seq: object) -> Refusal | None:
+    """Refuse a ``seq`` that is not an integer in ``[0, MAX_SEQ]``."""
+    if seq is None or (type(seq) is int and 0 <= seq <= MAX_SEQ):
+        return None
+    shown = str(seq)[:40] if type(seq) is not int or seq.bit_length() < 128 else f"about 2^{seq.bit_length() - 1}"
+    return Refusal("bad_seq", f"seq {shown} is not an integer in [0, 2^53]")
+
+
 def validate(decoded: Decoded, now: float) -> tuple[Decoded, list[Refusal]]:
-    """Return what passes and the refusals (at most one per reason); ``decoded`` is not changed."""
+    """Return what passes and the refusals (at most one per reason); ``decoded`` is not changed.
+
+    A bad ``seq`` refuses the whole message: the duplicate filter cannot place it.
+    """
+    bad_seq = check_seq(decoded.seq)
+    if bad_seq is not None:
+        return Decoded(), [bad_seq]
     refusals: dict[str, Refusal] = {}
     readings: list[Reading] = []
     for r in decoded.readings:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import os
 import re
 import socket
 import threading
@@ -14,9 +14,11 @@ from typing import Protocol
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Config
-from gateway.contract import ID_PATTERN, cards_topic, gateway_availability_topic, parse_topic, set_topic
+from gateway.contract import ID_PATTERN, cards_topic, gateway_alive_topic, parse_topic, set_topic
+from gateway.file_modes import make_private
 from gateway.link_settings import agent_link_settings
 from gateway.mqtt_link import ConnectionChange, InboundMessage, LinkSettings, MqttLink
+from gateway.signing import KeyFileError, SignatureError, Signer, Verifier, ensure_key, key_path, read_key
 from sensors.cardcache import CACHE_NAME, CardCache
 from sensors.cards import CardReader
 from sensors.config import (
@@ -41,8 +43,13 @@ from sensors.wills import DeviceWills
 
 log = logging.getLogger(__name__)
 
-#: A ``set`` command whose ``ts`` is older than this is refused: a gate opened minutes late is a hazard.
-COMMAND_MAX_AGE_S = 30.0
+#: The gateway counts as up while its signed heartbeat (every 5 s) arrived within this long.
+GATEWAY_SILENT_S = 15.0
+#: A signed command that is merely late this soon after a (re)connection was queued for us while we were away:
+#: refused (a gate opened late is a hazard) but not reported as a forgery.
+RECONNECT_GRACE_S = 10.0
+#: The same kind of refusal at the same device is reported at most this often (a flood raises one alarm).
+REPORT_EVERY_S = 10.0
 #: A card accepted on the cached list that the gateway (online) has not answered with a relay pulse within
 #: this long is released here: a hung gateway whose will has not fired yet must not keep people waiting.
 GATEWAY_ANSWER_S = 2.0
@@ -97,6 +104,7 @@ class Agent:
         clock: Clock | None = None,
         w1_reader: Callable[[Path], str] = read_text,
         card_openers: dict[str, Callable[[], Iterator[str]]] | None = None,
+        command_key: bytes | None = None,
     ) -> None:
         if not ID_PATTERN.match(settings.agent_id):
             raise SensorError(f"agent id {settings.agent_id!r} must be lower-case letters, digits, '-' or '_'")
@@ -106,21 +114,29 @@ class Agent:
         self.clock: Clock = clock or SystemClock()
         self._pins = pins or GpiozeroPins()
         self._w1_reader = w1_reader
+        self._connected_at = float("-inf")
+        self._gateway_heard = float("-inf")
+        self._reported: dict[tuple[str, str, str], float] = {}
         self._card_openers = card_openers or {}
         self._stop = threading.Event()
         self._run_done = threading.Event()
         self._running = False
         self._started = False
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        make_private(settings.state_dir)  # 0700, its files 0600: card hashes and spooled readings
         self.spool = Spool(settings.state_dir / "spool.sqlite", settings.spool_max)
         ls = link_settings or agent_link_settings(config, settings.agent_id)
         self.parts = _Parts()
         self._devices: list[str] = []
+        has_readers = any(isinstance(s, CardReaderSettings) for s in config.sensors)
+        has_outputs = any(isinstance(s, OutputSettings) for s in config.sensors)
+        has_buttons = any(isinstance(s, ButtonSettings) for s in config.sensors)
+        key = command_key if command_key is not None else self._load_key(has_readers or has_outputs or has_buttons)
+        #: Opens the gateway's signed commands, card list and heartbeat (``gateway.signing``).
+        self.verifier = Verifier(key, config.gate.command_max_age)
         #: The gateway's card list, to decide reads while the gateway is unreachable (gateway/gate).
-        self.card_cache = CardCache(self.site, settings.state_dir / CACHE_NAME)
+        self.card_cache = CardCache(self.site, settings.state_dir / CACHE_NAME, key)
         self._awaiting: dict[str, tuple[float, float]] = {}  # relay device -> (deadline, pulse seconds)
         self._awaiting_lock = threading.Lock()
-        has_readers = any(isinstance(s, CardReaderSettings) for s in config.sensors)
         try:
             self._open_outputs()
             self.link = MqttLink(
@@ -128,10 +144,10 @@ class Agent:
                 on_message=self._on_message,
                 on_connection=self._on_connection,
                 subscriptions=[set_topic(self.site, d) for d in self.parts.outputs]
-                + ([cards_topic(self.site), gateway_availability_topic(self.site)] if has_readers else []),
+                + ([cards_topic(self.site), gateway_alive_topic(self.site)] if has_readers else []),
             )
             self.outbox = Outbox(self.link, self.spool, ack_timeout=settings.ack_timeout)
-            self.emitter = Emitter(self.site, self.outbox.put, self.clock, self.spool.next_epoch())
+            self.emitter = Emitter(self.site, self.outbox.put, self.clock, self.spool.next_epoch(), Signer(key))
             self._open_inputs()
             self.wills = DeviceWills(ls, self.site, self.devices, self._device_up)
         except BaseException:
@@ -140,6 +156,20 @@ class Agent:
             raise
 
     # -- building -----------------------------------------------------------------------------------
+    def _load_key(self, needed: bool) -> bytes:
+        """The site's gate command key; an agent with no relay, reader or button needs none (a throwaway key)."""
+        path = key_path(self.config.gate.command_key_file, self.config.storage.path)
+        if not needed:
+            return os.urandom(32)
+        try:
+            # The default file is in the gateway's data directory, so on one Pi whoever starts first makes it; a
+            # configured file is the installer's copy (another board), and a missing one is their mistake.
+            return read_key(path) if self.config.gate.command_key_file else ensure_key(path)
+        except KeyFileError as e:
+            raise SensorError(f"{e}. The agent obeys only commands signed with the gateway's key: on the gateway's "
+                              "Pi both use the same file; on another board copy it there and set [gate] "
+                              "command_key_file") from None
+
     def _open_outputs(self) -> None:
         for s in self.config.sensors:
             if isinstance(s, OutputSettings):
@@ -282,14 +312,24 @@ class Agent:
     # -- MQTT ---------------------------------------------------------------------------------------
     def _on_connection(self, change: ConnectionChange) -> None:
         if change.connected:
+            self._connected_at = self.clock.now()
             log.info("agent %s connected; %d message(s) spooled", self.settings.agent_id, len(self.spool))
 
     def _on_message(self, msg: InboundMessage) -> None:
         if msg.topic == cards_topic(self.site):
-            self.card_cache.update(msg.payload)
+            try:
+                self.card_cache.update(msg.payload)
+            except SignatureError as e:
+                self._refused(self._gate_device(), "cards", e)
             return
-        if msg.topic == gateway_availability_topic(self.site):
-            self.card_cache.gateway_status(msg.payload)
+        if msg.topic == gateway_alive_topic(self.site):
+            try:
+                body = self.verifier.open(msg.topic, msg.payload, self.clock.now())
+            except SignatureError as e:
+                self._refused(self._gate_device(), "heartbeat", e)
+                return
+            # a signed goodbye (a clean stop) ends it at once; a crash is noticed when the heartbeat stops
+            self._gateway_heard = self.clock.now() if body.get("status") != "offline" else float("-inf")
             return
         parts = parse_topic(msg.topic)
         if parts is None or parts.channel != "set" or parts.site != self.site:
@@ -297,8 +337,28 @@ class Agent:
         self.command(parts.device, msg.payload, retained=msg.retain)
 
     def gateway_reachable(self) -> bool:
-        """Connected to the broker and the gateway says it is online (then the gateway decides cards)."""
-        return self.link.connected and self.card_cache.gateway_online is True
+        """Connected, and the gateway's signed heartbeat is recent (then the gateway decides cards)."""
+        return self.link.connected and 0 <= self.clock.now() - self._gateway_heard <= GATEWAY_SILENT_S
+
+    def _gate_device(self) -> str:
+        """The device a refused card list or heartbeat is reported under: this agent's first card reader."""
+        for r in self.parts.readers:
+            return r.settings.device
+        return next(iter(self.parts.outputs), self._devices[0] if self._devices else self.settings.agent_id)
+
+    def _refused(self, device: str, what: str, e: SignatureError) -> None:
+        """Log a refused signed message and report it (a ``forged`` event the gateway turns into a gate alarm)."""
+        now = self.clock.now()
+        late = e.reason == "stale" and now - self._connected_at <= RECONNECT_GRACE_S
+        log.warning("refused %s for %s: %s%s", what, device, e,
+                    " (queued while the agent was away)" if late else "; reported as a forgery")
+        if late:
+            return
+        key = (device, what, e.reason)
+        if now - self._reported.get(key, float("-inf")) < REPORT_EVERY_S:
+            return
+        self._reported[key] = now
+        self.emitter.event(device, "forged", what=what, reason=e.reason)
 
     def _card_decision(self, reader: str, uid: str) -> dict[str, object]:
         """Extra fields of a card event from the cached list; offline, an accepted card releases the lock here."""
@@ -322,6 +382,12 @@ class Agent:
 
     def command(self, device: str, payload: bytes, retained: bool = False) -> bool:
         """Carry out a ``set`` payload for ``device``; a bad one is logged and ignored (returns False)."""
+        if device in self.parts.outputs:
+            try:
+                self.verifier.open(set_topic(self.site, device), payload, self.clock.now())
+            except SignatureError as e:
+                self._refused(device, "set", e)
+                return False
         try:
             if retained:
                 raise CommandError("it is a retained message; commands must not be retained (they would "
@@ -330,9 +396,6 @@ class Agent:
             if outputs is None:
                 raise CommandError("this agent drives no output for that device")
             cmds = parse_command(payload)
-            ts = json.loads(payload).get("ts")
-            if isinstance(ts, int | float) and self.clock.now() - ts > COMMAND_MAX_AGE_S:
-                raise CommandError(f"it is {self.clock.now() - ts:.0f} s old (sent while the agent was away)")
             for c in cmds:
                 if c.output not in outputs:
                     raise CommandError(f"no {c.output} is wired for this device; it has {', '.join(outputs)}")

@@ -67,7 +67,7 @@ class PulseJournal:
         return self.path.with_name(self.path.name + ".tmp")
 
     def _open(self) -> int:
-        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
     def _append(self, rec: bytes) -> None:
         os.write(self._fd, rec)
@@ -110,7 +110,7 @@ class PulseJournal:
 
     def _compact_locked(self) -> None:
         tmp = self._tmp()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
             os.write(fd, _record(self._total))
             os.fsync(fd)

@@ -17,6 +17,7 @@ from gateway.contract import (
     event_topic,
     state_topic,
 )
+from gateway.signing import SIGNED_EVENTS, Signer
 
 #: How the spool treats a message when it is full: ``state`` goes first, ``total`` next, ``event`` last.
 Kind = Literal["state", "total", "event", "availability"]
@@ -44,8 +45,10 @@ class Emitter:
     Thread-safe: pin callbacks, card-reader threads and the tick loop all emit.
     """
 
-    def __init__(self, site: str, sink: Sink, clock: Clock, seq_epoch: int = 0) -> None:
+    def __init__(self, site: str, sink: Sink, clock: Clock, seq_epoch: int = 0, signer: Signer | None = None) -> None:
         self.site = site
+        #: Signs card and button events, so the gateway can tell them from forged ones (``gateway.signing``).
+        self._signer = signer
         self._sink = sink
         self._clock = clock
         self._base = seq_epoch * SEQ_SPAN
@@ -68,8 +71,11 @@ class Emitter:
     def event(self, device: str, type_: str, ts: float | None = None, **data: Any) -> None:
         """Publish a one-off event, e.g. ``event("gate", "card", uid="04A1B2C3")``."""
         when = self._clock.now() if ts is None else ts
+        topic = event_topic(self.site, device)
+        if self._signer is not None and type_ in SIGNED_EVENTS:
+            data = {**data, **self._signer.event_fields(topic, type_, data, when)}
         payload = encode_event(type_, ts=when, seq=self._next_seq(device), **data)
-        self._sink(Outgoing(event_topic(self.site, device), payload, "event"))
+        self._sink(Outgoing(topic, payload, "event"))
 
     def availability(self, device: str, online: bool) -> None:
         """Publish the retained ``online``/``offline`` of a device."""

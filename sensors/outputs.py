@@ -55,7 +55,7 @@ def parse_command(payload: bytes) -> list[Command]:
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float) or
                                 not 0 < seconds < 1e6):
         raise CommandError(f"seconds = {seconds!r} must be a positive number")
-    unknown = set(body) - {"relay", "buzzer", "led", "seconds", "ts", "seq"}
+    unknown = set(body) - {"relay", "buzzer", "led", "seconds", "ts", "seq", "nonce", "sig"}
     if unknown:
         raise CommandError(f"unknown key(s) {sorted(unknown)}; use relay, buzzer, led and seconds")
     out: list[Command] = []

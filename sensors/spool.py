@@ -9,6 +9,7 @@ only as the very last resort. Every drop is counted per kind and kept in the spo
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -40,6 +41,9 @@ class Spool:
         self.path = path
         self.max_messages = max_messages
         path.parent.mkdir(parents=True, exist_ok=True)
+        # the agent's alone whatever the umask (its WAL and shm files take the database's mode)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dashboard import views
 from dashboard.ack_note import MAX_NOTE, clean_note, note_required
-from dashboard.deps import Ctx, Forbidden, Me
+from dashboard.deps import Ctx, Forbidden, Me, RowId, Timestamp
 from dashboard.live import LiveMessage
 from dashboard.roles import may_ack
 from dashboard.security import SESSION_COOKIE, client_address
@@ -89,9 +89,10 @@ async def readings(
     ctx: Ctx,
     device_id: str,
     metric: str,
-    start: float | None = None,
-    end: float | None = None,
-    every: float | None = Query(default=None, gt=0, description="aggregate window in seconds"),
+    start: Timestamp = None,
+    end: Timestamp = None,
+    every: float | None = Query(default=None, gt=0, le=366 * 86400, allow_inf_nan=False,
+                                description="aggregate window in seconds"),
     fn: Literal["sum", "mean", "min", "max", "last", "first", "count"] = "mean",
 ) -> Response:
     """Readings of one metric in ``[start, end)`` (default: the last 24 h), raw or aggregated:
@@ -129,7 +130,7 @@ def alerts(ctx: Ctx, state: AlertStateFilter = "recent", area: AreaFilter = "",
 
 
 @router.get("/alerts/{alert_id}")
-def alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
+def alert(ctx: Ctx, alert_id: RowId) -> dict[str, Any]:
     """One alert with its timeline."""
     if ctx.services.alerts is None:
         raise HTTPException(404, "alerts are not available")
@@ -144,7 +145,7 @@ def alert(ctx: Ctx, alert_id: int) -> dict[str, Any]:
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dict[str, Any]:
+def ack(request: Request, ctx: Ctx, me: Me, alert_id: RowId, body: AckBody) -> dict[str, Any]:
     """Acknowledge an alert with a note (needs the X-CSRF-Token header)."""
     if ctx.services.alerts is None:
         raise HTTPException(404, "alerts are not available")
@@ -155,7 +156,7 @@ def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dic
         note = clean_note(body.note)
         if not note:
             raise HTTPException(422, note_required(ctx.locale_of(me.user)))
-        a = ctx.services.alerts.ack(alert_id, me.user.username, note)
+        a = ctx.services.alerts.ack(alert_id, me.user.label, note)  # people read who: 张阿姨, not a login
     except AlertNotFoundError:
         raise HTTPException(404, f"no alert {alert_id}") from None
     except AlertStateError as e:
@@ -166,7 +167,7 @@ def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, body: AckBody) -> dic
 
 
 @router.get("/gate/events")
-def gate_events(ctx: Ctx, since: float | None = None,
+def gate_events(ctx: Ctx, since: Timestamp = None,
                       limit: int = Query(default=50, ge=1, le=500)) -> list[dict[str, Any]]:
     """Recent events of gate devices, newest first."""
     return views.gate_events(ctx.services, limit=limit, since=since)

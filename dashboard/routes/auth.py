@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 
 from fastapi import APIRouter, Request
@@ -20,6 +21,7 @@ from dashboard.security import (
     same_origin,
     tokens_match,
 )
+from dashboard.throttle import DEVICE_COOKIE, DEVICE_COOKIE_DAYS
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,17 +58,19 @@ def login(request: Request, ctx: Ctx, form: Form) -> Response:
     username = form.get("username", "").strip()[:64]
     password = form.get("password", "")[:1024]
     address = client_address(request)
-    if ctx.throttle.blocked(username, address):
+    client = ctx.throttle.client(username, address, request.cookies.get(DEVICE_COOKIE))
+    attempt = ctx.throttle.reserve(username, client, address)  # before the check: concurrent guesses count
+    if not attempt.allowed:
         ctx.audit.record(username or "-", "login_throttled", address=address)
-        minutes = max(1, round(ctx.settings.window_seconds / 60))
-        return _login_form(request, ctx, status_code=429, username=username,
-                           error=f"too_many:{minutes}")
+        minutes = max(1, math.ceil(attempt.retry_after / 60))
+        resp = _login_form(request, ctx, status_code=429, username=username, error=f"too_many:{minutes}")
+        resp.headers["Retry-After"] = str(max(1, math.ceil(attempt.retry_after)))
+        return resp
     user = ctx.kdf(ctx.accounts.authenticate, username, password) if username and password else None
     if user is None:
-        ctx.throttle.failed(username, address)
         ctx.audit.record(username or "-", "login_failed", address=address)
         return _login_form(request, ctx, status_code=401, username=username, error="bad_credentials")
-    ctx.throttle.succeeded(username)
+    ctx.throttle.succeeded(attempt, username, client)
     # a fresh session id at every login (no fixation), the old one ended if the browser had one
     ctx.sessions.end(request.cookies.get(SESSION_COOKIE))
     ctx.sessions.purge_expired()  # abandoned sessions go at the next login, not only at restart
@@ -77,6 +81,9 @@ def login(request: Request, ctx: Ctx, form: Form) -> Response:
     resp.set_cookie(SESSION_COOKIE, session.token, httponly=True, samesite="lax",
                     secure=secure_cookie(request, ctx), path="/")
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    # this browser logged in as this account: it keeps its own throttle budget (no lockout by others)
+    resp.set_cookie(DEVICE_COOKIE, ctx.throttle.device_cookie(user.username), httponly=True, samesite="strict",
+                    secure=secure_cookie(request, ctx), path="/login", max_age=DEVICE_COOKIE_DAYS * 86400)
     return resp
 
 

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import base64
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from dashboard import views
 from dashboard.context import DashboardContext
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Forbidden, Form, Me, RowId, Timestamp
 from dashboard.live import LiveMessage
 from dashboard.routes.common import render_page
-from dashboard.security import client_address
+from dashboard.security import client_address, same_origin
+from gateway.alerts.model import Alert
 from gateway.contract import METRICS, display_value
 from gateway.gate.cards import CARD_KINDS, CardError
 from gateway.gate.errors import GateError
@@ -33,6 +35,8 @@ router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
 api = APIRouter(prefix="/api/gate", tags=["gate"])
 
 Action = Literal["approve", "refuse", "signin", "signout"]
+#: How many rows an API list returns (422 outside).
+Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def wire(app: FastAPI, ctx: DashboardContext) -> Gate:
@@ -99,7 +103,7 @@ def register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 
 
 @router.get("/gate/visitors/{visitor_id}/photo")
-def visitor_photo(request: Request, visitor_id: int) -> Response:
+def visitor_photo(request: Request, visitor_id: RowId) -> Response:
     """The visitor's photo taken at the gate (not cached by the browser: personal data)."""
     photo = _gate(request).visitors.photo(visitor_id)
     if photo is None:
@@ -109,7 +113,7 @@ def visitor_photo(request: Request, visitor_id: int) -> Response:
 
 
 @router.post("/gate/visitors/{visitor_id}/{action}")
-def visitor_action(request: Request, ctx: Ctx, me: Me, visitor_id: int, action: Action, form: Form) -> Response:
+def visitor_action(request: Request, ctx: Ctx, me: Me, visitor_id: RowId, action: Action, form: Form) -> Response:
     """Approve/refuse (as told by the person visited), sign in, sign out."""
     try:
         _act(_gate(request), visitor_id, action, _who(me), form.get("note", ""))
@@ -141,7 +145,7 @@ def watch_add(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 
 
 @router.post("/gate/watch/{entry_id}/delete")
-def watch_delete(request: Request, ctx: Ctx, me: Me, entry_id: int) -> Response:
+def watch_delete(request: Request, ctx: Ctx, me: Me, entry_id: RowId) -> Response:
     """Take a person off the watch list."""
     _gate(request).visitors.remove_watch(entry_id)
     ctx.audit.record(me.user.username, "watch_removed", target=str(entry_id), address=client_address(request))
@@ -229,8 +233,11 @@ def handover(request: Request, ctx: Ctx, me: Me) -> Response:
 
 def _handover(request: Request, ctx: DashboardContext, me: Any, error: str = "", status_code: int = 200) -> Response:
     gate = _gate(request)
+    pre = gate.handover_prefill()
+    # Alerts in words (rule name, place, detail), as on the alert pages: never ids or codes.
+    pre["alerts"] = views.alert_json(ctx.services, [Alert(**a) for a in pre["alerts"]], ctx.locale_of(me.user))
     return render_page(request, ctx, me, "gate_handover.html", status_code=status_code, page="gate-handover",
-                       pre=gate.handover_prefill(), pending=gate.handovers.pending(),
+                       pre=pre, pending=gate.handovers.pending(),
                        history=gate.handovers.recent(10), error=error, me_name=_who(me),
                        names={d.id: d.label for d in gate.config.devices},
                        route_names={r.id: r.label for r in gate.settings.patrols})
@@ -248,7 +255,7 @@ def handover_write(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 
 
 @router.post("/gate/handover/{handover_id}/ack")
-def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: int) -> Response:
+def handover_ack(request: Request, ctx: Ctx, me: Me, handover_id: RowId) -> Response:
     """The next guard acknowledges the handover."""
     try:
         _gate(request).ack_handover(handover_id, _who(me))
@@ -283,7 +290,7 @@ def card_add(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 
 
 @router.post("/gate/cards/{card_id}")
-def card_change(request: Request, ctx: Ctx, me: Me, card_id: int, form: Form) -> Response:
+def card_change(request: Request, ctx: Ctx, me: Me, card_id: RowId, form: Form) -> Response:
     """Disable, enable or delete a card."""
     gate = _gate(request)
     what = form.get("action", "")
@@ -316,14 +323,23 @@ def approval_page(request: Request, ctx: Ctx, token: str) -> Response:
                        v=v, token=token, error=error, done="")
 
 
+def _same_site(request: Request, ctx: DashboardContext) -> bool:
+    """False for a post from another site: its Origin/Referer, or the browser's Sec-Fetch-Site, says so."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    return same_origin(request, bool(ctx.settings.trusted_proxies))
+
+
 @router.post("/v/{token}")
 def approval_decide(request: Request, ctx: Ctx, token: str, form: Form) -> Response:
     """Approve or refuse through the link (a GET never decides: link previews must not approve anyone)."""
     gate = _gate(request)
+    if not _same_site(request, ctx):
+        raise Forbidden("cross-site request refused")
     approve = form.get("decision") == "approve"
     try:
-        v = gate.visitor_for_link(token)
-        v = gate.decide_by_link(token, approve, form.get("by", "").strip() or v.host, form.get("note", ""))
+        v = gate.decide_by_link(token, approve, form.get("note", "")[:500])
         ctx.audit.record(v.decided_by or "", "visitor_approve" if approve else "visitor_refuse", target=str(v.id),
                          detail="by link", address=client_address(request))
         return render_page(request, ctx, None, "gate_approve.html", page="approve", v=v, token=token, error="",
@@ -383,7 +399,7 @@ def api_release(request: Request, ctx: Ctx, me: Me, relay: str) -> dict[str, Any
 
 
 @api.get("/access")
-def api_access(request: Request, limit: int = 50, since: float | None = None) -> list[dict[str, Any]]:
+def api_access(request: Request, limit: Limit = 50, since: Timestamp = None) -> list[dict[str, Any]]:
     """Card decisions (accepted and refused), newest first."""
     return [r.as_dict() for r in _gate(request).access.recent(min(limit, 1000), since=since)]
 
@@ -395,7 +411,7 @@ def api_onsite(request: Request) -> dict[str, Any]:
 
 
 @api.get("/visitors")
-def api_visitors(request: Request, status: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+def api_visitors(request: Request, status: str | None = None, limit: Limit = 100) -> list[dict[str, Any]]:
     """Visitors, newest first (ID numbers masked)."""
     statuses = tuple(status.split(",")) if status else None
     return [v.as_dict() for v in _gate(request).visitors.find(statuses, limit=min(limit, 1000))]
@@ -418,7 +434,7 @@ def api_register(request: Request, body: VisitorIn, me: Me) -> dict[str, Any]:
 
 
 @api.post("/visitors/{visitor_id}/{action}")
-def api_visitor_action(request: Request, visitor_id: int, action: Action, me: Me,
+def api_visitor_action(request: Request, visitor_id: RowId, action: Action, me: Me,
                              body: DecisionIn | None = None) -> dict[str, Any]:
     """Approve, refuse, sign in or sign out."""
     try:
@@ -449,7 +465,8 @@ def api_card_add(request: Request, body: CardIn) -> dict[str, Any]:
 
 
 @api.get("/patrols")
-def api_patrols(request: Request, hours: float = 48) -> dict[str, Any]:
+def api_patrols(request: Request,
+                hours: float = Query(default=48, gt=0, le=24 * 31, allow_inf_nan=False)) -> dict[str, Any]:
     """Rounds and check-ins of the last ``hours``."""
     gate = _gate(request)
     now = gate.clock.now()

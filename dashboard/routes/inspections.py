@@ -96,6 +96,8 @@ def _page(request: Request, ctx: DashboardContext, me: Principal, room_id: str |
           status_code: int = 200, error: str = "", saved: bool = False, form: dict[str, str] | None = None) -> Response:
     rec = _record(ctx)
     y, mo = _month(rec, month)
+    if not rec.settings.rooms:  # the nav shows the page on every site: say what is missing, not 404
+        return render_page(request, ctx, me, "disinfection.html", page="disinfection", no_rooms=True)
     room = _room(rec, room_id)
     m = rec.month(room, y, mo)
     s = rec.settings
@@ -130,6 +132,8 @@ def disinfection_page(request: Request, ctx: Ctx, me: Me, room: str | None = Non
 def disinfection_print(ctx: Ctx, me: Me, room: str | None = None, month: str | None = None) -> Response:
     """The printable A4 record of a room's month."""
     rec = _record(ctx)
+    if not rec.settings.rooms:
+        return RedirectResponse("/disinfection", status_code=303)
     y, mo = _month(rec, month)
     m = rec.month(_room(rec, room), y, mo)
     s = rec.settings

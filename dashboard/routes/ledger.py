@@ -18,6 +18,7 @@ from dashboard.context import DashboardContext, Principal
 from dashboard.deps import Ctx, Form, Me
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
+from dashboard.views import alert_json
 from gateway.alerts.model import Alert, AlertNotFoundError
 from gateway.i18n import tr
 from gateway.inspections.hazard_report import HazardReport
@@ -154,9 +155,8 @@ def _repairs_page(request: Request, ctx: DashboardContext, me: Principal, *, sta
     rows.sort(key=lambda r: (r.status == "done", -r.reported_at))
     return render_page(request, ctx, me, "repairs.html", status_code=status_code, page="repairs", rows=rows,
                        overdue={r.id for r in rows if ledger.repair_overdue(r, now)},
-                       alerts=_repairable(ctx, ledger), can_fix=me.user.role in FIXERS,
-                       can_tap=me.user.role != "viewer", error=error, form=form or {},
-                       devices={d.id: d for d in ctx.services.config.devices})
+                       alerts=alert_json(ctx.services, _repairable(ctx, ledger), _locale(ctx, me)),
+                       can_fix=me.user.role in FIXERS, can_tap=me.user.role != "viewer", error=error, form=form or {})
 
 
 @router.get("/repairs")
@@ -194,7 +194,10 @@ def repairs_from_alert(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Res
     if found is None:
         device = ctx.services.config.device(alert.device)
         place = (device.location or device.label) if device else alert.device
-        found = ledger.report_repair(place, alert.detail, me.user.label, alert_id=alert_id, locale=_locale(ctx, me))
+        # the repair reads as the alert page words it, not the rule's raw detail
+        words = alert_json(ctx.services, [alert], _locale(ctx, me))[0]
+        what = words["detail_text"] or words["rule_name"]
+        found = ledger.report_repair(place, what, me.user.label, alert_id=alert_id, locale=_locale(ctx, me))
         _audit(request, ctx, me, "repair_reported", f"#{found.id} {found.place}", f"alert {alert_id}")
     return RedirectResponse(f"/repairs#repair-{found.id}", status_code=303)
 

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dashboard import views
 from dashboard.accounts import AccountError
 from dashboard.ack_note import clean_note
-from dashboard.deps import Ctx, Forbidden, Form, Me
+from dashboard.deps import Ctx, Forbidden, Form, Me, RowId
 from dashboard.roles import ROLES, allowed, may_ack
 from dashboard.routes import gate_work
 from dashboard.routes.common import account_error, render_page, render_shared_page
@@ -84,7 +84,7 @@ def alerts(request: Request, ctx: Ctx, me: Me, state: str = "recent", area: str 
 
 
 @router.get("/alerts/{alert_id}")
-def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: RowId) -> Response:
     """One alert and its timeline."""
     if ctx.services.alerts is None:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
@@ -95,11 +95,12 @@ def alert_detail(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
     item = views.alert_json(ctx.services, [alert], ctx.locale_of(me.user))[0]
     item["can_ack"] = alert.state == "active" and may_ack(me.user.role, item["area"])
-    return render_page(request, ctx, me, "alert.html", page="alerts", alert=item, timeline=timeline)
+    return render_page(request, ctx, me, "alert.html", page="alerts", alert=item,
+                       timeline=views.timeline(ctx.services, alert, timeline, ctx.locale_of(me.user)))
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, form: Form) -> Response:
+def ack(request: Request, ctx: Ctx, me: Me, alert_id: RowId, form: Form) -> Response:
     """Acknowledge with a note (the corrective action), then back to where the user was."""
     note = clean_note(form.get("note", ""))
     back = form.get("back", "")
@@ -114,7 +115,7 @@ def ack(request: Request, ctx: Ctx, me: Me, alert_id: int, form: Form) -> Respon
             # issue 4: an acknowledgement says what was done; the form's `required` stops most, this the rest
             return render_page(request, ctx, me, "error.html", status_code=400, page="alerts",
                                error="note_required", back=back)
-        ctx.services.alerts.ack(alert_id, me.user.username, note)
+        ctx.services.alerts.ack(alert_id, me.user.label, note)  # people read who: 张阿姨, not a login
     except AlertNotFoundError:
         return render_page(request, ctx, me, "error.html", status_code=404, page="alerts", error="not_found")
     except AlertStateError:

@@ -10,9 +10,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from markupsafe import Markup
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, RowId, RowIdQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.i18n import gettext, tr
@@ -48,9 +48,12 @@ def _week(reports: Reports, text: str | None) -> Week:
     if not text:
         return last_full_week(reports.clock.now(), reports.tz)
     try:
-        return parse_week(text, reports.tz)
+        week = parse_week(text, reports.tz)
     except ValueError as e:
         raise HTTPException(400, str(e)) from None
+    if week.start > reports.clock.now():
+        raise HTTPException(400, f"week {week.label} has not begun yet; choose this week or an earlier one")
+    return week
 
 
 def _day(reports: Reports, text: str | None) -> date:
@@ -187,9 +190,11 @@ def sheet_csv_export(ctx: Ctx, me: Me, day: str | None = None, month: str | None
     checks = reports.config.reports.sheet.check_labels
     if month:
         y, m = _month(reports, month)
-        return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks), f"cold-sheet-{y}-{m:02d}.csv")
+        return _csv(sheet_csv(reports.sheet_month(y, m), reports.tz, checks, reports.locale),
+                    f"cold-sheet-{y}-{m:02d}.csv")
     d = _day(reports, day)
-    return _csv(sheet_csv(reports.sheet_day(d), reports.tz, checks), f"cold-sheet-{d.isoformat()}.csv")
+    # An export follows the site's language (issue 12), whoever downloads it.
+    return _csv(sheet_csv(reports.sheet_day(d), reports.tz, checks, reports.locale), f"cold-sheet-{d.isoformat()}.csv")
 
 
 @router.post("/cold/sheet/corrections")
@@ -239,7 +244,7 @@ def _samples_page(request: Request, ctx: Any, me: Any, reports: Reports, y: int,
 
 @router.get("/samples")
 def samples_page(request: Request, ctx: Ctx, me: Me, month: str | None = None,
-                       registered: int | None = None) -> Response:
+                       registered: RowIdQuery = None) -> Response:
     """The ledger of a month, samples due for discarding, and the registration form."""
     reports = _reports(ctx)
     y, m = _month(reports, month)
@@ -294,7 +299,7 @@ def samples_register(request: Request, ctx: Ctx, me: Me, form: Form) -> Response
 
 
 @router.post("/samples/{sample_id}/discard")
-def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, form: Form) -> Response:
+def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: RowId, form: Form) -> Response:
     """Record that the logged-in user discarded the sample now."""
     reports = _reports(ctx)
     try:
@@ -311,6 +316,7 @@ def samples_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, form: Fo
 class SampleBody(BaseModel):
     """Register a meal's samples."""
 
+    model_config = ConfigDict(allow_inf_nan=False)
     meal_date: str = Field(description="local date, YYYY-MM-DD")
     meal: str
     dishes: list[tuple[str, float]] = Field(min_length=1, description="[name, grams] pairs")
@@ -385,7 +391,7 @@ def api_register(request: Request, ctx: Ctx, me: Me, body: SampleBody) -> JSONRe
 
 
 @api.post("/samples/{sample_id}/discard")
-def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: int, body: DiscardBody) -> dict[str, Any]:
+def api_discard(request: Request, ctx: Ctx, me: Me, sample_id: RowId, body: DiscardBody) -> dict[str, Any]:
     """Record who discarded the sample, now."""
     reports = _reports(ctx)
     try:

@@ -15,10 +15,12 @@ from gateway.alerts.store import OpenRequest
 from gateway.backup.settings import BackupSettings
 from gateway.backup.snapshot import Backup, Secret, latest, make_backup, prune
 from gateway.clock import Clock
+from gateway.secret_files import APPROVAL_LINK_KEY, DEVICE_COOKIE_KEY
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
     from gateway.config import Config
+from gateway.signing import KEY_NAME, key_path
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,18 @@ class AlertSink(Protocol):
 
 
 def secrets_of(config: Config) -> list[Secret]:
-    """The files besides the databases the gateway needs: the visitors' ID key file when configured.
-
-    The approval-link key lives in the events database, so it is in the database copy.
-    """
-    out = []
+    """The files besides the databases the gateway needs: the key files in the data directory (approval
+    links, dashboard device cookies), the visitors' ID key file when configured, and the gate command key (a
+    restored gateway with a new key would be refused by every agent until the key is copied again)."""
+    out = [Secret(name, config.storage.path / name) for name in (APPROVAL_LINK_KEY, DEVICE_COOKIE_KEY)
+           if (config.storage.path / name).exists()]
     if config.gate.id_key_file:
         path = Path(config.gate.id_key_file)
         out.append(Secret(path.name, path))
+    gate_key = key_path(config.gate.command_key_file, config.storage.path)
+    if gate_key.exists():
+        out.append(Secret(KEY_NAME if not config.gate.id_key_file or Path(config.gate.id_key_file).name != KEY_NAME
+                          else "gate-command.key", gate_key))
     return out
 
 

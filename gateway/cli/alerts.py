@@ -6,13 +6,14 @@ import argparse
 import json
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from gateway.alerts.model import AlertNotFoundError, AlertStateError
-from gateway.alerts.service import AlertService
-from gateway.alerts.store import AlertStore
 from gateway.cli.common import add_config_option, config_from_args, open_events_db
 from gateway.clock import SystemClock
 from gateway.config import Config
+
+if TYPE_CHECKING:
+    from gateway.alerts.service import AlertService
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,6 +34,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _service(args: argparse.Namespace) -> tuple[Config, AlertService] | None:
     """The config and the alert service of ``--config``; None, having said why, when either is missing."""
+    from gateway.alerts.service import AlertService
+    from gateway.alerts.store import AlertStore
     cfg = config_from_args(args)
     if cfg is None:
         return None
@@ -70,6 +73,7 @@ def run_alerts(args: argparse.Namespace) -> int:
 
 def run_ack(args: argparse.Namespace) -> int:
     """Acknowledge one alert."""
+    from gateway.alerts.model import AlertNotFoundError, AlertStateError
     if not args.note.strip():
         # The note is the corrective action an inspector reads on the sheet; an empty one says nothing.
         print('error: say what was done: --note "moved the food to the spare fridge"', file=sys.stderr)

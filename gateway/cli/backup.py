@@ -6,11 +6,12 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gateway.backup.job import secrets_of
-from gateway.backup.restore import restore
-from gateway.backup.snapshot import BackupError, make_backup, prune, verify
 from gateway.cli.common import add_config_option, config_from_args
+
+if TYPE_CHECKING:
+    pass
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,6 +33,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _backup(args: argparse.Namespace) -> int:
+    from gateway.backup.job import secrets_of
+    from gateway.backup.snapshot import BackupError, make_backup, prune, verify
     if args.verify is not None:
         problems = verify(args.verify)
         for p in problems:
@@ -60,6 +63,8 @@ def _backup(args: argparse.Namespace) -> int:
 
 
 def _restore(args: argparse.Namespace) -> int:
+    from gateway.backup.restore import restore
+    from gateway.backup.snapshot import BackupError
     cfg = config_from_args(args)
     if cfg is None:
         return 1

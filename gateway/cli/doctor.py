@@ -6,12 +6,14 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.cli.common import add_config_option, config_from_args
-from gateway.doctor import BrokerFiles, needs_attention, run_all
-from gateway.i18n import tr
+from gateway.mosquitto import DEFAULT_DIR
 from gateway.mosquitto.credentials import FILE_NAME
-from gateway.mosquitto.site import DEFAULT_DIR
+
+if TYPE_CHECKING:
+    pass
 
 MARK = {"ok": "✓", "warn": "!", "fail": "✗", "unknown": "?"}
 
@@ -30,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run every check, print them in the site's language, exit 1 when one warns or fails."""
+    from gateway.doctor import BrokerFiles, needs_attention, run_all
+    from gateway.i18n import tr
     cfg = config_from_args(args)
     if cfg is None:
         return 1

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.cli.common import add_config_option, config_from_args
 from gateway.config import Config
 from gateway.errors import ConfigError
-from gateway.mosquitto import site, tls
+from gateway.mosquitto import DEFAULT_DIR, DEFAULT_PID_FILE
 from gateway.mosquitto.credentials import FILE_NAME, Credentials
 from sensors.config import sensor_devices
+
+if TYPE_CHECKING:
+    from gateway.mosquitto import site
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,8 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _common(p: argparse.ArgumentParser) -> None:
     add_config_option(p)
-    p.add_argument("--dir", type=Path, default=site.DEFAULT_DIR, help=f"the broker files' folder ({site.DEFAULT_DIR})")
-    p.add_argument("--pid-file", type=Path, default=site.DEFAULT_PID_FILE,
+    p.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"the broker files' folder ({DEFAULT_DIR})")
+    p.add_argument("--pid-file", type=Path, default=DEFAULT_PID_FILE,
                    help="the running broker's pid file, to make it reload (default: Debian's)")
 
 
@@ -57,6 +61,7 @@ def _agent_devices(cfg: Config) -> list[str]:
 
 
 def _run_setup(cfg: Config, args: argparse.Namespace, only_new: set[str] | None = None) -> site.SetupResult:
+    from gateway.mosquitto import site, tls
     previous = _previous_listeners(args.dir)
     return site.setup(
         cfg, args.dir, agent_devices=_agent_devices(cfg), hosts=getattr(args, "host", None) or tls.default_hosts(),
@@ -69,6 +74,7 @@ def _run_setup(cfg: Config, args: argparse.Namespace, only_new: set[str] | None 
 
 def _previous_listeners(dir: Path) -> site.Listeners:
     """The ports of the last setup, so add-device and remove keep them."""
+    from gateway.mosquitto import site
     ports: list[int] = []
     try:
         for line in (dir / "houqin.conf").read_text(encoding="utf-8").splitlines():
@@ -81,6 +87,7 @@ def _previous_listeners(dir: Path) -> site.Listeners:
 
 
 def _reload(args: argparse.Namespace) -> None:
+    from gateway.mosquitto import site
     if site.reload_broker(args.pid_file):
         print("the broker reloaded its users and ACL (connected clients stay connected)")
     else:
@@ -127,6 +134,7 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _rotate(args: argparse.Namespace) -> int:
+    from gateway.mosquitto import site
     try:
         login = site.rotate(args.dir, args.who)
     except KeyError as e:

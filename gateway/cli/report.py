@@ -6,16 +6,16 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gateway.app import build_store
 from gateway.cli.common import add_config_option, config_from_args, open_events_db
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.errors import HouqinError
-from gateway.eventsdb import EventsDB
-from gateway.reports.render import samples_csv, sheet_csv, weekly_csv
-from gateway.reports.service import Reports
-from gateway.reports.weekly import parse_week
+
+if TYPE_CHECKING:
+    from gateway.eventsdb import EventsDB
+    from gateway.reports.service import Reports
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,6 +61,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _open(cfg: Config) -> tuple[Reports, EventsDB] | None:
+    from gateway.app import build_store
+    from gateway.reports.service import Reports
     db = open_events_db(cfg)
     if db is None:
         return None
@@ -127,6 +129,8 @@ def run_samples(args: argparse.Namespace) -> int:
 
 
 def _weekly(args: argparse.Namespace, reports: Reports) -> int:
+    from gateway.reports.render import weekly_csv
+    from gateway.reports.weekly import parse_week
     week = parse_week(args.week, reports.tz) if args.week else None
     report = reports.weekly(week, args.lang)
     r = reports.renderer(args.lang)
@@ -149,19 +153,22 @@ def _weekly(args: argparse.Namespace, reports: Reports) -> int:
 
 
 def _sheet(args: argparse.Namespace, reports: Reports) -> int:
+    from gateway.reports.render import sheet_csv
     r = reports.renderer(args.lang)
+    lang = args.lang or reports.locale
     checks = reports.config.reports.sheet.check_labels
     if args.month:
         y, m = _month(args.month, reports.today())
         lines = reports.sheet_month(y, m, args.device)
-        text = sheet_csv(lines, reports.tz, checks) if args.format == "csv" else r.sheet_month_html(lines, y, m, checks)
+        text = (sheet_csv(lines, reports.tz, checks, lang) if args.format == "csv"
+                else r.sheet_month_html(lines, y, m, checks))
     else:
         try:
             day = date.fromisoformat(args.day) if args.day else reports.today()
         except ValueError:
             raise ValueError(f"--day {args.day!r}: write it as YYYY-MM-DD, e.g. 2026-11-19") from None
         lines = reports.sheet_day(day, args.device)
-        text = sheet_csv(lines, reports.tz, checks) if args.format == "csv" else r.sheet_html(lines, day, checks)
+        text = sheet_csv(lines, reports.tz, checks, lang) if args.format == "csv" else r.sheet_html(lines, day, checks)
     if args.device and not lines:
         print(f"error: {args.device!r} is not a fridge, freezer, sample fridge or cold room in the config",
               file=sys.stderr)
@@ -170,6 +177,7 @@ def _sheet(args: argparse.Namespace, reports: Reports) -> int:
 
 
 def _samples(args: argparse.Namespace, reports: Reports) -> int:
+    from gateway.reports.render import samples_csv
     y, m = _month(args.month, reports.today())
     samples, verdicts = reports.samples_month(y, m, args.lang)
     now = reports.clock.now()

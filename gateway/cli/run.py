@@ -10,6 +10,7 @@ from gateway import runlock
 from gateway.cli.common import add_config_option, config_from_args
 from gateway.cli.signals import stop_on_signals
 from gateway.errors import HouqinError
+from gateway.file_modes import private_umask
 from gateway.watchdog import Watchdog, watchdog_interval
 
 
@@ -25,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from dashboard.component import serve_dashboard
     from gateway.app import build_gateway
 
+    private_umask()  # databases, keys and logs the service writes are its user's alone
     cfg = config_from_args(args)
     if cfg is None:
         return 1

@@ -16,6 +16,7 @@ from gateway.cli.common import add_config_option, config_from_args
 from gateway.cli.signals import stop_on_signals
 from gateway.config import Config
 from gateway.errors import ConfigError, HouqinError
+from gateway.file_modes import private_umask
 
 if TYPE_CHECKING:
     from sensors.agent import AgentSettings
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/Ctrl-C; exit 1 on a configuration or hardware error."""
     from sensors.agent import Agent
 
+    private_umask()  # the spool and the card cache are the agent's user's alone
     cfg = config_from_args(args)
     if cfg is None:
         return 1

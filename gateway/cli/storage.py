@@ -1,4 +1,4 @@
-"""``houqin storage``: look after the time-series store (``compact``; more subcommands plug in below).
+"""``houqin storage``: look after the stores (``compact``, ``status``, ``recover``; more plug in below).
 
 To add a subcommand, write ``_add_NAME(storage_sub)`` that adds its parser to the ``storage``
 subparsers and sets ``func=handler(args) -> int``, and list it in ``SUBCOMMANDS``.
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.storage_recover import add_recover
 from gateway.cli.storage_status import add_status
 from gateway.errors import StoreError
 
@@ -93,4 +94,4 @@ def _mb(n: int) -> str:
 
 
 #: The ``storage`` subcommands, each adding its own parser.
-SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (_add_compact, add_status)
+SUBCOMMANDS: tuple[Callable[[SubParsers], None], ...] = (_add_compact, add_status, add_recover)

@@ -6,14 +6,17 @@ import argparse
 import getpass
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from dashboard.accounts import AccountError, Accounts
 from dashboard.roles import ROLES
-from dashboard.sessions import Sessions
 from gateway.cli.common import add_config_option, config_from_args
 from gateway.clock import SystemClock
 from gateway.errors import HouqinError
-from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+
+if TYPE_CHECKING:
+    from dashboard.accounts import Accounts
+    from dashboard.sessions import Sessions
+    from gateway.eventsdb import EventsDB
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -70,6 +73,9 @@ def _read_password(args: argparse.Namespace) -> str | None:
 
 
 def _open(args: argparse.Namespace) -> tuple[EventsDB, Accounts, Sessions] | None:
+    from dashboard.accounts import Accounts
+    from dashboard.sessions import Sessions
+    from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
     cfg = config_from_args(args)
     if cfg is None:
         return None
@@ -84,6 +90,7 @@ def _open(args: argparse.Namespace) -> tuple[EventsDB, Accounts, Sessions] | Non
 
 
 def _run(args: argparse.Namespace, action: str) -> int:
+    from dashboard.accounts import AccountError
     opened = _open(args)
     if opened is None:
         return 1

@@ -14,6 +14,9 @@ from gateway.errors import DecodeError
 TS_MAX_PAST_S = 7 * 86400.0
 TS_MAX_FUTURE_S = 60.0
 
+#: Integers past this cannot be floats.
+_FLOAT_INT_MAX = 2**1023
+
 _ONLINE_WORDS = {"online": True, "offline": False, "true": True, "false": False}
 
 
@@ -32,6 +35,8 @@ def json_object(payload: bytes) -> dict[str, Any]:
         body = json.loads(decoded)
     except ValueError as e:
         raise DecodeError("not_json", str(e)) from None
+    except RecursionError:  # deeply nested arrays or objects: refused like any other bad JSON
+        raise DecodeError("not_json", "nested too deeply") from None
     if not isinstance(body, dict):
         raise DecodeError("not_object", f"expected a JSON object, got {type(body).__name__}")
     return body
@@ -39,7 +44,11 @@ def json_object(payload: bytes) -> dict[str, Any]:
 
 def number(raw: Any, what: str) -> float:
     """A JSON number (not a bool, not a string) as float, or ``DecodeError("wrong_type")``."""
-    if type(raw) is int or type(raw) is float:
+    if type(raw) is float:
+        return raw
+    if type(raw) is int:
+        if abs(raw) > _FLOAT_INT_MAX:  # float() would raise OverflowError
+            raise DecodeError("out_of_range", f"{what} = {str(raw)[:40]}… is too large")
         return float(raw)
     raise DecodeError("wrong_type", f"{what} = {str(raw)[:40]!r} is not a number")
 

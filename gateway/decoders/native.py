@@ -55,13 +55,18 @@ def decode_channel(device: str, channel: str, payload: bytes, now: float) -> Dec
         body = _loads(text)
     except ValueError as e:
         raise DecodeError("not_json", str(e)) from None
+    except RecursionError:  # deeply nested arrays or objects: refused like any other bad JSON
+        raise DecodeError("not_json", "nested too deeply") from None
     if not isinstance(body, dict):
         raise DecodeError("not_object", f"expected a JSON object, got {type(body).__name__}")
-    ts, seq = _ts_seq(body, now)
-    if channel == "state":
-        return Decoded(readings=_readings(device, body, ts), seq=seq)
-    if channel == "event":
-        return Decoded(events=[_event(device, body, ts)], seq=seq)
+    try:
+        ts, seq = _ts_seq(body, now)
+        if channel == "state":
+            return Decoded(readings=_readings(device, body, ts), seq=seq)
+        if channel == "event":
+            return Decoded(events=[_event(device, body, ts)], seq=seq)
+    except OverflowError:  # an integer too large for a float (1e400 written out)
+        raise DecodeError("out_of_range", "a number is too large to be a measurement or a time") from None
     raise DecodeError("bad_topic", f"channel {channel!r} is not ingested")
 
 

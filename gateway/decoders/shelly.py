@@ -38,6 +38,15 @@ FORMAT = "shelly"
 
 _NOTIFY = ("NotifyStatus", "NotifyFullStatus")
 _PUSHES = ("single_push", "double_push", "triple_push", "long_push")
+#: Gen2 component types whose ``status/<component>`` messages are known: read below, or knowingly not
+#: stored (Wi-Fi strength, system, cloud, ...; ingest counts those as ignored). Any other component is
+#: refused as ``unknown_component``, so it is counted and dead-lettered rather than dropped unseen.
+_KNOWN_COMPONENTS = frozenset({
+    "switch", "pm1", "em1", "cover", "em", "emdata", "em1data", "temperature", "humidity", "devicepower",
+    "input", "light", "voltmeter", "illuminance", "smoke",
+    "sys", "wifi", "eth", "cloud", "mqtt", "ble", "ws", "ui", "plugs_ui", "script", "knx", "matter", "bthome",
+    "modbus", "zigbee", "wd",
+})
 
 
 def prefix(device: DeviceSettings) -> str:
@@ -77,6 +86,8 @@ def decode(device: DeviceSettings, topic: str, payload: bytes, now: float) -> De
     if rest.startswith("status/"):
         component = rest[len("status/"):]
         body = tp.json_object(payload)
+        if component.partition(":")[0] not in _KNOWN_COMPONENTS:
+            raise DecodeError("unknown_component", f"{component[:40]!r} is not a Shelly component Houqin knows")
         return Decoded(readings=_components(device, {component: body}, now))
     if rest == "events/rpc":
         body = tp.json_object(payload)

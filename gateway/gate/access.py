@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -62,16 +63,24 @@ def _record(row: tuple[Any, ...]) -> AccessRecord:
 
 
 def relay_command(seconds: float, now: float) -> bytes:
-    """The ``set`` payload that pulses a lock relay (``ts`` lets the agent refuse it when it arrives late)."""
+    """The ``set`` payload that pulses a lock relay (``ts`` lets the agent refuse it when it arrives late; the
+    link seals it with the site key, ``gateway.signed_link``)."""
     return json.dumps({"relay": "pulse", "seconds": seconds, "ts": now}).encode()
+
+
+#: How often the gateway says it is up on its signed heartbeat (agents count it gone after a few missed).
+HEARTBEAT_S = 5.0
 
 
 class AccessControl:
     """Decides card reads for ``[[gate.readers]]`` and logs every decision (any thread)."""
 
     def __init__(self, settings: GateSettings, site: str, tz: ZoneInfo, db: EventsDB, cards: CardRegistry,
-                 clock: Clock, publisher: Publisher | None = None) -> None:
+                 clock: Clock, publisher: Publisher | None = None, command_key: bytes | None = None) -> None:
         self.settings = settings
+        #: Keys the card digests of the agents' cached list (None: a key of this process only, for tests).
+        self.command_key = command_key if command_key is not None else secrets.token_bytes(32)
+        self._last_heartbeat = float("-inf")
         self.site = site
         self.tz = tz
         self.db = db
@@ -146,6 +155,16 @@ class AccessControl:
         return AccessRecord(int(cur.lastrowid or 0), ts, reader, uid, holder, kind, accepted, reason, direction,
                             decided, relay)
 
+    def refuse_forged(self, reader: str, uid: str, ts: float, why: str) -> AccessRecord | None:
+        """Log a card read that is forged or replayed: it opens nothing and names no holder (it proves nobody came)."""
+        rs = self.settings.reader(reader)
+        rec = self._log(ts, reader, normalise_uid(uid), None, "", "", False, "forged", rs.direction if rs else "in",
+                        "gateway", None)
+        log.warning("card read %s at %s refused: %s", uid, reader, why)
+        if rec is not None:
+            self._tell(rec)
+        return rec
+
     def pulse(self, relay_device: str, seconds: float | None = None) -> bool:
         """Send the relay pulse command to ``relay_device``; False when MQTT is not connected."""
         if self.publisher is None:
@@ -175,7 +194,7 @@ class AccessControl:
             "timezone": self.tz.key,
             "relay_seconds": self.settings.relay_seconds,
             "readers": {r.device: r.relay for r in self.settings.readers},
-            "cards": self.cards.cached_list(self.site),
+            "cards": self.cards.cached_list(self.site, self.command_key),
         }
         return json.dumps(body, separators=(",", ":")).encode()
 
@@ -190,6 +209,20 @@ class AccessControl:
             self._published_version = version
             return True
         return False
+
+    def heartbeat(self, now: float) -> bool:
+        """Say the gateway is up (signed by the link) every ``HEARTBEAT_S``; whether one was sent."""
+        if self.publisher is None or 0 <= now - self._last_heartbeat < HEARTBEAT_S:  # a clock set back: at once
+            return False
+        self._last_heartbeat = now
+        return self.publisher.publish(contract.gateway_alive_topic(self.site), b'{"status":"online"}', qos=0)
+
+    def goodbye(self) -> bool:
+        """Say (signed) that the gateway is stopping, so agents decide cards on their list at once."""
+        if self.publisher is None:
+            return False
+        self._last_heartbeat = float("-inf")
+        return self.publisher.publish(contract.gateway_alive_topic(self.site), b'{"status":"offline"}', qos=1)
 
     # -- reading the log ---------------------------------------------------------------------------
     def recent(self, limit: int = 50, since: float | None = None, until: float | None = None) -> list[AccessRecord]:

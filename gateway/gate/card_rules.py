@@ -8,16 +8,16 @@ numbers, not the numbers.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from gateway.signing import card_digest
 from gateway.values import parse_window
 
-Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late", "refused"]
+Reason = Literal["accepted", "unknown", "disabled", "out_of_hours", "expired", "late", "refused", "forged"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +47,10 @@ def normalise_uid(uid: str) -> str:
     return "".join(ch for ch in uid if ch.isalnum()).upper()
 
 
-def uid_digest(site: str, uid: str) -> str:
-    """Hash of a card number as it appears in the agent's cached list (the broker never carries numbers)."""
-    return hashlib.sha256(f"houqin-card:{site}:{normalise_uid(uid)}".encode()).hexdigest()[:32]
+def uid_digest(key: bytes, site: str, uid: str) -> str:
+    """Keyed hash of a card number as it appears in the agent's cached list (the broker never carries numbers,
+    and without the site's key nobody can compute the digest of their own card)."""
+    return card_digest(key, site, normalise_uid(uid))
 
 
 def decide(rule: CardRule | None, ts: float, tz: ZoneInfo) -> tuple[bool, Reason]:

@@ -160,6 +160,6 @@ class CardRegistry:
             "(SELECT value FROM gate_state WHERE key = 'cards_changed') FROM gate_cards").fetchone()
         return f"{row[0]}:{row[1]!r}:{row[2]}"
 
-    def cached_list(self, site: str) -> dict[str, Any]:
-        """The list the agent caches: hashed numbers -> rule (holder and kind for the offline log)."""
-        return {uid_digest(site, c.uid): {**c.rule.as_dict(), "kind": c.kind} for c in self.all()}
+    def cached_list(self, site: str, key: bytes) -> dict[str, Any]:
+        """The list the agent caches: keyed hashes of numbers -> rule (holder and kind for the offline log)."""
+        return {uid_digest(key, site, c.uid): {**c.rule.as_dict(), "kind": c.kind} for c in self.all()}

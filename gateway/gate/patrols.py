@@ -17,7 +17,6 @@ from gateway.clock import Clock
 from gateway.eventsdb import EventsDB
 from gateway.gate.card_rules import normalise_uid
 from gateway.gate.settings import CheckpointSettings, GateSettings, RouteSettings
-from gateway.i18n import gettext
 
 log = logging.getLogger(__name__)
 
@@ -194,15 +193,12 @@ class Patrols:
         return self.default_device or route.id
 
     def _alert(self, route: RouteSettings, start: float, end: float, visited: list[str], status: str) -> int | None:
-        window = (datetime.fromtimestamp(start, self.tz).strftime("%m-%d %H:%M") + "-"
-                  + datetime.fromtimestamp(end, self.tz).strftime("%H:%M"))
         missing = [c.label for c in route.checkpoints if c.id not in visited]
-        loc = self.locale
-        text = gettext(loc, "{route} {window}: {status}, {visited}/{total} checkpoints; not visited: {missing}")
-        detail = text.format(
-            route=route.label, window=window, status=gettext(loc, status), visited=len(visited),
-            total=len(route.checkpoints), missing=("、" if loc == "zh-CN" else ", ").join(missing))
-        log.warning("patrol round %s", detail)
+        # Data, not words: gateway.rules.detail says it in each reader's language when shown.
+        detail = json.dumps({"route": route.label, "start": start, "end": end, "status": status,
+                             "visited": len(visited), "total": len(route.checkpoints), "missing": missing},
+                            ensure_ascii=False)
+        log.warning("patrol round %s %s: %d/%d checkpoints", route.id, status, len(visited), len(route.checkpoints))
         if self.alerts is None:
             return None
         device = self._device(route)

@@ -9,29 +9,41 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from gateway.alerts.service import AlertService
+from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
 from gateway.gate import links
 from gateway.gate.access import AccessControl, AccessRecord, Publisher
+from gateway.gate.authentic import EventAuthenticity
 from gateway.gate.cards import CardRegistry
 from gateway.gate.crypto import IdCipher, load_key
 from gateway.gate.handover import Handover, HandoverBook
 from gateway.gate.patrols import Patrols
 from gateway.gate.visitors import Visitor, VisitorBook
-from gateway.i18n import tr
+from gateway.i18n import gettext, tr
 from gateway.listeners import Listeners
-from gateway.model import CommittedBatch
+from gateway.model import CommittedBatch, Event
 from gateway.notify.build import message_channels
 from gateway.notify.channel import Channel
 from gateway.notify.message import Message
 from gateway.notify.send import nobody_reached, send_now
+from gateway.secret_files import APPROVAL_LINK_KEY, read_or_create, write_new
 from gateway.ticker import Ticker
 
 if TYPE_CHECKING:
     from gateway.store.base import TimeSeriesStore
 
 log = logging.getLogger(__name__)
+
+#: The alert raised when someone forges a gate command, card list, card read or exit-button press.
+FORGERY_RULE = "gate-forgery"
+#: What was forged, as the agent and the gate name it -> words for people (msgids).
+FORGED_WHAT = {"set": "an opening command", "cards": "the card list", "heartbeat": "the gateway's heartbeat",
+               "card": "a card read", "button": "an exit-button press"}
+#: Why it was refused -> words for people (msgids).
+FORGED_WHY = {"unsigned": "not signed", "altered": "signature does not match", "stale": "too old",
+              "replayed": "replayed"}
 
 #: How often visitor records past the retention are looked for.
 PURGE_EVERY_S = 3600.0
@@ -44,7 +56,8 @@ class Gate:
 
     def __init__(self, config: Config, db: EventsDB, clock: Clock, *, publisher: Publisher | None = None,
                  alerts: AlertService | None = None, store: TimeSeriesStore | None = None,
-                 channels: Mapping[str, Channel] | None = None, tick_every_s: float = 1.0) -> None:
+                 channels: Mapping[str, Channel] | None = None, tick_every_s: float = 1.0,
+                 command_key: bytes | None = None) -> None:
         self.config = config
         #: Where approval requests go: the gateway's channels when handed over, else webhooks and e-mail.
         self.channels = message_channels(config.notify.channels) if channels is None else channels
@@ -58,7 +71,10 @@ class Gate:
         s = self.settings
         cipher = IdCipher(load_key(s.id_key_env, s.id_key_file)) if s.id_numbers == "encrypted" else None
         self.cards = CardRegistry(db, clock)
-        self.access = AccessControl(s, self.site, self.tz, db, self.cards, clock, publisher)
+        self.access = AccessControl(s, self.site, self.tz, db, self.cards, clock, publisher, command_key)
+        agent_inputs = [x.device for x in config.sensors if x.type in ("card_reader", "button")]
+        #: Tells signed card and button events from forged ones (the rules ask it too).
+        self.authenticity = EventAuthenticity(self.access.command_key, self.site, [*agent_inputs, *s.signed_devices])
         self.visitors = VisitorBook(db, clock, cipher)
         default_dev = s.readers[0].device if s.readers else None
         self.patrols = Patrols(s, self.tz, db, clock, alerts, self.nearby_readings, default_dev,
@@ -68,6 +84,7 @@ class Gate:
         self._lock = threading.Lock()
         self._ticker = Ticker(self.tick, tick_every_s, "houqin-gate-tick")
         self._last_purge = float("-inf")
+        self._link_key: str | None = None
         self.access.add_listener(lambda rec: self._tell("access", rec.as_dict()))
 
     # -- listeners (the dashboard's live updates) ---------------------------------------------------
@@ -82,6 +99,13 @@ class Gate:
     def on_batch(self, batch: CommittedBatch) -> None:
         """``BatchObserver``: decide card reads, record patrol check-ins (never raises)."""
         for e in batch.events:
+            if e.type == "forged":
+                self.forgery(e.device, str(e.data.get("what", "")), str(e.data.get("reason", "")), e.ts)
+                continue
+            refusal = self.authenticity.refusal(e, self.clock.now())
+            if refusal is not None:
+                self._forged_event(e, refusal.reason, str(refusal))
+                continue
             if e.type != "card":
                 continue
             uid = e.data.get("uid")
@@ -91,6 +115,33 @@ class Gate:
                 self.on_card(e.device, uid, e.ts, dict(e.data))
             except Exception:
                 log.exception("card read %s at %s could not be handled", uid, e.device)
+
+    def _forged_event(self, e: Event, reason: str, why: str) -> None:
+        uid = e.data.get("uid")
+        if e.type == "card" and isinstance(uid, str) and uid:
+            self.access.refuse_forged(e.device, uid, e.ts, why)
+        else:
+            log.warning("%s event at %s refused: %s", e.type, e.device, why)
+        self.forgery(e.device, e.type, reason, e.ts)
+
+    def forgery(self, device: str, what: str, reason: str, ts: float) -> None:
+        """Raise the gate alarm: someone forged a command, the card list, a card read or a button press."""
+        loc = self.config.site.locale
+        detail = tr(loc, "{what} at {device} refused: {why}", what=gettext(loc, FORGED_WHAT.get(what, what)),
+                    device=self._device_label(device), why=gettext(loc, FORGED_WHY.get(reason, reason)))
+        log.warning("gate alarm: %s", detail)
+        self._tell("forged", {"device": device, "what": what, "reason": reason, "ts": ts})
+        if self.alerts is None:
+            return
+        self.alerts.raise_alert(OpenRequest(
+            rule=FORGERY_RULE, device=device, kind="gate_forgery", severity="critical",
+            chain=self.settings.forgery_notify, metric=None, value=None, detail=detail, since=ts, latch=True))
+        # Latched: it stays until the guard acknowledges it, however many times the forgery is repeated.
+        self.alerts.end(FORGERY_RULE, device)
+
+    def _device_label(self, device: str) -> str:
+        d = self.config.device(device)
+        return d.label if d is not None else device
 
     def on_card(self, reader: str, uid: str, ts: float, data: dict[str, Any] | None = None) -> AccessRecord | None:
         """One card read: a checkpoint tag checks in; a card is decided (and a guard's card may check in)."""
@@ -134,13 +185,18 @@ class Gate:
         return v
 
     def link_key(self) -> str:
-        """The approval-link signing key, made once and kept in the events DB (never in the config or repo)."""
-        conn = self.db.conn()
-        row = conn.execute("SELECT value FROM gate_state WHERE key = 'link_key'").fetchone()
-        if row is None:
-            conn.execute("INSERT OR IGNORE INTO gate_state (key, value) VALUES ('link_key', ?)", (links.new_key(),))
+        """The approval-link signing key, in its own 0600 file in the data directory (never in the config, a
+        database other tools read, or the repo); a key an older version kept in the events DB moves there."""
+        if self._link_key is None:
+            path = self.config.storage.path / APPROVAL_LINK_KEY
+            conn = self.db.conn()
             row = conn.execute("SELECT value FROM gate_state WHERE key = 'link_key'").fetchone()
-        return str(row[0])
+            if row is not None and not path.exists():
+                write_new(path, str(row[0]))  # links already sent stay valid
+            self._link_key = read_or_create(path)
+            if row is not None:
+                conn.execute("DELETE FROM gate_state WHERE key = 'link_key'")
+        return self._link_key
 
     def approval_token(self, visitor_id: int) -> str:
         """A signed token valid for ``approval_ttl`` to approve or refuse this visitor."""
@@ -182,10 +238,12 @@ class Gate:
         self._tell("visitor", v.as_dict())
         return v
 
-    def decide_by_link(self, token: str, approve: bool, by: str, note: str = "") -> Visitor:
-        """Decide through a signed link (LinkError when forged or expired)."""
+    def decide_by_link(self, token: str, approve: bool, note: str = "") -> Visitor:
+        """Decide through a signed link (LinkError when forged or expired), in the name of the person it was
+        sent to (the visitor's host): whoever holds the link cannot put the decision in someone else's name."""
         claim = links.verify(self.link_key(), token, self.clock.now())
-        return self.decide_visitor(claim.visitor_id, approve, by, note)
+        host = self.visitors.get(claim.visitor_id).host
+        return self.decide_visitor(claim.visitor_id, approve, host, note)
 
     def visitor_for_link(self, token: str) -> Visitor:
         """The visitor a valid link is about."""
@@ -249,14 +307,17 @@ class Gate:
         for r in self.patrols.judge(now):
             self._tell("round", r.as_dict())
         self.access.publish_card_list()
+        self.access.heartbeat(now)
         if now - self._last_purge >= PURGE_EVERY_S:
             self._last_purge = now
             self.purge()
 
     def start(self) -> None:
-        """Start the one-second ticker."""
+        """Move the link key out of the events DB (older versions kept it there); start the one-second ticker."""
+        self.link_key()
         self._ticker.start()
 
     def stop(self) -> None:
-        """Stop the ticker."""
+        """Stop the ticker and tell the agents the gateway is going."""
         self._ticker.stop()
+        self.access.goodbye()

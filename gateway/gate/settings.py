@@ -135,6 +135,19 @@ class GateSettings(_S):
     print(secrets.token_hex(32))"``)."""
     id_key_file: str | None = None
     """Or a file (mode 0600) holding the same 64 hex characters."""
+    command_key_file: str | None = None
+    """File with the site's gate command key (64 hex characters, readable by Houqin only), shared by the gateway and
+    every agent: relay commands, the card list and the gateway's heartbeat are signed with it. Default
+    ``<[storage] dir>/gate.key``, made by the gateway when missing (``houqin gate keygen`` makes one)."""
+    command_max_age: Duration = 30.0
+    """A signed command older (or newer) than this is refused: the clocks of the gateway and the agent must agree
+    within it."""
+    signed_devices: list[str] = Field(default_factory=list)
+    """Card readers and exit buttons wired to an agent on another board (not in this file's ``[[sensors]]``): their
+    events must carry the agent's signature too. Those in ``[[sensors]]`` need not be listed."""
+    forgery_notify: str | None = None
+    """Escalation chain told when someone forges a gate command, card list, card read or exit-button press (none:
+    the alarm shows on the dashboard only)."""
     retention: Duration = 90 * 86400.0
     """Visitor records are deleted this long after their visit (personal data is kept no longer than needed)."""
     approval_channels: list[str] = Field(default_factory=list)
@@ -155,7 +168,7 @@ class GateSettings(_S):
             raise ValueError("must start with https:// (or http://), e.g. \"https://houqin.local:8080\"")
         return v.rstrip("/")
 
-    @field_validator("retention", "approval_ttl", "relay_seconds")
+    @field_validator("retention", "approval_ttl", "relay_seconds", "command_max_age")
     @classmethod
     def _positive(cls, v: float) -> float:
         if v <= 0:
@@ -183,6 +196,11 @@ def check_gate(gate: GateSettings, devices: Sequence[str], channels: set[str], c
         need(r.device, f"gate.readers[{i}]")
         need(r.relay, f"gate.readers[{i}] relay")
     need(gate.release_on_approval, "[gate] release_on_approval")
+    for dev in gate.signed_devices:
+        need(dev, "[gate] signed_devices")
+    if gate.forgery_notify is not None and gate.forgery_notify not in chains:
+        problems.append(f"[gate] forgery_notify = {gate.forgery_notify!r} names no chain; add "
+                        f"[notify.chains.{gate.forgery_notify}] or fix the name")
     for name in gate.approval_channels:
         if name not in channels:
             problems.append(f"[gate] approval_channels: {name!r} is not in [notify.channels]; add it or fix the name")

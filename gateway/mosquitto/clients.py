@@ -18,7 +18,8 @@ from gateway import contract
 if TYPE_CHECKING:
     from gateway.config import Config, DeviceSettings
 
-Role = Literal["gateway", "agent", "device", "homeassistant"]
+#: "site" and "reader" are the central broker's (gateway.mosquitto.district).
+Role = Literal["gateway", "agent", "device", "homeassistant", "site", "reader"]
 
 #: The gateway's user name on the broker.
 GATEWAY_USER = "houqin-gateway"
@@ -95,7 +96,7 @@ def site_clients(config: Config, agent_devices: Iterable[str]) -> list[Client]:
         ids = tuple(sorted(hosted))
         write = tuple(contract.device_topic(site, i, ch) for i in ids for ch in ("state", "event", "availability"))
         read = (*(contract.set_topic(site, i) for i in ids), contract.cards_topic(site),
-                contract.gateway_availability_topic(site))
+                contract.gateway_availability_topic(site), contract.gateway_alive_topic(site))
         clients.append(Client(f"houqin-agent-{AGENT_ID}", "agent", ids, write, read))
     for d in natives:
         write = tuple(contract.device_topic(site, d.id, ch) for ch in ("state", "event", "availability"))

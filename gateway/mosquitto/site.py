@@ -15,9 +15,6 @@ from gateway.mosquitto.clients import AGENT_ID, GATEWAY_USER, HOMEASSISTANT_USER
 from gateway.mosquitto.credentials import FILE_NAME, Credentials, Login, new_password
 from gateway.mosquitto.files import write_if_changed
 
-#: The folder the install script uses; ``houqin.conf`` in it is linked from /etc/mosquitto/conf.d.
-DEFAULT_DIR = Path("/etc/mosquitto/houqin")
-DEFAULT_PID_FILE = Path("/run/mosquitto/mosquitto.pid")
 BROKER_GROUP = "mosquitto"
 #: A device publishing every 10 s sends 8,640 messages a day; the gateway's session queues a day of them.
 MESSAGES_PER_DEVICE_DAY = 8640

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from gateway.alerts.model import Alert, AlertChange
 from gateway.alerts.store import AlertStore, NotifyProgress
 from gateway.clock import Clock
+from gateway.listeners import Listeners
 from gateway.notify.config import ChainSettings
 from gateway.notify.dispatcher import Dispatcher
 from gateway.notify.message import Message
@@ -40,6 +41,11 @@ class Escalator:
         self.clock = clock
         self._lock = threading.Lock()
         self._refreshed_at = clock.now()
+        self._escalations: Listeners[[Alert, int]] = Listeners("escalation listener")
+
+    def add_listener(self, listener: Callable[[Alert, int], None]) -> None:
+        """Call ``listener(alert, step)`` when an alert goes on to step 2, 3, ... of its chain (quick, never raises)."""
+        self._escalations.add(listener)
 
     def on_alert_change(self, change: AlertChange) -> None:
         """``AlertService`` listener: act on the change at once (the first step is usually immediate)."""
@@ -141,6 +147,8 @@ class Escalator:
     def _send_steps(self, alert: Alert, chain: ChainSettings, steps: list[int]) -> None:
         for i in steps:
             self._send("opened" if i == 0 else "escalated", alert, list(dict.fromkeys(chain.steps[i].channels)))
+            if i > 0:
+                self._escalations.tell(alert, i + 1)
 
     def _send(self, event: AlertEvent, alert: Alert, channels: list[str]) -> None:
         message: Message = self.composer.compose(event, alert)

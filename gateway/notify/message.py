@@ -56,6 +56,8 @@ class Message:
     fields: Mapping[str, Any] = field(default_factory=dict)
     people: bool = True
     alert: AlertState | None = None
+    #: Send the Markdown to robots that take it even when their ``style`` is text (a report, not an alert).
+    prefer_markdown: bool = False
 
     @property
     def about(self) -> str:

@@ -7,10 +7,10 @@ from datetime import datetime, tzinfo
 from typing import Literal
 
 from gateway.alerts.model import Alert
-from gateway.contract import METRICS, display_value
-from gateway.i18n import tr, translations
+from gateway.contract import METRICS
+from gateway.i18n import tr
 from gateway.notify.message import AlertState, Message, Tone
-from gateway.rules.describe import describe
+from gateway.rules.detail import detail_words, value_words, what_words, where_words
 from gateway.rules.settings import RuleBase
 
 AlertEvent = Literal["opened", "escalated", "repeated", "acknowledged", "resolved"]
@@ -21,31 +21,8 @@ QUIET_EVENTS: frozenset[AlertEvent] = frozenset({"acknowledged"})
 
 
 _SEVERITY_TONE: dict[str, Tone] = {"critical": "critical", "major": "major", "minor": "minor", "warning": "warning"}
-
-#: What alerts raised outside ``[[rules]]`` are about (the gate's patrol rounds, the sample ledger), by kind.
-KIND_NAMES = {
-    "patrol_missed": "Patrol round not completed",
-    "sample_excursion": "Food samples at risk: fridge out of range",
-    # The InfluxDB backend's own alerts (gateway.store.influx_alerts).
-    "storage_degraded": "InfluxDB refused the credentials: readings wait in the outbox",
-    "storage_dropped": "Readings lost: the InfluxDB outbox was full",
-}
-#: Kinds whose detail (which checkpoints, which samples, the server's error) is part of the message.
-DETAIL_KINDS = frozenset({"after_hours_access", "patrol_missed", "sample_excursion", "storage_degraded",
-                          "storage_dropped"})
-
-
-def _value(alert: Alert, locale: str) -> str:
-    if alert.value is None:
-        return ""
-    if alert.metric is None:
-        return f"{alert.value:g}"
-    shown = display_value(alert.metric, alert.value)
-    if isinstance(shown, str):
-        # "open"/"closed" of a contact: the context keeps them from the dashboard's alert state "open".
-        return str(translations(locale).pgettext("state", shown))
-    unit = METRICS[alert.metric].unit if alert.metric in METRICS else ""
-    return f"{shown:g} {unit}".strip()
+#: Kinds whose detail says the value in words (a reading against its limit, a count of checkpoints).
+VALUE_IN_DETAIL = frozenset({"threshold", "closed_hours_use", "continuous_flow", "patrol_missed", "sample_excursion"})
 
 
 class Composer:
@@ -64,9 +41,8 @@ class Composer:
         """The message for ``event`` about ``alert``."""
         loc = self.locale
         rule = self.rules.get(alert.rule)
-        what = describe(rule, loc) if rule is not None else (
-            tr(loc, KIND_NAMES[alert.kind]) if alert.kind in KIND_NAMES else alert.rule)
-        where = self.devices.get(alert.device, alert.device)
+        what = what_words(alert, rule, loc)
+        where = where_words(alert, self.devices.get(alert.device, alert.device))
         tag = {
             "opened": tr(loc, "ALERT"), "escalated": tr(loc, "ESCALATED"), "repeated": tr(loc, "STILL ACTIVE"),
             "acknowledged": tr(loc, "ACKNOWLEDGED"), "resolved": tr(loc, "RESOLVED"),
@@ -74,7 +50,10 @@ class Composer:
         severity = tr(loc, alert.severity)
         title = f"[{tag}] {where}: {what}"
         lines = [tr(loc, "Severity: {severity}", severity=severity)]
-        value = _value(alert, loc) if alert.kind != "patrol_missed" else ""  # its value is a count: the detail says it
+        detail = detail_words(alert, rule, loc, self.tz)
+        # A state (开, 漏水) is said by the value; counts and readings by the detail's words (温度 8.1 °C，高于 …).
+        value = "" if alert.kind in VALUE_IN_DETAIL and detail else (
+            value_words(alert.metric, alert.value, loc) if alert.value is not None else "")
         if value:
             # A resolved alert is no longer at that value: say it is the value that raised it.
             lines.append(tr(loc, "Value when raised: {value}" if event == "resolved" else "Value: {value}",
@@ -83,8 +62,8 @@ class Composer:
             lines.append(tr(loc, "Device offline") if alert.detail == "offline"
                          else tr(loc, "Never heard from (watched since {time})", time=self._time(alert.since))
                          if alert.detail == "never" else tr(loc, "Last heard of: {time}", time=self._time(alert.since)))
-        elif alert.detail and alert.kind in DETAIL_KINDS:
-            lines.append(tr(loc, "Detail: {detail}", detail=alert.detail))
+        elif detail and not (alert.metric is not None and alert.metric in METRICS and METRICS[alert.metric].states):
+            lines.append(tr(loc, "Detail: {detail}", detail=detail))
         lines.append(tr(loc, "Since: {time}", time=self._time(alert.since)))
         if event == "resolved":
             lines.append(tr(loc, "Cleared at {time}.", time=self._time(alert.cleared_at or alert.since)))
@@ -95,7 +74,7 @@ class Composer:
         else:
             lines.append(tr(loc, "To acknowledge: open the dashboard, or run: houqin ack {id} --by NAME --note "
                                  "\"what was done\"", id=alert.id))
-        lines.append(tr(loc, "Alert #{id}, rule {rule}", id=alert.id, rule=alert.rule))
+        lines.append(tr(loc, "Alert #{id}", id=alert.id))
         text = title + "\n" + "\n".join(lines)
         markdown = f"**{title}**\n\n" + "\n".join(f"> {line}" for line in lines)
         settled = event in ("acknowledged", "resolved")
@@ -109,7 +88,8 @@ class Composer:
                                         open=event != "resolved", state=state))
 
     def _acked(self, alert: Alert) -> str:
+        name = alert.acked_by or ""
         # The dashboard lets an acknowledgement go without a note: no dangling colon then.
         if alert.ack_note:
-            return tr(self.locale, "Acknowledged by {name}: {note}", name=alert.acked_by or "", note=alert.ack_note)
-        return tr(self.locale, "Acknowledged by {name}", name=alert.acked_by or "")
+            return tr(self.locale, "Acknowledged by {name}: {note}", name=name, note=alert.ack_note)
+        return tr(self.locale, "Acknowledged by {name}", name=name)

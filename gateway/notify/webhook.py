@@ -32,7 +32,8 @@ class WebhookDelivery:
         secret = s.signing_secret()
         if s.secret_env and not secret:
             raise DeliveryError(f"{self.name}: environment variable {s.secret_env} (secret_env) is not set")
-        rich = s.style != "text"  # the settings allow markdown (WeCom, DingTalk) or interactive (Feishu)
+        # The settings allow markdown (WeCom, DingTalk) or interactive (Feishu); a report prefers Markdown.
+        rich = s.style != "text" or (message.prefer_markdown and s.format in ("wecom", "dingtalk", "feishu"))
         if s.format == "wecom":
             return s.url, robots.wecom_body(message, rich)
         if s.format == "dingtalk":

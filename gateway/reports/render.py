@@ -23,7 +23,7 @@ from gateway.reports.charts import bars_png, bars_svg
 from gateway.reports.findings import day_name
 from gateway.reports.samples import Sample
 from gateway.reports.sheet import SheetDay
-from gateway.reports.weekly import WeeklyReport
+from gateway.reports.weekly import MeterWeek, WeeklyReport
 
 Charts = Literal["svg", "cid"]
 CssMode = Literal["inline", "link"]
@@ -95,6 +95,7 @@ def environment(locale: str, tz: tzinfo) -> Environment:
 
     env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected)
     env.globals["locale"] = locale
+    env.globals["tz"] = tz
     env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
     return env
 
@@ -144,7 +145,7 @@ class Renderer:
         chart_map, images = self.weekly_charts(report, charts)
         html = self.env.get_template("weekly.html").render(
             r=report, week=report.week, charts=chart_map, chart_mode=charts, site=self.site,
-            period=self._period(report))
+            period=self._period(report), status=self.weekly_status(report), vs_average=self.vs_average)
         return html, images
 
     def weekly_html(self, report: WeeklyReport, css: CssMode = "inline") -> str:
@@ -167,14 +168,35 @@ class Renderer:
         pattern = "yyyy-MM-dd"
         return f"{format_date(days[0], pattern, locale=bl)} – {format_date(days[-1], pattern, locale=bl)}"
 
+    def weekly_status(self, report: WeeklyReport) -> str:
+        """What the reader must know before the numbers: no data at all, or a week not over yet."""
+        if not report.has_data:
+            return self.t("No readings this week: nothing can be said about it.")
+        if not report.complete:
+            until = format_datetime(datetime.fromtimestamp(report.until, self.tz), "MM-dd HH:mm",
+                                    locale=self.locale.replace("-", "_"))
+            return self.t("The week is not over: counted until {time} and compared with the same part of the "
+                          "weeks before.", time=until)
+        return ""
+
+    def vs_average(self, m: MeterWeek) -> str:
+        """``vs 4-week average``, or the number of weeks it really is (a new install has fewer)."""
+        if m.avg_weeks and m.avg_weeks < 4:
+            return self.t("vs average of the last {n} weeks", n=m.avg_weeks)
+        return self.t("vs 4-week average")
+
     def weekly_markdown(self, report: WeeklyReport, link: str = "") -> str:
         """The summary for WeCom / DingTalk / Feishu group robots."""
         pct = self.env.filters["pct"]
         lines = [f"**{self.weekly_title(report)}**", f"{self._period(report)}", ""]
-        lines.append(f"**{self.t('Findings')}**")
-        for i, f in enumerate(report.findings, 1):
-            lines.append(f"> {i}. {f.text}")
-        lines.append("")
+        status = self.weekly_status(report)
+        if status:
+            lines += [f"**{status}**", ""]
+        if report.has_data:
+            lines.append(f"**{self.t('Findings')}**")
+            for i, f in enumerate(report.findings, 1):
+                lines.append(f"> {i}. {f.text}")
+            lines.append("")
         for m in report.meters:
             if not m.has_data:
                 lines.append(f"- **{m.name}**: {self.t('no data this week')}")
@@ -183,7 +205,8 @@ class Renderer:
             if m.cost:
                 parts.append(f"{report.currency}{m.cost:,.2f}")
             parts.append(self.t("{change} vs last week", change=pct(m.vs_last_pct)))
-            parts.append(self.t("{change} vs 4-week average", change=pct(m.vs_avg_pct)))
+            parts.append(self.t("{change} vs average of the last {n} weeks" if 0 < m.avg_weeks < 4
+                                else "{change} vs 4-week average", change=pct(m.vs_avg_pct), n=m.avg_weeks))
             parts.append(self.t("closed: {amount} {unit}", amount=f"{m.closed_units:,.2f}", unit=m.unit))
             if m.baseline_avg is not None:
                 parts.append(self.t("night baseline {value} {unit}", value=f"{m.baseline_avg:,.1f}",
@@ -194,12 +217,18 @@ class Renderer:
             lines.append(self.t("Total cost: {money}", money=f"{report.currency}{report.total_cost:,.2f}"))
         if link:
             lines.append("")
-            lines.append(f"[{self.t('Full report')}]({link.rstrip('/')}/reports/weekly?week={report.week.label})")
+            lines.append(f"[{self.t('Full report')}]({self.weekly_url(report, link)})")
         return "\n".join(lines)
 
-    def weekly_text(self, report: WeeklyReport) -> str:
-        """Plain text (the e-mail's alternative part)."""
-        return self.weekly_markdown(report).replace("**", "").replace("> ", "  ")
+    @staticmethod
+    def weekly_url(report: WeeklyReport, link: str) -> str:
+        """The dashboard's page of the report under the configured ``link``."""
+        return f"{link.rstrip('/')}/reports/weekly?week={report.week.label}"
+
+    def weekly_text(self, report: WeeklyReport, link: str = "") -> str:
+        """Plain text (the e-mail's alternative part, robots that take no Markdown), with the link written out."""
+        text = self.weekly_markdown(report).replace("**", "").replace("> ", "  ")
+        return text + (f"\n\n{self.t('Full report')}: {self.weekly_url(report, link)}" if link else "")
 
     # -- cold-storage sheet ------------------------------------------------------------------------
     def sheet_fragment(self, lines: Sequence[SheetDay], day: date, check_times: Sequence[str]) -> str:
@@ -275,25 +304,40 @@ def weekly_csv(report: WeeklyReport) -> str:
     return _csv(rows)
 
 
-def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str]) -> str:
-    """One row per device and day: checks, min/max with times, minutes out, alerts, corrections."""
+#: Column titles of the cold-storage sheet's CSV (msgids); the check columns are added per check time.
+SHEET_COLUMNS = ("day", "device", "name", "low", "high", "min", "min_at", "max", "max_at", "minutes_out", "readings",
+                 "alerts", "corrections")
+_SHEET_TITLES = {"day": "Day", "device": "Device id", "name": "Device", "low": "Lowest allowed (°C)",
+                 "high": "Highest allowed (°C)", "min": "Min (°C)", "min_at": "Min at", "max": "Max (°C)",
+                 "max_at": "Max at", "minutes_out": "Minutes out of range", "readings": "Readings",
+                 "alerts": "Alerts", "corrections": "Corrections"}
+
+
+def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str], locale: str = "en") -> str:
+    """One row per device and day: checks, min/max with times, minutes out, alerts, corrections; in ``locale``
+    (the site's: the titles and words of the export follow it, English keeps the machine column names)."""
     def hm(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%H:%M")
 
-    head = ["day", "device", "name", "low", "high", *[f"check_{t}" for t in check_times], "min", "min_at", "max",
-            "max_at", "minutes_out", "readings", "alerts", "corrections"]
+    def title(key: str) -> str:
+        return key if locale == "en" else gettext(locale, _SHEET_TITLES[key])
+
+    checks_head = [f"check_{t}" if locale == "en" else tr(locale, "Check at {time} (°C)", time=t)
+                   for t in check_times]
+    head = [*map(title, SHEET_COLUMNS[:5]), *checks_head, *map(title, SHEET_COLUMNS[5:])]
     rows: list[list[Any]] = [head]
     for x in lines:
         checks = {c.at: c.value for c in x.checks}
         alerts = " | ".join(
-            f"{hm(a.opened_at)} {a.rule} {a.detail}; " + (f"ack {a.acked_by} {hm(a.acked_at)}: {a.action or ''}"
-                                                         if a.acked_by else "not acknowledged")
+            f"{hm(a.opened_at)} {a.words(locale, tz)}; "
+            + (tr(locale, "acknowledged by {who} at {time}: {action}", who=a.acked_by, time=hm(a.acked_at),
+                  action=a.action or "") if a.acked_by else gettext(locale, "not acknowledged"))
             for a in x.alerts)
-        fixes = " | ".join(f"{c.field}={c.value} ({c.by}: {c.reason})" for c in x.corrections)
+        fixes = " | ".join(f"{field_label(c.field, locale)} → {c.value} ({c.by}: {c.reason})" for c in x.corrections)
         rows.append([x.day.isoformat(), x.device, x.name, _r(x.low, 1), _r(x.high, 1),
                      *[_r(checks.get(t), 1) for t in check_times], _r(x.min, 1), hm(x.min_at), _r(x.max, 1),
                      hm(x.max_at), "" if x.unavailable else _r(x.minutes_out, 1),
-                     "data unavailable" if x.unavailable else x.readings, alerts, fixes])
+                     gettext(locale, "data unavailable") if x.unavailable else x.readings, alerts, fixes])
     return _csv(rows)
 
 

@@ -20,7 +20,7 @@ from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 from gateway.config import Config
 from gateway.eventsdb import EventsDB
-from gateway.i18n import gettext, tr
+from gateway.i18n import tr
 from gateway.kinds import KINDS
 from gateway.model import CommittedBatch, Reading
 from gateway.reports.sheet import MAX_GAP
@@ -450,10 +450,9 @@ class SampleWatch:
         flagged = [s for s in fresh if self.ledger.flag(s, detail)]
         if not flagged or self.alerts is None:
             return
-        loc = self.locale  # the alert's detail is read by the kitchen
-        names = ", ".join(f"#{s.id} {s.meal_date.isoformat()} {gettext(loc, s.meal)}" for s in flagged)
-        told = tr(loc, "samples {names}: {peak} °C for {minutes} min since {since}", names=names, peak=f"{peak:.1f}",
-                  minutes=f"{minutes:.0f}", since=datetime.fromtimestamp(start, self.ledger.tz).strftime("%m-%d %H:%M"))
+        # Data, not words: gateway.rules.detail says it in each reader's language when shown.
+        told = json.dumps({"samples": [[s.id, s.meal_date.isoformat(), s.meal] for s in flagged], "peak": peak,
+                           "minutes": round(minutes), "start": start}, ensure_ascii=False)
         st = self.ledger.settings
         self.alerts.raise_alert(OpenRequest(
             rule=SAMPLE_RULE, device=r.device, kind="sample_excursion", severity=st.severity, chain=st.notify,

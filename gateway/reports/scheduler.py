@@ -75,6 +75,13 @@ class ReportScheduler:
         if self._failed_at is not None and now - self._failed_at < RETRY_AFTER:
             return None
         report = self.reports.weekly(week)
+        if not report.has_data:
+            # A week without readings is not a week without problems (a fresh install, a dead store): tell
+            # nobody "nothing unusual"; the page says there is no data. Recorded, so it is judged once.
+            db.execute("INSERT OR REPLACE INTO report_deliveries (report, period, at, result) "
+                       "VALUES ('weekly', ?, ?, ?)", (week.label, now, "not sent: no readings that week"))
+            log.warning("weekly report %s: no meter sent readings that week; not sent", week.label)
+            return None
         results = self.reports.send_weekly(report)
         if nobody_reached(results):
             self._failed_at = now

@@ -63,9 +63,11 @@ class Reports:
         """The weekly report as a message for robots (Markdown) and e-mail (HTML with PNG charts)."""
         r = self.renderer()
         html, images = r.weekly_email(report)
-        return Message(r.weekly_title(report), r.weekly_text(report),
-                       r.weekly_markdown(report, self.config.reports.weekly.link), html, tuple(images),
-                       fields={"event": "report", "report": "weekly"})
+        link = self.config.reports.weekly.link
+        # A report reads best as Markdown (bold findings, the link): robots that take it get it whatever their
+        # style for alerts (docs/reports.md: webhooks "get a Markdown summary with a link").
+        return Message(r.weekly_title(report), r.weekly_text(report, link), r.weekly_markdown(report, link), html,
+                       tuple(images), fields={"event": "report", "report": "weekly"}, prefer_markdown=True)
 
     def send_weekly(self, report: WeeklyReport, channels: list[str] | None = None) -> dict[str, str | None]:
         """Send the weekly report to ``channels`` (default ``[reports.weekly] channels``)."""

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
+from gateway.alerts.model import Alert
 from gateway.alerts.store import AlertStore
 from gateway.clock import Clock
 from gateway.cold_limits import cold_limits
@@ -26,6 +27,8 @@ from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB
 from gateway.kinds import KINDS
 from gateway.reports.weekly import midnight
+from gateway.rules.detail import detail_words, what_words
+from gateway.rules.settings import RuleBase
 from gateway.store.base import TimeSeriesStore
 from gateway.values import format_clock
 
@@ -66,6 +69,20 @@ class SheetAlert:
     acked_by: str | None
     acked_at: float | None
     action: str | None
+    alert: Alert | None = None
+    rule_settings: RuleBase | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON API's fields (the alert and its rule stay out: the API has the alert under /api/alerts)."""
+        return {f: getattr(self, f) for f in ("id", "rule", "severity", "detail", "value", "opened_at", "cleared_at",
+                                              "acked_by", "acked_at", "action")}
+
+    def words(self, locale: str, tz: tzinfo) -> str:
+        """What happened, as people say it: ``温度 8.1 °C，高于 8.0 °C，持续 10分钟``."""
+        if self.alert is None:
+            return self.detail
+        return detail_words(self.alert, self.rule_settings, locale, tz) or what_words(self.alert, self.rule_settings,
+                                                                                      locale)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +137,7 @@ class SheetDay:
         """Everything, for the JSON API."""
         return {"device": self.device, "name": self.name, "kind": self.kind, "day": self.day.isoformat(),
                 **self.numbers(), "frozen": self.frozen, "unavailable": self.unavailable,
-                "alerts": [asdict(a) for a in self.alerts], "corrections": [asdict(c) for c in self.corrections]}
+                "alerts": [a.as_dict() for a in self.alerts], "corrections": [asdict(c) for c in self.corrections]}
 
 
 def minutes_out_of_range(readings: Sequence[tuple[float, float]], start: float, end: float,
@@ -242,8 +259,10 @@ class ColdSheet:
 
     def _alerts(self, device: str, start: float, end: float) -> list[SheetAlert]:
         found = self.alerts.list(since=start, until=end, device=device)
+        rules = {r.id: r for r in self.config.rules}
         return [SheetAlert(a.id, a.rule, a.severity, a.detail, a.value, a.opened_at, a.cleared_at, a.acked_by,
-                           a.acked_at, a.ack_note) for a in sorted(found, key=lambda a: a.opened_at)]
+                           a.acked_at, a.ack_note, a, rules.get(a.rule))
+                for a in sorted(found, key=lambda a: a.opened_at)]
 
     def corrections(self, device: str, day: str) -> list[Correction]:
         """Corrections of one line, oldest first."""
@@ -275,14 +294,38 @@ class ColdSheet:
                           by[:100], now)
 
     def freeze_due(self) -> int:
-        """Freeze every finished day of the last week not frozen yet (the scheduler calls this daily)."""
+        """Freeze every finished day of the last week not frozen yet (the scheduler calls this daily);
+        returns the days frozen now.
+
+        All in one transaction: a commit per line (seven days of every fridge at the first start) was
+        thousands of synced commits of the events database, the most a fresh gateway wrote to its card.
+        """
         today = datetime.fromtimestamp(self.clock.now(), self.tz).date()
-        n = 0
+        c = self.db.conn()
+        rows: list[tuple[str, str, str, float]] = []
         for back in range(1, 8):
             d = today - timedelta(days=back)
-            for line in self.day(d):
-                n += line.frozen
-        return n
+            key = d.isoformat()
+            start, end = midnight(d, self.tz), midnight(d + timedelta(days=1), self.tz)
+            if self.clock.now() < end + FREEZE_AFTER:
+                continue
+            frozen = {r[0] for r in c.execute("SELECT device FROM cold_sheet_days WHERE day = ?", (key,))}
+            for dev in self.devices():
+                if dev.id in frozen:
+                    continue
+                numbers = self._compute(dev, d, start, end)
+                if not numbers["unavailable"]:  # never freeze what could not be read: try again tomorrow
+                    rows.append((dev.id, key, json.dumps(numbers), self.clock.now()))
+        if rows:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                c.executemany("INSERT OR IGNORE INTO cold_sheet_days (device, day, data, frozen_at) "
+                              "VALUES (?, ?, ?, ?)", rows)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+        return len(rows)
 
     def purge(self) -> int:
         """Drop frozen days and corrections older than ``[reports.sheet] keep``; returns rows removed."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 
+from gateway.i18n import translations
 from gateway.reports.settings import FlatTariff, PeakValleyTariff, Tariff, TieredTariff
 
 
@@ -59,14 +60,23 @@ def _tiered(tariff: TieredTariff, uses: Sequence[Use], tz: tzinfo, month_before:
     return [u.units * rate[d] for u, d in zip(uses, day_of, strict=True)]
 
 
-def unit_price_note(tariff: Tariff | None, currency: str, unit: str) -> str:
-    """A short description of the tariff for report footers, e.g. ``"¥4.20/m³"``."""
+#: Band names with a word in the catalogs (context "tariff"): 峰/谷/平/尖. Other names are as configured.
+BAND_WORDS = frozenset({"peak", "valley", "flat", "off-peak", "sharp", "shoulder"})
+
+
+def band_name(name: str, locale: str) -> str:
+    """A time-of-use band's name for people: ``peak`` -> 峰时 in zh-CN; a name of the site's own as it is."""
+    return str(translations(locale).pgettext("tariff", name)) if name in BAND_WORDS else name
+
+
+def unit_price_note(tariff: Tariff | None, currency: str, unit: str, locale: str = "en") -> str:
+    """A short description of the tariff for report footers, e.g. ``"¥4.20/m³"``, band names in ``locale``."""
     if tariff is None:
         return ""
     if isinstance(tariff, FlatTariff):
         return f"{currency}{tariff.price:.2f}/{unit}"
     if isinstance(tariff, PeakValleyTariff):
-        bands = ", ".join(f"{b.name + ' ' if b.name else ''}{b.label} {currency}{b.price:.2f}"
+        bands = ", ".join(f"{band_name(b.name, locale) + ' ' if b.name else ''}{b.label} {currency}{b.price:.2f}"
                           for b in tariff.bands)
         return f"{bands}; {currency}{tariff.price:.2f}/{unit}"
     parts = []

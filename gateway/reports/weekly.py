@@ -123,6 +123,12 @@ class MeterWeek:
     baseline_slope: float | None  # change of the night baseline per day over this week (L/h/day, W/day)
     buckets: int  # 5-minute buckets with data (0: the meter sent nothing)
     tariff_note: str = ""
+    #: How many of the four weeks before had data (``avg_4w`` is their average, not always of four).
+    avg_weeks: int = 0
+    #: Closed-hours use of each earlier week with data, over the same part of the week (billing units).
+    past_closed: list[float] = field(default_factory=list)
+    #: Use of the same weekday in the earlier weeks with data, per weekday (0 = Monday), billing units.
+    past_days: dict[int, list[float]] = field(default_factory=dict)
 
     @property
     def unit(self) -> str:
@@ -179,6 +185,18 @@ class WeeklyReport:
     currency: str
     generated_at: float
     findings: list[Finding] = field(default_factory=list)
+    #: Until when the report counts: the week's end, or ``generated_at`` for a week still running.
+    until: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Whether the week is over (a week in progress is compared with the same part of earlier weeks)."""
+        return self.until >= self.week.end
+
+    @property
+    def has_data(self) -> bool:
+        """Whether any meter reported anything: a week without data says nothing, not "all is well"."""
+        return any(m.has_data for m in self.meters)
 
     @property
     def total_cost(self) -> float:
@@ -201,14 +219,19 @@ class WeeklyBuilder:
         self.calendar = calendar or SchoolCalendar(config.calendar, config.site.timezone)
 
     def build(self, week: Week, now: float, locale: str | None = None) -> WeeklyReport:
-        """The report of ``week`` (a week not over yet covers what has happened so far); findings in
+        """The report of ``week``: a week not over yet covers what has happened so far and is compared with
+        the same part of the weeks before; a week that has not begun is refused (ValueError). Findings in
         ``locale`` (default: the reports' language)."""
         from gateway.reports.findings import findings
 
-        items = [self.meter_week(d, week) for d in meters(self.config)]
+        if week.start > now:
+            raise ValueError(f"week {week.label} has not begun yet; choose this week or an earlier one")
+        until = min(now, week.end)
+        loc = locale or self._locale()
+        items = [self.meter_week(d, week, until, loc) for d in meters(self.config)]
         report = WeeklyReport(self.config.site.name or self.config.site.id, week, items,
-                              self.config.reports.tariff.currency, now)
-        report.findings.extend(findings(report, self.calendar, locale or self._locale()))
+                              self.config.reports.tariff.currency, now, until=until)
+        report.findings.extend(findings(report, self.calendar, loc))
         return report
 
     def _locale(self) -> str:
@@ -221,8 +244,8 @@ class WeeklyBuilder:
             log.exception("reading %s/%s for the weekly report failed", device, metric)
             return []
 
-    def meter_week(self, d: DeviceSettings, week: Week) -> MeterWeek:
-        """One meter's week."""
+    def meter_week(self, d: DeviceSettings, week: Week, until: float | None = None, locale: str = "en") -> MeterWeek:
+        """One meter's week, up to ``until`` (default: its end), with the same part of the four weeks before."""
         water = d.kind == "water_meter"
         metric = "usage_l" if water else "usage_wh"
         tz = self.tz
@@ -266,9 +289,14 @@ class WeeklyBuilder:
                 for x in week.days]
         prev_nights = self._nights(d.id, metric, week.shifted(-1))
         baseline = [v for v in (nights.get(x) for x in week.days) if v is not None]
-        totals = self._week_totals(d.id, metric, week)
+        past = self._past(d.id, metric, week, (until or end) - start)
+        totals = [p.total if p is not None else None for p in past]
         last = totals[0] if totals else None
         with_data = [t for t in totals if t is not None]
+        past_days: dict[int, list[float]] = defaultdict(list)
+        for p in past:
+            for weekday, used in (p.days.items() if p is not None else ()):
+                past_days[weekday].append(used)
         return MeterWeek(
             device=d.id, name=d.label, water=water,
             total=sum(u.units for u in uses), cost=sum(costs),
@@ -278,22 +306,39 @@ class WeeklyBuilder:
             baseline_prev=(sum(prev_nights) / len(prev_nights)) if prev_nights else None,
             baseline_slope=_slope([(i, nights[x]) for i, x in enumerate(week.days) if x in nights]),
             buckets=len(buckets),
-            tariff_note=unit_price_note(tariff, self.config.reports.tariff.currency, "m³" if water else "kWh"),
+            tariff_note=unit_price_note(tariff, self.config.reports.tariff.currency, "m³" if water else "kWh",
+                                        locale),
+            avg_weeks=len(with_data), past_closed=[p.closed for p in past if p is not None],
+            past_days=dict(past_days),
         )
 
     @staticmethod
     def _latest(buckets: list[tuple[float, float]]) -> float:
         return buckets[-1][0] + FIVE_MIN if buckets else 0.0
 
-    def _week_totals(self, device: str, metric: str, week: Week) -> list[float | None]:
-        """Totals (billing units) of the four weeks before ``week``, latest first; None for weeks without data."""
+    def _past(self, device: str, metric: str, week: Week, span: float) -> list[PastWeek | None]:
+        """The four weeks before ``week``, latest first, each over its first ``span`` seconds (the same part of
+        the week as a week in progress has had); None for weeks without data. One query of hourly sums."""
         first = week.shifted(-4)
-        days = self._sum(device, metric, first.start, week.start, 86_400.0)
-        out: list[float | None] = []
+        hours = self._sum(device, metric, first.start, week.start, 3600.0)
+        out: list[PastWeek | None] = []
         for i in range(1, 5):
             w = week.shifted(-i)
-            vals = [v for ts, v in days if w.start <= ts < w.end]
-            out.append(sum(vals) / 1000.0 if vals else None)
+            stop = w.start + span
+            total = closed = 0.0
+            days: dict[int, float] = defaultdict(float)
+            seen = False
+            for ts, v in hours:
+                if w.start <= ts < stop:
+                    seen = True
+                    total += v / 1000.0
+                    if not self.calendar.is_open(ts):
+                        closed += v / 1000.0
+                    days[datetime.fromtimestamp(ts, self.tz).weekday()] += v / 1000.0
+            # Only whole days are a weekday's normal: the day cut by ``span`` is left out.
+            whole = {wd: u for wd, u in days.items()
+                     if midnight(w.days[wd] + timedelta(days=1), self.tz) <= stop}
+            out.append(PastWeek(total, closed, whole) if seen else None)
         return out
 
     def _nights(self, device: str, metric: str, week: Week) -> list[float]:
@@ -317,6 +362,15 @@ class WeeklyBuilder:
                 if (x.year, x.month) == (first.year, first.month):
                     out[x] = used
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class PastWeek:
+    """An earlier week over the same part of the week: its use, its closed-hours use and each whole day's use."""
+
+    total: float
+    closed: float
+    days: dict[int, float]
 
 
 def _slope(points: list[tuple[int, float]]) -> float | None:

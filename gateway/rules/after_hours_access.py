@@ -22,7 +22,7 @@ class AfterHoursAccessEvaluator(Evaluator):
 
     def on_event(self, e: Event) -> None:
         """Card, button or release while closed."""
-        if authorizes(e, self.ctx.card_deciders):
+        if authorizes(e, self.ctx.card_deciders, self.ctx.event_checks):
             uid = e.data.get("uid")
             self._access(e.device, e.ts, f"{e.type} {uid}" if uid else e.type)
 

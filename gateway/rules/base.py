@@ -34,6 +34,9 @@ class RuleContext:
     #: with True/False when it decides that reader's cards (the gate's registry), or None when it does not.
     #: Filled in by the gate when it is installed, so a refused card never excuses a forced opening.
     card_deciders: list[Callable[[str, str, float], bool | None]] = field(default_factory=list)
+    #: Each says whether an event is authentic (the gate: card and button events the agent signs); an event one
+    #: of them refuses authorizes nothing, so a forged exit-button press excuses no forced opening.
+    event_checks: list[Callable[[Event], bool]] = field(default_factory=list)
 
 
 class Evaluator:

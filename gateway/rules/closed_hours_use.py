@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gateway.contract import METRICS
 from gateway.model import Reading
 from gateway.rules.base import Evaluator, RuleContext
 from gateway.rules.settings import ClosedHoursUseRule, RuleBase
@@ -37,7 +36,7 @@ class ClosedHoursUseEvaluator(Evaluator):
         used = (old[1] if old is not None and old[0] == key else 0.0) + r.value
         self._bucket[r.device] = (key, used)
         if used > s.allowance and r.device not in self._raised:
-            self.fire(r.device, used, f"{used:g} {METRICS[s.metric].unit} in {key}", r.ts, s.metric)
+            self.fire(r.device, used, key, r.ts, s.metric)  # the period: words come from gateway.rules.detail
 
     def _rollover(self, device: str, used: float) -> None:
         if used <= self.settings.allowance:

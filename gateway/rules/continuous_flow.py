@@ -6,7 +6,6 @@ from collections import deque
 
 from gateway.model import Reading
 from gateway.rules.base import Evaluator, RuleContext
-from gateway.rules.describe import dur
 from gateway.rules.settings import ContinuousFlowRule, RuleBase
 
 
@@ -41,7 +40,7 @@ class ContinuousFlowEvaluator(Evaluator):
         if flowing and self.in_schedule(r.ts):
             # The flow began at the first reading in the window that carried usage.
             began = next((ts for ts, v in win if v > 0), r.ts)
-            self.hold(r.device, began, used, s.for_, f"{used:g} in {dur(s.window)}", s.metric)
+            self.hold(r.device, began, used, s.for_, "flow", s.metric)
         elif covered or not self.in_schedule(r.ts):
             self.release(r.device, used)
 
@@ -51,7 +50,7 @@ class ContinuousFlowEvaluator(Evaluator):
         for device, last in list(self._last.items()):
             if now - last >= s.window and self.holding(device):
                 self.release(device, 0.0)
-        self.tick_holds(now, s.for_, lambda _d, v: f"{v}", s.metric)
+        self.tick_holds(now, s.for_, lambda _d, _v: "flow", s.metric)
 
 
 SETTINGS = ContinuousFlowRule

@@ -19,7 +19,7 @@ from gateway.alerts.model import AlertChange
 from gateway.alerts.service import AlertService
 from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
-from gateway.model import CommittedBatch
+from gateway.model import CommittedBatch, Event
 from gateway.rules.base import Evaluator, RuleContext
 from gateway.rules.kinds import evaluator_for
 from gateway.rules.settings import RuleBase
@@ -58,6 +58,10 @@ class RuleEngine:
     def add_card_decider(self, decider: Callable[[str, str, float], bool | None]) -> None:
         """Let ``decider`` say whether a card read with no ``accepted`` flag was accepted (see RuleContext)."""
         self._ctx.card_deciders.append(decider)
+
+    def add_event_check(self, check: Callable[[Event], bool]) -> None:
+        """Let ``check`` refuse events that are not authentic (see RuleContext)."""
+        self._ctx.event_checks.append(check)
 
     # -- input -------------------------------------------------------------------------------------
     def on_batch(self, batch: CommittedBatch) -> None:

@@ -13,13 +13,14 @@ from gateway.rules.settings import GateForcedRule, RuleBase
 AUTHORIZING = ("card", "button", "release")
 
 
-def authorizes(e: Event, deciders: Sequence[Callable[[str, str, float], bool | None]] = ()) -> bool:
+def authorizes(e: Event, deciders: Sequence[Callable[[str, str, float], bool | None]] = (),
+               checks: Sequence[Callable[[Event], bool]] = ()) -> bool:
     """Whether an event lets someone through: an exit button, a release, or an accepted card.
 
     A card's own ``accepted`` flag wins; without one, the gateway's card registry decides for the readers it
     manages (``deciders``); a card from any other reader with no flag (a controller we cannot ask) counts.
     """
-    if e.type not in AUTHORIZING:
+    if e.type not in AUTHORIZING or not all(check(e) for check in checks):
         return False
     if e.type != "card":
         return True
@@ -75,7 +76,7 @@ class GateForcedEvaluator(Evaluator):
 
     def on_event(self, e: Event) -> None:
         """An authorizing event excuses openings of its own gate within the window around it."""
-        if not authorizes(e, self.ctx.card_deciders):
+        if not authorizes(e, self.ctx.card_deciders, self.ctx.event_checks):
             return
         self._last_auth[e.device] = max(self._last_auth.get(e.device, float("-inf")), e.ts)
         for gate, opened in list(self._opened.items()):

@@ -40,7 +40,9 @@ class ThresholdEvaluator(Evaluator):
         self.tick_holds(now, self.settings.for_, lambda _d, v: self._detail(v), self.settings.metric)
 
     def _detail(self, v: float | None) -> str:
-        return f"{self.settings.metric}={v}"
+        # A code, not words: ``gateway.rules.detail`` says it in the reader's language when shown.
+        s = self.settings
+        return "below" if v is not None and s.below is not None and v < s.below else "above"
 
 
 SETTINGS = ThresholdRule

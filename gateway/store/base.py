@@ -8,6 +8,7 @@ from datetime import tzinfo
 from typing import Literal, Protocol
 
 from gateway.model import Reading
+from gateway.store.ingest_state import IngestState
 
 Aggregate = Literal["sum", "mean", "min", "max", "last", "first", "count"]
 
@@ -58,8 +59,15 @@ class StoreHealth:
 class TimeSeriesStore(Protocol):
     """Readings over time. ``write`` is durable on return; queries may run from any thread."""
 
-    def write(self, readings: Sequence[Reading]) -> None:
-        """Store a batch; a (device, metric, ts) already stored is overwritten, never doubled."""
+    def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
+        """Store a batch; a (device, metric, ts) already stored is overwritten, never doubled.
+
+        ``state`` (ingest's meter and seq rows moved by the batch) is committed in the same transaction.
+        """
+        ...
+
+    def load_state(self) -> IngestState | None:
+        """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
         ...
 
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:

@@ -33,6 +33,7 @@ from gateway.model import Reading
 from gateway.store import influxql
 from gateway.store.base import Aggregate, Bucket, OutboxHealth, SeriesInfo, StoreHealth
 from gateway.store.influx_settings import InfluxSettings
+from gateway.store.ingest_state import IngestState
 from gateway.store.lineprotocol import LineProtocolError, line
 from gateway.store.outbox import OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint
 from gateway.store.windows import to_ms, window_edges
@@ -252,8 +253,11 @@ class Forwarder:
         on_reject: Callable[[OutboxRow, SendResult], None],
         on_change: Callable[[], None],
         on_pump: Callable[[], None] = lambda: None,
+        target: str = "InfluxDB",
     ) -> None:
         self._outbox = outbox
+        #: What the log lines call the receiver (the same forwarder feeds the uplink's central store and broker).
+        self.target = target
         self._on_pump = on_pump
         self._send = send
         self._clock = clock
@@ -318,7 +322,7 @@ class Forwarder:
         self.degraded_reason = ""
         self.last_success_at = self._clock.now()
         if changed:
-            log.info("InfluxDB accepts writes again")
+            log.info("%s accepts writes again", self.target)
             self._on_change()
 
     def _failed(self, res: SendResult) -> float:
@@ -334,8 +338,8 @@ class Forwarder:
             self.degraded_reason = (f"InfluxDB refused the credentials ({res.status}: {res.detail}); "
                                     "check [influxdb] token or username/password")
         if self.degraded_reason != was_degraded or self.reachable != was_reachable or self.failures == 1:
-            log.warning("InfluxDB write failed (%s); the outbox keeps the points, next try in %.0f s",
-                        self.last_error, delay)
+            log.warning("%s write failed (%s); the outbox keeps them, next try in %.0f s",
+                        self.target, self.last_error, delay)
             self._on_change()
         return delay
 
@@ -354,6 +358,7 @@ class InfluxStore:
         dead_letters: DeadLetterSink | None = None,
         rng: random.Random | None = None,
         start: bool = True,
+        target: str = "InfluxDB",
     ) -> None:
         self.settings = settings
         self.site = site
@@ -374,7 +379,7 @@ class InfluxStore:
             self.outbox, self._send, self._clock,
             batch_size=settings.batch_size, backoff_initial=settings.backoff_initial,
             backoff_max=settings.backoff_max, rng=rng or random.Random(),
-            on_reject=self._reject, on_change=self._notify, on_pump=self._report_drops,
+            on_reject=self._reject, on_change=self._notify, on_pump=self._report_drops, target=target,
         )
         self._drop_logged_at = -DROP_LOG_EVERY
         self._dropped_unlogged = 0
@@ -439,8 +444,8 @@ class InfluxStore:
 
     # -- writes ---------------------------------------------------------------------------------
 
-    def write(self, readings: Sequence[Reading]) -> None:
-        """Commit to the outbox (durable on return) and wake the forwarder."""
+    def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
+        """Commit to the outbox with ingest's ``state`` (durable on return) and wake the forwarder."""
         points = []
         for r in readings:
             tags = {"site": self.site, "device": r.device, "kind": self._kinds.get(r.device, "")}
@@ -450,13 +455,17 @@ class InfluxStore:
                                           r.device, ts))
             except LineProtocolError as e:
                 self._dead_letter(REASON_UNWRITABLE, repr(r).encode(), r.device, str(e))
-        dropped = self.outbox.put(points)
+        dropped = self.outbox.put(points, state)
         if dropped:
             self._dropped_unlogged += dropped
             # Listeners hear of it from the forwarder thread: ingest calls write() inside its events-DB
             # transaction, where a listener writing an alert to the same database would wait on itself.
             self._drops_unreported = True
         self.kick()
+
+    def load_state(self) -> IngestState | None:
+        """Ingest's meter and seq state, kept in the outbox file (see ``gateway.store.ingest_state``)."""
+        return self.outbox.load_state()
 
     def _report_drops(self) -> None:
         if not self._drops_unreported:

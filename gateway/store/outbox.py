@@ -18,6 +18,7 @@ from pathlib import Path
 
 from gateway.clock import Clock, SystemClock
 from gateway.errors import StoreError
+from gateway.store import ingest_state
 
 OUTBOX_DB_NAME = "outbox.db"
 
@@ -87,14 +88,15 @@ class Outbox:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA busy_timeout=30000")
-            self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_SCHEMA + ingest_state.SCHEMA)
             self._depth = int(self._conn.execute("SELECT count(*) FROM points").fetchone()[0])
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the InfluxDB outbox {self.path}: {e}; check [storage] dir") from None
 
-    def put(self, points: Sequence[QueuedPoint]) -> int:
-        """Commit points durably; drop the oldest past the bound. Returns how many were dropped."""
-        if not points:
+    def put(self, points: Sequence[QueuedPoint], state: ingest_state.IngestState | None = None) -> int:
+        """Commit points (and ingest's ``state``) durably; drop the oldest past the bound. Returns how many
+        were dropped."""
+        if not points and state is None:
             return 0
         now = self._clock.now()
         with self._lock:
@@ -110,6 +112,8 @@ class Outbox:
                     cut = c.execute("SELECT id FROM points ORDER BY id LIMIT 1 OFFSET ?", (excess,)).fetchone()
                     dropped = c.execute("DELETE FROM points WHERE id < ?", (cut[0],)).rowcount
                     self._bump(c, "dropped", dropped)
+                if state is not None:
+                    ingest_state.save(c, state)
                 c.execute("COMMIT")
             except sqlite3.Error as e:
                 if c.in_transaction:
@@ -117,6 +121,14 @@ class Outbox:
                 raise StoreError(f"cannot queue points in the outbox {self.path}: {e}") from None
             self._depth = depth - dropped
             return dropped
+
+    def load_state(self) -> ingest_state.IngestState | None:
+        """Ingest's meter and seq state as committed by ``put``; None if none was ever written here."""
+        with self._lock:
+            try:
+                return ingest_state.load(self._conn)
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot read ingest's state from the outbox {self.path}: {e}") from None
 
     def peek(self, limit: int) -> list[OutboxRow]:
         """The oldest ``limit`` points, oldest first (they stay queued until ``remove``)."""

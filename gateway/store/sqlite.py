@@ -9,6 +9,14 @@ Layout, chosen for a Raspberry Pi's SD card:
   bucket. A write recomputes exactly the buckets it touched (5-minute ones from raw, hourly ones from
   5-minute ones), inside the same transaction, so an overwrite never leaves a rollup stale.
 
+The inbox (when ``fold_every`` > 0, as the gateway runs it): a commit appends its readings in arrival
+order to ``inbox``, a rowid table with no other index, so it writes one or two pages however many series
+it holds; ``fold`` moves the inbox into ``raw``, the rollups and ``series`` in one transaction every
+``fold_every`` seconds (and at close and before maintenance), so each series' pages are rewritten once
+per fold rather than once per commit, and the WAL is checkpointed after it. Every query merges the
+inbox (a row there overrides the stored one of the same time): the windows of an aggregate that the
+inbox touches are computed from raw and inbox rows, the others from the rollups as before.
+
 Durability: WAL with ``synchronous=NORMAL``. A commit is in the WAL (the OS page cache) when
 ``write`` returns, so killing the process loses nothing committed; only a power cut can lose the last
 commits since the WAL was last synced (the database itself stays consistent). That trade spares the
@@ -18,7 +26,8 @@ events database with ``synchronous=FULL``.
 Threads: ``write`` and ``maintenance`` run on one writer connection (serialised by a lock); every
 other thread that queries gets its own read connection, which WAL lets read while the writer writes.
 The writer's auto-checkpoint is off: a background thread started by the first write checkpoints the
-WAL every second on its own connection (``checkpoint``), so no write carries a checkpoint.
+WAL once a minute (sooner under heavy ingest) on its own connection (``checkpoint``), so no write
+carries a checkpoint and a page rewritten by many commits reaches the database file once a minute.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import math
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from pathlib import Path
@@ -39,7 +49,9 @@ from typing import Final, get_args
 from gateway.errors import StoreError
 from gateway.model import Reading
 from gateway.sqlite_threads import ThreadConnections
+from gateway.store import ingest_state
 from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth
+from gateway.store.damage import damaged, is_damage
 from gateway.store.retention import MaintenanceReport, Retention
 from gateway.store.windows import to_ms, window_edges
 from gateway.ticker import Ticker
@@ -48,7 +60,8 @@ log = logging.getLogger(__name__)
 
 #: File name of the time-series database inside ``[storage] dir``.
 TIMESERIES_DB_NAME: Final = "timeseries.db"
-SCHEMA_VERSION: Final = 1
+#: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database; the inbox.
+SCHEMA_VERSION: Final = 2
 FIVE_MIN_MS: Final = 300_000
 HOUR_MS: Final = 3_600_000
 #: Rollup tables from coarsest to finest, with their bucket size; ``aggregate`` tries them in order.
@@ -56,13 +69,22 @@ ROLLUPS: Final = (("rollup_1h", HOUR_MS), ("rollup_5m", FIVE_MIN_MS))
 _FNS: Final = frozenset(get_args(Aggregate))
 #: Pages returned to the file system per transaction (16 MB of 4 KiB pages), so ingest waits little.
 VACUUM_STEP_PAGES: Final = 4096
-#: Seconds between background WAL checkpoints (at 1000 msg/s the WAL grows by roughly the 1000 pages
-#: after which SQLite's own auto-checkpoint would have run, so the disk sees the same syncs as before).
-CHECKPOINT_EVERY_S: Final = 1.0
+#: Seconds between background WAL checkpoints. Each one syncs the WAL and copies every page changed since
+#: the last into the database file: once a minute a page rewritten by every commit is copied (and synced)
+#: once, not sixty times, which is most of what the store writes to an SD card.
+CHECKPOINT_EVERY_S: Final = 60.0
+#: Rows written after which the checkpoint does not wait for ``CHECKPOINT_EVERY_S`` (bounds the WAL
+#: under heavy ingest, such as a broker redelivering a day of readings).
+CHECKPOINT_AFTER_ROWS: Final = 50_000
+#: Inbox rows past which the fold does not wait for its interval (bounds the inbox each query merges).
+FOLD_AFTER_ROWS: Final = 50_000
+#: How often the background thread looks whether a checkpoint is due.
+CHECKPOINT_CHECK_S: Final = 1.0
 #: WAL frames past which a checkpoint also makes the WAL start over (SQLite's auto-checkpoint default).
 RESTART_AFTER_FRAMES: Final = 1000
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (series_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
     id INTEGER PRIMARY KEY,
@@ -165,7 +187,8 @@ ProgressFn = Callable[[str], None]
 class SqliteStore:
     """The embedded time-series store in one SQLite file (see the module docstring)."""
 
-    def __init__(self, path: Path | str, *, retention: Retention | None = None) -> None:
+    def __init__(self, path: Path | str, *, retention: Retention | None = None,
+                 checkpoint_every: float = CHECKPOINT_EVERY_S, fold_every: float = 0.0) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
         self._wlock = threading.Lock()
@@ -175,11 +198,17 @@ class SqliteStore:
         self._writer = self._connect(create=True)
         try:
             self._init_schema()
+            series = self._writer.execute("SELECT id, device, metric FROM series").fetchall()
+        except sqlite3.DatabaseError as e:
+            self._writer.close()
+            if is_damage(e):
+                raise damaged(self.path, "time-series database", e) from None
+            raise StoreError(f"cannot read the time-series database {self.path}: {e}") from None
         except BaseException:
             self._writer.close()
             raise
         self._skipped_old = 0
-        for sid, device, metric in self._writer.execute("SELECT id, device, metric FROM series"):
+        for sid, device, metric in series:
             self._ids[(device, metric)] = sid
         # The writer never checkpoints inside its commit: SQLite's auto-checkpoint ran in whichever write
         # crossed 1000 WAL pages, copying and syncing them while ingest (and the alert behind it) waited.
@@ -188,7 +217,14 @@ class SqliteStore:
         self._writer.execute("PRAGMA wal_autocheckpoint=0")
         self._ckpt_lock = threading.Lock()
         self._ckpt_conn: sqlite3.Connection | None = None
-        self._checkpointer = Ticker(self.checkpoint, CHECKPOINT_EVERY_S, "houqin-store-checkpoint")
+        self._ckpt_error: str | None = None  # the last checkpoint failure told, until one succeeds
+        self._checkpoint_every = checkpoint_every
+        self._rows_since_ckpt = 0
+        self._last_ckpt = time.monotonic()
+        self._fold_every = fold_every  # 0: no inbox, every write goes to raw and the rollups at once
+        self._last_fold = time.monotonic()
+        self._inbox_rows = int(self._writer.execute("SELECT count(*) FROM inbox").fetchone()[0])
+        self._checkpointer = Ticker(self._checkpoint_if_due, CHECKPOINT_CHECK_S, "houqin-store-checkpoint")
 
     # -- connections ---------------------------------------------------------------------------
 
@@ -209,6 +245,8 @@ class SqliteStore:
             conn.execute("PRAGMA cache_size=-16000")  # 16 MB: enough for the hot B-tree pages
             conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
+            if is_damage(e):
+                raise damaged(self.path, "time-series database", e) from None
             raise StoreError(
                 f"cannot open the time-series database {self.path}: {e}; check that [storage] dir exists and is"
                 " writable and that the file is a Houqin time-series database (move it away to start afresh)"
@@ -237,7 +275,9 @@ class SqliteStore:
             # only this connection's temp tables are needed.
             c.executescript(_DIRTY_SCHEMA)
             return
-        script = _SCHEMA + "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS) + _DIRTY_SCHEMA
+        rollups = "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS)
+        # Every statement is IF NOT EXISTS: the same script sets up a new file and upgrades an older one.
+        script = _SCHEMA + ingest_state.SCHEMA + rollups + _DIRTY_SCHEMA
         try:
             # IMMEDIATE waits (busy_timeout) for a running writer instead of failing at the upgrade.
             c.executescript(f"BEGIN IMMEDIATE; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
@@ -250,13 +290,14 @@ class SqliteStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def write(self, readings: Sequence[Reading]) -> None:
+    def write(self, readings: Sequence[Reading], state: ingest_state.IngestState | None = None) -> None:
         """Store a batch in one transaction; a (device, metric, ts) already stored is overwritten.
 
-        Readings older than the raw retention horizon already applied are skipped (their rollups
+        ``state`` (ingest's meter and seq rows) is written in the same transaction. Readings older than
+        the raw retention horizon already applied are skipped (their rollups
         could no longer be recomputed exactly) and counted in ``skipped_old``.
         """
-        if not readings:
+        if not readings and state is None:
             return
         rows: list[tuple[int, int, float]] = []
         with self._wlock:
@@ -293,13 +334,23 @@ class SqliteStore:
                         skipped += 1
                         continue
                     rows.append((sid, ts, value))
-                self._insert(c, rows)
+                if self._fold_every > 0:
+                    c.executemany("INSERT INTO inbox (series_id, ts, value) VALUES (?, ?, ?)", rows)
+                else:
+                    self._insert(c, rows)
+                if state is not None:
+                    ingest_state.save(c, state)
                 c.execute("COMMIT")
+                self._rows_since_ckpt += len(rows)
+                if self._fold_every > 0:
+                    self._inbox_rows += len(rows)
             except BaseException as e:
                 if c.in_transaction:
                     c.execute("ROLLBACK")
                 for key in new_keys:
                     self._ids.pop(key, None)
+                if is_damage(e):  # not acked, so kept by the broker; but it will not heal by waiting
+                    raise damaged(self.path, "time-series database", e) from None
                 if isinstance(e, sqlite3.Error):
                     raise StoreError(f"writing {len(readings)} readings to {self.path} failed: {e}") from None
                 raise
@@ -369,6 +420,43 @@ class SqliteStore:
                       " last_ts, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", folded)
         return recompute
 
+    def fold(self) -> int:
+        """Move the inbox into raw, the rollups and ``series`` in one transaction; rows moved."""
+        with self._wlock:
+            if self._closed:
+                return 0
+            c = self._writer
+            try:
+                c.execute("BEGIN IMMEDIATE")
+                latest: dict[tuple[int, int], float] = {}
+                for sid, ts, value in c.execute("SELECT series_id, ts, value FROM inbox ORDER BY rowid"):
+                    latest[(sid, ts)] = value  # a later write of the same time overwrites, as in raw
+                horizon = int(self._meta("raw_horizon_ms") or 0)
+                rows = sorted((sid, ts, v) for (sid, ts), v in latest.items() if ts >= horizon)
+                self._insert(c, rows)
+                c.execute("DELETE FROM inbox")
+                c.execute("COMMIT")
+            except BaseException as e:
+                if c.in_transaction:
+                    c.execute("ROLLBACK")
+                if is_damage(e):
+                    raise damaged(self.path, "time-series database", e) from None
+                if isinstance(e, sqlite3.Error):
+                    raise StoreError(f"moving the inbox of {self.path} into its tables failed: {e}") from None
+                raise
+            self._inbox_rows = 0
+            self._last_fold = time.monotonic()
+            if len(rows) < len(latest):
+                self._skipped_old += len(latest) - len(rows)
+        return len(rows)
+
+    def load_state(self) -> ingest_state.IngestState | None:
+        """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
+        with self._wlock:
+            if self._closed:
+                raise StoreError(f"time-series store {self.path} is closed")
+            return ingest_state.load(self._writer)
+
     @property
     def skipped_old(self) -> int:
         """Readings skipped since start because they were older than the raw retention horizon."""
@@ -380,15 +468,32 @@ class SqliteStore:
         row = c.execute("SELECT id FROM series WHERE device = ? AND metric = ?", (device, metric)).fetchone()
         return None if row is None else int(row[0])
 
+    @staticmethod
+    def _merged(sid: int, s: int, e: int) -> str:
+        """A CTE ``merged(series_id, ts, value)``: a series' raw rows in ``[s, e)`` with its inbox rows over them."""
+        sid, s, e = int(sid), int(s), int(e)  # literals in the SQL: all three are integers
+        return (
+            f"merged(series_id, ts, value) AS ("
+            f"SELECT series_id, ts, value FROM raw WHERE series_id = {sid} AND ts >= {s} AND ts < {e}"
+            f" AND ts NOT IN (SELECT ts FROM inbox WHERE series_id = {sid})"
+            f" UNION ALL SELECT series_id, ts, value FROM inbox WHERE rowid IN"
+            f" (SELECT max(rowid) FROM inbox WHERE series_id = {sid} AND ts >= {s} AND ts < {e} GROUP BY ts))"
+        )
+
+    @staticmethod
+    def _inbox_span(c: sqlite3.Connection, sid: int) -> tuple[int, int] | None:
+        """The first and last time of a series' rows in the inbox, if it has any."""
+        lo, hi = c.execute("SELECT min(ts), max(ts) FROM inbox WHERE series_id = ?", (sid,)).fetchone()
+        return None if lo is None else (int(lo), int(hi))
+
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:
-        """Raw readings with ``start <= ts < end``, oldest first."""
+        """Raw readings with ``start <= ts < end``, oldest first (the inbox's included)."""
         c = self._reader()
         sid = self._sid(c, device, metric)
         if sid is None:
             return []
         rows = c.execute(
-            "SELECT ts, value FROM raw WHERE series_id = ? AND ts >= ? AND ts < ? ORDER BY ts",
-            (sid, to_ms(start), to_ms(end)),
+            f"WITH {self._merged(sid, to_ms(start), to_ms(end))} SELECT ts, value FROM merged ORDER BY ts"
         ).fetchall()
         return [Reading(ts / 1000, device, metric, value) for ts, value in rows]
 
@@ -491,7 +596,11 @@ class SqliteStore:
         if sid is None:
             return []
         out: list[Bucket] = []
-        for table, first, last, equal in self._plan(edges, s, e, use_rollups=use_rollups):
+        runs = self._plan(edges, s, e, use_rollups=use_rollups)
+        span = self._inbox_span(c, sid)
+        if span is not None:
+            runs = _with_inbox(runs, edges, span)
+        for table, first, last, equal in runs:
             out += self._run(c, sid, fn, table, edges, max(edges[first], s), min(edges[last + 1], e), first, last,
                              equal)
         return out
@@ -500,13 +609,16 @@ class SqliteStore:
     def _run(c: sqlite3.Connection, sid: int, fn: Aggregate, table: str, edges: list[int], s: int, e: int,
              first: int, last: int, equal: bool) -> list[Bucket]:
         """Aggregates of windows ``first..last`` (clipped to ``[s, e)``) read from ``table``."""
-        if table == "raw":
+        with_ = ""
+        if table == "merged":  # windows the inbox touches: raw and inbox rows together
+            with_ = SqliteStore._merged(sid, s, e) + ", "
+        if table in ("raw", "merged"):
             expr, count, alias, ts_col = _RAW_EXPR[fn], "count(*)", "r", "ts"
         else:
             expr, count, alias, ts_col = _ROLLUP_EXPR[fn], "sum(q.n)", "q", "bucket"
         params: tuple[object, ...]
         step = edges[1] - edges[0]
-        if equal and table != "raw" and step == _BUCKET_MS[table]:
+        if equal and table not in ("raw", "merged") and step == _BUCKET_MS[table]:
             # One bucket per window (hourly windows from hourly rollups): read the rows, no grouping.
             sql = (
                 f"SELECT (q.bucket - ?1) / ?2, {_ONE_BUCKET[fn]}, q.n FROM {table} AS q"
@@ -516,6 +628,7 @@ class SqliteStore:
         elif equal:
             # Equal windows: the window index is plain arithmetic.
             sql = (
+                (f"WITH {with_[:-2]} " if with_ else "") +
                 f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {table} AS {alias}"
                 f" WHERE {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5"
                 f" GROUP BY i ORDER BY i"
@@ -524,7 +637,7 @@ class SqliteStore:
         else:
             # Windows of different lengths: join the list of windows, each a range seek on the key.
             sql = (
-                f"WITH w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
+                f"WITH {with_}w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
                 f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
                 f" ON {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
                 f" GROUP BY w.i ORDER BY w.i"
@@ -540,12 +653,23 @@ class SqliteStore:
     def series(self, device: str | None = None) -> list[SeriesInfo]:
         """Every stored series (of one device when given) with its latest sample."""
         c = self._reader()
-        sql = "SELECT device, metric, last_ts, last_value FROM series WHERE last_ts IS NOT NULL"
+        # The inbox's latest row per series (the last written of equal times), over the folded one.
+        sql = (
+            "WITH i AS (SELECT series_id, ts, value FROM inbox WHERE rowid IN"
+            " (SELECT max(rowid) FROM inbox GROUP BY series_id, ts)),"
+            " il AS (SELECT series_id, max(ts) AS ts, value FROM i GROUP BY series_id)"
+            " SELECT s.device, s.metric,"
+            " CASE WHEN il.ts IS NOT NULL AND (s.last_ts IS NULL OR il.ts >= s.last_ts) THEN il.ts ELSE s.last_ts END,"
+            " CASE WHEN il.ts IS NOT NULL AND (s.last_ts IS NULL OR il.ts >= s.last_ts) THEN il.value"
+            " ELSE s.last_value END"
+            " FROM series AS s LEFT JOIN il ON il.series_id = s.id"
+            " WHERE (s.last_ts IS NOT NULL OR il.ts IS NOT NULL)"
+        )
         params: tuple[str, ...] = ()
         if device is not None:
-            sql += " AND device = ?"
+            sql += " AND s.device = ?"
             params = (device,)
-        rows = c.execute(sql + " ORDER BY device, metric", params).fetchall()
+        rows = c.execute(sql + " ORDER BY s.device, s.metric", params).fetchall()
         return [SeriesInfo(d, m, ts / 1000, v) for d, m, ts, v in rows]
 
     # -- maintenance ---------------------------------------------------------------------------
@@ -570,6 +694,8 @@ class SqliteStore:
         card.
         """
         say = progress or (lambda _msg: None)
+        say("moving the inbox into the tables")
+        self.fold()
         before = self.size_bytes()
         deleted = {}
         for table, keep in (("raw", self.retention.raw), ("rollup_5m", self.retention.rollup_5m),
@@ -649,36 +775,79 @@ class SqliteStore:
             say(f"{table}: series {n}/{len(sids)}, {total} row(s) deleted")
         return total
 
+    def _checkpoint_if_due(self) -> None:
+        if self._fold_every > 0:
+            # Checkpoint only after a fold: the pages of raw and the rollups were rewritten once, and the
+            # inbox's pages, appended to by every commit, are copied once (FOLD_AFTER_ROWS bounds the WAL).
+            if self._inbox_rows and (self._inbox_rows >= FOLD_AFTER_ROWS
+                                     or time.monotonic() - self._last_fold >= self._fold_every):
+                try:
+                    self.fold()
+                except StoreError as e:
+                    log.warning("%s; retrying in %.0f s", e, CHECKPOINT_CHECK_S)
+                    return
+                self._rows_since_ckpt = 0
+                self._last_ckpt = time.monotonic()
+                self.checkpoint()
+            return
+        if self._rows_since_ckpt and (self._rows_since_ckpt >= CHECKPOINT_AFTER_ROWS
+                                      or time.monotonic() - self._last_ckpt >= self._checkpoint_every):
+            self._rows_since_ckpt = 0
+            self._last_ckpt = time.monotonic()
+            self.checkpoint()
+
     def checkpoint(self) -> int:
         """Copy committed WAL frames into the database file without waiting for the writer; frames copied.
 
-        Runs every ``CHECKPOINT_EVERY_S`` on a background thread once the store has been written to.
+        Runs every ``CHECKPOINT_EVERY_S`` (or after ``CHECKPOINT_AFTER_ROWS``) on a background thread once
+        the store has been written to.
         """
         with self._ckpt_lock:
             if self._closed:
                 return 0
-            if self._ckpt_conn is None:
-                self._ckpt_conn = self._connect(create=False)
-            conn = self._ckpt_conn
-            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if row is not None and row[1] >= RESTART_AFTER_FRAMES:
-                # Under steady writes a pass beside the writer never ends with the whole WAL copied while
-                # the writer is idle, so the WAL would never start over and would grow without bound
-                # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
-                # first pass while holding the write lock lets the next write restart the WAL; the
-                # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
-                with self._wlock:
-                    if not self._closed:
-                        row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            try:
+                row = self._checkpoint_once()
+            except (sqlite3.Error, StoreError) as e:
+                # Every second while the disk is full: one line when the trouble starts or changes, not a
+                # traceback per tick (ingest's failing commits say the rest).
+                if str(e) != self._ckpt_error:
+                    self._ckpt_error = str(e)
+                    log.warning("cannot checkpoint the WAL of %s: %s; retrying every %.0f s", self.path, e,
+                                CHECKPOINT_EVERY_S)
+                return 0
+            if self._ckpt_error is not None:
+                self._ckpt_error = None
+                log.warning("checkpointing the WAL of %s works again", self.path)
         return 0 if row is None or row[2] < 0 else int(row[2])
 
     def health(self) -> StoreHealth:
         """Writable when the database file is (no outbox: a write goes straight to it)."""
         return StoreHealth("sqlite", os.access(self.path, os.W_OK))
 
+    def _checkpoint_once(self) -> tuple[int, int, int] | None:
+        if self._ckpt_conn is None:
+            self._ckpt_conn = self._connect(create=False)
+        conn = self._ckpt_conn
+        row: tuple[int, int, int] | None = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if row is not None and row[1] >= RESTART_AFTER_FRAMES:
+            # Under steady writes a pass beside the writer never ends with the whole WAL copied while
+            # the writer is idle, so the WAL would never start over and would grow without bound
+            # (measured: 7 MB/s at 250 commits/s). Copying the small remainder written during the
+            # first pass while holding the write lock lets the next write restart the WAL; the
+            # writer waits for that remainder only, not for the whole copy as with auto-checkpoint.
+            with self._wlock:
+                if not self._closed:
+                    row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return row
+
     def close(self) -> None:
-        """Close every connection; later calls raise StoreError."""
+        """Move the inbox into the tables, close every connection; later calls raise StoreError."""
         self._checkpointer.stop()
+        if self._fold_every > 0 and self._inbox_rows and not self._closed:
+            try:
+                self.fold()
+            except StoreError as e:  # the inbox stays in the file, merged by queries and folded next time
+                log.warning("%s", e)
         with self._ckpt_lock, self._wlock:
             if self._closed:
                 return
@@ -693,3 +862,24 @@ class SqliteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _with_inbox(runs: list[tuple[str, int, int, bool]], edges: list[int],
+                span: tuple[int, int]) -> list[tuple[str, int, int, bool]]:
+    """``runs`` with the windows that hold a time in ``span`` (the inbox's rows) read from ``"merged"``."""
+    lo, hi = span
+    n = len(edges) - 1
+    a = next((i for i in range(n) if edges[i + 1] > lo), n)  # first window ending after lo
+    b = next((i for i in range(n - 1, -1, -1) if edges[i] <= hi), -1)  # last window starting at or before hi
+    if a > b:
+        return runs
+    out: list[tuple[str, int, int, bool]] = []
+    for table, first, last, equal in runs:
+        for x, y, t in ((first, min(last, a - 1), table), (max(first, a), min(last, b), "merged"),
+                        (max(first, b + 1), last, table)):
+            if x <= y:
+                if out and out[-1][0] == t == "merged" and out[-1][2] == x - 1:
+                    out[-1] = (t, out[-1][1], y, equal and out[-1][3])
+                else:
+                    out.append((t, x, y, equal))
+    return out

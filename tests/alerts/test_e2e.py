@@ -14,6 +14,7 @@ from gateway.app import build_gateway
 from gateway.cli import main
 from gateway.clock import ManualClock
 from gateway.config import parse_config
+from gateway.signing import ENVELOPE
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.notify.receivers import Collector, WebhookServer
@@ -22,6 +23,13 @@ from tests.waiting import wait_for
 DEVICES = [{"id": "kitchen-fridge", "kind": "fridge", "name": "Kitchen fridge"}, {"id": "gate", "kind": "gate"},
            {"id": "reader", "kind": "card_reader"}]
 
+
+
+def _command(payload: bytes) -> dict[str, object]:
+    """A ``set`` command without its signature envelope (``gateway.signing``: ts, nonce, sig)."""
+    body: dict[str, object] = json.loads(payload)
+    assert set(ENVELOPE) <= set(body), "the gateway signs every set command"
+    return {k: v for k, v in body.items() if k not in ENVELOPE}
 
 def raw_config(tmp_path: Path, mosquitto: Mosquitto, hook: WebhookServer) -> dict[str, Any]:
     return {
@@ -80,7 +88,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
         wait_for(lambda: gw.alerting.engine.stats().batches >= 4, what="gate batches")
         clock.advance(3)
         wait_for(lambda: len(hook.at("/guard")) == 1, what="forced-gate webhook")
-        wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate"))]
+        wait_for(lambda: [_command(p) for p in buzzer.on(contract.set_topic("kg", "gate"))]
                  == [{"buzzer": "on"}], what="buzzer on")
 
         toml = write_toml(tmp_path / "houqin.toml", raw)
@@ -94,7 +102,7 @@ def test_published_reading_to_webhook_and_cli(tmp_path: Path, mosquitto: Mosquit
                      str(toml)]) == 0
         assert main(["ack", "999", "--by", "x", "--note", "y", "--config", str(toml)]) == 1
         # The running gateway sees the CLI's acknowledgement on its next tick: buzzer off.
-        wait_for(lambda: [json.loads(p) for p in buzzer.on(contract.set_topic("kg", "gate"))][-1:]
+        wait_for(lambda: [_command(p) for p in buzzer.on(contract.set_topic("kg", "gate"))][-1:]
                  == [{"buzzer": "off"}], what="buzzer off after CLI ack")
         capsys.readouterr()
         assert main(["alerts", "--json", "--config", str(toml)]) == 0

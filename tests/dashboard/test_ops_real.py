@@ -65,6 +65,9 @@ def test_metrics_and_health_of_a_running_gateway(tmp_path: Path) -> None:
 
         wait_for(lambda: (_value(scraped(), 'houqin_alerting_notify_failed_attempts{channel="robot"}') or 0) >= 1,
                  "a failed delivery on /metrics", 20, every=0.2)
+        # The alert came before the commit window closed (rules are told at once); the counts come with it.
+        wait_for(lambda: _value(scraped(), 'houqin_ingest_refused{reason="not_json"}') is not None,
+                 "the commit on /metrics", 30, every=0.2)
         text = scraped()
         assert _value(text, 'houqin_ingest_refused{reason="not_json"}') == 1
         assert (_value(text, "houqin_ingest_messages") or 0) >= 2

@@ -116,7 +116,7 @@ def test_alert_details_in_the_users_language(site: Site, client: TestClient) -> 
     client.post("/account/locale", data={"csrf_token": csrf, "locale": "zh-CN", "next": "/"})
     details = {int(m[0]): m[1] for m in re.findall(
         r'data-alert-id="(\d+)">.*?<p class="detail">([^<]*)</p>', client.get("/alerts").text, re.S)}
-    assert details == {held: "开", silent: "离线", warm: "-9.5 °C"}  # the gate's word, not the alert state 未解除
+    assert details == {held: "开", silent: "设备离线", warm: "-9.5 °C"}  # the gate's word, not the alert state 未解除
     api = {a["id"]: a for a in client.get("/api/alerts").json()}
     assert api[held]["detail"] == "open" and api[held]["detail_text"] == "open"  # site language (en); raw kept
 

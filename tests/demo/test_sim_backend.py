@@ -26,7 +26,7 @@ def test_simulated_school_morning_through_the_agent(tmp_path: Path, mosquitto: M
     hw = SimulatedHardware(site, clock, cfg.sensors)
     link = LinkSettings("127.0.0.1", mosquitto.port, "houqin-kg-agent-sim", persistent=True, manual_ack=False)
     agent = Agent(cfg, AgentSettings(tmp_path / "state", "agent-sim"), link_settings=link, pins=hw.pins,
-                  clock=clock, w1_reader=hw.w1_reader, card_openers=hw.card_openers())
+                  clock=clock, w1_reader=hw.w1_reader, card_openers=hw.card_openers(), command_key=bytes(32))
     collector = Collector(mosquitto.port, ["houqin/kg/#"]).start()
     agent.start()
     try:

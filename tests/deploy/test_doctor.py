@@ -39,7 +39,8 @@ class Install:
 
     def write_config(self, url: str, locale: str = "en") -> None:
         self.config.write_text(f'[site]\nid = "kg"\nlocale = "{locale}"\n[mqtt]\nurl = "{url}"\n'
-                               f'[storage]\ndir = "{self.data}"\n[backup]\ndir = "{self.usb}"\n')
+                               f'[storage]\ndir = "{self.data}"\n[backup]\ndir = "{self.usb}"\n'
+                               '[[devices]]\nid = "esp-freezer"\nkind = "freezer"\n')
 
     def doctor(self, *extra: str) -> tuple[int, list[dict[str, str]]]:
         import contextlib
@@ -67,7 +68,7 @@ def by_id(found: list[dict[str, str]]) -> dict[str, dict[str, str]]:
 def test_a_locked_broker_is_green(install: Install) -> None:
     _, found = install.doctor()
     f = by_id(found)
-    for check in ("broker", "anonymous", "tls", "tls_handshake", "backup"):
+    for check in ("broker", "anonymous", "acl", "tls", "tls_handshake", "backup"):
         assert f[check]["status"] == "ok", f[check]
     assert "accepts the gateway's login" in f["broker"]["message"]
     assert f["clock"]["status"] in ("ok", "warn", "unknown")
@@ -98,6 +99,8 @@ def test_an_open_broker_and_a_missing_stick_need_attention(mosquitto: Mosquitto,
     assert rc == 1
     assert f["anonymous"]["status"] == "fail" and "anonymous" in f["anonymous"]["message"]
     assert f["backup"]["status"] == "fail" and "missing" in f["backup"]["message"]
+    # On an open broker a device's login can send a command: the ACL spot check says so.
+    assert f["acl"]["status"] == "fail" and "/set" in f["acl"]["message"]
 
 
 def test_clock_and_services_read_systemd_tools() -> None:
@@ -110,3 +113,25 @@ def test_clock_and_services_read_systemd_tools() -> None:
     states = {c.id: c.status for c in check_services(run)}
     assert states == {"service:mosquitto.service": "fail", "service:houqin.service": "ok",
                       "service:houqin-sensors.service": "fail"}
+
+
+def test_write_rate_of_a_running_gateway_is_measured_from_its_own_counters(tmp_path: Path) -> None:
+    from gateway.doctor import WRITE_RATE_WARN, check_write_rate
+    from gateway.runlock import hold
+
+    assert check_write_rate(tmp_path).status == "unknown"  # nothing holds the folder: no gateway runs
+    with hold(tmp_path):  # this process is "the gateway": what it writes while doctor samples is counted
+        blob = tmp_path / "blob"
+
+        def write_while_sampling(seconds: float) -> None:
+            with blob.open("wb") as f:
+                f.write(b"x" * (WRITE_RATE_WARN * 4))
+                f.flush()
+                import os
+
+                os.fsync(f.fileno())
+
+        busy = check_write_rate(tmp_path, sample_s=1.0, sleep=write_while_sampling)
+        quiet = check_write_rate(tmp_path, sample_s=1.0, sleep=lambda _s: None)
+    assert busy.status == "warn" and "kB/s" in str(busy.values["rate"])
+    assert quiet.status == "ok"

@@ -49,6 +49,7 @@ def test_staging_writes_every_file_under_root(tmp_path: Path) -> None:
     out = install(root)
     files = snapshot(root)
     for path, mode in [("etc/houqin", 0o750), ("etc/houqin/houqin.toml", 0o640), ("var/lib/houqin", 0o750),
+                       ("etc/houqin/gate.key", 0o640),
                        ("etc/mosquitto/houqin/credentials.json", 0o600), ("etc/mosquitto/houqin/ca.key", 0o600),
                        ("etc/systemd/system/houqin.service", 0o644),
                        ("etc/systemd/system/houqin-sensors.service", 0o644),
@@ -62,6 +63,10 @@ def test_staging_writes_every_file_under_root(tmp_path: Path) -> None:
     # the gateway's login went into the fresh config's url
     config = (root / "etc/houqin/houqin.toml").read_text()
     assert "@127.0.0.1:1883" in config and 'url = "mqtt://127.0.0.1:1883"' not in config
+    # ... the agent's own login into agent_url, and the gate command key the gateway and the agent share
+    assert 'agent_url = "mqtt://houqin-agent-local:' in config
+    assert 'command_key_file = "/etc/houqin/gate.key"' in config
+    assert "would run: chown root:houqin /etc/houqin/gate.key" in out
     # nothing outside the root, nothing run: only said
     for said in ("would run: useradd", "would run: systemctl enable mosquitto.service houqin.service",
                  "would run: houqin doctor"):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.config import Config, parse_config
+from gateway.contract import cards_topic
+from gateway.gate.service import Gate
+from gateway.signing import Signer
 
 TZ = ZoneInfo("Asia/Shanghai")
 RELAY_PIN = 23
@@ -56,3 +60,10 @@ def gate_config(tmp_path: Path, mqtt_url: str = "mqtt://127.0.0.1:1", *, sensors
         raw["sensors"] = [{"type": "relay", "device": "gate", "pin": RELAY_PIN},
                           {"type": "card_reader", "device": "reader", "reader": "serial", "path": "/dev/ttyUSB9"}]
     return parse_config(raw)
+
+
+def sealed_list(gate: Gate, now: float | None = None, key: bytes | None = None) -> bytes:
+    """The card list as the gateway's link sends it: signed with the site's gate command key."""
+    body = json.loads(gate.access.card_list_payload())
+    return Signer(key or gate.access.command_key).seal(cards_topic(gate.site), body,
+                                                       gate.clock.now() if now is None else now)

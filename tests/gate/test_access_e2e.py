@@ -68,6 +68,7 @@ def test_cards_accepted_refused_and_decided_offline(tmp_path: Path, mosquitto: M
 
         # out of hours: the same staff card at 22:00
         clock.set(local(2026, 11, 18, 22))
+        wait_for(agent.gateway_reachable, "the gateway's heartbeat at the new time")
         reader.handle("AA01")
         wait_for(lambda: sum(1 for t in told if t["uid"] == "AA01") == 2, "the late-evening read")
         assert told[-1]["reason"] == "out_of_hours" and told[-1]["accepted"] is False
@@ -77,6 +78,7 @@ def test_cards_accepted_refused_and_decided_offline(tmp_path: Path, mosquitto: M
         # a hung gateway (still "online": its will has not fired): the agent releases on its list after 2 s
         gw.ingest.stop()
         clock.set(local(2026, 11, 18, 12))
+        wait_for(agent.gateway_reachable, "the gateway's heartbeat at the new time")
         reader.handle("AA01")
         agent.tick()
         assert relay.state == 0  # waiting for the gateway's command

@@ -11,7 +11,7 @@ from gateway.eventsdb import EventsDB
 from gateway.gate.card_rules import decide
 from gateway.gate.service import Gate
 from sensors.cardcache import CACHE_NAME, CardCache
-from tests.gate.helpers import WED_10, gate_config, local
+from tests.gate.helpers import WED_10, gate_config, local, sealed_list
 
 
 def test_night_shift_belongs_to_the_evening_it_began(tmp_path: Path) -> None:
@@ -32,8 +32,8 @@ def test_night_shift_belongs_to_the_evening_it_began(tmp_path: Path) -> None:
             local(2026, 11, 30, 21): (False, "expired"),
         }
         assert {ts: decide(card.rule, ts, gate.tz) for ts in cases} == cases
-        cache = CardCache("kg", tmp_path / CACHE_NAME)
-        assert cache.update(gate.access.card_list_payload())
+        cache = CardCache("kg", tmp_path / CACHE_NAME, gate.access.command_key)
+        assert cache.update(sealed_list(gate))
         for ts, expected in cases.items():
             d = cache.decide("reader", "N1", ts)
             assert d is not None and (d.accepted, d.reason) == expected

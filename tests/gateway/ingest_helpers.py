@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from gateway import contract
+from gateway.app import Gateway
+from gateway.clock import Clock
 from gateway.config import Config, parse_config
 from gateway.mqtt_link import LinkSettings, MqttLink
 from tests.mosquitto import free_port
@@ -82,3 +84,9 @@ class Publisher:
 
     def close(self) -> None:
         self.link.stop()
+
+
+def stored_values(gw: Gateway, device: str, metric: str, clock: Clock) -> list[float]:
+    """Stored values of one series within a day either side of the test clock, oldest first."""
+    now = clock.now()
+    return [r.value for r in gw.store.query(device, metric, now - 86400, now + 86400)]

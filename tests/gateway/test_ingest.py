@@ -16,6 +16,7 @@ from gateway.eventsdb import EventsDB
 from gateway.ingest import Ingest
 from gateway.model import Decoded, Reading
 from gateway.mqtt_link import InboundMessage, topic_matches
+from gateway.store.ingest_state import IngestState
 from gateway.store.sqlite import SqliteStore
 from tests.waiting import wait_for
 
@@ -62,13 +63,13 @@ class FaultyStore:
         self.inner = inner
         self.fail = fail
 
-    def write(self, readings: Sequence[Reading]) -> None:
-        if self.fail > 0:
+    def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
+        if self.fail > 0 and readings:
             self.fail -= 1
             raise StoreError("disk full (injected)")
         if any(r.value == 13.0 for r in readings):
             raise ValueError("unlucky value (injected bug)")
-        self.inner.write(readings)
+        self.inner.write(readings, state)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -18,6 +18,7 @@ from gateway.clock import ManualClock
 from gateway.ingest import device_status
 from gateway.model import CommittedBatch, Reading
 from tests.gateway.ingest_helpers import SITE, Publisher, site_config
+from tests.gateway.ingest_helpers import stored_values as values
 from tests.mosquitto import Mosquitto
 from tests.waiting import wait_for
 
@@ -50,10 +51,6 @@ def pub(mosquitto: Mosquitto, gateway: Gateway) -> Iterator[Publisher]:
     yield p
     p.close()
 
-
-def values(gw: Gateway, device: str, metric: str, clock: ManualClock) -> list[float]:
-    now = clock.now()
-    return [r.value for r in gw.store.query(device, metric, now - 86400, now + 86400)]
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> list[dict[str, Any]]:

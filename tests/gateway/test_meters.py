@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.config import DeviceSettings
-from gateway.eventsdb import EventsDB
 from gateway.meters import Meters, SeqFilter
 from gateway.model import Reading
+from gateway.store.ingest_state import IngestState
+from gateway.store.sqlite import SqliteStore
 
 T0 = 1_790_000_000.0
 WATER = DeviceSettings(id="water", kind="water_meter")
@@ -24,8 +26,9 @@ def usage(out: list[Reading]) -> list[float]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> EventsDB:
-    return EventsDB(tmp_path / "events.db")
+def store(tmp_path: Path) -> Iterator[SqliteStore]:
+    with SqliteStore(tmp_path / "timeseries.db") as s:
+        yield s
 
 
 def test_first_total_has_no_usage_then_differences() -> None:
@@ -100,25 +103,23 @@ def test_non_meter_readings_pass_through() -> None:
     assert Meters().apply(None, rs) == (rs, [])
 
 
-def test_state_survives_a_restart_only_when_saved(db: EventsDB) -> None:
-    conn = db.conn()
+def test_state_survives_a_restart_only_when_saved(store: SqliteStore) -> None:
     m = Meters()
-    m.load(conn)
+    m.restore(())
     m.apply(WATER, [total(100.0, T0)])
-    conn.execute("BEGIN")
-    m.save(conn)
-    conn.execute("COMMIT")
+    store.write([], IngestState(m.take_dirty()))
     m.apply(WATER, [total(150.0, T0 + 60)])  # never committed
+    saved = store.load_state()
+    assert saved is not None
     fresh = Meters()
-    fresh.load(conn)
+    fresh.restore(saved.meters)
     assert fresh.last_total("water", "total_l") == 100.0
     out, _ = fresh.apply(WATER, [total(150.0, T0 + 60)])
     assert usage(out) == [50.0]
 
 
-def test_seq_duplicates_and_restart(db: EventsDB) -> None:
+def test_seq_duplicates_and_restart(store: SqliteStore) -> None:
     s = SeqFilter()
-    s.load(db.conn())
     assert not s.is_duplicate("d", 5, T0)
     assert s.is_duplicate("d", 5, T0)
     assert not s.is_duplicate("d", 6, T0 + 1)
@@ -126,8 +127,10 @@ def test_seq_duplicates_and_restart(db: EventsDB) -> None:
     assert not s.is_duplicate("d", 0, T0 + 100)  # device restarted: counts from 0, time moved on
     assert not s.is_duplicate("d", 1, T0 + 101)
     assert not s.is_duplicate("other", 1, T0)
-    s.save(db.conn())
+    store.write([], IngestState(seqs=s.take_dirty()))
+    saved = store.load_state()
+    assert saved is not None
     again = SeqFilter()
-    again.load(db.conn())
+    again.restore(saved.seqs)
     assert again.is_duplicate("d", 1, T0 + 101)
     assert not again.is_duplicate("d", 2, T0 + 102)

@@ -88,7 +88,7 @@ def test_cli_ack_needs_a_note_saying_what_was_done(site: Site, tmp_path: Path,
 
 def test_storage_alerts_say_what_happened(site: Site) -> None:
     from gateway.alerts.store import OpenRequest
-    from gateway.store.influx_alerts import DEVICE, RULE_DROPPED
+    from gateway.storage_alerts import DEVICE, RULE_DROPPED
 
     detail = ("10 reading(s) dropped: the InfluxDB outbox was full (50 points) while InfluxDB was unreachable; "
               "last error: no answer")

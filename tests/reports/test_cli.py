@@ -87,8 +87,12 @@ def test_sheet_and_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     cfg = site(tmp_path)
     assert main(["report", "sheet", "--config", str(cfg), "--day", "2026-11-10"]) == 0
     [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
-    assert (row["device"], row["check_08:00"], row["check_14:00"], row["min"], row["minutes_out"]) == (
+    # A zh-CN site's export is in Chinese (issue 12); --lang en gives the machine column names.
+    assert (row["设备编号"], row["08:00 检查 (°C)"], row["14:00 检查 (°C)"], row["最低 (°C)"], row["超标分钟数"]) == (
         "sample-fridge", "3.0", "3.0", "3.0", "0.0")
+    assert main(["report", "sheet", "--config", str(cfg), "--day", "2026-11-10", "--lang", "en"]) == 0
+    [row] = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    assert (row["device"], row["check_08:00"], row["minutes_out"]) == ("sample-fridge", "3.0", "0.0")
     assert main(["report", "sheet", "--config", str(cfg), "--month", "2026-11", "--format", "html"]) == 0
     assert "留样冰箱" in capsys.readouterr().out
     assert main(["report", "samples", "--config", str(cfg), "--month", "2026-11"]) == 0

@@ -3,6 +3,7 @@ at once, a short blip does not, the 48-hour reminder, who discarded, corrections
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_fridge_warm_for_20_minutes_flags_and_alerts_at_once(k: Kitchen) -> None
     [alert] = k.alerts.list(open_only=True)
     assert (alert.rule, alert.device, alert.kind, alert.severity) == (SAMPLE_RULE, "sample-fridge",
                                                                        "sample_excursion", "critical")
-    assert f"#{lunch.id}" in alert.detail and alert.latch
+    assert json.loads(alert.detail)["samples"][0][0] == lunch.id and alert.latch  # data: words when shown
     k.temps("sample-fridge", 9, 9.5)  # 20 minutes warm in all
     k.temps("sample-fridge", 30, 4.0)
     assert k.alerts.get(alert.id).state == "active"  # latched until someone acknowledges

@@ -107,18 +107,43 @@ def test_power_week_peak_valley(report: WeeklyReport) -> None:
     assert all(d.night_baseline == pytest.approx(200.0) for d in power.days)  # W
 
 
-def test_findings_ranked_by_risk_then_money(report: WeeklyReport) -> None:
-    texts = [f.text for f in report.findings]
+def test_findings_are_changes_from_the_sites_own_normal(report: WeeklyReport) -> None:
+    # issue 12: the steady closed-hours load of the power meter (the same 200 W every week) is no finding, nor
+    # is the holiday Thursday (its night base load only). The Sunday burst is a change from the Sundays before
+    # (288 L): 1.8 m³ more, told once, not again as closed-hours use or as use above the average.
     kinds = [(f.kind, f.device) for f in report.findings]
-    # Candidates: water on closed Sunday (a risk: ¥6.264), power closed hours ¥14.04, water closed hours
-    # (Mon-Wed 3 x 13 h x 12 L at ¥5 = ¥2.34; Thu 288 + Fri 156 + Sat 156 + Sun 2088 L at ¥3 = ¥8.064; ¥10.404),
-    # water 22.6% above average (1.8 m³ x average price 38.124 / 9.756 = ¥7.03). Risk first, then money:
-    assert kinds == [("closed_day", "water"), ("closed_hours", "power"), ("closed_hours", "water")]
-    assert texts == [
-        "Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed",
-        "Power main used while the school was closed: 22.6 kWh (¥14.04), 29% of the week",
-        "Water main used while the school was closed: 3.2 m³ (¥10.40), 32% of the week",
-    ]
+    assert kinds == [("closed_day", "water")]
+    assert [f.text for f in report.findings] == [
+        "Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed; 1.8 m³ more than usual"]
+    water = next(m for m in report.meters if m.device == "water")
+    assert report.findings[0].money == pytest.approx(1.8 * water.cost / water.total)
+
+
+def test_a_change_in_the_weekend_base_load_is_a_finding_ranked_by_money(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, tz=TZ, reports={"tariff": {"power": {"kind": "flat", "price": 1.0},
+                                                           "water": {"kind": "flat", "price": 4.0}}})
+    store = SqliteStore(tmp_path / "data" / "timeseries.db")
+    cal = SchoolCalendar(cfg.calendar, TZ)
+    week = parse_week("2026-W10", cfg.site.tz)
+    heater_on = week.days[5]  # Saturday of the week: a heater left on all weekend, 2 kW
+
+    def power(ts: float) -> float:  # fridges: 560 W always (13.4 kWh a day), 3 kW more while open
+        extra = 2000.0 if week.start <= ts < week.end and cal.local(ts).date() >= heater_on else 0.0
+        return (560.0 + (3000.0 if cal.is_open(ts) else 0.0) + extra) / 12
+
+    try:
+        write_meter(store, cfg, "power", "energy_wh", week.shifted(-4).start, week.end, power)
+        write_meter(store, cfg, "water", "total_l", week.shifted(-4).start, week.end, lambda ts: 1.0)
+        steady = WeeklyBuilder(cfg, store).build(week.shifted(-1), week.start)
+        changed = WeeklyBuilder(cfg, store).build(week, week.end)
+    finally:
+        store.close()
+    assert [f.kind for f in steady.findings] == ["all_normal"]  # 13.4 kWh every weekend day: normal here
+    # The weekend nights' base load rose too ("something is left on"), worth the most: first.
+    assert [(f.kind, f.device) for f in changed.findings] == [
+        ("baseline_rising", "power"), ("closed_day", "power"), ("closed_day", "power")]
+    assert changed.findings[1].money == pytest.approx(48.0)  # 2 kW x 24 h at ¥1.00
+    assert "48.0 kWh more than usual" in changed.findings[1].text
 
 
 def test_sunday_finding_text_in_both_languages(tmp_path: Path) -> None:
@@ -134,8 +159,8 @@ def test_sunday_finding_text_in_both_languages(tmp_path: Path) -> None:
     finally:
         store.close()
     # Only Sunday: the holiday Thursday used its night baseline (12 L/h x 24 h) and nothing more.
-    assert en == ["Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed"]
-    assert zh == ["Water main 在1月4日 星期日用了 2.1 m³（¥6.26），学校当天不开放"]
+    assert en == ["Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed; 1.8 m³ more than usual"]
+    assert zh == ["Water main 在1月4日 星期日用了 2.1 m³（¥6.26），学校当天不开放；比平常多 1.8 m³"]
     assert day_name(date(2026, 1, 4), "zh-CN") == "1月4日 星期日"
     assert all("学校" in f.text or "基线" in f.text or "平均" in f.text for f in rep.findings)
 

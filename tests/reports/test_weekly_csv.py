@@ -27,8 +27,7 @@ def test_weekly_csv_has_the_hourly_profile_and_findings(tmp_path: Path) -> None:
     assert float(water["h10"]) == pytest.approx((5 * 120 + 12 + 912) / 1000 / 7, abs=0.0005)
     assert float(water["h03"]) == pytest.approx(0.012)
     assert water["findings"].split(" | ") == [
-        "Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed",
-        "Water main used while the school was closed: 3.2 m³ (¥10.40), 32% of the week"]
+        "Water main used on Sunday 4 Jan: 2.1 m³ (¥6.26), school closed; 1.8 m³ more than usual"]
     power = next(r for r in rows if r["device"] == "power" and r["day"] == "total")
     assert float(power["h12"]) == pytest.approx((5 * 1.0 + 2 * 0.2) / 7, abs=0.0005)
     day = next(r for r in rows if r["device"] == "water" and r["day"] == "2026-01-04")

@@ -99,3 +99,15 @@ def availability(messages: list[tuple[str, Any]]) -> set[tuple[str, str]]:
 
 def events(messages: list[tuple[str, Any]], device: str) -> list[dict[str, Any]]:
     return [b for t, b in messages if t.endswith(f"/{device}/event")]
+
+
+#: The gate command key of agents built without a gateway (the gateway's and the agent's must be the same).
+TEST_KEY = bytes(range(32))
+
+
+def signed(device: str, body: bytes | dict[str, Any], now: float, key: bytes = TEST_KEY, site: str = "kg") -> bytes:
+    """A ``set`` command for ``device`` signed as the gateway signs it."""
+    from gateway.contract import set_topic
+    from gateway.signing import Signer
+
+    return Signer(key).seal(set_topic(site, device), json.loads(body) if isinstance(body, bytes) else body, now)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from sensors.agent import Agent, AgentSettings
 from sensors.cards import uids_from_lines
 from sensors.hardware import GpiozeroPins
 from tests.mosquitto import Mosquitto
-from tests.sensors.helpers import Collector, FakeW1, availability, events, make_config, states
+from tests.sensors.helpers import TEST_KEY, Collector, FakeW1, availability, events, make_config, signed, states
 from tests.waiting import wait_for
 
 PROBE = "28-0316a2799bff"
@@ -47,7 +46,7 @@ def _agent(tmp_path: Path, broker: Mosquitto, factory: MockFactory, clock: Manua
                         reconnect_min_s=1, reconnect_max_s=2)
     settings = AgentSettings(tmp_path / "state", "agent-test", spool_max=spool_max, ack_timeout=3.0)
     return Agent(cfg, settings, link_settings=link, pins=GpiozeroPins(factory), clock=clock,
-                 card_openers={"gate": lambda: uids_from_lines(cards or [])})
+                 card_openers={"gate": lambda: uids_from_lines(cards or [])}, command_key=TEST_KEY)
 
 
 @pytest.fixture
@@ -96,7 +95,8 @@ def test_every_part_publishes_native_payloads(tmp_path: Path, mosquitto: Mosquit
         sender = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "test-sender", persistent=False))
         sender.start()
         assert sender.wait_connected(10)
-        assert sender.publish(set_topic("kg", "gate"), json.dumps({"relay": "pulse", "seconds": 3}), wait=5)
+        assert sender.publish(set_topic("kg", "gate"), signed("gate", {"relay": "pulse", "seconds": 3}, clock.now()),
+                              wait=5)
         sender.publish(set_topic("kg", "gate"), b"{bad", wait=5)
         wait_for(lambda: bool(mock_factory.pin(24).state), "the relay pin to go high", timeout=10)
         clock.advance(3.1)

@@ -11,7 +11,7 @@ from sensors.agent import Agent, AgentSettings
 from sensors.errors import CommandError, SensorError
 from sensors.hardware import GpiozeroPins
 from sensors.outputs import parse_command
-from tests.sensors.helpers import make_config
+from tests.sensors.helpers import TEST_KEY, make_config, signed
 
 DEVICES = [{"id": "gate", "kind": "gate"}, {"id": "exit", "kind": "exit_button"}]
 SENSORS = [
@@ -27,7 +27,8 @@ SENSORS = [
 def agent(tmp_path: Path, mock_factory: MockFactory) -> tuple[Agent, ManualClock, list[tuple[str, object]]]:
     clock = ManualClock(2000.0)
     cfg = make_config(SENSORS, DEVICES)
-    a = Agent(cfg, AgentSettings(tmp_path / "state", "agent-test"), pins=GpiozeroPins(mock_factory), clock=clock)
+    a = Agent(cfg, AgentSettings(tmp_path / "state", "agent-test"), pins=GpiozeroPins(mock_factory), clock=clock,
+              command_key=TEST_KEY)
     sent: list[tuple[str, object]] = []
 
     def capture(m: object) -> None:
@@ -97,7 +98,7 @@ def test_button_press_is_one_event(agent: tuple[Agent, ManualClock, list]) -> No
 def test_relay_pulse_and_buzzer_beep(agent: tuple[Agent, ManualClock, list]) -> None:  # type: ignore[type-arg]
     a, clock, _ = agent
     f = a._pins.pin_factory  # type: ignore[attr-defined]
-    assert a.command("gate", b'{"relay": "pulse", "seconds": 3}')
+    assert a.command("gate", signed("gate", b'{"relay": "pulse", "seconds": 3}', clock.now()))
     assert f.pin(24).state
     clock.advance(2.9)
     a.tick()
@@ -105,7 +106,7 @@ def test_relay_pulse_and_buzzer_beep(agent: tuple[Agent, ManualClock, list]) -> 
     clock.advance(0.2)
     a.tick()
     assert not f.pin(24).state
-    assert a.command("gate", b'{"buzzer": "beep", "seconds": 2}')
+    assert a.command("gate", signed("gate", b'{"buzzer": "beep", "seconds": 2}', clock.now()))
     seen = set()
     for _ in range(20):
         clock.advance(0.05)
@@ -115,9 +116,9 @@ def test_relay_pulse_and_buzzer_beep(agent: tuple[Agent, ManualClock, list]) -> 
     clock.advance(2)
     a.tick()
     assert not f.pin(25).state
-    assert a.command("gate", b'{"led": "on"}')
+    assert a.command("gate", signed("gate", b'{"led": "on"}', clock.now()))
     assert not f.pin(26).state  # active low: on drives the pin low
-    assert a.command("gate", b'{"led": "off"}')
+    assert a.command("gate", signed("gate", b'{"led": "off"}', clock.now()))
     assert f.pin(26).state
 
 
@@ -132,16 +133,41 @@ def test_bad_commands_refused(payload: bytes) -> None:
 
 
 def test_bad_commands_ignored_by_agent(agent: tuple[Agent, ManualClock, list]) -> None:  # type: ignore[type-arg]
-    a, clock, _ = agent
+    a, clock, sent = agent
     f = a._pins.pin_factory  # type: ignore[attr-defined]
-    assert not a.command("gate", b'{"relay": "explode"}')
-    assert not a.command("exit", b'{"relay": "pulse"}')  # no output on that device
-    assert not a.command("gate", b'{"relay": "pulse"}', retained=True)
-    stale = json.dumps({"relay": "pulse", "ts": clock.now() - 600}).encode()
-    assert not a.command("gate", stale)
+    assert not a.command("gate", signed("gate", b'{"relay": "explode"}', clock.now()))
+    assert not a.command("exit", signed("exit", b'{"relay": "pulse"}', clock.now()))  # no output on that device
+    assert not a.command("gate", signed("gate", b'{"relay": "pulse"}', clock.now()), retained=True)
     assert not f.pin(24).state
-    assert a.command("gate", json.dumps({"relay": "pulse", "ts": clock.now() - 1}).encode())
+    assert not [b for t, b in sent if t == "gate/event"]  # mistakes, not forgeries: no alarm
+    assert a.command("gate", signed("gate", {"relay": "pulse"}, clock.now() - 1))
     assert f.pin(24).state
+
+
+def test_forged_commands_open_nothing_and_are_reported(agent: tuple[Agent, ManualClock, list]) -> None:  # type: ignore[type-arg]
+    a, clock, sent = agent
+    f = a._pins.pin_factory  # type: ignore[attr-defined]
+    a._connected_at = clock.now() - 3600  # long connected: a stale command is not one queued while away
+    good = signed("gate", {"relay": "pulse", "seconds": 3}, clock.now())
+    altered = good.replace(b'"seconds":3', b'"seconds":600')
+    forged = {
+        "unsigned": b'{"relay": "on", "seconds": 600}',
+        "altered": altered,
+        "stale": signed("gate", {"relay": "pulse"}, clock.now() - 600),
+        "other key": signed("gate", {"relay": "pulse"}, clock.now(), key=b"\x01" * 32),
+        "other device": signed("exit", {"relay": "pulse"}, clock.now()),
+    }
+    for why, payload in forged.items():
+        assert not a.command("gate", payload), why
+        assert not f.pin(24).state, why
+    assert a.command("gate", good)
+    assert f.pin(24).state
+    clock.advance(3.1)
+    a.tick()
+    assert not a.command("gate", good)  # the same signed command again: a replay
+    assert not f.pin(24).state
+    reasons = [(b["what"], b["reason"]) for t, b in sent if t == "gate/event" and b["type"] == "forged"]  # type: ignore[index]
+    assert reasons == [("set", "unsigned"), ("set", "altered"), ("set", "stale"), ("set", "replayed")]
 
 
 def test_pin_in_use_is_a_clear_error(tmp_path: Path, mock_factory: MockFactory) -> None:
@@ -151,12 +177,12 @@ def test_pin_in_use_is_a_clear_error(tmp_path: Path, mock_factory: MockFactory) 
     try:
         with pytest.raises(SensorError, match="GPIO22 is already in use"):
             Agent(make_config(SENSORS, DEVICES), AgentSettings(tmp_path / "s", "agent-test"),
-                  pins=GpiozeroPins(mock_factory), clock=ManualClock())
+                  pins=GpiozeroPins(mock_factory), clock=ManualClock(), command_key=TEST_KEY)
     finally:
         held.close()
     # everything the failed start opened was released again
     a = Agent(make_config(SENSORS, DEVICES), AgentSettings(tmp_path / "s", "agent-test"),
-              pins=GpiozeroPins(mock_factory), clock=ManualClock())
+              pins=GpiozeroPins(mock_factory), clock=ManualClock(), command_key=TEST_KEY)
     a.stop()
 
 
@@ -178,7 +204,7 @@ def test_contact_heartbeat_repeats_unchanged_state(agent: tuple[Agent, ManualClo
 def test_clock_jumping_back_does_not_hold_the_relay(agent: tuple[Agent, ManualClock, list]) -> None:  # type: ignore[type-arg]
     a, clock, _ = agent
     f = a._pins.pin_factory  # type: ignore[attr-defined]
-    assert a.command("gate", b'{"relay": "pulse", "seconds": 3}')
+    assert a.command("gate", signed("gate", b'{"relay": "pulse", "seconds": 3}', clock.now()))
     clock.advance(-3600)  # NTP corrects a clock that was an hour fast
     a.tick()
     assert not f.pin(24).state

@@ -7,12 +7,14 @@ returned from is visible to the next query (flush inside the backend's ``write``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
+from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
+from gateway.store.ingest_state import IngestState
 from gateway.store.sqlite import SqliteStore
 from tests.influxdb import influxd, influxd_server, unique_database  # noqa: F401  (fixtures)
 
@@ -21,6 +23,25 @@ Factory = Callable[[pytest.FixtureRequest, Path], tuple[TimeSeriesStore, Callabl
 
 def _sqlite(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStore, Callable[[], None]]:
     store = SqliteStore(tmp / "timeseries.db")
+    return store, store.close
+
+
+def _sqlite_inbox(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStore, Callable[[], None]]:
+    # As the gateway runs it: every write goes to the inbox; no fold during the test.
+    store = SqliteStore(tmp / "timeseries.db", fold_every=86400)
+    return store, store.close
+
+
+class _FoldingStore(SqliteStore):
+    """Folds the inbox before each write: the last write is in the inbox, over the folded ones."""
+
+    def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
+        self.fold()
+        super().write(readings, state)
+
+
+def _sqlite_folding(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStore, Callable[[], None]]:
+    store = _FoldingStore(tmp / "timeseries.db", fold_every=86400)
     return store, store.close
 
 
@@ -37,6 +58,8 @@ def _influxdb(request: pytest.FixtureRequest, tmp: Path) -> tuple[TimeSeriesStor
 
 BACKENDS: dict[str, Factory] = {
     "sqlite": _sqlite,
+    "sqlite-inbox": _sqlite_inbox,
+    "sqlite-folding": _sqlite_folding,
     "influxdb": _influxdb,
 }
 

@@ -13,8 +13,8 @@ from gateway.alerts.store import AlertStore
 from gateway.clock import ManualClock
 from gateway.eventsdb import EventsDB
 from gateway.model import Reading
+from gateway.storage_alerts import DEVICE, RULE_DEGRADED, RULE_DROPPED, StorageAlerts
 from gateway.store.influx import InfluxStore
-from gateway.store.influx_alerts import DEVICE, RULE_DEGRADED, RULE_DROPPED, StorageAlerts
 from gateway.store.influx_settings import InfluxSettings
 from tests.store.influx_receiver import InfluxReceiver
 

@@ -83,7 +83,7 @@ def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
 def test_outbox_overflow_in_a_running_gateway_raises_the_storage_alert(
         tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd) -> None:
     from gateway.app import build_gateway
-    from gateway.store.influx_alerts import RULE_DROPPED
+    from gateway.storage_alerts import RULE_DROPPED
 
     influxd.stop()  # InfluxDB is away for this whole test
     clock = ManualClock(round(time.time(), 3))

@@ -14,7 +14,7 @@ T0 = 1_790_000_000.0
 
 def test_writes_reach_the_database_file_through_the_background_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "ts.db"
-    with SqliteStore(path) as store:
+    with SqliteStore(path, checkpoint_every=0.5) as store:  # the default waits a minute (fewer page copies)
         empty = path.stat().st_size
         # A few hundred pages: below SQLite's own auto-checkpoint threshold (1000), so only the
         # background thread can have copied them into the file.

@@ -156,5 +156,5 @@ def test_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "ts.db"
     path.write_bytes(b"not a database at all, just text" * 200)
-    with pytest.raises(StoreError, match="is a Houqin time-series database"):
+    with pytest.raises(StoreError, match=r"ts.db is damaged .*`houqin storage recover`"):
         SqliteStore(path)

@@ -1,0 +1,83 @@
+"""What the central broker receives from a site: topics and JSON payloads, built in one place.
+
+People's data stays at the school. An alert's ``detail`` and who acknowledged it are left out: the detail of a
+gate alert can name a card holder, and the district has no need of the guard's account name. The district
+gets the alert's rule, kind, device, severity, times, value and the acknowledgement's note (the corrective
+action), and, in the status, counts and device ids; never a visitor or a card holder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gateway import contract
+from gateway.alerts.model import Alert
+
+#: Alert transitions the district is told of ("ended": a latched alert's condition ended, it waits for an ack).
+Transition = Literal["opened", "escalated", "acknowledged", "ended", "cleared"]
+
+#: The alert fields that leave the site (not ``detail``, not ``acked_by``).
+ALERT_FIELDS = ("id", "rule", "kind", "device", "severity", "state", "metric", "value", "since", "opened_at",
+                "acked_at", "ack_note", "ended_at", "cleared_at")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message for the central broker."""
+
+    topic: str
+    payload: bytes
+    retain: bool = False
+
+
+def alerts_topic(site: str) -> str:
+    """Where a site's alert transitions go (QoS 1, in order, not retained)."""
+    return contract.uplink_topic(site, "alerts")
+
+
+def status_topic(site: str) -> str:
+    """Where a site's status goes (retained: the newest is what a subscriber sees first)."""
+    return contract.uplink_topic(site, "status")
+
+
+def _json(doc: Mapping[str, Any]) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def transition(site: str, kind: Transition, alert: Alert, at: float, step: int | None = None) -> Outgoing:
+    """An alert transition. ``key`` is unique per transition, so a receiver drops a message it got twice."""
+    key = f"{alert.id}:{kind}" + (f":{step}" if step is not None else "")
+    doc: dict[str, Any] = {"site": site, "key": key, "transition": kind, "at": at,
+                           "alert": {f: getattr(alert, f) for f in ALERT_FIELDS}}
+    if step is not None:
+        doc["step"] = step
+    return Outgoing(alerts_topic(site), _json(doc))
+
+
+@dataclass(frozen=True, slots=True)
+class SiteStatus:
+    """The site's status as the district sees it: health flags and the devices that are offline."""
+
+    local_broker: bool
+    store_writable: bool
+    devices: int
+    offline: tuple[str, ...]
+
+    def doc(self) -> dict[str, Any]:
+        """The JSON object (without the time: two equal statuses compare equal)."""
+        return {"health": {"local_broker": self.local_broker, "store_writable": self.store_writable},
+                "devices": {"configured": self.devices, "offline": list(self.offline),
+                            "offline_count": len(self.offline)}}
+
+
+def status(site: str, st: SiteStatus, at: float) -> Outgoing:
+    """The site's status message (retained)."""
+    return Outgoing(status_topic(site), _json({"site": site, "at": at, "online": True, **st.doc()}), retain=True)
+
+
+def offline_devices(configured: Iterable[str], availability: Mapping[str, bool | None]) -> tuple[str, ...]:
+    """Configured devices whose last availability was ``offline``, sorted."""
+    return tuple(sorted(d for d in configured if availability.get(d) is False))

@@ -1,0 +1,169 @@
+"""The uplink component: alert transitions and status to the central broker, and alerts about the uplink itself.
+
+Built by ``gateway.app`` when ``[uplink]`` names a central broker or store. It listens to the alert service
+(opened, acknowledged, ended, cleared) and to the escalator (escalated), and checks every ``status_every``
+whether the site's status changed. A long outage (the oldest unsent reading or message older than
+``outage_alert_after``) opens an alert at the site; data dropped from a full outbox opens a latched one.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gateway.alerts.model import Alert, AlertChange
+from gateway.alerts.store import OpenRequest
+from gateway.clock import Clock
+from gateway.store.influx import InfluxStore
+from gateway.ticker import Ticker
+from gateway.uplink import messages
+from gateway.uplink.sender import MQTT_OUTBOX_NAME, MessageUplink
+
+if TYPE_CHECKING:
+    from gateway.config import Config
+
+log = logging.getLogger(__name__)
+
+RULE_OUTAGE = "uplink_outage"
+RULE_DROPPED = "uplink_dropped"
+DEVICE = "uplink"
+
+
+class AlertSink(Protocol):
+    """The part of ``gateway.alerts.service.AlertService`` used here."""
+
+    def raise_alert(self, req: OpenRequest) -> Any:
+        """Open the alert of (rule, device) unless it is open."""
+        ...
+
+    def end(self, rule: str, device: str, value: float | None = None) -> Any:
+        """The condition of (rule, device) ended."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """One outbox of the uplink: what waits, since when, what was dropped, the last error."""
+
+    depth: int
+    oldest_age_s: float | None
+    dropped: int
+    last_error: str
+
+
+class Uplink:
+    """Sends the site's alert transitions and status to the district and watches its own backlog."""
+
+    def __init__(self, config: Config, clock: Clock, alerts: AlertSink, *, central_store: InfluxStore | None,
+                 site_status: Callable[[], messages.SiteStatus], rng: random.Random | None = None) -> None:
+        self.settings = config.uplink
+        self.site = config.site.id
+        self._clock = clock
+        self._alerts = alerts
+        self._site_status = site_status
+        self.central_store = central_store
+        self.sender: MessageUplink | None = None
+        if self.settings.broker is not None:
+            self.sender = MessageUplink(self.settings.broker, self.site, Path(config.storage.path) / MQTT_OUTBOX_NAME,
+                                        clock, max_messages=self.settings.outbox_max_messages,
+                                        ack_timeout=self.settings.ack_timeout, rng=rng)
+        self._last_status: dict[str, Any] | None = None
+        self._outage = False
+        self._dropped = self._dropped_total()  # drops before this start were alerted (or not) back then
+        self._lock = threading.Lock()
+        self._ticker = Ticker(self.tick, self.settings.status_every, "houqin-uplink-status")
+
+    # -- listeners -----------------------------------------------------------------------------------
+    def on_alert_change(self, change: AlertChange) -> None:
+        """``AlertService`` listener: queue the transition (on the changing thread; quick, never raises)."""
+        if change.alert.rule in (RULE_OUTAGE, RULE_DROPPED):
+            return  # the uplink's own trouble is the site's business, and sending it would feed the backlog
+        self._queue(messages.transition(self.site, change.kind, change.alert, self._clock.now()))
+
+    def on_escalated(self, alert: Alert, step: int) -> None:
+        """Escalator listener: the alert went to chain step ``step`` (2, 3, ...) unacknowledged."""
+        self._queue(messages.transition(self.site, "escalated", alert, self._clock.now(), step=step))
+
+    def _queue(self, msg: messages.Outgoing) -> None:
+        if self.sender is None:
+            return
+        try:
+            self.sender.put([msg])
+        except Exception:
+            log.exception("could not queue a message for the central broker")
+
+    # -- status and backlog --------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Send the site's status if it changed; raise or end the outage alert; alert on new drops."""
+        with self._lock:
+            self._send_status()
+            self._check_backlog()
+
+    def _send_status(self) -> None:
+        if self.sender is None:
+            return
+        st = self._site_status()
+        doc = st.doc()
+        if doc != self._last_status:
+            self._queue(messages.status(self.site, st, self._clock.now()))
+            self._last_status = doc
+
+    def backlogs(self) -> dict[str, Backlog]:
+        """The central store's and the central broker's outboxes, by name."""
+        out = {}
+        now = self._clock.now()
+        if self.central_store is not None:
+            s = self.central_store.status()
+            out["store"] = Backlog(s.depth, s.oldest_age_s, s.dropped, s.last_error)
+        if self.sender is not None:
+            c = self.sender.counts()
+            age = None if c.oldest_queued_at is None else max(0.0, now - c.oldest_queued_at)
+            out["broker"] = Backlog(c.depth, age, c.dropped, self.sender.forwarder.last_error)
+        return out
+
+    def _dropped_total(self) -> int:
+        return sum(b.dropped for b in self.backlogs().values())
+
+    def _check_backlog(self) -> None:
+        backlogs = self.backlogs()
+        late = {name: b for name, b in backlogs.items()
+                if b.oldest_age_s is not None and b.oldest_age_s >= self.settings.outage_alert_after}
+        if late and not self._outage:
+            oldest = max(b.oldest_age_s or 0.0 for b in late.values())
+            errors = "; ".join(f"{n}: {b.last_error}" for n, b in late.items() if b.last_error)
+            self._alerts.raise_alert(OpenRequest(
+                rule=RULE_OUTAGE, device=DEVICE, kind=RULE_OUTAGE, severity="major", chain=self.settings.alert_chain,
+                metric=None, value=None, since=self._clock.now(),
+                detail=(f"{sum(b.depth for b in late.values())} item(s) wait for the district, the oldest for "
+                        f"{oldest / 3600:.1f} h; last error: {errors}")))
+        elif not late and self._outage:
+            self._alerts.end(RULE_OUTAGE, DEVICE)
+        self._outage = bool(late)
+        dropped = sum(b.dropped for b in backlogs.values())
+        if dropped > self._dropped:
+            # Latched: what was dropped never reaches the district, so someone must acknowledge it.
+            self._alerts.raise_alert(OpenRequest(
+                rule=RULE_DROPPED, device=DEVICE, kind=RULE_DROPPED, severity="major", chain=self.settings.alert_chain,
+                metric=None, value=float(dropped), since=self._clock.now(), latch=True,
+                detail=f"{dropped} item(s) dropped: the uplink's outbox was full while the district was unreachable"))
+            self._alerts.end(RULE_DROPPED, DEVICE, float(dropped))
+            self._dropped = dropped
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Connect to the central broker, send the status, and check every ``status_every``."""
+        if self.sender is not None:
+            self.sender.start()
+        self.tick()
+        self._ticker.start()
+
+    def stop(self) -> None:
+        """Stop checking and sending; what is unsent stays in the outboxes."""
+        self._ticker.stop()
+        if self.sender is not None:
+            self.sender.stop()

@@ -1,0 +1,83 @@
+"""A store that cannot commit (full) stops acknowledging, so the broker keeps the data; nothing is dead-lettered.
+
+The disk is "filled" with SQLite's page limit on the store's writer connection; its background
+checkpoint failing meanwhile is told once, not with a traceback every second.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from gateway.app import Gateway
+from gateway.clock import ManualClock
+from gateway.config import Config
+from gateway.model import Reading
+from gateway.store.sqlite import SqliteStore
+from tests.gateway.ingest_helpers import Publisher
+from tests.gateway.ingest_helpers import stored_values as values
+from tests.mosquitto import Mosquitto
+from tests.waiting import wait_for
+
+N = 300
+
+
+def test_a_full_store_keeps_messages_unacked_until_it_can_commit(config: Config, mosquitto: Mosquitto,
+                                                                  clock: ManualClock) -> None:
+    gw = Gateway(config, clock=clock)
+    gw.start()
+    pub = Publisher(mosquitto.port)
+    try:
+        pub.wait_gateway()
+        t = clock.now() - N
+        pub.state("fridge-1", {"temperature": 4.0}, ts=t - 1, seq=1)
+        wait_for(lambda: values(gw, "fridge-1", "temperature", clock) == [4.0], what="the first reading")
+        store = gw.store
+        assert isinstance(store, SqliteStore)
+        with store._wlock:  # the test's stand-in for a full disk: no page beyond those in use
+            pages = store._writer.execute("PRAGMA page_count").fetchone()[0]
+            store._writer.execute(f"PRAGMA max_page_count = {pages}")
+        for i in range(N):
+            pub.state("fridge-1", {"temperature": 4.0 + (i % 10) / 10}, ts=t + i, seq=2 + i)
+        wait_for(lambda: gw.ingest.stats()["commit_failing_since"] is not None, what="a failed commit")
+        stats = gw.ingest.stats()
+        assert stats["acked"] < stats["received"]  # not acknowledged: the broker keeps them
+        assert stats["oldest_unacked"] is not None and stats["oldest_unacked"] <= clock.now()
+        assert gw.dead_letters.counts() == {}  # and nothing dead-lettered: the readings are good
+        gw.stop()
+
+        gw = Gateway(config, clock=clock)  # space again (a fresh connection has no page limit)
+        gw.start()
+        wait_for(lambda: len(values(gw, "fridge-1", "temperature", clock)) == N + 1, timeout=60,
+                 what="every reading the broker kept")
+        assert gw.ingest.wait_idle(10)
+        assert gw.ingest.stats()["commit_failing_since"] is None
+        assert gw.ingest.stats()["oldest_unacked"] is None
+        assert gw.dead_letters.counts() == {}
+    finally:
+        gw.stop()
+        pub.close()
+
+
+def test_a_failing_checkpoint_is_told_once_not_every_second(tmp_path: Path,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    # Before: the checkpoint ticker logged an 8-line traceback every second while the disk was full.
+    store = SqliteStore(tmp_path / "ts.db")
+    try:
+        store.write([Reading(1_790_000_000.0, "fridge-1", "temperature", 4.0)])
+        broken = sqlite3.connect(":memory:")
+        broken.close()
+        healthy, store._ckpt_conn = store._ckpt_conn, broken  # every checkpoint now fails, as on a full disk
+        caplog.set_level(logging.INFO, logger="gateway")
+        for _ in range(10):
+            assert store.checkpoint() == 0
+        store._ckpt_conn = healthy
+        store.checkpoint()
+        lines = [r for r in caplog.records if r.name == "gateway.store.sqlite"]
+        assert [r.exc_info for r in lines] == [None, None]
+        assert "cannot checkpoint" in lines[0].getMessage() and "works again" in lines[1].getMessage()
+    finally:
+        store.close()

@@ -1,0 +1,100 @@
+"""Ingest's meter and seq state lives with the readings: migrated once from the events database, then
+committed in the store's (or the InfluxDB outbox's) own transaction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.clock import ManualClock
+from gateway.config import parse_config
+from gateway.deadletters import DeadLetters
+from gateway.eventsdb import EventsDB
+from gateway.ingest import Ingest
+from gateway.mqtt_link import InboundMessage
+from gateway.store.ingest_state import IngestState
+from gateway.store.outbox import Outbox, QueuedPoint
+from gateway.store.sqlite import SqliteStore
+
+T0 = 1_790_000_000.0
+
+
+def _message(mid: int, payload: str, channel: str = "state") -> InboundMessage:
+    return InboundMessage(f"houqin/kg/water/{channel}", payload.encode(), 1, False, mid, lambda m, q: None)
+
+
+def test_state_of_the_events_db_is_read_once_then_kept_in_the_store(tmp_path: Path) -> None:
+    clock = ManualClock(T0)
+    db = EventsDB(tmp_path / "events.db")
+    conn = db.conn()  # what an older Houqin left in the events database
+    conn.execute("INSERT INTO meter_state (device, metric, total, ts) VALUES ('water', 'total_l', 1000.0, ?)",
+                 (T0,))
+    conn.execute("INSERT INTO device_seq (device, seq, ts) VALUES ('water', 7, ?)", (T0,))
+    store = SqliteStore(tmp_path / "ts.db")
+    cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
+                        "storage": {"dir": str(tmp_path)}, "devices": [{"id": "water", "kind": "water_meter"}]})
+    ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
+    ing.start()
+    try:
+        ing.on_message(_message(1, f'{{"total_l": 1010.0, "ts": {T0 + 5}, "seq": 7}}'))  # seen: a duplicate
+        ing.on_message(_message(2, f'{{"total_l": 1012.5, "ts": {T0 + 10}, "seq": 8}}'))
+        assert ing.wait_idle(30)
+        assert [r.value for r in store.query("water", "usage_l", T0, T0 + 60)] == [12.5]
+        saved = store.load_state()
+        assert saved is not None
+        assert [(d, m, t) for d, m, t, _ in saved.meters] == [("water", "total_l", 1012.5)]
+        assert [(d, s) for d, s, _ in saved.seqs] == [("water", 8)]
+        # The events database's copy is no longer written.
+        assert conn.execute("SELECT total FROM meter_state").fetchall() == [(1000.0,)]
+        assert conn.execute("SELECT seq FROM device_seq").fetchall() == [(7,)]
+    finally:
+        ing.stop()
+    conn.execute("UPDATE meter_state SET total = 5.0")  # never read again: the store holds the state
+    ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
+    ing.start()
+    try:
+        ing.on_message(_message(3, f'{{"total_l": 1020.0, "ts": {T0 + 20}, "seq": 9}}'))
+        assert ing.wait_idle(30)
+        assert [r.value for r in store.query("water", "usage_l", T0, T0 + 60)] == [12.5, 7.5]
+    finally:
+        ing.stop()
+        store.close()
+        db.close()
+
+
+def test_an_event_whose_readings_were_committed_is_still_stored(tmp_path: Path) -> None:
+    """The seq of messages carrying events is kept with the events: a crash between the store's commit
+    and the events database's must not make the redelivered event a duplicate."""
+    clock = ManualClock(T0)
+    db = EventsDB(tmp_path / "events.db")
+    store = SqliteStore(tmp_path / "ts.db")
+    # As left by a crash between the two commits: seq 3 committed with the readings only.
+    store.write([], IngestState(seqs=(("water", 3, T0 + 3),)))
+    cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
+                        "storage": {"dir": str(tmp_path)}, "devices": [{"id": "water", "kind": "water_meter"}]})
+    ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
+    ing.start()
+    try:
+        ing.on_message(_message(1, f'{{"type": "button", "ts": {T0 + 3}, "seq": 3}}', "event"))
+        ing.on_message(_message(2, f'{{"type": "button", "ts": {T0 + 3}, "seq": 3}}', "event"))  # again
+        assert ing.wait_idle(30)
+        rows = db.conn().execute("SELECT device, type FROM device_events").fetchall()
+        assert rows == [("water", "button")]
+        assert ing.stats()["duplicates"] == 1
+    finally:
+        ing.stop()
+        store.close()
+        db.close()
+
+
+def test_the_influx_outbox_commits_the_state_with_its_points(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "outbox.db", max_points=10)
+    assert box.load_state() is None
+    box.put([QueuedPoint("m,device=water total_l=1.0 1000", "water", 1000)],
+            IngestState((("water", "total_l", 1.0, 1.0),), (("water", 2, 1.0),)))
+    box.close()
+    again = Outbox(tmp_path / "outbox.db", max_points=10)
+    try:
+        assert again.load_state() == IngestState((("water", "total_l", 1.0, 1.0),), (("water", 2, 1.0),))
+        assert again.depth() == 1
+    finally:
+        again.close()
