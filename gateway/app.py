@@ -31,6 +31,7 @@ from gateway.ingest import Ingest
 from gateway.inspections.build import build_disinfection
 from gateway.inspections.checklist_watch import ChecklistWatch
 from gateway.inspections.checklists import Checklists
+from gateway.inspections.duty import DutyRouter
 from gateway.inspections.hazard_watch import HazardWatch
 from gateway.inspections.holiday_watch import HolidayWatch
 from gateway.inspections.ledger import Ledger
@@ -248,6 +249,8 @@ def _build_parts(core: Gateway) -> Site:
     core.add_component(hazards)
     holidays = HolidayWatch(config, store, alerting.service, clock)
     core.add_component(holidays)
+    if config.inspections.holidays.duty_chains:  # on a roster day, the person on duty is told first
+        alerting.escalator.route_with(DutyRouter(config).chain_for)
 
     uplink = None
     if config.uplink.enabled:

@@ -1,7 +1,8 @@
 """The holiday shutdown proven by the meters: during a holiday (``[calendar] holidays``) a water meter counting
 more than ``water_allowance_l`` in an hour, or a power meter drawing more than its learned closed-time base load
 (plus a margin), raises "假期中仍在用水 / 用电" with the figure and the meter; the person on duty that day
-(``[inspections.holidays] duty``) is named and their chain told first. Judged once per finished local hour."""
+(``[inspections.holidays] duty``) is named and, as for every alert that day, told first. Judged once per finished
+local hour."""
 
 from __future__ import annotations
 
@@ -137,7 +138,8 @@ class HolidayWatch:
         who = self.on_duty(day)
         if who:
             detail += tr(self.locale, " (on duty: {who})", who=who)
-        chain = s.duty_chains.get(who or "") or self.config.inspections.notify
+        # the usual chain: the escalator's duty routing (gateway/inspections/duty.py) puts the person on duty first
+        chain = self.config.inspections.notify or s.duty_chains.get(who or "")
         self.alerts.raise_alert(OpenRequest(
             rule=HOLIDAY_RULE, device=device, kind="holiday_use", severity=s.severity, chain=chain, metric=usage,
             value=round(used, 1), detail=detail, since=hour))

@@ -169,7 +169,10 @@ class HolidaySettings(_S):
     """The duty roster (值班安排): date (``"2026-10-01"``) or range (``"2026-10-01..2026-10-03"``) -> who is on duty
     (a dashboard user name)."""
     duty_chains: dict[str, str] = Field(default_factory=dict)
-    """Person on duty -> the escalation chain that reaches them first; holiday alerts go there."""
+    """Person on duty -> the escalation chain that reaches them first: every alert opened on a holiday day with
+    a person on duty walks that chain, then (after ``duty_first``) its own."""
+    duty_first: Duration = Field(default=900.0, ge=0, le=86400)
+    """How long the person on duty has to acknowledge a holiday alert before its own chain is told."""
     severity: Severity = "major"
     """Severity of "still used during the holiday"."""
 
