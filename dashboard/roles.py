@@ -125,6 +125,9 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/checks/photos/{name}"): _ALL,
     ("GET", "/api/checks"): _ALL,
     ("POST", "/api/checks/{checklist_id}"): _ACTORS,
+    # The checklist editor (dashboard/routes/checklist_edit.py).
+    ("GET", "/checklists/edit"): _ADMIN,
+    ("POST", "/checklists/edit"): _ADMIN,
     # Hazard ledger and repairs (dashboard/routes/ledger.py): owners and the head checked per hazard; anyone with
     # a login reports a fault, the 水电工 takes and closes it.
     ("GET", "/hazards"): _UTIL,

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext, Principal
 from dashboard.deps import Ctx, Form, Me
+from dashboard.routes import checklist_edit
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.i18n import tr
@@ -35,7 +36,7 @@ def _locale(ctx: DashboardContext, me: Principal) -> str:
 
 
 def _checklist(cl: Checklists, checklist_id: str) -> ChecklistSettings:
-    c = cl.settings.checklist(checklist_id)
+    c = cl.checklist(checklist_id)
     if c is None:
         raise HTTPException(404, f"no checklist {checklist_id!r}")
     return c
@@ -54,7 +55,7 @@ def checks_page(request: Request, ctx: Ctx, me: Me) -> Response:
     """The checklists of my role with where each stands now."""
     cl = _checklists(ctx)
     role = me.user.role
-    shown = cl.settings.checklists if role in ("admin", "viewer") else cl.for_role(role)
+    shown = cl.all() if role in ("admin", "viewer") else cl.for_role(role)
     return render_page(request, ctx, me, "checks.html", page="checks", statuses=[cl.status(c) for c in shown])
 
 
@@ -177,7 +178,7 @@ def _out(cl: Checklists, c: ChecklistSettings, locale: str) -> ChecklistOut:
 def api_checks(ctx: Ctx, me: Me) -> list[ChecklistOut]:
     """The checklists I may see, with where each stands and the devices' evidence."""
     cl = _checklists(ctx)
-    return [_out(cl, c, _locale(ctx, me)) for c in cl.settings.checklists if _may_see(me, c)]
+    return [_out(cl, c, _locale(ctx, me)) for c in cl.all() if _may_see(me, c)]
 
 
 @api.post("/checks/{checklist_id}", status_code=201)
@@ -206,6 +207,7 @@ def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body
 
 
 def wire(app: Any) -> None:
-    """Include the pages and the API."""
+    """Include the pages, the admins' checklist editor and the API."""
     app.include_router(router)
+    checklist_edit.wire(app)
     app.include_router(api)

@@ -31,8 +31,7 @@ class ChecklistWatch:
 
     def start(self) -> None:
         """Tick in a thread."""
-        if self.checklists.settings.checklists:
-            self._ticker.start()
+        self._ticker.start()  # always: an admin may define a checklist on the page at any time
 
     def stop(self) -> None:
         """Stop ticking."""
@@ -46,7 +45,7 @@ class ChecklistWatch:
         s = self.checklists.settings
         raised = {a.device for a in self.alerts.list(open_only=True, rule=OVERDUE_RULE)}
         overdue = []
-        for c in s.checklists:
+        for c in self.checklists.all():
             try:
                 st = self.checklists.status(c, t)
             except Exception:

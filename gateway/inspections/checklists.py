@@ -6,6 +6,7 @@ status the overdue alert is raised from. Runs are appended, never edited: a corr
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from gateway.inspections.settings import ChecklistSettings
 from gateway.store.base import TimeSeriesStore
 from gateway.values import MIDNIGHT
 
+log = logging.getLogger(__name__)
 
 class ChecklistError(ValueError):
     """A run that cannot be saved; the message says what to fix (in the user's language)."""
@@ -145,7 +147,41 @@ class Checklists:
 
     def for_role(self, role: str) -> list[ChecklistSettings]:
         """The checklists ``role`` does (admins: all)."""
-        return [c for c in self.settings.checklists if role == "admin" or c.role == role]
+        return [c for c in self.all() if role == "admin" or c.role == role]
+
+    # -- definitions: the config's, and those an admin saved on the page (the latest version counts) ----------
+    def all(self) -> list[ChecklistSettings]:
+        """Every checklist: the config's in order, each replaced by its latest page version, then the page's own."""
+        saved = self._saved()
+        out = [saved.pop(c.id, c) for c in self.settings.checklists]
+        return out + list(saved.values())
+
+    def checklist(self, checklist_id: str) -> ChecklistSettings | None:
+        """The checklist with this id."""
+        return next((c for c in self.all() if c.id == checklist_id), None)
+
+    def _saved(self) -> dict[str, ChecklistSettings]:
+        rows = self.db.conn().execute(
+            "SELECT checklist, definition FROM checklist_defs WHERE id IN "
+            "(SELECT MAX(id) FROM checklist_defs GROUP BY checklist) ORDER BY id").fetchall()
+        out = {}
+        for checklist_id, definition in rows:
+            try:
+                out[checklist_id] = ChecklistSettings.model_validate_json(definition)
+            except ValueError:  # saved by an older version with other rules: the config's (if any) stands
+                log.warning("checklist %s: the saved version no longer reads; ignored", checklist_id)
+        return out
+
+    def define(self, c: ChecklistSettings, by: str) -> ChecklistSettings:
+        """Save a new version of ``c`` (new or edited); runs already saved are untouched."""
+        self.db.conn().execute("INSERT INTO checklist_defs (checklist, definition, by, at) VALUES (?, ?, ?, ?)",
+                               (c.id, c.model_dump_json(by_alias=True), by.strip()[:100], self.clock.now()))
+        return c
+
+    def versions(self, checklist_id: str) -> list[tuple[str, float]]:
+        """Who saved each page version of a checklist and when, newest first."""
+        return [(str(r[0]), float(r[1])) for r in self.db.conn().execute(
+            "SELECT by, at FROM checklist_defs WHERE checklist = ? ORDER BY id DESC", (checklist_id,))]
 
     # -- evidence ------------------------------------------------------------------------------------
     def evidence(self, c: ChecklistSettings, locale: str, now: float | None = None) -> dict[str, list[Evidence]]:
@@ -166,7 +202,7 @@ class Checklists:
         Raises ChecklistError naming what to fix, or Contradicted when a "pass" contradicts the evidence
         and ``confirm`` is not given (the caller shows the warning and asks again).
         """
-        c = self.settings.checklist(checklist_id)
+        c = self.checklist(checklist_id)
         if c is None:
             raise ChecklistError(tr(locale, "no such checklist"))
         now = self.clock.now()
