@@ -144,6 +144,9 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("POST", "/api/repairs"): _ALL,
     ("GET", "/holidays"): _UTIL,
     ("GET", "/api/holidays"): _UTIL,
+    # The duty roster editor (dashboard/routes/duty_edit.py): the logistics head, i.e. an admin.
+    ("GET", "/holidays/duty"): _ADMIN,
+    ("POST", "/holidays/duty"): _ADMIN,
 }
 
 

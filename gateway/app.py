@@ -31,7 +31,7 @@ from gateway.ingest import Ingest
 from gateway.inspections.build import build_disinfection
 from gateway.inspections.checklist_watch import ChecklistWatch
 from gateway.inspections.checklists import Checklists
-from gateway.inspections.duty import DutyRouter
+from gateway.inspections.duty import DutyRoster, DutyRouter
 from gateway.inspections.hazard_watch import HazardWatch
 from gateway.inspections.holiday_watch import HolidayWatch
 from gateway.inspections.ledger import Ledger
@@ -247,10 +247,11 @@ def _build_parts(core: Gateway) -> Site:
     core.add_component(checklists)
     hazards = HazardWatch(Ledger(config, core.events_db, clock), alerting.service, clock, config.site.locale)
     core.add_component(hazards)
-    holidays = HolidayWatch(config, store, alerting.service, clock)
+    roster = DutyRoster(config, core.events_db, clock)  # the config's, or the latest saved on the page
+    holidays = HolidayWatch(config, store, alerting.service, clock, roster=roster)
     core.add_component(holidays)
     if config.inspections.holidays.duty_chains:  # on a roster day, the person on duty is told first
-        alerting.escalator.route_with(DutyRouter(config).chain_for)
+        alerting.escalator.route_with(DutyRouter(config, roster).chain_for)
 
     uplink = None
     if config.uplink.enabled:

@@ -13,7 +13,9 @@ from pydantic import BaseModel
 
 from dashboard.context import DashboardContext
 from dashboard.deps import Ctx, Me
+from dashboard.routes import duty_edit
 from dashboard.routes.common import render_page
+from gateway.inspections.duty import DutyRoster
 from gateway.inspections.holiday_watch import HolidayWatch, MeterProof, holiday_periods
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -24,7 +26,7 @@ def _watch(ctx: DashboardContext) -> HolidayWatch:
     s = ctx.services
     if s.store is None:
         raise HTTPException(503, "the time-series store is not available")
-    return HolidayWatch(s.config, s.store, None, s.clock)
+    return HolidayWatch(s.config, s.store, None, s.clock, roster=DutyRoster(s.config, s.events_db, s.clock))
 
 
 def _period(w: HolidayWatch, first: str | None) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
@@ -98,6 +100,7 @@ def api_holidays(ctx: Ctx, me: Me, first: str | None = None) -> HolidayOut | Non
 
 
 def wire(app: Any) -> None:
-    """Include the page and the API."""
+    """Include the page, the API and the duty roster editor."""
     app.include_router(router)
     app.include_router(api)
+    duty_edit.wire(app)

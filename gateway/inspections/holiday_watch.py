@@ -18,6 +18,7 @@ from gateway.clock import Clock
 from gateway.config import Config
 from gateway.contract import METRICS
 from gateway.i18n import tr
+from gateway.inspections.duty import DutyRoster
 from gateway.kinds import KINDS
 from gateway.store.base import TimeSeriesStore
 from gateway.ticker import Ticker
@@ -32,7 +33,7 @@ class HolidayWatch:
     """Judges each finished hour of a holiday against the meters; ``tick(now)`` is what time moves."""
 
     def __init__(self, config: Config, store: TimeSeriesStore, alerts: AlertService | None, clock: Clock,
-                 every: float = 60.0) -> None:
+                 every: float = 60.0, roster: DutyRoster | None = None) -> None:
         self.config = config
         self.settings = config.inspections.holidays
         self.store = store
@@ -42,7 +43,7 @@ class HolidayWatch:
         self.calendar = SchoolCalendar(config.calendar, config.site.tz)
         self.tz = self.calendar.tz
         self.holidays = parse_days(config.calendar.holidays)
-        self.roster = {d: who for key, who in self.settings.duty.items() for d in parse_days([key])}
+        self.roster = roster or DutyRoster(config, None, clock)
         self.meters = [(d.id, d.label, KINDS[d.kind].total) for d in config.devices if KINDS[d.kind].total]
         self._judged: float | None = None
         self._base: dict[tuple[str, date], float | None] = {}
@@ -59,7 +60,7 @@ class HolidayWatch:
 
     def on_duty(self, day: date) -> str | None:
         """Who is on duty on ``day``."""
-        return self.roster.get(day)
+        return self.roster.on_duty(day)
 
     def is_holiday(self, ts: float) -> bool:
         """Whether ``ts`` falls on a holiday."""

@@ -21,7 +21,8 @@ PAGES = [("checks", "/checks", "厨房每日检查"), ("check", "/checks/kitchen
          ("checklist-edit", "/checklists/edit?id=kitchen-daily", "编辑检查表"),
          ("checklist-new", "/checklists/edit", "新建检查表"), ("hazards", "/hazards", "电缆外皮破损"),
          ("hazards-month", "/hazards/report?period=month", "配电房"), ("repairs", "/repairs", "水龙头关不紧"),
-         ("holidays", "/holidays", "假期"), ("disinfection", "/disinfection", "消毒")]
+         ("holidays", "/holidays", "假期"), ("duty", "/holidays/duty", "编辑值班安排"),
+         ("disinfection", "/disinfection", "消毒")]
 
 
 @pytest.fixture(scope="module")
