@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 from dashboard.body_limit import DEFAULT_LIMIT, BodyLimit
 from dashboard.context import DashboardContext
 from dashboard.deps import Forbidden, LoginRequired, authorize
-from dashboard.routes import api, auth, gate_work, ops, pages, reports
+from dashboard.routes import api, auth, checks, gate_work, holidays, inspections, ledger, ops, pages, reports
 from dashboard.routes.common import render_page
 from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices
@@ -91,6 +91,10 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
     app.include_router(gate_work.router)  # the gate guard's desk, roll call, patrols, handover (gateway/gate)
     app.include_router(gate_work.api)
     gate_work.wire(app, ctx)
+    inspections.wire(app)  # disinfection record (gateway/inspections)
+    checks.wire(app)  # checklists (gateway/inspections)
+    ledger.wire(app)  # hazard ledger and repairs (gateway/inspections)
+    holidays.wire(app)  # holiday shutdown proof and duty roster (gateway/inspections)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -109,6 +109,44 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/gate/handover"): _GATE,
     ("POST", "/api/samples"): _KITCHEN,
     ("POST", "/api/samples/{sample_id}/discard"): _KITCHEN,
+    # Inspections (dashboard/routes/inspections.py): the disinfection record; the health teacher (kitchen
+    # role) and facilities record disinfections, facilities fit new lamps.
+    ("GET", "/disinfection"): _ALL - {"guard"},
+    ("GET", "/disinfection/print"): _ALL - {"guard"},
+    ("GET", "/disinfection.csv"): _ALL - {"guard"},
+    ("POST", "/disinfection/manual"): frozenset({"admin", "facilities", "kitchen"}),
+    ("POST", "/disinfection/{room_id}/lamp"): frozenset({"admin", "facilities"}),
+    ("GET", "/api/disinfection"): _ALL - {"guard"},
+    ("POST", "/api/disinfection/manual"): frozenset({"admin", "facilities", "kitchen"}),
+    # Checklists (dashboard/routes/checks.py): each checklist's role (and admins) does it, checked per checklist.
+    ("GET", "/checks"): _ALL,
+    ("GET", "/checks/{checklist_id}"): _ALL,
+    ("POST", "/checks/{checklist_id}"): _ACTORS,
+    ("GET", "/checks/photos/{name}"): _ALL,
+    ("GET", "/api/checks"): _ALL,
+    ("POST", "/api/checks/{checklist_id}"): _ACTORS,
+    # The checklist editor (dashboard/routes/checklist_edit.py).
+    ("GET", "/checklists/edit"): _ADMIN,
+    ("POST", "/checklists/edit"): _ADMIN,
+    # Hazard ledger and repairs (dashboard/routes/ledger.py): owners and the head checked per hazard; anyone with
+    # a login reports a fault, the 水电工 takes and closes it.
+    ("GET", "/hazards"): _UTIL,
+    ("GET", "/hazards/report"): _UTIL,
+    ("GET", "/hazards/report.csv"): _UTIL,
+    ("POST", "/hazards"): _ACTORS,
+    ("POST", "/hazards/{hazard_id}/{step}"): _ACTORS,
+    ("GET", "/repairs"): _ALL,
+    ("POST", "/repairs"): _ALL,
+    ("POST", "/repairs/from-alert/{alert_id}"): _ACTORS,
+    ("POST", "/repairs/{repair_id}/{step}"): frozenset({"admin", "facilities"}),
+    ("GET", "/api/hazards"): _UTIL,
+    ("GET", "/api/repairs"): _ALL,
+    ("POST", "/api/repairs"): _ALL,
+    ("GET", "/holidays"): _UTIL,
+    ("GET", "/api/holidays"): _UTIL,
+    # The duty roster editor (dashboard/routes/duty_edit.py): the logistics head, i.e. an admin.
+    ("GET", "/holidays/duty"): _ADMIN,
+    ("POST", "/holidays/duty"): _ADMIN,
 }
 
 

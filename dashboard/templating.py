@@ -49,6 +49,9 @@ AUDIT_ACTIONS: Mapping[str, str] = {
     "card_delete": "deleted card", "sample_registered": "registered food sample",
     "sample_discarded": "discarded food sample", "sheet_correction": "corrected the cold-storage sheet",
     "gate_release": "released the lock of",
+    "disinfection_entry": "recorded a disinfection of", "uv_lamp_replaced": "recorded a new UV lamp in",
+    "checklist_done": "completed a checklist", "hazard_reported": "reported a hazard",
+    "hazard_step": "moved a hazard on", "repair_reported": "reported a fault", "repair_step": "moved a repair on",
 }
 
 #: Strings the page script shows (live alerts, gate state), translated once per locale.

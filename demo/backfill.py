@@ -1,7 +1,7 @@
 """Simulated history for the demo: weeks of the simulated site's readings written straight into the store.
 
 A fresh demo would show empty charts and an empty weekly report. ``backfill`` steps the simulator's
-device models (``demo/sim``: fridges, freezer, sample fridge, water and power meters) through past
+device models (``demo/sim``: fridges, freezer, sample fridge, water and power meters, classroom UV lamps) through past
 time at one-minute resolution, turns meter totals into usage with the gateway's own ``Meters`` (the
 same derivation ingest applies, its state saved in the events database so the live demo goes on from
 it), and writes the readings in day-sized batches through the ``TimeSeriesStore`` protocol. The gate
@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from demo.sim.base import DeviceModel, StateObs
@@ -29,6 +29,7 @@ from gateway.reports.weekly import last_full_week, midnight
 from gateway.store.ingest_state import IngestState
 
 if TYPE_CHECKING:
+    from demo.story import DemoStory
     from gateway.config import Config, DeviceSettings
     from gateway.eventsdb import EventsDB
     from gateway.store.base import TimeSeriesStore
@@ -62,8 +63,8 @@ class BackfillResult:
 class _CachedDay(SchoolDay):
     """``SchoolDay`` that converts each step's time to local time once, not once per model and question."""
 
-    def __init__(self, timezone: str) -> None:
-        super().__init__(timezone)
+    def __init__(self, timezone: str, holidays: frozenset[date] = frozenset()) -> None:
+        super().__init__(timezone, holidays)
         self._t: float | None = None
         self._local: datetime | None = None
 
@@ -99,11 +100,12 @@ def history_start(store: TimeSeriesStore, devices: Sequence[str], end: float, da
 
 def backfill(config: Config, store: TimeSeriesStore, events_db: EventsDB, *, days: float,
              end: float | None = None, seed: int = 1, leak: tuple[float, float] | None = None,
-             progress: Progress | None = None) -> BackfillResult:
+             progress: Progress | None = None, story: DemoStory | None = None) -> BackfillResult:
     """Write simulated history of the demo site into ``store`` up to ``end`` (default now); see the module.
 
     ``leak`` is a ``[start, end)`` span in which the water meter leaks. ``progress(done_s, total_s)`` is
-    called after each day written. Meter totals go on from what is stored (never backwards).
+    called after each day written. Meter totals go on from what is stored (never backwards). ``story`` adds its
+    holiday (a closed day) and its UV lamp incidents.
     """
     began = time.monotonic()
     end = time.time() if end is None else end
@@ -114,14 +116,15 @@ def backfill(config: Config, store: TimeSeriesStore, events_db: EventsDB, *, day
     start = history_start(store, ids, end, days, tz)
     if start >= end:
         return BackfillResult(start, end, 0, time.monotonic() - began, None)
-    site = SimulatedSite(start=start, seed=seed, timezone=tz)
+    site = SimulatedSite(start=start, seed=seed, timezone=tz, story=story)
     totals = {s.device: s.last_value for d in (site.water.device, site.power.device) for s in store.series(d)
               if s.metric in ("total_l", "energy_wh")}
     site.continue_totals(totals)
-    models: list[DeviceModel] = [*site.fridges.values(), site.freezer, site.sample_fridge, site.water, site.power]
+    models: list[DeviceModel] = [*site.fridges.values(), site.freezer, site.sample_fridge, site.water, site.power,
+                                 *site.lamps]
     settings: dict[str, DeviceSettings] = {d.id: d for d in config.devices}
     meter_ids = {site.water.device, site.power.device}
-    day = _CachedDay(tz)
+    day = _CachedDay(tz, story.holidays if story is not None else frozenset())
     meters = Meters()
     meters.restore(load_ingest_state(store, events_db.conn()).meters)
     written = 0

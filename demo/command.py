@@ -23,7 +23,9 @@ from zoneinfo import ZoneInfo
 
 from demo.backfill import DEFAULT_DAYS, BackfillResult, backfill, leak_window
 from demo.login import prepare as prepare_login
-from demo.simulator import SITE_DEVICES, SimulatedSite, Simulator
+from demo.seed import seed_inspections
+from demo.simulator import CLASSROOMS, SITE_DEVICES, SimulatedSite, Simulator
+from demo.story import DemoStory, demo_story
 from gateway.cli.signals import stop_on_signals
 from gateway.config import Config, load_config
 from gateway.errors import ConfigError, HouqinError
@@ -136,8 +138,9 @@ def _toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int) -> str:
-    """The TOML config of the demo site: embedded broker, SQLite storage and the simulated devices."""
+def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int, story: DemoStory | None = None) -> str:
+    """The TOML config of the demo site: embedded broker, SQLite storage, the simulated devices, and the
+    inspections (checklists, the classrooms' UV lamps); with ``story``, its holiday and duty roster."""
     lines = [
         "# Written by `houqin demo`: the simulated kindergarten. Every houqin command works on it:",
         "#   houqin tail --config THIS_FILE      houqin query kitchen-fridge-1 --config THIS_FILE",
@@ -168,7 +171,75 @@ def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int) -> 
             f"location = {_toml_str(d.location)}",
             "",
         ]
-    return "\n".join(lines) + DEMO_RULES
+    return "\n".join(lines) + DEMO_RULES + demo_inspections_text(story)
+
+
+def demo_inspections_text(story: DemoStory | None) -> str:
+    """``[calendar]`` (the story's holiday) and ``[inspections]``: the classrooms' UV lamps, a daily, a weekly
+    and a closing checklist, and the holiday's duty roster."""
+    from gateway.calendar import WEEKDAYS
+
+    lines = [""]
+    if story is not None:
+        lines += ["[calendar]", f"holidays = [{_toml_str(f'{story.duty_days[0]}..{story.duty_days[-1]}')}]", ""]
+    lines += ["[inspections.disinfection]", 'window = "18:00-24:00"', 'min_duration = "30m"', ""]
+    for room, name, plug in CLASSROOMS:
+        lines += ["[[inspections.disinfection.rooms]]", f"id = {_toml_str(room)}", f"name = {_toml_str(name)}",
+                  f"plug = {_toml_str(plug)}", "lamp_hours_before = 310", ""]
+    weekday = WEEKDAYS[story.missed_weekly.weekday()] if story is not None else "mon"
+    lines += [DEMO_CHECKLISTS.strip("\n").replace("WEEKDAY", weekday), ""]
+    if story is not None:
+        first, *_, last = story.duty_days
+        lines += ["[inspections.holidays.duty]", f"{_toml_str(first.isoformat())} = {_toml_str(DUTY[0])}",
+                  f"{_toml_str(f'{first + timedelta(days=1)}..{last}')} = {_toml_str(DUTY[1])}", ""]
+    return "\n".join(lines)
+
+
+#: Who is on duty during the demo's holiday: its first day, then the weekend.
+DUTY = ("王园长", "刘师傅（门卫）")
+
+#: The demo's checklists: a daily round, the Monday-style weekly playground check (on the weekday of the last
+#: school day, so one is overdue) and the closing check before a holiday.
+DEMO_CHECKLISTS = """
+[[inspections.checklists]]
+id = "daily-round"
+name = "每日安全巡查"
+schedule = "daily"
+role = "facilities"
+window = "07:00-09:00"
+items = [
+    { id = "gate", text = "大门、围墙完好，门禁正常", devices = ["gate"] },
+    { id = "fridges", text = "厨房冰箱温度正常", devices = ["kitchen-fridge-1", "kitchen-fridge-2"] },
+    { id = "exits", text = "消防通道畅通，灭火器在位" },
+    { id = "sockets", text = "插座、电线无裸露破损" },
+]
+
+[[inspections.checklists]]
+id = "weekly-playground"
+name = "户外大型玩具、体育器械检查"
+schedule = "weekly"
+weekday = "WEEKDAY"
+role = "facilities"
+window = "07:00-10:00"
+items = [
+    { id = "slide", text = "滑梯、攀爬架牢固无松动" },
+    { id = "sports", text = "体育器械无破损、无锐角" },
+    { id = "mats", text = "地面软垫完好" },
+]
+
+[[inspections.checklists]]
+id = "holiday-closing"
+name = "放假前关闭检查"
+schedule = "before_holiday"
+role = "facilities"
+window = "15:00-18:00"
+items = [
+    { id = "water", text = "总水阀已关", devices = ["water-main"] },
+    { id = "power", text = "非必要电源已关", devices = ["power-main"] },
+    { id = "gas", text = "燃气总阀已关" },
+    { id = "doors", text = "门窗已锁好", devices = ["gate"] },
+]
+"""
 
 
 #: Tariffs (so the weekly report prices what was used) and the gate: the simulated reader's cards are
@@ -330,7 +401,8 @@ def run(args: argparse.Namespace) -> int:
                   "(or leave it out to take a free one)", file=sys.stderr)
             return 1
     config_path = base / "houqin.toml"
-    config_path.write_text(demo_config_text(base / "data", mqtt_port, dashboard_port), encoding="utf-8")
+    story = demo_story(time.time(), DEMO_TIMEZONE)
+    config_path.write_text(demo_config_text(base / "data", mqtt_port, dashboard_port, story), encoding="utf-8")
     try:
         cfg = load_config(config_path)
     except ConfigError as e:  # a bug in the demo's own config: say exactly what
@@ -340,11 +412,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     with stop_on_signals() as stop:
-        return _serve(cfg, config_path, args, stop, link_settings)
+        return _serve(cfg, config_path, args, stop, link_settings, story)
 
 
 def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threading.Event,
-           link_settings: Any) -> int:
+           link_settings: Any, story: DemoStory) -> int:
     from dashboard.component import serve_dashboard
     from gateway.app import build_gateway
 
@@ -357,13 +429,14 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
     history: BackfillResult | None = None
     try:
         if args.history > 0:
-            history = _fill_history(cfg, gw, args, stop)
+            history = _fill_history(cfg, gw, args, stop, story)
         start = None
         if args.start is not None and args.speed != 1.0:
             hour, minute = args.start
             start = last_school_day_at(time.time(), hour, minute, cfg.site.timezone)
+        # live UV lamps only in real time: sped up, their evening would fall in the wall clock's class hours
         site = SimulatedSite(start=start if start is not None else time.time(), seed=args.seed,
-                             timezone=cfg.site.timezone)
+                             timezone=cfg.site.timezone, story=story, lamps=args.speed == 1.0)
         site.continue_totals(_stored_totals(gw))
         _continue_temperatures(gw, site)
         site.use_lock_relay()  # the gateway decides the cards and pulses the gate's relay
@@ -423,7 +496,8 @@ def _serve(cfg: Config, config_path: Path, args: argparse.Namespace, stop: threa
     return 0
 
 
-def _fill_history(cfg: Config, gw: Any, args: argparse.Namespace, stop: threading.Event) -> BackfillResult:
+def _fill_history(cfg: Config, gw: Any, args: argparse.Namespace, stop: threading.Event,
+                  story: DemoStory) -> BackfillResult:
     """Backfill simulated history with a progress line; Ctrl-C stops it after the day being written."""
     now = time.time()
     tty = sys.stderr.isatty()
@@ -442,9 +516,10 @@ def _fill_history(cfg: Config, gw: Any, args: argparse.Namespace, stop: threadin
     print(f"filling {args.history:g} days (back to a Monday) of simulated history into {cfg.storage.path} "
           "(charts and reports start with weeks of data)...", file=sys.stderr, flush=True)
     result = backfill(cfg, gw.store, gw.events_db, days=args.history, end=now, seed=args.seed,
-                      leak=leak_window(now, cfg.site.timezone), progress=progress)
+                      leak=leak_window(now, cfg.site.timezone), progress=progress, story=story)
     if tty:
         print(file=sys.stderr)
+    seed_inspections(gw, story, result.start, now)
     if result.readings:
         print(f"history: {result.readings:,} readings over {result.days:.1f} days in {result.seconds:.1f} s",
               file=sys.stderr, flush=True)

@@ -18,12 +18,15 @@ import queue
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from demo.sim.base import DeviceModel, EventObs, Observation, StateObs
 from demo.sim.cold import FREEZER, FRIDGE, SAMPLE_FRIDGE, ColdStore
 from demo.sim.gate import Gate
 from demo.sim.meters import PowerMeter, WaterMeter
 from demo.sim.schedule import SchoolDay
+from demo.sim.uv import UvLamp
+from demo.story import IN_CLASS_ROOM, SHORT_ROOM
 from gateway.clock import Clock, SystemClock
 from gateway.contract import (
     OFFLINE,
@@ -36,6 +39,9 @@ from gateway.contract import (
     state_topic,
 )
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink, Will
+
+if TYPE_CHECKING:
+    from demo.story import DemoStory
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +70,20 @@ SITE_DEVICES: tuple[SimDevice, ...] = (
     SimDevice("gate", "gate", "大门", "门卫室"),
     SimDevice("gate-reader", "card_reader", "大门刷卡器", "门卫室"),
     SimDevice("gate-button", "exit_button", "大门出门按钮", "门卫室"),
+    *(SimDevice(f"uv-{room}", "uv_lamp", f"{name}紫外灯", name) for room, name in (
+        ("class-1", "小一班"), ("class-2", "中一班"), ("class-3", "大一班"))),
 )
+#: The classrooms with a UV lamp on a plug: (room id, room name, plug device id), in ``SITE_DEVICES``' order.
+CLASSROOMS: tuple[tuple[str, str, str], ...] = tuple(
+    (d.id.removeprefix("uv-"), d.location, d.id) for d in SITE_DEVICES if d.kind == "uv_lamp")
 
 
 class SimulatedSite:
     """The device models of the simulated kindergarten, moved together through simulated time."""
 
-    def __init__(self, *, start: float, seed: int = 1, timezone: str = "Asia/Shanghai") -> None:
-        self.day = SchoolDay(timezone)
+    def __init__(self, *, start: float, seed: int = 1, timezone: str = "Asia/Shanghai",
+                 story: DemoStory | None = None, lamps: bool = True) -> None:
+        self.day = SchoolDay(timezone, story.holidays if story is not None else ())
         self.seed = seed
         self.t = float(start)
         self._carry = 0.0
@@ -81,14 +93,22 @@ class SimulatedSite:
         self.water = WaterMeter("water-main", seed)
         self.power = PowerMeter("power-main", seed)
         self.gate = Gate("gate", "gate-reader", "gate-button", seed)
+        short = frozenset({story.short_day}) if story is not None else frozenset()
+        in_class = frozenset({story.in_class_day}) if story is not None else frozenset()
+        #: The classrooms' UV lamps (none with ``lamps=False``: a sped-up live demo would light them in the
+        #: wall clock's class hours, since the gateway stamps its readings on arrival).
+        self.lamps = [UvLamp(plug, seed, i, short if i == SHORT_ROOM else frozenset(),
+                             in_class if i == IN_CLASS_ROOM else frozenset())
+                      for i, (_, _, plug) in enumerate(CLASSROOMS)] if lamps else []
         self._models: list[DeviceModel] = [
-            *self.fridges.values(), self.freezer, self.sample_fridge, self.water, self.power, self.gate,
+            *self.fridges.values(), self.freezer, self.sample_fridge, self.water, self.power, self.gate, *self.lamps,
         ]
 
     @property
     def devices(self) -> tuple[SimDevice, ...]:
         """Every device this site reports as."""
-        return SITE_DEVICES
+        lit = {m.device for m in self.lamps}
+        return tuple(d for d in SITE_DEVICES if d.kind != "uv_lamp" or d.id in lit)
 
     def advance(self, seconds: float) -> list[Observation]:
         """Move simulated time forward by ``seconds``; return what the devices reported, in time order."""

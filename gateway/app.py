@@ -28,6 +28,14 @@ from gateway.file_modes import make_private
 from gateway.gate.service import Gate
 from gateway.homeassistant import HomeAssistantDiscovery
 from gateway.ingest import Ingest
+from gateway.inspections.build import build_disinfection
+from gateway.inspections.checklist_watch import ChecklistWatch
+from gateway.inspections.checklists import Checklists
+from gateway.inspections.duty import DutyRoster, DutyRouter
+from gateway.inspections.hazard_watch import HazardWatch
+from gateway.inspections.holiday_watch import HolidayWatch
+from gateway.inspections.ledger import Ledger
+from gateway.inspections.watch import DisinfectionWatch
 from gateway.link_settings import link_settings
 from gateway.model import BatchObserver
 from gateway.mqtt_link import MqttLink, Will
@@ -98,6 +106,14 @@ class Site:
     backup: NightlyBackup | None
     #: Home Assistant MQTT discovery; None unless ``[homeassistant] discovery = true``.
     discovery: HomeAssistantDiscovery | None
+    #: The disinfection record's watch over the rooms' UV lamp plugs (``[inspections.disinfection]``).
+    disinfection: DisinfectionWatch
+    #: The checklists' overdue alerts (``[[inspections.checklists]]``).
+    checklists: ChecklistWatch
+    #: The hazard ledger's overdue alerts.
+    hazards: HazardWatch
+    #: Water or power used during a holiday (``[inspections.holidays]``).
+    holidays: HolidayWatch
     #: Alert transitions and status to the district's central broker; None unless ``[uplink]`` is set.
     uplink: Uplink | None = None
 
@@ -222,6 +238,22 @@ def _build_parts(core: Gateway) -> Site:
         core.add_observer(discovery)
         core.add_component(discovery)
 
+    # Inspections: UV lamp sessions, the disinfection schedule and the "lamp on in class" alarm.
+    disinfection = DisinfectionWatch(build_disinfection(config, core.events_db, clock), store, alerting.service,
+                                     clock, config.site.locale)
+    core.add_observer(disinfection)
+    core.add_component(disinfection)
+    checklists = ChecklistWatch(Checklists(config, core.events_db, clock, store), alerting.service, clock,
+                                config.site.locale)
+    core.add_component(checklists)
+    hazards = HazardWatch(Ledger(config, core.events_db, clock), alerting.service, clock, config.site.locale)
+    core.add_component(hazards)
+    roster = DutyRoster(config, core.events_db, clock)  # the config's, or the latest saved on the page
+    holidays = HolidayWatch(config, store, alerting.service, clock, roster=roster)
+    core.add_component(holidays)
+    if config.inspections.holidays.duty_chains:  # on a roster day, the person on duty is told first
+        alerting.escalator.route_with(DutyRouter(config, roster).chain_for)
+
     uplink = None
     if config.uplink.enabled:
         uplink = Uplink(config, clock, alerting.service, central_store=core.central_store,
@@ -231,7 +263,8 @@ def _build_parts(core: Gateway) -> Site:
         core.add_component(uplink)
 
     return Site(core=core, alerting=alerting, storage_alerts=storage_alerts, reports=reports, gate=gate,
-                nightly=nightly, backup=backup, discovery=discovery, uplink=uplink)
+                nightly=nightly, backup=backup, discovery=discovery, disinfection=disinfection,
+                checklists=checklists, hazards=hazards, holidays=holidays, uplink=uplink)
 
 
 def _site_status(core: Gateway) -> SiteStatus:

@@ -30,6 +30,7 @@ from gateway.calendar import CalendarSettings
 from gateway.contract import METRICS, check_id
 from gateway.errors import ConfigError
 from gateway.gate.settings import GateSettings, check_gate
+from gateway.inspections.settings import InspectionsSettings, check_inspections
 from gateway.kinds import FORMATS, KINDS
 from gateway.notify.config import NotifySettings, check_notify
 from gateway.reports.settings import ReportsSettings, check_reports
@@ -417,6 +418,9 @@ class Config(_Section):
     """``[gate]``: card readers and relays, visitors, approval links, patrol routes (``gateway/gate/``)."""
     backup: BackupSettings = BackupSettings()
     """``[backup]``: the nightly backup of every database and secret file (``gateway/backup/``)."""
+    inspections: InspectionsSettings = InspectionsSettings()
+    """``[inspections]``: checklists, the hazard ledger, repairs, the disinfection record and holidays
+    (``gateway/inspections/``)."""
     uplink: UplinkSettings = UplinkSettings()
     """``[uplink]``: readings, alert transitions and status to the district's central store and broker
     (``gateway/uplink/``)."""
@@ -429,7 +433,8 @@ class Config(_Section):
             device_ids=[d.id for d in self.devices], devices=self.devices, sensors=self.sensors,
             channels=set(self.notify.channels), chains=set(self.notify.chains), rules=list(self.rules),
             notify=self.notify, reports=self.reports, gate=self.gate, storage=self.storage,
-            influxdb_given=self.influxdb is not None), (info.context or {}).get("translate", _english))
+            influxdb_given=self.influxdb is not None, inspections=self.inspections),
+            (info.context or {}).get("translate", _english))
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -476,6 +481,7 @@ class _Parts:
     gate: GateSettings | None
     storage: StorageSettings | None
     influxdb_given: bool
+    inspections: InspectionsSettings | None = None
 
 
 def cross_problems(parts: _Parts, translate: Translate = _english) -> list[str]:
@@ -495,6 +501,9 @@ def cross_problems(parts: _Parts, translate: Translate = _english) -> list[str]:
     if parts.reports is not None:
         problems += check_reports(parts.reports, parts.channels, parts.chains)
     problems += check_sensors(parts.devices, parts.sensors)
+    if parts.inspections is not None:
+        plugs = [d.id for d in parts.devices if "power_w" in KINDS[d.kind].metrics]
+        problems += check_inspections(parts.inspections, plugs, parts.device_ids, parts.chains)
     if parts.storage is not None and parts.storage.timeseries == "influxdb" and not parts.influxdb_given:
         problems.append('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
                         "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
@@ -554,7 +563,8 @@ def _partial_cross_problems(raw: Mapping[str, Any], translate: Translate = _engl
         sensors=[s for s in (_valid(SensorSettings, e) for e in _entries(raw, "sensors")) if s is not None],
         channels=_names(raw, "notify", "channels"), chains=_names(raw, "notify", "chains"), rules=rules,
         notify=_section(raw, "notify"), reports=_section(raw, "reports"), gate=_section(raw, "gate"),
-        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict)), translate)
+        storage=_section(raw, "storage"), influxdb_given=isinstance(raw.get("influxdb"), dict),
+        inspections=_section(raw, "inspections")), translate)
 
 
 def default_config_path() -> Path:

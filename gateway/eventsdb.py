@@ -4,7 +4,7 @@ Migrations are the numbered files ``gateway/migrations/NNNN_name.sql``, applied 
 Number blocks by concern, so parallel work never collides: 0001-0009 foundation (ingest, dead
 letters, meters), 0010-0019 alerts and notifications, 0020-0029 storage/outbox, 0030-0039 dashboard
 (users, sessions, audit), 0040-0049 reports, samples and sheets, 0050-0059 gate (cards, visitors,
-patrols, handover).
+patrols, handover), 0060-0069 inspections (disinfection, checklists, hazards, repairs).
 """
 
 from __future__ import annotations

@@ -88,6 +88,8 @@ KINDS: Mapping[str, DeviceKind] = {k.id: k for k in (
     DeviceKind("leak", "leak sensor", "utilities", ("water_leak",)),
     DeviceKind("door", "door", "gate", ("contact",), sensor_types=_GATE_PARTS),
     DeviceKind("relay", "relay", "gate", sensor_types=("relay",), event_only=True),
+    # A smart plug feeding a room's UV lamp: its power makes the disinfection record (gateway/inspections).
+    DeviceKind("uv_lamp", "UV lamp", "other", ("power_w",)),
 )}
 
 

@@ -28,6 +28,11 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/reports/weekly", "Weekly report"),
     ("/cold/sheet", "Cold-storage sheet"),
     ("/samples", "Food samples"),
+    ("/disinfection", "Disinfection"),
+    ("/checks", "Checklists"),
+    ("/hazards", "Hazard ledger"),
+    ("/repairs", "Repairs"),
+    ("/holidays", "Holidays"),
     ("/admin", "Admin"),
 )
 

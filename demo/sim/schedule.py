@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 #: Water use on a school day by local hour (L/min averaged): arrival, lunch, nap, cleaning, night ~0.
@@ -24,8 +25,10 @@ POWER_W_BY_HOUR: tuple[float, ...] = (
 class SchoolDay:
     """Local time facts for one site: weekday or not, hour of day, kitchen and gate rush hours."""
 
-    def __init__(self, timezone: str = "Asia/Shanghai") -> None:
+    def __init__(self, timezone: str = "Asia/Shanghai", holidays: Iterable[date] = ()) -> None:
         self.tz = ZoneInfo(timezone)
+        #: Weekdays the school is closed (the demo's holiday): used like a weekend.
+        self.holidays = frozenset(holidays)
 
     def local(self, t: float) -> datetime:
         """``t`` (Unix s) as a local datetime."""
@@ -37,8 +40,9 @@ class SchoolDay:
         return d.hour + d.minute / 60 + d.second / 3600
 
     def school_day(self, t: float) -> bool:
-        """Monday to Friday (holidays and make-up days are the calendar's business, not the simulator's)."""
-        return self.local(t).weekday() < 5
+        """Monday to Friday except ``holidays`` (make-up days are the calendar's business, not the simulator's)."""
+        d = self.local(t)
+        return d.weekday() < 5 and (not self.holidays or d.date() not in self.holidays)
 
     def _profile(self, t: float, table: tuple[float, ...]) -> float:
         h = self.hour(t)

@@ -42,6 +42,22 @@ class Escalator:
         self._lock = threading.Lock()
         self._refreshed_at = clock.now()
         self._escalations: Listeners[[Alert, int]] = Listeners("escalation listener")
+        self._route: Callable[[Alert, ChainSettings | None], ChainSettings | None] | None = None
+
+    def route_with(self, route: Callable[[Alert, ChainSettings | None], ChainSettings | None]) -> None:
+        """Let ``route(alert, its configured chain)`` choose the chain an alert walks (e.g. the person on duty
+        first during a holiday); it must answer the same for the same alert every time (steps are counted)."""
+        self._route = route
+
+    def _chain(self, a: Alert) -> ChainSettings | None:
+        chain = self.chains.get(a.chain or "")
+        if self._route is None:
+            return chain
+        try:
+            return self._route(a, chain)
+        except Exception:  # a routing bug must not silence the alert: its own chain still works
+            log.exception("routing alert %d failed; it walks its own chain", a.id)
+            return chain
 
     def add_listener(self, listener: Callable[[Alert, int], None]) -> None:
         """Call ``listener(alert, step)`` when an alert goes on to step 2, 3, ... of its chain (quick, never raises)."""
@@ -58,7 +74,7 @@ class Escalator:
         # The fast path of a new alert: queue its immediate steps first and record them while the
         # message is already on its way, so the first notification does not wait for an fsync. Only
         # a crash in those few milliseconds could send it again after the restart.
-        chain = self.chains.get(a.chain or "")
+        chain = self._chain(a)
         if chain is None:
             self.sync()
             return
@@ -78,7 +94,7 @@ class Escalator:
         with self._lock:
             for p in self.store.notify_progress():
                 a = p.alert
-                chain = self.chains.get(a.chain or "")
+                chain = self._chain(a)
                 if a.state != "active" or chain is None or not p.steps_sent:
                     continue
                 channels = self.dispatcher.channels
@@ -109,7 +125,7 @@ class Escalator:
 
     def _one(self, p: NotifyProgress, now: float) -> None:
         a = p.alert
-        chain = self.chains.get(a.chain or "")
+        chain = self._chain(a)
         if chain is None:
             log.error("alert %d names chain %r, which is not in [notify.chains]; nobody is notified", a.id, a.chain)
             self.store.mark_done(a.id, now, "not notified", f"no chain {a.chain!r}")

@@ -11,16 +11,20 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import httpx
 import pytest
 
 from demo.command import _stored_totals, demo_config_text, last_school_day_at
 from demo.simulator import SITE_DEVICES
+from demo.story import demo_story
 from gateway.cli import main
 from gateway.config import load_config
+from tests.dashboard.helpers import login
 from tests.mosquitto import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,6 +49,10 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     config = demo_dir / "houqin.toml"
+    said: list[str] = []  # what the demo printed (read as it comes: the banner names the login)
+    reader = threading.Thread(target=lambda: said.extend(iter(proc.stdout.readline, "")) if proc.stdout else None,
+                              daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 120  # 8 to 14 days of history first
         fridge: list[dict[str, object]] = []
@@ -85,15 +93,19 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
             opened = [r for r in query(capsys, config, "gate", "--metric", "contact") if r["value"] == "open"]
             time.sleep(0.25)
         assert opened, "the simulated gate never opened"
+        inspections_on_the_pages(web_port, said, demo_story(time.time(), cfg.site.timezone))
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         try:
-            out, _ = proc.communicate(timeout=60)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-            out, _ = proc.communicate()
-            pytest.fail(f"the demo did not stop on Ctrl-C:\n{out}")
+            proc.wait()
+            reader.join(10)
+            pytest.fail(f"the demo did not stop on Ctrl-C:\n{''.join(said)}")
+        reader.join(10)
+        out = "".join(said)
     assert proc.returncode == 0, out
     assert str(config) in out and "tail --config" in out
     assert "stopped" in out
@@ -120,6 +132,36 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
         store.close()
     assert totals["water-main"] >= totals_seen[-1]
     assert set(totals) == {"water-main", "power-main"}
+
+
+def inspections_on_the_pages(port: int, said: list[str], story: object) -> None:
+    """The demo's checklists, hazards, repairs, disinfection record and holiday, as the demo user sees them."""
+    from demo.story import DemoStory
+
+    assert isinstance(story, DemoStory)
+    password = next(line.split("password: ", 1)[1].strip() for line in list(said) if "password: " in line)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        assert login(client, "demo", password).status_code == 303
+
+        def page(url: str) -> str:
+            r = client.get(url)
+            assert r.status_code == 200, (url, r.text[:500])
+            return r.text
+
+        checks = page("/checks")
+        assert "每日安全巡查" in checks and "放假前关闭检查" in checks
+        assert checks.count("已超时") == 1 and 'light-red" href="/checks/weekly-playground"' in checks
+        hazards = page("/hazards")
+        assert "大型滑梯护栏松动" in hazards and "楼梯扶手松动" in hazards and "中一班插座面板破裂" in hazards
+        repairs = page("/repairs")
+        assert "水龙头关不紧" in repairs and "日光灯不亮" in repairs
+        month = story.short_day.strftime("%Y-%m")
+        assert "时间不足" in page(f"/disinfection?room=class-2&month={month}")
+        assert "幼儿在室" in page(f"/disinfection?room=class-3&month={story.in_class_day:%Y-%m}")
+        alerts = page("/alerts")
+        assert "幼儿在室时紫外线灯开启" in alerts and "消毒时间不足" in alerts
+        holidays = page("/holidays")
+        assert "王园长" in holidays and "刘师傅（门卫）" in holidays
 
 
 def listening(port: int) -> bool:

@@ -32,6 +32,7 @@ SENT: dict[str, tuple[dict[str, Any], str | None]] = {
     "leak": ({"water_leak": "leak", "battery_pct": 90.0}, None),
     "door": ({"contact": "closed"}, None),
     "relay": ({}, "fault"),
+    "uv_lamp": ({"power_w": 28.0}, None),
 }
 
 

@@ -1,0 +1,96 @@
+"""Hazard ledger and repairs through HTTP: a hazard reported, rectified by its owner, confirmed by the head;
+a leak alert turned into a repair with one tap; a guard reports a fault, the 水电工 takes and closes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.alerts.store import OpenRequest
+from tests.dashboard.helpers import login_ok
+from tests.inspections.test_checklists import Kitchen
+from tests.inspections.test_checks_pages import app_for
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[Kitchen, TestClient]]:
+    k = Kitchen(tmp_path)
+    with TestClient(app_for(k)) as c:
+        yield k, c
+    k.close()
+
+
+def relogin(c: TestClient, name: str) -> str:
+    c.post("/logout", data={"csrf_token": c.get("/api/me").json()["csrf_token"]})
+    return login_ok(c, name)
+
+
+def test_a_hazard_from_report_to_closed(web: tuple[Kitchen, TestClient]) -> None:
+    _k, c = web
+    token = login_ok(c, "ada")
+    bad = c.post("/hazards", data={"csrf_token": token, "place": "", "description": "", "level": "general",
+                                   "owner": "zhao"})
+    assert bad.status_code == 400 and "place: say where it is" in bad.text
+    r = c.post("/hazards", data={"csrf_token": token, "place": "二楼楼梯", "description": "扶手松动",
+                                 "level": "major", "owner": "zhao", "deadline": "2026-11-05"}, follow_redirects=False)
+    assert r.status_code == 303
+    (h,) = c.get("/api/hazards").json()
+    assert (h["status"], h["level"], h["owner"], h["overdue"]) == ("open", "major", "zhao", False)
+    token = relogin(c, "zhao")  # the owner, who reads English here
+    page = c.get("/hazards").text
+    assert "扶手松动" in page and "Rectified: ask to close" in page
+    assert c.post(f"/hazards/{h['id']}/close_requested", data={"csrf_token": token, "note": "已加固"},
+                  follow_redirects=False).status_code == 303
+    assert c.post(f"/hazards/{h['id']}/closed", data={"csrf_token": token}).status_code == 409  # not the head
+    token = relogin(c, "ada")
+    assert 'id="close-' in c.get("/hazards").text
+    assert c.post(f"/hazards/{h['id']}/closed", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    assert c.get("/api/hazards").json()[0]["status"] == "closed"
+
+
+def test_one_tap_repair_from_a_leak_alert(web: tuple[Kitchen, TestClient]) -> None:
+    k, c = web
+    leak = k.alerts.raise_alert(OpenRequest(rule="night-leak", device="water", kind="continuous_flow",
+                                            severity="major", chain=None, metric="flow_lpm", value=3.0,
+                                            detail="持续用水超过 2小时（疑似漏水）", since=k.clock.now()))
+    other = k.alerts.raise_alert(OpenRequest(rule="too-warm", device="fridge-1", kind="threshold", severity="major",
+                                             chain=None, metric="temperature", value=9.0, detail="9 °C",
+                                             since=k.clock.now()))
+    token = login_ok(c, "li")  # the kitchen saw the leak: one tap
+    page = c.get("/repairs").text
+    assert "一键报修" in page and f"repair-alert-{leak.id}" in page and f"repair-alert-{other.id}" not in page
+    r = c.post(f"/repairs/from-alert/{leak.id}", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    again = c.post(f"/repairs/from-alert/{leak.id}", data={"csrf_token": token}, follow_redirects=False)
+    assert again.headers["location"] == r.headers["location"]  # one repair per alert
+    (rep,) = c.get("/api/repairs").json()
+    assert (rep["place"], rep["what"], rep["alert_id"], rep["reported_by"]) == (
+        "总水表", "持续用水超过 2小时（疑似漏水）", leak.id, "李阿姨")
+    assert f"repair-alert-{leak.id}" not in c.get("/repairs").text
+    assert c.post(f"/repairs/from-alert/{other.id}", data={"csrf_token": token}).status_code == 409
+    assert c.post(f"/repairs/{rep['id']}/taken", data={"csrf_token": token}).status_code == 403
+
+
+def test_a_guard_reports_the_fixer_takes_and_closes(web: tuple[Kitchen, TestClient]) -> None:
+    _k, c = web
+    token = login_ok(c, "wang")
+    assert c.get("/hazards").status_code == 403
+    r = c.post("/repairs", data={"csrf_token": token, "place": "门卫室", "what": "灯不亮"}, follow_redirects=False)
+    assert r.status_code == 303
+    (rep,) = c.get("/api/repairs").json()
+    token = relogin(c, "zhao")
+    assert c.post(f"/repairs/{rep['id']}/taken", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    assert c.post(f"/repairs/{rep['id']}/done", data={"csrf_token": token}).status_code == 409  # no note
+    assert c.post(f"/repairs/{rep['id']}/done", data={"csrf_token": token, "note": "更换灯管"},
+                  follow_redirects=False).status_code == 303
+    (done,) = c.get("/api/repairs").json()
+    assert (done["status"], done["taken_by"], done["steps"][-1]["note"]) == ("done", "zhao", "更换灯管")
+
+
+def test_a_repair_from_an_alert_that_does_not_exist(web: tuple[Kitchen, TestClient]) -> None:
+    _k, c = web
+    token = login_ok(c, "zhao")
+    assert c.post("/repairs/from-alert/424242", data={"csrf_token": token}).status_code == 404
