@@ -1,0 +1,172 @@
+"""The district service's web app, assembled from the dashboard's parts: its accounts, sessions, CSRF checks,
+login throttling, security headers, templates and catalogs, with the district's roles and pages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+from argon2 import PasswordHasher
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from dashboard.body_limit import BodyLimit
+from dashboard.context import DashboardContext
+from dashboard.deps import Ctx, Forbidden, LoginRequired, Me, authorize
+from dashboard.routes import auth
+from dashboard.routes.common import render_page
+from dashboard.security import SESSION_COOKIE, SecurityHeaders
+from dashboard.services import DashboardServices
+from dashboard.templating import static_dir
+from district import roles
+from district.board import SiteBoard
+from district.central_store import CentralStore
+from district.overview import SEVERITIES, SiteRow, rows
+from gateway.clock import Clock
+from gateway.config import Config, parse_config
+from gateway.district_settings import DistrictSettings
+from gateway.errors import HouqinError
+from gateway.eventsdb import EventsDB
+from gateway.gate.service import Gate
+
+log = logging.getLogger(__name__)
+
+#: The central store is asked for the last readings at most this often (500 sites, 20 screens: one query).
+READINGS_EVERY_S = 15.0
+#: How far back the last reading is looked for.
+READINGS_WINDOW_S = 7 * 86400.0
+
+
+def district_site_config(settings: DistrictSettings) -> Config:
+    """The stand-in site config the dashboard's parts read the name, time zone, language and data folder from."""
+    return parse_config({"site": {"id": "district", "name": settings.name, "timezone": settings.timezone,
+                                  "locale": settings.locale},
+                         "storage": {"dir": settings.data_dir},
+                         "dashboard": settings.web.model_dump(mode="json")}, "district.toml")
+
+
+class DistrictView:
+    """The Overview's data: the board's states and the store's last readings (cached a little)."""
+
+    def __init__(self, settings: DistrictSettings, board: SiteBoard, store: CentralStore | None, clock: Clock) -> None:
+        self.settings = settings
+        self.board = board
+        self.store = store
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._readings: dict[str, float] = {}
+        self._readings_at = float("-inf")
+        #: The central store's last failure, shown on the page until a query succeeds.
+        self.store_error = ""
+
+    def last_readings(self) -> dict[str, float]:
+        """Site -> newest reading, from the store at most every ``READINGS_EVERY_S``."""
+        now = self.clock.now()
+        with self._lock:
+            if self.store is not None and now - self._readings_at >= READINGS_EVERY_S:
+                try:
+                    self._readings = self.store.last_readings(now - READINGS_WINDOW_S, now)
+                    self.store_error = ""
+                except HouqinError as e:
+                    log.warning("district: %s", e)
+                    self.store_error = str(e)
+                self._readings_at = now
+            return dict(self._readings)
+
+    def rows(self) -> list[SiteRow]:
+        """The Overview's rows, what needs a call first."""
+        return rows(self.settings, self.board.snapshot(), self.last_readings(), self.clock.now())
+
+
+def _templates_dir() -> str:
+    return str(resources.files("district") / "templates")
+
+
+def _static_dir() -> str:
+    return str(resources.files("district") / "static")
+
+
+def create_district_app(settings: DistrictSettings, view: DistrictView, events_db: EventsDB, *,
+                        hasher: PasswordHasher | None = None) -> FastAPI:
+    """Build the district service on ``view`` (board and store) with users in ``events_db``."""
+    config = district_site_config(settings)
+    clock = view.clock
+    services = DashboardServices(config=config, events_db=events_db, clock=clock, gate=Gate(config, events_db, clock))
+    ctx = DashboardContext.build(services, settings.web, hasher, roles=roles.ROLES, admin_role=roles.ADMIN,
+                                 template_dirs=(_templates_dir(),))
+    ctx.allowed = roles.allowed
+    ctx.nav = roles.nav_for
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx.hub.bind(asyncio.get_running_loop())
+        ctx.sessions.purge_expired()
+        yield
+        ctx.hub.close()
+
+    app = FastAPI(title="Houqin district", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan,
+                  dependencies=[Depends(authorize)])
+    app.state.ctx = ctx
+    app.state.view = view
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, hsts=settings.web.tls)
+    app.mount("/static/district", StaticFiles(directory=_static_dir()), name="district-static")
+    app.mount("/static", StaticFiles(directory=static_dir()), name="static")
+    app.include_router(auth.router)
+    app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path == "/sites" or request.method != "GET":
+            resp: Response = JSONResponse({"detail": "login required"}, status_code=401)
+        else:
+            resp = RedirectResponse("/login", status_code=303)
+        if request.cookies.get(SESSION_COOKIE):
+            resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(request: Request, exc: Forbidden) -> Response:
+        log.info("district: refused %s %s: %s", request.method, request.url.path, exc.reason)
+        return JSONResponse({"detail": exc.reason}, status_code=403)
+
+    return app
+
+
+router = APIRouter(include_in_schema=False)
+
+
+def _view(request: Request) -> DistrictView:
+    view: DistrictView = request.app.state.view
+    return view
+
+
+def _page_data(view: DistrictView) -> dict[str, Any]:
+    site_rows = view.rows()
+    return {"rows": site_rows, "severities": SEVERITIES, "store_error": view.store_error,
+            "calls": sum(1 for r in site_rows if r.urgency <= 1)}
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(request: Request, ctx: Ctx, me: Me) -> Response:
+    """Every site on one screen, what needs a phone call first; ``district.js`` refreshes the table."""
+    return render_page(request, ctx, me, "district_overview.html", page="district", **_page_data(_view(request)))
+
+
+@router.get("/sites", response_class=HTMLResponse)
+def sites_fragment(request: Request, ctx: Ctx, me: Me) -> Response:
+    """The Overview's table alone, for the page's live refresh."""
+    return render_page(request, ctx, me, "_district_sites.html", **_page_data(_view(request)))
+
+
+@router.get("/api/overview")
+def api_overview(request: Request) -> dict[str, Any]:
+    """The Overview as JSON: every site, what needs a phone call first."""
+    view = _view(request)
+    return {"sites": [r.doc() for r in view.rows()], "store_error": view.store_error}

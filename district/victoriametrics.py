@@ -1,0 +1,50 @@
+"""The central store on VictoriaMetrics (its Prometheus query API, MetricsQL), where the sites' uplinks write
+through its InfluxDB endpoint: series ``houqin_<metric>`` with labels ``site``, ``device``, ``kind``, ``db``."""
+
+from __future__ import annotations
+
+import httpx
+
+from gateway.district_settings import CentralStoreSettings
+from gateway.errors import StoreError
+
+
+def _label(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class VictoriaMetricsStore:
+    """Reads the sites' series over ``/api/v1/query``."""
+
+    def __init__(self, settings: CentralStoreSettings) -> None:
+        self.settings = settings
+        self._client = httpx.Client(base_url=settings.url, timeout=settings.timeout)
+        self._match = f'{{__name__=~"houqin_.+",db={_label(settings.database)}}}'
+
+    def _query(self, q: str, at: float | None = None) -> list[dict[str, object]]:
+        params: dict[str, str] = {"query": q}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        try:
+            r = self._client.post("/api/v1/query", data=params)
+            r.raise_for_status()
+        except httpx.HTTPError as e:
+            raise StoreError(f"the central store at {self.settings.url} did not answer a query: {e}") from None
+        result: list[dict[str, object]] = r.json().get("data", {}).get("result", [])
+        return result
+
+    def last_readings(self, start: float, end: float) -> dict[str, float]:
+        """Site -> newest sample's time in ``(start, end]`` (``tlast_over_time``, evaluated at ``end``)."""
+        window = max(1, int(end - start))
+        rows = self._query(f"max by (site) (tlast_over_time({self._match}[{window}s]))", at=end)
+        out: dict[str, float] = {}
+        for row in rows:
+            site = str(row.get("metric", {}).get("site", ""))  # type: ignore[attr-defined]
+            value = row.get("value")
+            if site and isinstance(value, list):
+                out[site] = float(value[1])
+        return out
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._client.close()
