@@ -8,11 +8,14 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import asdict
+from datetime import datetime
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -27,6 +30,7 @@ from dashboard.templating import static_dir
 from district import roles
 from district.board import SiteBoard
 from district.central_store import CentralStore
+from district.cold_chain import ColdRow, cold_chain
 from district.overview import SEVERITIES, SiteRow, rows
 from gateway.clock import Clock
 from gateway.config import Config, parse_config
@@ -34,6 +38,7 @@ from gateway.district_settings import DistrictSettings
 from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
 from gateway.gate.service import Gate
+from gateway.reports.weekly import Week, parse_week, week_containing
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +168,47 @@ def overview(request: Request, ctx: Ctx, me: Me) -> Response:
 def sites_fragment(request: Request, ctx: Ctx, me: Me) -> Response:
     """The Overview's table alone, for the page's live refresh."""
     return render_page(request, ctx, me, "_district_sites.html", **_page_data(_view(request)))
+
+
+def _week(view: DistrictView, week: str | None) -> Week:
+    tz = ZoneInfo(view.settings.timezone)
+    if week:
+        try:
+            return parse_week(week, tz)
+        except ValueError as e:
+            raise HTTPException(422, str(e)) from None
+    return week_containing(datetime.fromtimestamp(view.clock.now(), tz).date(), tz)
+
+
+def _cold_rows(view: DistrictView, week: Week) -> list[ColdRow]:
+    if view.store is None:
+        return []
+    return cold_chain(view.settings, view.store, week.start, min(week.end, view.clock.now()))
+
+
+@router.get("/cold", response_class=HTMLResponse)
+def cold_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Response:
+    """Per site, this week (or ``?week=2026-W49``): each cold appliance's share of time in range, its excursions."""
+    view = _view(request)
+    w = _week(view, week)
+    try:
+        cold_rows, error = _cold_rows(view, w), ""
+    except HouqinError as e:
+        cold_rows, error = [], str(e)
+    return render_page(request, ctx, me, "district_cold.html", page="district-cold", week=w, rows=cold_rows,
+                       store_missing=view.store is None, store_error=error, prev=w.shifted(-1).label,
+                       next=w.shifted(1).label if w.end <= view.clock.now() else "")
+
+
+@router.get("/api/cold")
+def api_cold(request: Request, week: str | None = None) -> dict[str, Any]:
+    """The cold-chain table as JSON."""
+    view = _view(request)
+    w = _week(view, week)
+    try:
+        return {"week": w.label, "appliances": [asdict(r) for r in _cold_rows(view, w)]}
+    except HouqinError as e:
+        raise HTTPException(503, str(e)) from None
 
 
 @router.get("/api/overview")

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from gateway.district_settings import CentralStoreSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One device's readings of one metric at one site, oldest first."""
+
+    site: str
+    device: str
+    kind: str
+    points: list[tuple[float, float]] = field(default_factory=list)
 
 
 class CentralStore(Protocol):
@@ -12,6 +24,10 @@ class CentralStore(Protocol):
 
     def last_readings(self, start: float, end: float) -> dict[str, float]:
         """Site -> time of its newest reading in ``(start, end]`` (sites without one are left out)."""
+        ...
+
+    def series(self, metric: str, kinds: Sequence[str], start: float, end: float) -> list[Series]:
+        """Every series of ``metric`` from devices of ``kinds`` with points in ``[start, end)``."""
         ...
 
     def close(self) -> None:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import httpx
 
+from district.central_store import Series
 from gateway.contract import METRICS
 from gateway.district_settings import CentralStoreSettings
 from gateway.errors import StoreError
 
 #: The measurement the sites' uplinks write (``[uplink.store] measurement``'s default).
 MEASUREMENT = "houqin"
+
+
+def _string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _ident(name: str) -> str:
@@ -46,6 +53,22 @@ class InfluxQLStore:
                 for row in series.get("values", []):
                     if site:
                         out[site] = max(out.get(site, 0.0), float(row[0]) / 1000)
+        return out
+
+    def series(self, metric: str, kinds: Sequence[str], start: float, end: float) -> list[Series]:
+        """Raw points of ``metric`` per site and device (``GROUP BY`` the tags)."""
+        if not kinds:
+            return []
+        which = " OR ".join(f"\"kind\" = {_string(k)}" for k in kinds)
+        q = (f"SELECT {_ident(metric)} FROM {_ident(MEASUREMENT)} WHERE time >= {int(start * 1000)}ms AND "
+             f"time < {int(end * 1000)}ms AND ({which}) GROUP BY \"site\", \"device\", \"kind\"")
+        out = []
+        for result in self._query(q):
+            for s in result.get("series", []) or []:  # type: ignore[attr-defined]
+                tags = s.get("tags", {})
+                points = [(float(t) / 1000, float(v)) for t, v in s.get("values", []) if v is not None]
+                out.append(Series(str(tags.get("site", "")), str(tags.get("device", "")), str(tags.get("kind", "")),
+                                  points))
         return out
 
     def close(self) -> None:

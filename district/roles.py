@@ -17,13 +17,15 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/"): _ALL,
     ("GET", "/sites"): _ALL,
     ("GET", "/api/overview"): _ALL,
+    ("GET", "/cold"): _ALL,
+    ("GET", "/api/cold"): _ALL,
     ("POST", "/logout"): _ALL,
     ("POST", "/account/locale"): _ALL,
     ("POST", "/account/password"): _ALL,
 }
 
 #: Navigation entries: (path, English label).
-NAV: tuple[tuple[str, str], ...] = (("/", "Overview"),)
+NAV: tuple[tuple[str, str], ...] = (("/", "Overview"), ("/cold", "Cold chain"))
 
 
 def allowed(role: str, method: str, path: str) -> bool:

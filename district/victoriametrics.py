@@ -3,8 +3,13 @@ through its InfluxDB endpoint: series ``houqin_<metric>`` with labels ``site``, 
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Sequence
+
 import httpx
 
+from district.central_store import Series
 from gateway.district_settings import CentralStoreSettings
 from gateway.errors import StoreError
 
@@ -43,6 +48,30 @@ class VictoriaMetricsStore:
             value = row.get("value")
             if site and isinstance(value, list):
                 out[site] = float(value[1])
+        return out
+
+    def series(self, metric: str, kinds: Sequence[str], start: float, end: float) -> list[Series]:
+        """Raw samples of ``houqin_<metric>`` per site and device (``/api/v1/export``, deduplicated)."""
+        if not kinds:
+            return []
+        match = (f'houqin_{metric}{{db={_label(self.settings.database)},'
+                 f'kind=~{_label("|".join(re.escape(k) for k in kinds))}}}')
+        try:
+            r = self._client.post("/api/v1/export", data={"match[]": match, "start": f"{start:.3f}",
+                                                          "end": f"{end - 0.001:.3f}"})
+            r.raise_for_status()
+        except httpx.HTTPError as e:
+            raise StoreError(f"the central store at {self.settings.url} did not answer an export: {e}") from None
+        out = []
+        for line in r.text.splitlines():
+            if not line.strip():
+                continue
+            doc = json.loads(line)
+            labels = doc.get("metric", {})
+            points = sorted((t / 1000, float(v)) for t, v in zip(doc.get("timestamps", []), doc.get("values", []),
+                                                                 strict=False) if start <= t / 1000 < end)
+            out.append(Series(str(labels.get("site", "")), str(labels.get("device", "")), str(labels.get("kind", "")),
+                              points))
         return out
 
     def close(self) -> None:

@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from district.service import DistrictService
 from gateway.alerts.model import Alert
 from gateway.cli import main
@@ -51,6 +53,16 @@ def running_service(toml: Path) -> Iterator[DistrictService]:
         yield service
     finally:
         service.stop()
+
+
+def logged_in(service: DistrictService, user: str) -> httpx.Client:
+    """A client logged in through the login form (its CSRF cookie and an Origin header, as a browser sends)."""
+    client = httpx.Client(base_url=service.url, follow_redirects=False)
+    token = client.get("/login").cookies["houqin_login_csrf"]
+    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
+                    headers={"Origin": service.url})
+    assert r.status_code == 303, r.text
+    return client
 
 
 class SitePublisher:

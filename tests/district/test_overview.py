@@ -13,11 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from district.service import DistrictService
 from gateway.cli import main
 from tests.browser import chromium, login, shot
-from tests.dashboard.helpers import PASSWORD
-from tests.district.helpers import SitePublisher, add_user, running_service, service_toml
+from tests.district.helpers import SitePublisher, add_user, logged_in, running_service, service_toml
 from tests.uplink.central import CentralBroker
 from tests.victoriametrics import VictoriaMetrics
 from tests.waiting import wait_for
@@ -48,16 +46,6 @@ def overview(client: httpx.Client) -> list[dict[str, Any]]:
     assert r.status_code == 200, r.text
     sites: list[dict[str, Any]] = r.json()["sites"]
     return sites
-
-
-def logged_in(service: DistrictService, user: str) -> httpx.Client:
-    client = httpx.Client(base_url=service.url, follow_redirects=False)
-    page = client.get("/login")
-    token = page.cookies["houqin_login_csrf"]
-    r = client.post("/login", data={"username": user, "password": PASSWORD, "csrf_token": token},
-                    headers={"Origin": service.url})
-    assert r.status_code == 303, r.text
-    return client
 
 
 def test_no_default_account_and_district_roles(central: CentralBroker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
