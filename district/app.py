@@ -32,6 +32,7 @@ from district.board import SiteBoard
 from district.central_store import CentralStore
 from district.cold_chain import ColdRow, cold_chain
 from district.overview import SEVERITIES, SiteRow, rows
+from district.saving import saving
 from gateway.clock import Clock
 from gateway.config import Config, parse_config
 from gateway.district_settings import DistrictSettings
@@ -207,6 +208,34 @@ def api_cold(request: Request, week: str | None = None) -> dict[str, Any]:
     w = _week(view, week)
     try:
         return {"week": w.label, "appliances": [asdict(r) for r in _cold_rows(view, w)]}
+    except HouqinError as e:
+        raise HTTPException(503, str(e)) from None
+
+
+@router.get("/saving", response_class=HTMLResponse)
+def saving_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Response:
+    """Per site, this week (or ``?week=``): water per child and school day, electricity per m² and per child, ranked."""
+    view = _view(request)
+    w = _week(view, week)
+    try:
+        saving_rows = saving(view.settings, view.store, w, view.clock.now()) if view.store is not None else []
+        error = ""
+    except HouqinError as e:
+        saving_rows, error = [], str(e)
+    return render_page(request, ctx, me, "district_saving.html", page="district-saving", week=w, rows=saving_rows,
+                       store_missing=view.store is None, store_error=error, prev=w.shifted(-1).label,
+                       next=w.shifted(1).label if w.end <= view.clock.now() else "")
+
+
+@router.get("/api/saving")
+def api_saving(request: Request, week: str | None = None) -> dict[str, Any]:
+    """The saving table as JSON."""
+    view = _view(request)
+    w = _week(view, week)
+    if view.store is None:
+        return {"week": w.label, "sites": []}
+    try:
+        return {"week": w.label, "sites": [asdict(r) for r in saving(view.settings, view.store, w, view.clock.now())]}
     except HouqinError as e:
         raise HTTPException(503, str(e)) from None
 

@@ -30,6 +30,10 @@ class CentralStore(Protocol):
         """Every series of ``metric`` from devices of ``kinds`` with points in ``[start, end)``."""
         ...
 
+    def totals(self, metric: str, kinds: Sequence[str], start: float, end: float) -> dict[str, float]:
+        """Site -> sum of ``metric`` over devices of ``kinds`` in ``[start, end)``, added up by the store."""
+        ...
+
     def close(self) -> None:
         """Release the HTTP client."""
         ...

@@ -55,13 +55,17 @@ class InfluxQLStore:
                         out[site] = max(out.get(site, 0.0), float(row[0]) / 1000)
         return out
 
+    @staticmethod
+    def _where(kinds: Sequence[str], start: float, end: float) -> str:
+        which = " OR ".join(f"\"kind\" = {_string(k)}" for k in kinds)
+        return f"time >= {int(start * 1000)}ms AND time < {int(end * 1000)}ms AND ({which})"
+
     def series(self, metric: str, kinds: Sequence[str], start: float, end: float) -> list[Series]:
         """Raw points of ``metric`` per site and device (``GROUP BY`` the tags)."""
         if not kinds:
             return []
-        which = " OR ".join(f"\"kind\" = {_string(k)}" for k in kinds)
-        q = (f"SELECT {_ident(metric)} FROM {_ident(MEASUREMENT)} WHERE time >= {int(start * 1000)}ms AND "
-             f"time < {int(end * 1000)}ms AND ({which}) GROUP BY \"site\", \"device\", \"kind\"")
+        q = (f"SELECT {_ident(metric)} FROM {_ident(MEASUREMENT)} WHERE {self._where(kinds, start, end)} "
+             "GROUP BY \"site\", \"device\", \"kind\"")
         out = []
         for result in self._query(q):
             for s in result.get("series", []) or []:  # type: ignore[attr-defined]
@@ -69,6 +73,21 @@ class InfluxQLStore:
                 points = [(float(t) / 1000, float(v)) for t, v in s.get("values", []) if v is not None]
                 out.append(Series(str(tags.get("site", "")), str(tags.get("device", "")), str(tags.get("kind", "")),
                                   points))
+        return out
+
+    def totals(self, metric: str, kinds: Sequence[str], start: float, end: float) -> dict[str, float]:
+        """Site -> ``sum()`` of ``metric`` (``GROUP BY "site"``)."""
+        if not kinds:
+            return {}
+        q = (f"SELECT sum({_ident(metric)}) FROM {_ident(MEASUREMENT)} WHERE {self._where(kinds, start, end)} "
+             "GROUP BY \"site\"")
+        out: dict[str, float] = {}
+        for result in self._query(q):
+            for s in result.get("series", []) or []:  # type: ignore[attr-defined]
+                site = str(s.get("tags", {}).get("site", ""))
+                for row in s.get("values", []):
+                    if site and row[1] is not None:
+                        out[site] = out.get(site, 0.0) + float(row[1])
         return out
 
     def close(self) -> None:

@@ -19,13 +19,15 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/overview"): _ALL,
     ("GET", "/cold"): _ALL,
     ("GET", "/api/cold"): _ALL,
+    ("GET", "/saving"): _ALL,
+    ("GET", "/api/saving"): _ALL,
     ("POST", "/logout"): _ALL,
     ("POST", "/account/locale"): _ALL,
     ("POST", "/account/password"): _ALL,
 }
 
 #: Navigation entries: (path, English label).
-NAV: tuple[tuple[str, str], ...] = (("/", "Overview"), ("/cold", "Cold chain"))
+NAV: tuple[tuple[str, str], ...] = (("/", "Overview"), ("/cold", "Cold chain"), ("/saving", "Saving"))
 
 
 def allowed(role: str, method: str, path: str) -> bool:

@@ -50,12 +50,15 @@ class VictoriaMetricsStore:
                 out[site] = float(value[1])
         return out
 
+    def _selector(self, metric: str, kinds: Sequence[str]) -> str:
+        return (f'houqin_{metric}{{db={_label(self.settings.database)},'
+                f'kind=~{_label("|".join(re.escape(k) for k in kinds))}}}')
+
     def series(self, metric: str, kinds: Sequence[str], start: float, end: float) -> list[Series]:
         """Raw samples of ``houqin_<metric>`` per site and device (``/api/v1/export``, deduplicated)."""
         if not kinds:
             return []
-        match = (f'houqin_{metric}{{db={_label(self.settings.database)},'
-                 f'kind=~{_label("|".join(re.escape(k) for k in kinds))}}}')
+        match = self._selector(metric, kinds)
         try:
             r = self._client.post("/api/v1/export", data={"match[]": match, "start": f"{start:.3f}",
                                                           "end": f"{end - 0.001:.3f}"})
@@ -72,6 +75,22 @@ class VictoriaMetricsStore:
                                                                  strict=False) if start <= t / 1000 < end)
             out.append(Series(str(labels.get("site", "")), str(labels.get("device", "")), str(labels.get("kind", "")),
                               points))
+        return out
+
+    def totals(self, metric: str, kinds: Sequence[str], start: float, end: float) -> dict[str, float]:
+        """Site -> ``sum_over_time`` of ``houqin_<metric>`` over ``[start, end)`` (the window ends a millisecond
+        before ``end``: a sample at ``end`` belongs to the next period)."""
+        if not kinds:
+            return {}
+        window_ms = max(1, round((end - start) * 1000))
+        rows = self._query(f"sum by (site) (sum_over_time({self._selector(metric, kinds)}[{window_ms}ms]))",
+                           at=end - 0.001)
+        out: dict[str, float] = {}
+        for row in rows:
+            site = str(row.get("metric", {}).get("site", ""))  # type: ignore[attr-defined]
+            value = row.get("value")
+            if site and isinstance(value, list):
+                out[site] = float(value[1])
         return out
 
     def close(self) -> None:
