@@ -4,6 +4,7 @@ login throttling, security headers, templates and catalogs, with the district's 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -70,6 +71,9 @@ class DistrictView:
         self._readings_at = float("-inf")
         #: The central store's last failure, shown on the page until a query succeeds.
         self.store_error = ""
+        self._rows_key: tuple[int, float, int] | None = None
+        self._rows: list[SiteRow] = []
+        self._json: bytes = b""
 
     def last_readings(self) -> dict[str, float]:
         """Site -> newest reading, from the store at most every ``READINGS_EVERY_S``."""
@@ -86,8 +90,25 @@ class DistrictView:
             return dict(self._readings)
 
     def rows(self) -> list[SiteRow]:
-        """The Overview's rows, what needs a call first."""
-        return rows(self.settings, self.board.snapshot(), self.last_readings(), self.clock.now())
+        """The Overview's rows, what needs a call first; built again when the board or the readings changed, or
+        a second later (20 screens polling 500 sites share one sort)."""
+        return self._current()[0]
+
+    def overview_json(self) -> bytes:
+        """``/api/overview``'s body, serialised once per version of the rows."""
+        return self._current()[1]
+
+    def _current(self) -> tuple[list[SiteRow], bytes]:
+        readings = self.last_readings()
+        now = self.clock.now()
+        with self._lock:
+            key = (self.board.version, self._readings_at, int(now))
+            if key != self._rows_key:
+                self._rows = rows(self.settings, self.board.snapshot(), readings, now)
+                self._json = json.dumps({"sites": [r.doc() for r in self._rows], "store_error": self.store_error},
+                                        ensure_ascii=False, separators=(",", ":")).encode()
+                self._rows_key = key
+            return self._rows, self._json
 
 
 def _templates_dir() -> str:
@@ -241,7 +262,6 @@ def api_saving(request: Request, week: str | None = None) -> dict[str, Any]:
 
 
 @router.get("/api/overview")
-def api_overview(request: Request) -> dict[str, Any]:
+def api_overview(request: Request) -> Response:
     """The Overview as JSON: every site, what needs a phone call first."""
-    view = _view(request)
-    return {"sites": [r.doc() for r in view.rows()], "store_error": view.store_error}
+    return Response(_view(request).overview_json(), media_type="application/json")
