@@ -186,6 +186,12 @@ def overview(request: Request, ctx: Ctx, me: Me) -> Response:
     return render_page(request, ctx, me, "district_overview.html", page="district", **_page_data(_view(request)))
 
 
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, ctx: Ctx, me: Me) -> Response:
+    """The user's language and password (the dashboard's page; its forms post to the dashboard's auth routes)."""
+    return render_page(request, ctx, me, "account.html", page="account", error="")
+
+
 @router.get("/sites", response_class=HTMLResponse)
 def sites_fragment(request: Request, ctx: Ctx, me: Me) -> Response:
     """The Overview's table alone, for the page's live refresh."""

@@ -21,6 +21,7 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/cold"): _ALL,
     ("GET", "/saving"): _ALL,
     ("GET", "/api/saving"): _ALL,
+    ("GET", "/account"): _ALL,
     ("POST", "/logout"): _ALL,
     ("POST", "/account/locale"): _ALL,
     ("POST", "/account/password"): _ALL,

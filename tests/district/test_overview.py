@@ -4,6 +4,7 @@ what needs a call first; an alert arriving shows in Chromium at 360 px without a
 
 from __future__ import annotations
 
+import re
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -68,10 +69,18 @@ def test_no_default_account_and_district_roles(central: CentralBroker, tmp_path:
     with running_service(toml) as service:
         client = logged_in(service, "yuan")
         assert [s["id"] for s in overview(client)] == SITES  # none heard from yet: in district.toml's order
-        assert client.get("/account").status_code in (403, 404)  # the site dashboard's pages are not here
+        assert client.get("/devices").status_code == 404  # the site dashboard's pages are not here
+        account = client.get("/account")
+        assert account.status_code == 200 and "修改密码" in account.text
         # the viewer's form posts need the session's CSRF token, as on the site dashboard
         r = client.post("/account/locale", data={"locale": "en"}, headers={"Origin": service.url})
         assert r.status_code == 403
+        token = re.search(r'name="csrf-token" content="([^"]+)"', account.text)
+        assert token is not None
+        r = client.post("/account/locale", data={"locale": "en", "csrf_token": token.group(1), "next": "/"},
+                        headers={"Origin": service.url})
+        assert r.status_code == 303
+        assert "District overview" in client.get("/").text
 
 
 def test_overview_live_in_chromium_at_360px(central: CentralBroker, tmp_path: Path, victoriametrics: VictoriaMetrics,
