@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,8 +63,12 @@ def valid_username(name: str) -> bool:
 class Accounts:
     """The user table; passwords are stored only as argon2id hashes."""
 
-    def __init__(self, db: EventsDB, clock: Clock | None = None, hasher: PasswordHasher | None = None) -> None:
+    def __init__(self, db: EventsDB, clock: Clock | None = None, hasher: PasswordHasher | None = None, *,
+                 roles: Sequence[str] = ROLES, admin_role: str = "admin") -> None:
         self._db = db
+        #: The roles a user may have and the one of which an enabled user must remain (the district has its own).
+        self.roles = tuple(roles)
+        self.admin_role = admin_role
         self._clock = clock or SystemClock()
         self.hasher = hasher or make_hasher()
         # verified against when the user does not exist, so a login attempt for an unknown user takes as
@@ -75,8 +80,8 @@ class Accounts:
         username = username.strip()
         if not valid_username(username):
             raise AccountError(f"user name {username!r} is not allowed: use 1-64 characters without spaces")
-        if role not in ROLES:
-            raise AccountError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
+        if role not in self.roles:
+            raise AccountError(f"role {role!r} is unknown; choose one of {', '.join(self.roles)}")
         if locale is not None and locale not in LOCALES:
             raise AccountError(f"locale {locale!r} is unknown; choose one of {', '.join(LOCALES)}")
         try:
@@ -152,10 +157,10 @@ class Accounts:
 
     def set_role(self, username: str, role: str) -> User:
         """Give a user another role."""
-        if role not in ROLES:
-            raise AccountError(f"role {role!r} is unknown; choose one of {', '.join(ROLES)}")
+        if role not in self.roles:
+            raise AccountError(f"role {role!r} is unknown; choose one of {', '.join(self.roles)}")
         user = self._require(username)
-        if user.role == "admin" and role != "admin":
+        if user.role == self.admin_role and role != self.admin_role:
             self._keep_an_admin(user)
         self._db.conn().execute("UPDATE dashboard_users SET role = ? WHERE id = ?", (role, user.id))
         return self._require(username)
@@ -163,7 +168,7 @@ class Accounts:
     def set_disabled(self, username: str, disabled: bool) -> User:
         """Disable (or enable again) a user; a disabled user cannot log in."""
         user = self._require(username)
-        if disabled and user.role == "admin":
+        if disabled and user.role == self.admin_role:
             self._keep_an_admin(user)
         self._db.conn().execute("UPDATE dashboard_users SET disabled = ? WHERE id = ?", (int(disabled), user.id))
         return self._require(username)
@@ -182,7 +187,8 @@ class Accounts:
 
     def _keep_an_admin(self, user: User) -> None:
         n = self._db.conn().execute(
-            "SELECT count(*) FROM dashboard_users WHERE role = 'admin' AND disabled = 0 AND id != ?", (user.id,)
+            "SELECT count(*) FROM dashboard_users WHERE role = ? AND disabled = 0 AND id != ?",
+            (self.admin_role, user.id)
         ).fetchone()[0]
         if n == 0:
             raise AccountError(f"{user.username!r} is the last enabled admin; make another admin first")

@@ -16,6 +16,8 @@ from dashboard.audit import AuditLog
 from dashboard.cache import TTL_S, ResultCache
 from dashboard.live import LiveHub
 from dashboard.metrics import metrics_registry
+from dashboard.roles import ROLES
+from dashboard.roles import allowed as site_allowed
 from dashboard.services import DashboardServices
 from dashboard.sessions import Session, Sessions
 from dashboard.settings import DashboardSettings
@@ -47,11 +49,16 @@ class DashboardContext:
     #: What ``/metrics`` exposes: this app's own registry, built here (no process-wide default registry).
     metrics: CollectorRegistry
     kdf_slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(KDF_SLOTS))
+    #: Whether a role may call ``(method, path template)``: the site's table, or the district service's own.
+    allowed: Callable[[str, str, str], bool] = site_allowed
+    #: The navigation entries of a role; None: the site dashboard's (``dashboard.routes.common.nav_for``).
+    nav: Callable[[str], list[tuple[str, str]]] | None = None
 
     @classmethod
     def build(cls, services: DashboardServices, settings: DashboardSettings,
-              hasher: PasswordHasher | None = None) -> DashboardContext:
-        """Create the stores on the services' events database and clock."""
+              hasher: PasswordHasher | None = None, *, roles: tuple[str, ...] = ROLES,
+              admin_role: str = "admin", template_dirs: tuple[str, ...] = ()) -> DashboardContext:
+        """Create the stores on the services' events database and clock (``roles``: who users may be)."""
         db, clock = services.events_db, services.clock
         hub = LiveHub(services.config, lambda a: views.alert_json(services, [a])[0])
         # only a hub wired to ingest and the alert service knows when cached results go stale
@@ -60,14 +67,14 @@ class DashboardContext:
         return cls(
             services=services,
             settings=settings,
-            accounts=Accounts(db, clock, hasher),
+            accounts=Accounts(db, clock, hasher, roles=roles, admin_role=admin_role),
             sessions=sessions,
             throttle=LoginThrottle(db, clock, settings.window_seconds, settings.login_max_failures_account,
                                    settings.login_max_failures_address,
                                    services.config.storage.path / DEVICE_COOKIE_KEY),
             audit=AuditLog(db, clock),
             hub=hub,
-            templates=Templates(services.config.site.tz, clock.now),
+            templates=Templates(services.config.site.tz, clock.now, template_dirs),
             cache=ResultCache(hub.changes, TTL_S if told else 0.0),
             metrics=metrics_registry(services, hub, sessions),
         )

@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.roles import PUBLIC, allowed
+from dashboard.roles import PUBLIC
 from dashboard.security import (
     SESSION_COOKIE,
     UNSAFE_METHODS,
@@ -76,7 +76,7 @@ def _principal(ctx: DashboardContext, token: str | None, method: str, path: str)
         if session is not None:
             ctx.sessions.end_all(session.user_id)
         raise LoginRequired()
-    if not allowed(user.role, method, path):
+    if not ctx.allowed(user.role, method, path):
         raise Forbidden(f"role {user.role!r} may not {method} {path}")
     return Principal(user, session)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -23,7 +23,8 @@ LABELS: Mapping[str, str] = {
     "cold_storage": "Cold storage", "utilities": "Utilities", "other": "Other",
     "active": "active", "acknowledged": "acknowledged", "cleared": "cleared",
     "critical": "critical", "major": "major", "minor": "minor", "warning": "warning",
-    "admin": "admin", "guard": "guard", "kitchen": "kitchen", "facilities": "facilities", "viewer": "viewer",
+    "admin": "admin", "district-admin": "district-admin",
+    "guard": "guard", "kitchen": "kitchen", "facilities": "facilities", "viewer": "viewer",
     "opened": "opened", "ended": "ended", "notified": "notified", "delivered": "delivered",
     "delivery failed": "delivery failed", "escalated": "escalated", "not notified": "not notified",
     "card": "card", "button": "exit button", "open": "opened", "closed": "closed", "forced": "forced open",
@@ -94,8 +95,9 @@ def static_dir() -> str:
 class Templates:
     """Environments per locale (zh-CN, en), so a request never changes another's language."""
 
-    def __init__(self, tz: ZoneInfo, clock_now: Callable[[], float]) -> None:
-        self._envs = {loc: self._make(loc, tz, clock_now) for loc in LOCALES}
+    def __init__(self, tz: ZoneInfo, clock_now: Callable[[], float], dirs: Sequence[str] = ()) -> None:
+        """``dirs``: template folders searched before the dashboard's (the district service's pages)."""
+        self._envs = {loc: self._make(loc, tz, clock_now, dirs) for loc in LOCALES}
 
     def env(self, locale: str) -> Environment:
         """The environment of ``locale`` (the first locale when unknown)."""
@@ -106,9 +108,9 @@ class Templates:
         return self.env(locale).get_template(name).render(context)
 
     @staticmethod
-    def _make(locale: str, tz: ZoneInfo, clock_now: Callable[[], float]) -> Environment:
+    def _make(locale: str, tz: ZoneInfo, clock_now: Callable[[], float], dirs: Sequence[str]) -> Environment:
         env = Environment(
-            loader=FileSystemLoader(template_dir()),
+            loader=FileSystemLoader([*dirs, template_dir()]),
             autoescape=True,  # every template, whatever its extension
             undefined=StrictUndefined,
             extensions=["jinja2.ext.i18n"],

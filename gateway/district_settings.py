@@ -1,18 +1,25 @@
-"""``district.toml``: the district's name and its sites (id, name, children, floor area); values only.
+"""``district.toml``: the district's name, its sites (id, name, children, floor area) and the district service's
+central broker, central store and web server; values only.
 
 The central broker's set-up (``houqin district mqtt-setup``) gives each site here a login that may publish
-only under ``houqin/{site}/``; children and floor area are what the district's figures are divided by.
+only under ``houqin/{site}/``; children and floor area are what the district's figures are divided by;
+``houqin district serve`` reads ``[broker]``, ``[store]`` and ``[web]``.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from dashboard.settings import DashboardSettings
 from gateway.contract import check_id
 from gateway.errors import ConfigError
+from gateway.values import Duration
 
 
 class _Section(BaseModel):
@@ -37,13 +44,102 @@ class DistrictSite(_Section):
         return check_id(v, "sunshine-kg")
 
 
+class DistrictBrokerSettings(_Section):
+    """``[broker]``: the central broker as the district service reads it (the reader login of ``mqtt-setup``)."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    """``"mqtt://127.0.0.1:1883"``: the loopback listener ``mqtt-setup`` writes for services on the broker's machine;
+    ``"mqtts://host:8883"`` over TLS from another machine."""
+    username: str = "houqin-district"
+    """The reader's user name (``reader`` in the broker folder's ``credentials.json``)."""
+    password: str = Field(default="", repr=False)
+    """The reader's password (``reader`` in ``credentials.json``)."""
+    ca_file: str | None = None
+    """The district's ``ca.crt`` for ``mqtts://``; default: the system's CAs."""
+    client_id: str = "houqin-district-service"
+    """Client id on the central broker (one running service per id)."""
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must be \"mqtt://host[:port]\" or \"mqtts://host[:port]\"")
+        return v
+
+    @property
+    def tls(self) -> bool:
+        """True for ``mqtts://``."""
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def host(self) -> str:
+        """The broker's host."""
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        """The broker's port (8883 with TLS, 1883 without, unless given)."""
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+
+class CentralStoreSettings(_Section):
+    """``[store]``: the central time-series store the sites' uplinks write to, read through its query API."""
+
+    kind: Literal["influxdb", "victoriametrics"]
+    """``"influxdb"``: InfluxDB 1.x (InfluxQL ``/query``); ``"victoriametrics"``: VictoriaMetrics (``/api/v1``)."""
+    url: str
+    """Base URL, e.g. ``"http://127.0.0.1:8086"`` (InfluxDB) or ``"http://127.0.0.1:8428"`` (VictoriaMetrics)."""
+    database: str = "houqin"
+    """The database the sites write to (their ``[uplink.store] database``; VictoriaMetrics keeps it as the ``db``
+    label)."""
+    username: str = ""
+    """InfluxDB user (empty: no authentication)."""
+    password: str = Field(default="", repr=False)
+    """InfluxDB password."""
+    timeout: Duration = 10.0
+    """How long one query may take."""
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if urlsplit(v).scheme not in ("http", "https"):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/")
+
+
 class DistrictSettings(_Section):
     """The whole ``district.toml``."""
 
     name: str
     """The district's name for people (e.g. ``"海淀区教委"``)."""
+    timezone: str = "Asia/Shanghai"
+    """The district's time zone (weeks and days of the figures)."""
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    """Language of the pages for users who did not choose one."""
+    data_dir: str = "/var/lib/houqin-district"
+    """Where the district service keeps its users, sessions and audit log (``district.db``)."""
     sites: list[DistrictSite] = Field(default_factory=list)
     """``[[sites]]``: every site that reports to the district."""
+    broker: DistrictBrokerSettings = Field(default_factory=DistrictBrokerSettings)
+    """``[broker]``: the central broker, for the sites' status and alert transitions."""
+    store: CentralStoreSettings | None = None
+    """``[store]``: the central store, for the age of the last reading and the cold-chain and saving figures."""
+    web: DashboardSettings = Field(default_factory=DashboardSettings)
+    """``[web]``: the district service's web server, sessions and login throttling (the keys of ``[dashboard]``)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as \"Asia/Shanghai\"") from None
+        return v
+
+    def site(self, site_id: str) -> DistrictSite | None:
+        """The ``[[sites]]`` entry of ``site_id``."""
+        return next((s for s in self.sites if s.id == site_id), None)
 
     @model_validator(mode="after")
     def _unique(self) -> DistrictSettings:

@@ -15,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
-CATALOG_PACKAGES = ("gateway", "dashboard")
+CATALOG_PACKAGES = ("gateway", "dashboard", "district")
 LOCALES = ("zh-CN", "en")
 DEFAULT_LOCALE = "zh-CN"
 

@@ -27,7 +27,7 @@ def vm_binary() -> str | None:
 class VictoriaMetrics:
     """A single-node VictoriaMetrics; ``stop()``/``start()`` restart it on the same port and data."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra_args: tuple[str, ...] = ()) -> None:
         binary = vm_binary()
         if binary is None:
             raise RuntimeError("victoria-metrics is not installed; run scripts/test (it installs Debian's package)")
@@ -37,6 +37,8 @@ class VictoriaMetrics:
         self.log = workdir / "victoria-metrics.log"
         self.proc: subprocess.Popen[bytes] | None = None
         self._logf: Any = None
+        #: More flags (the district bench: ``-search.latencyOffset``).
+        self.extra_args = extra_args
 
     @property
     def url(self) -> str:
@@ -49,7 +51,7 @@ class VictoriaMetrics:
         self.proc = subprocess.Popen(
             [self.binary, f"-httpListenAddr=127.0.0.1:{self.port}", f"-storageDataPath={self.workdir / 'data'}",
              # one sample per series and millisecond: a point written twice is stored once
-             "-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=WARN"],
+             "-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=WARN", *self.extra_args],
             stdout=self._logf, stderr=subprocess.STDOUT)
         wait_ready(self.proc, self._healthy, f"victoria-metrics on port {self.port}", self.log, timeout=30)
 

@@ -1,13 +1,26 @@
-"""``houqin district mqtt-setup``: the district's central broker (a login per site, its own prefix only)."""
+"""``houqin district``: the district service (``serve``, the default), its users (``user``), and the central broker
+(``mqtt-setup``: a login per site, its own prefix only)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gateway.errors import ConfigError
+from gateway.cli.user import add_actions, run_action
+from gateway.clock import SystemClock
+from gateway.errors import ConfigError, HouqinError
 from gateway.mosquitto import DEFAULT_PID_FILE
+
+if TYPE_CHECKING:
+    from dashboard.accounts import Accounts
+    from dashboard.sessions import Sessions
+    from gateway.district_settings import DistrictSettings
+    from gateway.eventsdb import EventsDB
+
+#: The district service's roles (``district.roles.ROLES``; spelled here so that ``--help`` loads no web stack).
+DISTRICT_ROLES = ("district-admin", "viewer")
 
 #: Where the central broker's files go by default (the same place as a site's: one broker per machine).
 DEFAULT_DIR = Path("/etc/mosquitto/houqin-district")
@@ -15,8 +28,22 @@ DEFAULT_DIR = Path("/etc/mosquitto/houqin-district")
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the command and its action."""
-    p = sub.add_parser("district", help="the district's central broker: a login per site, TLS, the ACL")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p = sub.add_parser("district", help="the district service (every site on one screen), its users, and the "
+                                         "central broker's set-up",
+                       description="houqin district --config district.toml serves the district's pages; "
+                                   "create the first user with: houqin district user add NAME --role district-admin "
+                                   "--config district.toml")
+    p.add_argument("--config", type=Path, help="district.toml (serve)")
+    p.set_defaults(func=_serve_default)
+    actions = p.add_subparsers(dest="action", metavar="ACTION")
+    serve = actions.add_parser("serve", help="serve the district's pages from the central broker and store (default)")
+    serve.add_argument("--config", type=Path, required=True, help="district.toml")
+    serve.set_defaults(func=_serve)
+    users = actions.add_parser("user", help="the district service's users (there is no default account)")
+    user_actions = users.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add_actions(user_actions, DISTRICT_ROLES, _user, "houqin district user list")
+    for child in user_actions.choices.values():
+        child.add_argument("--config", type=Path, required=True, help="district.toml")
     s = actions.add_parser("mqtt-setup", help="write the central broker's files from district.toml "
                                               "(reruns keep passwords, CA and certificate)")
     s.add_argument("--config", type=Path, required=True, help="district.toml: name and [[sites]]")
@@ -54,3 +81,66 @@ def _setup(args: argparse.Namespace) -> int:
     if result.changed and site.reload_broker(args.pid_file):
         print("the broker reloaded its users and ACL")
     return 0
+
+
+def _load(path: Path) -> DistrictSettings | None:
+    from gateway.district_settings import load_district
+    try:
+        return load_district(path)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return None
+
+
+def _serve_default(args: argparse.Namespace) -> int:
+    if args.config is None:
+        print("error: give the district's settings: houqin district --config district.toml", file=sys.stderr)
+        return 2
+    return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from district.service import DistrictService
+    from gateway.cli.signals import stop_on_signals
+
+    settings = _load(args.config)
+    if settings is None:
+        return 1
+    with stop_on_signals() as stop:
+        try:
+            service = DistrictService(settings)
+            service.start()
+        except (HouqinError, OSError) as e:
+            print(f"cannot start: {e}", file=sys.stderr)
+            return 1
+        print(f"houqin district service for {settings.name}: {len(settings.sites)} site(s), {service.url}, broker "
+              f"{settings.broker.host}:{settings.broker.port}; Ctrl-C to stop", file=sys.stderr, flush=True)
+        try:
+            stop.wait()
+        finally:
+            service.stop()
+    return 0
+
+
+def _open_users(settings: DistrictSettings) -> tuple[EventsDB, Accounts, Sessions]:
+    from dashboard.accounts import Accounts
+    from dashboard.sessions import Sessions
+    from district import roles
+    from district.service import open_db
+
+    db = open_db(settings)
+    return (db, Accounts(db, roles=roles.ROLES, admin_role=roles.ADMIN),
+            Sessions(db, SystemClock(), settings.web.idle_seconds, settings.web.max_seconds))
+
+
+def _user(args: argparse.Namespace, action: str) -> int:
+    settings = _load(args.config)
+    if settings is None:
+        return run_action(args, action, None)
+    try:
+        opened = _open_users(settings)
+    except OSError as e:
+        print(f"data_dir = {settings.data_dir!r}: cannot be used ({e})", file=sys.stderr)
+        return 1
+    return run_action(args, action, opened)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,28 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description="Manage dashboard users. Create the first admin with: houqin user add NAME "
                                    "--role admin")
     users = p.add_subparsers(dest="user_command", metavar="ACTION")
-    add = users.add_parser("add", help="create a user (password from a prompt, or stdin with --password-stdin)")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--display-name", default="", help="name shown on screen (e.g. 王师傅)")
-    add.add_argument("--locale", choices=("zh-CN", "en"), default=None, help="language (default: [site] locale)")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    add.set_defaults(func=_add)
-    ls = users.add_parser("list", help="list users")
-    ls.set_defaults(func=_list)
-    pw = users.add_parser("passwd", help="set a user's password (ends their sessions)")
-    pw.add_argument("name")
-    pw.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    pw.set_defaults(func=_passwd)
-    role = users.add_parser("role", help="change a user's role (ends their sessions)")
-    role.add_argument("name")
-    role.add_argument("role", choices=ROLES)
-    role.set_defaults(func=_role)
-    for action in ("disable", "enable"):
-        extra = " (ends their sessions)" if action == "disable" else ""
-        a = users.add_parser(action, help=f"{action} a user{extra}")
-        a.add_argument("name")
-        a.set_defaults(func=_disable if action == "disable" else _enable)
+    add_actions(users, ROLES, _run, "houqin user list")
     for child in users.choices.values():
         add_config_option(child)
 
@@ -55,6 +35,36 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         return 2
 
     p.set_defaults(func=usage)
+
+
+def add_actions(users: argparse._SubParsersAction[argparse.ArgumentParser], roles: Sequence[str],
+                run: Callable[[argparse.Namespace, str], int], list_command: str) -> None:
+    """The user actions (add, list, passwd, role, disable, enable) for ``roles``; ``run(args, action)`` does them
+    (the site's ``houqin user`` and the district's ``houqin district user``)."""
+    add = users.add_parser("add", help="create a user (password from a prompt, or stdin with --password-stdin)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=roles)
+    add.add_argument("--display-name", default="", help="name shown on screen (e.g. 王师傅)")
+    add.add_argument("--locale", choices=("zh-CN", "en"), default=None, help="language (default: the config's)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    ls = users.add_parser("list", help="list users")
+    pw = users.add_parser("passwd", help="set a user's password (ends their sessions)")
+    pw.add_argument("name")
+    pw.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    role = users.add_parser("role", help="change a user's role (ends their sessions)")
+    role.add_argument("name")
+    role.add_argument("role", choices=roles)
+    parsers = {"add": add, "list": ls, "passwd": pw, "role": role}
+    for action in ("disable", "enable"):
+        extra = " (ends their sessions)" if action == "disable" else ""
+        parsers[action] = users.add_parser(action, help=f"{action} a user{extra}")
+        parsers[action].add_argument("name")
+    for action, parser in parsers.items():
+        parser.set_defaults(func=_bound(run, action), list_command=list_command)
+
+
+def _bound(run: Callable[[argparse.Namespace, str], int], action: str) -> Callable[[argparse.Namespace], int]:
+    return lambda args: run(args, action)
 
 
 def _read_password(args: argparse.Namespace) -> str | None:
@@ -90,8 +100,12 @@ def _open(args: argparse.Namespace) -> tuple[EventsDB, Accounts, Sessions] | Non
 
 
 def _run(args: argparse.Namespace, action: str) -> int:
+    return run_action(args, action, _open(args))
+
+
+def run_action(args: argparse.Namespace, action: str, opened: tuple[EventsDB, Accounts, Sessions] | None) -> int:
+    """Do one user action on ``opened`` (None: opening failed and was told; exit 1)."""
     from dashboard.accounts import AccountError
-    opened = _open(args)
     if opened is None:
         return 1
     db, accounts, sessions = opened
@@ -105,7 +119,8 @@ def _run(args: argparse.Namespace, action: str) -> int:
         elif action == "list":
             users = accounts.list()
             if not users:
-                print("no users yet; create the first admin with: houqin user add NAME --role admin")
+                print(f"no users yet; create the first admin with: {args.list_command.replace(' list', '')} add NAME "
+                      f"--role {accounts.admin_role}")
             for u in users:
                 created = datetime.fromtimestamp(u.created_at).strftime("%Y-%m-%d")
                 state = "disabled" if u.disabled else "active"
@@ -132,26 +147,3 @@ def _run(args: argparse.Namespace, action: str) -> int:
         db.close()
     return 0
 
-
-def _add(args: argparse.Namespace) -> int:
-    return _run(args, "add")
-
-
-def _list(args: argparse.Namespace) -> int:
-    return _run(args, "list")
-
-
-def _passwd(args: argparse.Namespace) -> int:
-    return _run(args, "passwd")
-
-
-def _role(args: argparse.Namespace) -> int:
-    return _run(args, "role")
-
-
-def _disable(args: argparse.Namespace) -> int:
-    return _run(args, "disable")
-
-
-def _enable(args: argparse.Namespace) -> int:
-    return _run(args, "enable")

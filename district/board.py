@@ -1,0 +1,130 @@
+"""What the central broker says about each site: online or offline since when, and its open alerts.
+
+Fed by the district's reader on the central broker (``houqin/+/gateway/availability`` and ``houqin/+/uplink/...``,
+written by the sites' uplinks: ``gateway.uplink.messages``). A transition received twice is kept once (its key).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gateway import contract
+from gateway.uplink.messages import alerts_topic, status_topic
+
+log = logging.getLogger(__name__)
+
+#: The topics the district subscribes to (every site).
+SUBSCRIPTIONS = (contract.gateway_availability_topic("+"), status_topic("+"), alerts_topic("+"))
+#: Transitions after which an alert is no longer open.
+_CLOSED = frozenset({"cleared"})
+#: How many transition keys are remembered to drop repeats.
+_KEYS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAlert:
+    """An alert a site has open (active or acknowledged and not yet cleared)."""
+
+    id: int
+    rule: str
+    kind: str
+    device: str
+    severity: str
+    opened_at: float
+    acknowledged: bool
+
+
+@dataclass(slots=True)
+class SiteState:
+    """One site as the central broker tells it."""
+
+    online: bool | None = None
+    #: When the site's current online/offline state began (as well as the broker tells it).
+    since: float | None = None
+    #: The site's last sign of life (a status message's time).
+    last_seen: float | None = None
+    devices_offline: int = 0
+    alerts: dict[int, OpenAlert] = field(default_factory=dict)
+
+
+class SiteBoard:
+    """The sites' states, updated from the central broker's messages (thread-safe; ``snapshot()`` copies)."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self._now = now
+        self._lock = threading.Lock()
+        self._sites: dict[str, SiteState] = {}
+        self._keys: dict[str, None] = {}
+        #: Bumped on every change (cached pages and the live poll compare it).
+        self.version = 0
+
+    def snapshot(self) -> dict[str, SiteState]:
+        """A copy of every site's state."""
+        with self._lock:
+            return {k: replace(v, alerts=dict(v.alerts)) for k, v in self._sites.items()}
+
+    def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        """One message from the central broker; a malformed one is logged and ignored."""
+        parts = topic.split("/")
+        if len(parts) < 4 or parts[0] != contract.ROOT:
+            return
+        site = parts[1]
+        try:
+            with self._lock:
+                state = self._sites.setdefault(site, SiteState())
+                if topic == contract.gateway_availability_topic(site):
+                    self._availability(state, payload.decode().strip(), retained)
+                elif topic == status_topic(site):
+                    self._status(state, json.loads(payload))
+                elif topic == alerts_topic(site):
+                    self._transition(state, json.loads(payload))
+                else:
+                    return
+                self.version += 1
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            log.warning("district: ignored a malformed message on %s: %s", topic, e)
+
+    def _set_online(self, state: SiteState, online: bool, at: float | None) -> None:
+        if state.online != online:
+            state.online = online
+            state.since = at
+
+    def _availability(self, state: SiteState, text: str, retained: bool) -> None:
+        if text not in (contract.ONLINE, contract.OFFLINE):
+            raise ValueError(f"availability {text!r}")
+        # a retained message is old news: its time is unknown, the last status says when the site last spoke
+        at = state.last_seen if retained else self._now()
+        self._set_online(state, text == contract.ONLINE, at)
+
+    def _status(self, state: SiteState, doc: dict[str, Any]) -> None:
+        at = float(doc["at"])
+        state.last_seen = max(state.last_seen or at, at)
+        state.devices_offline = int(doc.get("devices", {}).get("offline_count", 0))
+        # online/offline is the availability topic's word (a retained status says "online" even after the last
+        # will); the status only dates a state whose start the retained availability could not tell
+        if state.since is None and state.online is not None:
+            state.since = at
+
+    def _transition(self, state: SiteState, doc: dict[str, Any]) -> None:
+        key = str(doc["key"])
+        if key in self._keys:
+            return
+        self._keys[key] = None
+        if len(self._keys) > _KEYS:
+            del self._keys[next(iter(self._keys))]
+        a = doc["alert"]
+        alert_id, kind = int(a["id"]), str(doc["transition"])
+        at = float(doc["at"])
+        state.last_seen = max(state.last_seen or at, at)
+        if kind in _CLOSED:
+            state.alerts.pop(alert_id, None)
+            return
+        state.alerts[alert_id] = OpenAlert(
+            id=alert_id, rule=str(a["rule"]), kind=str(a["kind"]), device=str(a.get("device") or ""),
+            severity=str(a["severity"]), opened_at=float(a.get("opened_at") or at),
+            acknowledged=kind == "acknowledged" or a.get("acked_at") is not None)

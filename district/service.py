@@ -1,0 +1,74 @@
+"""``houqin district serve``: the district service's parts, built and started in order, stopped in reverse."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from argon2 import PasswordHasher
+
+from dashboard.server import DashboardServer
+from district.app import DistrictView, create_district_app
+from district.board import SUBSCRIPTIONS, SiteBoard
+from district.central_store import CentralStore, open_store
+from gateway.clock import Clock, SystemClock
+from gateway.district_settings import DistrictSettings
+from gateway.eventsdb import EventsDB
+from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
+
+log = logging.getLogger(__name__)
+
+#: The district service's database (users, sessions, audit log, login throttle) in ``data_dir``.
+DB_NAME = "district.db"
+
+
+def open_db(settings: DistrictSettings) -> EventsDB:
+    """The district's own database in ``data_dir`` (created when missing)."""
+    path = Path(settings.data_dir)
+    path.mkdir(parents=True, exist_ok=True)
+    return EventsDB(path / DB_NAME)
+
+
+def reader_link_settings(settings: DistrictSettings) -> LinkSettings:
+    """The reader's link to the central broker: a persistent session, so transitions sent while the service was
+    down wait for it."""
+    b = settings.broker
+    return LinkSettings(host=b.host, port=b.port, client_id=b.client_id, tls=b.tls, username=b.username or None,
+                        password=b.password or None, ca_file=b.ca_file, persistent=True, manual_ack=False)
+
+
+class DistrictService:
+    """The board fed by the central broker, the central store, and the web server."""
+
+    def __init__(self, settings: DistrictSettings, *, clock: Clock | None = None,
+                 hasher: PasswordHasher | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.board = SiteBoard(self.clock.now)
+        self.store: CentralStore | None = open_store(settings.store) if settings.store is not None else None
+        self.db = open_db(settings)
+        self.view = DistrictView(settings, self.board, self.store, self.clock)
+        self.server = DashboardServer(create_district_app(settings, self.view, self.db, hasher=hasher), settings.web)
+        self.link = MqttLink(reader_link_settings(settings), on_message=self._on_message,
+                             subscriptions=list(SUBSCRIPTIONS))
+
+    def _on_message(self, msg: InboundMessage) -> None:
+        self.board.on_message(msg.topic, msg.payload, msg.retain)
+
+    @property
+    def url(self) -> str:
+        """The web server's base URL."""
+        return self.server.url
+
+    def start(self) -> None:
+        """Connect to the central broker, then serve."""
+        self.link.start()
+        self.server.start()
+
+    def stop(self) -> None:
+        """Stop serving, leave the broker, close the store and the database."""
+        self.server.stop()
+        self.link.stop()
+        if self.store is not None:
+            self.store.close()
+        self.db.close()
