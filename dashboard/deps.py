@@ -101,4 +101,8 @@ Timestamp = Annotated[float | None, Query(ge=0, le=2.0**32, allow_inf_nan=False)
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 #: A row id in a query (optional), bounded the same way.
 RowIdQuery = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+#: ``?saved=`` after a form was saved: the record's id, or 1 (0: nothing was saved), bounded like a row id.
+SavedQuery = Annotated[int, Query(ge=0, le=2**63 - 1)]
+#: A calendar year in a query (optional): a ledger or report of 2000–2100 (others get 422).
+YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 

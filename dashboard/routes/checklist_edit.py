@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, SavedQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.calendar import WEEKDAYS
@@ -52,7 +52,7 @@ def _page(request: Request, ctx: DashboardContext, me: Principal, cl: Checklists
 
 
 @router.get("/checklists/edit")
-def checklist_edit_page(request: Request, ctx: Ctx, me: Me, id: str = "", saved: int = 0) -> Response:
+def checklist_edit_page(request: Request, ctx: Ctx, me: Me, id: str = "", saved: SavedQuery = 0) -> Response:
     """Every checklist, and the form for one (``id``) or a new one."""
     cl = _checklists(ctx)
     c = cl.checklist(id) if id else None

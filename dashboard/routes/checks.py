@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, RowIdQuery
 from dashboard.routes import checklist_edit
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
@@ -68,7 +68,7 @@ def _check_page(request: Request, ctx: DashboardContext, me: Principal, cl: Chec
 
 
 @router.get("/checks/{checklist_id}")
-def check_page(request: Request, ctx: Ctx, me: Me, checklist_id: str, saved: int | None = None) -> Response:
+def check_page(request: Request, ctx: Ctx, me: Me, checklist_id: str, saved: RowIdQuery = None) -> Response:
     """One checklist: its items with the devices' evidence, the form, its recent runs."""
     cl = _checklists(ctx)
     c = _checklist(cl, checklist_id)
@@ -148,6 +148,30 @@ class ChecklistOut(BaseModel):
     items: list[ItemOut]
 
 
+class SavedItemOut(BaseModel):
+    """One item of a saved checklist."""
+
+    item: str
+    passed: bool
+    note: str | None
+    photo: str | None = Field(description="the photo's file name (GET /checks/photos/{name})")
+    evidence: list[dict[str, Any]] = Field(description="what the sensors showed when it was saved")
+    warned: bool = Field(description="saved as passed although the evidence contradicted it")
+
+
+class RunOut(BaseModel):
+    """A saved checklist."""
+
+    id: int
+    checklist: str
+    due_day: str
+    by: str
+    at: float
+    note: str | None
+    late: bool
+    results: list[SavedItemOut]
+
+
 class ItemIn(BaseModel):
     """One item's result."""
 
@@ -182,7 +206,7 @@ def api_checks(ctx: Ctx, me: Me) -> list[ChecklistOut]:
 
 
 @api.post("/checks/{checklist_id}", status_code=201)
-def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body: RunIn) -> dict[str, Any]:
+def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body: RunIn) -> RunOut:
     """Save a checklist; 409 with the contradicted items unless ``confirm``; 400 with what to fix."""
     cl = _checklists(ctx)
     c = _checklist(cl, checklist_id)
@@ -203,7 +227,7 @@ def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body
     except ChecklistError as e:
         raise HTTPException(400, str(e)) from None
     _audit(request, ctx, me, run)
-    return run.as_dict()
+    return RunOut.model_validate(run.as_dict())
 
 
 def wire(app: Any) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, SavedQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.calendar import parse_days
@@ -50,7 +50,7 @@ def holidays_with(holidays: set[date], names: dict[date, str]) -> list[tuple[dat
 
 
 @router.get("/holidays/duty")
-def duty_page(request: Request, ctx: Ctx, me: Me, saved: int = 0) -> Response:
+def duty_page(request: Request, ctx: Ctx, me: Me, saved: SavedQuery = 0) -> Response:
     """Every holiday day with who is on duty, as a form."""
     roster = _roster(ctx)
     return _page(request, ctx, me, roster, roster.current(), saved=bool(saved))

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, SavedQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from gateway.i18n import gettext
@@ -123,7 +123,7 @@ def _page(request: Request, ctx: DashboardContext, me: Principal, room_id: str |
 
 @router.get("/disinfection")
 def disinfection_page(request: Request, ctx: Ctx, me: Me, room: str | None = None, month: str | None = None,
-                      saved: int = 0) -> Response:
+                      saved: SavedQuery = 0) -> Response:
     """Each room's lamp and today's verdict, the manual entry form and a room's month."""
     return _page(request, ctx, me, room, month, saved=bool(saved))
 

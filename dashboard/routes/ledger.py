@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, RowId, YearQuery
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from dashboard.views import alert_json
@@ -67,7 +67,7 @@ def _hazards_page(request: Request, ctx: DashboardContext, me: Principal, year: 
 
 
 @router.get("/hazards")
-def hazards_page(request: Request, ctx: Ctx, me: Me, year: int | None = None) -> Response:
+def hazards_page(request: Request, ctx: Ctx, me: Me, year: YearQuery = None) -> Response:
     """The year's hazard ledger (and entries of earlier years still open), the report form."""
     return _hazards_page(request, ctx, me, year)
 
@@ -97,7 +97,7 @@ def hazards_report(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 
 
 @router.post("/hazards/{hazard_id}/{step}")
-def hazards_step(request: Request, ctx: Ctx, me: Me, hazard_id: int, step: str, form: Form) -> Response:
+def hazards_step(request: Request, ctx: Ctx, me: Me, hazard_id: RowId, step: str, form: Form) -> Response:
     """Start, ask to close (the owner), close or reopen (the logistics head)."""
     ledger = _ledger(ctx)
     if step not in ("started", "close_requested", "closed", "reopened"):
@@ -178,7 +178,7 @@ def repairs_report(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 
 
 @router.post("/repairs/from-alert/{alert_id}")
-def repairs_from_alert(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Response:
+def repairs_from_alert(request: Request, ctx: Ctx, me: Me, alert_id: RowId) -> Response:
     """One tap: a repair for a leak or left-on alert, linked to it."""
     ledger = _ledger(ctx)
     alerts = ctx.services.alerts
@@ -203,7 +203,7 @@ def repairs_from_alert(request: Request, ctx: Ctx, me: Me, alert_id: int) -> Res
 
 
 @router.post("/repairs/{repair_id}/{step}")
-def repairs_step(request: Request, ctx: Ctx, me: Me, repair_id: int, step: str, form: Form) -> Response:
+def repairs_step(request: Request, ctx: Ctx, me: Me, repair_id: RowId, step: str, form: Form) -> Response:
     """Take a job or close it with a note (the 水电工)."""
     if step not in ("taken", "done"):
         raise HTTPException(404, "no such step")
@@ -272,7 +272,7 @@ class RepairIn(BaseModel):
 
 
 @api.get("/hazards")
-def api_hazards(ctx: Ctx, me: Me, year: int | None = None) -> list[HazardOut]:
+def api_hazards(ctx: Ctx, me: Me, year: YearQuery = None) -> list[HazardOut]:
     """A year's hazard ledger (default: this year)."""
     ledger = _ledger(ctx)
     now = ctx.services.clock.now()

@@ -53,7 +53,19 @@ DEVICES: list[dict[str, Any]] = [
     {"id": "gate", "kind": "gate", "name": "大门"},
     {"id": "reader", "kind": "card_reader", "name": "大门读卡器"},
     {"id": "kitchen-reader", "kind": "card_reader", "name": "厨房巡更点"},
+    {"id": "uv-1", "kind": "uv_lamp", "name": "小一班紫外线消毒灯（靠窗）"},
 ]
+#: Logistics records (issue 17): a daily kitchen checklist with sensor evidence, two rooms to disinfect.
+INSPECTIONS: dict[str, Any] = {
+    "checklists": [{"id": "kitchen-daily", "name": "厨房每日安全检查（开餐前）", "role": "kitchen",
+                    "window": "07:00-09:00",
+                    "items": [{"id": "fridge", "text": "冷藏冰箱温度在 0–8 °C 之间，门封条完好", "devices": ["fridge"]},
+                              {"id": "water", "text": "夜间无异常用水", "devices": ["water"]},
+                              {"id": "gas", "text": "燃气阀已关，燃气报警器指示灯正常"}]}],
+    "disinfection": {"window": "18:00-24:00",
+                     "rooms": [{"id": "class-1", "name": "小一班", "plug": "uv-1"},
+                               {"id": "class-2", "name": "小二班"}]},
+}
 GATE = {
     "readers": [{"device": "reader", "relay": "gate", "direction": "in"}],
     "patrols": [{"id": "night", "name": "夜间巡逻", "rounds": ["22:00-23:00", "02:00-03:00"],
@@ -168,6 +180,7 @@ def full_site(tmp_path: Path) -> Iterator[FullSite]:
     """The site above, served by uvicorn on a free port, with one user per role (``ROLE_USERS``) and
     ``<name>-zh`` of each role reading Chinese."""
     cfg, store = build_site(tmp_path, locale="zh-CN", extra={"devices": DEVICES, "gate": GATE,
+                                                              "inspections": INSPECTIONS,
                                                               "dashboard": {"bind": "127.0.0.1", "port": 0}})
     db = EventsDB(tmp_path / "data" / "events.db")
     clock = ManualClock(NOW)

@@ -31,9 +31,9 @@ SHOT_AT = (390, 1366)
 LANGS = ("zh", "en")
 
 #: GET routes that are not pages (data, files, images, machine endpoints).
-NOT_PAGES = re.compile(r"^/(api|static)(/|$)|\.(csv|css|json)$|^/(healthz|metrics)$|/photo$|^/docs|^/redoc")
+NOT_PAGES = re.compile(r"^/(api|static)(/|$)|\.(csv|css|json)$|^/(healthz|metrics)$|/photo$|/photos/|^/docs|^/redoc")
 #: Real values of path parameters, by name (from the site's own records).
-PARAMS = {"alert_id": lambda s: s.ids["cold"], "token": lambda s: s.token}
+PARAMS = {"alert_id": lambda s: s.ids["cold"], "token": lambda s: s.token, "checklist_id": lambda s: "kitchen-daily"}
 #: Pages shown for a chosen record rather than today (the day on the sheet with alerts and corrections).
 QUERY = {"/cold/sheet": f"?day={DAY.isoformat()}", "/cold/sheet/print": f"?day={DAY.isoformat()}",
          "/cold/sheet/month": "?month=2026-01", "/cold/sheet/month/print": "?month=2026-01"}

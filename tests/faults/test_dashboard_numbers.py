@@ -16,7 +16,8 @@ from tests.dashboard.helpers import login_ok, served_site
 
 FLOATS = ("NaN", "nan", "inf", "-Infinity", "-1e308", "1e308")
 INTS = ("99999999999999999999999", "-99999999999999999999", "NaN", "1e308")
-FILL = {"device_id": "fridge-1", "action": "approve", "relay": "gate", "username": "ada", "token": "x"}
+FILL = {"device_id": "fridge-1", "action": "approve", "relay": "gate", "username": "ada", "token": "x",
+        "checklist_id": "kitchen-daily", "name": "x.jpg", "room_id": "class-1", "step": "started"}
 
 
 def _params(d: Dependant) -> tuple[list[Any], list[Any]]:

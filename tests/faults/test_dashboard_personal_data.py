@@ -23,7 +23,8 @@ def test_every_page_and_api_a_role_may_read_shows_people_only_to_gate_roles(tmp_
         gate.decide_visitor(v.id, True, "wang")
         gate.sign_in(v.id)
         alert = site.open_alert("fridge-1")
-        params = {"alert_id": str(alert), "device_id": "fridge-1", "visitor_id": str(v.id)}
+        params = {"alert_id": str(alert), "device_id": "fridge-1", "visitor_id": str(v.id),
+                  "checklist_id": "kitchen-daily", "name": "x.jpg"}
         seen: dict[str, int] = {}
         c = logged_in(server.url, ROLE_USERS[role])
         try:
