@@ -142,6 +142,8 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/hazards"): _UTIL,
     ("GET", "/api/repairs"): _ALL,
     ("POST", "/api/repairs"): _ALL,
+    ("POST", "/api/hazards"): _ACTORS,
+    ("POST", "/api/hazards/{hazard_id}/{step}"): _ACTORS,
     ("GET", "/holidays"): _UTIL,
     ("GET", "/api/holidays"): _UTIL,
     # The duty roster editor (dashboard/routes/duty_edit.py): the logistics head, i.e. an admin.

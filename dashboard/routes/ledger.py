@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from dashboard.context import DashboardContext, Principal
-from dashboard.deps import Ctx, Form, Me
+from dashboard.deps import Ctx, Form, Me, RowId
 from dashboard.routes.common import render_page
 from dashboard.security import client_address
 from dashboard.views import alert_json
@@ -31,6 +31,8 @@ api = APIRouter(prefix="/api", tags=["inspections"])
 
 #: Alert kinds a repair may be opened from with one tap: water leaks and things left on.
 REPAIRABLE = frozenset({"water_leak", "continuous_flow", "closed_hours_use"})
+#: The steps of a hazard after it is reported.
+HAZARD_STEPS = ("started", "close_requested", "closed", "reopened")
 #: Who takes and closes repairs.
 FIXERS = frozenset({"admin", "facilities"})
 
@@ -100,7 +102,7 @@ def hazards_report(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 def hazards_step(request: Request, ctx: Ctx, me: Me, hazard_id: int, step: str, form: Form) -> Response:
     """Start, ask to close (the owner), close or reopen (the logistics head)."""
     ledger = _ledger(ctx)
-    if step not in ("started", "close_requested", "closed", "reopened"):
+    if step not in HAZARD_STEPS:
         raise HTTPException(404, "no such step")
     try:
         h = ledger.hazard_step(hazard_id, step, me.user.username, me.user.role, form.get("note", ""),
@@ -262,6 +264,24 @@ class RepairOut(BaseModel):
     steps: list[StepOut]
 
 
+class HazardIn(BaseModel):
+    """A hazard reported."""
+
+    place: str
+    description: str
+    level: str = Field(description="general (一般) or major (重大)")
+    owner: str = Field(description="user name of who rectifies it")
+    deadline: str = Field(default="", description="rectify by this day (YYYY-MM-DD); empty: immediately")
+    photo: str | None = Field(default=None, description="base64 JPEG or PNG")
+
+
+class StepIn(BaseModel):
+    """A step of a hazard or repair: a note, and for a hazard an optional photo."""
+
+    note: str = ""
+    photo: str | None = Field(default=None, description="base64 JPEG or PNG (hazards only)")
+
+
 class RepairIn(BaseModel):
     """A fault reported."""
 
@@ -287,15 +307,50 @@ def api_repairs(ctx: Ctx, me: Me) -> list[RepairOut]:
     return [RepairOut(**r.as_dict(ledger.repair_overdue(r, now))) for r in ledger.repairs(since=now - 30 * 86400)]
 
 
+def _photo(text: str | None, locale: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True) if text else None
+    except (binascii.Error, ValueError):
+        raise HTTPException(400, tr(locale, "photo: send a JPEG or PNG image")) from None
+
+
+@api.post("/hazards", status_code=201)
+def api_hazard_report(request: Request, ctx: Ctx, me: Me, body: HazardIn) -> HazardOut:
+    """Report a hazard, with an optional photo; 400 with what to fix."""
+    ledger = _ledger(ctx)
+    loc = _locale(ctx, me)
+    photo = _photo(body.photo, loc)
+    try:
+        h = ledger.report_hazard(body.place, body.description, body.level, body.owner, me.user.username,
+                                 _deadline(body.deadline, ledger), photo, locale=loc)
+    except LedgerError as e:
+        raise HTTPException(400, str(e)) from None
+    _audit(request, ctx, me, "hazard_reported", f"#{h.id} {h.place}", h.description)
+    return HazardOut(**h.as_dict(ctx.services.clock.now()))
+
+
+@api.post("/hazards/{hazard_id}/{step}")
+def api_hazard_step(request: Request, ctx: Ctx, me: Me, hazard_id: RowId, step: str, body: StepIn) -> HazardOut:
+    """Start, ask to close with a note or photo (the owner), close or reopen (the head); 409 when not possible."""
+    if step not in HAZARD_STEPS:
+        raise HTTPException(404, "no such step")
+    ledger = _ledger(ctx)
+    loc = _locale(ctx, me)
+    photo = _photo(body.photo, loc)
+    try:
+        h = ledger.hazard_step(hazard_id, step, me.user.username, me.user.role, body.note, photo, locale=loc)
+    except LedgerError as e:
+        raise HTTPException(409, str(e)) from None
+    _audit(request, ctx, me, "hazard_step", f"#{h.id} {h.place}", f"{step}: {body.note}")
+    return HazardOut(**h.as_dict(ctx.services.clock.now()))
+
+
 @api.post("/repairs", status_code=201)
 def api_repair_report(request: Request, ctx: Ctx, me: Me, body: RepairIn) -> RepairOut:
     """Report a fault, with an optional photo; 400 with what to fix."""
     ledger = _ledger(ctx)
     loc = _locale(ctx, me)
-    try:
-        photo = base64.b64decode(body.photo, validate=True) if body.photo else None
-    except (binascii.Error, ValueError):
-        raise HTTPException(400, tr(loc, "photo: send a JPEG or PNG image")) from None
+    photo = _photo(body.photo, loc)
     try:
         r = ledger.report_repair(body.place, body.what, me.user.label, photo, body.alert_id, loc)
     except LedgerError as e:
