@@ -62,6 +62,7 @@ def _hazards_page(request: Request, ctx: DashboardContext, me: Principal, year: 
     return render_page(request, ctx, me, "hazards.html", status_code=status_code, page="hazards", year=y,
                        entries=[*carried, *entries], now=now, levels=LEVELS, error=error, form=form or {},
                        users=users, me_name=me.user.username, is_head=me.user.role == "admin",
+                       may_start_any=me.user.role in ("admin", "facilities"),
                        can_report=me.user.role != "viewer",
                        counts={s: sum(1 for h in entries if h.status == s) for s in
                                ("open", "in_progress", "closing", "closed")},

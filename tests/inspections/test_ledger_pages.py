@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.alerts.store import OpenRequest
-from tests.dashboard.helpers import login_ok
+from tests.dashboard.helpers import PASSWORD, login_ok
 from tests.inspections.test_checklists import Kitchen
 from tests.inspections.test_checks_pages import app_for
 
@@ -94,3 +94,30 @@ def test_a_repair_from_an_alert_that_does_not_exist(web: tuple[Kitchen, TestClie
     _k, c = web
     token = login_ok(c, "zhao")
     assert c.post("/repairs/from-alert/424242", data={"csrf_token": token}).status_code == 404
+
+
+def test_rectifying_is_started_from_the_page(web: tuple[Kitchen, TestClient]) -> None:
+    _k, c = web
+    c.app.state.ctx.accounts.add("sun", "facilities", PASSWORD, display_name="孙师傅", locale="zh-CN")  # type: ignore[attr-defined]
+    token = login_ok(c, "ada")
+    for owner in ("sun", "ada"):
+        assert c.post("/hazards", data={"csrf_token": token, "place": "厨房", "description": f"插座松动 {owner}",
+                                        "level": "general", "owner": owner}, follow_redirects=False).status_code == 303
+    suns, heads = (h["id"] for h in c.get("/api/hazards").json())
+    token = relogin(c, "wang")  # a guard, owning neither: the step is refused
+    assert c.post(f"/hazards/{suns}/started", data={"csrf_token": token}).status_code == 409
+    token = relogin(c, "zhao")  # the facilities staff start any hazard
+    assert f'id="start-{heads}"' in c.get("/hazards").text
+    assert c.post(f"/hazards/{heads}/started", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    token = relogin(c, "sun")  # the owner, on a Chinese page
+    assert "开始整改" in c.get("/hazards").text
+    r = c.post(f"/hazards/{suns}/started", data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    page = c.get(r.headers["location"]).text
+    assert f'id="start-{suns}"' not in page and "整改中" in page and "已整改，申请销号" in page
+    assert c.post(f"/hazards/{suns}/close_requested", data={"csrf_token": token, "note": "已更换插座"},
+                  follow_redirects=False).status_code == 303
+    token = relogin(c, "ada")
+    assert c.post(f"/hazards/{suns}/closed", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    steps = {h["id"]: [s["what"] for s in h["steps"]] for h in c.get("/api/hazards").json()}
+    assert steps == {suns: ["started", "close_requested", "closed"], heads: ["started"]}
