@@ -23,7 +23,7 @@ from gateway.alerts.model import Alert, AlertNotFoundError
 from gateway.i18n import tr
 from gateway.inspections.hazard_report import HazardReport
 from gateway.inspections.hazard_report import build as build_report
-from gateway.inspections.ledger import LEVELS, Ledger, LedgerError
+from gateway.inspections.ledger import LEVELS, Ledger, LedgerError, Repair
 from gateway.inspections.render import RecordRenderer, hazards_csv
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -160,6 +160,14 @@ def _repairs_page(request: Request, ctx: DashboardContext, me: Principal, *, sta
                        overdue={r.id for r in rows if ledger.repair_overdue(r, now)},
                        alerts=alert_json(ctx.services, _repairable(ctx, ledger), _locale(ctx, me)),
                        can_fix=me.user.role in FIXERS, can_tap=me.user.role != "viewer", error=error, form=form or {})
+
+
+def open_repairs(ctx: DashboardContext) -> tuple[list[Repair], set[int]]:
+    """Repairs not done, oldest first, and the ids of the overdue ones (for the facilities page)."""
+    ledger = _ledger(ctx)
+    now = ctx.services.clock.now()
+    rows = sorted((r for r in ledger.repairs(since=now) if r.status != "done"), key=lambda r: r.reported_at)
+    return rows, {r.id for r in rows if ledger.repair_overdue(r, now)}
 
 
 @router.get("/repairs")

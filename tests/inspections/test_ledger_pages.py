@@ -121,3 +121,22 @@ def test_rectifying_is_started_from_the_page(web: tuple[Kitchen, TestClient]) ->
     assert c.post(f"/hazards/{suns}/closed", data={"csrf_token": token}, follow_redirects=False).status_code == 303
     steps = {h["id"]: [s["what"] for s in h["steps"]] for h in c.get("/api/hazards").json()}
     assert steps == {suns: ["started", "close_requested", "closed"], heads: ["started"]}
+
+
+def test_open_and_overdue_repairs_on_the_facilities_page(web: tuple[Kitchen, TestClient]) -> None:
+    k, c = web
+    c.app.state.ctx.accounts.add("sun", "facilities", PASSWORD, display_name="孙师傅", locale="zh-CN")  # type: ignore[attr-defined]
+    ledger = k.checklists.ledger
+    old = ledger.report_repair("小一班卫生间", "水龙头关不紧", by="李阿姨")
+    k.clock.advance(4 * 86400)
+    fresh = ledger.report_repair("厨房", "排风扇异响", by="李阿姨")
+    ledger.repair_step(fresh.id, "taken", by="孙师傅")
+    done = ledger.report_repair("大门", "门铃不响", by="王保安")
+    ledger.repair_step(done.id, "done", by="孙师傅", note="已更换电池")
+    login_ok(c, "sun")
+    page = c.get("/utilities").text
+    assert f'id="open-repair-{old.id}"' in page and f'id="open-repair-{fresh.id}"' in page
+    assert "门铃不响" not in page
+    assert "未完成的维修 2" in page and "已超时 1" in page and "维修中 · 孙师傅" in page
+    relogin(c, "yuan")  # a viewer sees them too
+    assert "Open repairs 2" in c.get("/utilities").text
