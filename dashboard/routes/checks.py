@@ -148,6 +148,30 @@ class ChecklistOut(BaseModel):
     items: list[ItemOut]
 
 
+class SavedResultOut(BaseModel):
+    """One item's result as saved."""
+
+    item: str
+    passed: bool
+    note: str | None
+    photo: str | None = Field(description="file name under /checks/photos/")
+    evidence: list[dict[str, Any]] = Field(description="what the devices showed when it was saved")
+    warned: bool = Field(description="a pass the sensors contradicted, saved after the warning")
+
+
+class RunOut(BaseModel):
+    """A checklist as saved."""
+
+    id: int
+    checklist: str
+    due_day: str
+    by: str
+    at: float
+    note: str | None
+    late: bool = Field(description="saved after the end of its window")
+    results: list[SavedResultOut]
+
+
 class ItemIn(BaseModel):
     """One item's result."""
 
@@ -182,7 +206,7 @@ def api_checks(ctx: Ctx, me: Me) -> list[ChecklistOut]:
 
 
 @api.post("/checks/{checklist_id}", status_code=201)
-def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body: RunIn) -> dict[str, Any]:
+def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body: RunIn) -> RunOut:
     """Save a checklist; 409 with the contradicted items unless ``confirm``; 400 with what to fix."""
     cl = _checklists(ctx)
     c = _checklist(cl, checklist_id)
@@ -203,7 +227,7 @@ def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body
     except ChecklistError as e:
         raise HTTPException(400, str(e)) from None
     _audit(request, ctx, me, run)
-    return run.as_dict()
+    return RunOut(**run.as_dict())
 
 
 def wire(app: Any) -> None:

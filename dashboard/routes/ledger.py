@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -316,6 +317,13 @@ def api_repairs(ctx: Ctx, me: Me) -> list[RepairOut]:
     return [RepairOut(**r.as_dict(ledger.repair_overdue(r, now))) for r in ledger.repairs(since=now - 30 * 86400)]
 
 
+def _exists(find: Callable[[int], object], row_id: int) -> None:
+    try:
+        find(row_id)
+    except LedgerError:
+        raise HTTPException(404, f"no such entry: {row_id}") from None
+
+
 def _photo(text: str | None, locale: str) -> bytes | None:
     try:
         return base64.b64decode(text, validate=True) if text else None
@@ -346,6 +354,7 @@ def api_hazard_step(request: Request, ctx: Ctx, me: Me, hazard_id: RowId, step: 
     ledger = _ledger(ctx)
     loc = _locale(ctx, me)
     photo = _photo(body.photo, loc)
+    _exists(ledger.hazard, hazard_id)
     try:
         h = ledger.hazard_step(hazard_id, step, me.user.username, me.user.role, body.note, photo, locale=loc)
     except LedgerError as e:
@@ -366,6 +375,23 @@ def api_repair_report(request: Request, ctx: Ctx, me: Me, body: RepairIn) -> Rep
         raise HTTPException(400, str(e)) from None
     _audit(request, ctx, me, "repair_reported", f"#{r.id} {r.place}", r.what)
     return RepairOut(**r.as_dict(False))
+
+
+@api.post("/repairs/{repair_id}/{step}")
+def api_repair_step(request: Request, ctx: Ctx, me: Me, repair_id: RowId, step: str, body: StepIn) -> RepairOut:
+    """Take a job, or close it with a note saying what was done (the 水电工); 409 when not possible."""
+    if step not in ("taken", "done"):
+        raise HTTPException(404, "no such step")
+    if body.photo:
+        raise HTTPException(400, tr(_locale(ctx, me), "a repair step takes a note, not a photo"))
+    ledger = _ledger(ctx)
+    _exists(ledger.repair, repair_id)
+    try:
+        r = ledger.repair_step(repair_id, step, me.user.label, body.note, locale=_locale(ctx, me))
+    except LedgerError as e:
+        raise HTTPException(409, str(e)) from None
+    _audit(request, ctx, me, "repair_step", f"#{r.id} {r.place}", f"{step}: {body.note}")
+    return RepairOut(**r.as_dict(ledger.repair_overdue(r)))
 
 
 def wire(app: Any) -> None:

@@ -3,6 +3,7 @@ a leak alert turned into a repair with one tap; a guard reports a fault, the 水
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from gateway.alerts.store import OpenRequest
 from tests.dashboard.helpers import PASSWORD, login_ok
-from tests.inspections.test_checklists import Kitchen
+from tests.inspections.test_checklists import PNG, Kitchen
 from tests.inspections.test_checks_pages import app_for
 
 
@@ -140,3 +141,40 @@ def test_open_and_overdue_repairs_on_the_facilities_page(web: tuple[Kitchen, Tes
     assert "未完成的维修 2" in page and "已超时 1" in page and "维修中 · 孙师傅" in page
     relogin(c, "yuan")  # a viewer sees them too
     assert "Open repairs 2" in c.get("/utilities").text
+
+
+def test_hazard_and_repair_steps_through_the_json_api(web: tuple[Kitchen, TestClient]) -> None:
+    k, c = web
+    png = base64.b64encode(PNG).decode()
+    token = login_ok(c, "ada")
+    assert c.post("/api/hazards", json={"place": "操场", "description": "滑梯螺丝松动", "level": "major",
+                                        "owner": "zhao"}).status_code == 403  # no CSRF token
+    r = c.post("/api/hazards", headers={"X-CSRF-Token": token},
+               json={"place": "操场", "description": "滑梯螺丝松动", "level": "major", "owner": "zhao", "photo": png})
+    assert r.status_code == 201, r.text
+    h = r.json()
+    assert h["status"] == "open" and h["photo"] and c.get(f"/checks/photos/{h['photo']}").content == PNG
+    token = relogin(c, "zhao")
+    step = c.post(f"/api/hazards/{h['id']}/started", headers={"X-CSRF-Token": token}, json={})
+    assert step.status_code == 200 and step.json()["status"] == "in_progress"
+    assert c.post(f"/api/hazards/{h['id']}/close_requested", headers={"X-CSRF-Token": token},
+                  json={}).status_code == 409  # neither a note nor a photo
+    closing = c.post(f"/api/hazards/{h['id']}/close_requested", headers={"X-CSRF-Token": token}, json={"photo": png})
+    assert closing.status_code == 200 and closing.json()["steps"][-1]["photo"] == h["photo"]
+    assert c.post(f"/api/hazards/{h['id']}/closed", headers={"X-CSRF-Token": token}, json={}).status_code == 409
+    assert c.post("/api/hazards/999/started", headers={"X-CSRF-Token": token}, json={}).status_code == 404
+    token = relogin(c, "ada")
+    assert c.post(f"/api/hazards/{h['id']}/closed", headers={"X-CSRF-Token": token},
+                  json={}).json()["status"] == "closed"
+
+    token = relogin(c, "li")  # the kitchen reports a fault, but takes no repair jobs
+    fault = c.post("/api/repairs", headers={"X-CSRF-Token": token}, json={"place": "厨房", "what": "排风扇异响"}).json()
+    assert c.post(f"/api/repairs/{fault['id']}/taken", headers={"X-CSRF-Token": token}, json={}).status_code == 403
+    token = relogin(c, "zhao")
+    taken = c.post(f"/api/repairs/{fault['id']}/taken", headers={"X-CSRF-Token": token}, json={})
+    assert taken.status_code == 200 and (taken.json()["status"], taken.json()["taken_by"]) == ("taken", "zhao")
+    assert c.post(f"/api/repairs/{fault['id']}/done", headers={"X-CSRF-Token": token}, json={}).status_code == 409
+    done = c.post(f"/api/repairs/{fault['id']}/done", headers={"X-CSRF-Token": token}, json={"note": "更换轴承"})
+    assert done.status_code == 200 and done.json()["status"] == "done"
+    assert c.post("/api/repairs/999/done", headers={"X-CSRF-Token": token}, json={"note": "x"}).status_code == 404
+    assert [s["what"] for s in k.checklists.ledger.repair(fault["id"]).as_dict(False)["steps"]] == ["taken", "done"]
