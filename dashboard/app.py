@@ -81,7 +81,10 @@ def create_app(services: DashboardServices, settings: DashboardSettings | None =
     )
     app.state.ctx = ctx
     # bodies bounded while read, on every route (a visitor's photo travels base64 in JSON: 4/3 of its size)
-    app.add_middleware(BodyLimit, limits={"/api/gate/visitors": MAX_PHOTO_BYTES * 4 // 3 + DEFAULT_LIMIT})
+    # and so does a checklist's, hazard's or repair's photo (a checklist may carry one per item: room for a few)
+    photo = services.config.inspections.max_photo_kb * 1024 * 4 // 3 + DEFAULT_LIMIT
+    app.add_middleware(BodyLimit, limits={"/api/gate/visitors": MAX_PHOTO_BYTES * 4 // 3 + DEFAULT_LIMIT,
+                                          "/api/checks": 4 * photo, "/api/hazards": photo, "/api/repairs": photo})
     app.add_middleware(SecurityHeaders, hsts=settings.tls)  # added last: outermost, so a 413 has the headers too
     app.mount("/static", StaticFiles(directory=static_dir()), name="static")
     for module in (auth, pages, api, ops):

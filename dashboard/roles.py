@@ -142,6 +142,9 @@ ACCESS: Mapping[tuple[str, str], frozenset[str]] = {
     ("GET", "/api/hazards"): _UTIL,
     ("GET", "/api/repairs"): _ALL,
     ("POST", "/api/repairs"): _ALL,
+    ("POST", "/api/hazards"): _ACTORS,
+    ("POST", "/api/hazards/{hazard_id}/{step}"): _ACTORS,
+    ("POST", "/api/repairs/{repair_id}/{step}"): frozenset({"admin", "facilities"}),
     ("GET", "/holidays"): _UTIL,
     ("GET", "/api/holidays"): _UTIL,
     # The duty roster editor (dashboard/routes/duty_edit.py): the logistics head, i.e. an admin.

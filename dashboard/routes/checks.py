@@ -148,19 +148,19 @@ class ChecklistOut(BaseModel):
     items: list[ItemOut]
 
 
-class SavedItemOut(BaseModel):
-    """One item of a saved checklist."""
+class SavedResultOut(BaseModel):
+    """One item's result as saved."""
 
     item: str
     passed: bool
     note: str | None
-    photo: str | None = Field(description="the photo's file name (GET /checks/photos/{name})")
-    evidence: list[dict[str, Any]] = Field(description="what the sensors showed when it was saved")
-    warned: bool = Field(description="saved as passed although the evidence contradicted it")
+    photo: str | None = Field(description="file name under /checks/photos/")
+    evidence: list[dict[str, Any]] = Field(description="what the devices showed when it was saved")
+    warned: bool = Field(description="a pass the sensors contradicted, saved after the warning")
 
 
 class RunOut(BaseModel):
-    """A saved checklist."""
+    """A checklist as saved."""
 
     id: int
     checklist: str
@@ -168,8 +168,8 @@ class RunOut(BaseModel):
     by: str
     at: float
     note: str | None
-    late: bool
-    results: list[SavedItemOut]
+    late: bool = Field(description="saved after the end of its window")
+    results: list[SavedResultOut]
 
 
 class ItemIn(BaseModel):
@@ -227,7 +227,7 @@ def api_check_submit(request: Request, ctx: Ctx, me: Me, checklist_id: str, body
     except ChecklistError as e:
         raise HTTPException(400, str(e)) from None
     _audit(request, ctx, me, run)
-    return RunOut.model_validate(run.as_dict())
+    return RunOut(**run.as_dict())
 
 
 def wire(app: Any) -> None:

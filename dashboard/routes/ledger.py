@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from gateway.alerts.model import Alert, AlertNotFoundError
 from gateway.i18n import tr
 from gateway.inspections.hazard_report import HazardReport
 from gateway.inspections.hazard_report import build as build_report
-from gateway.inspections.ledger import LEVELS, Ledger, LedgerError
+from gateway.inspections.ledger import LEVELS, Ledger, LedgerError, Repair
 from gateway.inspections.render import RecordRenderer, hazards_csv
 
 router = APIRouter(include_in_schema=False, default_response_class=HTMLResponse)
@@ -31,6 +32,8 @@ api = APIRouter(prefix="/api", tags=["inspections"])
 
 #: Alert kinds a repair may be opened from with one tap: water leaks and things left on.
 REPAIRABLE = frozenset({"water_leak", "continuous_flow", "closed_hours_use"})
+#: The steps of a hazard after it is reported.
+HAZARD_STEPS = ("started", "close_requested", "closed", "reopened")
 #: Who takes and closes repairs.
 FIXERS = frozenset({"admin", "facilities"})
 
@@ -60,6 +63,7 @@ def _hazards_page(request: Request, ctx: DashboardContext, me: Principal, year: 
     return render_page(request, ctx, me, "hazards.html", status_code=status_code, page="hazards", year=y,
                        entries=[*carried, *entries], now=now, levels=LEVELS, error=error, form=form or {},
                        users=users, me_name=me.user.username, is_head=me.user.role == "admin",
+                       may_start_any=me.user.role in ("admin", "facilities"),
                        can_report=me.user.role != "viewer",
                        counts={s: sum(1 for h in entries if h.status == s) for s in
                                ("open", "in_progress", "closing", "closed")},
@@ -100,7 +104,7 @@ def hazards_report(request: Request, ctx: Ctx, me: Me, form: Form) -> Response:
 def hazards_step(request: Request, ctx: Ctx, me: Me, hazard_id: RowId, step: str, form: Form) -> Response:
     """Start, ask to close (the owner), close or reopen (the logistics head)."""
     ledger = _ledger(ctx)
-    if step not in ("started", "close_requested", "closed", "reopened"):
+    if step not in HAZARD_STEPS:
         raise HTTPException(404, "no such step")
     try:
         h = ledger.hazard_step(hazard_id, step, me.user.username, me.user.role, form.get("note", ""),
@@ -157,6 +161,14 @@ def _repairs_page(request: Request, ctx: DashboardContext, me: Principal, *, sta
                        overdue={r.id for r in rows if ledger.repair_overdue(r, now)},
                        alerts=alert_json(ctx.services, _repairable(ctx, ledger), _locale(ctx, me)),
                        can_fix=me.user.role in FIXERS, can_tap=me.user.role != "viewer", error=error, form=form or {})
+
+
+def open_repairs(ctx: DashboardContext) -> tuple[list[Repair], set[int]]:
+    """Repairs not done, oldest first, and the ids of the overdue ones (for the facilities page)."""
+    ledger = _ledger(ctx)
+    now = ctx.services.clock.now()
+    rows = sorted((r for r in ledger.repairs(since=now) if r.status != "done"), key=lambda r: r.reported_at)
+    return rows, {r.id for r in rows if ledger.repair_overdue(r, now)}
 
 
 @router.get("/repairs")
@@ -262,13 +274,31 @@ class RepairOut(BaseModel):
     steps: list[StepOut]
 
 
+class HazardIn(BaseModel):
+    """A hazard reported."""
+
+    place: str
+    description: str
+    level: str = Field(description="general (一般) or major (重大)")
+    owner: str = Field(description="user name of who rectifies it")
+    deadline: str = Field(default="", description="rectify by this day (YYYY-MM-DD); empty: immediately")
+    photo: str | None = Field(default=None, description="base64 JPEG or PNG")
+
+
+class StepIn(BaseModel):
+    """A step of a hazard or repair: a note, and for a hazard an optional photo."""
+
+    note: str = ""
+    photo: str | None = Field(default=None, description="base64 JPEG or PNG (hazards only)")
+
+
 class RepairIn(BaseModel):
     """A fault reported."""
 
     place: str
     what: str
     photo: str | None = Field(default=None, description="base64 JPEG or PNG")
-    alert_id: int | None = None
+    alert_id: int | None = Field(default=None, ge=1, le=2**63 - 1)  # SQLite's range: a larger one gets 422
 
 
 @api.get("/hazards")
@@ -287,21 +317,81 @@ def api_repairs(ctx: Ctx, me: Me) -> list[RepairOut]:
     return [RepairOut(**r.as_dict(ledger.repair_overdue(r, now))) for r in ledger.repairs(since=now - 30 * 86400)]
 
 
+def _exists(find: Callable[[int], object], row_id: int) -> None:
+    try:
+        find(row_id)
+    except LedgerError:
+        raise HTTPException(404, f"no such entry: {row_id}") from None
+
+
+def _photo(text: str | None, locale: str) -> bytes | None:
+    try:
+        return base64.b64decode(text, validate=True) if text else None
+    except (binascii.Error, ValueError):
+        raise HTTPException(400, tr(locale, "photo: send a JPEG or PNG image")) from None
+
+
+@api.post("/hazards", status_code=201)
+def api_hazard_report(request: Request, ctx: Ctx, me: Me, body: HazardIn) -> HazardOut:
+    """Report a hazard, with an optional photo; 400 with what to fix."""
+    ledger = _ledger(ctx)
+    loc = _locale(ctx, me)
+    photo = _photo(body.photo, loc)
+    try:
+        h = ledger.report_hazard(body.place, body.description, body.level, body.owner, me.user.username,
+                                 _deadline(body.deadline, ledger), photo, locale=loc)
+    except LedgerError as e:
+        raise HTTPException(400, str(e)) from None
+    _audit(request, ctx, me, "hazard_reported", f"#{h.id} {h.place}", h.description)
+    return HazardOut(**h.as_dict(ctx.services.clock.now()))
+
+
+@api.post("/hazards/{hazard_id}/{step}")
+def api_hazard_step(request: Request, ctx: Ctx, me: Me, hazard_id: RowId, step: str, body: StepIn) -> HazardOut:
+    """Start, ask to close with a note or photo (the owner), close or reopen (the head); 409 when not possible."""
+    if step not in HAZARD_STEPS:
+        raise HTTPException(404, "no such step")
+    ledger = _ledger(ctx)
+    loc = _locale(ctx, me)
+    photo = _photo(body.photo, loc)
+    _exists(ledger.hazard, hazard_id)
+    try:
+        h = ledger.hazard_step(hazard_id, step, me.user.username, me.user.role, body.note, photo, locale=loc)
+    except LedgerError as e:
+        raise HTTPException(409, str(e)) from None
+    _audit(request, ctx, me, "hazard_step", f"#{h.id} {h.place}", f"{step}: {body.note}")
+    return HazardOut(**h.as_dict(ctx.services.clock.now()))
+
+
 @api.post("/repairs", status_code=201)
 def api_repair_report(request: Request, ctx: Ctx, me: Me, body: RepairIn) -> RepairOut:
     """Report a fault, with an optional photo; 400 with what to fix."""
     ledger = _ledger(ctx)
     loc = _locale(ctx, me)
-    try:
-        photo = base64.b64decode(body.photo, validate=True) if body.photo else None
-    except (binascii.Error, ValueError):
-        raise HTTPException(400, tr(loc, "photo: send a JPEG or PNG image")) from None
+    photo = _photo(body.photo, loc)
     try:
         r = ledger.report_repair(body.place, body.what, me.user.label, photo, body.alert_id, loc)
     except LedgerError as e:
         raise HTTPException(400, str(e)) from None
     _audit(request, ctx, me, "repair_reported", f"#{r.id} {r.place}", r.what)
     return RepairOut(**r.as_dict(False))
+
+
+@api.post("/repairs/{repair_id}/{step}")
+def api_repair_step(request: Request, ctx: Ctx, me: Me, repair_id: RowId, step: str, body: StepIn) -> RepairOut:
+    """Take a job, or close it with a note saying what was done (the 水电工); 409 when not possible."""
+    if step not in ("taken", "done"):
+        raise HTTPException(404, "no such step")
+    if body.photo:
+        raise HTTPException(400, tr(_locale(ctx, me), "a repair step takes a note, not a photo"))
+    ledger = _ledger(ctx)
+    _exists(ledger.repair, repair_id)
+    try:
+        r = ledger.repair_step(repair_id, step, me.user.label, body.note, locale=_locale(ctx, me))
+    except LedgerError as e:
+        raise HTTPException(409, str(e)) from None
+    _audit(request, ctx, me, "repair_step", f"#{r.id} {r.place}", f"{step}: {body.note}")
+    return RepairOut(**r.as_dict(ledger.repair_overdue(r)))
 
 
 def wire(app: Any) -> None:

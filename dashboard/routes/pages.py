@@ -12,7 +12,7 @@ from dashboard.accounts import AccountError
 from dashboard.ack_note import clean_note
 from dashboard.deps import Ctx, Forbidden, Form, Me, RowId
 from dashboard.roles import ROLES, allowed, may_ack
-from dashboard.routes import gate_work
+from dashboard.routes import gate_work, ledger
 from dashboard.routes.common import account_error, render_page, render_shared_page
 from dashboard.security import client_address
 from gateway.alerts.model import AlertNotFoundError, AlertStateError
@@ -68,7 +68,10 @@ def cold(request: Request, ctx: Ctx, me: Me) -> Response:
 @router.get("/utilities")
 def utilities(request: Request, ctx: Ctx, me: Me) -> Response:
     """Water and electricity meters."""
-    return render_page(request, ctx, me, "utilities.html", page="utilities", items=views.utilities(ctx.services))
+    sees_repairs = allowed(me.user.role, "GET", "/repairs")
+    repairs, overdue = ledger.open_repairs(ctx) if sees_repairs else ([], set())
+    return render_page(request, ctx, me, "utilities.html", page="utilities", items=views.utilities(ctx.services),
+                       sees_repairs=sees_repairs, repairs=repairs, repairs_overdue=overdue)
 
 
 @router.get("/alerts")

@@ -9,26 +9,7 @@
   var box = document.getElementById("check-js-error");
   var confirmLabel = document.getElementById("confirm-label");
 
-  function scaled(file) {
-    return new Promise(function (resolve, reject) {
-      var reader = new FileReader();  // a data: URL (the page's CSP allows img-src data:, not blob:)
-      reader.onerror = reject;
-      reader.onload = function () {
-        var img = new Image();
-        img.onerror = reject;
-        img.onload = function () {
-          var scale = Math.min(1, 800 / Math.max(img.width, img.height));
-          var c = document.createElement("canvas");
-          c.width = Math.max(1, Math.round(img.width * scale));
-          c.height = Math.max(1, Math.round(img.height * scale));
-          c.getContext("2d").drawImage(img, 0, 0, c.width, c.height);
-          resolve(c.toDataURL("image/jpeg", 0.8).split(",")[1]);
-        };
-        img.src = reader.result;
-      };
-      reader.readAsDataURL(file);
-    });
-  }
+  var scaled = window.HouqinPhoto.scaled;  // photo_form.js
 
   function show(text) { box.textContent = text; box.hidden = false; }
 

@@ -168,13 +168,13 @@ class Ledger:
 
     def hazard_step(self, hazard_id: int, what: str, by: str, role: str, note: str = "",
                     photo: bytes | None = None, locale: str = "en") -> Hazard:
-        """Move a hazard on: ``started`` or ``close_requested`` (its owner, with a note or photo), ``closed`` or
-        ``reopened`` (an admin, the logistics head, after a close was requested)."""
+        """Move a hazard on: ``started`` (its owner or the facilities staff), ``close_requested`` (its owner, with
+        a note or photo), ``closed`` or ``reopened`` (an admin, the logistics head, after a close was requested)."""
         h = self.hazard(hazard_id)
         status = h.status
         head = role == "admin"
         owner = by == h.owner or head
-        if what == "started" and status == "open" and owner:
+        if what == "started" and status == "open" and (owner or role == "facilities"):
             pass
         elif what == "close_requested" and status in ("open", "in_progress") and owner:
             if not note.strip() and not photo:

@@ -109,3 +109,20 @@ def test_repairs_taken_done_and_overdue(k: Kitchen) -> None:
     assert done.status == "done" and not ledger.repair_overdue(done)
     with pytest.raises(LedgerError, match="not possible"):
         ledger.repair_step(r.id, "taken", by="zhao")
+
+
+def test_nothing_is_ever_deleted(k: Kitchen) -> None:
+    k.readings(fridge=4.2, door="closed", night_l=0.0)
+    k.checklists.submit("kitchen-daily", ALL_PASS, by="li")
+    ledger = k.checklists.ledger
+    h = ledger.report_hazard("二楼楼梯", "扶手松动", "major", owner="zhao", by="ada")
+    ledger.hazard_step(h.id, "started", by="zhao", role="facilities")
+    r = ledger.report_repair("小一班卫生间", "水龙头关不紧", by="li")
+    ledger.repair_step(r.id, "taken", by="zhao")
+    c = k.db.conn()
+    c.execute("INSERT INTO uv_lamp_changes (room, at, by) VALUES ('big-1', 1, 'zhao')")
+    for table in ("checklist_runs", "checklist_results", "hazards", "hazard_events", "repairs", "repair_events",
+                  "uv_lamp_changes"):
+        with pytest.raises(sqlite3.DatabaseError, match="never deleted"):
+            c.execute(f"DELETE FROM {table}")
+    assert ledger.hazard(h.id).steps and ledger.repair(r.id).taken_by == "zhao"
