@@ -162,7 +162,7 @@ def write_config(path: Path, data: Path, port: int, devices: list[str], backend:
              'client_id = "houqin-flash"', "", "[storage]", f'dir = "{data}"', f'timeseries = "{backend}"', extra, "",
              "[dashboard]", 'bind = "127.0.0.1"', f"port = {free_port()}", ""]
     if backend == "influxdb":
-        lines += ["[influxdb]", f'url = "{influx_url}"', 'api = "v1"', 'database = "houqin"', ""]
+        lines += ["[influxdb]", f'url = "{influx_url}"', 'api = "v1"', f'database = "{db}"', ""]  # stored_count's
     for d in devices:
         lines += ["[[devices]]", f'id = "{d}"', 'kind = "fridge"', ""]
     path.write_text("\n".join(lines), encoding="utf-8")
