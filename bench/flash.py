@@ -232,6 +232,7 @@ def run_rate(rate: float, seconds: float, backend: str, influx: Any, extra: str,
             if os.environ.get("FLASH_DEBUG"):
                 subprocess.run(["ls", "-la", str(data), str(work)])
                 subprocess.run(["tail", "-5", str(work / "run.log")])
+            live = proc_io(gw.pid)["write_bytes"]  # before the stop: the commits, saves and checkpoints of the run
             gw_bytes, gw_cpu = reap(gw)
             base_bytes, base_cpu = reap(base)
             stored = stored_count(data, backend, influx, db)
@@ -256,6 +257,8 @@ def run_rate(rate: float, seconds: float, backend: str, influx: Any, extra: str,
             "stored": stored,
             "lost": max(0, sent - stored),
             "bytes_per_reading": round(gw_written / max(stored, 1), 1),
+            # of which the stop (last fold, the checkpoints of both databases at close): once per process life
+            "stop_bytes_per_reading": round((gw_bytes - live) / max(stored, 1), 1),
             "broker_bytes_per_reading": round(broker_bytes / max(sent, 1), 1),
             "cpu_ms_per_reading": round((gw_cpu - cpu0[gw.pid]) * 1000 / max(stored, 1), 3),
             "rss_mb": round(rss, 1),
