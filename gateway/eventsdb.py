@@ -74,6 +74,10 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
                 raise  # the caller knows the file's name
             raise StoreError(f"migration {name} failed: {e}") from None
         applied.append(name)
+    if applied:
+        # The schema (a new file's whole database) goes into its file now, once: left in the WAL it was
+        # copied at the first checkpoint, the service's stop, as if every reading of that run had written it.
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     return applied
 
 

@@ -4,7 +4,8 @@
 validates, and puts the result on a bounded queue (when the queue is full it waits: backpressure to
 the broker, which holds what we have not acked). One writer thread takes batches off the queue,
 drops duplicates by ``seq``, turns meter totals into usage, writes the readings to the time-series
-store together with the meter and seq state they moved (one transaction: ``gateway.store.ingest_state``),
+store together with the meter state and the seqs a redelivery needs (one transaction:
+``gateway.store.ingest_state``; see ``_commit`` for the seqs that are saved later),
 then commits dead letters, events and availability to the events database, and only THEN acks every
 message of the batch in order and tells the observers. A crash anywhere before the ack means the broker
 delivers again; every write is idempotent, so nothing is doubled. A crash between the two commits finds
@@ -65,6 +66,8 @@ _ROUTE_CACHE_MAX = 4096
 #: Seconds between saves of the devices' last-seen times (kept in memory meanwhile: a reading changes
 #: nothing else in the events database, and a page written per reading is what wears an SD card out).
 STATUS_SAVE_S = 60.0
+#: Seconds between saves of seqs of readings with their own time (see ``Ingest._commit``).
+SEQ_SAVE_S = 300.0
 #: Characters of an exception's text kept in a dead letter's detail.
 _ERROR_CHARS = 200
 _RETRY_MAX_S = 30.0
@@ -78,6 +81,7 @@ class _Part:
     settings: DeviceSettings | None
     decoded: Decoded | None
     refusals: list[Refusal]
+    stamped: bool = False  # some of its readings are stamped on arrival (a redelivery would get a new stamp)
 
 
 @dataclass(slots=True)
@@ -107,6 +111,7 @@ class _Prepared:
     # (topic, reason, payload, device, detail, configured device?), written inside the events-DB transaction
     dead: list[tuple[str, str, bytes, str | None, str, bool]] = field(default_factory=list)
     duplicates: int = 0
+    seqs_due: bool = False  # a reading stamped on arrival moved a seq: the seq state commits with it
     ignored: int = 0  # parts of configured devices that carried nothing to store and were not refused
     broken: bool = False  # preparing a message raised: the commit prepares the window again, message by message
 
@@ -152,6 +157,7 @@ class Ingest:
         self._seen: dict[str, float] = {}  # last-seen times not yet saved (see _save_status)
         self._data: dict[str, float] = {}  # last real reading or event times not yet saved (likewise)
         self._status_saved = time.monotonic()
+        self._seqs_saved = time.monotonic()
         self._flushes_asked = 0
         self._flushes_done = 0
         self._queue_size = queue_size
@@ -441,6 +447,7 @@ class Ingest:
         """
         for part in item.parts:  # once per message, not per commit attempt: a retry writes the same stamps
             if part.decoded is not None:
+                part.stamped = any(r.ts == item.received for r in part.decoded.readings)
                 self._stamps.restamp(part.decoded, item.received)
         if prepared.broken:
             return
@@ -471,9 +478,21 @@ class Ingest:
                 return True
         return False
 
+    def _save_seqs(self, *, force: bool) -> None:
+        """Commit the seqs not committed with their readings (see ``_commit``), at most every ``SEQ_SAVE_S``."""
+        if not self._seqs.dirty or not (force or time.monotonic() - self._seqs_saved >= SEQ_SAVE_S):
+            return
+        try:
+            self._store.write([], IngestState(seqs=self._seqs.take_dirty()))
+        except Exception as e:  # an older committed state only lets redeliveries through as new (see _commit)
+            log.warning("could not save the devices' seq numbers: %s", e)
+            return
+        self._seqs_saved = time.monotonic()
+
     def _save_status(self, *, force: bool) -> None:
         """Write last-seen (and last-data) times kept in memory to the events database, at most every
-        ``STATUS_SAVE_S``."""
+        ``STATUS_SAVE_S``; and the seqs due (``_save_seqs``)."""
+        self._save_seqs(force=force)
         if not (self._seen or self._data) or not (force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
             return
         seen, self._seen = self._seen, {}
@@ -590,6 +609,8 @@ class Ingest:
                 elif old_readings:
                     d = Decoded([], d.events, d.availability, d.seq)
             if d.readings:
+                if part.stamped and d.seq is not None:
+                    p.seqs_due = True
                 rs, refusals = self._meters.apply(part.settings, d.readings)
                 p.readings.extend(rs)
                 if rs and device is not None:
@@ -621,8 +642,16 @@ class Ingest:
             # so a message that cannot be committed fails here, with nothing of it in either store.
             event_rows = [(e.ts, e.device, e.type, json.dumps(dict(e.data), sort_keys=True, ensure_ascii=False,
                                                               default=str)) for e in events]
-            if readings or self._meters.dirty or self._seqs.dirty:
-                self._store.write(readings, IngestState(self._meters.take_dirty(), self._seqs.take_dirty()))
+            # The seq state is committed with the window only when a redelivery would not overwrite itself:
+            # a reading stamped on arrival (it would get a new stamp) or a meter total (its usage would
+            # count again). Readings with their own time overwrite their own rows when the broker brings
+            # them again, so their seqs are saved every SEQ_SAVE_S (see _save_status): a state older than
+            # the readings lets such a redelivery through as new (stored again, the same row) and never
+            # drops a new message, while a window's commit writes its inbox page and nothing else.
+            seqs = self._seqs.dirty and (p.seqs_due or self._meters.dirty)
+            if readings or self._meters.dirty or seqs:
+                state = IngestState(self._meters.take_dirty(), self._seqs.take_dirty() if seqs else ())
+                self._store.write(readings, state if state.meters or state.seqs else None)
             # Nothing is written to the events database for a window that changed nothing in it.
             if dead or event_rows or avail or self._event_seqs.dirty:
                 conn.execute("BEGIN IMMEDIATE")

@@ -86,3 +86,44 @@ def test_kill_9_between_the_store_commit_and_the_events_commit_doubles_no_usage(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_kill_9_after_the_store_commit_stores_a_reading_stamped_on_arrival_once(
+        tmp_path: Path, mosquitto: Mosquitto) -> None:
+    """Seqs of readings with their own time are saved only every few minutes (a redelivery overwrites its
+    own row); a reading stamped on arrival would come back under a new stamp, so its seq commits with it."""
+    data = tmp_path / "data"
+    config = write_config(tmp_path / "houqin.toml", data, mosquitto.url)
+    log = tmp_path / "run.log"
+    proc = start_run(config, log)
+    pub = Publisher(mosquitto.port)
+    lock: sqlite3.Connection | None = None
+    t0 = time.time() - 60
+    try:
+        pub.wait_gateway(30)
+        pub.state("fridge-1", {"temperature": 3.0}, ts=t0, seq=1)  # its own time: its seq waits
+        wait_for(lambda: stored(data, "fridge-1", "temperature") == [3.0], timeout=30, what="the first reading")
+        lock = sqlite3.connect(data / EVENTS_DB_NAME, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")  # ingest's events-DB commit (the dead letter) waits: nothing is acked
+        pub.state("fridge-1", {"temperature": 4.0, "humidity_pct": 140.0}, seq=2)  # stamped on arrival
+        wait_for(lambda: stored(data, "fridge-1", "temperature") == [3.0, 4.0], timeout=30,
+                 what="the reading committed to the time-series store")
+        proc.kill()
+        proc.wait(10)
+        lock.execute("ROLLBACK")
+        pub.gateway_online = False
+        proc = start_run(config, log)
+        pub.wait_gateway(30)
+        pub.state("fridge-1", {"temperature": 5.0}, seq=3)  # after the redelivered one
+        wait_for(lambda: stored(data, "fridge-1", "temperature")[-1:] == [5.0], timeout=60, what="the last reading")
+        pub.state("fridge-1", {"temperature": 3.0}, ts=t0, seq=1)  # the first again: overwrites itself
+        pub.state("fridge-1", {"temperature": 6.0}, seq=4)
+        wait_for(lambda: stored(data, "fridge-1", "temperature")[-1:] == [6.0], timeout=60, what="the next reading")
+        assert stored(data, "fridge-1", "temperature") == [3.0, 4.0, 5.0, 6.0]
+    finally:
+        if lock is not None:
+            lock.close()
+        pub.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

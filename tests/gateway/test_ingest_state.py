@@ -98,3 +98,37 @@ def test_the_influx_outbox_commits_the_state_with_its_points(tmp_path: Path) -> 
         assert again.depth() == 1
     finally:
         again.close()
+
+
+def test_seqs_of_readings_with_their_own_time_are_saved_at_stop(tmp_path: Path) -> None:
+    """Their seqs wait (a redelivery overwrites its own row) but are committed when ingest stops, so a message
+    sent again after a restart is still known."""
+    clock = ManualClock(T0)
+    db = EventsDB(tmp_path / "events.db")
+    store = SqliteStore(tmp_path / "ts.db")
+    cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
+                        "storage": {"dir": str(tmp_path)}, "devices": [{"id": "fridge", "kind": "fridge"}]})
+
+    def fridge(mid: int, payload: str) -> InboundMessage:
+        return InboundMessage("houqin/kg/fridge/state", payload.encode(), 1, False, mid, lambda m, q: None)
+
+    try:
+        first = '{"temperature": 4.0, "ts": %s, "seq": 1}' % (T0 + 1)
+        ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
+        ing.start()
+        ing.on_message(fridge(1, first))
+        assert ing.wait_idle(30)
+        ing.stop()
+        ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
+        ing.start()
+        ing.on_message(fridge(2, first))  # sent again after the restart
+        ing.on_message(fridge(3, '{"temperature": 4.5, "ts": %s, "seq": 2}' % (T0 + 2)))
+        assert ing.wait_idle(30)
+        ing.stop()
+        assert ing.stats()["duplicates"] == 1
+        assert [r.value for r in store.query("fridge", "temperature", T0, T0 + 60)] == [4.0, 4.5]
+        saved = store.load_state()
+        assert saved is not None and [(d, s) for d, s, _ in saved.seqs] == [("fridge", 2)]
+    finally:
+        store.close()
+        db.close()
