@@ -61,6 +61,18 @@ def limits_text(low: float | None, high: float | None, locale: str) -> str:
     return "—"
 
 
+def corrected_value(value: str | None) -> str:
+    """A sample correction's value (stored as JSON) as people read it; dishes as "name grams; ..."."""
+    try:
+        v = json.loads(value or '""')
+    except ValueError:
+        return value or ""
+    if isinstance(v, list):  # dishes: [{"name", "grams"}] or [[name, grams]]
+        return "; ".join(" ".join(f"{x:g}" if isinstance(x, float) else str(x)
+                                  for x in (d.values() if isinstance(d, dict) else d)) for d in v)
+    return str(v)
+
+
 def _dir() -> str:
     return str(resources.files("gateway.reports") / "templates")
 
@@ -103,18 +115,8 @@ def environment(locale: str, tz: tzinfo) -> Environment:
     def limits(low: float | None, high: float | None) -> str:
         return limits_text(low, high, locale)
 
-    def corrected(value: str | None) -> str:  # a sample correction's value is stored as JSON
-        try:
-            v = json.loads(value or '""')
-        except ValueError:
-            return value or ""
-        if isinstance(v, list):  # dishes: [{"name", "grams"}] or [[name, grams]]
-            return "; ".join(" ".join(f"{x:g}" if isinstance(x, float) else str(x)
-                                      for x in (d.values() if isinstance(d, dict) else d)) for d in v)
-        return str(v)
-
-    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected,
-                       limits=limits)
+    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field,
+                       corrected=corrected_value, limits=limits)
     env.globals["locale"] = locale
     env.globals["tz"] = tz
     env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
@@ -362,19 +364,57 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str],
     return _csv(rows)
 
 
-def samples_csv(samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], tz: tzinfo, now: float) -> str:
-    """One row per sample: meal, dishes with grams, fridge, staff, times, status, verdict, who discarded."""
+#: Column titles of the sample ledger's CSV (msgids); English keeps the machine column names.
+_SAMPLE_TITLES = {"id": "Sample no.", "meal_date": "Meal date", "meal": "Meal", "dishes": "Dishes (g)",
+                  "fridge": "Fridge", "staff": "Taken by", "taken_at": "Taken at", "due_at": "Kept until",
+                  "status": "Sample status", "kept_ok": "Kept within limits", "verdict": "48 hours",
+                  "discarded_by": "Discarded by", "discarded_at": "Discarded at", "registered_by": "Registered by",
+                  "corrections": "Corrections"}
+#: A sample's status (``Sample.status``) as people read it (msgids).
+SAMPLE_STATUS = {"discarded": "discarded", "compromised": "compromised", "due": "may be discarded",
+                 "keeping": "keep"}
+
+
+def samples_csv(samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], tz: tzinfo, now: float,
+                locale: str = "en", fridges: dict[str, str] | None = None,
+                people: dict[str, str] | None = None) -> str:
+    """One row per sample: meal, dishes with grams, fridge, staff, times, status, verdict, who discarded; in
+    ``locale`` (the site's). English keeps the machine columns and values (meal keys, fridge ids, logins);
+    other locales write words: the meal, the fridge's name, the status, yes/no and people's display names
+    (``people``: login -> display name)."""
+    machine = locale == "en"
+    names, who_is = fridges or {}, people or {}
+
     def t(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M")
 
-    rows: list[list[Any]] = [["id", "meal_date", "meal", "dishes", "fridge", "staff", "taken_at", "due_at", "status",
-                              "kept_ok", "verdict", "discarded_by", "discarded_at", "registered_by", "corrections"]]
+    def who(login: str | None) -> str:
+        return (login or "") if machine else who_is.get(login or "", login or "")
+
+    def word(key: str) -> str:
+        return key if machine else gettext(locale, key)
+
+    def fix(e: Any) -> str:
+        if machine:
+            return f"{e.field}={e.value} ({e.by}: {e.note})"
+        value = corrected_value(e.value)
+        if e.field == "meal":
+            value = gettext(locale, value)
+        elif e.field == "fridge":
+            value = names.get(value, value)
+        return f"{field_label(e.field or '', locale)} → {value} ({who(e.by)}: {e.note or ''})"
+
+    head = list(_SAMPLE_TITLES) if machine else [gettext(locale, v) for v in _SAMPLE_TITLES.values()]
+    rows: list[list[Any]] = [head]
     for s in samples:
         ok, text = verdicts.get(s.id, (True, ""))
         d = s.discarded
-        fixes = " | ".join(f"{e.field}={e.value} ({e.by}: {e.note})" for e in s.events if e.what == "corrected")
-        rows.append([s.id, s.meal_date.isoformat(), s.meal, "; ".join(f"{x.name} {x.grams:g} g" for x in s.dishes),
-                     s.fridge, s.staff, t(s.taken_at), t(s.due_at), s.status(now), int(ok), text,
-                     d.by if d else "", t(d.ts) if d else "", s.registered_by, fixes])
+        status = s.status(now)
+        fixes = " | ".join(fix(e) for e in s.events if e.what == "corrected")
+        rows.append([s.id, s.meal_date.isoformat(), word(s.meal),
+                     "; ".join(f"{x.name} {x.grams:g} g" for x in s.dishes),
+                     s.fridge if machine else names.get(s.fridge, s.fridge), s.staff, t(s.taken_at), t(s.due_at),
+                     status if machine else gettext(locale, SAMPLE_STATUS[status]),
+                     int(ok) if machine else gettext(locale, "yes" if ok else "no"), text,
+                     who(d.by) if d else "", t(d.ts) if d else "", who(s.registered_by), fixes])
     return _csv(rows)
-

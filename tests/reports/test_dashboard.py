@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.reports.samples import SampleLedger
 from tests.dashboard.helpers import form_token, login_ok
 from tests.reports.dash import TZ, ReportSite, make_report_site
 from tests.reports.series import local_ts
@@ -168,3 +169,26 @@ def test_a_sample_with_a_past_meal_date_is_warned_and_listed_in_the_month_it_is_
         assert today.json()["warnings"] == []
     finally:
         c.__exit__(None, None, None)
+
+
+def test_a_zh_cn_sites_sample_export_reads_as_words(tmp_path: Path) -> None:
+    """The ledger's CSV follows the site's locale: titles, meal, fridge name, status, yes/no, display names."""
+    site = make_report_site(tmp_path, locale="zh-CN")
+    try:
+        SampleLedger(site.config, site.db, site.clock).correct(2, "meal", "dinner", "写错了餐次", "li")
+        c, csrf = client_as(site, "ada")  # an admin reading the export in English still gets the site's
+        try:
+            c.post("/samples/1/discard", data={"csrf_token": csrf, "by": ""}, follow_redirects=False)
+            exported = c.get("/samples.csv?month=2026-01").content.decode("utf-8-sig")
+        finally:
+            c.__exit__(None, None, None)
+    finally:
+        site.close()
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    first = next(r for r in rows if r["留样编号"] == "1")
+    second = next(r for r in rows if r["留样编号"] == "2")
+    assert (first["餐次"], first["留样冰箱"], first["留样状态"], first["温度合格"], first["登记人"]) == (
+        "午餐", "Sample fridge", "已销毁", "是", "李阿姨")
+    assert second["留样状态"] == "可以销毁" and second["更正"].startswith("餐次 → 晚餐 (李阿姨: 写错了餐次)")
+    for word in ("lunch", "sample-fridge", "due", "discarded", "meal=", ",li,"):
+        assert word not in exported, word
