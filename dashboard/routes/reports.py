@@ -122,8 +122,9 @@ def weekly_csv_export(ctx: Ctx, me: Me, week: str | None = None) -> Response:
     """The weekly report as CSV."""
     reports = _reports(ctx)
     _no_store(reports)
-    report = reports.weekly(_week(reports, week), _locale(ctx, me))
-    return _csv(weekly_csv(report), f"weekly-{report.week.label}.csv")
+    # the export follows the site's language, findings included (it is filed, not read by one user)
+    report = reports.weekly(_week(reports, week), reports.locale)
+    return _csv(weekly_csv(report, reports.locale), f"weekly-{report.week.label}.csv")
 
 
 # -- cold-storage sheet ----------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def _weekly(args: argparse.Namespace, reports: Reports) -> int:
     report = reports.weekly(week, args.lang)
     r = reports.renderer(args.lang)
     if args.format == "csv":
-        text = weekly_csv(report)
+        text = weekly_csv(report, args.lang or reports.locale)
     elif args.format == "html":
         text = r.weekly_html(report)
     else:

@@ -308,22 +308,50 @@ def _r(v: float | None, digits: int = 3) -> str:
     return "" if v is None else f"{v:.{digits}f}"
 
 
-def weekly_csv(report: WeeklyReport) -> str:
+#: Column titles of the weekly CSV (msgids); the hourly columns and the average's are made per export.
+_WEEKLY_TITLES = {"week": "Week", "device": "Device id", "name": "Meter", "day": "Day", "school_open": "School open",
+                  "use": "Use", "unit": "Unit of use", "cost": "Cost", "closed_use": "Use while closed",
+                  "night_baseline": "Night baseline", "baseline_unit": "Baseline unit", "last_week": "Last week",
+                  "avg_weeks": "Weeks averaged", "vs_last_week_pct": "vs last week (%)", "vs_avg_pct": "vs average (%)",
+                  "findings": "Findings"}
+
+
+def weekly_csv(report: WeeklyReport, locale: str = "en") -> str:
     """One row per meter and day, then a total row per meter with the comparisons, the average use per hour
-    of day (``h00``..``h23``) and the meter's findings."""
-    hours = [f"h{h:02d}" for h in range(24)]
-    rows: list[list[Any]] = [["week", "device", "name", "day", "school_open", "use", "unit", "cost", "closed_use",
-                              "night_baseline", "baseline_unit", "last_week", "avg_4_weeks", "vs_last_week_pct",
-                              "vs_avg_pct", *hours, "findings"]]
+    of day and the meter's findings; in ``locale`` (the site's: English keeps the machine column names).
+    The average's column is named by the number of weeks it is of (a new install has fewer than four)."""
+    machine = locale == "en"
+
+    def title(key: str) -> str:
+        return key if machine else gettext(locale, _WEEKLY_TITLES[key])
+
+    weeks = {m.avg_weeks for m in report.meters if m.avg_weeks}
+    n = weeks.pop() if len(weeks) == 1 else 0
+    if machine:
+        avg_head = f"avg_{n}_weeks" if n else "avg_earlier_weeks"
+        hours = [f"h{h:02d}" for h in range(24)]
+    else:
+        avg_head = (tr(locale, "Average of the last {n} weeks", n=n) if n
+                    else gettext(locale, "Average of earlier weeks"))
+        hours = [tr(locale, "Average at {hour}:00", hour=f"{h:02d}") for h in range(24)]
+    head = [*map(title, ("week", "device", "name", "day", "school_open", "use", "unit", "cost", "closed_use",
+                         "night_baseline", "baseline_unit", "last_week")), avg_head, title("avg_weeks"),
+            *map(title, ("vs_last_week_pct", "vs_avg_pct")), *hours, title("findings")]
+    total = "total" if machine else gettext(locale, "Week total")
+
+    def is_open(v: bool) -> Any:
+        return int(v) if machine else gettext(locale, "yes" if v else "no")
+
+    rows: list[list[Any]] = [head]
     for m in report.meters:
         for d in m.days:
-            rows.append([report.week.label, m.device, m.name, d.day.isoformat(), int(d.open), _r(d.units), m.unit,
-                         _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "", "", "",
-                         *[""] * 24, ""])
+            rows.append([report.week.label, m.device, m.name, d.day.isoformat(), is_open(d.open), _r(d.units),
+                         m.unit, _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "",
+                         "", "", "", *[""] * 24, ""])
         found = " | ".join(f.text for f in report.findings if f.device == m.device)
-        rows.append([report.week.label, m.device, m.name, "total", "", _r(m.total), m.unit, _r(m.cost, 2),
+        rows.append([report.week.label, m.device, m.name, total, "", _r(m.total), m.unit, _r(m.cost, 2),
                      _r(m.closed_units), _r(m.baseline_avg, 1), m.baseline_unit, _r(m.last_week), _r(m.avg_4w),
-                     _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1), *[_r(v) for v in m.hourly], found])
+                     m.avg_weeks, _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1), *[_r(v) for v in m.hourly], found])
     return _csv(rows)
 
 

@@ -67,6 +67,10 @@ price = 4.5
 def test_weekly_csv_md_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = site(tmp_path)
     assert main(["report", "weekly", "--config", str(cfg), "--week", "2026-W46", "--format", "csv"]) == 0
+    zh = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))  # the site's language
+    assert next(r for r in zh if r["设备编号"] == "water" and r["日期"] == "本周合计")["用量"] == "2.016"
+    assert main(["report", "weekly", "--config", str(cfg), "--week", "2026-W46", "--format", "csv",
+                 "--lang", "en"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
     total = next(r for r in rows if r["device"] == "water" and r["day"] == "total")
     assert (total["use"], total["cost"], total["unit"]) == ("2.016", "9.07", "m³")

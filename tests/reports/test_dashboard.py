@@ -192,3 +192,27 @@ def test_a_zh_cn_sites_sample_export_reads_as_words(tmp_path: Path) -> None:
     assert second["留样状态"] == "可以销毁" and second["更正"].startswith("餐次 → 晚餐 (李阿姨: 写错了餐次)")
     for word in ("lunch", "sample-fridge", "due", "discarded", "meal=", ",li,"):
         assert word not in exported, word
+
+
+def test_a_zh_cn_sites_weekly_export_follows_the_site_not_the_reader(tmp_path: Path) -> None:
+    """Titles, the total row and the findings in the site's language even for a reader in English; the
+    average's column says how many weeks it is of."""
+    site = make_report_site(tmp_path, locale="zh-CN")
+    try:
+        c, csrf = client_as(site, "zhao")
+        try:
+            c.post("/account/locale", data={"csrf_token": csrf, "locale": "en", "next": "/"})
+            assert "Findings" in c.get("/reports/weekly?week=2026-W01").text  # the reader's page is English
+            exported = c.get("/reports/weekly.csv?week=2026-W01").content.decode("utf-8-sig")
+            earlier = c.get("/reports/weekly.csv?week=2025-W52").content.decode("utf-8-sig")  # 3 weeks before it
+        finally:
+            c.__exit__(None, None, None)
+    finally:
+        site.close()
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    water = next(r for r in rows if r["设备编号"] == "water" and r["日期"] == "本周合计")
+    assert water["用量"] == "9.756" and "星期日" in water["本周发现"] and "Sunday" not in water["本周发现"]
+    assert "前 4 周平均" in exported.splitlines()[0] and "total" not in exported
+    head = earlier.splitlines()[0]
+    assert "前 3 周平均" in head and "前 4 周平均" not in head
+    assert {r["平均的周数"] for r in csv.DictReader(io.StringIO(earlier)) if r["日期"] == "本周合计"} == {"3"}
