@@ -370,6 +370,13 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str],
     def hm(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%H:%M")
 
+    def when(ts: float | None, day: date) -> str:
+        """The time, with its date when it is not the row's day (an alert still open from an earlier day)."""
+        if ts is None:
+            return ""
+        at = datetime.fromtimestamp(ts, tz)
+        return at.strftime("%H:%M") if at.date() == day else at.strftime("%m-%d %H:%M")
+
     def title(key: str) -> str:
         return key if locale == "en" else gettext(locale, _SHEET_TITLES[key])
 
@@ -380,8 +387,8 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str],
     for x in lines:
         checks = {c.at: c.value for c in x.checks}
         alerts = " | ".join(
-            f"{hm(a.opened_at)} {a.words(locale, tz)}; "
-            + (tr(locale, "acknowledged by {who} at {time}: {action}", who=a.acked_by, time=hm(a.acked_at),
+            f"{when(a.opened_at, x.day)} {a.words(locale, tz)}; "
+            + (tr(locale, "acknowledged by {who} at {time}: {action}", who=a.acked_by, time=when(a.acked_at, x.day),
                   action=a.action or "") if a.acked_by else gettext(locale, "not acknowledged"))
             for a in x.alerts)
         fixes = " | ".join(f"{field_label(c.field, locale)} → {c.value} ({c.by}: {c.reason})" for c in x.corrections)

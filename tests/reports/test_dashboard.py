@@ -216,3 +216,16 @@ def test_a_zh_cn_sites_weekly_export_follows_the_site_not_the_reader(tmp_path: P
     head = earlier.splitlines()[0]
     assert "前 3 周平均" in head and "前 4 周平均" not in head
     assert {r["平均的周数"] for r in csv.DictReader(io.StringIO(earlier)) if r["日期"] == "本周合计"} == {"3"}
+
+
+def test_the_month_csv_dates_an_alert_still_open_from_an_earlier_day(site: ReportSite) -> None:
+    """Jan 5's alert is still open on the 6th: its row there says when (date and time), as the sheet page does."""
+    c, _ = client_as(site, "li")
+    try:
+        exported = c.get("/cold/sheet.csv?month=2026-01").content.decode("utf-8-sig")
+    finally:
+        c.__exit__(None, None, None)
+    rows = {(r["device"], r["day"]): r for r in csv.DictReader(io.StringIO(exported))}
+    assert rows[("fridge", "2026-01-05")]["alerts"].startswith("10:12 ")
+    later = rows[("fridge", "2026-01-06")]["alerts"]
+    assert later.startswith("01-05 10:12 ") and "at 01-05 10:25" in later
