@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway.values import TimeWindow, parse_window
+from gateway.values import Said, TimeWindow, parse_window
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -31,10 +31,10 @@ def parse_days(items: list[str]) -> set[date]:
             d0 = date.fromisoformat(first.strip())
             d1 = date.fromisoformat(last.strip()) if last else d0
         except ValueError:
-            raise ValueError(f"{item!r} is not a date or range; write \"2026-10-01\" or "
-                             "\"2026-10-01..2026-10-07\"") from None
+            raise Said("{item} is not a date or range; write \"2026-10-01\" or \"2026-10-01..2026-10-07\"",
+                       item=repr(item)) from None
         if d1 < d0:
-            raise ValueError(f"{item!r} ends before it starts")
+            raise Said("{item} ends before it starts", item=repr(item))
         while d0 <= d1:
             out.add(d0)
             d0 += timedelta(days=1)
@@ -62,7 +62,7 @@ class CalendarSettings(BaseModel):
     def _hours(cls, v: dict[str, str]) -> dict[str, str]:
         for key, text in v.items():
             if key not in WEEKDAYS:
-                raise ValueError(f"unknown weekday {key!r}; use {', '.join(WEEKDAYS)}")
+                raise Said("unknown weekday {key}; use {days}", key=repr(key), days=", ".join(WEEKDAYS))
             parse_hours(text)
         return v
 

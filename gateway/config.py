@@ -38,7 +38,7 @@ from gateway.rules.settings import RuleBase, RuleSettings, check_rules
 from gateway.store.influx_settings import InfluxSettings
 from gateway.store.retention import Retention, parse_keep
 from gateway.uplink.settings import UplinkSettings
-from gateway.values import Duration
+from gateway.values import Duration, Said
 from sensors.config import SensorSettings, check_sensors
 
 DEFAULT_CONFIG_PATH = Path("/etc/houqin/houqin.toml")
@@ -84,7 +84,7 @@ class SiteSettings(_Section):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("is not a known IANA time zone (e.g. \"Asia/Shanghai\")") from None
+            raise Said("is not a known IANA time zone (e.g. \"Asia/Shanghai\")") from None
         return v
 
     @property
@@ -497,19 +497,20 @@ def cross_problems(parts: _Parts, translate: Translate = _english) -> list[str]:
                             + _say(translate, "used twice; every [[devices]] id must be unique"))
         seen.add(dev)
     if parts.gate is not None:
-        problems += check_gate(parts.gate, parts.device_ids, parts.channels, parts.chains)
+        problems += check_gate(parts.gate, parts.device_ids, parts.channels, parts.chains, translate)
     problems += check_rules(parts.rules, parts.chains, parts.device_ids, translate)
     if parts.notify is not None:
-        problems += check_notify(parts.notify, parts.device_ids)
+        problems += check_notify(parts.notify, parts.device_ids, translate)
     if parts.reports is not None:
-        problems += check_reports(parts.reports, parts.channels, parts.chains)
-    problems += check_sensors(parts.devices, parts.sensors)
+        problems += check_reports(parts.reports, parts.channels, parts.chains, translate)
+    problems += check_sensors(parts.devices, parts.sensors, translate)
     if parts.inspections is not None:
         plugs = [d.id for d in parts.devices if "power_w" in KINDS[d.kind].metrics]
-        problems += check_inspections(parts.inspections, plugs, parts.device_ids, parts.chains)
+        problems += check_inspections(parts.inspections, plugs, parts.device_ids, parts.chains, translate)
     if parts.storage is not None and parts.storage.timeseries == "influxdb" and not parts.influxdb_given:
-        problems.append('[storage] timeseries = "influxdb" needs an [influxdb] section: url and database '
-                        "(InfluxDB 1.x) or url, org, bucket and token (2.x/3.x); see docs/storage.md")
+        problems.append('[storage] timeseries = "influxdb" ' + _say(
+            translate, "needs an [influxdb] section: url and database (InfluxDB 1.x) or url, org, bucket and token "
+                       "(2.x/3.x); see docs/storage.md"))
     return problems
 
 
@@ -615,7 +616,8 @@ def _number_text(value: Any) -> bool:
     return isinstance(value, str)
 
 
-def _type_problem(translate: Translate, kind: str, field: str, value: Any) -> str | None:
+def _type_problem(translate: Translate, kind: str, field: str, value: Any,
+                  ctx: Mapping[str, Any] | None = None) -> str | None:
     """Strict types in config words: a number in quotes is refused with the line to write instead."""
     if kind in ("int_type", "float_type") and _number_text(value):
         text = ("must be a whole number written without quotes: {line}" if kind == "int_type"
@@ -635,7 +637,40 @@ def _type_problem(translate: Translate, kind: str, field: str, value: Any) -> st
     if kind == "string_type":
         return _say(translate, "must be text in quotes (e.g. {line})", line=f'{field} = "{value}"') \
             if isinstance(value, int | float) else _say(translate, "must be text in quotes")
+    return _other_type_problem(translate, kind, field, ctx or {})
+
+
+def _other_type_problem(translate: Translate, kind: str, field: str, ctx: Mapping[str, Any]) -> str | None:
+    """Pydantic's other texts ("Input should be a valid dictionary ...") in config words and the reader's language."""
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _say(translate, "must be a table: write [{field}] or {field} = {{ key = value }}", field=field)
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return _say(translate, "must be a list in brackets (e.g. {line})", line=f'{field} = ["..."]')
+    if kind == "too_short":
+        return _say(translate, "needs at least {n} entries", n=ctx.get("min_length", 1))
+    if kind == "too_long":
+        return _say(translate, "may have at most {n} entries", n=ctx.get("max_length", ""))
+    if kind == "string_too_short":
+        return _say(translate, "must not be empty")
+    if kind == "string_too_long":
+        return _say(translate, "may be at most {n} characters long", n=ctx.get("max_length", ""))
+    if kind == "string_pattern_mismatch":
+        return _say(translate, "may contain only letters, digits, \"-\" and \"_\"")
+    limits = {"greater_than": ("must be more than {n}", "gt"), "greater_than_equal": ("must be at least {n}", "ge"),
+              "less_than": ("must be less than {n}", "lt"), "less_than_equal": ("must be at most {n}", "le")}
+    if kind in limits:
+        text, key = limits[kind]
+        return _say(translate, text, n=ctx.get(key, ""))
     return None
+
+
+def _field_error(translate: Translate, e: Any, msg: str) -> str:
+    """A field validator's own message (a ``ValueError`` in values.py, calendar.py, ...): its text is a msgid
+    or a ``Said`` with its values, so the reader gets it in their language; anything else as it is."""
+    err = (e.get("ctx") or {}).get("error")
+    if isinstance(err, Said):
+        return _say(translate, err.msgid, **err.values)
+    return translate(msg)
 
 
 def _allowed(translate: Translate, expected: str) -> str:
@@ -687,7 +722,8 @@ def _describe(path: Path, raw: Mapping[str, Any], err: ValidationError,
             value = _value_at(raw, loc)
             shown = f" = {_toml(value)}" if value is not None and not isinstance(value, dict | list) else ""
             field = next((str(p) for p in reversed(loc) if isinstance(p, str)), key)
-            problems.append(f"{path}: {key}{shown}: {_type_problem(translate, e['type'], field, value) or msg}")
+            said = _type_problem(translate, e["type"], field, value, e.get("ctx")) or _field_error(translate, e, msg)
+            problems.append(f"{path}: {key}{shown}: {said}")
         if hint and len(problems) == before + 1:
             problems[-1] += hint
     return problems

@@ -20,6 +20,16 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
+class Said(ValueError):
+    """A ValueError whose English text is a msgid with ``{named}`` values: ``gateway.config`` says it in the
+    reader's language (this module stays free of the catalogs, so the agent on the Pi loads no Babel)."""
+
+    def __init__(self, msgid: str, **values: object) -> None:
+        super().__init__(msgid.format(**values))
+        self.msgid = msgid
+        self.values = values
+
+
 def parse_duration(text: str | int | float | timedelta) -> float:
     """Seconds for ``"10m"``, ``"1h30m"``, ``"45s"``, ``"7d"``; a bare number is seconds.
 
@@ -28,10 +38,10 @@ def parse_duration(text: str | int | float | timedelta) -> float:
     if isinstance(text, timedelta):
         text = text.total_seconds()
     if isinstance(text, bool) or not isinstance(text, str | int | float):
-        raise ValueError(f"{text!r} is not a duration; write e.g. \"10m\", \"2h\", \"45s\"")
+        raise Said("{text} is not a duration; write e.g. \"10m\", \"2h\", \"45s\"", text=repr(text))
     if isinstance(text, int | float):
         if text < 0:
-            raise ValueError(f"{text!r} is negative; a duration must be >= 0")
+            raise Said("{text} is negative; a duration must be >= 0", text=repr(text))
         return float(text)
     s = text.strip().lower().replace(" ", "")
     pos = 0
@@ -42,7 +52,7 @@ def parse_duration(text: str | int | float | timedelta) -> float:
         total += float(m.group(1)) * _UNITS[m.group(2)]
         pos = m.end()
     if not s or pos != len(s):
-        raise ValueError(f"{text!r} is not a duration; write e.g. \"10m\", \"2h\", \"1h30m\", \"45s\", \"7d\"")
+        raise Said("{text} is not a duration; write e.g. \"10m\", \"2h\", \"1h30m\", \"45s\", \"7d\"", text=repr(text))
     return total
 
 
@@ -89,7 +99,8 @@ def parse_clock(text: object, *, end_of_day: bool = False) -> time:
     t = _clock(text, end_of_day) if isinstance(text, str) else None
     if t is None:
         top = "24:00" if end_of_day else "23:59"
-        raise ValueError(f"{text!r} is not a time of day; write HH:MM from 00:00 to {top}, e.g. \"08:00\"")
+        raise Said("{text} is not a time of day; write HH:MM from 00:00 to {top}, e.g. \"08:00\"", text=repr(text),
+                   top=top)
     return t
 
 
@@ -144,16 +155,19 @@ def parse_window(text: object, *, cross_midnight: bool) -> TimeWindow:
     first, sep, last = text.partition("-") if isinstance(text, str) else ("", "", "")
     example = "22:00-06:00" if cross_midnight else "07:30-17:30"
     if not sep or not _CLOCK.match(first.strip()) or not _CLOCK.match(last.strip()):
-        raise ValueError(f"{text!r} is not a time window; write it as \"HH:MM-HH:MM\", e.g. \"{example}\"")
+        raise Said("{text} is not a time window; write it as \"HH:MM-HH:MM\", e.g. \"{example}\"", text=repr(text),
+                   example=example)
     start, end = _clock(first, end_of_day=False), _clock(last, end_of_day=True)
     if start is None or end is None:
-        raise ValueError(f"{text!r} has an hour or minute out of range (00:00-24:00)")
+        raise Said("{text} has an hour or minute out of range (00:00-24:00)", text=repr(text))
     if start == end and last.strip() != "24:00":
-        raise ValueError(f"{text!r} starts and ends at the same time; give a window like \"{example}\"")
+        raise Said("{text} starts and ends at the same time; give a window like \"{example}\"", text=repr(text),
+                   example=example)
     window = TimeWindow(start, end)
     if window.crosses_midnight and not cross_midnight:
-        raise ValueError(f"{text!r} ends before it starts; these windows cannot cross midnight, split them "
-                         f"(e.g. \"{format_clock(start)}-24:00\" and \"00:00-{format_clock(end)}\")")
+        raise Said("{text} ends before it starts; these windows cannot cross midnight, split them (e.g. "
+                   "\"{start}-24:00\" and \"00:00-{end}\")", text=repr(text), start=format_clock(start),
+                   end=format_clock(end))
     return window
 
 

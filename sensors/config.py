@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
@@ -230,8 +230,14 @@ def sensor_pins(sensor: Any) -> list[int]:
     return [pin] if isinstance(pin, int) else []
 
 
-def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any]) -> list[str]:
-    """Problems across entries: unknown device ids, wrong kinds, pins used twice, missing pulse factors."""
+def _english(message: str) -> str:
+    return message
+
+
+def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any],
+                  translate: Callable[[str], str] = _english) -> list[str]:
+    """Problems across entries: unknown device ids, wrong kinds, pins used twice, missing pulse factors; in
+    ``translate``'s language (the gateway passes its catalogs; the agent stays free of them)."""
     by_id = {d.id: d for d in devices}
     problems: list[str] = []
     pins: dict[int, int] = {}
@@ -245,17 +251,20 @@ def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any]) -> list[st
         for dev_id in sensor_devices(s):
             dev = by_id.get(dev_id)
             if dev is None:
-                problems.append(f"{where}: device {dev_id!r} is not in [[devices]]; add a [[devices]] entry with "
-                                f"id = \"{dev_id}\" or fix the id")
+                problems.append(f"{where}: " + translate(
+                    "device {device} is not in [[devices]]; add a [[devices]] entry with id = \"{id}\" or fix "
+                    "the id").format(device=repr(dev_id), id=dev_id))
                 continue
             if kinds is not None and dev.kind not in kinds:
-                problems.append(f"{where}: device {dev_id!r} is a {dev.kind}; a {s.type} sensor can feed only "
-                                f"{', '.join(sorted(kinds))} devices")
+                problems.append(f"{where}: " + translate(
+                    "device {device} is a {kind}; a {type} sensor can feed only {kinds} devices").format(
+                    device=repr(dev_id), kind=dev.kind, type=s.type, kinds=", ".join(sorted(kinds))))
             if s.type not in ("button", "card_reader"):  # several buttons or readers may share a device
                 slot = (dev_id, s.type)
                 if slot in fed:
-                    problems.append(f"{where}: device {dev_id!r} already has a {s.type} in sensors[{fed[slot]}]; "
-                                    "one device id per probe, meter, contact or output")
+                    problems.append(f"{where}: " + translate(
+                        "device {device} already has a {type} in sensors[{n}]; one device id per probe, meter, "
+                        "contact or output").format(device=repr(dev_id), type=s.type, n=fed[slot]))
                 else:
                     fed[slot] = i
         for pin in sensor_pins(s):
@@ -265,28 +274,34 @@ def check_sensors(devices: Sequence[_Device], sensors: Sequence[Any]) -> list[st
                     continue
                 w1_buses[pin] = "w1"
             if pin in pins:
-                problems.append(f"{where}: pin GPIO{pin} is already used by sensors[{pins[pin]}]; "
-                                "each GPIO can be wired to one thing only")
+                problems.append(f"{where}: " + translate(
+                    "pin GPIO{pin} is already used by sensors[{n}]; each GPIO can be wired to one thing only").format(
+                    pin=pin, n=pins[pin]))
             else:
                 pins[pin] = i
         if isinstance(s, Ds18b20Settings):
             for probe in s.probes:
                 if probe in probes:
-                    problems.append(f"{where}: probe {probe} is also in sensors[{probes[probe]}]; "
-                                    "map each probe once")
+                    problems.append(f"{where}: " + translate(
+                        "probe {probe} is also in sensors[{n}]; map each probe once").format(probe=probe,
+                                                                                           n=probes[probe]))
                 probes.setdefault(probe, i)
         if isinstance(s, PulseSettings):
             dev = by_id.get(s.device)
             if dev is None or (kinds is not None and dev.kind not in kinds):
                 continue  # already said above; asking for a meter factor of a fridge would only confuse
             if s.meter == "water" and s.litres_per_pulse is None and (dev is None or dev.litres_per_pulse is None):
-                problems.append(f"{where}: water meter {s.device!r} needs litres_per_pulse (here or in its "
-                                "[[devices]] entry), e.g. litres_per_pulse = 1.0")
+                problems.append(f"{where}: " + translate(
+                    "water meter {device} needs litres_per_pulse (here or in its [[devices]] entry), e.g. "
+                    "litres_per_pulse = 1.0").format(device=repr(s.device)))
             if s.meter == "electricity" and s.wh_per_pulse is None and (dev is None or dev.wh_per_pulse is None):
-                problems.append(f"{where}: electricity meter {s.device!r} needs wh_per_pulse (here or in its "
-                                "[[devices]] entry); a meter marked 1000 imp/kWh has wh_per_pulse = 1.0")
+                problems.append(f"{where}: " + translate(
+                    "electricity meter {device} needs wh_per_pulse (here or in its [[devices]] entry); a meter "
+                    "marked 1000 imp/kWh has wh_per_pulse = 1.0").format(device=repr(s.device)))
             if s.meter == "water" and s.wh_per_pulse is not None:
-                problems.append(f"{where}: wh_per_pulse is for electricity meters; use litres_per_pulse")
+                problems.append(f"{where}: " + translate("wh_per_pulse is for electricity meters; use "
+                                                          "litres_per_pulse"))
             if s.meter == "electricity" and s.litres_per_pulse is not None:
-                problems.append(f"{where}: litres_per_pulse is for water meters; use wh_per_pulse")
+                problems.append(f"{where}: " + translate("litres_per_pulse is for water meters; use "
+                                                          "wh_per_pulse"))
     return problems

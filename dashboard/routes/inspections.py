@@ -148,7 +148,9 @@ def disinfection_csv(ctx: Ctx, me: Me, room: str | None = None, month: str | Non
     y, mo = _month(rec, month)
     m = rec.month(_room(rec, room), y, mo)
     name = f"disinfection-{m.room.id}-{y}-{mo:02d}.csv"
-    return Response(record_csv(m, rec.tz).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    # the export follows the site's language, as every export does (it is filed, not read by one user)
+    text = record_csv(m, rec.tz, ctx.services.config.site.locale)
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

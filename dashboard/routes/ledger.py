@@ -139,7 +139,8 @@ def hazards_report_print(ctx: Ctx, me: Me, period: str = "week", day: str | None
 def hazards_report_csv(ctx: Ctx, me: Me, period: str = "week", day: str | None = None) -> Response:
     """The weekly summary or monthly report as CSV."""
     r = _report(ctx, period, day)
-    return Response(hazards_csv(r, ctx.services.config.site.tz).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    site = ctx.services.config.site  # the export follows the site's language, as every export does
+    return Response(hazards_csv(r, site.tz, site.locale).encode("utf-8"), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="hazards-{r.label}.csv"'})
 
 

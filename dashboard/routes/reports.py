@@ -122,8 +122,9 @@ def weekly_csv_export(ctx: Ctx, me: Me, week: str | None = None) -> Response:
     """The weekly report as CSV."""
     reports = _reports(ctx)
     _no_store(reports)
-    report = reports.weekly(_week(reports, week), _locale(ctx, me))
-    return _csv(weekly_csv(report), f"weekly-{report.week.label}.csv")
+    # the export follows the site's language, findings included (it is filed, not read by one user)
+    report = reports.weekly(_week(reports, week), reports.locale)
+    return _csv(weekly_csv(report, reports.locale), f"weekly-{report.week.label}.csv")
 
 
 # -- cold-storage sheet ----------------------------------------------------------------------------------
@@ -274,8 +275,12 @@ def samples_csv_export(ctx: Ctx, me: Me, month: str | None = None) -> Response:
     """The ledger of a month as CSV."""
     reports = _reports(ctx)
     y, m = _month(reports, month)
-    samples, verdicts = reports.samples_month(y, m, _locale(ctx, me))
-    return _csv(samples_csv(samples, verdicts, reports.tz, reports.clock.now()), f"samples-{y}-{m:02d}.csv")
+    people = {u.username: u.label for u in ctx.accounts.list()}
+    # the export follows the site's language, as the sheet's does (it is filed, not read by one user)
+    samples, verdicts = reports.samples_month(y, m, reports.locale)
+    text = samples_csv(samples, verdicts, reports.tz, reports.clock.now(), reports.locale,
+                       dict(reports.ledger.fridges()), people)
+    return _csv(text, f"samples-{y}-{m:02d}.csv")
 
 
 @router.post("/samples")

@@ -134,7 +134,7 @@ def _weekly(args: argparse.Namespace, reports: Reports) -> int:
     report = reports.weekly(week, args.lang)
     r = reports.renderer(args.lang)
     if args.format == "csv":
-        text = weekly_csv(report)
+        text = weekly_csv(report, args.lang or reports.locale)
     elif args.format == "html":
         text = r.weekly_html(report)
     else:
@@ -181,7 +181,8 @@ def _samples(args: argparse.Namespace, reports: Reports) -> int:
     samples, verdicts = reports.samples_month(y, m, args.lang)
     now = reports.clock.now()
     if args.format == "csv":
-        return _emit(args, samples_csv(samples, verdicts, reports.tz, now))
+        return _emit(args, samples_csv(samples, verdicts, reports.tz, now, args.lang or reports.locale,
+                                       dict(reports.ledger.fridges())))
     fridges = dict(reports.ledger.fridges())
     return _emit(args, reports.renderer(args.lang).samples_html(samples, verdicts, y, m, now,
                                                                 reports.config.reports.samples.min_grams, fridges))

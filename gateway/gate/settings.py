@@ -3,7 +3,7 @@ night patrol routes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -183,14 +183,25 @@ class GateSettings(_S):
         return None
 
 
-def check_gate(gate: GateSettings, devices: Sequence[str], channels: set[str], chains: set[str]) -> list[str]:
-    """Problems across sections: unknown devices, channels and chains; duplicate ids."""
+def _english(message: str) -> str:
+    return message
+
+
+def check_gate(gate: GateSettings, devices: Sequence[str], channels: set[str], chains: set[str],
+               translate: Callable[[str], str] = _english) -> list[str]:
+    """Problems across sections: unknown devices, channels and chains; duplicate ids. ``translate`` turns each
+    English text into the reader's language (``gateway.config`` passes the catalogs)."""
     known = set(devices)
     problems: list[str] = []
 
     def need(dev: str | None, where: str) -> None:
         if dev is not None and dev not in known:
-            problems.append(f"{where}: device {dev!r} is not in [[devices]]; add it or fix the id")
+            problems.append(f"{where}: " + translate("device {dev} is not in [[devices]]; add it or fix the id").format(
+                dev=repr(dev)))
+
+    def no_chain(where: str, chain: str) -> str:
+        said = translate("names no chain; add [notify.chains.{chain}] or fix the name")
+        return f"{where} = {chain!r} " + said.format(chain=chain)
 
     for i, r in enumerate(gate.readers):
         need(r.device, f"gate.readers[{i}]")
@@ -199,27 +210,29 @@ def check_gate(gate: GateSettings, devices: Sequence[str], channels: set[str], c
     for dev in gate.signed_devices:
         need(dev, "[gate] signed_devices")
     if gate.forgery_notify is not None and gate.forgery_notify not in chains:
-        problems.append(f"[gate] forgery_notify = {gate.forgery_notify!r} names no chain; add "
-                        f"[notify.chains.{gate.forgery_notify}] or fix the name")
+        problems.append(no_chain("[gate] forgery_notify", gate.forgery_notify))
     for name in gate.approval_channels:
         if name not in channels:
-            problems.append(f"[gate] approval_channels: {name!r} is not in [notify.channels]; add it or fix the name")
+            problems.append(f"[gate] approval_channels: {name!r} " + translate(
+                "is not in [notify.channels]; add it or fix the name"))
     if gate.approval_channels and not gate.public_url:
-        problems.append("[gate] approval_channels needs public_url (the dashboard's address on people's phones) "
-                        "so the message can carry the approval link")
+        problems.append("[gate] approval_channels " + translate(
+            "needs public_url (the dashboard's address on people's phones) so the message can carry the approval "
+            "link"))
     seen: set[str] = set()
     for i, route in enumerate(gate.patrols):
         if route.id in seen:
-            problems.append(f"gate.patrols[{i}]: id {route.id!r} is used twice; route ids must be unique")
+            problems.append(f"gate.patrols[{i}]: id {route.id!r} " + translate(
+                "is used twice; route ids must be unique"))
         seen.add(route.id)
         if route.notify is not None and route.notify not in chains:
-            problems.append(f"gate.patrols[{i}]: notify = {route.notify!r} names no chain; add "
-                            f"[notify.chains.{route.notify}] or fix the name")
+            problems.append(no_chain(f"gate.patrols[{i}]: notify", route.notify))
         need(route.device, f"gate.patrols[{i}] device")
         ids: set[str] = set()
         for j, cp in enumerate(route.checkpoints):
             if cp.id in ids:
-                problems.append(f"gate.patrols[{i}].checkpoints[{j}]: id {cp.id!r} is used twice in route {route.id!r}")
+                problems.append(f"gate.patrols[{i}].checkpoints[{j}]: id {cp.id!r} " + translate(
+                    "is used twice in route {route}").format(route=repr(route.id)))
             ids.add(cp.id)
             need(cp.reader, f"gate.patrols[{i}].checkpoints[{j}] reader")
             for d in cp.devices:

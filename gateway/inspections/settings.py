@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -219,36 +219,37 @@ class InspectionsSettings(_S):
         return next((c for c in self.checklists if c.id == checklist_id), None)
 
 
+def _english(message: str) -> str:
+    return message
+
+
 def check_inspections(s: InspectionsSettings, power_devices: Iterable[str], devices: Iterable[str],
-                      chains: set[str]) -> list[str]:
-    """Problems with device and chain names ``[inspections]`` uses."""
+                      chains: set[str], translate: Callable[[str], str] = _english) -> list[str]:
+    """Problems with device and chain names ``[inspections]`` uses (in ``translate``'s language)."""
     problems: list[str] = []
     known, power = set(devices), set(power_devices)
+    no_chain = translate("names no chain; add [notify.chains.{chain}] or fix the name")
+    no_device = translate("is no [[devices]] id; add the device or fix the name")
     d = s.disinfection
     for r in d.rooms:
         if r.plug is None:
             continue
         if r.plug not in known:
-            problems.append(f"[inspections.disinfection] room {r.id!r}: plug = {r.plug!r} is no [[devices]] id; "
-                            "add the device or fix the name")
+            problems.append(f"[inspections.disinfection] room {r.id!r}: plug = {r.plug!r} " + no_device)
         elif r.plug not in power:
-            problems.append(f"[inspections.disinfection] room {r.id!r}: plug = {r.plug!r} does not report power "
-                            "(power_w); give it kind = \"uv_lamp\" or \"power_meter\"")
+            problems.append(f"[inspections.disinfection] room {r.id!r}: plug = {r.plug!r} " + translate(
+                "does not report power (power_w); give it kind = \"uv_lamp\" or \"power_meter\""))
     if d.notify is not None and d.notify not in chains:
-        problems.append(f"[inspections.disinfection] notify = {d.notify!r} names no chain; add "
-                        f"[notify.chains.{d.notify}] or fix the name")
+        problems.append(f"[inspections.disinfection] notify = {d.notify!r} " + no_chain.format(chain=d.notify))
     for c in s.checklists:
         for item in c.items:
-            problems.extend(f"[[inspections.checklists]] {c.id!r} item {item.id!r}: device {dev!r} is no "
-                            "[[devices]] id; add the device or fix the name"
+            problems.extend(f"[[inspections.checklists]] {c.id!r} item {item.id!r}: devices {dev!r} " + no_device
                             for dev in item.devices if dev not in known)
         if c.notify is not None and c.notify not in chains:
-            problems.append(f"[[inspections.checklists]] {c.id!r}: notify = {c.notify!r} names no chain; add "
-                            f"[notify.chains.{c.notify}] or fix the name")
-    problems.extend(f"[inspections.holidays] duty_chains: {who!r} -> {chain!r} names no chain; add "
-                    f"[notify.chains.{chain}] or fix the name"
+            problems.append(f"[[inspections.checklists]] {c.id!r}: notify = {c.notify!r} "
+                            + no_chain.format(chain=c.notify))
+    problems.extend(f"[inspections.holidays] duty_chains: {who!r} -> {chain!r} " + no_chain.format(chain=chain)
                     for who, chain in s.holidays.duty_chains.items() if chain not in chains)
     if s.notify is not None and s.notify not in chains:
-        problems.append(f"[inspections] notify = {s.notify!r} names no chain; add [notify.chains.{s.notify}] "
-                        "or fix the name")
+        problems.append(f"[inspections] notify = {s.notify!r} " + no_chain.format(chain=s.notify))
     return problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -179,9 +179,15 @@ class NotifySettings(_S):
         return self
 
 
-def check_notify(notify: NotifySettings, devices: Sequence[str]) -> list[str]:
+def _english(message: str) -> str:
+    return message
+
+
+def check_notify(notify: NotifySettings, devices: Sequence[str],
+                 translate: Callable[[str], str] = _english) -> list[str]:
     """Problems across sections: a buzzer or LED channel whose ``device`` is not a ``[[devices]]`` id."""
     # A misspelt device would send the local alarm's commands to a topic no agent listens to.
-    return [f"notify.channels.{name}: device {ch.device!r} is not a [[devices]] id, so the {ch.type} would never "
-            f"sound; name the device whose [[sensors]] {ch.type} is wired on the agent"
+    return [f"notify.channels.{name}: " + translate(
+                "device {device} is not a [[devices]] id, so the {type} would never sound; name the device whose "
+                "[[sensors]] {type} is wired on the agent").format(device=repr(ch.device), type=ch.type)
             for name, ch in notify.channels.items() if isinstance(ch, OutputChannel) and ch.device not in devices]

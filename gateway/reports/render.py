@@ -61,6 +61,18 @@ def limits_text(low: float | None, high: float | None, locale: str) -> str:
     return "—"
 
 
+def corrected_value(value: str | None) -> str:
+    """A sample correction's value (stored as JSON) as people read it; dishes as "name grams; ..."."""
+    try:
+        v = json.loads(value or '""')
+    except ValueError:
+        return value or ""
+    if isinstance(v, list):  # dishes: [{"name", "grams"}] or [[name, grams]]
+        return "; ".join(" ".join(f"{x:g}" if isinstance(x, float) else str(x)
+                                  for x in (d.values() if isinstance(d, dict) else d)) for d in v)
+    return str(v)
+
+
 def _dir() -> str:
     return str(resources.files("gateway.reports") / "templates")
 
@@ -103,18 +115,8 @@ def environment(locale: str, tz: tzinfo) -> Environment:
     def limits(low: float | None, high: float | None) -> str:
         return limits_text(low, high, locale)
 
-    def corrected(value: str | None) -> str:  # a sample correction's value is stored as JSON
-        try:
-            v = json.loads(value or '""')
-        except ValueError:
-            return value or ""
-        if isinstance(v, list):  # dishes: [{"name", "grams"}] or [[name, grams]]
-            return "; ".join(" ".join(f"{x:g}" if isinstance(x, float) else str(x)
-                                      for x in (d.values() if isinstance(d, dict) else d)) for d in v)
-        return str(v)
-
-    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field, corrected=corrected,
-                       limits=limits)
+    env.filters.update(num=num, when=when, day=day, short_day=short_day, pct=pct, field=field,
+                       corrected=corrected_value, limits=limits)
     env.globals["locale"] = locale
     env.globals["tz"] = tz
     env.globals["html_lang"] = "zh-CN" if locale == "zh-CN" else "en"
@@ -306,22 +308,50 @@ def _r(v: float | None, digits: int = 3) -> str:
     return "" if v is None else f"{v:.{digits}f}"
 
 
-def weekly_csv(report: WeeklyReport) -> str:
+#: Column titles of the weekly CSV (msgids); the hourly columns and the average's are made per export.
+_WEEKLY_TITLES = {"week": "Week", "device": "Device id", "name": "Meter", "day": "Day", "school_open": "School open",
+                  "use": "Use", "unit": "Unit of use", "cost": "Cost", "closed_use": "Use while closed",
+                  "night_baseline": "Night baseline", "baseline_unit": "Baseline unit", "last_week": "Last week",
+                  "avg_weeks": "Weeks averaged", "vs_last_week_pct": "vs last week (%)", "vs_avg_pct": "vs average (%)",
+                  "findings": "Findings"}
+
+
+def weekly_csv(report: WeeklyReport, locale: str = "en") -> str:
     """One row per meter and day, then a total row per meter with the comparisons, the average use per hour
-    of day (``h00``..``h23``) and the meter's findings."""
-    hours = [f"h{h:02d}" for h in range(24)]
-    rows: list[list[Any]] = [["week", "device", "name", "day", "school_open", "use", "unit", "cost", "closed_use",
-                              "night_baseline", "baseline_unit", "last_week", "avg_4_weeks", "vs_last_week_pct",
-                              "vs_avg_pct", *hours, "findings"]]
+    of day and the meter's findings; in ``locale`` (the site's: English keeps the machine column names).
+    The average's column is named by the number of weeks it is of (a new install has fewer than four)."""
+    machine = locale == "en"
+
+    def title(key: str) -> str:
+        return key if machine else gettext(locale, _WEEKLY_TITLES[key])
+
+    weeks = {m.avg_weeks for m in report.meters if m.avg_weeks}
+    n = weeks.pop() if len(weeks) == 1 else 0
+    if machine:
+        avg_head = f"avg_{n}_weeks" if n else "avg_earlier_weeks"
+        hours = [f"h{h:02d}" for h in range(24)]
+    else:
+        avg_head = (tr(locale, "Average of the last {n} weeks", n=n) if n
+                    else gettext(locale, "Average of earlier weeks"))
+        hours = [tr(locale, "Average at {hour}:00", hour=f"{h:02d}") for h in range(24)]
+    head = [*map(title, ("week", "device", "name", "day", "school_open", "use", "unit", "cost", "closed_use",
+                         "night_baseline", "baseline_unit", "last_week")), avg_head, title("avg_weeks"),
+            *map(title, ("vs_last_week_pct", "vs_avg_pct")), *hours, title("findings")]
+    total = "total" if machine else gettext(locale, "Week total")
+
+    def is_open(v: bool) -> Any:
+        return int(v) if machine else gettext(locale, "yes" if v else "no")
+
+    rows: list[list[Any]] = [head]
     for m in report.meters:
         for d in m.days:
-            rows.append([report.week.label, m.device, m.name, d.day.isoformat(), int(d.open), _r(d.units), m.unit,
-                         _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "", "", "",
-                         *[""] * 24, ""])
+            rows.append([report.week.label, m.device, m.name, d.day.isoformat(), is_open(d.open), _r(d.units),
+                         m.unit, _r(d.cost, 2), _r(d.closed_units), _r(d.night_baseline, 1), m.baseline_unit, "", "",
+                         "", "", "", *[""] * 24, ""])
         found = " | ".join(f.text for f in report.findings if f.device == m.device)
-        rows.append([report.week.label, m.device, m.name, "total", "", _r(m.total), m.unit, _r(m.cost, 2),
+        rows.append([report.week.label, m.device, m.name, total, "", _r(m.total), m.unit, _r(m.cost, 2),
                      _r(m.closed_units), _r(m.baseline_avg, 1), m.baseline_unit, _r(m.last_week), _r(m.avg_4w),
-                     _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1), *[_r(v) for v in m.hourly], found])
+                     m.avg_weeks, _r(m.vs_last_pct, 1), _r(m.vs_avg_pct, 1), *[_r(v) for v in m.hourly], found])
     return _csv(rows)
 
 
@@ -340,6 +370,13 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str],
     def hm(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%H:%M")
 
+    def when(ts: float | None, day: date) -> str:
+        """The time, with its date when it is not the row's day (an alert still open from an earlier day)."""
+        if ts is None:
+            return ""
+        at = datetime.fromtimestamp(ts, tz)
+        return at.strftime("%H:%M") if at.date() == day else at.strftime("%m-%d %H:%M")
+
     def title(key: str) -> str:
         return key if locale == "en" else gettext(locale, _SHEET_TITLES[key])
 
@@ -350,8 +387,8 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str],
     for x in lines:
         checks = {c.at: c.value for c in x.checks}
         alerts = " | ".join(
-            f"{hm(a.opened_at)} {a.words(locale, tz)}; "
-            + (tr(locale, "acknowledged by {who} at {time}: {action}", who=a.acked_by, time=hm(a.acked_at),
+            f"{when(a.opened_at, x.day)} {a.words(locale, tz)}; "
+            + (tr(locale, "acknowledged by {who} at {time}: {action}", who=a.acked_by, time=when(a.acked_at, x.day),
                   action=a.action or "") if a.acked_by else gettext(locale, "not acknowledged"))
             for a in x.alerts)
         fixes = " | ".join(f"{field_label(c.field, locale)} → {c.value} ({c.by}: {c.reason})" for c in x.corrections)
@@ -362,19 +399,57 @@ def sheet_csv(lines: Sequence[SheetDay], tz: tzinfo, check_times: Sequence[str],
     return _csv(rows)
 
 
-def samples_csv(samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], tz: tzinfo, now: float) -> str:
-    """One row per sample: meal, dishes with grams, fridge, staff, times, status, verdict, who discarded."""
+#: Column titles of the sample ledger's CSV (msgids); English keeps the machine column names.
+_SAMPLE_TITLES = {"id": "Sample no.", "meal_date": "Meal date", "meal": "Meal", "dishes": "Dishes (g)",
+                  "fridge": "Fridge", "staff": "Taken by", "taken_at": "Taken at", "due_at": "Kept until",
+                  "status": "Sample status", "kept_ok": "Kept within limits", "verdict": "48 hours",
+                  "discarded_by": "Discarded by", "discarded_at": "Discarded at", "registered_by": "Registered by",
+                  "corrections": "Corrections"}
+#: A sample's status (``Sample.status``) as people read it (msgids).
+SAMPLE_STATUS = {"discarded": "discarded", "compromised": "compromised", "due": "may be discarded",
+                 "keeping": "keep"}
+
+
+def samples_csv(samples: Sequence[Sample], verdicts: dict[int, tuple[bool, str]], tz: tzinfo, now: float,
+                locale: str = "en", fridges: dict[str, str] | None = None,
+                people: dict[str, str] | None = None) -> str:
+    """One row per sample: meal, dishes with grams, fridge, staff, times, status, verdict, who discarded; in
+    ``locale`` (the site's). English keeps the machine columns and values (meal keys, fridge ids, logins);
+    other locales write words: the meal, the fridge's name, the status, yes/no and people's display names
+    (``people``: login -> display name)."""
+    machine = locale == "en"
+    names, who_is = fridges or {}, people or {}
+
     def t(ts: float | None) -> str:
         return "" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M")
 
-    rows: list[list[Any]] = [["id", "meal_date", "meal", "dishes", "fridge", "staff", "taken_at", "due_at", "status",
-                              "kept_ok", "verdict", "discarded_by", "discarded_at", "registered_by", "corrections"]]
+    def who(login: str | None) -> str:
+        return (login or "") if machine else who_is.get(login or "", login or "")
+
+    def word(key: str) -> str:
+        return key if machine else gettext(locale, key)
+
+    def fix(e: Any) -> str:
+        if machine:
+            return f"{e.field}={e.value} ({e.by}: {e.note})"
+        value = corrected_value(e.value)
+        if e.field == "meal":
+            value = gettext(locale, value)
+        elif e.field == "fridge":
+            value = names.get(value, value)
+        return f"{field_label(e.field or '', locale)} → {value} ({who(e.by)}: {e.note or ''})"
+
+    head = list(_SAMPLE_TITLES) if machine else [gettext(locale, v) for v in _SAMPLE_TITLES.values()]
+    rows: list[list[Any]] = [head]
     for s in samples:
         ok, text = verdicts.get(s.id, (True, ""))
         d = s.discarded
-        fixes = " | ".join(f"{e.field}={e.value} ({e.by}: {e.note})" for e in s.events if e.what == "corrected")
-        rows.append([s.id, s.meal_date.isoformat(), s.meal, "; ".join(f"{x.name} {x.grams:g} g" for x in s.dishes),
-                     s.fridge, s.staff, t(s.taken_at), t(s.due_at), s.status(now), int(ok), text,
-                     d.by if d else "", t(d.ts) if d else "", s.registered_by, fixes])
+        status = s.status(now)
+        fixes = " | ".join(fix(e) for e in s.events if e.what == "corrected")
+        rows.append([s.id, s.meal_date.isoformat(), word(s.meal),
+                     "; ".join(f"{x.name} {x.grams:g} g" for x in s.dishes),
+                     s.fridge if machine else names.get(s.fridge, s.fridge), s.staff, t(s.taken_at), t(s.due_at),
+                     status if machine else gettext(locale, SAMPLE_STATUS[status]),
+                     int(ok) if machine else gettext(locale, "yes" if ok else "no"), text,
+                     who(d.by) if d else "", t(d.ts) if d else "", who(s.registered_by), fixes])
     return _csv(rows)
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import time
 from typing import Annotated, Literal
 
@@ -236,18 +237,22 @@ class ReportsSettings(_S):
     """The 48-hour food-sample ledger."""
 
 
-def check_reports(reports: ReportsSettings, channels: set[str], chains: set[str]) -> list[str]:
-    """Problems with names ``[reports]`` uses that ``[notify]`` does not define."""
+def _english(message: str) -> str:
+    return message
+
+
+def check_reports(reports: ReportsSettings, channels: set[str], chains: set[str],
+                  translate: Callable[[str], str] = _english) -> list[str]:
+    """Problems with names ``[reports]`` uses that ``[notify]`` does not define (in ``translate``'s language)."""
     problems = []
+    not_there = translate("names {name}, which is not in [notify.channels]; add it or fix the name")
     for name in reports.weekly.channels:
         if name not in channels:
-            problems.append(f"[reports.weekly] channels names {name!r}, which is not in [notify.channels]; "
-                            "add it or fix the name")
+            problems.append("[reports.weekly] channels " + not_there.format(name=repr(name)))
     for name in reports.samples.remind_channels:
         if name not in channels:
-            problems.append(f"[reports.samples] remind_channels names {name!r}, which is not in "
-                            "[notify.channels]; add it or fix the name")
+            problems.append("[reports.samples] remind_channels " + not_there.format(name=repr(name)))
     if reports.samples.notify is not None and reports.samples.notify not in chains:
-        problems.append(f"[reports.samples] notify = {reports.samples.notify!r} names no chain; add "
-                        f"[notify.chains.{reports.samples.notify}] or fix the name")
+        problems.append(f"[reports.samples] notify = {reports.samples.notify!r} " + translate(
+            "names no chain; add [notify.chains.{chain}] or fix the name").format(chain=reports.samples.notify))
     return problems

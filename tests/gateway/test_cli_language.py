@@ -74,14 +74,17 @@ def test_storage_and_query_errors_in_the_sites_language(tmp_path: Path, capsys: 
 def _cli_msgids() -> set[str]:
     """English texts the CLI and the config's problems pass through ``say``/``tr``/``translate``."""
     found: set[str] = set()
+    # the config's problems: its own, and the checks across sections of every settings module it calls
     files = [*sorted((ROOT / "gateway" / "cli").glob("*.py")), ROOT / "gateway" / "config.py",
-             ROOT / "gateway" / "rules" / "settings.py"]
+             *(ROOT / p for p in ("gateway/rules/settings.py", "gateway/gate/settings.py", "gateway/notify/config.py",
+                                  "gateway/reports/settings.py", "gateway/inspections/settings.py",
+                                  "sensors/config.py", "gateway/values.py", "gateway/calendar.py"))]
     for path in files:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            if name not in ("say", "tr", "translate", "_say"):
+            if name not in ("say", "tr", "translate", "_say", "Said"):
                 continue
             for arg in node.args[:2]:
                 options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
@@ -95,3 +98,43 @@ def test_every_cli_text_has_a_chinese_translation() -> None:
     zh = translations("zh-CN")
     missing = sorted(m for m in ids if zh.gettext(m) == m)
     assert not missing, f"add these to gateway/locale/zh_CN/LC_MESSAGES/cli.po: {missing}"
+
+
+CROSS = '''[storage]
+timeseries = "influxdb"
+[mqtt]
+keepalive = 30
+[[devices]]
+id = "f"
+kind = "fridge"
+[[sensors]]
+type = "ds18b20"
+probes = { "28-0316a2799bff" = "nowhere" }
+[gate]
+forgery_notify = "nochain"
+[reports.weekly]
+channels = ["nochannel"]
+[calendar]
+holidays = ["2026-13-01"]
+[[rules]]
+id = "slow"
+kind = "stale"
+devices = ["f"]
+for = "soon"
+'''
+
+
+def test_check_config_says_every_kind_of_problem_in_chinese(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Checks across sections, field checks and pydantic's own texts, all in the site's language."""
+    path = tmp_path / "houqin.toml"
+    path.write_text(f'inspections = 3\n[site]\nid = "kg"\ntimezone = "Mars/Olympus"\n'
+                    f'{CROSS.replace("[storage]", f"[storage]{chr(10)}dir = {chr(34)}{tmp_path}{chr(34)}")}',
+                    encoding="utf-8")
+    assert main(["check-config", str(path)]) == 1
+    err = capsys.readouterr().err
+    for said in ("需要 [influxdb] 一节", "没有这个通知链", "不在 [notify.channels] 中", "不在 [[devices]] 中",
+                 "不是时长", "不是日期或日期范围", "不是已知的 IANA 时区", "必须是一个表"):
+        assert said in err, (said, err)
+    for english in ("needs an", "names no chain", "is not in", "is not a", "Input should", "write e.g."):
+        assert english not in err, (english, err)

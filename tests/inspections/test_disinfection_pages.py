@@ -120,3 +120,30 @@ def test_a_new_lamp_starts_its_hours_again(web: tuple[UvSite, TestClient]) -> No
     r = c.post("/disinfection/class-1/lamp", data={"csrf_token": token, "note": "30 W"}, follow_redirects=False)
     assert r.status_code == 303
     assert "0 / 1,000 h" in c.get("/disinfection").text
+
+
+def test_a_zh_cn_sites_csv_reads_as_words(tmp_path: Path) -> None:
+    """The record's export follows the site's locale: titles, verdicts, sources, methods, yes/no, room names."""
+    uv = UvSite(tmp_path)
+    uv.cfg = uv.cfg.model_copy(update={"site": uv.cfg.site.model_copy(update={"locale": "zh-CN"})})
+    try:
+        uv.run(ts(SAT, 12, 0), WEEK)
+        app = create_app(dashboard_services(uv.cfg, uv.db, uv.clock, uv.store, uv.alerts), uv.cfg.dashboard,
+                         hasher=cheap_hasher())
+        app.state.ctx.accounts.add("yuan", "viewer", PASSWORD, locale="en")
+        with TestClient(app) as c:
+            login_ok(c, "yuan")
+            text = c.get("/disinfection.csv", params={"room": "class-1", "month": "2026-11"}).content.decode(
+                "utf-8-sig")
+    finally:
+        uv.close()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0] == ["房间", "日期", "在园日", "结果", "来源", "消毒方式", "开始", "结束", "分钟", "计入（分钟）",
+                       "室内有幼儿", "消毒人", "备注"]
+    sessions = [x for x in rows[1:] if len(x) > 4 and x[4] == "插座记录"]
+    assert [(x[0], x[1], x[3], x[5], x[10]) for x in sessions][:3] == [
+        ("小一班", "2026-11-02", "已完成", "紫外线灯", "否"), ("小一班", "2026-11-03", "时间不足", "紫外线灯", "否"),
+        ("小一班", "2026-11-04", "未消毒", "紫外线灯", "是")]
+    assert rows[-1][:4] == ["消毒次数", "5", "总时长（分钟）", "175.0"] and "未消毒" in rows[-1]
+    for key in ("plug", "missed", "short", "class-1", "days_required", ",ok,"):
+        assert key not in text, key

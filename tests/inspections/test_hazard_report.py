@@ -80,3 +80,21 @@ def test_printed_and_csv(k: Kitchen) -> None:
         assert [(x[0], x[2]) for x in rows[6:]] == [("overdue", "操场"), ("overdue", "厨房"), ("found", "配电房"),
                                                   ("found", "厨房"), ("closed", "配电房")]
         assert c.get("/hazards/report", params={"period": "year"}).status_code == 400
+
+
+def test_a_zh_cn_sites_csv_reads_as_words(k: Kitchen) -> None:
+    """The export follows the site's locale: titles, statuses, levels and sections in Chinese, no keys."""
+    fill(k)
+    k.cfg = k.cfg.model_copy(update={"site": k.cfg.site.model_copy(update={"locale": "zh-CN"})})
+    with TestClient(app_for(k)) as c:
+        login_ok(c, "zhao")  # reads English pages: the export is the site's all the same
+        r = c.get("/hazards/report.csv", params={"period": "week", "day": "2026-11-04"})
+    text = r.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1:4] == [["等级", "未整改", "整改中", "待销号确认", "已销号"], ["一般", "1", "1", "0", "0"],
+                         ["重大", "0", "0", "0", "1"]]
+    assert [(x[0], x[2], x[4]) for x in rows[6:]] == [("已超时", "操场", "一般"), ("已超时", "厨房", "一般"),
+                                                      ("本期新发现", "配电房", "重大"), ("本期新发现", "厨房", "一般"),
+                                                      ("本期销号", "配电房", "重大")]
+    for key in ("open", "in_progress", "general", "major", "overdue", "found", "closed", "section", "level"):
+        assert key not in text, key

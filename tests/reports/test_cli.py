@@ -67,6 +67,10 @@ price = 4.5
 def test_weekly_csv_md_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = site(tmp_path)
     assert main(["report", "weekly", "--config", str(cfg), "--week", "2026-W46", "--format", "csv"]) == 0
+    zh = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))  # the site's language
+    assert next(r for r in zh if r["设备编号"] == "water" and r["日期"] == "本周合计")["用量"] == "2.016"
+    assert main(["report", "weekly", "--config", str(cfg), "--week", "2026-W46", "--format", "csv",
+                 "--lang", "en"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
     total = next(r for r in rows if r["device"] == "water" and r["day"] == "total")
     assert (total["use"], total["cost"], total["unit"]) == ("2.016", "9.07", "m³")
@@ -96,10 +100,13 @@ def test_sheet_and_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["report", "sheet", "--config", str(cfg), "--month", "2026-11", "--format", "html"]) == 0
     assert "留样冰箱" in capsys.readouterr().out
     assert main(["report", "samples", "--config", str(cfg), "--month", "2026-11"]) == 0
+    [z] = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
+    assert (z["餐次"], z["留样状态"], z["温度合格"]) == ("午餐", "可以销毁", "是")  # the site's language
+    assert main(["report", "samples", "--config", str(cfg), "--month", "2026-11", "--lang", "en"]) == 0
     [s] = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
     assert (s["meal"], s["dishes"], s["staff"], s["kept_ok"], s["status"]) == ("lunch", "青菜 130 g", "王师傅", "1",
                                                                                "due")
-    assert s["verdict"] == "在 0–8 °C 之间保存了全程"
+    assert s["verdict"] == "kept 0–8 °C the whole time" and z["48小时"] == "在 0–8 °C 之间保存了全程"
     assert main(["report", "sheet", "--config", str(cfg), "--device", "nope"]) == 1
     assert main(["report", "samples", "--config", str(cfg), "--month", "11/2026"]) == 1
     assert "YYYY-MM" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from gateway.reports.samples import SampleLedger
 from tests.dashboard.helpers import form_token, login_ok
 from tests.reports.dash import TZ, ReportSite, make_report_site
 from tests.reports.series import local_ts
@@ -168,3 +169,63 @@ def test_a_sample_with_a_past_meal_date_is_warned_and_listed_in_the_month_it_is_
         assert today.json()["warnings"] == []
     finally:
         c.__exit__(None, None, None)
+
+
+def test_a_zh_cn_sites_sample_export_reads_as_words(tmp_path: Path) -> None:
+    """The ledger's CSV follows the site's locale: titles, meal, fridge name, status, yes/no, display names."""
+    site = make_report_site(tmp_path, locale="zh-CN")
+    try:
+        SampleLedger(site.config, site.db, site.clock).correct(2, "meal", "dinner", "写错了餐次", "li")
+        c, csrf = client_as(site, "ada")  # an admin reading the export in English still gets the site's
+        try:
+            c.post("/samples/1/discard", data={"csrf_token": csrf, "by": ""}, follow_redirects=False)
+            exported = c.get("/samples.csv?month=2026-01").content.decode("utf-8-sig")
+        finally:
+            c.__exit__(None, None, None)
+    finally:
+        site.close()
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    first = next(r for r in rows if r["留样编号"] == "1")
+    second = next(r for r in rows if r["留样编号"] == "2")
+    assert (first["餐次"], first["留样冰箱"], first["留样状态"], first["温度合格"], first["登记人"]) == (
+        "午餐", "Sample fridge", "已销毁", "是", "李阿姨")
+    assert second["留样状态"] == "可以销毁" and second["更正"].startswith("餐次 → 晚餐 (李阿姨: 写错了餐次)")
+    for word in ("lunch", "sample-fridge", "due", "discarded", "meal=", ",li,"):
+        assert word not in exported, word
+
+
+def test_a_zh_cn_sites_weekly_export_follows_the_site_not_the_reader(tmp_path: Path) -> None:
+    """Titles, the total row and the findings in the site's language even for a reader in English; the
+    average's column says how many weeks it is of."""
+    site = make_report_site(tmp_path, locale="zh-CN")
+    try:
+        c, csrf = client_as(site, "zhao")
+        try:
+            c.post("/account/locale", data={"csrf_token": csrf, "locale": "en", "next": "/"})
+            assert "Findings" in c.get("/reports/weekly?week=2026-W01").text  # the reader's page is English
+            exported = c.get("/reports/weekly.csv?week=2026-W01").content.decode("utf-8-sig")
+            earlier = c.get("/reports/weekly.csv?week=2025-W52").content.decode("utf-8-sig")  # 3 weeks before it
+        finally:
+            c.__exit__(None, None, None)
+    finally:
+        site.close()
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    water = next(r for r in rows if r["设备编号"] == "water" and r["日期"] == "本周合计")
+    assert water["用量"] == "9.756" and "星期日" in water["本周发现"] and "Sunday" not in water["本周发现"]
+    assert "前 4 周平均" in exported.splitlines()[0] and "total" not in exported
+    head = earlier.splitlines()[0]
+    assert "前 3 周平均" in head and "前 4 周平均" not in head
+    assert {r["平均的周数"] for r in csv.DictReader(io.StringIO(earlier)) if r["日期"] == "本周合计"} == {"3"}
+
+
+def test_the_month_csv_dates_an_alert_still_open_from_an_earlier_day(site: ReportSite) -> None:
+    """Jan 5's alert is still open on the 6th: its row there says when (date and time), as the sheet page does."""
+    c, _ = client_as(site, "li")
+    try:
+        exported = c.get("/cold/sheet.csv?month=2026-01").content.decode("utf-8-sig")
+    finally:
+        c.__exit__(None, None, None)
+    rows = {(r["device"], r["day"]): r for r in csv.DictReader(io.StringIO(exported))}
+    assert rows[("fridge", "2026-01-05")]["alerts"].startswith("10:12 ")
+    later = rows[("fridge", "2026-01-06")]["alerts"]
+    assert later.startswith("01-05 10:12 ") and "at 01-05 10:25" in later
