@@ -14,11 +14,25 @@ SEVERITIES: tuple[Severity, ...] = ("critical", "major", "minor", "warning")
 ChangeKind = Literal["opened", "acknowledged", "ended", "cleared"]
 
 
-class AlertNotFoundError(HouqinError, KeyError):
+class _Said(HouqinError):
+    """An error whose English text is a msgid with ``{named}`` values, said in the reader's language by ``text``."""
+
+    def __init__(self, msgid: str, /, **values: object) -> None:
+        self.msgid = msgid
+        self.values = values
+        super().__init__(msgid.format(**values))
+
+    def text(self, locale: str) -> str:
+        """The message in ``locale``."""
+        from gateway.i18n import tr  # the catalogs only when someone reads the message
+        return tr(locale, self.msgid, **self.values)
+
+
+class AlertNotFoundError(_Said, KeyError):
     """No alert with that id."""
 
 
-class AlertStateError(HouqinError, ValueError):
+class AlertStateError(_Said, ValueError):
     """The alert is not in a state that allows the action (e.g. acknowledging a cleared alert)."""
 
 

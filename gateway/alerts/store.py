@@ -178,12 +178,12 @@ class AlertStore:
         with self._tx() as c:
             row = c.execute(f"SELECT {_COLS} FROM alerts WHERE id=?", (alert_id,)).fetchone()
             if row is None:
-                raise AlertNotFoundError(f"no alert with id {alert_id}; see `houqin alerts --open`")
+                raise AlertNotFoundError("no alert with id {id}; see `houqin alerts --open`", id=alert_id)
             a = _alert(row)
             if a.state == "cleared":
-                raise AlertStateError(f"alert {alert_id} is already cleared; nothing to acknowledge")
+                raise AlertStateError("alert {id} is already cleared; nothing to acknowledge", id=alert_id)
             if a.state == "acknowledged":
-                raise AlertStateError(f"alert {alert_id} was already acknowledged by {a.acked_by}")
+                raise AlertStateError("alert {id} was already acknowledged by {name}", id=alert_id, name=a.acked_by)
             c.execute("UPDATE alerts SET state='acknowledged', acked_by=?, acked_at=?, ack_note=? WHERE id=?",
                       (by, now, note, alert_id))
             c.execute("INSERT INTO alert_timeline (alert_id, ts, what, by, note) VALUES (?, ?, 'acknowledged', ?, ?)",
@@ -203,7 +203,7 @@ class AlertStore:
         """The alert with this id; raises AlertNotFoundError."""
         row = self.db.conn().execute(f"SELECT {_COLS} FROM alerts WHERE id=?", (alert_id,)).fetchone()
         if row is None:
-            raise AlertNotFoundError(f"no alert with id {alert_id}; see `houqin alerts --open`")
+            raise AlertNotFoundError("no alert with id {id}; see `houqin alerts --open`", id=alert_id)
         return _alert(row)
 
     def list(self, open_only: bool = False, since: float | None = None, until: float | None = None,

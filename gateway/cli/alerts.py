@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from gateway.alerts.model import Alert
 from gateway.cli.common import add_config_option, config_from_args, open_events_db
+from gateway.cli.lang import cli_locale, say
 from gateway.clock import SystemClock
 from gateway.config import Config
+from gateway.i18n import tr
+from gateway.rules.detail import what_words, where_words
 
 if TYPE_CHECKING:
     from gateway.alerts.service import AlertService
@@ -47,6 +52,38 @@ def _time(ts: float | None, cfg: Config) -> str:
     return datetime.fromtimestamp(ts, cfg.site.tz).strftime("%Y-%m-%d %H:%M") if ts is not None else "-"
 
 
+def _pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` columns of a terminal, where a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)
+
+
+class _Words:
+    """An alert's rule, device, state and severity as the notifications say them (names, not ids)."""
+
+    def __init__(self, cfg: Config, locale: str) -> None:
+        from gateway.alerting import device_labels
+        self.rules = {r.id: r for r in cfg.rules}
+        self.devices = device_labels(cfg)
+        self.locale = locale
+
+    def what(self, a: Alert) -> str:
+        """The rule's name or condition."""
+        return what_words(a, self.rules.get(a.rule), self.locale)
+
+    def where(self, a: Alert) -> str:
+        """The device's (or patrol route's) name."""
+        return where_words(a, self.devices.get(a.device, a.device))
+
+    def state(self, a: Alert) -> str:
+        """未处理, 已确认, 已解除."""
+        return tr(self.locale, a.state)
+
+    def severity(self, a: Alert) -> str:
+        """严重, 重要, ..."""
+        return tr(self.locale, a.severity)
+
+
 def run_alerts(args: argparse.Namespace) -> int:
     """List alerts."""
     opened = _service(args)
@@ -59,15 +96,18 @@ def run_alerts(args: argparse.Namespace) -> int:
             print(json.dumps(a.summary(), ensure_ascii=False))
         return 0
     if not alerts:
-        print("no open alerts" if args.open else "no alerts")
+        print(say(args, "no open alerts" if args.open else "no alerts"))
         return 0
-    print(f"{'ID':>5}  {'STATE':<12} {'SEVERITY':<8} {'OPENED':<16} {'RULE':<20} {'DEVICE':<20} ACKED BY / CLEARED")
+    words = _Words(cfg, cli_locale(args))
+    print(f"{'ID':>5}  {_pad(say(args, 'STATE'), 8)} {_pad(say(args, 'SEVERITY'), 8)} "
+          f"{_pad(say(args, 'OPENED'), 16)} {_pad(say(args, 'DEVICE'), 24)} {_pad(say(args, 'ALERT'), 30)} "
+          f"{say(args, 'ACKED BY / CLEARED')}")
     for a in alerts:
         tail = a.acked_by or ""
         if a.cleared_at is not None:
-            tail += f" cleared {_time(a.cleared_at, cfg)}"
-        print(f"{a.id:>5}  {a.state:<12} {a.severity:<8} {_time(a.opened_at, cfg):<16} {a.rule:<20} "
-              f"{a.device:<20} {tail.strip()}")
+            tail += " " + say(args, "cleared {time}", time=_time(a.cleared_at, cfg))
+        print(f"{a.id:>5}  {_pad(words.state(a), 8)} {_pad(words.severity(a), 8)} {_time(a.opened_at, cfg):<16} "
+              f"{_pad(words.where(a), 24)} {_pad(words.what(a), 30)} {tail.strip()}".rstrip())
     return 0
 
 
@@ -76,16 +116,18 @@ def run_ack(args: argparse.Namespace) -> int:
     from gateway.alerts.model import AlertNotFoundError, AlertStateError
     if not args.note.strip():
         # The note is the corrective action an inspector reads on the sheet; an empty one says nothing.
-        print('error: say what was done: --note "moved the food to the spare fridge"', file=sys.stderr)
+        print(say(args, 'error: say what was done: --note "moved the food to the spare fridge"'), file=sys.stderr)
         return 1
     opened = _service(args)
     if opened is None:
         return 1
-    _, service = opened
+    cfg, service = opened
     try:
         a = service.ack(args.alert_id, args.by, args.note)
     except (AlertNotFoundError, AlertStateError) as e:
-        print(f"error: {e.args[0] if e.args else e}", file=sys.stderr)
+        print(say(args, "error: {error}", error=e.text(cli_locale(args))), file=sys.stderr)
         return 1
-    print(f"alert {a.id} ({a.rule} on {a.device}) acknowledged by {a.acked_by}; state: {a.state}")
+    words = _Words(cfg, cli_locale(args))
+    print(say(args, "alert {id} ({what} on {where}) acknowledged by {name}; state: {state}", id=a.id,
+              what=words.what(a), where=words.where(a), name=a.acked_by, state=words.state(a)))
     return 0

@@ -138,3 +138,59 @@ def test_check_config_says_every_kind_of_problem_in_chinese(tmp_path: Path,
         assert said in err, (said, err)
     for english in ("needs an", "names no chain", "is not in", "is not a", "Input should", "write e.g."):
         assert english not in err, (english, err)
+
+
+ALERTING = '''[[devices]]
+id = "kitchen-fridge"
+kind = "fridge"
+name = "厨房冷藏"
+[[rules]]
+id = "fridge-warm"
+kind = "threshold"
+name = "冷藏温度过高"
+devices = ["kitchen-fridge"]
+metric = "temperature"
+above = 8
+severity = "critical"
+'''
+
+
+def _open_alert(tmp_path: Path) -> int:
+    from gateway.alerts.store import AlertStore, OpenRequest
+    from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
+
+    (tmp_path / "data").mkdir(exist_ok=True)
+    db = EventsDB(tmp_path / "data" / EVENTS_DB_NAME)
+    try:
+        store = AlertStore(db)
+        alert, _ = store.open(OpenRequest("fridge-warm", "kitchen-fridge", "threshold", "critical", None,
+                                          "temperature", 9.5, "above", 1_795_000_000.0), 1_795_000_000.0)
+        store.close()
+        return alert.id
+    finally:
+        db.close()
+
+
+def test_alerts_and_ack_speak_the_sites_language(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The command every notification names says names and words, not rule ids, states or severities."""
+    cfg = str(_config(tmp_path, "zh-CN", ALERTING))
+    alert_id = _open_alert(tmp_path)
+    assert main(["alerts", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    for said in ("状态", "未处理", "紧急", "厨房冷藏", "冷藏温度过高"):
+        assert said in out, (said, out)
+    for machine in ("fridge-warm", "kitchen-fridge", "active", "critical", "STATE"):
+        assert machine not in out, (machine, out)
+    assert main(["alerts", "--json", "--config", cfg]) == 0  # machines keep their ids
+    assert '"rule": "fridge-warm"' in capsys.readouterr().out
+
+    assert main(["ack", "999", "--by", "张阿姨", "--note", "移到备用冰箱", "--config", cfg]) == 1
+    assert "错误：没有编号为 999 的告警" in capsys.readouterr().err
+    assert main(["ack", str(alert_id), "--by", "张阿姨", "--note", " ", "--config", cfg]) == 1
+    assert "请说明采取的措施" in capsys.readouterr().err
+    assert main(["ack", str(alert_id), "--by", "张阿姨", "--note", "移到备用冰箱", "--config", cfg]) == 0
+    assert capsys.readouterr().out.strip() == f"告警 {alert_id}（厨房冷藏：冷藏温度过高）已由 张阿姨 确认；状态：已确认"
+    assert main(["ack", str(alert_id), "--by", "张阿姨", "--note", "again", "--config", cfg]) == 1
+    assert f"告警 {alert_id} 已由 张阿姨 确认过" in capsys.readouterr().err
+    assert main(["alerts", "--config", cfg, "--lang", "en"]) == 0
+    assert "acknowledged" in capsys.readouterr().out
