@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from gateway.alerts.model import Alert
 from gateway.cli.common import add_config_option, config_from_args, open_events_db
-from gateway.cli.lang import cli_locale, say
+from gateway.cli.lang import cli_locale, pad, say
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.i18n import tr
@@ -50,12 +49,6 @@ def _service(args: argparse.Namespace) -> tuple[Config, AlertService] | None:
 
 def _time(ts: float | None, cfg: Config) -> str:
     return datetime.fromtimestamp(ts, cfg.site.tz).strftime("%Y-%m-%d %H:%M") if ts is not None else "-"
-
-
-def _pad(text: str, width: int) -> str:
-    """``text`` padded to ``width`` columns of a terminal, where a Chinese character takes two."""
-    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(width - used, 0)
 
 
 class _Words:
@@ -99,15 +92,15 @@ def run_alerts(args: argparse.Namespace) -> int:
         print(say(args, "no open alerts" if args.open else "no alerts"))
         return 0
     words = _Words(cfg, cli_locale(args))
-    print(f"{'ID':>5}  {_pad(say(args, 'STATE'), 8)} {_pad(say(args, 'SEVERITY'), 8)} "
-          f"{_pad(say(args, 'OPENED'), 16)} {_pad(say(args, 'DEVICE'), 24)} {_pad(say(args, 'ALERT'), 30)} "
+    print(f"{'ID':>5}  {pad(say(args, 'STATE'), 8)} {pad(say(args, 'SEVERITY'), 8)} "
+          f"{pad(say(args, 'OPENED'), 16)} {pad(say(args, 'DEVICE'), 24)} {pad(say(args, 'ALERT'), 30)} "
           f"{say(args, 'ACKED BY / CLEARED')}")
     for a in alerts:
         tail = a.acked_by or ""
         if a.cleared_at is not None:
             tail += " " + say(args, "cleared {time}", time=_time(a.cleared_at, cfg))
-        print(f"{a.id:>5}  {_pad(words.state(a), 8)} {_pad(words.severity(a), 8)} {_time(a.opened_at, cfg):<16} "
-              f"{_pad(words.where(a), 24)} {_pad(words.what(a), 30)} {tail.strip()}".rstrip())
+        print(f"{a.id:>5}  {pad(words.state(a), 8)} {pad(words.severity(a), 8)} {_time(a.opened_at, cfg):<16} "
+              f"{pad(words.where(a), 24)} {pad(words.what(a), 30)} {tail.strip()}".rstrip())
     return 0
 
 

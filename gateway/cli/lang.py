@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import tomllib
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,9 @@ def translator(args: argparse.Namespace) -> Callable[[str], str]:
 def say(args: argparse.Namespace, message: str, **values: object) -> str:
     """``message`` (an English msgid with ``{named}`` values) in the command's language."""
     return tr(cli_locale(args), message, **values)
+
+
+def pad(text: str, width: int) -> str:
+    """``text`` padded to ``width`` columns of a terminal, where a Chinese character takes two."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - used, 0)

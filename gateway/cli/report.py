@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.cli.common import add_config_option, config_from_args, open_events_db
+from gateway.cli.lang import say
 from gateway.clock import SystemClock
 from gateway.config import Config
 from gateway.errors import HouqinError
+from gateway.values import Said
 
 if TYPE_CHECKING:
     from gateway.eventsdb import EventsDB
@@ -59,10 +61,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
 
-def _open(cfg: Config) -> tuple[Reports, EventsDB] | None:
+def _open(cfg: Config, args: argparse.Namespace) -> tuple[Reports, EventsDB] | None:
     from gateway.app import build_store
     from gateway.reports.service import Reports
-    db = open_events_db(cfg)
+    db = open_events_db(cfg, args)
     if db is None:
         return None
     store = build_store(cfg)
@@ -72,7 +74,7 @@ def _open(cfg: Config) -> tuple[Reports, EventsDB] | None:
 def _emit(args: argparse.Namespace, text: str) -> int:
     if args.output:
         args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}", file=sys.stderr)
+        print(say(args, "wrote {path}", path=args.output), file=sys.stderr)
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
@@ -85,7 +87,7 @@ def _month(text: str | None, today: date) -> tuple[int, int]:
         y, m = (int(x) for x in text.split("-"))
         date(y, m, 1)
     except ValueError:
-        raise ValueError(f"--month {text!r}: write it as YYYY-MM, e.g. 2026-11") from None
+        raise Said("--month {text}: write it as YYYY-MM, e.g. 2026-11", text=repr(text)) from None
     return y, m
 
 
@@ -93,7 +95,7 @@ def _run(args: argparse.Namespace, body: str) -> int:
     cfg = config_from_args(args)
     if cfg is None:
         return 1
-    opened = _open(cfg)
+    opened = _open(cfg, args)
     if opened is None:
         return 1
     reports, db = opened
@@ -104,7 +106,8 @@ def _run(args: argparse.Namespace, body: str) -> int:
             return _sheet(args, reports)
         return _samples(args, reports)
     except (ValueError, HouqinError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        error = say(args, e.msgid, **e.values) if isinstance(e, Said) else str(e)
+        print(say(args, "error: {error}", error=error), file=sys.stderr)
         return 1
     finally:
         if reports.store is not None:
@@ -143,9 +146,10 @@ def _weekly(args: argparse.Namespace, reports: Reports) -> int:
     if args.send:
         results = reports.send_weekly(report)
         if not results:
-            print("no [reports.weekly] channels configured; nothing sent", file=sys.stderr)
+            print(say(args, "no [reports.weekly] channels configured; nothing sent"), file=sys.stderr)
         for name, err in results.items():
-            print(f"{name}: {'sent' if err is None else 'FAILED: ' + err}", file=sys.stderr)
+            print(say(args, "{channel}: sent", channel=name) if err is None
+                  else say(args, "{channel}: FAILED: {error}", channel=name, error=err), file=sys.stderr)
         if any(err is not None for err in results.values()):
             return 3
     return code
@@ -165,12 +169,12 @@ def _sheet(args: argparse.Namespace, reports: Reports) -> int:
         try:
             day = date.fromisoformat(args.day) if args.day else reports.today()
         except ValueError:
-            raise ValueError(f"--day {args.day!r}: write it as YYYY-MM-DD, e.g. 2026-11-19") from None
+            raise Said("--day {text}: write it as YYYY-MM-DD, e.g. 2026-11-19", text=repr(args.day)) from None
         lines = reports.sheet_day(day, args.device)
         text = sheet_csv(lines, reports.tz, checks, lang) if args.format == "csv" else r.sheet_html(lines, day, checks)
     if args.device and not lines:
-        print(f"error: {args.device!r} is not a fridge, freezer, sample fridge or cold room in the config",
-              file=sys.stderr)
+        print(say(args, "error: {device} is not a fridge, freezer, sample fridge or cold room in the config",
+                  device=repr(args.device)), file=sys.stderr)
         return 1
     return _emit(args, text)
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from dashboard.roles import ROLES
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.lang import cli_locale, pad, say
 from gateway.clock import SystemClock
 from gateway.errors import HouqinError
 
@@ -72,12 +73,13 @@ def _read_password(args: argparse.Namespace) -> str | None:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
     if not sys.stdin.isatty():
-        print("no terminal to prompt for the password; pass --password-stdin and pipe it in", file=sys.stderr)
+        print(say(args, "no terminal to prompt for the password; pass --password-stdin and pipe it in"),
+              file=sys.stderr)
         return None
-    first = getpass.getpass("password: ")
-    second = getpass.getpass("again: ")
+    first = getpass.getpass(say(args, "password: "))
+    second = getpass.getpass(say(args, "again: "))
     if first != second:
-        print("the two passwords differ; nothing changed", file=sys.stderr)
+        print(say(args, "the two passwords differ; nothing changed"), file=sys.stderr)
         return None
     return first
 
@@ -92,7 +94,8 @@ def _open(args: argparse.Namespace) -> tuple[EventsDB, Accounts, Sessions] | Non
     try:
         cfg.storage.path.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        print(f"[storage] dir = {str(cfg.storage.path)!r}: cannot be created ({e})", file=sys.stderr)
+        print(say(args, "[storage] dir = {dir}: cannot be created ({error})", dir=repr(str(cfg.storage.path)),
+                  error=e), file=sys.stderr)
         return None
     db = EventsDB(cfg.storage.path / EVENTS_DB_NAME)
     clock = SystemClock()
@@ -106,6 +109,7 @@ def _run(args: argparse.Namespace, action: str) -> int:
 def run_action(args: argparse.Namespace, action: str, opened: tuple[EventsDB, Accounts, Sessions] | None) -> int:
     """Do one user action on ``opened`` (None: opening failed and was told; exit 1)."""
     from dashboard.accounts import AccountError
+    from dashboard.routes.common import account_error
     if opened is None:
         return 1
     db, accounts, sessions = opened
@@ -115,33 +119,38 @@ def run_action(args: argparse.Namespace, action: str, opened: tuple[EventsDB, Ac
             if password is None:
                 return 1
             user = accounts.add(args.name, args.role, password, display_name=args.display_name, locale=args.locale)
-            print(f"user {user.username!r} created with role {user.role}")
+            print(say(args, "user {name} created with role {role}", name=repr(user.username),
+                      role=say(args, user.role)))
         elif action == "list":
             users = accounts.list()
             if not users:
-                print(f"no users yet; create the first admin with: {args.list_command.replace(' list', '')} add NAME "
-                      f"--role {accounts.admin_role}")
+                print(say(args, "no users yet; create the first admin with: {command}",
+                          command=f"{args.list_command.replace(' list', '')} add NAME --role {accounts.admin_role}"))
             for u in users:
                 created = datetime.fromtimestamp(u.created_at).strftime("%Y-%m-%d")
-                state = "disabled" if u.disabled else "active"
-                print(f"{u.username:<20} {u.role:<11} {state:<9} {u.locale or '-':<6} {created}  {u.display_name}")
+                # the login stays: it is what the other commands take
+                state = say(args, "disabled" if u.disabled else "enabled")
+                print(f"{u.username:<20} {pad(say(args, u.role), 11)} {pad(state, 9)} {u.locale or '-':<6} {created}  "
+                      f"{u.display_name}".rstrip())
         elif action == "passwd":
             password = _read_password(args)
             if password is None:
                 return 1
             user = accounts.set_password(args.name, password)
             n = sessions.end_all(user.id)
-            print(f"password of {user.username!r} changed; {n} session(s) ended")
+            print(say(args, "password of {name} changed; {n} session(s) ended", name=repr(user.username), n=n))
         elif action == "role":
             user = accounts.set_role(args.name, args.role)
             n = sessions.end_all(user.id)
-            print(f"{user.username!r} is now {user.role}; {n} session(s) ended")
+            print(say(args, "{name} is now {role}; {n} session(s) ended", name=repr(user.username),
+                      role=say(args, user.role), n=n))
         elif action in ("disable", "enable"):
             user = accounts.set_disabled(args.name, action == "disable")
             n = sessions.end_all(user.id) if action == "disable" else 0
-            print(f"{user.username!r} {action}d" + (f"; {n} session(s) ended" if action == "disable" else ""))
+            print(say(args, "{name} disabled; {n} session(s) ended", name=repr(user.username), n=n)
+                  if action == "disable" else say(args, "{name} enabled", name=repr(user.username)))
     except (AccountError, HouqinError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(say(args, "error: {error}", error=account_error(cli_locale(args), str(e))), file=sys.stderr)
         return 1
     finally:
         db.close()

@@ -20,6 +20,7 @@ from gateway.config import Config, DeviceSettings
 from gateway.kinds import KINDS
 from gateway.reports.tariff import Use, bucket_costs, unit_price_note
 from gateway.store.base import TimeSeriesStore
+from gateway.values import Said
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,12 @@ def parse_week(text: str, tz: tzinfo) -> Week:
     """``"2026-W47"`` -> Week; raises ValueError naming the format."""
     m = _WEEK.match(text.strip())
     if not m:
-        raise ValueError(f"{text!r} is not a week; write an ISO week such as \"2026-W47\"")
+        raise Said("{text} is not a week; write an ISO week such as \"2026-W47\"", text=repr(text))
     year, number = int(m.group(1)), int(m.group(2))
     try:
         date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise ValueError(f"{text!r}: {year} has no week {number}") from None
+        raise Said("{text}: {year} has no week {number}", text=repr(text), year=year, number=number) from None
     return Week(year, number, tz)
 
 
@@ -225,7 +226,7 @@ class WeeklyBuilder:
         from gateway.reports.findings import findings
 
         if week.start > now:
-            raise ValueError(f"week {week.label} has not begun yet; choose this week or an earlier one")
+            raise Said("week {week} has not begun yet; choose this week or an earlier one", week=week.label)
         until = min(now, week.end)
         loc = locale or self._locale()
         items = [self.meter_week(d, week, until, loc) for d in meters(self.config)]

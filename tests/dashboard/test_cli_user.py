@@ -18,7 +18,7 @@ from gateway.eventsdb import EventsDB
 @pytest.fixture
 def cfg(tmp_path: Path) -> Path:
     p = tmp_path / "houqin.toml"
-    p.write_text(f'[site]\nid = "kg"\n\n[storage]\ndir = "{tmp_path / "data"}"\n', encoding="utf-8")
+    p.write_text(f'[site]\nid = "kg"\nlocale = "en"\n\n[storage]\ndir = "{tmp_path / "data"}"\n', encoding="utf-8")
     return p
 
 

@@ -112,7 +112,7 @@ def test_demo_runs_stores_readings_and_stops_cleanly(tmp_path: Path, capsys: pyt
     assert "history:" in out and "24 cards registered" in out
     # history: the weekly report of last week has use on every day
     capsys.readouterr()
-    assert main(["report", "weekly", "--format", "csv", "--config", str(config)]) == 0
+    assert main(["report", "weekly", "--format", "csv", "--lang", "en", "--config", str(config)]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
     days = [r for r in rows if r["day"] != "total"]
     assert len(days) == 14, rows

@@ -194,3 +194,33 @@ def test_alerts_and_ack_speak_the_sites_language(tmp_path: Path, capsys: pytest.
     assert f"告警 {alert_id} 已由 张阿姨 确认过" in capsys.readouterr().err
     assert main(["alerts", "--config", cfg, "--lang", "en"]) == 0
     assert "acknowledged" in capsys.readouterr().out
+
+
+def test_user_and_report_speak_the_sites_language(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    cfg = str(_config(tmp_path, "zh-CN", ALERTING))
+    assert main(["user", "list", "--config", cfg]) == 0
+    assert "还没有用户" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("a very long secret\n"))
+    assert main(["user", "add", "zhang", "--role", "kitchen", "--display-name", "张阿姨", "--password-stdin",
+                 "--config", cfg]) == 0
+    assert capsys.readouterr().out.strip() == "已创建用户 'zhang'，角色：厨房"
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "passwd", "zhang", "--password-stdin", "--config", cfg]) == 1
+    assert "错误：" in (err := capsys.readouterr().err) and "at least" not in err
+    assert main(["user", "disable", "zhang", "--config", cfg]) == 0
+    assert capsys.readouterr().out.strip() == "'zhang' 已停用；已结束 0 个会话"
+    assert main(["user", "list", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "厨房" in out and "已停用" in out and "kitchen" not in out and "disabled" not in out
+
+    for argv, said in ((["weekly", "--week", "soon"], "'soon' 不是周"),
+                       (["weekly", "--week", "2030-W01"], "还没有开始"),
+                       (["sheet", "--day", "tomorrow"], "--day 'tomorrow'：请写成"),
+                       (["samples", "--month", "11"], "--month '11'：请写成"),
+                       (["sheet", "--device", "oven"], "错误：配置中的 'oven' 不是冷藏柜")):
+        assert main(["report", *argv, "--config", cfg]) == 1, argv
+        err = capsys.readouterr().err
+        assert said in err, (argv, err)

@@ -84,7 +84,7 @@ def test_weekly_csv_md_and_html(tmp_path: Path, capsys: pytest.CaptureFixture[st
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and "<style>" in html and "<svg" in html and "<nav" not in html
     assert main(["report", "weekly", "--config", str(cfg), "--week", "2026-53"]) == 1
-    assert "ISO week" in capsys.readouterr().err
+    assert "请写成 ISO 周" in capsys.readouterr().err
 
 
 def test_sheet_and_samples(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
