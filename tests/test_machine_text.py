@@ -34,6 +34,7 @@ from gateway.reports.render import sheet_csv, weekly_csv
 from gateway.reports.service import Reports
 from gateway.reports.weekly import parse_week
 from gateway.store.sqlite import SqliteStore
+from tests.dashboard.full_site import INSPECTIONS
 from tests.dashboard.helpers import PASSWORD, cheap_hasher, dashboard_services, login_ok
 from tests.reports.series import DEVICES, local_ts, write_temps
 from tests.reports.test_weekly import TZ, build_site
@@ -49,6 +50,7 @@ MORE_DEVICES: list[dict[str, Any]] = [
     {"id": "front-gate", "kind": "gate", "name": "大门"},
     {"id": "gate-reader", "kind": "card_reader", "name": "大门读卡器"},
     {"id": "kitchen-leak", "kind": "leak", "name": "厨房漏水"},
+    {"id": "uv-1", "kind": "uv_lamp", "name": "小一班紫外线消毒灯"},  # the disinfection's plug
 ]
 RULES: list[dict[str, Any]] = [
     {"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge-1", "fridge"], "above": 8.0,
@@ -97,6 +99,7 @@ class TextSite:
     alerts: AlertService
     client_app: Any
     ids: set[str]
+    token: str = ""
 
     @property
     def ctx(self) -> DashboardContext:
@@ -116,7 +119,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextSite]:
     tmp_path = tmp_path_factory.mktemp("words")
     cfg, store = build_site(tmp_path, locale="zh-CN", notify={"channels": CHANNELS, "chains": CHAINS}, extra={
         "dashboard": {"bind": "127.0.0.1", "port": 0}, "devices": [*SITE_DEVICES, *MORE_DEVICES], "rules": RULES,
-        "gate": GATE})  # the tariffs of build_site: a peak/valley power tariff
+        "gate": GATE, "inspections": INSPECTIONS})  # the tariffs of build_site: a peak/valley power tariff
     db = EventsDB(tmp_path / "data" / "events.db")
     clock = ManualClock(local_ts(DAY, 10, 30, TZ))
     alerts = AlertService(AlertStore(db), clock)
@@ -125,7 +128,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextSite]:
     write_temps(store, "sample-fridge", local_ts(DAY, 0, 0, TZ), local_ts(date(2026, 1, 8), 0, 0, TZ), lambda ts: 3.0)
     write_temps(store, "kitchen-fridge-1", local_ts(DAY, 0, 0, TZ), local_ts(DAY, 1, 0, TZ), lambda ts: 3.0)
     ids = {d["id"] for d in [*DEVICES, *MORE_DEVICES]} | {r["id"] for r in RULES} | set(CHANNELS) | set(CHAINS)
-    ids |= {"patrol-night", "cp-kitchen", "cp-power", "food-sample"}
+    ids |= {"patrol-night", "cp-kitchen", "cp-power", "food-sample", *USERS.values()}
+    ids |= {c["id"] for c in INSPECTIONS["checklists"]} | {r["id"] for r in INSPECTIONS["disinfection"]["rooms"]}
+    ids |= {i["id"] for c in INSPECTIONS["checklists"] for i in c["items"]}
     made = [
         _raise(alerts, clock, "fridge-warm", "fridge", "threshold", "temperature", 9.5, "above"),
         _raise(alerts, clock, "fridge-warm", "kitchen-fridge-1", "threshold", "temperature", 8.1, "temperature=8.1"),
@@ -152,6 +157,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextSite]:
     reports.ledger.register(DAY.isoformat(), "lunch", [("番茄炒蛋", "150")], "sample-fridge", "王师傅", by="kitchen")
     services = dashboard_services(cfg, db, clock, store, alerts)
     app = create_app(services, cfg.dashboard, hasher=cheap_hasher())
+    from gateway.inspections.ledger import Ledger
+    Ledger(cfg, db, clock).report_hazard("配电房", "插座松动", "general", "zhao", "wang")  # the ledger keeps logins
+    visitor = services.gate.register_visitor(name="张先生", phone="13800138000", organisation="区疾控中心",
+                                             purpose="食品安全检查", host="周园长", by="wang")
     s = TextSite(cfg, store, db, clock, alerts, app, ids)
     for role, name in USERS.items():
         s.ctx.accounts.add(name, role, PASSWORD, display_name=NAMES[name])
@@ -160,6 +169,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TextSite]:
         assert c.post(f"/alerts/{made[0]}/ack", data={"csrf_token": csrf, "note": "已关门", "back": ""}
                       ).status_code in (200, 303)
     clock.set(local_ts(date(2026, 1, 7), 14, 0, TZ))
+    s.token = services.gate.approval_token(visitor.id)  # the link the person visited receives, still valid
     yield s
     store.close()
     db.close()
@@ -182,44 +192,76 @@ def machine_text(text: str, ids: set[str], english: bool = True) -> list[str]:
     return found
 
 
+#: Real values for the routes' path parameters (as tests/dashboard/test_every_page_fits.py fills them).
+PARAMS: dict[str, Any] = {
+    "alert_id": lambda s: [a.id for a in s.alerts.list()],
+    "checklist_id": lambda s: [c.id for c in s.config.inspections.checklists],
+}
+#: Routes that are not text a person reads: JSON, style sheets, photos.
+NOT_TEXT = re.compile(r"/api/|\.css$|/photos?\b")
+#: The record a page or export shows: the day, week and month with data.
+QUERY = {"/reports/weekly": "?week=2026-W01", "/reports/weekly.csv": "?week=2026-W01",
+         "/cold/sheet": f"?day={DAY.isoformat()}", "/cold/sheet/print": f"?day={DAY.isoformat()}",
+         "/cold/sheet.csv": f"?day={DAY.isoformat()}", "/cold/sheet/month": "?month=2026-01",
+         "/cold/sheet/month/print": "?month=2026-01", "/samples.csv": "?month=2026-01",
+         "/disinfection.csv": "?month=2026-01", "/hazards/report.csv": f"?period=week&day={DAY.isoformat()}"}
+#: CSV columns kept as ids on purpose, for joining exports: the rest of each row is read.
+ID_COLUMNS = {"设备编号"}
+
+
 def pages(site: TextSite) -> list[tuple[str, str]]:
-    """Every GET page without a path parameter (and each alert's page) a role may open, as (role, path)."""
+    """Every GET page and CSV export a role may open, path parameters filled with real ids, as (role, url)."""
     out = []
-    alert_ids = [a.id for a in site.alerts.list()]
     for (method, path), roles in sorted(ACCESS.items()):
-        if method != "GET" or "/api/" in path or path.endswith((".css", ".csv")) or (
-                "{" in path and "alert_id" not in path):
+        if method != "GET" or NOT_TEXT.search(path):
             continue
-        for role in sorted(roles):
-            paths = [path.replace("{alert_id}", str(i)) for i in alert_ids] if "{alert_id}" in path else [path]
-            out += [(role, p) for p in paths]
+        urls = [path]
+        for name in re.findall(r"{(\w+)}", path):
+            assert name in PARAMS, f"{path}: give {name!r} real values in PARAMS"
+            urls = [u.replace("{" + name + "}", str(v)) for u in urls for v in PARAMS[name](site)]
+        out += [(role, url + QUERY.get(path, "")) for role in sorted(roles) for url in urls]
     return out
+
+
+def csv_text(body: str) -> str:
+    """A CSV's cells as text, without its id columns."""
+    rows = list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
+    keep = [i for i, head in enumerate(rows[0] if rows else []) if head not in ID_COLUMNS]
+    return "\n".join(",".join(row[i] for i in keep if i < len(row)) for row in rows)
 
 
 def test_zh_cn_pages_show_words_not_machine_text(site: TextSite) -> None:
     problems: dict[str, list[str]] = {}
     clients: dict[str, TestClient] = {}
+    urls = pages(site)
+    assert any(u.startswith("/checks/kitchen-daily") for _, u in urls)
+    assert {u.split("?")[0] for _, u in urls if ".csv" in u} == {p for m, p in ACCESS if p.endswith(".csv")}
     try:
-        for role, path in pages(site):
+        for role, url in [*urls, ("public", f"/v/{site.token}")]:
             if role not in clients:
                 clients[role] = TestClient(site.client_app)
                 clients[role].__enter__()
-                login_ok(clients[role], USERS[role])
-            query = "?week=2026-W01" if path.startswith("/reports/weekly") else (
-                f"?day={DAY.isoformat()}" if path.startswith("/cold/sheet") and "month" not in path else "")
-            r = clients[role].get(path + query)
-            assert r.status_code == 200, (role, path, r.status_code)
-            # The admin's user table lists logins, and the devices page names each id for the installer (in
-            # <code>): those two pages may show ids, nothing else may.
-            installer = path in ("/devices", "/admin")
-            page = re.sub(r"<code\b.*?</code>", " ", r.text, flags=re.S) if installer else r.text
-            found = machine_text(visible(page), set() if installer else site.ids)
+                if role != "public":
+                    login_ok(clients[role], USERS[role])
+            r = clients[role].get(url)
+            path = url.split("?")[0]
+            if r.status_code == 403 and path.startswith("/checks/"):
+                continue  # a checklist is for its role (and the admin), not for every role of /checks
+            assert r.status_code == 200, (role, url, r.status_code)
+            if path.endswith(".csv"):
+                found = machine_text(csv_text(r.text), site.ids)
+            else:
+                # The admin's user table lists logins, and the devices page names each id for the installer
+                # (in <code>): those two pages may show ids, nothing else may.
+                installer = path in ("/devices", "/admin")
+                page = re.sub(r"<code\b.*?</code>", " ", r.text, flags=re.S) if installer else r.text
+                found = machine_text(visible(page), set() if installer else site.ids)
             if found:
-                problems[f"{role} {path}"] = found
+                problems[f"{role} {url}"] = found
     finally:
         for c in clients.values():
             c.__exit__(None, None, None)
-    assert problems == {}
+    assert problems == {}, problems
 
 
 def test_the_acknowledgement_names_the_person_not_the_login(site: TextSite) -> None:

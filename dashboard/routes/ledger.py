@@ -43,6 +43,11 @@ def _ledger(ctx: DashboardContext) -> Ledger:
     return Ledger(s.config, s.events_db, s.clock)
 
 
+def _names(ctx: DashboardContext) -> dict[str, str]:
+    """Login -> the name people read (the ledger keeps logins: they decide who may act on an entry)."""
+    return {u.username: u.label for u in ctx.accounts.list()}
+
+
 def _locale(ctx: DashboardContext, me: Principal) -> str:
     return ctx.locale_of(me.user)
 
@@ -62,7 +67,7 @@ def _hazards_page(request: Request, ctx: DashboardContext, me: Principal, year: 
     users = [u.username for u in ctx.accounts.list() if not u.disabled]
     return render_page(request, ctx, me, "hazards.html", status_code=status_code, page="hazards", year=y,
                        entries=[*carried, *entries], now=now, levels=LEVELS, error=error, form=form or {},
-                       users=users, me_name=me.user.username, is_head=me.user.role == "admin",
+                       users=users, names=_names(ctx), me_name=me.user.username, is_head=me.user.role == "admin",
                        may_start_any=me.user.role in ("admin", "facilities"),
                        can_report=me.user.role != "viewer",
                        counts={s: sum(1 for h in entries if h.status == s) for s in
@@ -132,7 +137,7 @@ def hazards_report_print(ctx: Ctx, me: Me, period: str = "week", day: str | None
     r = _report(ctx, period, day)
     cfg = ctx.services.config
     renderer = RecordRenderer(_locale(ctx, me), cfg.site.tz, cfg.site.name or cfg.site.id)
-    return HTMLResponse(renderer.hazards_html(r, css="link"))
+    return HTMLResponse(renderer.hazards_html(r, css="link", names=_names(ctx)))
 
 
 @router.get("/hazards/report.csv")
@@ -140,7 +145,8 @@ def hazards_report_csv(ctx: Ctx, me: Me, period: str = "week", day: str | None =
     """The weekly summary or monthly report as CSV."""
     r = _report(ctx, period, day)
     site = ctx.services.config.site  # the export follows the site's language, as every export does
-    return Response(hazards_csv(r, site.tz, site.locale).encode("utf-8"), media_type="text/csv; charset=utf-8",
+    return Response(hazards_csv(r, site.tz, site.locale, _names(ctx)).encode("utf-8"),
+                    media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="hazards-{r.label}.csv"'})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from functools import partial
 from importlib import resources
@@ -35,10 +36,11 @@ class RecordRenderer:
         return self.env.get_template("disinfection.html").render(
             m=m, life_h=life_h, min_minutes=min_minutes, window=window, site=self.site)
 
-    def hazards_html(self, r: HazardReport, css: CssMode = "inline") -> str:
-        """The printable A4 weekly summary or monthly report of the hazard ledger."""
+    def hazards_html(self, r: HazardReport, css: CssMode = "inline", names: Mapping[str, str] | None = None) -> str:
+        """The printable A4 weekly summary or monthly report of the hazard ledger; owners by ``names`` (login ->
+        name people read)."""
         title = tr(self.locale, "{site} · Hazard ledger {period}", site=self.site, period=r.label)
-        body = self.env.get_template("hazard_report.html").render(r=r, site=self.site)
+        body = self.env.get_template("hazard_report.html").render(r=r, site=self.site, names=names or {})
         return self.env.get_template("doc.html").render(
             title=title, body=Markup(body), css=css, css_text=Markup(stylesheet()) if css == "inline" else "",
             css_url=CSS_URL, site=self.site)
@@ -115,9 +117,11 @@ def record_csv(m: MonthRecord, tz: tzinfo, locale: str = "en") -> str:
     return _csv(rows)
 
 
-def hazards_csv(r: HazardReport, tz: tzinfo, locale: str = "en") -> str:
+def hazards_csv(r: HazardReport, tz: tzinfo, locale: str = "en", names: Mapping[str, str] | None = None) -> str:
     """The counts by level and status, then one row per entry overdue, found and closed in the period; in
-    ``locale`` (the site's: English keeps the machine column names and values)."""
+    ``locale`` (the site's: English keeps the machine column names and values); owners by ``names`` (login ->
+    name people read)."""
+    names = names or {}
     w = partial(_word, locale)
 
     def t(key: str) -> str:
@@ -129,7 +133,8 @@ def hazards_csv(r: HazardReport, tz: tzinfo, locale: str = "en") -> str:
     rows += [[], [t(k) for k in ("section", "id", "place", "description", "level", "owner", "deadline",
                                  "reported_at")]]
     for section, entries in (("overdue", r.overdue), ("found", r.found), ("closed", r.closed)):
-        rows += [[w(section, SECTIONS), h.id, h.place, h.description, w(h.level, LEVEL_WORDS), h.owner,
+        rows += [[w(section, SECTIONS), h.id, h.place, h.description, w(h.level, LEVEL_WORDS),
+                  names.get(h.owner, h.owner),
                   datetime.fromtimestamp(h.deadline, tz).strftime("%Y-%m-%d %H:%M"),
                   datetime.fromtimestamp(h.reported_at, tz).strftime("%Y-%m-%d %H:%M")] for h in entries]
     return _csv(rows)
