@@ -296,16 +296,18 @@
           width: chartWidth(node), height: 170, legend: { show: false },
           tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), tz); },
           // bars (usage per hour/day) start at zero, else a day of 4,000 L next to one of 4,400 L looks like a tenth
-          // the x axis spans the window asked for: one reading alone would get a range of a second, with
-          // every tick the same time ("00:00 00:00 00:00")
-          scales: { x: { time: true, range: function (u, min, max) {
-            return [Math.min(start, min), Math.max(max, Date.now() / 1000)];
+          // the x axis spans the window asked for, from the data (readings appended live included): uPlot
+          // widens a single reading's min = max into years, so its min and max are not used ("00:00 00:00 00:00")
+          scales: { x: { time: true, range: function () {
+            return [Math.min(start, xs[0]), Math.max(xs[xs.length - 1], Date.now() / 1000)];
           } }, y: node.dataset.bars ? { range: function (u, min, max) {
             return [Math.min(0, min), max > 0 ? max * 1.05 : 1];
           } } : {} }, series: series,
           axes: [{ stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, values: function (u, splits) {
                    var fmt = hours > 48 ? dayFmt : hourFmt;
-                   return splits.map(function (v) { return fmt.format(new Date(v * 1000)); });
+                   var labels = splits.map(function (v) { return fmt.format(new Date(v * 1000)); });
+                   node.dataset.xTicks = labels.join("|");  // for the browser tests (the axis is drawn on a canvas)
+                   return labels;
                  } },
                  { stroke: "#5d6b7a", grid: { stroke: "#eef1f4" }, size: 56, values: function (u, splits) {
                    return splits.map(function (v) { return compactFmt.format(v); });
