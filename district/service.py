@@ -11,6 +11,7 @@ from dashboard.server import DashboardServer
 from district.app import DistrictView, create_district_app
 from district.board import SUBSCRIPTIONS, SiteBoard
 from district.central_store import CentralStore, open_store
+from district.summary import DistrictSummary
 from gateway.clock import Clock, SystemClock
 from gateway.district_settings import DistrictSettings
 from gateway.eventsdb import EventsDB
@@ -38,7 +39,7 @@ def reader_link_settings(settings: DistrictSettings) -> LinkSettings:
 
 
 class DistrictService:
-    """The board fed by the central broker, the central store, and the web server."""
+    """The board fed by the central broker, the central store, the web server and the weekly summary."""
 
     def __init__(self, settings: DistrictSettings, *, clock: Clock | None = None,
                  hasher: PasswordHasher | None = None) -> None:
@@ -51,6 +52,7 @@ class DistrictService:
         self.server = DashboardServer(create_district_app(settings, self.view, self.db, hasher=hasher), settings.web)
         self.link = MqttLink(reader_link_settings(settings), on_message=self._on_message,
                              subscriptions=list(SUBSCRIPTIONS))
+        self.summary = DistrictSummary(self.view, self.db)
 
     def _on_message(self, msg: InboundMessage) -> None:
         self.board.on_message(msg.topic, msg.payload, msg.retain)
@@ -61,12 +63,14 @@ class DistrictService:
         return self.server.url
 
     def start(self) -> None:
-        """Connect to the central broker, then serve."""
+        """Connect to the central broker, serve, and check whether the weekly summary is due."""
         self.link.start()
         self.server.start()
+        self.summary.start()
 
     def stop(self) -> None:
-        """Stop serving, leave the broker, close the store and the database."""
+        """Stop the summary's checks and serving, leave the broker, close the store and the database."""
+        self.summary.stop()
         self.server.stop()
         self.link.stop()
         if self.store is not None:

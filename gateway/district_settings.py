@@ -9,17 +9,23 @@ only under ``houqin/{site}/``; children and floor area are what the district's f
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.settings import DashboardSettings
+from gateway.calendar import WEEKDAYS
 from gateway.contract import check_id
 from gateway.errors import ConfigError
-from gateway.values import Duration
+from gateway.notify.config import EmailChannel, WebhookChannel
+from gateway.values import ClockTime, Duration
+
+#: The channels the district sends through: a robot (webhook) or e-mail, keyed as a site's ``[notify.channels]``.
+MessageChannel = Annotated[WebhookChannel | EmailChannel, Field(discriminator="type")]
 
 
 class _Section(BaseModel):
@@ -108,6 +114,35 @@ class CentralStoreSettings(_Section):
         return v.rstrip("/")
 
 
+class DistrictNotifySettings(_Section):
+    """``[notify]``: the district's robots and e-mail, as a site's ``[notify.channels]``."""
+
+    channels: dict[str, MessageChannel] = Field(default_factory=dict)
+    """``[notify.channels.NAME]``: a ``webhook`` (WeCom, DingTalk, Feishu or generic) or ``email`` channel."""
+
+
+class SummarySettings(_Section):
+    """``[summary]``: the weekly district summary, the five sites needing attention and why."""
+
+    enabled: bool = True
+    """Send the weekly summary (when ``channels`` names any)."""
+    day: str = "mon"
+    """Weekday (``mon``..``sun``) it is sent, about the week that just ended."""
+    at: ClockTime = time(8, 30)
+    """Local time (``HH:MM``, the district's time zone) on ``day`` it is sent."""
+    channels: list[str] = Field(default_factory=list)
+    """Names of ``[notify.channels]``: robots get the Markdown, e-mail the text."""
+    link: str = ""
+    """The district service's address for the link in the message (e.g. ``"https://houqin.district.example.org"``)."""
+
+    @field_validator("day")
+    @classmethod
+    def _day(cls, v: str) -> str:
+        if v not in WEEKDAYS:
+            raise ValueError(f"use one of {', '.join(WEEKDAYS)}")
+        return v
+
+
 class DistrictSettings(_Section):
     """The whole ``district.toml``."""
 
@@ -127,6 +162,10 @@ class DistrictSettings(_Section):
     """``[store]``: the central store, for the age of the last reading and the cold-chain and saving figures."""
     web: DashboardSettings = Field(default_factory=DashboardSettings)
     """``[web]``: the district service's web server, sessions and login throttling (the keys of ``[dashboard]``)."""
+    notify: DistrictNotifySettings = Field(default_factory=DistrictNotifySettings)
+    """``[notify]``: the district's channels (robots, e-mail)."""
+    summary: SummarySettings = Field(default_factory=SummarySettings)
+    """``[summary]``: the weekly summary to the district's robot or e-mail."""
 
     @field_validator("timezone")
     @classmethod
@@ -148,6 +187,9 @@ class DistrictSettings(_Section):
             if s.id in seen:
                 raise ValueError(f"site id {s.id!r} is used twice; every [[sites]] id must be unique")
             seen.add(s.id)
+        for name in self.summary.channels:
+            if name not in self.notify.channels:
+                raise ValueError(f"[summary] channels names {name!r}, which is not in [notify.channels]")
         return self
 
 
