@@ -47,7 +47,7 @@ def demo(tmp_path: Path) -> Iterator[tuple[Path, Config, TimeSeriesStore, Events
 
 def weekly_rows(capsys: pytest.CaptureFixture[str], config: Path, week: str) -> list[dict[str, str]]:
     capsys.readouterr()
-    assert main(["report", "weekly", "--week", week, "--format", "csv", "--config", str(config)]) == 0
+    assert main(["report", "weekly", "--week", week, "--format", "csv", "--lang", "en", "--config", str(config)]) == 0
     return list(csv.DictReader(io.StringIO(capsys.readouterr().out.lstrip("\ufeff"))))
 
 

@@ -57,7 +57,8 @@ type = "button"
 device = "side-door"
 pin = "GPIO22"
 """)
-    p = houqin("sensors", "--config", str(cfg))
+    # the site reads Chinese; the words are checked in English
+    p = houqin("--lang", "en", "sensors", "--config", str(cfg))
     _out, err = p.communicate(timeout=60)
     assert p.returncode == 1
     assert "'side-door' is not in [[devices]]" in err
