@@ -249,20 +249,22 @@ class StorageSettings(_Section):
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
     commit_interval: Duration = Field(default=10.0, ge=0, le=60)
     """How long readings are gathered before one commit (e.g. ``"10s"``; ``0``: commit each batch at once).
-    Fewer, larger commits spare the SD card; a message is still acknowledged to the broker only after
-    its commit, so the broker must let this many seconds of messages be in flight (``houqin mqtt setup``
-    sets ``max_inflight_messages`` to 1000: 100 messages a second at 10 s). Rules and the live dashboard
+    Fewer, larger commits spare the SD card: each commit writes at least one 4 KiB page, so at 3 readings a
+    second a 10 s window costs about 140 bytes per reading and 30 s about 50. A message is still
+    acknowledged to the broker only after its commit, so a window also closes when it holds 500 messages,
+    half the broker's window of unacknowledged messages (``houqin mqtt setup`` sets
+    ``max_inflight_messages`` to 1000; a broker set up by hand needs the same). Rules and the live dashboard
     are told of a reading as soon as it arrives, before its commit, so alerts do not wait for the window.
     Events (cards, buttons), availability and readings of gate, door and leak devices commit at once, so
     the gate and alarms never wait for it."""
     fold_interval: Duration = Field(default=3600.0, ge=0, le=86400)
     """How often the SQLite store moves the readings of its inbox into its per-series tables and rollups
     (e.g. ``"1h"``; ``0``: no inbox, every commit writes them at once). Commits append to the inbox,
-    a page or two each; the fold rewrites each series' last pages (raw and both rollups, then their
-    checkpoint) once per interval, which is most of what the store writes to the SD card in the long
-    run: measured on a store with days of data, about 750-800 bytes per reading at ``"15m"`` and 270-320
-    at ``"1h"`` (bench/flash_fold.py). Queries see the inbox too (each scans it: longer intervals make
-    dashboards a little slower); it is also folded after 50,000 rows, at stop and before maintenance."""
+    a page or two each; the fold appends the hours that are over to the tables (a whole number of hours
+    runs just after the hour turns), each page written once: measured on a store with days of data, about
+    90 bytes per reading at ``"1h"`` for 30 series and 70 for 300 (bench/flash_fold.py). Queries see the
+    inbox too (each scans it: longer intervals make dashboards a little slower); it is also folded after
+    150,000 rows and before maintenance."""
 
     @property
     def path(self) -> Path:

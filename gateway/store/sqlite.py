@@ -3,17 +3,24 @@
 Layout, chosen for a Raspberry Pi's SD card:
 
 - ``series`` maps (device, metric) to a small integer id and keeps the latest sample.
-- ``raw`` holds ``(series_id, ts_ms, value)`` in a WITHOUT ROWID table keyed by (series_id, ts_ms):
-  one B-tree, rows of a series stored together, and writing the same timestamp again overwrites.
+- ``raw`` holds ``(hour, series_id, ts_ms, value)`` in a WITHOUT ROWID table keyed by (hour, series_id,
+  ts_ms), ``hour`` being ``ts_ms // 3_600_000``: hour-major, so new hours are appended at the end of the
+  B-tree (each page written once, full) instead of into the middle of every series' run of rows, where
+  each page split rewrote three neighbouring pages (measured: 4x the bytes of the rows themselves); within
+  an hour a series' rows are together, so a query seeks once per hour of its range. Writing the same
+  timestamp again overwrites.
 - ``rollup_5m`` and ``rollup_1h`` hold count, sum, min, max, first and last (with their times) per
-  bucket. A write recomputes exactly the buckets it touched (5-minute ones from raw, hourly ones from
-  5-minute ones), inside the same transaction, so an overwrite never leaves a rollup stale.
+  bucket, keyed the same way by (hour, series_id, bucket). A write recomputes exactly the buckets it
+  touched (5-minute ones from raw, hourly ones from 5-minute ones), inside the same transaction, so an
+  overwrite never leaves a rollup stale.
 
 The inbox (when ``fold_every`` > 0, as the gateway runs it): a commit appends its readings in arrival
 order to ``inbox``, a rowid table with no other index, so it writes one or two pages however many series
 it holds; ``fold`` moves the inbox into ``raw``, the rollups and ``series`` in one transaction every
-``fold_every`` seconds (and at close and before maintenance), so each series' pages are rewritten once
-per fold rather than once per commit, and the WAL is checkpointed after it. Every query merges the
+``fold_every`` seconds (and before maintenance; a stop leaves it to the next run), so the tables' pages are
+written once per fold rather than once per commit, and the WAL is checkpointed after it. With a whole number of hours
+as ``fold_every`` the timed fold runs just after the hour turns and moves the hours that are over, so an
+hour's rows reach ``raw`` in one piece, appended. Every query merges the
 inbox (a row there overrides the stored one of the same time): the windows of an aggregate that the
 inbox touches are computed from raw and inbox rows, the others from the rollups as before.
 
@@ -61,7 +68,8 @@ log = logging.getLogger(__name__)
 #: File name of the time-series database inside ``[storage] dir``.
 TIMESERIES_DB_NAME: Final = "timeseries.db"
 #: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database; the inbox.
-SCHEMA_VERSION: Final = 2
+#: 3: raw and the rollups keyed hour-major (see the module docstring); older files are rebuilt once at open.
+SCHEMA_VERSION: Final = 3
 #: Page cache of each reading thread's connection, in KiB.
 READER_CACHE_KB: Final = 2048
 FIVE_MIN_MS: Final = 300_000
@@ -78,8 +86,12 @@ CHECKPOINT_EVERY_S: Final = 60.0
 #: Rows written after which the checkpoint does not wait for ``CHECKPOINT_EVERY_S`` (bounds the WAL
 #: under heavy ingest, such as a broker redelivering a day of readings).
 CHECKPOINT_AFTER_ROWS: Final = 50_000
-#: Inbox rows past which the fold does not wait for its interval (bounds the inbox each query merges).
-FOLD_AFTER_ROWS: Final = 50_000
+#: Inbox rows past which the fold does not wait for its interval (bounds the inbox each query merges): over an
+#: hour at 30 readings a second, so at the rates a site has the hourly fold is what moves them.
+FOLD_AFTER_ROWS: Final = 150_000
+#: Seconds after the hour turns before the timed fold moves the hour that ended: room for the last commit
+#: window and a broker's redelivery of that hour's readings.
+FOLD_GRACE_S: Final = 60.0
 #: How often the background thread looks whether a checkpoint is due.
 CHECKPOINT_CHECK_S: Final = 1.0
 #: WAL frames past which a checkpoint also makes the WAL start over (SQLite's auto-checkpoint default).
@@ -96,16 +108,21 @@ CREATE TABLE IF NOT EXISTS series (
     last_value REAL,
     UNIQUE (device, metric)
 );
+"""
+
+_RAW_SCHEMA = """
 CREATE TABLE IF NOT EXISTS raw (
+    hour INTEGER NOT NULL,
     series_id INTEGER NOT NULL,
     ts INTEGER NOT NULL,
     value REAL NOT NULL,
-    PRIMARY KEY (series_id, ts)
+    PRIMARY KEY (hour, series_id, ts)
 ) WITHOUT ROWID;
 """
 
 _ROLLUP_SCHEMA = """
 CREATE TABLE IF NOT EXISTS {table} (
+    hour INTEGER NOT NULL,
     series_id INTEGER NOT NULL,
     bucket INTEGER NOT NULL,
     n INTEGER NOT NULL,
@@ -116,38 +133,41 @@ CREATE TABLE IF NOT EXISTS {table} (
     first_v REAL NOT NULL,
     last_ts INTEGER NOT NULL,
     last_v REAL NOT NULL,
-    PRIMARY KEY (series_id, bucket)
+    PRIMARY KEY (hour, series_id, bucket)
 ) WITHOUT ROWID;
 """
 
-# Buckets touched by the current write; temp tables live in memory (temp_store=MEMORY).
+# Buckets touched by the current write, in the rollups' key order (so recomputed rows are appended in it);
+# temp tables live in memory (temp_store=MEMORY).
 _DIRTY_SCHEMA = """
-CREATE TEMP TABLE IF NOT EXISTS dirty_5m (sid INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (sid, b)) WITHOUT ROWID;
-CREATE TEMP TABLE IF NOT EXISTS dirty_1h (sid INTEGER NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (sid, b)) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS dirty_5m (h INTEGER NOT NULL, sid INTEGER NOT NULL, b INTEGER NOT NULL,
+    PRIMARY KEY (h, sid, b)) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS dirty_1h (h INTEGER NOT NULL, sid INTEGER NOT NULL, b INTEGER NOT NULL,
+    PRIMARY KEY (h, sid, b)) WITHOUT ROWID;
 """
 
 _RECOMPUTE_5M = f"""
-INSERT OR REPLACE INTO rollup_5m (series_id, bucket, n, sum, min, max, first_ts, first_v, last_ts, last_v)
-SELECT sid, b, n, s, mn, mx,
-       fts, (SELECT value FROM raw WHERE series_id = sid AND ts = fts),
-       lts, (SELECT value FROM raw WHERE series_id = sid AND ts = lts)
-FROM (SELECT d.sid AS sid, d.b AS b, count(*) AS n, sum(r.value) AS s, min(r.value) AS mn,
+INSERT OR REPLACE INTO rollup_5m (hour, series_id, bucket, n, sum, min, max, first_ts, first_v, last_ts, last_v)
+SELECT h, sid, b, n, s, mn, mx,
+       fts, (SELECT value FROM raw WHERE hour = h AND series_id = sid AND ts = fts),
+       lts, (SELECT value FROM raw WHERE hour = h AND series_id = sid AND ts = lts)
+FROM (SELECT d.h AS h, d.sid AS sid, d.b AS b, count(*) AS n, sum(r.value) AS s, min(r.value) AS mn,
              max(r.value) AS mx, min(r.ts) AS fts, max(r.ts) AS lts
       FROM dirty_5m AS d CROSS JOIN raw AS r
-        ON r.series_id = d.sid AND r.ts >= d.b AND r.ts < d.b + {FIVE_MIN_MS}
-      GROUP BY d.sid, d.b)
+        ON r.hour = d.h AND r.series_id = d.sid AND r.ts >= d.b AND r.ts < d.b + {FIVE_MIN_MS}
+      GROUP BY d.h, d.sid, d.b)
 """
 
 _RECOMPUTE_1H = f"""
-INSERT OR REPLACE INTO rollup_1h (series_id, bucket, n, sum, min, max, first_ts, first_v, last_ts, last_v)
-SELECT sid, b, n, s, mn, mx,
-       fts, (SELECT first_v FROM rollup_5m WHERE series_id = sid AND bucket = fts - fts % {FIVE_MIN_MS}),
-       lts, (SELECT last_v FROM rollup_5m WHERE series_id = sid AND bucket = lts - lts % {FIVE_MIN_MS})
-FROM (SELECT d.sid AS sid, d.b AS b, sum(q.n) AS n, sum(q.sum) AS s, min(q.min) AS mn,
+INSERT OR REPLACE INTO rollup_1h (hour, series_id, bucket, n, sum, min, max, first_ts, first_v, last_ts, last_v)
+SELECT h, sid, b, n, s, mn, mx,
+       fts, (SELECT first_v FROM rollup_5m WHERE hour = h AND series_id = sid AND bucket = fts - fts % {FIVE_MIN_MS}),
+       lts, (SELECT last_v FROM rollup_5m WHERE hour = h AND series_id = sid AND bucket = lts - lts % {FIVE_MIN_MS})
+FROM (SELECT d.h AS h, d.sid AS sid, d.b AS b, sum(q.n) AS n, sum(q.sum) AS s, min(q.min) AS mn,
              max(q.max) AS mx, min(q.first_ts) AS fts, max(q.last_ts) AS lts
       FROM dirty_1h AS d CROSS JOIN rollup_5m AS q
-        ON q.series_id = d.sid AND q.bucket >= d.b AND q.bucket < d.b + {HOUR_MS}
-      GROUP BY d.sid, d.b)
+        ON q.hour = d.h AND q.series_id = d.sid AND q.bucket >= d.b AND q.bucket < d.b + {HOUR_MS}
+      GROUP BY d.h, d.sid, d.b)
 """
 
 # Per aggregate: (expression over raw rows r, expression over rollup rows q). SQLite gives bare
@@ -224,7 +244,7 @@ class SqliteStore:
         self._rows_since_ckpt = 0
         self._last_ckpt = time.monotonic()
         self._fold_every = fold_every  # 0: no inbox, every write goes to raw and the rollups at once
-        self._last_fold = time.monotonic()
+        self._next_fold = self._fold_time_after(time.time())
         self._inbox_rows = int(self._writer.execute("SELECT count(*) FROM inbox").fetchone()[0])
         self._checkpointer = Ticker(self._checkpoint_if_due, CHECKPOINT_CHECK_S, "houqin-store-checkpoint")
 
@@ -244,6 +264,9 @@ class SqliteStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.execute("PRAGMA temp_store=MEMORY")
+            # Debian (and so Raspberry Pi OS) builds SQLite with secure_delete on: every deleted row's page
+            # rewritten with zeros, each fold's whole inbox once more. Readings are not personal data.
+            conn.execute("PRAGMA secure_delete=OFF")
             conn.execute("PRAGMA cache_size=-16000")  # 16 MB for the writer: the hot B-tree pages
             conn.execute("PRAGMA journal_size_limit=33554432")  # a big batch's WAL shrinks back to 32 MB
         except (sqlite3.Error, OSError) as e:
@@ -280,14 +303,62 @@ class SqliteStore:
             # only this connection's temp tables are needed.
             c.executescript(_DIRTY_SCHEMA)
             return
+        if version and "hour" not in {row[1] for row in c.execute("PRAGMA table_info(raw)")}:
+            self._rebuild_hour_major()
         rollups = "".join(_ROLLUP_SCHEMA.format(table=t) for t, _ in ROLLUPS)
         # Every statement is IF NOT EXISTS: the same script sets up a new file and upgrades an older one.
-        script = _SCHEMA + ingest_state.SCHEMA + rollups + _DIRTY_SCHEMA
+        script = _SCHEMA + _RAW_SCHEMA + ingest_state.SCHEMA + rollups + _DIRTY_SCHEMA
         try:
             # IMMEDIATE waits (busy_timeout) for a running writer instead of failing at the upgrade.
             c.executescript(f"BEGIN IMMEDIATE; {script} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
         except sqlite3.Error as e:
             raise StoreError(f"cannot set up the time-series database {self.path}: {e}") from None
+
+    def _rebuild_hour_major(self) -> None:
+        """Schema 3: copy raw and the rollups from the series-major tables of schema 1 and 2 to hour-major ones.
+
+        One transaction (a stop midway leaves the old tables as they were), hour by hour in key order so
+        the new tables are appended, never sorted in memory.
+        """
+        c = self._writer
+        log.warning("rebuilding %s hour by hour, once, so each reading costs fewer writes to the SD card;"
+                    " a large store takes minutes", self.path)
+        tables = (("raw", "ts", _RAW_SCHEMA), *((t, "bucket", _ROLLUP_SCHEMA.format(table=t)) for t, _ in ROLLUPS))
+        try:
+            c.execute("BEGIN IMMEDIATE")
+            for table, col, schema in tables:
+                c.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
+                c.execute(schema)
+                cols = [row[1] for row in c.execute(f"PRAGMA table_info(old_{table})")]
+                # The next hour holding rows: one seek per series.
+                next_ts = (f"SELECT min((SELECT min({col}) FROM old_{table} WHERE series_id = s.id AND {col} >= ?))"
+                           f" FROM series AS s")
+                first = c.execute(next_ts, (0,)).fetchone()[0]
+                last = c.execute(f"SELECT max((SELECT max({col}) FROM old_{table} WHERE series_id = s.id))"
+                                 f" FROM series AS s").fetchone()[0]
+                told = 0
+                at = first
+                while at is not None:
+                    hour = int(at) // HOUR_MS
+                    c.execute(
+                        f"INSERT INTO {table} (hour, {', '.join(cols)}) SELECT ?1, {', '.join('o.' + k for k in cols)}"
+                        f" FROM series AS s CROSS JOIN old_{table} AS o ON o.series_id = s.id"
+                        f" AND o.{col} >= ?1 * {HOUR_MS} AND o.{col} < (?1 + 1) * {HOUR_MS} ORDER BY s.id, o.{col}",
+                        (hour,),
+                    )
+                    done = 100 * (int(at) - first) // max(1, last - first)
+                    if done >= told + 10:
+                        told = done
+                        log.warning("rebuilding %s: %s %d%%", self.path, table, done)
+                    at = c.execute(next_ts, ((hour + 1) * HOUR_MS,)).fetchone()[0]
+                c.execute(f"DROP TABLE old_{table}")
+            c.execute("COMMIT")
+        except sqlite3.Error as e:
+            if c.in_transaction:
+                c.execute("ROLLBACK")
+            raise StoreError(f"cannot rebuild the time-series database {self.path}: {e}; free some space on the"
+                             " disk (it needs about the database's size again) and start again") from None
+        log.warning("rebuilt %s", self.path)
 
     def _meta(self, key: str) -> str | None:
         row = self._writer.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -368,17 +439,21 @@ class SqliteStore:
     def _insert(self, c: sqlite3.Connection, rows: list[tuple[int, int, float]]) -> None:
         if not rows:
             return
+        # In the tables' key order, so a new hour is appended page after page (stable: of two writes of one
+        # time in a batch the later still wins).
+        rows = sorted(rows, key=lambda r: (r[1] // HOUR_MS, r[0], r[1]))
         c.executemany(
-            "INSERT INTO raw (series_id, ts, value) VALUES (?, ?, ?)"
-            " ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value",
+            "INSERT INTO raw (hour, series_id, ts, value) VALUES (?2 / 3600000, ?1, ?2, ?3)"
+            " ON CONFLICT (hour, series_id, ts) DO UPDATE SET value = excluded.value",
             rows,
         )
         recompute5 = self._append_5m(c, rows)
-        dirty1 = {(sid, ts - ts % HOUR_MS) for sid, ts, _ in rows}
+        dirty1 = {(ts // HOUR_MS, sid, ts - ts % HOUR_MS) for sid, ts, _ in rows}
         c.execute("DELETE FROM dirty_5m")
         c.execute("DELETE FROM dirty_1h")
-        c.executemany("INSERT INTO dirty_5m (sid, b) VALUES (?, ?)", sorted(recompute5))
-        c.executemany("INSERT INTO dirty_1h (sid, b) VALUES (?, ?)", sorted(dirty1))
+        c.executemany("INSERT INTO dirty_5m (h, sid, b) VALUES (?, ?, ?)",
+                      sorted((b // HOUR_MS, sid, b) for sid, b in recompute5))
+        c.executemany("INSERT INTO dirty_1h (h, sid, b) VALUES (?, ?, ?)", sorted(dirty1))
         if recompute5:
             c.execute(_RECOMPUTE_5M)
         c.execute(_RECOMPUTE_1H)
@@ -407,11 +482,12 @@ class SqliteStore:
         for sid, ts, value in rows:
             new.setdefault((sid, ts - ts % FIVE_MIN_MS), []).append((ts, value))
         recompute: set[tuple[int, int]] = set()
-        folded: list[tuple[int, int, int, float, float, float, int, float, int, float]] = []
+        folded: list[tuple[int, int, int, int, float, float, float, int, float, int, float]] = []
         for (sid, bucket), pts in new.items():
             pts.sort()
             cur = c.execute("SELECT n, sum, min, max, first_ts, first_v, last_ts FROM rollup_5m"
-                            " WHERE series_id = ? AND bucket = ?", (sid, bucket)).fetchone()
+                            " WHERE hour = ? AND series_id = ? AND bucket = ?",
+                            (bucket // HOUR_MS, sid, bucket)).fetchone()
             if cur is None or pts[0][0] <= cur[6] or any(a[0] == b[0] for a, b in itertools.pairwise(pts)):
                 recompute.add((sid, bucket))
                 continue
@@ -419,14 +495,16 @@ class SqliteStore:
             for _, value in pts:
                 total += value
             values = [v for _, v in pts]
-            folded.append((sid, bucket, n + len(pts), total, min(lo, *values), max(hi, *values), first_ts, first_v,
-                           pts[-1][0], pts[-1][1]))
-        c.executemany("INSERT OR REPLACE INTO rollup_5m (series_id, bucket, n, sum, min, max, first_ts, first_v,"
-                      " last_ts, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", folded)
+            folded.append((bucket // HOUR_MS, sid, bucket, n + len(pts), total, min(lo, *values), max(hi, *values),
+                           first_ts, first_v, pts[-1][0], pts[-1][1]))
+        c.executemany("INSERT OR REPLACE INTO rollup_5m (hour, series_id, bucket, n, sum, min, max, first_ts,"
+                      " first_v, last_ts, last_v) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", folded)
         return recompute
 
-    def fold(self) -> int:
-        """Move the inbox into raw, the rollups and ``series`` in one transaction; rows moved."""
+    def fold(self, before: float | None = None) -> int:
+        """Move the inbox (its rows older than ``before``, Unix seconds, when given) into raw, the rollups and
+        ``series`` in one transaction; rows moved."""
+        where = "" if before is None else f" WHERE ts < {to_ms(before)}"
         with self._wlock:
             if self._closed:
                 return 0
@@ -434,12 +512,17 @@ class SqliteStore:
             try:
                 c.execute("BEGIN IMMEDIATE")
                 latest: dict[tuple[int, int], float] = {}
-                for sid, ts, value in c.execute("SELECT series_id, ts, value FROM inbox ORDER BY rowid"):
+                for sid, ts, value in c.execute(f"SELECT series_id, ts, value FROM inbox{where} ORDER BY rowid"):
                     latest[(sid, ts)] = value  # a later write of the same time overwrites, as in raw
                 horizon = int(self._meta("raw_horizon_ms") or 0)
-                rows = sorted((sid, ts, v) for (sid, ts), v in latest.items() if ts >= horizon)
+                rows = [(sid, ts, v) for (sid, ts), v in latest.items() if ts >= horizon]
                 self._insert(c, rows)
+                # The few rows of the hour not over are put back: deleting the rest row by row would
+                # rewrite every inbox page, where deleting all frees them unwritten.
+                keep = [] if before is None else c.execute(
+                    f"SELECT series_id, ts, value FROM inbox WHERE ts >= {to_ms(before)} ORDER BY rowid").fetchall()
                 c.execute("DELETE FROM inbox")
+                c.executemany("INSERT INTO inbox (series_id, ts, value) VALUES (?, ?, ?)", keep)
                 c.execute("COMMIT")
             except BaseException as e:
                 if c.in_transaction:
@@ -449,8 +532,7 @@ class SqliteStore:
                 if isinstance(e, sqlite3.Error):
                     raise StoreError(f"moving the inbox of {self.path} into its tables failed: {e}") from None
                 raise
-            self._inbox_rows = 0
-            self._last_fold = time.monotonic()
+            self._inbox_rows = len(keep)
             if len(rows) < len(latest):
                 self._skipped_old += len(latest) - len(rows)
         return len(rows)
@@ -474,13 +556,34 @@ class SqliteStore:
         return None if row is None else int(row[0])
 
     @staticmethod
-    def _merged(sid: int, s: int, e: int) -> str:
+    def _hour_span(c: sqlite3.Connection, table: str, s: int, e: int) -> tuple[int, int]:
+        """The first and last hour that ``[s, e)`` and ``table``'s rows both touch (first > last: none)."""
+        lo, hi = c.execute(f"SELECT min(hour), max(hour) FROM {table}").fetchone()
+        if lo is None or e <= s:
+            return 1, 0
+        return max(int(s) // HOUR_MS, int(lo)), min((int(e) - 1) // HOUR_MS, int(hi))
+
+    @staticmethod
+    def _hours(c: sqlite3.Connection, table: str, s: int, e: int) -> str:
+        """A subquery of the hours ``x`` that ``[s, e)`` and ``table``'s rows both touch; a query seeks each.
+
+        Clipped to the table's first and last hour (two seeks), so "everything until 2100" is not a
+        million empty seeks.
+        """
+        a, b = SqliteStore._hour_span(c, table, s, e)
+        if a > b:
+            return "(SELECT NULL AS x WHERE 0)"
+        return f"(WITH RECURSIVE h(x) AS (SELECT {a} UNION ALL SELECT x + 1 FROM h WHERE x < {b}) SELECT x FROM h)"
+
+    @staticmethod
+    def _merged(c: sqlite3.Connection, sid: int, s: int, e: int) -> str:
         """A CTE ``merged(series_id, ts, value)``: a series' raw rows in ``[s, e)`` with its inbox rows over them."""
         sid, s, e = int(sid), int(s), int(e)  # literals in the SQL: all three are integers
         return (
             f"merged(series_id, ts, value) AS ("
-            f"SELECT series_id, ts, value FROM raw WHERE series_id = {sid} AND ts >= {s} AND ts < {e}"
-            f" AND ts NOT IN (SELECT ts FROM inbox WHERE series_id = {sid})"
+            f"SELECT r.series_id, r.ts, r.value FROM {SqliteStore._hours(c, 'raw', s, e)} AS h CROSS JOIN raw AS r"
+            f" ON r.hour = h.x AND r.series_id = {sid} AND r.ts >= {s} AND r.ts < {e}"
+            f" WHERE r.ts NOT IN (SELECT ts FROM inbox WHERE series_id = {sid})"
             f" UNION ALL SELECT series_id, ts, value FROM inbox WHERE rowid IN"
             f" (SELECT max(rowid) FROM inbox WHERE series_id = {sid} AND ts >= {s} AND ts < {e} GROUP BY ts))"
         )
@@ -498,7 +601,7 @@ class SqliteStore:
         if sid is None:
             return []
         rows = c.execute(
-            f"WITH {self._merged(sid, to_ms(start), to_ms(end))} SELECT ts, value FROM merged ORDER BY ts"
+            f"WITH {self._merged(c, sid, to_ms(start), to_ms(end))} SELECT ts, value FROM merged ORDER BY ts"
         ).fetchall()
         return [Reading(ts / 1000, device, metric, value) for ts, value in rows]
 
@@ -614,40 +717,51 @@ class SqliteStore:
     def _run(c: sqlite3.Connection, sid: int, fn: Aggregate, table: str, edges: list[int], s: int, e: int,
              first: int, last: int, equal: bool) -> list[Bucket]:
         """Aggregates of windows ``first..last`` (clipped to ``[s, e)``) read from ``table``."""
-        with_ = ""
         if table == "merged":  # windows the inbox touches: raw and inbox rows together
-            with_ = SqliteStore._merged(sid, s, e) + ", "
-        if table in ("raw", "merged"):
             expr, count, alias, ts_col = _RAW_EXPR[fn], "count(*)", "r", "ts"
+            with_ = SqliteStore._merged(c, sid, s, e)
+            # Rows of [?4, ?5) in order of time: the merged rows are that already.
+            rows = "merged AS r WHERE r.series_id = ?3 AND r.ts >= ?4 AND r.ts < ?5"
         else:
-            expr, count, alias, ts_col = _ROLLUP_EXPR[fn], "sum(q.n)", "q", "bucket"
+            expr, count, alias, ts_col = ((_RAW_EXPR[fn], "count(*)", "r", "ts") if table == "raw" else
+                                          (_ROLLUP_EXPR[fn], "sum(q.n)", "q", "bucket"))
+            with_ = ""
+            # One seek per hour of the range: the tables are keyed (hour, series, time).
+            rows = (f"{SqliteStore._hours(c, table, s, e)} AS h CROSS JOIN {table} AS {alias} ON {alias}.hour = h.x"
+                    f" AND {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5")
         params: tuple[object, ...]
         step = edges[1] - edges[0]
         if equal and table not in ("raw", "merged") and step == _BUCKET_MS[table]:
             # One bucket per window (hourly windows from hourly rollups): read the rows, no grouping.
-            sql = (
-                f"SELECT (q.bucket - ?1) / ?2, {_ONE_BUCKET[fn]}, q.n FROM {table} AS q"
-                f" WHERE q.series_id = ?3 AND q.bucket >= ?4 AND q.bucket < ?5 ORDER BY q.bucket"
-            )
+            sql = f"SELECT (q.bucket - ?1) / ?2, {_ONE_BUCKET[fn]}, q.n FROM {rows} ORDER BY q.bucket"
             params = (edges[0], step, sid, s, e)
         elif equal:
             # Equal windows: the window index is plain arithmetic.
             sql = (
-                (f"WITH {with_[:-2]} " if with_ else "") +
-                f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {table} AS {alias}"
-                f" WHERE {alias}.series_id = ?3 AND {alias}.{ts_col} >= ?4 AND {alias}.{ts_col} < ?5"
-                f" GROUP BY i ORDER BY i"
+                (f"WITH {with_} " if with_ else "") +
+                f"SELECT ({alias}.{ts_col} - ?1) / ?2 AS i, {expr}, {count} FROM {rows} GROUP BY i ORDER BY i"
             )
             params = (edges[0], step, sid, s, e)
-        else:
-            # Windows of different lengths: join the list of windows, each a range seek on the key.
+        elif table == "merged":
+            # Windows of different lengths: join the list of windows, each a range over the merged rows.
             sql = (
-                f"WITH {with_}w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
-                f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
-                f" ON {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s AND {alias}.{ts_col} < w.e"
-                f" GROUP BY w.i ORDER BY w.i"
+                f"WITH {with_}, w(i, s, e) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1))"
+                f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN merged AS r"
+                f" ON r.series_id = ?2 AND r.ts >= w.s AND r.ts < w.e GROUP BY w.i ORDER BY w.i"
             )
-            windows = [(i, max(edges[i], s), min(edges[i + 1], e)) for i in range(first, last + 1)]
+            params = (json.dumps([(i, max(edges[i], s), min(edges[i + 1], e)) for i in range(first, last + 1)]), sid)
+        else:
+            # Windows of different lengths (a DST change inside): each window once per hour it spans, a seek each.
+            sql = (
+                f"WITH w(i, s, e, x) AS (SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(?1))"
+                f" SELECT w.i, {expr}, {count} FROM w CROSS JOIN {table} AS {alias}"
+                f" ON {alias}.hour = w.x AND {alias}.series_id = ?2 AND {alias}.{ts_col} >= w.s"
+                f" AND {alias}.{ts_col} < w.e GROUP BY w.i ORDER BY w.i"
+            )
+            lo, hi = SqliteStore._hour_span(c, table, s, e)
+            windows = [(i, ws, we, x) for i in range(first, last + 1)
+                       for ws, we in [(max(edges[i], s), min(edges[i + 1], e))]
+                       for x in range(max(ws // HOUR_MS, lo), min((we - 1) // HOUR_MS, hi) + 1)]
             params = (json.dumps(windows), sid)
         # Rows are (window, value, [time of first/last,] count).
         return [
@@ -700,7 +814,7 @@ class SqliteStore:
         """
         say = progress or (lambda _msg: None)
         say("moving the inbox into the tables")
-        self.fold()
+        self.fold(before=now - now % 3600)  # the hours that are over, as the timed fold does
         before = self.size_bytes()
         deleted = {}
         for table, keep in (("raw", self.retention.raw), ("rollup_5m", self.retention.rollup_5m),
@@ -747,9 +861,7 @@ class SqliteStore:
         return int(c.execute("PRAGMA freelist_count").fetchone()[0]), int(c.execute("PRAGMA page_count").fetchone()[0])
 
     def _delete_before(self, table: str, cutoff: int, say: ProgressFn) -> int:
-        col = "ts" if table == "raw" else "bucket"
         with self._wlock:
-            sids = [r[0] for r in self._writer.execute("SELECT id FROM series ORDER BY id")]
             if table == "raw":
                 # Raise the horizon first, so no write recomputes a bucket whose raw rows are going.
                 self._writer.execute(
@@ -757,40 +869,43 @@ class SqliteStore:
                     " DO UPDATE SET value = max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
                     (str(cutoff),),
                 )
+            first = self._writer.execute(f"SELECT min(hour) FROM {table}").fetchone()[0]
+        end = cutoff // HOUR_MS  # cutoff is on the hour: every hour before it goes whole
         total = 0
-        for n, sid in enumerate(sids, 1):
-            while True:
-                with self._wlock:
-                    c = self._writer
-                    c.execute("BEGIN IMMEDIATE")
-                    try:
-                        # Bounded chunks: a year of minute rows for one series is 525,600 rows.
-                        cur = c.execute(
-                            f"DELETE FROM {table} WHERE series_id = ?1 AND {col} IN"
-                            f" (SELECT {col} FROM {table} WHERE series_id = ?1 AND {col} < ?2 LIMIT 50000)",
-                            (sid, cutoff),
-                        )
-                        c.execute("COMMIT")
-                    except BaseException:
-                        c.execute("ROLLBACK")
-                        raise
-                total += cur.rowcount
-                if cur.rowcount < 50000:
-                    break
-            say(f"{table}: series {n}/{len(sids)}, {total} row(s) deleted")
+        if first is None or first >= end:
+            say(f"{table}: 0 row(s) deleted")
+            return 0
+        # The oldest hours lead the key: each transaction deletes a day's run of rows at the table's start,
+        # so ingest waits for one day at most.
+        for a in range(int(first), end, 24):
+            with self._wlock:
+                c = self._writer
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    cur = c.execute(f"DELETE FROM {table} WHERE hour >= ?1 AND hour < ?2", (a, min(a + 24, end)))
+                    c.execute("COMMIT")
+                except BaseException:
+                    c.execute("ROLLBACK")
+                    raise
+            total += cur.rowcount
+            say(f"{table}: day {(a - first) // 24 + 1}/{(end - first + 23) // 24}, {total} row(s) deleted")
         return total
 
     def _checkpoint_if_due(self) -> None:
         if self._fold_every > 0:
             # Checkpoint only after a fold: the pages of raw and the rollups were rewritten once, and the
             # inbox's pages, appended to by every commit, are copied once (FOLD_AFTER_ROWS bounds the WAL).
-            if self._inbox_rows and (self._inbox_rows >= FOLD_AFTER_ROWS
-                                     or time.monotonic() - self._last_fold >= self._fold_every):
+            now = time.time()
+            full = self._inbox_rows >= FOLD_AFTER_ROWS
+            if self._inbox_rows and (full or now >= self._next_fold):
+                # On the hour grid: the hours that are over, so each reaches raw in one piece (appended).
+                before = now - now % 3600 if not full and self._fold_every % 3600 == 0 else None
                 try:
-                    self.fold()
+                    self.fold(before)
                 except StoreError as e:
                     log.warning("%s; retrying in %.0f s", e, CHECKPOINT_CHECK_S)
                     return
+                self._next_fold = self._fold_time_after(now)
                 self._rows_since_ckpt = 0
                 self._last_ckpt = time.monotonic()
                 self.checkpoint()
@@ -800,6 +915,13 @@ class SqliteStore:
             self._rows_since_ckpt = 0
             self._last_ckpt = time.monotonic()
             self.checkpoint()
+
+    def _fold_time_after(self, now: float) -> float:
+        """When the timed fold is next due: the next multiple of ``fold_every`` (just after the hour turns)."""
+        every = self._fold_every
+        if every <= 0:
+            return math.inf
+        return (now // every + 1) * every + (FOLD_GRACE_S if every % 3600 == 0 else 0.0)
 
     def checkpoint(self) -> int:
         """Copy committed WAL frames into the database file without waiting for the writer; frames copied.
@@ -846,13 +968,12 @@ class SqliteStore:
         return row
 
     def close(self) -> None:
-        """Move the inbox into the tables, close every connection; later calls raise StoreError."""
+        """Close every connection; later calls raise StoreError.
+
+        The inbox stays in the file (queries merge it; the next run's timed fold moves it): folding it at
+        every stop wrote an hour's pages for a few minutes of readings, and split the hour it stopped in.
+        """
         self._checkpointer.stop()
-        if self._fold_every > 0 and self._inbox_rows and not self._closed:
-            try:
-                self.fold()
-            except StoreError as e:  # the inbox stays in the file, merged by queries and folded next time
-                log.warning("%s", e)
         with self._ckpt_lock, self._wlock:
             if self._closed:
                 return

@@ -121,7 +121,7 @@ def test_cli_compact_applies_retention_and_prints_sizes(tmp_path: Path, capsys: 
     out, err = capsys.readouterr()
     assert "deleted: 5000 raw row(s)" in out
     assert "MB before" in out and "MB after" in out
-    assert "raw: series 1/1" in err  # progress
+    assert "raw: day 1/" in err  # progress
     with SqliteStore(tmp_path / "data" / TIMESERIES_DB_NAME) as store:
         assert store.query("f", "temperature", T0, T0 + 10 * D) == []
         assert store.aggregate("f", "temperature", T0, T0 + 10 * D, 10 * D, "count")[0].value == 5000
