@@ -29,9 +29,10 @@ from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices
 from dashboard.templating import static_dir
 from district import roles
+from district.alert_log import AlertLog
 from district.board import SiteBoard
 from district.central_store import CentralStore
-from district.cold_chain import ColdRow, cold_chain
+from district.cold_chain import ColdRow, cold_chain, site_alerts
 from district.overview import SEVERITIES, SiteRow, rows
 from district.saving import saving
 from gateway.clock import Clock
@@ -61,10 +62,13 @@ def district_site_config(settings: DistrictSettings) -> Config:
 class DistrictView:
     """The Overview's data: the board's states and the store's last readings (cached a little)."""
 
-    def __init__(self, settings: DistrictSettings, board: SiteBoard, store: CentralStore | None, clock: Clock) -> None:
+    def __init__(self, settings: DistrictSettings, board: SiteBoard, store: CentralStore | None, clock: Clock,
+                 alerts: AlertLog) -> None:
         self.settings = settings
         self.board = board
         self.store = store
+        #: Every alert heard of (the cold chain's alerts not acknowledged in time).
+        self.alerts = alerts
         self.clock = clock
         self._lock = threading.Lock()
         self._readings: dict[str, float] = {}
@@ -208,10 +212,12 @@ def _week(view: DistrictView, week: str | None) -> Week:
     return week_containing(datetime.fromtimestamp(view.clock.now(), tz).date(), tz)
 
 
-def _cold_rows(view: DistrictView, week: Week) -> list[ColdRow]:
+def cold_rows(view: DistrictView, week: Week) -> list[ColdRow]:
+    """The cold-chain table of ``week`` (up to now), with the alerts the district heard of."""
     if view.store is None:
         return []
-    return cold_chain(view.settings, view.store, week.start, min(week.end, view.clock.now()))
+    end = min(week.end, view.clock.now())
+    return cold_chain(view.settings, view.store, week.start, end, view.alerts.opened(week.start, end))
 
 
 @router.get("/cold", response_class=HTMLResponse)
@@ -220,10 +226,11 @@ def cold_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Re
     view = _view(request)
     w = _week(view, week)
     try:
-        cold_rows, error = _cold_rows(view, w), ""
+        rows, error = cold_rows(view, w), ""
     except HouqinError as e:
-        cold_rows, error = [], str(e)
-    return render_page(request, ctx, me, "district_cold.html", page="district-cold", week=w, rows=cold_rows,
+        rows, error = [], str(e)
+    return render_page(request, ctx, me, "district_cold.html", page="district-cold", week=w, rows=rows,
+                       sites=site_alerts(view.settings, rows),
                        store_missing=view.store is None, store_error=error, prev=w.shifted(-1).label,
                        next=w.shifted(1).label if w.end <= view.clock.now() else "")
 
@@ -234,7 +241,9 @@ def api_cold(request: Request, week: str | None = None) -> dict[str, Any]:
     view = _view(request)
     w = _week(view, week)
     try:
-        return {"week": w.label, "appliances": [asdict(r) for r in _cold_rows(view, w)]}
+        rows = cold_rows(view, w)
+        return {"week": w.label, "appliances": [asdict(r) for r in rows],
+                "sites": [asdict(s) for s in site_alerts(view.settings, rows)]}
     except HouqinError as e:
         raise HTTPException(503, str(e)) from None
 

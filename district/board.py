@@ -14,12 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gateway import contract
-from gateway.uplink.messages import alerts_topic, status_topic
+from gateway.uplink.messages import alerts_topic, open_topic, status_topic
 
 log = logging.getLogger(__name__)
 
 #: The topics the district subscribes to (every site).
-SUBSCRIPTIONS = (contract.gateway_availability_topic("+"), status_topic("+"), alerts_topic("+"))
+SUBSCRIPTIONS = (contract.gateway_availability_topic("+"), status_topic("+"), alerts_topic("+"), open_topic("+"))
+#: Told of each alert heard: (site, transition or ``"open"`` for the retained open alerts, the alert's JSON, time).
+AlertListener = Callable[[str, str, dict[str, Any], float], None]
 #: Transitions after which an alert is no longer open.
 _CLOSED = frozenset({"cleared"})
 #: How many transition keys are remembered to drop repeats.
@@ -50,16 +52,22 @@ class SiteState:
     last_seen: float | None = None
     devices_offline: int = 0
     alerts: dict[int, OpenAlert] = field(default_factory=dict)
+    #: The newest transition's or open-alerts message's time: an older retained list does not undo newer news.
+    alerts_at: float = float("-inf")
+    #: The site's ``[calendar]`` and time zone from its status (None until a status with one arrived).
+    calendar: dict[str, Any] | None = None
 
 
 class SiteBoard:
     """The sites' states, updated from the central broker's messages (thread-safe; ``snapshot()`` copies)."""
 
-    def __init__(self, now: Callable[[], float]) -> None:
+    def __init__(self, now: Callable[[], float], on_alert: AlertListener | None = None) -> None:
         self._now = now
+        self._on_alert = on_alert
         self._lock = threading.Lock()
         self._sites: dict[str, SiteState] = {}
-        self._keys: dict[str, None] = {}
+        #: (site, key) of the transitions heard: alert ids, and so keys, are each site's own.
+        self._keys: dict[tuple[str, str], None] = {}
         #: Bumped on every change (cached pages and the live poll compare it).
         self.version = 0
 
@@ -74,6 +82,7 @@ class SiteBoard:
         if len(parts) < 4 or parts[0] != contract.ROOT:
             return
         site = parts[1]
+        heard: list[tuple[str, dict[str, Any], float]] = []
         try:
             with self._lock:
                 state = self._sites.setdefault(site, SiteState())
@@ -82,12 +91,18 @@ class SiteBoard:
                 elif topic == status_topic(site):
                     self._status(state, json.loads(payload))
                 elif topic == alerts_topic(site):
-                    self._transition(state, json.loads(payload))
+                    heard = self._transition(site, state, json.loads(payload))
+                elif topic == open_topic(site):
+                    heard = self._open(state, json.loads(payload))
                 else:
                     return
                 self.version += 1
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
             log.warning("district: ignored a malformed message on %s: %s", topic, e)
+            return
+        if self._on_alert is not None:
+            for kind, alert, at in heard:
+                self._on_alert(site, kind, alert, at)
 
     def _set_online(self, state: SiteState, online: bool, at: float | None) -> None:
         if state.online != online:
@@ -105,15 +120,17 @@ class SiteBoard:
         at = float(doc["at"])
         state.last_seen = max(state.last_seen or at, at)
         state.devices_offline = int(doc.get("devices", {}).get("offline_count", 0))
+        if isinstance(doc.get("calendar"), dict):
+            state.calendar = doc["calendar"]
         # online/offline is the availability topic's word (a retained status says "online" even after the last
         # will); the status only dates a state whose start the retained availability could not tell
         if state.since is None and state.online is not None:
             state.since = at
 
-    def _transition(self, state: SiteState, doc: dict[str, Any]) -> None:
-        key = str(doc["key"])
+    def _transition(self, site: str, state: SiteState, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], float]]:
+        key = (site, str(doc["key"]))
         if key in self._keys:
-            return
+            return []
         self._keys[key] = None
         if len(self._keys) > _KEYS:
             del self._keys[next(iter(self._keys))]
@@ -121,10 +138,25 @@ class SiteBoard:
         alert_id, kind = int(a["id"]), str(doc["transition"])
         at = float(doc["at"])
         state.last_seen = max(state.last_seen or at, at)
+        state.alerts_at = max(state.alerts_at, at)
         if kind in _CLOSED:
             state.alerts.pop(alert_id, None)
-            return
-        state.alerts[alert_id] = OpenAlert(
-            id=alert_id, rule=str(a["rule"]), kind=str(a["kind"]), device=str(a.get("device") or ""),
-            severity=str(a["severity"]), opened_at=float(a.get("opened_at") or at),
-            acknowledged=kind == "acknowledged" or a.get("acked_at") is not None)
+        else:
+            state.alerts[alert_id] = _open_alert(a, at, kind == "acknowledged")
+        return [(kind, a, at)]
+
+    def _open(self, state: SiteState, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], float]]:
+        """The site's retained list of open alerts: it replaces the board's unless newer transitions arrived."""
+        at = float(doc["at"])
+        alerts = [a for a in doc["alerts"] if isinstance(a, dict)]
+        if at < state.alerts_at:
+            return []
+        state.alerts_at = at
+        state.alerts = {int(a["id"]): _open_alert(a, at, False) for a in alerts}
+        return [("open", a, at) for a in alerts]
+
+
+def _open_alert(a: dict[str, Any], at: float, acknowledged: bool) -> OpenAlert:
+    return OpenAlert(id=int(a["id"]), rule=str(a["rule"]), kind=str(a["kind"]), device=str(a.get("device") or ""),
+                     severity=str(a["severity"]), opened_at=float(a.get("opened_at") or at),
+                     acknowledged=acknowledged or a.get("acked_at") is not None)

@@ -8,6 +8,8 @@ from pathlib import Path
 from argon2 import PasswordHasher
 
 from dashboard.server import DashboardServer
+from district.alert_log import DB_NAME as ALERTS_DB
+from district.alert_log import AlertLog
 from district.app import DistrictView, create_district_app
 from district.board import SUBSCRIPTIONS, SiteBoard
 from district.central_store import CentralStore, open_store
@@ -45,10 +47,11 @@ class DistrictService:
                  hasher: PasswordHasher | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.board = SiteBoard(self.clock.now)
-        self.store: CentralStore | None = open_store(settings.store) if settings.store is not None else None
         self.db = open_db(settings)
-        self.view = DistrictView(settings, self.board, self.store, self.clock)
+        self.alerts = AlertLog(Path(settings.data_dir) / ALERTS_DB)
+        self.board = SiteBoard(self.clock.now, on_alert=self.alerts.record)
+        self.store: CentralStore | None = open_store(settings.store) if settings.store is not None else None
+        self.view = DistrictView(settings, self.board, self.store, self.clock, self.alerts)
         self.server = DashboardServer(create_district_app(settings, self.view, self.db, hasher=hasher), settings.web)
         self.link = MqttLink(reader_link_settings(settings), on_message=self._on_message,
                              subscriptions=list(SUBSCRIPTIONS))
@@ -75,4 +78,5 @@ class DistrictService:
         self.link.stop()
         if self.store is not None:
             self.store.close()
+        self.alerts.close()
         self.db.close()

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from district.app import DistrictView
-from district.cold_chain import ColdRow, cold_chain
+from district.app import DistrictView, cold_rows
+from district.cold_chain import ColdRow
 from district.overview import SiteRow
 from district.saving import SavingRow, saving
 from gateway.calendar import WEEKDAYS
@@ -183,7 +183,7 @@ class DistrictSummary:
         error = ""
         if self.view.store is not None:
             try:
-                cold = cold_chain(self.settings, self.view.store, w.start, min(w.end, now))
+                cold = cold_rows(self.view, w)
                 savings = saving(self.settings, self.view.store, w, now)
             except HouqinError as e:
                 log.warning("district summary: %s", e)
