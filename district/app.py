@@ -34,7 +34,7 @@ from district.board import SiteBoard
 from district.central_store import CentralStore
 from district.cold_chain import ColdRow, cold_chain, site_alerts
 from district.overview import SEVERITIES, SiteRow, rows
-from district.saving import saving
+from district.saving import SavingRow, saving
 from gateway.clock import Clock
 from gateway.config import Config, parse_config
 from gateway.district_settings import DistrictSettings
@@ -78,6 +78,10 @@ class DistrictView:
         self._rows_key: tuple[int, float, int] | None = None
         self._rows: list[SiteRow] = []
         self._json: bytes = b""
+
+    def calendars(self) -> dict[str, dict[str, Any] | None]:
+        """Site -> the calendar (opening hours, holidays, time zone) it sent in its status."""
+        return {k: v.calendar for k, v in self.board.snapshot().items()}
 
     def last_readings(self) -> dict[str, float]:
         """Site -> newest reading, from the store at most every ``READINGS_EVERY_S``."""
@@ -248,17 +252,24 @@ def api_cold(request: Request, week: str | None = None) -> dict[str, Any]:
         raise HTTPException(503, str(e)) from None
 
 
+def saving_rows(view: DistrictView, week: Week) -> list[SavingRow]:
+    """The saving table of ``week`` (up to now), with the sites' own calendars."""
+    if view.store is None:
+        return []
+    return saving(view.settings, view.store, week, view.clock.now(), view.calendars())
+
+
 @router.get("/saving", response_class=HTMLResponse)
 def saving_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Response:
     """Per site, this week (or ``?week=``): water per child and school day, electricity per m² and per child, ranked."""
     view = _view(request)
     w = _week(view, week)
     try:
-        saving_rows = saving(view.settings, view.store, w, view.clock.now()) if view.store is not None else []
-        error = ""
+        rows, error = saving_rows(view, w), ""
     except HouqinError as e:
-        saving_rows, error = [], str(e)
-    return render_page(request, ctx, me, "district_saving.html", page="district-saving", week=w, rows=saving_rows,
+        rows, error = [], str(e)
+    return render_page(request, ctx, me, "district_saving.html", page="district-saving", week=w, rows=rows,
+                       term=view.settings.term.start,
                        store_missing=view.store is None, store_error=error, prev=w.shifted(-1).label,
                        next=w.shifted(1).label if w.end <= view.clock.now() else "")
 
@@ -271,7 +282,7 @@ def api_saving(request: Request, week: str | None = None) -> dict[str, Any]:
     if view.store is None:
         return {"week": w.label, "sites": []}
     try:
-        return {"week": w.label, "sites": [asdict(r) for r in saving(view.settings, view.store, w, view.clock.now())]}
+        return {"week": w.label, "sites": [asdict(r) for r in saving_rows(view, w)]}
     except HouqinError as e:
         raise HTTPException(503, str(e)) from None
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from district.app import DistrictView, cold_rows
+from district.app import DistrictView, cold_rows, saving_rows
 from district.cold_chain import ColdRow
 from district.overview import SiteRow
-from district.saving import SavingRow, saving
+from district.saving import SavingRow
 from gateway.calendar import WEEKDAYS
 from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
@@ -184,7 +184,7 @@ class DistrictSummary:
         if self.view.store is not None:
             try:
                 cold = cold_rows(self.view, w)
-                savings = saving(self.settings, self.view.store, w, now)
+                savings = saving_rows(self.view, w)
             except HouqinError as e:
                 log.warning("district summary: %s", e)
                 error = str(e)

@@ -78,8 +78,9 @@ class SitePublisher:
         self.link.start()
         wait_for(lambda: self.link.connected, f"{site} connected to the central broker")
 
-    def status(self, offline_devices: tuple[str, ...] = ()) -> None:
-        st = messages.SiteStatus(local_broker=True, store_writable=True, devices=5, offline=offline_devices)
+    def status(self, offline_devices: tuple[str, ...] = (), calendar: dict[str, Any] | None = None) -> None:
+        st = messages.SiteStatus(local_broker=True, store_writable=True, devices=5, offline=offline_devices,
+                                 calendar=calendar)
         self._send(messages.status(self.site, st, time.time()))
 
     def alert(self, alert_id: int, severity: str, transition: messages.Transition = "opened",
