@@ -26,6 +26,8 @@ AlertListener = Callable[[str, str, dict[str, Any], float], None]
 _CLOSED = frozenset({"cleared"})
 #: How many transition keys are remembered to drop repeats.
 _KEYS = 100_000
+#: How many closed alerts per site are remembered to order late news (the oldest are forgotten first).
+_CLOSED_HEARD = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +54,9 @@ class SiteState:
     last_seen: float | None = None
     devices_offline: int = 0
     alerts: dict[int, OpenAlert] = field(default_factory=dict)
-    #: The newest transition's or open-alerts message's time: an older retained list does not undo newer news.
-    alerts_at: float = float("-inf")
+    #: Alert id -> the time of the newest news of it (a transition, or a list of open alerts that named it or
+    #: left it out): a list of open alerts older than a transition does not undo it, in whatever order they arrive.
+    heard: dict[int, float] = field(default_factory=dict)
     #: The site's ``[calendar]`` and time zone from its status (None until a status with one arrived).
     calendar: dict[str, Any] | None = None
 
@@ -74,7 +77,7 @@ class SiteBoard:
     def snapshot(self) -> dict[str, SiteState]:
         """A copy of every site's state."""
         with self._lock:
-            return {k: replace(v, alerts=dict(v.alerts)) for k, v in self._sites.items()}
+            return {k: replace(v, alerts=dict(v.alerts), heard={}) for k, v in self._sites.items()}
 
     def on_message(self, topic: str, payload: bytes, retained: bool) -> None:
         """One message from the central broker; a malformed one is logged and ignored."""
@@ -138,22 +141,37 @@ class SiteBoard:
         alert_id, kind = int(a["id"]), str(doc["transition"])
         at = float(doc["at"])
         state.last_seen = max(state.last_seen or at, at)
-        state.alerts_at = max(state.alerts_at, at)
+        if at < state.heard.get(alert_id, float("-inf")):
+            return [(kind, a, at)]  # newer news of this alert came first (a retained list); the log still hears it
+        state.heard[alert_id] = at
         if kind in _CLOSED:
             state.alerts.pop(alert_id, None)
+            _forget_old(state)
         else:
             state.alerts[alert_id] = _open_alert(a, at, kind == "acknowledged")
         return [(kind, a, at)]
 
     def _open(self, state: SiteState, doc: dict[str, Any]) -> list[tuple[str, dict[str, Any], float]]:
-        """The site's retained list of open alerts: it replaces the board's unless newer transitions arrived."""
+        """The site's list of open alerts at ``at``: alerts it names are open, alerts it leaves out are closed,
+        unless a transition of the alert newer than the list was heard."""
         at = float(doc["at"])
-        alerts = [a for a in doc["alerts"] if isinstance(a, dict)]
-        if at < state.alerts_at:
-            return []
-        state.alerts_at = at
-        state.alerts = {int(a["id"]): _open_alert(a, at, False) for a in alerts}
-        return [("open", a, at) for a in alerts]
+        listed = {int(a["id"]): a for a in doc["alerts"] if isinstance(a, dict)}
+        for alert_id in [i for i in state.alerts if i not in listed]:
+            if state.heard.get(alert_id, float("-inf")) <= at:
+                del state.alerts[alert_id]
+                state.heard[alert_id] = at
+        for alert_id, a in listed.items():
+            if state.heard.get(alert_id, float("-inf")) <= at:
+                state.alerts[alert_id] = _open_alert(a, at, False)
+                state.heard[alert_id] = at
+        return [("open", a, at) for a in listed.values()]
+
+
+def _forget_old(state: SiteState) -> None:
+    closed = [i for i in state.heard if i not in state.alerts]
+    if len(closed) > _CLOSED_HEARD:
+        for alert_id in sorted(closed, key=state.heard.__getitem__)[:len(closed) - _CLOSED_HEARD]:
+            del state.heard[alert_id]
 
 
 def _open_alert(a: dict[str, Any], at: float, acknowledged: bool) -> OpenAlert:
