@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -16,6 +20,7 @@ from district.central_store import CentralStore, open_store
 from district.summary import DistrictSummary
 from gateway.clock import Clock, SystemClock
 from gateway.district_settings import DistrictSettings
+from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 
@@ -38,6 +43,35 @@ def reader_link_settings(settings: DistrictSettings) -> LinkSettings:
     b = settings.broker
     return LinkSettings(host=b.host, port=b.port, client_id=b.client_id, tls=b.tls, username=b.username or None,
                         password=b.password or None, ca_file=b.ca_file, persistent=True, manual_ack=False)
+
+
+#: After the last retained message, ``read_retained`` waits this long for more before it stops listening.
+QUIET_S = 0.5
+
+
+def read_retained(settings: DistrictSettings, board: SiteBoard, timeout: float = 5.0) -> None:
+    """Feed ``board`` the sites' retained messages (availability, status, open alerts) with a client of its own: a
+    clean session under another client id, so the running service's session and its queue are left alone."""
+    heard = threading.Event()
+
+    def on_message(msg: InboundMessage) -> None:
+        board.on_message(msg.topic, msg.payload, msg.retain)
+        heard.set()
+
+    link_settings = replace(reader_link_settings(settings), client_id=f"{settings.broker.client_id}-read-{os.getpid()}",
+                            persistent=False)
+    link = MqttLink(link_settings, on_message=on_message, subscriptions=list(SUBSCRIPTIONS))
+    link.start()
+    try:
+        if not link.wait_connected(timeout):
+            raise HouqinError(f"could not reach the central broker at {settings.broker.host}:{settings.broker.port}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            heard.clear()
+            if not heard.wait(QUIET_S):
+                break
+    finally:
+        link.stop()
 
 
 class DistrictService:

@@ -224,11 +224,15 @@ class DistrictSummary:
                             RETRY_AFTER)
                 return results
             self._failed_at = None
-            done = "; ".join(f"{k}: {'sent' if v is None else v}" for k, v in results.items())
-            conn.execute("INSERT OR REPLACE INTO report_deliveries (report, period, at, result) VALUES (?, ?, ?, ?)",
-                         (REPORT, week.label, now, done))
-            log.info("district summary %s sent (%s)", week.label, done)
+            self.record(week, results)
             return results
+
+    def record(self, week: Week, results: Mapping[str, str | None]) -> None:
+        """Note that ``week``'s summary went out (the scheduled send skips a week so noted)."""
+        done = "; ".join(f"{k}: {'sent' if v is None else v}" for k, v in results.items())
+        self.db.conn().execute("INSERT OR REPLACE INTO report_deliveries (report, period, at, result) "
+                               "VALUES (?, ?, ?, ?)", (REPORT, week.label, self.clock.now(), done))
+        log.info("district summary %s sent (%s)", week.label, done)
 
     def start(self) -> None:
         """Check every ``every`` seconds in a thread."""
