@@ -29,11 +29,12 @@ from dashboard.security import SESSION_COOKIE, SecurityHeaders
 from dashboard.services import DashboardServices
 from dashboard.templating import static_dir
 from district import roles
+from district.alert_log import AlertLog
 from district.board import SiteBoard
 from district.central_store import CentralStore
-from district.cold_chain import ColdRow, cold_chain
+from district.cold_chain import ColdRow, cold_chain, site_alerts
 from district.overview import SEVERITIES, SiteRow, rows
-from district.saving import saving
+from district.saving import SavingRow, saving
 from gateway.clock import Clock
 from gateway.config import Config, parse_config
 from gateway.district_settings import DistrictSettings
@@ -61,10 +62,13 @@ def district_site_config(settings: DistrictSettings) -> Config:
 class DistrictView:
     """The Overview's data: the board's states and the store's last readings (cached a little)."""
 
-    def __init__(self, settings: DistrictSettings, board: SiteBoard, store: CentralStore | None, clock: Clock) -> None:
+    def __init__(self, settings: DistrictSettings, board: SiteBoard, store: CentralStore | None, clock: Clock,
+                 alerts: AlertLog) -> None:
         self.settings = settings
         self.board = board
         self.store = store
+        #: Every alert heard of (the cold chain's alerts not acknowledged in time).
+        self.alerts = alerts
         self.clock = clock
         self._lock = threading.Lock()
         self._readings: dict[str, float] = {}
@@ -74,6 +78,10 @@ class DistrictView:
         self._rows_key: tuple[int, float, int] | None = None
         self._rows: list[SiteRow] = []
         self._json: bytes = b""
+
+    def calendars(self) -> dict[str, dict[str, Any] | None]:
+        """Site -> the calendar (opening hours, holidays, time zone) it sent in its status."""
+        return {k: v.calendar for k, v in self.board.snapshot().items()}
 
     def last_readings(self) -> dict[str, float]:
         """Site -> newest reading, from the store at most every ``READINGS_EVERY_S``."""
@@ -208,10 +216,12 @@ def _week(view: DistrictView, week: str | None) -> Week:
     return week_containing(datetime.fromtimestamp(view.clock.now(), tz).date(), tz)
 
 
-def _cold_rows(view: DistrictView, week: Week) -> list[ColdRow]:
+def cold_rows(view: DistrictView, week: Week) -> list[ColdRow]:
+    """The cold-chain table of ``week`` (up to now), with the alerts the district heard of."""
     if view.store is None:
         return []
-    return cold_chain(view.settings, view.store, week.start, min(week.end, view.clock.now()))
+    end = min(week.end, view.clock.now())
+    return cold_chain(view.settings, view.store, week.start, end, view.alerts.opened(week.start, end))
 
 
 @router.get("/cold", response_class=HTMLResponse)
@@ -220,10 +230,11 @@ def cold_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> Re
     view = _view(request)
     w = _week(view, week)
     try:
-        cold_rows, error = _cold_rows(view, w), ""
+        rows, error = cold_rows(view, w), ""
     except HouqinError as e:
-        cold_rows, error = [], str(e)
-    return render_page(request, ctx, me, "district_cold.html", page="district-cold", week=w, rows=cold_rows,
+        rows, error = [], str(e)
+    return render_page(request, ctx, me, "district_cold.html", page="district-cold", week=w, rows=rows,
+                       sites=site_alerts(view.settings, rows),
                        store_missing=view.store is None, store_error=error, prev=w.shifted(-1).label,
                        next=w.shifted(1).label if w.end <= view.clock.now() else "")
 
@@ -234,9 +245,18 @@ def api_cold(request: Request, week: str | None = None) -> dict[str, Any]:
     view = _view(request)
     w = _week(view, week)
     try:
-        return {"week": w.label, "appliances": [asdict(r) for r in _cold_rows(view, w)]}
+        rows = cold_rows(view, w)
+        return {"week": w.label, "appliances": [asdict(r) for r in rows],
+                "sites": [asdict(s) for s in site_alerts(view.settings, rows)]}
     except HouqinError as e:
         raise HTTPException(503, str(e)) from None
+
+
+def saving_rows(view: DistrictView, week: Week) -> list[SavingRow]:
+    """The saving table of ``week`` (up to now), with the sites' own calendars."""
+    if view.store is None:
+        return []
+    return saving(view.settings, view.store, week, view.clock.now(), view.calendars())
 
 
 @router.get("/saving", response_class=HTMLResponse)
@@ -245,11 +265,11 @@ def saving_page(request: Request, ctx: Ctx, me: Me, week: str | None = None) -> 
     view = _view(request)
     w = _week(view, week)
     try:
-        saving_rows = saving(view.settings, view.store, w, view.clock.now()) if view.store is not None else []
-        error = ""
+        rows, error = saving_rows(view, w), ""
     except HouqinError as e:
-        saving_rows, error = [], str(e)
-    return render_page(request, ctx, me, "district_saving.html", page="district-saving", week=w, rows=saving_rows,
+        rows, error = [], str(e)
+    return render_page(request, ctx, me, "district_saving.html", page="district-saving", week=w, rows=rows,
+                       term=view.settings.term.start,
                        store_missing=view.store is None, store_error=error, prev=w.shifted(-1).label,
                        next=w.shifted(1).label if w.end <= view.clock.now() else "")
 
@@ -262,7 +282,7 @@ def api_saving(request: Request, week: str | None = None) -> dict[str, Any]:
     if view.store is None:
         return {"week": w.label, "sites": []}
     try:
-        return {"week": w.label, "sites": [asdict(r) for r in saving(view.settings, view.store, w, view.clock.now())]}
+        return {"week": w.label, "sites": [asdict(r) for r in saving_rows(view, w)]}
     except HouqinError as e:
         raise HTTPException(503, str(e)) from None
 

@@ -34,6 +34,12 @@ class CentralStore(Protocol):
         """Site -> sum of ``metric`` over devices of ``kinds`` in ``[start, end)``, added up by the store."""
         ...
 
+    def buckets(self, metric: str, kinds: Sequence[str], start: float, end: float,
+                every: int) -> dict[str, dict[float, float]]:
+        """Site -> bucket start -> sum of ``metric`` over devices of ``kinds`` in ``[t, t + every)``, for buckets of
+        ``every`` seconds from ``start`` (a multiple of ``every``) to ``end``; buckets without points are left out."""
+        ...
+
     def close(self) -> None:
         """Release the HTTP client."""
         ...

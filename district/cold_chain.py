@@ -4,14 +4,18 @@ range, and its excursions with their durations, from the central store's raw tem
 The sites' own limits stay at the sites: the district measures against each kind's default safe range
 (``gateway.kinds``), with the sites' rules of the cold sheet and the sample ledger: a reading stands until the
 next one, at most ``MAX_GAP``; an excursion lasts until the first reading back in range.
+
+With each appliance go its alerts opened in the week (from the district's alert log) and how many of them nobody
+acknowledged within the site's escalation time (``AlertRecord.late``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from district.alert_log import AlertRecord
 from district.central_store import CentralStore, Series
 from gateway.district_settings import DistrictSettings
 from gateway.kinds import KINDS
@@ -41,6 +45,19 @@ class ColdRow:
     in_range: float | None
     #: Excursion durations in minutes, in time order.
     excursions: tuple[float, ...]
+    #: Alerts on this appliance opened in the week, and those not acknowledged within the site's escalation time.
+    alerts: int = 0
+    late: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ColdAlerts:
+    """One site's cold-chain alerts of the week."""
+
+    site: str
+    site_name: str
+    alerts: int
+    late: int
 
 
 def minutes_covered(points: Sequence[tuple[float, float]], start: float, end: float) -> float:
@@ -66,9 +83,25 @@ def row(series: Series, site_name: str, number: int, start: float, end: float) -
                    excursions=tuple(round(e.minutes, 1) for e in runs))
 
 
-def cold_chain(settings: DistrictSettings, store: CentralStore, start: float, end: float) -> list[ColdRow]:
-    """Every cold appliance with readings in ``[start, end)``, by site (``district.toml``'s order), kind, device."""
+def cold_alerts(alerts: Sequence[AlertRecord], readings: Sequence[Series]) -> list[AlertRecord]:
+    """The alerts on cold appliances: by the kind the site sent, else (an older site) by the device's series."""
+    cold = {(s.site, s.device) for s in readings}
+    return [a for a in alerts if a.device_kind in COLD_KINDS or (not a.device_kind and (a.site, a.device) in cold)]
+
+
+def cold_chain(settings: DistrictSettings, store: CentralStore, start: float, end: float,
+               alerts: Sequence[AlertRecord] = ()) -> list[ColdRow]:
+    """Every cold appliance with readings or alerts in ``[start, end)``, by site (``district.toml``'s order), kind,
+    device; ``alerts`` are those opened in the period (``AlertLog.opened``), judged late at ``end``."""
     found = [s for s in store.series("temperature", COLD_KINDS, start, end) if s.kind in KINDS and s.points]
+    mine = cold_alerts(alerts, found)
+    counts: Counter[tuple[str, str]] = Counter((a.site, a.device) for a in mine)
+    late: Counter[tuple[str, str]] = Counter((a.site, a.device) for a in mine if a.late(end))
+    kinds = {(s.site, s.device): s.kind for s in found}
+    for a in mine:  # an appliance that raised alerts but sent no reading this week still has its line
+        if (a.site, a.device) not in kinds and a.device_kind in KINDS:
+            kinds[(a.site, a.device)] = a.device_kind
+            found.append(Series(a.site, a.device, a.device_kind, []))
     order = {s.id: i for i, s in enumerate(settings.sites)}
     found.sort(key=lambda s: (order.get(s.site, len(order)), s.site, COLD_KINDS.index(s.kind), s.device))
     per_kind = Counter((s.site, s.kind) for s in found)
@@ -78,5 +111,15 @@ def cold_chain(settings: DistrictSettings, store: CentralStore, start: float, en
         seen[(s.site, s.kind)] += 1
         conf = settings.site(s.site)
         number = seen[(s.site, s.kind)] if per_kind[(s.site, s.kind)] > 1 else 0
-        rows.append(row(s, conf.name if conf and conf.name else s.site, number, start, end))
+        r = row(s, conf.name if conf and conf.name else s.site, number, start, end)
+        rows.append(replace(r, alerts=counts[(s.site, s.device)], late=late[(s.site, s.device)]))
     return rows
+
+
+def site_alerts(settings: DistrictSettings, rows: Sequence[ColdRow]) -> list[ColdAlerts]:
+    """Per site (``district.toml``'s order): its cold-chain alerts of the week and those not acknowledged in time."""
+    out = []
+    for s in settings.sites:
+        mine = [r for r in rows if r.site == s.id]
+        out.append(ColdAlerts(s.id, s.name or s.id, sum(r.alerts for r in mine), sum(r.late for r in mine)))
+    return out

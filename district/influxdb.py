@@ -90,6 +90,23 @@ class InfluxQLStore:
                         out[site] = out.get(site, 0.0) + float(row[1])
         return out
 
+    def buckets(self, metric: str, kinds: Sequence[str], start: float, end: float,
+                every: int) -> dict[str, dict[float, float]]:
+        """Site -> bucket start -> ``sum()`` of ``metric`` (``GROUP BY time(every), "site"``; buckets are aligned to the
+        epoch, so ``start`` must be a multiple of ``every``)."""
+        if not kinds:
+            return {}
+        q = (f"SELECT sum({_ident(metric)}) FROM {_ident(MEASUREMENT)} WHERE {self._where(kinds, start, end)} "
+             f"GROUP BY time({int(every)}s), \"site\" fill(none)")
+        out: dict[str, dict[float, float]] = {}
+        for result in self._query(q):
+            for s in result.get("series", []) or []:  # type: ignore[attr-defined]
+                site = str(s.get("tags", {}).get("site", ""))
+                for t, v in s.get("values", []):
+                    if site and v is not None:
+                        out.setdefault(site, {})[float(t) / 1000] = float(v)
+        return out
+
     def close(self) -> None:
         """Close the HTTP client."""
         self._client.close()

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from district.app import DistrictView
-from district.cold_chain import ColdRow, cold_chain
+from district.app import DistrictView, cold_rows, saving_rows
+from district.cold_chain import ColdRow
 from district.overview import SiteRow
-from district.saving import SavingRow, saving
+from district.saving import SavingRow
 from gateway.calendar import WEEKDAYS
 from gateway.errors import HouqinError
 from gateway.eventsdb import EventsDB
@@ -183,8 +183,8 @@ class DistrictSummary:
         error = ""
         if self.view.store is not None:
             try:
-                cold = cold_chain(self.settings, self.view.store, w.start, min(w.end, now))
-                savings = saving(self.settings, self.view.store, w, now)
+                cold = cold_rows(self.view, w)
+                savings = saving_rows(self.view, w)
             except HouqinError as e:
                 log.warning("district summary: %s", e)
                 error = str(e)
@@ -224,11 +224,15 @@ class DistrictSummary:
                             RETRY_AFTER)
                 return results
             self._failed_at = None
-            done = "; ".join(f"{k}: {'sent' if v is None else v}" for k, v in results.items())
-            conn.execute("INSERT OR REPLACE INTO report_deliveries (report, period, at, result) VALUES (?, ?, ?, ?)",
-                         (REPORT, week.label, now, done))
-            log.info("district summary %s sent (%s)", week.label, done)
+            self.record(week, results)
             return results
+
+    def record(self, week: Week, results: Mapping[str, str | None]) -> None:
+        """Note that ``week``'s summary went out (the scheduled send skips a week so noted)."""
+        done = "; ".join(f"{k}: {'sent' if v is None else v}" for k, v in results.items())
+        self.db.conn().execute("INSERT OR REPLACE INTO report_deliveries (report, period, at, result) "
+                               "VALUES (?, ?, ?, ?)", (REPORT, week.label, self.clock.now(), done))
+        log.info("district summary %s sent (%s)", week.label, done)
 
     def start(self) -> None:
         """Check every ``every`` seconds in a thread."""

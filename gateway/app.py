@@ -274,7 +274,9 @@ def _site_status(core: Gateway) -> SiteStatus:
     devices = [d.id for d in core.config.devices]
     online = {d: s.online for d, s in device_status(core.events_db).items()}
     return SiteStatus(local_broker=core.link.connected, store_writable=core.store.health().writable,
-                      devices=len(devices), offline=offline_devices(devices, online))
+                      devices=len(devices), offline=offline_devices(devices, online),
+                      calendar={"timezone": core.config.site.timezone,
+                                **core.config.calendar.model_dump(mode="json")})
 
 
 class Gateway:

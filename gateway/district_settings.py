@@ -9,7 +9,7 @@ only under ``houqin/{site}/``; children and floor area are what the district's f
 from __future__ import annotations
 
 import tomllib
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -143,6 +143,21 @@ class SummarySettings(_Section):
         return v
 
 
+class TermSettings(_Section):
+    """``[term]``: the school term, for the saving table's "term so far"."""
+
+    start: date | None = None
+    """The term's first day (e.g. ``2026-09-01``); none: the saving table has no term-so-far figures."""
+
+
+class SavingSettings(_Section):
+    """``[saving]``: the saving table's leak finding."""
+
+    leak_l_per_h: float = Field(default=5.0, gt=0)
+    """A site's water night baseline (the least water used in any night hour, 00:00-05:00, of the week) at or above
+    this many litres per hour is a leak finding: water flowed every night hour of the week."""
+
+
 class DistrictSettings(_Section):
     """The whole ``district.toml``."""
 
@@ -166,6 +181,10 @@ class DistrictSettings(_Section):
     """``[notify]``: the district's channels (robots, e-mail)."""
     summary: SummarySettings = Field(default_factory=SummarySettings)
     """``[summary]``: the weekly summary to the district's robot or e-mail."""
+    term: TermSettings = Field(default_factory=TermSettings)
+    """``[term]``: the school term's start, for the saving table's "term so far"."""
+    saving: SavingSettings = Field(default_factory=SavingSettings)
+    """``[saving]``: the saving table's leak finding."""
 
     @field_validator("timezone")
     @classmethod

@@ -44,6 +44,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_actions(user_actions, DISTRICT_ROLES, _user, "houqin district user list")
     for child in user_actions.choices.values():
         child.add_argument("--config", type=Path, required=True, help="district.toml")
+    summ = actions.add_parser("summary", help="print the weekly district summary (and send it with --send)",
+                              description="Builds the summary from the central store, the district's alert log and the "
+                                          "sites' retained status and open alerts on the central broker.")
+    summ.add_argument("--config", type=Path, required=True, help="district.toml")
+    summ.add_argument("--week", help="the week, e.g. 2026-W45 (default: the last full week)")
+    summ.add_argument("--send", action="store_true", help="also send it to [summary] channels and note it as sent")
+    summ.add_argument("--lang", choices=("zh-CN", "en"), help="language (default: district.toml's locale)")
+    summ.set_defaults(func=_summary)
     s = actions.add_parser("mqtt-setup", help="write the central broker's files from district.toml "
                                               "(reruns keep passwords, CA and certificate)")
     s.add_argument("--config", type=Path, required=True, help="district.toml: name and [[sites]]")
@@ -121,6 +129,64 @@ def _serve(args: argparse.Namespace) -> int:
         finally:
             service.stop()
     return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from district.alert_log import DB_NAME as ALERTS_DB
+    from district.alert_log import AlertLog
+    from district.app import DistrictView
+    from district.board import SiteBoard
+    from district.central_store import open_store
+    from district.service import open_db, read_retained
+    from district.summary import DistrictSummary
+    from gateway.i18n import tr
+    from gateway.notify.send import nobody_reached, send_now
+    from gateway.reports.weekly import last_full_week, parse_week
+
+    settings = _load(args.config)
+    if settings is None:
+        return 1
+    lang = args.lang or settings.locale
+    try:
+        week = parse_week(args.week, ZoneInfo(settings.timezone)) if args.week else None
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.send and not settings.summary.channels:
+        print(tr(lang, "no [summary] channels in district.toml; nothing sent"), file=sys.stderr)
+        return 2
+    clock = SystemClock()
+    board = SiteBoard(clock.now)
+    try:
+        read_retained(settings, board)
+    except HouqinError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    store = open_store(settings.store) if settings.store is not None else None
+    db = open_db(settings)
+    alerts = AlertLog(Path(settings.data_dir) / ALERTS_DB)
+    try:
+        summary = DistrictSummary(DistrictView(settings, board, store, clock, alerts), db)
+        w = week or last_full_week(clock.now(), ZoneInfo(settings.timezone))
+        message = summary.message(w, lang)
+        print(message.text)
+        if not args.send:
+            return 0
+        results = send_now(summary.channels, settings.summary.channels, message)
+        for name, err in results.items():
+            print(tr(lang, "{channel}: sent", channel=name) if err is None
+                  else tr(lang, "{channel}: FAILED: {error}", channel=name, error=err), file=sys.stderr)
+        if nobody_reached(results):
+            return 3
+        summary.record(w, results)  # the scheduled send skips this week
+        return 0
+    finally:
+        alerts.close()
+        db.close()
+        if store is not None:
+            store.close()
 
 
 def _open_users(settings: DistrictSettings) -> tuple[EventsDB, Accounts, Sessions]:

@@ -47,14 +47,40 @@ def _json(doc: Mapping[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def transition(site: str, kind: Transition, alert: Alert, at: float, step: int | None = None) -> Outgoing:
+def open_topic(site: str) -> str:
+    """Where a site's open alerts go after every transition (retained: a district service started later sees them)."""
+    return contract.uplink_topic(site, "open")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFacts:
+    """What the site adds to an alert for the district: its device's kind (the district knows no devices) and the
+    site's escalation time for it (its chain's second step's delay; None: the chain never escalates)."""
+
+    device_kind: str = ""
+    escalate_after: float | None = None
+
+
+def alert_doc(alert: Alert, facts: AlertFacts) -> dict[str, Any]:
+    """The alert's fields that leave the site, with ``device_kind`` and ``escalate_after``."""
+    return {**{f: getattr(alert, f) for f in ALERT_FIELDS}, "device_kind": facts.device_kind,
+            "escalate_after": facts.escalate_after}
+
+
+def transition(site: str, kind: Transition, alert: Alert, at: float, step: int | None = None,
+               facts: AlertFacts = AlertFacts()) -> Outgoing:
     """An alert transition. ``key`` is unique per transition, so a receiver drops a message it got twice."""
     key = f"{alert.id}:{kind}" + (f":{step}" if step is not None else "")
-    doc: dict[str, Any] = {"site": site, "key": key, "transition": kind, "at": at,
-                           "alert": {f: getattr(alert, f) for f in ALERT_FIELDS}}
+    doc: dict[str, Any] = {"site": site, "key": key, "transition": kind, "at": at, "alert": alert_doc(alert, facts)}
     if step is not None:
         doc["step"] = step
     return Outgoing(alerts_topic(site), _json(doc))
+
+
+def open_alerts(site: str, alerts: Iterable[tuple[Alert, AlertFacts]], at: float) -> Outgoing:
+    """Every alert open at the site (retained; sent after each transition, in order with them)."""
+    return Outgoing(open_topic(site), _json({"site": site, "at": at,
+                                             "alerts": [alert_doc(a, f) for a, f in alerts]}), retain=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +91,18 @@ class SiteStatus:
     store_writable: bool
     devices: int
     offline: tuple[str, ...]
+    #: The site's ``[calendar]`` and time zone (``{"timezone": ..., "hours": ..., "holidays": ...}``): the district
+    #: counts use while closed and school days by them, so the opening hours are kept in one place, the site's.
+    calendar: Mapping[str, Any] | None = None
 
     def doc(self) -> dict[str, Any]:
         """The JSON object (without the time: two equal statuses compare equal)."""
-        return {"health": {"local_broker": self.local_broker, "store_writable": self.store_writable},
-                "devices": {"configured": self.devices, "offline": list(self.offline),
-                            "offline_count": len(self.offline)}}
+        doc: dict[str, Any] = {"health": {"local_broker": self.local_broker, "store_writable": self.store_writable},
+                               "devices": {"configured": self.devices, "offline": list(self.offline),
+                                           "offline_count": len(self.offline)}}
+        if self.calendar is not None:
+            doc["calendar"] = dict(self.calendar)
+        return doc
 
 
 def status(site: str, st: SiteStatus, at: float) -> Outgoing:

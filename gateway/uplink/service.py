@@ -45,6 +45,10 @@ class AlertSink(Protocol):
         """The condition of (rule, device) ended."""
         ...
 
+    def list(self, open_only: bool = False) -> list[Alert]:
+        """Alerts, newest first (``open_only``: those not cleared)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
@@ -66,6 +70,8 @@ class Uplink:
         self._clock = clock
         self._alerts = alerts
         self._site_status = site_status
+        self._kinds = {d.id: d.kind for d in config.devices}
+        self._chains = config.notify.chains
         self.central_store = central_store
         self.sender: MessageUplink | None = None
         if self.settings.broker is not None:
@@ -81,19 +87,42 @@ class Uplink:
     # -- listeners -----------------------------------------------------------------------------------
     def on_alert_change(self, change: AlertChange) -> None:
         """``AlertService`` listener: queue the transition (on the changing thread; quick, never raises)."""
-        if change.alert.rule in (RULE_OUTAGE, RULE_DROPPED):
+        if self.sender is None or self._own(change.alert):
             return  # the uplink's own trouble is the site's business, and sending it would feed the backlog
-        self._queue(messages.transition(self.site, change.kind, change.alert, self._clock.now()))
+        now = self._clock.now()
+        # The open alerts follow the transition in the same commit, so a district service that starts later (or
+        # lost its session) finds them retained, in step with the transitions before them.
+        self._queue(messages.transition(self.site, change.kind, change.alert, now, facts=self.facts(change.alert)),
+                    self._open_alerts(now))
 
     def on_escalated(self, alert: Alert, step: int) -> None:
         """Escalator listener: the alert went to chain step ``step`` (2, 3, ...) unacknowledged."""
-        self._queue(messages.transition(self.site, "escalated", alert, self._clock.now(), step=step))
+        self._queue(messages.transition(self.site, "escalated", alert, self._clock.now(), step=step,
+                                        facts=self.facts(alert)))
 
-    def _queue(self, msg: messages.Outgoing) -> None:
+    @staticmethod
+    def _own(alert: Alert) -> bool:
+        return alert.rule in (RULE_OUTAGE, RULE_DROPPED)
+
+    def facts(self, alert: Alert) -> messages.AlertFacts:
+        """The alert's device kind and the site's escalation time for it (its chain's second step)."""
+        chain = self._chains.get(alert.chain or "")
+        after = chain.steps[1].after if chain is not None and len(chain.steps) > 1 else None
+        return messages.AlertFacts(device_kind=self._kinds.get(alert.device or "", ""), escalate_after=after)
+
+    def _open_alerts(self, now: float) -> messages.Outgoing | None:
+        try:
+            alerts = [a for a in self._alerts.list(open_only=True) if not self._own(a)]
+        except Exception:
+            log.exception("could not list the open alerts for the central broker")
+            return None
+        return messages.open_alerts(self.site, [(a, self.facts(a)) for a in reversed(alerts)], now)
+
+    def _queue(self, *msgs: messages.Outgoing | None) -> None:
         if self.sender is None:
             return
         try:
-            self.sender.put([msg])
+            self.sender.put([m for m in msgs if m is not None])
         except Exception:
             log.exception("could not queue a message for the central broker")
 
@@ -158,6 +187,7 @@ class Uplink:
     def start(self) -> None:
         """Connect to the central broker, send the status, and check every ``status_every``."""
         if self.sender is not None:
+            self._queue(self._open_alerts(self._clock.now()))
             self.sender.start()
         self.tick()
         self._ticker.start()

@@ -78,8 +78,9 @@ class SitePublisher:
         self.link.start()
         wait_for(lambda: self.link.connected, f"{site} connected to the central broker")
 
-    def status(self, offline_devices: tuple[str, ...] = ()) -> None:
-        st = messages.SiteStatus(local_broker=True, store_writable=True, devices=5, offline=offline_devices)
+    def status(self, offline_devices: tuple[str, ...] = (), calendar: dict[str, Any] | None = None) -> None:
+        st = messages.SiteStatus(local_broker=True, store_writable=True, devices=5, offline=offline_devices,
+                                 calendar=calendar)
         self._send(messages.status(self.site, st, time.time()))
 
     def alert(self, alert_id: int, severity: str, transition: messages.Transition = "opened",
@@ -90,6 +91,27 @@ class SitePublisher:
                   metric="temperature", value=9.5, detail="", since=opened, opened_at=opened,
                   acked_at=time.time() if transition == "acknowledged" else None)
         self._send(messages.transition(self.site, transition, a, time.time()))
+
+    def history(self, alert_id: int, device: str, opened_at: float, steps: list[tuple[messages.Transition, float]], *,
+                device_kind: str = "", escalate_after: float | None = None, severity: str = "critical") -> None:
+        """One alert's transitions as the site's uplink sends them: ``steps`` are (transition, seconds after it
+        opened), e.g. ``[("opened", 0), ("escalated", 600), ("acknowledged", 900), ("cleared", 1000)]``."""
+        facts = messages.AlertFacts(device_kind=device_kind, escalate_after=escalate_after)
+        acked: float | None = None
+        for kind, after in steps:
+            at = opened_at + after
+            if kind == "acknowledged":
+                acked = at
+            a = Alert(id=alert_id, rule="fridge-warm", device=device, kind="threshold", severity=severity,
+                      state="cleared" if kind == "cleared" else "acknowledged" if acked is not None else "active",
+                      chain="kitchen", metric="temperature", value=9.5, detail="", since=opened_at,
+                      opened_at=opened_at, acked_at=acked, cleared_at=at if kind == "cleared" else None)
+            self._send(messages.transition(self.site, kind, a, at, step=2 if kind == "escalated" else None,
+                                           facts=facts))
+
+    def open_alerts(self, alerts: list[tuple[Alert, messages.AlertFacts]], at: float) -> None:
+        """The site's retained list of open alerts."""
+        self._send(messages.open_alerts(self.site, alerts, at))
 
     def offline(self) -> None:
         """Published as the gateway stopping would (retained)."""

@@ -13,10 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.district.helpers import add_user, logged_in, running_service, service_toml
+from tests.district.helpers import SitePublisher, add_user, logged_in, running_service, service_toml
 from tests.influxdb import Influxd, unique_database
 from tests.uplink.central import CentralBroker
 from tests.victoriametrics import VictoriaMetrics
+from tests.waiting import wait_for
 
 SITES = ["sun-kg", "moon-kg"]
 WEEK = "2026-W45"  # Monday 2 November 2026
@@ -47,6 +48,28 @@ def post_lines(url: str, lines: list[str]) -> None:
         assert r.status == 204
 
 
+def send_alerts(central: CentralBroker) -> int:
+    """The sites' alert transitions of the week (and one of the week before, one not on a cold appliance); returns
+    how many alerts the district should log."""
+    sun, moon = SitePublisher(central, "sun-kg"), SitePublisher(central, "moon-kg")
+    try:
+        fridge = {"device_kind": "fridge", "escalate_after": 600.0}
+        sun.history(1, "kitchen-fridge", T0 + 6000, [("opened", 0), ("acknowledged", 300), ("cleared", 1200)], **fridge)
+        sun.history(2, "kitchen-fridge", T0 + 18000, [("opened", 0), ("escalated", 600), ("acknowledged", 900),
+                                                      ("cleared", 1000)], **fridge)
+        sun.history(2, "kitchen-fridge", T0 + 18000, [("escalated", 600)], **fridge)  # heard twice: once
+        sun.history(3, "kitchen-fridge", T0 + 20000, [("opened", 0), ("cleared", 1200)], **fridge)
+        sun.history(4, "kitchen-fridge", T0 + 30000, [("opened", 0), ("cleared", 300)], **fridge)
+        sun.history(5, "kitchen-fridge", T0 - 7 * 86400, [("opened", 0), ("cleared", 3600)], **fridge)
+        moon.history(1, "freezer-1", T0 + 7200, [("opened", 0), ("acknowledged", 7200)], device_kind="freezer")
+        moon.history(2, "water", T0 + 7200, [("opened", 0)], device_kind="water_meter", escalate_after=600.0)
+        moon.history(3, "fridge-a", T0 + 9000, [("opened", 0), ("acknowledged", 900)], escalate_after=600.0)
+    finally:
+        sun.close()
+        moon.close()
+    return 8
+
+
 @pytest.fixture
 def central(tmp_path: Path) -> Iterator[CentralBroker]:
     c = CentralBroker(tmp_path, SITES)
@@ -74,9 +97,20 @@ def test_cold_chain_figures(central: CentralBroker, tmp_path: Path, request: pyt
     add_user(toml, "ada", "viewer", monkeypatch)
     with running_service(toml) as service:
         client = logged_in(service, "ada")
+        assert service.link.wait_connected(10)
+        sent = send_alerts(central)
+        wait_for(lambda: len(service.alerts.opened(T0 - 30 * 86400, T0 + 7 * 86400)) == sent,
+                 f"the alerts logged, {service.alerts.opened(T0 - 30 * 86400, T0 + 7 * 86400)}")
         r = client.get(f"/api/cold?week={WEEK}")
         assert r.status_code == 200, r.text
         rows = {(a["site"], a["device"]): a for a in r.json()["appliances"]}
+        # By hand: sun-kg's fridge had 4 alerts (escalation time 10 min): acknowledged after 5 min (in time),
+        # escalated (late), never acknowledged and cleared after 20 min (late), cleared unacknowledged after 5 min
+        # (in time). moon-kg's freezer: acknowledged after 2 h, but its chain never escalates (in time); fridge-a,
+        # from a site too old to send the device's kind (known by its series): acknowledged after 15 min (late).
+        assert [(rows[k]["alerts"], rows[k]["late"]) for k in rows] == [(4, 2), (1, 1), (0, 0), (1, 0)]
+        assert r.json()["sites"] == [{"site": "sun-kg", "site_name": "幼儿园1", "alerts": 4, "late": 2},
+                                     {"site": "moon-kg", "site_name": "幼儿园2", "alerts": 2, "late": 1}]
         assert list(rows) == [("sun-kg", "kitchen-fridge"), ("moon-kg", "fridge-a"), ("moon-kg", "fridge-b"),
                               ("moon-kg", "freezer-1")]
         # By hand: each reading stands until the next (10 min), the last one 15 min: 59 × 10 + 15 = 605 min.
@@ -97,7 +131,9 @@ def test_cold_chain_figures(central: CentralBroker, tmp_path: Path, request: pyt
         text = html.unescape(re.sub(r"<[^>]+>", " ", re.sub(r"<(script|style)[^>]*>.*?</\1>", "", page.text,
                                                              flags=re.S)))
         text = " ".join(text.split())
-        assert "幼儿园1 冰箱 0.0 – 8.0 °C 93.4% 2 次: 30.0 分钟, 10.0 分钟" in text
+        assert "幼儿园1 冰箱 0.0 – 8.0 °C 93.4% 2 次: 30.0 分钟, 10.0 分钟 4 次告警, 2 次未按时确认" in text
+        assert "幼儿园2 冰箱 1 0.0 – 8.0 °C 100.0% 无 1 次告警, 1 次未按时确认" in text
+        assert "未按时确认的告警" in text and "幼儿园2 2 次告警, 1 次未按时确认" in text
         assert "幼儿园2 冷冻柜 … – -18.0 °C 98.3% 1 次: 10.0 分钟" in text
         assert "幼儿园2 冰箱 1" in text and "幼儿园2 冰箱 2" in text
         for machine in ("kitchen-fridge", "freezer-1", "sun-kg", "fridge-a"):

@@ -5,6 +5,7 @@ in words (unacknowledged critical alerts, offline, the cold chain, water per chi
 from __future__ import annotations
 
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -14,8 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from district.service import DistrictService
+from gateway.alerts.model import Alert
+from gateway.cli import main
 from gateway.clock import ManualClock
 from gateway.district_settings import load_district
+from gateway.eventsdb import EventsDB
+from gateway.uplink import messages
 from tests.dashboard.helpers import cheap_hasher
 from tests.district.helpers import SitePublisher, service_toml
 from tests.notify.receivers import WebhookServer
@@ -125,3 +130,56 @@ def test_summary_channels_must_be_configured(central: CentralBroker, tmp_path: P
     toml.write_text(toml.read_text(encoding="utf-8") + '\n[summary]\nchannels = ["robot"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"\[summary\] channels names 'robot'"):
         load_district(toml)
+
+
+def test_summary_command_prints_and_sends(central: CentralBroker, tmp_path: Path, victoriametrics: VictoriaMetrics,
+                                          robot: WebhookServer, capsys: pytest.CaptureFixture[str]) -> None:
+    """``houqin district summary`` reads the sites' retained states from the central broker (a client of its own, so
+    a running service's session is left alone) and the tables from the store; ``--send`` sends it once."""
+    req = urllib.request.Request(f"{victoriametrics.url}/write?db=houqin&precision=ms",
+                                 data="\n".join(generated()).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+    with urllib.request.urlopen(f"{victoriametrics.url}/internal/force_flush", timeout=10):
+        pass
+    toml = service_toml(central, tmp_path / "district-data",
+                        {"kind": "victoriametrics", "url": victoriametrics.url, "database": "houqin"})
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n".join([
+        "", "[notify.channels.robot]", 'type = "webhook"', 'format = "wecom"', f'url = "{robot.url("/wecom")}"',
+        "", "[summary]", 'channels = ["robot"]', ""]), encoding="utf-8")
+    publishers = [SitePublisher(central, s) for s in SITES]  # each says "online", retained
+    sun, star = publishers[0], publishers[2]
+    opened = time.time() - 3600 - 5
+    sun.open_alerts([(Alert(id=1, rule="fridge-warm", device="fridge-1", kind="threshold", severity="critical",
+                            state="active", chain=None, metric="temperature", value=9.5, detail="", since=opened,
+                            opened_at=opened), messages.AlertFacts("fridge", 600.0))], opened)
+    star.offline()
+    try:
+        summary_command(toml, robot, tmp_path, capsys)
+    finally:
+        for p in publishers:
+            p.close()
+
+
+def summary_command(toml: Path, robot: WebhookServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["district", "summary", "--config", str(toml), "--week", "2026-W45"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "测试区教委周报（2026-11-02 至 2026-11-08）：3 所园所需要关注"
+    assert lines[1] == "1. 幼儿园1：1 条紧急告警无人确认，最早的一条已 1 小时"
+    assert lines[2].startswith("2. 幼儿园3：")
+    assert lines[3] == ("3. 幼儿园2：冷链：冰箱在安全温度范围内的时间仅占 80.2%；"
+                        "用水偏多：每名幼儿每个在园日 6.0 升（3 所中第 1 名）")
+    assert robot.at("/wecom") == []
+    assert main(["district", "summary", "--config", str(toml), "--week", "2026-W45", "--lang", "en", "--send"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1] == "1. 幼儿园1: 1 critical alert(s) nobody acknowledged, the oldest open for 1 hour"
+    assert "robot: sent" in err
+    [got] = robot.at("/wecom")
+    assert "1 critical alert(s) nobody acknowledged" in got.body["markdown"]["content"]
+    # noted as sent: the running service's scheduled send skips this week
+    db = EventsDB(tmp_path / "district-data" / "district.db")
+    assert db.conn().execute("SELECT period FROM report_deliveries WHERE report = 'district-summary'").fetchall() == \
+        [("2026-W45",)]
+    db.close()
+    assert main(["district", "summary", "--config", str(toml), "--week", "2026-W99"]) == 2

@@ -15,7 +15,7 @@ from gateway.app import build_gateway
 from gateway.cli import main
 from gateway.clock import ManualClock
 from gateway.config import parse_config
-from gateway.uplink.messages import alerts_topic, status_topic
+from gateway.uplink.messages import alerts_topic, open_topic, status_topic
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.store.influx_receiver import InfluxReceiver
@@ -94,6 +94,15 @@ def test_transitions_status_and_readings_reach_the_district_and_people_stay_at_s
             assert ack["alert"]["severity"] == "critical" and ack["alert"]["device"] == "fridge-1"
             assert any(p["alert"]["rule"] == "night-access" for p in got)
             assert next(p for p in got if p["transition"] == "escalated")["step"] == 2
+            # The district learns the device's kind and the site's escalation time (the chain's second step).
+            opened = next(p for p in got if p["key"] == f"{fridge.id}:opened")
+            assert (opened["alert"]["device_kind"], opened["alert"]["escalate_after"]) == ("fridge", 300.0)
+            # The open alerts follow every transition, retained: the fridge's is listed, then gone once cleared.
+            lists = recorder.wait(open_topic(SITE), lambda ps: any(
+                fridge.id in [a["id"] for a in p["alerts"]] for p in ps) and fridge.id not in [
+                a["id"] for a in ps[-1]["alerts"]], "the open alerts without the cleared fridge alert")
+            assert any(a["rule"] == "night-access" for a in lists[-1]["alerts"])
+            assert all("detail" not in a and "acked_by" not in a for p in lists for a in p["alerts"])
             # Sent at start (before the local broker connected) and again when it changed.
             assert site.uplink is not None
             site.uplink.tick()
@@ -101,6 +110,9 @@ def test_transitions_status_and_readings_reach_the_district_and_people_stay_at_s
                                    "the site's status")[-1]
             assert status["health"] == {"local_broker": True, "store_writable": True}
             assert status["devices"]["configured"] == 3
+            # Its opening hours, kept at the site, for the district's use while closed and school days.
+            assert status["calendar"]["timezone"] == "Asia/Shanghai"
+            assert status["calendar"]["hours"]["mon"] == "" and status["calendar"]["holidays"] == []
             pub.send(contract.availability_topic(SITE, "fridge-1"), "offline")
             uplink_part = site.uplink
             wait_for(lambda: any(p["devices"]["offline"] == ["fridge-1"] for p in recorder.on(status_topic(SITE))),
