@@ -119,7 +119,8 @@ def test_reopen_keeps_data_and_series_ids(tmp_path: Path) -> None:
         assert [(x.device, x.last_value) for x in s.series()] == [("a", 3.0), ("b", 2.0), ("c", 4.0)]
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+    assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 0  # none: freed pages are reused (see _connect)
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == 1024
     conn.close()
 
 
