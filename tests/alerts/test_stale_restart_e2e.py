@@ -20,7 +20,7 @@ from gateway.config import parse_config
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.notify.receivers import WebhookServer
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def _z2m(device_id: str, name: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def _config(tmp_path: Path, mosquitto: Mosquitto, hook: WebhookServer) -> dict[s
     return {
         "site": {"id": "kg", "locale": "zh-CN"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-e2e-stale"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"enabled": False},
         "devices": [_z2m("fridge-a", "冷藏柜A"), _z2m("fridge-b", "冷藏柜B"),
                     {"id": "reader", "kind": "card_reader", "name": "门禁读卡器"},

@@ -20,6 +20,7 @@ from gateway.link_settings import link_settings
 from gateway.mqtt_link import MqttLink
 from tests.gateway.ingest_helpers import SITE, wait_for
 from tests.mosquitto import Mosquitto, free_port
+from tests.waiting import COMMIT_WINDOW
 
 USER = "houqin"
 PASSWORD = "s@cret:pw"  # '@' and ':' must be percent-encoded in the URL
@@ -67,7 +68,8 @@ def config(tmp_path: Path, url: str, ca: Path | None = None) -> Config:
     mqtt: dict[str, object] = {"url": url, "client_id": "houqin-test-gw"}
     if ca is not None:
         mqtt["ca_file"] = str(ca)
-    return parse_config({"site": {"id": SITE}, "mqtt": mqtt, "storage": {"dir": str(tmp_path / "data")},
+    return parse_config({"site": {"id": SITE}, "mqtt": mqtt,
+                         "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
                          "devices": [{"id": "fridge-1", "kind": "fridge"}]})
 
 
