@@ -16,3 +16,8 @@ def wait_for(cond: Callable[[], bool], what: str = "condition", timeout: float =
         if tick is not None:
             tick()
         time.sleep(every)
+
+
+#: ``[storage] commit_interval`` of the tests' real gateways: a test waits for its readings, not for the 10 s window
+#: that spares a Pi's SD card (the tests of the window itself set their own).
+COMMIT_WINDOW = "0.2s"

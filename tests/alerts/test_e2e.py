@@ -18,7 +18,7 @@ from gateway.signing import ENVELOPE
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.notify.receivers import Collector, WebhookServer
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 DEVICES = [{"id": "kitchen-fridge", "kind": "fridge", "name": "Kitchen fridge"}, {"id": "gate", "kind": "gate"},
            {"id": "reader", "kind": "card_reader"}]
@@ -35,7 +35,7 @@ def raw_config(tmp_path: Path, mosquitto: Mosquitto, hook: WebhookServer) -> dic
     return {
         "site": {"id": "kg", "locale": "en"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-e2e-alerts"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"enabled": False},
         "devices": DEVICES,
         "rules": [

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 from gateway.app import Site, build_gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
-from tests.gateway.ingest_helpers import Publisher
+from tests.gateway.ingest_helpers import Publisher, stored_values
 from tests.mosquitto import Mosquitto
 from tests.notify.receivers import WebhookServer
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def _z2m(device_id: str, name: str) -> dict[str, Any]:
@@ -32,7 +32,7 @@ def _config(tmp_path: Path, mosquitto: Mosquitto, hook: WebhookServer) -> dict[s
     return {
         "site": {"id": "kg", "locale": "zh-CN"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-e2e-stale"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"enabled": False},
         "devices": [_z2m("fridge-a", "冷藏柜A"), _z2m("fridge-b", "冷藏柜B"),
                     {"id": "reader", "kind": "card_reader", "name": "门禁读卡器"},
@@ -72,6 +72,10 @@ def test_retained_online_at_restart_neither_clears_nor_restarts_silence(
             t0 = clock.now()
             pub.send("zigbee2mqtt/fridge-a", '{"temperature": 4.2}')
             pub.send("zigbee2mqtt/fridge-b", '{"temperature": 4.0}')
+            # Stored means received, so stamped t0 (the retained availability alone can make the first batch):
+            # only then may the clock move.
+            wait_for(lambda: all(stored_values(gw.core, f, "temperature", clock) for f in ("fridge-a", "fridge-b")),
+                     what="the first readings stored")
             wait_for(lambda: gw.alerting.engine.stats().batches >= 1 and gw.alerting.engine.stats().queued == 0,
                      what="the first readings evaluated")
             clock.advance(120)

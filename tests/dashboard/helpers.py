@@ -28,6 +28,7 @@ from gateway.eventsdb import EventsDB
 from gateway.gate.service import Gate
 from gateway.store.base import TimeSeriesStore
 from gateway.store.sqlite import SqliteStore
+from tests.waiting import COMMIT_WINDOW
 
 PASSWORD = "correct horse battery"
 ROLE_USERS = {"admin": "ada", "guard": "wang", "kitchen": "li", "facilities": "zhao", "viewer": "yuan"}
@@ -84,7 +85,7 @@ def dashboard_services(cfg: Config, db: EventsDB, clock: ManualClock, store: Tim
 def make_config(tmp_path: Path, devices: list[dict[str, Any]] | None = None, **dashboard: Any) -> Config:
     return parse_config({
         "site": {"id": "kg", "name": "Sunshine KG", "locale": "en"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0, **dashboard},
         "devices": DEVICES if devices is None else devices,
     })

@@ -23,7 +23,7 @@ from tests.browser import PHONE, chromium, login, require_chromium, shot
 from tests.dashboard.helpers import PASSWORD
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 DESKTOP = {"width": 1366, "height": 900}
 PAGES = {"overview": "/", "gate": "/gate", "cold": "/cold", "utilities": "/utilities", "alerts": "/alerts",
@@ -54,7 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     cfg = parse_config({
         "site": {"id": "kg", "name": "阳光幼儿园", "locale": "en"},
         "mqtt": {"url": broker.url, "client_id": "houqin-browser-gw"},
-        "storage": {"dir": str(tmp / "data")},
+        "storage": {"dir": str(tmp / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": DEVICES,
         "rules": [

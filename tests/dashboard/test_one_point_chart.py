@@ -18,6 +18,7 @@ from tests.browser import PHONE, chromium, login, require_chromium
 from tests.dashboard.helpers import PASSWORD
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
+from tests.waiting import COMMIT_WINDOW
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     cfg = parse_config({
         "site": {"id": "kg", "name": "阳光幼儿园", "locale": "zh-CN"},
         "mqtt": {"url": broker.url, "client_id": "houqin-one-point-gw"},
-        "storage": {"dir": str(tmp / "data")},
+        "storage": {"dir": str(tmp / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": [{"id": "new-fridge", "kind": "fridge", "name": "新冰箱"}],
     })

@@ -14,7 +14,7 @@ from gateway.app import build_gateway
 from gateway.config import parse_config
 from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def _closed_port() -> int:
@@ -35,7 +35,7 @@ def test_metrics_and_health_of_a_running_gateway(tmp_path: Path) -> None:
     cfg = parse_config({
         "site": {"id": SITE, "name": "KG", "locale": "en"},
         "mqtt": {"url": broker.url, "client_id": "houqin-ops-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": [{"id": "fridge", "kind": "fridge"}],
         "rules": [{"id": "warm", "kind": "threshold", "devices": ["fridge"], "above": 8.0,

@@ -10,14 +10,14 @@ from gateway.app import Gateway
 from gateway.config import parse_config
 from gateway.mqtt_link import LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def test_shared_topics_reach_each_device(tmp_path: Path, mosquitto: Mosquitto) -> None:
     config = parse_config({
         "site": {"id": "kg"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-3p-test-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "devices": [
             {"id": "cold-fridge", "kind": "fridge", "format": "tasmota", "topic": "coldroom", "probe": "000008BD38BF"},
             {"id": "cold-freezer", "kind": "freezer", "format": "tasmota", "topic": "coldroom",

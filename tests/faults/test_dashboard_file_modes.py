@@ -13,6 +13,7 @@ from gateway.config import parse_config
 from gateway.eventsdb import EventsDB
 from gateway.gate import links
 from gateway.secret_files import APPROVAL_LINK_KEY
+from tests.waiting import COMMIT_WINDOW
 
 
 def _mode(path: Path) -> int:
@@ -30,7 +31,8 @@ def test_a_started_gateway_narrows_every_mode_and_moves_the_link_key_out(tmp_pat
         db.conn().execute("INSERT INTO gate_state (key, value) VALUES ('link_key', ?)", (key,))
         db.close()
         raw: dict[str, Any] = {"site": {"id": "kg", "locale": "en"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                               "storage": {"dir": str(data)}, "devices": [{"id": "fridge-1", "kind": "fridge"}]}
+                               "storage": {"dir": str(data), "commit_interval": COMMIT_WINDOW},
+                               "devices": [{"id": "fridge-1", "kind": "fridge"}]}
         site = build_gateway(parse_config(raw))
         site.start()
         try:
@@ -92,6 +94,7 @@ url = "embedded"
 embedded_port = {free_port()}
 [storage]
 dir = "{data}"
+commit_interval = "{COMMIT_WINDOW}"
 [dashboard]
 bind = "127.0.0.1"
 port = 0

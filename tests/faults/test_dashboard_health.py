@@ -15,7 +15,7 @@ from gateway.doctor import check_health
 from gateway.store.sqlite import SqliteStore
 from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def test_a_store_that_cannot_commit_and_a_stopped_broker_give_503(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_a_store_that_cannot_commit_and_a_stopped_broker_give_503(tmp_path: Path
     cfg = parse_config({
         "site": {"id": SITE, "name": "KG", "locale": "en"},
         "mqtt": {"url": broker.url, "client_id": "houqin-health-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": [{"id": f"fridge-{i}", "kind": "fridge"} for i in range(20)],
     })

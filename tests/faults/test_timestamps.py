@@ -21,7 +21,7 @@ from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.gateway.ingest_helpers import stored_values as values
 from tests.influxdb import Influxd, unique_database  # fixture influxd_server: tests/faults/conftest.py
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 N = 300
 
@@ -80,7 +80,7 @@ def test_a_timestamp_less_burst_keeps_every_message_on_influxdb(
     cfg = parse_config({
         "site": {"id": SITE},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-influx-burst"},
-        "storage": {"dir": str(tmp_path / "data"), "timeseries": "influxdb"},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW, "timeseries": "influxdb"},
         "influxdb": {"url": influxd_server.url, "database": unique_database()},
         "devices": FAULT_DEVICES,
     })

@@ -12,6 +12,7 @@ from gateway.config import Config, parse_config
 from gateway.contract import cards_topic
 from gateway.gate.service import Gate
 from gateway.signing import Signer
+from tests.waiting import COMMIT_WINDOW
 
 TZ = ZoneInfo("Asia/Shanghai")
 RELAY_PIN = 23
@@ -39,7 +40,7 @@ def gate_config(tmp_path: Path, mqtt_url: str = "mqtt://127.0.0.1:1", *, sensors
     raw: dict[str, Any] = {
         "site": {"id": "kg", "name": "Test KG", "locale": "en"},
         "mqtt": {"url": mqtt_url, "client_id": "houqin-gate-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": DEVICES,
         "gate": {

@@ -10,13 +10,14 @@ from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.model import CommittedBatch, Event, Reading
 from tests.gate.helpers import DEVICES, WED_10
+from tests.waiting import COMMIT_WINDOW
 
 
 def _gateway(tmp_path: Path) -> Any:
     raw: dict[str, Any] = {
         "site": {"id": "kg", "locale": "en"},
         "mqtt": {"url": "mqtt://127.0.0.1:1"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "devices": DEVICES,
         "gate": {"readers": [{"device": "reader", "relay": "gate", "direction": "in"}]},
         "rules": [{"id": "gate-forced", "kind": "gate_forced", "devices": ["gate"], "authorized_by": ["reader"],

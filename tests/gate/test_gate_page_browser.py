@@ -24,7 +24,7 @@ from tests.dashboard.helpers import PASSWORD, login_ok
 from tests.gate.helpers import DEVICES
 from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 TABLET = {"width": 1024, "height": 768}
 
@@ -35,7 +35,7 @@ def site(tmp_path: Path, mosquitto: Mosquitto) -> Iterator[dict[str, Any]]:
     cfg = parse_config({
         "site": {"id": "kg", "name": "Test KG", "locale": "en"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-gate-page-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": DEVICES,
         "gate": {"readers": [{"device": "reader", "relay": "gate", "direction": "in"}], "relay_seconds": "3s"},

@@ -26,7 +26,7 @@ from sensors.agent import Agent, AgentSettings
 from sensors.hardware import GpiozeroPins
 from tests.mosquitto import Mosquitto
 from tests.mosquitto_setup.broker import SiteBroker, free_port, logins
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 CONTACT_PIN, RELAY_PIN, BUTTON_PIN = 22, 23, 24
 SITE = "kg"
@@ -45,6 +45,7 @@ client_id = "houqin-gw-signed"
 {f'agent_url = "{agent_url}"' if agent_url else ''}
 [storage]
 dir = "{tmp / 'data'}"
+commit_interval = "{COMMIT_WINDOW}"
 [[devices]]
 id = "gate"
 kind = "gate"

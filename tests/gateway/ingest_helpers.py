@@ -11,7 +11,7 @@ from gateway.clock import Clock
 from gateway.config import Config, parse_config
 from gateway.mqtt_link import LinkSettings, MqttLink
 from tests.mosquitto import free_port
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 SITE = "kg"
 
@@ -31,17 +31,18 @@ def site_config(tmp_path: Path, mqtt_url: str, devices: list[dict[str, Any]] | N
     raw = {
         "site": {"id": SITE, "name": "Test KG"},
         "mqtt": {"url": mqtt_url, "client_id": client_id},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "devices": DEVICES if devices is None else devices,
     }
     return parse_config(raw)
 
 
-def write_config(path: Path, cfg_dir: Path, mqtt_url: str, client_id: str = "houqin-test-gw") -> Path:
+def write_config(path: Path, cfg_dir: Path, mqtt_url: str, client_id: str = "houqin-test-gw",
+                 commit_interval: str = COMMIT_WINDOW) -> Path:
     lines = [
         "[site]", f'id = "{SITE}"', "",
         "[mqtt]", f'url = "{mqtt_url}"', f'client_id = "{client_id}"', "",
-        "[storage]", f'dir = "{cfg_dir}"', "",
+        "[storage]", f'dir = "{cfg_dir}"', f'commit_interval = "{commit_interval}"', "",
         "[dashboard]", 'bind = "127.0.0.1"', f"port = {free_port()}", "",
     ]
     for d in DEVICES:

@@ -16,10 +16,8 @@ from tests.waiting import wait_for
 
 def test_kill_9_inside_an_open_commit_window_loses_and_doubles_nothing(tmp_path: Path, mosquitto: Mosquitto) -> None:
     data = tmp_path / "data"
-    config = write_config(tmp_path / "houqin.toml", data, mosquitto.url)
-    text = config.read_text(encoding="utf-8")
     # A long window, so the kill surely lands while the messages wait in it, received but uncommitted.
-    config.write_text(text.replace("[storage]\n", '[storage]\ncommit_interval = "60s"\n'), encoding="utf-8")
+    config = write_config(tmp_path / "houqin.toml", data, mosquitto.url, commit_interval="60s")
     log = tmp_path / "run.log"
     proc = start_run(config, log)
     pub = Publisher(mosquitto.port)
@@ -32,7 +30,7 @@ def test_kill_9_inside_an_open_commit_window_loses_and_doubles_nothing(tmp_path:
         assert stored(data, "water", "total_l") == []  # all of them are in the open window
         proc.kill()
         proc.wait(10)
-        config.write_text(text, encoding="utf-8")  # the default window for the restart
+        write_config(config, data, mosquitto.url)  # a short window for the restart
         pub.gateway_online = False
         proc = start_run(config, log)
         pub.wait_gateway(30)

@@ -18,7 +18,7 @@ from gateway.homeassistant import ALERT_TEMPLATE, HomeAssistantDiscovery, discov
 from gateway.model import Availability, CommittedBatch, Reading
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 SITE = "kg"
 
@@ -27,7 +27,7 @@ def _config(tmp_path: Path, url: str = "mqtt://127.0.0.1:1", rules: bool = False
     raw: dict[str, Any] = {
         "site": {"id": SITE},
         "mqtt": {"url": url, "client_id": "houqin-ha-test-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "homeassistant": {"discovery": True},
         "devices": [
             {"id": "kitchen-fridge", "kind": "fridge", "name": "厨房冰箱", "format": "tasmota",

@@ -14,6 +14,7 @@ from gateway.config import parse_config
 from gateway.mqtt_link import InboundMessage, LinkSettings, MqttLink
 from tests.gateway.ingest_helpers import SITE, Publisher, wait_for
 from tests.mosquitto import Mosquitto
+from tests.waiting import COMMIT_WINDOW
 
 TOPIC = contract.alerts_topic(SITE, "fridge-warm", "fridge-1")
 
@@ -45,7 +46,7 @@ def test_alert_sensor_follows_open_ack_clear_and_resyncs_a_stale_state(tmp_path:
     config = parse_config({
         "site": {"id": SITE},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-ha-alerts-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "homeassistant": {"discovery": True},
         "devices": [{"id": "fridge-1", "kind": "fridge"}],
         # no notify chain, hence no mqtt channel: only the discovery component can publish the state

@@ -18,7 +18,7 @@ from gateway.model import Decoded, Reading
 from gateway.mqtt_link import InboundMessage, topic_matches
 from gateway.store.ingest_state import IngestState
 from gateway.store.sqlite import SqliteStore
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 T0 = 1_790_000_000.0
 COLDROOM = ('{"Time":"2026-11-20T08:00:00","DS18B20-1":{"Id":"000008BD38BF","Temperature":3.1},'
@@ -79,7 +79,7 @@ def config(tmp_path: Path) -> Config:
     return parse_config({
         "site": {"id": "kg"},
         "mqtt": {"url": "mqtt://127.0.0.1:1"},
-        "storage": {"dir": str(tmp_path)},
+        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
         "devices": [
             {"id": "fridge-1", "kind": "fridge"},
             {"id": "cold-a", "kind": "cold_room", "format": "tasmota", "topic": "tele/coldroom",

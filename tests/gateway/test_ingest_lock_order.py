@@ -12,7 +12,7 @@ from gateway.eventsdb import EventsDB, connect
 from gateway.ingest import Ingest
 from gateway.mqtt_link import InboundMessage
 from gateway.store.sqlite import SqliteStore
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 T0 = 1_790_000_000.0
 
@@ -22,7 +22,7 @@ def test_store_write_does_not_wait_for_the_events_db_and_the_ack_waits_for_both(
     db = EventsDB(tmp_path / "events.db")
     store = SqliteStore(tmp_path / "ts.db")
     cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path)},
+                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
                         "devices": [{"id": "water", "kind": "water_meter"}]})
     ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
     ing.start()

@@ -14,6 +14,7 @@ from gateway.mqtt_link import InboundMessage
 from gateway.store.ingest_state import IngestState
 from gateway.store.outbox import Outbox, QueuedPoint
 from gateway.store.sqlite import SqliteStore
+from tests.waiting import COMMIT_WINDOW
 
 T0 = 1_790_000_000.0
 
@@ -31,7 +32,8 @@ def test_state_of_the_events_db_is_read_once_then_kept_in_the_store(tmp_path: Pa
     conn.execute("INSERT INTO device_seq (device, seq, ts) VALUES ('water', 7, ?)", (T0,))
     store = SqliteStore(tmp_path / "ts.db")
     cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path)}, "devices": [{"id": "water", "kind": "water_meter"}]})
+                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
+                        "devices": [{"id": "water", "kind": "water_meter"}]})
     ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
     ing.start()
     try:
@@ -70,7 +72,8 @@ def test_an_event_whose_readings_were_committed_is_still_stored(tmp_path: Path) 
     # As left by a crash between the two commits: seq 3 committed with the readings only.
     store.write([], IngestState(seqs=(("water", 3, T0 + 3),)))
     cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path)}, "devices": [{"id": "water", "kind": "water_meter"}]})
+                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
+                        "devices": [{"id": "water", "kind": "water_meter"}]})
     ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
     ing.start()
     try:
@@ -107,7 +110,8 @@ def test_seqs_of_readings_with_their_own_time_are_saved_at_stop(tmp_path: Path) 
     db = EventsDB(tmp_path / "events.db")
     store = SqliteStore(tmp_path / "ts.db")
     cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path)}, "devices": [{"id": "fridge", "kind": "fridge"}]})
+                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
+                        "devices": [{"id": "fridge", "kind": "fridge"}]})
 
     def fridge(mid: int, payload: str) -> InboundMessage:
         return InboundMessage("houqin/kg/fridge/state", payload.encode(), 1, False, mid, lambda m, q: None)

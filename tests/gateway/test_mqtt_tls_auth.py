@@ -20,6 +20,7 @@ from gateway.link_settings import link_settings
 from gateway.mqtt_link import MqttLink
 from tests.gateway.ingest_helpers import SITE, wait_for
 from tests.mosquitto import Mosquitto, free_port
+from tests.waiting import COMMIT_WINDOW
 
 USER = "houqin"
 PASSWORD = "s@cret:pw"  # '@' and ':' must be percent-encoded in the URL
@@ -67,7 +68,8 @@ def config(tmp_path: Path, url: str, ca: Path | None = None) -> Config:
     mqtt: dict[str, object] = {"url": url, "client_id": "houqin-test-gw"}
     if ca is not None:
         mqtt["ca_file"] = str(ca)
-    return parse_config({"site": {"id": SITE}, "mqtt": mqtt, "storage": {"dir": str(tmp_path / "data")},
+    return parse_config({"site": {"id": SITE}, "mqtt": mqtt,
+                         "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
                          "devices": [{"id": "fridge-1", "kind": "fridge"}]})
 
 
@@ -125,9 +127,11 @@ def test_broker_down_at_start_is_said_once_then_connects_when_it_comes(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     port = free_port()
     cfg = config(tmp_path, f"mqtt://127.0.0.1:{port}")
-    link = MqttLink(link_settings(cfg))
+    # retries a second apart (not doubling up to 30 s): the test counts retries and waits for the one that connects
+    link = MqttLink(replace(link_settings(cfg), reconnect_max_s=1.0))
     # a helper link (the agent's will-only links) leaves saying it to the main link
-    helper = MqttLink(replace(link_settings(cfg, client_id="will-only", persistent=False), quiet=True))
+    helper = MqttLink(replace(link_settings(cfg, client_id="will-only", persistent=False), quiet=True,
+                              reconnect_max_s=1.0))
     (tmp_path / "late-broker").mkdir()
     broker = Mosquitto(tmp_path / "late-broker", port=port)
     caplog.set_level(logging.WARNING, logger="gateway.mqtt_link")

@@ -11,12 +11,13 @@ from gateway.clock import ManualClock
 from gateway.config import parse_config
 from tests.gateway.ingest_helpers import SITE, Publisher, wait_for
 from tests.mosquitto import Mosquitto
+from tests.waiting import COMMIT_WINDOW
 
 
 def test_queued_while_stopped_is_stored_after_restart(tmp_path: Path, mosquitto: Mosquitto) -> None:
     cfg = parse_config({"site": {"id": SITE},
                         "mqtt": {"url": mosquitto.url, "client_id": "houqin-311-gw", "protocol": "3.1.1"},
-                        "storage": {"dir": str(tmp_path / "data")},
+                        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
                         "devices": [{"id": "water", "kind": "water_meter"}]})
     clock = ManualClock(round(time.time(), 3))
     t0 = clock.now() - 100

@@ -18,6 +18,7 @@ from gateway.inspections.build import build_disinfection
 from gateway.inspections.watch import DisinfectionWatch
 from gateway.model import CommittedBatch, Reading
 from gateway.store.sqlite import SqliteStore
+from tests.waiting import COMMIT_WINDOW
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = date(2026, 11, 2)
@@ -32,7 +33,7 @@ def site_config(tmp_path: Path, **disinfection: Any) -> Config:
     """Rooms class-1 (plug uv-1, lamp at 998 h) and class-2 (no plug); the session window 18:00-24:00."""
     return parse_config({
         "site": {"id": "kg", "name": "阳光幼儿园", "locale": "en"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "devices": [{"id": "uv-1", "kind": "uv_lamp", "name": "小一班紫外灯"},
                     {"id": "water", "kind": "water_meter"}],

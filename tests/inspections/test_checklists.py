@@ -24,6 +24,7 @@ from gateway.inspections.schedule import is_due
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
 from tests.inspections.conftest import MONDAY, ts
+from tests.waiting import COMMIT_WINDOW
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
 KITCHEN_DAILY: dict[str, Any] = {
@@ -37,7 +38,7 @@ KITCHEN_DAILY: dict[str, Any] = {
 def config(tmp_path: Path) -> Config:
     return parse_config({
         "site": {"id": "kg", "locale": "en"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"bind": "127.0.0.1", "port": 0},
         "calendar": {"holidays": ["2026-11-06"]},
         "devices": [{"id": "fridge-1", "kind": "fridge", "name": "冷藏冰箱"},

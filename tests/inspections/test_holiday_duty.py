@@ -13,7 +13,7 @@ from gateway.config import parse_config
 from gateway.model import CommittedBatch, Reading
 from tests.inspections.conftest import ts
 from tests.notify.receivers import SmtpServer, WebhookServer
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 OCT2 = date(2026, 10, 2)
 OCT9 = date(2026, 10, 9)  # a school day after the holiday: nobody on duty
@@ -23,7 +23,7 @@ def _gateway(tmp_path: Path, hook: WebhookServer, smtp: SmtpServer, clock: Manua
     raw: dict[str, Any] = {
         "site": {"id": "kg", "locale": "zh-CN"},
         "mqtt": {"url": "mqtt://127.0.0.1:1"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "calendar": {"holidays": ["2026-10-01..2026-10-07"]},
         "devices": [{"id": "kitchen-fridge", "kind": "fridge", "name": "厨房冰箱"}],
         "rules": [{"id": "fridge-warm", "kind": "threshold", "devices": ["kitchen-fridge"], "above": 8.0,

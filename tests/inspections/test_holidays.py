@@ -20,6 +20,7 @@ from gateway.inspections.schedule import current_due
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
 from tests.inspections.conftest import TZ, ts
+from tests.waiting import COMMIT_WINDOW
 
 OCT2 = date(2026, 10, 2)
 STEP = 300.0
@@ -28,7 +29,7 @@ STEP = 300.0
 def config(tmp_path: Path) -> Config:
     return parse_config({
         "site": {"id": "kg", "locale": "zh-CN"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "calendar": {"holidays": ["2026-10-01..2026-10-07"]},
         "devices": [{"id": "water", "kind": "water_meter", "name": "总水表"},
                     {"id": "power", "kind": "power_meter", "name": "总电表"}],

@@ -19,7 +19,7 @@ from gateway.store.sqlite import SqliteStore
 from tests.gate.helpers import DEVICES, local
 from tests.notify.receivers import WebhookServer
 from tests.reports.series import local_ts, make_config
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 NOTIFY = {"channels": {"robot": {"type": "webhook", "format": "wecom", "url": "URL"}},
           "chains": {"duty": {"steps": [{"channels": ["robot"]}]}}}
@@ -34,7 +34,8 @@ def test_patrol_round_alert_names_the_missed_checkpoints_in_chinese(tmp_path: Pa
     (tmp_path / "data").mkdir()
     cfg = parse_config({
         "site": {"id": "kg", "name": "阳光幼儿园", "locale": "zh-CN"},
-        "storage": {"dir": str(tmp_path / "data")}, "devices": DEVICES, "notify": _notify(hook),
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
+        "devices": DEVICES, "notify": _notify(hook),
         "gate": {"readers": [{"device": "reader", "relay": "gate", "direction": "in"}],
                  "patrols": [{"id": "night", "name": "夜间巡逻", "rounds": ["22:00-23:00"], "notify": "duty",
                               "checkpoints": [{"id": "kitchen", "name": "厨房", "reader": "kitchen-reader"},

@@ -12,6 +12,7 @@ from gateway.config import Config, parse_config
 from gateway.meters import Meters
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
+from tests.waiting import COMMIT_WINDOW
 
 STEP = 300.0
 #: Readings fall mid-way into each 5-minute bucket, so each bucket holds exactly one usage reading.
@@ -31,7 +32,8 @@ def make_config(tmp_path: Path, *, tz: str = "Asia/Shanghai", locale: str = "en"
                 reports: dict[str, Any] | None = None, notify: dict[str, Any] | None = None,
                 rules: list[dict[str, Any]] | None = None, extra: dict[str, Any] | None = None) -> Config:
     raw: dict[str, Any] = {"site": {"id": "kg", "name": "Sunshine KG", "timezone": tz, "locale": locale},
-                           "storage": {"dir": str(tmp_path / "data")}, "devices": DEVICES}
+                           "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
+                           "devices": DEVICES}
     if calendar is not None:
         raw["calendar"] = calendar
     if reports is not None:

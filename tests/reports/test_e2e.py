@@ -19,7 +19,7 @@ from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.notify.receivers import WebhookServer
 from tests.reports.series import DEVICES, local_ts, make_config, write_meter
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def test_sample_flagged_through_mqtt_and_alert_delivered(tmp_path: Path, mosquitto: Mosquitto,
@@ -27,7 +27,7 @@ def test_sample_flagged_through_mqtt_and_alert_delivered(tmp_path: Path, mosquit
     cfg = parse_config({
         "site": {"id": "kg", "locale": "zh-CN"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-e2e-reports"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"enabled": False},
         "devices": DEVICES,
         "notify": {"channels": {"kitchen": {"type": "webhook", "format": "generic", "url": hook.url("/kitchen")}},

@@ -12,6 +12,7 @@ from gateway.config import Config, parse_config
 from gateway.eventsdb import EventsDB
 from gateway.model import Availability, CommittedBatch, Event, Reading
 from gateway.notify.channel import Publisher
+from tests.waiting import COMMIT_WINDOW
 
 # Friday 2026-11-20 02:00 in Asia/Shanghai (the school is closed).
 FRI_2AM = 1_795_111_200.0
@@ -29,7 +30,8 @@ DEVICES = [
 
 def config(tmp_path: Path, rules: list[dict[str, Any]], notify: dict[str, Any] | None = None,
            calendar: dict[str, Any] | None = None, locale: str = "en") -> Config:
-    raw: dict[str, Any] = {"site": {"id": "kg", "locale": locale}, "storage": {"dir": str(tmp_path / "data")},
+    raw: dict[str, Any] = {"site": {"id": "kg", "locale": locale},
+                           "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
                            "devices": DEVICES, "rules": rules}
     if notify is not None:
         raw["notify"] = notify

@@ -12,6 +12,7 @@ from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.errors import ConfigError
 from tests.rules.site import FRI_2AM, Site
+from tests.waiting import COMMIT_WINDOW
 
 DEVICES = [
     {"id": "front-gate", "kind": "gate"}, {"id": "front-reader", "kind": "card_reader"},
@@ -25,7 +26,9 @@ RULE: dict[str, Any] = {
 
 
 def _config(tmp_path: Path, rule: dict[str, Any]) -> Any:
-    return parse_config({"site": {"id": "kg"}, "storage": {"dir": str(tmp_path / "data")}, "devices": DEVICES,
+    return parse_config({"site": {"id": "kg"},
+                         "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
+                         "devices": DEVICES,
                          "gate": {"readers": [{"device": "front-reader", "relay": "front-lock"},
                                               {"device": "back-reader"}]},
                          "rules": [rule]})

@@ -16,7 +16,7 @@ from sensors.agent import Agent, AgentSettings
 from sensors.hardware import GpiozeroPins
 from tests.mosquitto import Mosquitto
 from tests.sensors.helpers import FakeW1
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 PROBE = "28-0316a2799bff"
 
@@ -40,7 +40,7 @@ def test_agent_readings_events_and_availability_reach_the_store(tmp_path: Path, 
     cfg = parse_config({
         "site": {"id": "kg"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-test-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "devices": [{"id": "fridge", "kind": "fridge"},
                     {"id": "water", "kind": "water_meter", "litres_per_pulse": 10.0},
                     {"id": "gate", "kind": "gate"}],

@@ -13,7 +13,7 @@ from gateway.store.influx import InfluxStore
 from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.influxdb import Influxd, unique_database  # fixture influxd: tests/store/conftest.py
 from tests.mosquitto import Mosquitto
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 
 def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
@@ -23,7 +23,7 @@ def test_influxd_outage_during_an_mqtt_stream_loses_and_doubles_nothing(
     cfg = parse_config({
         "site": {"id": SITE},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-influx-gw"},
-        "storage": {"dir": str(tmp_path / "data"), "timeseries": "influxdb"},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW, "timeseries": "influxdb"},
         "influxdb": {"url": influxd.url, "database": db, "backoff_initial": "1s", "backoff_max": "4s",
                      "timeout": "5s"},
         "devices": [{"id": "fridge-1", "kind": "fridge"}, {"id": "water", "kind": "water_meter"}],
@@ -90,7 +90,7 @@ def test_outbox_overflow_in_a_running_gateway_raises_the_storage_alert(
     cfg = parse_config({
         "site": {"id": SITE},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-influx-gw2"},
-        "storage": {"dir": str(tmp_path / "data"), "timeseries": "influxdb"},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW, "timeseries": "influxdb"},
         "influxdb": {"url": influxd.url, "database": unique_database(), "outbox_max_points": 20, "timeout": "2s"},
         "devices": [{"id": "fridge-1", "kind": "fridge"}],
     })

@@ -19,7 +19,7 @@ from tests.gateway.ingest_helpers import Publisher
 from tests.influxdb import Influxd, unique_database
 from tests.mosquitto import Mosquitto
 from tests.victoriametrics import VictoriaMetrics
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 SITE = "kg"
 N = 60
@@ -27,7 +27,8 @@ N = 60
 
 def raw_config(tmp_path: Path, mosquitto: Mosquitto, store: dict[str, Any]) -> dict[str, Any]:
     return {"site": {"id": SITE}, "mqtt": {"url": mosquitto.url, "client_id": "houqin-central-store-gw"},
-            "storage": {"dir": str(tmp_path / "data")}, "dashboard": {"enabled": False},
+            "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
+            "dashboard": {"enabled": False},
             "devices": [{"id": "fridge-1", "kind": "fridge"}, {"id": "water", "kind": "water_meter"}],
             "uplink": {"store": {"backoff_initial": "1s", "backoff_max": "2s", "timeout": "3s", **store},
                        "outage_alert_after": "30m"}}

@@ -27,7 +27,7 @@ from tests.influxdb import Influxd, unique_database
 from tests.mosquitto import Mosquitto
 from tests.uplink.central import CentralBroker, Recorder, transitions
 from tests.victoriametrics import VictoriaMetrics
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 A, B, C = "site-a", "site-b", "site-c"
@@ -68,7 +68,7 @@ def site_raw(site: str, tmp: Path, local: Mosquitto, central: CentralBroker, sto
                             "clear_below": 7, "severity": "critical"}
     raw: dict[str, Any] = {
         "site": {"id": site}, "mqtt": {"url": local.url, "client_id": f"houqin-gw-{site}"},
-        "storage": {"dir": str(tmp / site)}, "dashboard": {"enabled": False},
+        "storage": {"dir": str(tmp / site), "commit_interval": COMMIT_WINDOW}, "dashboard": {"enabled": False},
         "devices": [{"id": "fridge-1", "kind": "fridge"}, {"id": "gate", "kind": "gate"}],
         "rules": [rule],
         "uplink": {"broker": {**central.uplink_broker(site), "reconnect_max": "2s"}, "store": {**FAST, **store}},

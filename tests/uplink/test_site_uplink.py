@@ -20,7 +20,7 @@ from tests.gateway.ingest_helpers import Publisher
 from tests.mosquitto import Mosquitto
 from tests.store.influx_receiver import InfluxReceiver
 from tests.uplink.central import CentralBroker, Recorder, transitions
-from tests.waiting import wait_for
+from tests.waiting import COMMIT_WINDOW, wait_for
 
 SITE = "kg"
 VISITOR = {"name": "李小龙", "phone": "13800138000", "id_number": "110101199003071234"}
@@ -39,7 +39,7 @@ def site_raw(tmp_path: Path, mosquitto: Mosquitto, central: CentralBroker, store
     return {
         "site": {"id": SITE, "locale": "zh-CN"},
         "mqtt": {"url": mosquitto.url, "client_id": "houqin-uplink-gw"},
-        "storage": {"dir": str(tmp_path / "data")},
+        "storage": {"dir": str(tmp_path / "data"), "commit_interval": COMMIT_WINDOW},
         "dashboard": {"enabled": False},
         "devices": [{"id": "fridge-1", "kind": "fridge"}, {"id": "gate", "kind": "gate"},
                     {"id": "reader", "kind": "card_reader"}],
