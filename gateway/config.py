@@ -247,14 +247,16 @@ class StorageSettings(_Section):
     """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
-    commit_interval: Duration = Field(default=10.0, ge=0, le=60)
-    """How long readings are gathered before one commit (e.g. ``"10s"``; ``0``: commit each batch at once).
-    Fewer, larger commits spare the SD card: each commit writes at least one 4 KiB page, so at 3 readings a
-    second a 10 s window costs about 140 bytes per reading and 30 s about 50. A message is still
-    acknowledged to the broker only after its commit, so a window also closes when it holds 500 messages,
-    half the broker's window of unacknowledged messages (``houqin mqtt setup`` sets
-    ``max_inflight_messages`` to 1000; a broker set up by hand needs the same). Rules and the live dashboard
-    are told of a reading as soon as it arrives, before its commit, so alerts do not wait for the window.
+    commit_interval: Duration = Field(default=30.0, ge=0, le=60)
+    """How long readings are gathered before one commit (e.g. ``"30s"``; ``0``: commit each batch at once).
+    Fewer, larger commits spare the SD card: each commit rewrites the store's last pages, so at 3 readings
+    a second (bench/flash.py) a 10 s window costs about twice the bytes per reading of a 30 s one. A message
+    is acknowledged to the broker only after its commit, so a window also closes when it holds as many
+    messages as the broker lets be unacknowledged (``max_inflight_messages``, 1000 in what ``houqin mqtt
+    setup`` writes; a broker set up by hand needs the same). Rules and the live dashboard are told of a
+    reading as soon as it arrives, before its commit, so alerts do not wait for the window; a killed gateway
+    loses nothing (the broker delivers the window's messages again). Charts drawn from the store show a
+    reading once committed.
     Events (cards, buttons), availability and readings of gate, door and leak devices commit at once, so
     the gate and alarms never wait for it."""
     fold_interval: Duration = Field(default=3600.0, ge=0, le=86400)
