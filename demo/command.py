@@ -158,6 +158,8 @@ def demo_config_text(storage_dir: Path, mqtt_port: int, dashboard_port: int, sto
         "[storage]",
         f"dir = {_toml_str(str(storage_dir))}",
         'timeseries = "sqlite"',
+        # A laptop, not a Pi's SD card: commit every 2 s, so charts read from the store are current.
+        'commit_interval = "2s"',
         "",
     ]
     lines += ["[dashboard]", 'bind = "127.0.0.1"', f"port = {dashboard_port}", ""]

@@ -247,13 +247,14 @@ class StorageSettings(_Section):
     """Time-series backend: ``"sqlite"`` (embedded) or ``"influxdb"`` (needs an ``[influxdb]`` section)."""
     retention: RetentionSettings = RetentionSettings()
     """How long the SQLite store keeps each resolution (``[storage.retention]``)."""
-    commit_interval: Duration = Field(default=30.0, ge=0, le=60)
-    """How long readings are gathered before one commit (e.g. ``"30s"``; ``0``: commit each batch at once).
-    Fewer, larger commits spare the SD card: each commit rewrites the store's last pages, so at 3 readings
-    a second (bench/flash.py) a 10 s window costs about twice the bytes per reading of a 30 s one. A message
-    is acknowledged to the broker only after its commit, so a window also closes when it holds as many
-    messages as the broker lets be unacknowledged (``max_inflight_messages``, 1000 in what ``houqin mqtt
-    setup`` writes; a broker set up by hand needs the same). Rules and the live dashboard are told of a
+    commit_interval: Duration = Field(default=60.0, ge=0, le=60)
+    """How long readings are gathered before one commit (e.g. ``"60s"``; ``0``: commit each batch at once).
+    Fewer, larger commits spare the SD card: whatever it holds, a commit rewrites the store's last pages
+    and the pages of SQLite's WAL index, about 25-30 kB the kernel writes back to the card (bench/flash.py),
+    so at 3 readings a second a 60 s window costs about 175 bytes per reading and a 30 s one 300. A
+    message is acknowledged to the broker only after its commit, so a window also closes when it holds as
+    many messages as the broker lets be unacknowledged (``max_inflight_messages``, 1000 in what ``houqin
+    mqtt setup`` writes; a broker set up by hand needs the same). Rules and the live dashboard are told of a
     reading as soon as it arrives, before its commit, so alerts do not wait for the window; a killed gateway
     loses nothing (the broker delivers the window's messages again). Charts drawn from the store show a
     reading once committed.

@@ -66,7 +66,7 @@ MAX_BATCH = contract.BROKER_INFLIGHT // 2
 _ROUTE_CACHE_MAX = 4096
 #: Seconds between saves of the devices' last-seen times (kept in memory meanwhile: a reading changes
 #: nothing else in the events database, and a page written per reading is what wears an SD card out).
-STATUS_SAVE_S = 60.0
+STATUS_SAVE_S = 300.0
 #: Seconds between saves of seqs of readings with their own time (see ``Ingest._commit``).
 SEQ_SAVE_S = 300.0
 #: Characters of an exception's text kept in a dead letter's detail.
