@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.services import DashboardServices
-from gateway.watchdog import ingest_health
+from gateway.watchdog import ingest_health, stall_limit
 
 log = logging.getLogger(__name__)
 
-#: A message waiting this long for its commit means readings are not being stored.
-INGEST_LAG_LIMIT_S = 60.0
 #: Below this much free space in the data directory, commits are about to fail (SQLite needs room for its WAL).
 DISK_MIN_FREE_MB = 100.0
 
@@ -60,7 +58,8 @@ def ingest(services: DashboardServices) -> Part:
     facts = {"oldest_unacked_age_s": None if oldest is None else round(now - oldest, 1),
              "last_commit_age_s": None if last is None else round(now - last, 1),
              "queue_depth": stats.get("queue_depth"), "commit_errors": stats.get("commit_errors", 0)}
-    h = ingest_health(stats, now, None, stall_after=INGEST_LAG_LIMIT_S)
+    # A message waits up to its commit window by design: only longer means readings are not being stored.
+    h = ingest_health(stats, now, None, stall_after=stall_limit(services.config.storage.commit_interval))
     if not h.ok:
         return Part(False, f"{h.reason}; see the log and the stores and disk parts", facts)
     return Part(True, "", facts)

@@ -40,6 +40,16 @@ def sd_notify(state: str, socket_path: str | None = None) -> bool:
     return True
 
 
+#: How much longer than its commit window (``[storage] commit_interval``) a message may wait for its commit
+#: before ingest counts as making no progress.
+STALL_MARGIN_S = 60.0
+
+
+def stall_limit(commit_interval: float) -> float:
+    """Seconds a message may wait for its commit before ingest makes no progress: its window and a margin."""
+    return commit_interval + STALL_MARGIN_S
+
+
 @dataclass(frozen=True, slots=True)
 class Health:
     """Whether ingest makes progress, and why not."""

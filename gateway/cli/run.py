@@ -11,7 +11,7 @@ from gateway.cli.common import add_config_option, config_from_args
 from gateway.cli.signals import stop_on_signals
 from gateway.errors import HouqinError
 from gateway.file_modes import private_umask
-from gateway.watchdog import Watchdog, watchdog_interval
+from gateway.watchdog import Watchdog, stall_limit, watchdog_interval
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"cannot start: {e}", file=sys.stderr)
             return 1
         # systemd (Type=notify): READY now, then WATCHDOG pings only while ingest makes progress.
-        dog = Watchdog(gw.stats, gw.clock, every=watchdog_interval())
+        dog = Watchdog(gw.stats, gw.clock, every=watchdog_interval(),
+                       stall_after=stall_limit(cfg.storage.commit_interval))
         dog.start()
         running.callback(dog.stop)
         link = gw.link.settings

@@ -7,12 +7,12 @@ from pathlib import Path
 import httpx
 
 from dashboard.component import DashboardComponent, serve_dashboard
-from dashboard.health import INGEST_LAG_LIMIT_S
 from gateway.app import build_gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.doctor import check_health
 from gateway.store.sqlite import SqliteStore
+from gateway.watchdog import stall_limit
 from tests.gateway.ingest_helpers import SITE, Publisher
 from tests.mosquitto import Mosquitto
 from tests.waiting import COMMIT_WINDOW, wait_for
@@ -60,7 +60,7 @@ def test_a_store_that_cannot_commit_and_a_stopped_broker_give_503(tmp_path: Path
             clock.advance(1)
             pub.state(f"fridge-{n % 20}", {"temperature": 4.0 + n / 100, "seq": n + 1})
         wait_for(lambda: health().json()["parts"]["ingest"]["commit_errors"] > 0, "a failed commit")
-        clock.advance(INGEST_LAG_LIMIT_S + 1)
+        clock.advance(stall_limit(cfg.storage.commit_interval) + 1)
         r = health()
         assert r.status_code == 503
         ingest = r.json()["parts"]["ingest"]

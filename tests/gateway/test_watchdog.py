@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gateway.clock import ManualClock
-from gateway.watchdog import Watchdog, ingest_health, sd_notify, watchdog_interval
+from gateway.watchdog import Watchdog, ingest_health, sd_notify, stall_limit, watchdog_interval
 
 
 @pytest.fixture
@@ -89,3 +89,12 @@ def test_pings_only_while_ingest_makes_progress(notify_socket: tuple[str, socket
     assert received(s) == ["WATCHDOG=1"]
     dog.stop()
     assert s.recv(256) == b"STOPPING=1"
+
+
+def test_a_message_waiting_out_its_commit_window_is_no_stall() -> None:
+    # With the default 60 s window a message waits up to a minute for its commit by design: /healthz and the
+    # systemd watchdog (both through ingest_health) must not call that a stall; a fixed 60 s limit did.
+    now = 1000.0
+    waiting = {"oldest_unacked": now - 61.0, "queue_depth": 0, "last_commit": now - 61.0}
+    assert ingest_health(waiting, now, 0.0, stall_after=stall_limit(60.0)).ok
+    assert not ingest_health({**waiting, "oldest_unacked": now - 121.0}, now, 0.0, stall_after=stall_limit(60.0)).ok
