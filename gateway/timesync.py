@@ -87,6 +87,7 @@ class ClockWatch:
         self._saved_at = float("-inf")
         self._told = ""
         self._probed: tuple[float, bool | None] | None = None
+        self._booted = False  # past the boot window: uptime only grows, so it stays past
         self.last_good = self._read()
 
     def _read(self) -> float | None:
@@ -121,7 +122,10 @@ class ClockWatch:
         self._watch_jumps(now)
         mono = self._monotonic()
         if self._probed is None or mono - self._probed[0] >= PROBE_EVERY_S:
+            # Both asked with the probe, never per message: reading /proc/uptime for every message was most
+            # of the network thread's time on a Pi without NTP.
             self._probed = (mono, self._probe())
+            self._booted = self._booted or self._uptime() >= self._boot_wait
         synced = self._probed[1]
         behind = self.last_good is not None and now < self.last_good - BEHIND_S
         if synced:
@@ -134,7 +138,7 @@ class ClockWatch:
                       "messages wait until it is synchronised (check the network and `timedatectl "
                       "timesync-status`, or fit a real-time clock)", _iso(now), _iso(self.last_good or 0))
             return False
-        if self._uptime() < self._boot_wait:
+        if not self._booted:
             self._say("waiting", logging.WARNING, "the clock is not synchronised yet after boot: messages wait for "
                       "it (at most %.0f s after boot)", self._boot_wait)
             return False
