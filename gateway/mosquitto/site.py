@@ -14,13 +14,15 @@ from gateway.mosquitto import passwd, tls
 from gateway.mosquitto.clients import AGENT_ID, GATEWAY_USER, HOMEASSISTANT_USER, Client, render_acl, site_clients
 from gateway.mosquitto.credentials import FILE_NAME, Credentials, Login, new_password
 from gateway.mosquitto.files import write_if_changed
+from gateway.mqtt_link import RECEIVE_MAXIMUM
 
 BROKER_GROUP = "mosquitto"
 #: A device publishing every 10 s sends 8,640 messages a day; the gateway's session queues a day of them.
 MESSAGES_PER_DEVICE_DAY = 8640
 #: The broker's window of unacknowledged messages per client: the gateway commits readings in groups and
-#: acknowledges them only after the commit, so the window must hold at least one commit window of messages.
-MAX_INFLIGHT = 1000
+#: acknowledges them only after the commit, so the window must hold at least one commit window of messages;
+#: the same number as the gateway's MQTT 5 receive maximum, at which its commit window closes.
+MAX_INFLIGHT = RECEIVE_MAXIMUM
 #: Seconds between saves of the broker's queue: a power cut loses at most this much of what is queued.
 AUTOSAVE_S = 10
 
