@@ -136,14 +136,14 @@ class ClockWatch:
         if behind:
             self._say("behind", logging.ERROR, "the clock (%s) is behind the last good time (%s): it is wrong; "
                       "messages wait until it is synchronised (check the network and `timedatectl "
-                      "timesync-status`, or fit a real-time clock)", _iso(now), _iso(self.last_good or 0))
+                      "timesync-status`, or fit a real-time clock)", _Iso(now), _Iso(self.last_good or 0))
             return False
         if not self._booted:
             self._say("waiting", logging.WARNING, "the clock is not synchronised yet after boot: messages wait for "
                       "it (at most %.0f s after boot)", self._boot_wait)
             return False
         self._say("unsynced", logging.WARNING, "the clock is not synchronised (no NTP?): going on with the Pi's "
-                  "clock, %s; check the network and `timedatectl timesync-status`", _iso(now))
+                  "clock, %s; check the network and `timedatectl timesync-status`", _Iso(now))
         return True
 
     def _watch_jumps(self, now: float) -> None:
@@ -164,6 +164,18 @@ class ClockWatch:
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+class _Iso:
+    """A time written out only when logged: ``trusted`` runs for every message, its log line once per state."""
+
+    __slots__ = ("ts",)
+
+    def __init__(self, ts: float) -> None:
+        self.ts = ts
+
+    def __str__(self) -> str:
+        return _iso(self.ts)
 
 
 class ClockGate:
