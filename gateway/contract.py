@@ -21,10 +21,6 @@ OFFLINE = "offline"
 MAX_PAYLOAD_BYTES = 16 * 1024
 #: Longest topic ingested; a longer one is refused before routing (MQTT allows 65,535 bytes).
 MAX_TOPIC_CHARS = 512
-#: The broker's window of unacknowledged messages to the gateway (Mosquitto's ``max_inflight_messages``, which
-#: ``houqin mqtt setup`` writes). The gateway acknowledges a message only after its commit, so a commit window
-#: takes at most half of it (``gateway.ingest.MAX_BATCH``): the broker never stalls on a window still open.
-BROKER_INFLIGHT = 1000
 
 #: Ids of sites and devices: safe in a topic level, a file name and a URL.
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

@@ -42,7 +42,7 @@ from gateway.kinds import KINDS
 from gateway.listeners import Listeners
 from gateway.meters import Meters, SeqFilter, load_ingest_state
 from gateway.model import Availability, BatchObserver, CommittedBatch, Decoded, Event, Reading
-from gateway.mqtt_link import topic_matches
+from gateway.mqtt_link import RECEIVE_MAXIMUM, topic_matches
 from gateway.stamps import ArrivalStamps
 from gateway.store import ingest_state
 from gateway.store.ingest_state import IngestState
@@ -59,9 +59,8 @@ log = logging.getLogger(__name__)
 
 #: Messages waiting for the writer; past it ``on_message`` waits (the broker holds the rest).
 QUEUE_SIZE = 20_000
-#: Most messages committed in one transaction: a window closes when it holds half the broker's in-flight window
-#: (unacknowledged until the commit), so at any rate the broker goes on delivering while it is open.
-MAX_BATCH = contract.BROKER_INFLIGHT // 2
+#: Most messages committed in one transaction (and at most the broker's in-flight window, see ``Ingest``).
+MAX_BATCH = 2000
 #: Topics remembered with their routes (each at most ``contract.MAX_TOPIC_CHARS``: a few MB at most).
 _ROUTE_CACHE_MAX = 4096
 #: Seconds between saves of the devices' last-seen times (kept in memory meanwhile: a reading changes
@@ -150,7 +149,10 @@ class Ingest:
         self._db = events_db
         self._dead = dead_letters
         self._clock = clock
-        self._max_batch = max_batch
+        # A window holding as many messages as the broker lets be in flight to us closes at once: the broker sends
+        # no more until they are acked, so waiting out the interval only stalled (a backlog drained one window's
+        # worth per commit_interval).
+        self._max_batch = min(max_batch, RECEIVE_MAXIMUM)
         # SimpleQueue (C, no locks in Python) bounded by hand: the hot path puts one item per message.
         self._q: queue.SimpleQueue[_Item | _Flush] = queue.SimpleQueue()
         self._interval = config.storage.commit_interval
@@ -222,6 +224,7 @@ class Ingest:
         """Commit one more batch of what is queued and stop the writer (the rest is redelivered next start)."""
         self._stopping.set()
         if self._thread is not None:
+            self._q.put(_Flush(0))  # wakes a writer waiting in an open window: it commits it now, not at its end
             self._thread.join(timeout)
             if self._thread.is_alive():
                 log.warning("ingest writer did not finish within %.0f s; unacked messages will be redelivered",
@@ -415,7 +418,8 @@ class Ingest:
                 return  # what is still queued is not acked: the broker delivers it again next start
 
     def _gather(self, first: _Item | _Flush, prepared: _Prepared) -> tuple[list[_Item], _Flush | None]:
-        """One commit window of messages: until ``commit_interval`` after the first, a full batch, a
+        """One commit window of messages: until ``commit_interval`` after the first, a full batch (at most the
+        broker's in-flight window, ``RECEIVE_MAXIMUM``), a
         message that must not wait (see ``_urgent``) or a flush asked for by ``wait_idle``.
 
         Each message is prepared as it comes (``_take``), and its readings told to the observers then,

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 #: How long the broker keeps our session (and queues QoS 1 messages) while we are away (MQTT 5).
 SESSION_EXPIRY_S = 7 * 24 * 3600
-#: MQTT 5 receive maximum: unacknowledged QoS 1 messages the broker may have in flight to us.
+#: Unacknowledged QoS 1 messages the broker may have in flight to us: MQTT 5's receive maximum we ask for, and the
+#: broker's max_inflight_messages that ``houqin mqtt setup`` writes for MQTT 3.1.1. Ingest commits a window once it
+#: holds this many (the broker sends no more until they are acknowledged).
 RECEIVE_MAXIMUM = 1000
 
 

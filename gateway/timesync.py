@@ -87,6 +87,7 @@ class ClockWatch:
         self._saved_at = float("-inf")
         self._told = ""
         self._probed: tuple[float, bool | None] | None = None
+        self._booted = False  # past the boot window: uptime only grows, so it stays past
         self.last_good = self._read()
 
     def _read(self) -> float | None:
@@ -121,7 +122,10 @@ class ClockWatch:
         self._watch_jumps(now)
         mono = self._monotonic()
         if self._probed is None or mono - self._probed[0] >= PROBE_EVERY_S:
+            # Both asked with the probe, never per message: reading /proc/uptime for every message was most
+            # of the network thread's time on a Pi without NTP.
             self._probed = (mono, self._probe())
+            self._booted = self._booted or self._uptime() >= self._boot_wait
         synced = self._probed[1]
         behind = self.last_good is not None and now < self.last_good - BEHIND_S
         if synced:
@@ -132,14 +136,14 @@ class ClockWatch:
         if behind:
             self._say("behind", logging.ERROR, "the clock (%s) is behind the last good time (%s): it is wrong; "
                       "messages wait until it is synchronised (check the network and `timedatectl "
-                      "timesync-status`, or fit a real-time clock)", _iso(now), _iso(self.last_good or 0))
+                      "timesync-status`, or fit a real-time clock)", _Iso(now), _Iso(self.last_good or 0))
             return False
-        if self._uptime() < self._boot_wait:
+        if not self._booted:
             self._say("waiting", logging.WARNING, "the clock is not synchronised yet after boot: messages wait for "
                       "it (at most %.0f s after boot)", self._boot_wait)
             return False
         self._say("unsynced", logging.WARNING, "the clock is not synchronised (no NTP?): going on with the Pi's "
-                  "clock, %s; check the network and `timedatectl timesync-status`", _iso(now))
+                  "clock, %s; check the network and `timedatectl timesync-status`", _Iso(now))
         return True
 
     def _watch_jumps(self, now: float) -> None:
@@ -160,6 +164,18 @@ class ClockWatch:
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+class _Iso:
+    """A time written out only when logged: ``trusted`` runs for every message, its log line once per state."""
+
+    __slots__ = ("ts",)
+
+    def __init__(self, ts: float) -> None:
+        self.ts = ts
+
+    def __str__(self) -> str:
+        return _iso(self.ts)
 
 
 class ClockGate:

@@ -8,11 +8,12 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from typing import TYPE_CHECKING
 
 from gateway.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _NONCE = 12
 
@@ -59,7 +60,10 @@ class IdCipher:
     """AES-256-GCM of ID numbers; each value has its own random nonce (stored in front of the ciphertext)."""
 
     def __init__(self, key: bytes) -> None:
-        self._aead = AESGCM(key)
+        # Imported here: only a site keeping ID numbers encrypted loads cryptography (7 MB resident on a Pi).
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        self._aead: AESGCM = AESGCM(key)
         # A separate key for the watch-list hash, derived so the encryption key is never used twice.
         self._hash_key = hmac.new(key, b"houqin watch-list hash", hashlib.sha256).digest()
 
@@ -70,6 +74,8 @@ class IdCipher:
 
     def decrypt(self, blob: bytes) -> str:
         """The number back; ValueError when the key is wrong or the value was altered."""
+        from cryptography.exceptions import InvalidTag
+
         try:
             return self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], b"houqin-id").decode()
         except InvalidTag:

@@ -9,16 +9,20 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway import contract
 from gateway.config import Config
 from gateway.mosquitto import passwd, tls
 from gateway.mosquitto.clients import AGENT_ID, GATEWAY_USER, HOMEASSISTANT_USER, Client, render_acl, site_clients
 from gateway.mosquitto.credentials import FILE_NAME, Credentials, Login, new_password
 from gateway.mosquitto.files import write_if_changed
+from gateway.mqtt_link import RECEIVE_MAXIMUM
 
 BROKER_GROUP = "mosquitto"
 #: A device publishing every 10 s sends 8,640 messages a day; the gateway's session queues a day of them.
 MESSAGES_PER_DEVICE_DAY = 8640
+#: The broker's window of unacknowledged messages per client: the gateway commits readings in groups and
+#: acknowledges them only after the commit, so the window must hold at least one commit window of messages;
+#: the same number as the gateway's MQTT 5 receive maximum, at which its commit window closes.
+MAX_INFLIGHT = RECEIVE_MAXIMUM
 #: Seconds between saves of the broker's queue: a power cut loses at most this much of what is queued.
 AUTOSAVE_S = 10
 
@@ -83,7 +87,7 @@ def render_conf(dir: Path, config: Config, listeners: Listeners) -> str:
         f"autosave_interval {AUTOSAVE_S}",
         "# The gateway's persistent session holds a day of the site's readings while it is down.",
         f"max_queued_messages {queued}",
-        f"max_inflight_messages {contract.BROKER_INFLIGHT}",
+        f"max_inflight_messages {MAX_INFLIGHT}",
         "persistent_client_expiration 14d",
         "set_tcp_nodelay true",
         "",

@@ -107,7 +107,7 @@ def test_without_systemd_it_enables_the_units_and_says_what_to_start_by_hand(tmp
     assert "systemd is not running here" in out
     assert "Skipped: systemctl restart houqin.service houqin-sensors.service" in out
     # the units' own ExecStart, User, WorkingDirectory and Environment
-    assert ("cd /var/lib/houqin && runuser -u houqin -- env HOUQIN_CONFIG=/etc/houqin/houqin.toml "
+    assert ("cd /var/lib/houqin && runuser -u houqin -- env HOUQIN_CONFIG=/etc/houqin/houqin.toml MALLOC_ARENA_MAX=2 "
             "/opt/houqin/venv/bin/houqin run --config /etc/houqin/houqin.toml &") in out
     assert "runuser -u houqin -- env HOUQIN_CONFIG=/etc/houqin/houqin.toml /opt/houqin/venv/bin/houqin sensors" in out
     assert "mosquitto -d -c /etc/mosquitto/mosquitto.conf" in out

@@ -127,3 +127,21 @@ def test_a_clock_that_jumps_is_logged(tmp_path: Path, caplog: pytest.LogCaptureF
     host.mono += 1
     watch.trusted()
     assert "the clock jumped back by 121.0 s" in caplog.text
+
+
+def test_the_uptime_is_asked_with_the_probe_not_for_every_message(tmp_path: Path) -> None:
+    # Reading /proc/uptime for every message was most of ingest's network thread on a Pi without NTP.
+    asked: list[float] = []
+    host = Host(synced=False, uptime=5000)
+
+    def uptime() -> float:
+        asked.append(host.up)
+        return host.up
+
+    watch = ClockWatch(ManualClock(REAL_TIME), tmp_path, probe=lambda: host.synced, uptime=uptime,
+                       monotonic=lambda: host.mono)
+    assert all(watch.trusted() for _ in range(1000))  # past the boot window: used, logged once
+    assert len(asked) == 1
+    host.mono += 5
+    assert watch.trusted()
+    assert len(asked) <= 2

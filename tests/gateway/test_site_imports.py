@@ -1,5 +1,6 @@
 """A site loads only what it uses: with the SQLite store, neither the InfluxDB client nor the embedded broker
-is imported by what ``houqin run`` builds (a Pi's memory and start-up pay for every module)."""
+is imported by what ``houqin run`` builds, nor cryptography (only encrypted visitor ID numbers need it): a Pi's
+memory and start-up pay for every module."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 from tests.gateway.ingest_helpers import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
-UNUSED = ("influxdb_client", "httpx", "amqtt", "demo")
+UNUSED = ("influxdb_client", "httpx", "amqtt", "demo", "cryptography")
 
 
 def test_a_sqlite_site_with_its_dashboard_imports_no_influxdb_client_nor_broker(tmp_path: Path) -> None:
