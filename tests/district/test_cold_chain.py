@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import re
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -68,14 +67,6 @@ def send_alerts(central: CentralBroker) -> int:
         sun.close()
         moon.close()
     return 8
-
-
-@pytest.fixture
-def central(tmp_path: Path) -> Iterator[CentralBroker]:
-    c = CentralBroker(tmp_path, SITES)
-    c.start()
-    yield c
-    c.stop()
 
 
 @pytest.mark.parametrize("target", ["influxd", "victoria-metrics"])

@@ -4,7 +4,6 @@ Mosquitto: the sites' retained list of open alerts and the service's persistent 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,6 @@ from tests.uplink.central import CentralBroker
 from tests.waiting import wait_for
 
 SITES = ["sun-kg", "moon-kg", "star-kg"]
-
-
-@pytest.fixture
-def central(tmp_path: Path) -> Iterator[CentralBroker]:
-    c = CentralBroker(tmp_path, SITES)
-    c.start()
-    yield c
-    c.stop()
 
 
 def alert(alert_id: int, severity: str, opened_at: float, acked_at: float | None = None) -> Alert:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,6 @@ from tests.victoriametrics import VictoriaMetrics
 from tests.waiting import wait_for
 
 SITES = ["sun-kg", "moon-kg", "star-kg"]
-
-
-@pytest.fixture
-def central(tmp_path: Path) -> Iterator[CentralBroker]:
-    c = CentralBroker(tmp_path, SITES)
-    c.start()
-    yield c
-    c.stop()
 
 
 def write_vm(vm: VictoriaMetrics, lines: list[str]) -> None:

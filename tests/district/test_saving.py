@@ -6,7 +6,6 @@ from __future__ import annotations
 import html
 import re
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -48,14 +47,6 @@ def post_lines(url: str, lines: list[str]) -> None:
     req = urllib.request.Request(url, data="\n".join(lines).encode(), method="POST")
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 204
-
-
-@pytest.fixture
-def central(tmp_path: Path) -> Iterator[CentralBroker]:
-    c = CentralBroker(tmp_path, SITES)
-    c.start()
-    yield c
-    c.stop()
 
 
 def load(target: str, request: pytest.FixtureRequest, lines: list[str]) -> dict[str, str]:

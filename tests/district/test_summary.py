@@ -51,14 +51,6 @@ def generated() -> list[str]:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[CentralBroker]:
-    c = CentralBroker(tmp_path, SITES)
-    c.start()
-    yield c
-    c.stop()
-
-
-@pytest.fixture
 def robot() -> Iterator[WebhookServer]:
     server = WebhookServer()
     yield server
