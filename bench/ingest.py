@@ -114,7 +114,7 @@ def role_pipeline(port: int, expected: int, prepare: bool, data_dir: str, device
             # wait for it to spare the SD card), not the pipeline's work.
             gw.ingest.wait_idle(10)
         else:
-            time.sleep(0.005)
+            time.sleep(0.05)  # stats() takes ingest's lock: polling it at 200 Hz slowed the network thread
     t1 = time.perf_counter()
     stats = gw.ingest.stats()
     gw.stop()
