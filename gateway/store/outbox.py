@@ -3,9 +3,13 @@
 It lives in its own file ``outbox.db`` in ``[storage] dir`` rather than in the events database: every
 reading is inserted and soon deleted, a churn that would bloat the events DB's WAL and contend with the
 alert and audit writers for its single write lock; and an operator can inspect or, in an emergency,
-delete the outbox without touching alerts or users. The file is ``synchronous=FULL`` because until
-InfluxDB acknowledges a point this is its only copy and ingest acks the MQTT message once ``put``
-returns.
+delete the outbox without touching alerts or users.
+
+Until the far end confirms a point this file is its only copy, as the embedded store's file is for its
+readings, and it is written the same way (``gateway.store.sqlite``): WAL with ``synchronous=NORMAL`` (a killed
+process loses nothing committed; a power cut can lose the last commits, never the file's consistency), no
+fsync of every commit and no zeroing of every sent point's page, which is what wears an SD card. The uplink's
+queue of alert transitions asks for ``sync_every_commit``: those must survive a power cut, as alerts do.
 """
 
 from __future__ import annotations
@@ -79,7 +83,8 @@ class OutboxCounts:
 class Outbox:
     """A bounded FIFO of line-protocol points in a SQLite file; safe to use from several threads."""
 
-    def __init__(self, path: Path | str, *, max_points: int, clock: Clock | None = None) -> None:
+    def __init__(self, path: Path | str, *, max_points: int, clock: Clock | None = None,
+                 sync_every_commit: bool = False) -> None:
         self.path = Path(path)
         self.max_points = max_points
         self._clock = clock or SystemClock()
@@ -87,8 +92,12 @@ class Outbox:
         try:
             self._conn = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
             self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=FULL")
+            # FULL for what a power cut must not lose either (the uplink's alert transitions, as in the events
+            # database); readings as the embedded store keeps them.
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if sync_every_commit else 'NORMAL'}")
             self._conn.execute("PRAGMA busy_timeout=30000")
+            # Debian builds SQLite with secure_delete on: each sent point's page rewritten with zeros.
+            self._conn.execute("PRAGMA secure_delete=OFF")
             self._conn.executescript(_SCHEMA + ingest_state.SCHEMA)
             self._depth = int(self._conn.execute("SELECT count(*) FROM points").fetchone()[0])
         except sqlite3.Error as e:

@@ -58,7 +58,7 @@ class MessageUplink:
                  ack_timeout: float, rng: random.Random | None = None) -> None:
         self._clock = clock
         self._ack_timeout = ack_timeout
-        self.outbox = Outbox(path, max_points=max_messages, clock=clock)
+        self.outbox = Outbox(path, max_points=max_messages, clock=clock, sync_every_commit=True)
         availability = contract.gateway_availability_topic(site)
         self.link = MqttLink(central_link_settings(broker, site), on_connection=self._on_connection,
                              will=Will(availability, contract.OFFLINE.encode()),

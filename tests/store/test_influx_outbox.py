@@ -76,3 +76,15 @@ def test_rejected_points_are_kept_locally_when_asked(tmp_path: Path) -> None:
 def test_unusable_path_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"outbox.*nope"):
         Outbox(tmp_path / "nope" / "outbox.db", max_points=10)
+
+
+def test_points_are_kept_as_the_embedded_store_keeps_readings_and_transitions_as_alerts(tmp_path: Path) -> None:
+    # Readings: no fsync per commit and no zeroed pages for sent points (what wears an SD card); the uplink's
+    # alert transitions: synced at every commit, as the events database keeps alerts.
+    points_box = Outbox(tmp_path / "outbox.db", max_points=10, clock=ManualClock(T0))
+    messages = Outbox(tmp_path / "uplink.db", max_points=10, clock=ManualClock(T0), sync_every_commit=True)
+    assert points_box._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+    assert points_box._conn.execute("PRAGMA secure_delete").fetchone()[0] == 0
+    assert messages._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    points_box.close()
+    messages.close()
