@@ -220,7 +220,9 @@ def run_rate(rate: float, seconds: float, backend: str, influx: Any, extra: str,
             # What the start-up wrote is still in the WAL files, and the gateway's stop would copy it into the
             # databases: copy it now (counted with the start-up), so the stop's bytes are the run's own.
             settled = proc_io(os.getpid())["write_bytes"]
-            for name in ("events.db", "timeseries.db"):
+            for name in ("events.db", "timeseries.db", "outbox.db"):
+                if not (data / name).exists():
+                    continue
                 with sqlite3.connect(data / name) as conn:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             settled = proc_io(os.getpid())["write_bytes"] - settled
