@@ -412,8 +412,8 @@ class Ingest:
             if readings or committed.events or committed.availability:
                 self._observers.tell(CommittedBatch(readings, committed.events, committed.availability))
             self._save_status(force=stopping or flush is not None)
+            self._batch_done(len(batch))  # before the flush is marked done: wait_idle then finds the batch counted
             self._flushed(flush)
-            self._batch_done(len(batch))
             if stopping:
                 return  # what is still queued is not acked: the broker delivers it again next start
 

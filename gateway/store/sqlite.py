@@ -248,6 +248,9 @@ class SqliteStore:
         self._fold_every = fold_every  # 0: no inbox, every write goes to raw and the rollups at once
         self._next_fold = self._fold_time_after(time.time())
         self._inbox_rows = int(self._writer.execute("SELECT count(*) FROM inbox").fetchone()[0])
+        if self._inbox_rows and fold_every <= 0:
+            # Without an inbox in use, rows left there by an earlier run would shadow later writes of their times.
+            self.fold()
         self._checkpointer = Ticker(self._checkpoint_if_due, CHECKPOINT_CHECK_S, "houqin-store-checkpoint")
 
     # -- connections ---------------------------------------------------------------------------
@@ -338,19 +341,22 @@ class SqliteStore:
                 c.execute(f"ALTER TABLE {table} RENAME TO old_{table}")
                 c.execute(schema)
                 cols = [row[1] for row in c.execute(f"PRAGMA table_info(old_{table})")]
+                # Every series id the table holds (a damaged file may lack some in ``series``): walked once.
+                c.execute("DROP TABLE IF EXISTS temp.old_ids")
+                c.execute(f"CREATE TEMP TABLE old_ids AS SELECT DISTINCT series_id AS id FROM old_{table} ORDER BY 1")
                 # The next hour holding rows: one seek per series.
                 next_ts = (f"SELECT min((SELECT min({col}) FROM old_{table} WHERE series_id = s.id AND {col} >= ?))"
-                           f" FROM series AS s")
+                           f" FROM temp.old_ids AS s")
                 first = c.execute(next_ts, (0,)).fetchone()[0]
                 last = c.execute(f"SELECT max((SELECT max({col}) FROM old_{table} WHERE series_id = s.id))"
-                                 f" FROM series AS s").fetchone()[0]
+                                 f" FROM temp.old_ids AS s").fetchone()[0]
                 told = 0
                 at = first
                 while at is not None:
                     hour = int(at) // HOUR_MS
                     c.execute(
                         f"INSERT INTO {table} (hour, {', '.join(cols)}) SELECT ?1, {', '.join('o.' + k for k in cols)}"
-                        f" FROM series AS s CROSS JOIN old_{table} AS o ON o.series_id = s.id"
+                        f" FROM temp.old_ids AS s CROSS JOIN old_{table} AS o ON o.series_id = s.id"
                         f" AND o.{col} >= ?1 * {HOUR_MS} AND o.{col} < (?1 + 1) * {HOUR_MS} ORDER BY s.id, o.{col}",
                         (hour,),
                     )
@@ -816,9 +822,10 @@ class SqliteStore:
         Safe to call from any thread while ingest writes: it deletes and vacuums in small
         transactions so ingest is never held up for long. Cut-offs are rounded down to whole hours so
         no rollup bucket is left half-backed by raw rows. Free pages are returned when ``vacuum`` is
-        True, or (None, the nightly job) only when over a quarter of the file is free: pages freed by
-        one night's retention are reused by the next day's writes, and moving them would only wear the
-        card.
+        True, or (None, the nightly job) only when over a quarter of the file is free and the file gives
+        them back in steps: pages freed by one night's retention are reused by the next day's writes, and
+        moving them would only wear the card. A file without incremental vacuum (new ones) is rewritten
+        whole, so only when asked (``vacuum=True``: ``houqin storage compact``).
         """
         say = progress or (lambda _msg: None)
         say("moving the inbox into the tables")
@@ -837,7 +844,9 @@ class SqliteStore:
             say("optimizing")
             self._writer.execute("PRAGMA optimize").fetchall()
             free, pages = self._free_pages()
-        if free and (vacuum or (vacuum is None and free > pages // 4)):
+        if free and (vacuum or (vacuum is None and free > pages // 4 and self._incremental())):
+            # A file without incremental vacuum is rewritten whole, holding the write lock meanwhile: only when
+            # asked (``houqin storage compact``), never by the nightly job behind the gateway's back.
             self._return_free_pages(free, say)
         # The checkpoint lock too: a background PASSIVE pass in progress makes TRUNCATE answer busy and
         # leave the whole WAL in place (seen as a store larger after maintenance than before).
@@ -850,11 +859,14 @@ class SqliteStore:
         after = self.size_bytes()
         return MaintenanceReport(deleted["raw"], deleted["rollup_5m"], deleted["rollup_1h"], before, after)
 
+    def _incremental(self) -> bool:
+        """Whether the file gives free pages back in steps (older files; see ``_connect``)."""
+        with self._wlock:
+            return bool(self._writer.execute("PRAGMA auto_vacuum").fetchone()[0] == 2)
+
     def _return_free_pages(self, free: int, say: ProgressFn) -> None:
         """Give free pages back to the file system: in steps where the file allows it, else by rewriting it."""
-        with self._wlock:
-            incremental = self._writer.execute("PRAGMA auto_vacuum").fetchone()[0] == 2
-        if not incremental:
+        if not self._incremental():
             say(f"rewriting the file to return {free} free page(s)")
             with self._ckpt_lock, self._wlock:
                 # VACUUM builds the new file in a temporary one: on disk, not in memory (a Pi has less RAM
@@ -862,6 +874,9 @@ class SqliteStore:
                 self._writer.execute("PRAGMA temp_store=FILE")
                 try:
                     self._writer.execute("VACUUM")
+                except sqlite3.Error as e:
+                    raise StoreError(f"cannot rewrite {self.path} to return its free pages: {e}; it needs free space"
+                                     " of about twice its size; the store works on as it is") from None
                 finally:
                     self._writer.execute("PRAGMA temp_store=MEMORY")
                     self._writer.executescript(_DIRTY_SCHEMA)  # the temp tables went with temp_store's change

@@ -75,6 +75,7 @@ def test_a_schema_2_file_is_rebuilt_hour_major_with_every_row_and_the_same_answe
     with sqlite3.connect(tmp_path / "old.db") as c:  # a row left in the inbox by a gateway killed before its fold
         c.execute("INSERT INTO inbox SELECT id, ?, 2.5 FROM series WHERE device = 'fridge-4'",
                   (round((T0 + 2 * D) * 1000),))
+        c.execute("INSERT INTO raw VALUES (99, ?, 1.0)", (round(T0 * 1000),))  # a damaged file: no series 99
     with SqliteStore(tmp_path / "old.db", fold_every=3600) as store:
         assert _answers(store)[1:] == expected[1:]
         assert store.query("fridge-4", "temperature", T0 + 2 * D, T0 + 3 * D)[0].value == 2.5
@@ -83,7 +84,7 @@ def test_a_schema_2_file_is_rebuilt_hour_major_with_every_row_and_the_same_answe
     c = sqlite3.connect(tmp_path / "old.db")
     assert c.execute("PRAGMA user_version").fetchone()[0] == 3
     assert "hour" in {row[1] for row in c.execute("PRAGMA table_info(raw)")}
-    assert c.execute("SELECT count(*) FROM raw").fetchone()[0] == before == len(readings)
+    assert c.execute("SELECT count(*) FROM raw").fetchone()[0] == before + 1 == len(readings) + 1  # series 99's too
     assert c.execute("SELECT count(*) FROM inbox").fetchone()[0] == 2  # the one left there and the new one
     assert not c.execute("SELECT name FROM sqlite_schema WHERE name LIKE 'old_%'").fetchall()
 
@@ -130,3 +131,11 @@ def test_an_hour_of_30_fridges_is_folded_in_about_as_many_pages_as_its_rows_fill
         written = _wal_page_bytes(path)
     # 10,800 rows of about 25 bytes fill 270 kB; with both rollups and the B-tree's inner pages, about 450 kB.
     assert 270_000 < written <= 550_000, written
+
+
+def test_rows_left_in_the_inbox_do_not_shadow_writes_once_the_inbox_is_off(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "ts.db", fold_every=3600) as store:
+        store.write([Reading(T0, "fridge", "temperature", 4.0)])  # in the inbox; a stop leaves it there
+    with SqliteStore(tmp_path / "ts.db", fold_every=0) as store:  # [storage] fold_interval = 0 from now on
+        store.write([Reading(T0, "fridge", "temperature", 5.0)])
+        assert [r.value for r in store.query("fridge", "temperature", T0, T0 + 1)] == [5.0]
