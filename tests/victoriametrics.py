@@ -68,10 +68,22 @@ class VictoriaMetrics:
             self._logf.close()
             self._logf = None
 
-    def export(self, match: str) -> list[dict[str, Any]]:
-        """Every stored sample of the series ``match`` selects (``/api/v1/export``, deduplicated), one per series."""
+    def flush(self) -> None:
+        """Make what was written searchable now (VictoriaMetrics otherwise waits about a second)."""
         with urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=10):
             pass
+
+    def write(self, lines: list[str]) -> None:
+        """Line protocol into the InfluxDB endpoint (database ``houqin``), as the sites' uplinks write; then flush."""
+        req = urllib.request.Request(f"{self.url}/write?db=houqin&precision=ms", data="\n".join(lines).encode(),
+                                     method="POST")
+        with urllib.request.urlopen(req, timeout=10) as r:
+            assert r.status == 204
+        self.flush()
+
+    def export(self, match: str) -> list[dict[str, Any]]:
+        """Every stored sample of the series ``match`` selects (``/api/v1/export``, deduplicated), one per series."""
+        self.flush()
         data = urllib.parse.urlencode({"match[]": match}).encode()
         with urllib.request.urlopen(f"{self.url}/api/v1/export", data=data, timeout=10) as r:
             return [json.loads(line) for line in r.read().decode().splitlines() if line.strip()]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,11 +40,6 @@ def generated() -> list[str]:
     return lines
 
 
-def post_lines(url: str, lines: list[str]) -> None:
-    req = urllib.request.Request(url, data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 204
-
 
 def send_alerts(central: CentralBroker) -> int:
     """The sites' alert transitions of the week (and one of the week before, one not on a cold appliance); returns
@@ -76,13 +70,11 @@ def test_cold_chain_figures(central: CentralBroker, tmp_path: Path, request: pyt
         influx: Influxd = request.getfixturevalue("influxd")
         db = unique_database()
         influx.query(f'CREATE DATABASE "{db}"')
-        post_lines(f"{influx.url}/write?db={db}&precision=ms", generated())
+        assert influx.write("\n".join(generated()), db) == 204
         store = {"kind": "influxdb", "url": influx.url, "database": db}
     else:
         vm: VictoriaMetrics = request.getfixturevalue("victoriametrics")
-        post_lines(f"{vm.url}/write?db=houqin&precision=ms", generated())
-        with urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=10):
-            pass
+        vm.write(generated())
         store = {"kind": "victoriametrics", "url": vm.url, "database": "houqin"}
     toml = service_toml(central, tmp_path / "district-data", store)
     add_user(toml, "ada", "viewer", monkeypatch)

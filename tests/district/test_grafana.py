@@ -180,8 +180,7 @@ def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Servers:
         return Servers("influxdb", influx=influx, db=db)
     vm: VictoriaMetrics = request.getfixturevalue("victoriametrics")
     write_through_uplink(InfluxSettings(url=vm.url, api="v1", database="houqin"), tmp_path)
-    with urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=10):
-        pass
+    vm.flush()
     return Servers("victoriametrics", vm=vm)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +22,6 @@ from tests.waiting import wait_for
 SITES = ["sun-kg", "moon-kg", "star-kg"]
 
 
-def write_vm(vm: VictoriaMetrics, lines: list[str]) -> None:
-    """Line protocol into VictoriaMetrics' InfluxDB endpoint, as the sites' uplinks write."""
-    req = urllib.request.Request(f"{vm.url}/write?db=houqin&precision=ms", data="\n".join(lines).encode(),
-                                 method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 204
-    with urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=10):
-        pass
 
 
 def overview(client: httpx.Client) -> list[dict[str, Any]]:
@@ -78,7 +69,7 @@ def test_overview_live_in_chromium_at_360px(central: CentralBroker, tmp_path: Pa
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     now = time.time()
     # sun-kg read a minute ago, moon-kg an hour ago, star-kg never
-    write_vm(victoriametrics, [
+    victoriametrics.write([
         f"houqin,site=sun-kg,device=fridge-1,kind=fridge temperature=4.0 {int((now - 60) * 1000)}",
         f"houqin,site=moon-kg,device=water,kind=water_meter total_l=10.0 {int((now - 3600) * 1000)}"])
     toml = service_toml(central, tmp_path / "district-data",

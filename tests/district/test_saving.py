@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import urllib.request
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -43,11 +42,6 @@ def generated() -> list[str]:
     return lines
 
 
-def post_lines(url: str, lines: list[str]) -> None:
-    req = urllib.request.Request(url, data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=10) as r:
-        assert r.status == 204
-
 
 def load(target: str, request: pytest.FixtureRequest, lines: list[str]) -> dict[str, str]:
     """Write ``lines`` into a real influxd or VictoriaMetrics; the service's ``[store]``."""
@@ -55,12 +49,10 @@ def load(target: str, request: pytest.FixtureRequest, lines: list[str]) -> dict[
         influx: Influxd = request.getfixturevalue("influxd")
         db = unique_database()
         influx.query(f'CREATE DATABASE "{db}"')
-        post_lines(f"{influx.url}/write?db={db}&precision=ms", lines)
+        assert influx.write("\n".join(lines), db) == 204
         return {"kind": "influxdb", "url": influx.url, "database": db}
     vm: VictoriaMetrics = request.getfixturevalue("victoriametrics")
-    post_lines(f"{vm.url}/write?db=houqin&precision=ms", lines)
-    with urllib.request.urlopen(f"{vm.url}/internal/force_flush", timeout=10):
-        pass
+    vm.write(lines)
     return {"kind": "victoriametrics", "url": vm.url, "database": "houqin"}
 
 

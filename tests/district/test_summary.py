@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -57,21 +56,23 @@ def robot() -> Iterator[WebhookServer]:
     server.close()
 
 
+def summary_site(central: CentralBroker, tmp_path: Path, vm: VictoriaMetrics, robot: WebhookServer,
+                 summary: list[str]) -> Path:
+    """The generated week in VictoriaMetrics and a district.toml sending the summary to ``robot``."""
+    vm.write(generated())
+    toml = service_toml(central, tmp_path / "district-data",
+                        {"kind": "victoriametrics", "url": vm.url, "database": "houqin"})
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n".join([
+        "", "[notify.channels.robot]", 'type = "webhook"', 'format = "wecom"', f'url = "{robot.url("/wecom")}"',
+        "", "[summary]", 'channels = ["robot"]', *summary, ""]), encoding="utf-8")
+    return toml
+
+
 def test_weekly_summary_names_the_sites_needing_attention(central: CentralBroker, tmp_path: Path,
                                                           victoriametrics: VictoriaMetrics,
                                                           robot: WebhookServer) -> None:
-    req = urllib.request.Request(f"{victoriametrics.url}/write?db=houqin&precision=ms",
-                                 data="\n".join(generated()).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=10):
-        pass
-    with urllib.request.urlopen(f"{victoriametrics.url}/internal/force_flush", timeout=10):
-        pass
-    toml = service_toml(central, tmp_path / "district-data",
-                        {"kind": "victoriametrics", "url": victoriametrics.url, "database": "houqin"})
-    toml.write_text(toml.read_text(encoding="utf-8") + "\n".join([
-        "", "[notify.channels.robot]", 'type = "webhook"', 'format = "wecom"', f'url = "{robot.url("/wecom")}"',
-        "", "[summary]", 'channels = ["robot"]', 'at = "08:30"', 'link = "https://district.example.org"', ""]),
-        encoding="utf-8")
+    toml = summary_site(central, tmp_path, victoriametrics, robot,
+                        ['at = "08:30"', 'link = "https://district.example.org"'])
     clock = ManualClock(SATURDAY)
     service = DistrictService(load_district(toml), clock=clock, hasher=cheap_hasher())
     service.start()
@@ -128,17 +129,7 @@ def test_summary_command_prints_and_sends(central: CentralBroker, tmp_path: Path
                                           robot: WebhookServer, capsys: pytest.CaptureFixture[str]) -> None:
     """``houqin district summary`` reads the sites' retained states from the central broker (a client of its own, so
     a running service's session is left alone) and the tables from the store; ``--send`` sends it once."""
-    req = urllib.request.Request(f"{victoriametrics.url}/write?db=houqin&precision=ms",
-                                 data="\n".join(generated()).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=10):
-        pass
-    with urllib.request.urlopen(f"{victoriametrics.url}/internal/force_flush", timeout=10):
-        pass
-    toml = service_toml(central, tmp_path / "district-data",
-                        {"kind": "victoriametrics", "url": victoriametrics.url, "database": "houqin"})
-    toml.write_text(toml.read_text(encoding="utf-8") + "\n".join([
-        "", "[notify.channels.robot]", 'type = "webhook"', 'format = "wecom"', f'url = "{robot.url("/wecom")}"',
-        "", "[summary]", 'channels = ["robot"]', ""]), encoding="utf-8")
+    toml = summary_site(central, tmp_path, victoriametrics, robot, [])
     publishers = [SitePublisher(central, s) for s in SITES]  # each says "online", retained
     sun, star = publishers[0], publishers[2]
     opened = time.time() - 3600 - 5
