@@ -135,6 +135,8 @@ class MqttLink:
         self._unreachable_told = False
         self._refusal_told = ""
         self._lock = threading.Lock()
+        self._subscribe_mid = -1
+        self._session_present = False
         v5 = settings.protocol == "5"
         self._v5 = v5
         self._client = paho.Client(
@@ -170,6 +172,7 @@ class MqttLink:
         self._client.on_connect_fail = self._handle_connect_fail
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message
+        self._client.on_subscribe = self._handle_subscribe
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -255,17 +258,34 @@ class MqttLink:
             return
         with self._lock:
             subs = list(self._subscriptions)
-        if subs:
-            client.subscribe([(s, 1) for s in subs])
+        self._session_present = bool(flags.session_present)
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._disconnected.clear()
+        if subs:
+            # Connected means subscribed: a caller that publishes as soon as wait_connected() returns must not
+            # race the SUBSCRIBE (a message the broker routes before it is lost to a new session).
+            _, self._subscribe_mid = client.subscribe([(s, 1) for s in subs])
+            return
+        self._ready()
+
+    def _handle_subscribe(self, client: paho.Client, userdata: object, mid: int,
+                          reasons: list[ReasonCode], properties: Properties | None) -> None:
+        if mid != self._subscribe_mid:
+            return
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.warning("broker %s:%s refused a subscription (%s); check the broker's ACL for client %s",
+                        self.settings.host, self.settings.port, ", ".join(refused), self.settings.client_id)
+        self._ready()
+
+    def _ready(self) -> None:
         self._connected.set()
         self._unreachable_told = False
         self._refusal_told = ""
         log.log(logging.DEBUG if self.settings.quiet else logging.INFO, "connected to %s:%s (session present: %s)",
-                self.settings.host, self.settings.port, flags.session_present)
-        self._emit(ConnectionChange(True, str(reason), bool(flags.session_present)))
+                self.settings.host, self.settings.port, self._session_present)
+        self._emit(ConnectionChange(True, "Success", self._session_present))
 
     def _handle_connect_fail(self, client: paho.Client, userdata: object) -> None:
         # paho logs an unreachable broker only at DEBUG: without this a wrong host or port, or a broker

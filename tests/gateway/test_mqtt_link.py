@@ -1,5 +1,6 @@
 """The MQTT link against a real Mosquitto: persistent session, manual ack, will, reconnect."""
 
+import time
 
 import pytest
 
@@ -92,3 +93,21 @@ def test_will_birth_and_reconnect_after_broker_restart(mosquitto: Mosquitto) -> 
 def test_publish_when_not_connected_reports_false() -> None:
     link = MqttLink(LinkSettings("127.0.0.1", 1, "nobody", persistent=False))
     assert link.publish("t/x", b"1", wait=0.1) is False
+
+
+def test_connected_means_subscribed(mosquitto: Mosquitto) -> None:
+    # A caller publishes the moment wait_connected() returns: the subscription must already be in place, or the
+    # broker routes the message before it and a new session never sees it. A connection handler that takes its
+    # time (the gateway's do real work there) held back the SUBSCRIBE while wait_connected() had returned.
+    pub = publisher(mosquitto)
+    for i in range(3):
+        seen: list[InboundMessage] = []
+        link = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, f"fresh-{i}", persistent=False, manual_ack=False),
+                        on_message=seen.append, on_connection=lambda change: time.sleep(0.3),
+                        subscriptions=[f"fresh/{i}"])
+        link.start()
+        assert link.wait_connected(5)
+        assert pub.publish(f"fresh/{i}", b"x", wait=5)
+        wait_for(lambda: len(seen) == 1, f"the message published right after connecting (round {i})")
+        link.stop()
+    pub.stop()
