@@ -108,6 +108,6 @@ def test_connected_means_subscribed(mosquitto: Mosquitto) -> None:
         link.start()
         assert link.wait_connected(5)
         assert pub.publish(f"fresh/{i}", b"x", wait=5)
-        wait_for(lambda: len(seen) == 1, f"the message published right after connecting (round {i})")
+        wait_for(lambda seen=seen: len(seen) == 1, f"the message published right after connecting (round {i})")
         link.stop()
     pub.stop()
