@@ -265,7 +265,8 @@ class MqttLink:
         if subs:
             # Connected means subscribed: a caller that publishes as soon as wait_connected() returns must not
             # race the SUBSCRIBE (a message the broker routes before it is lost to a new session).
-            _, self._subscribe_mid = client.subscribe([(s, 1) for s in subs])
+            _, mid = client.subscribe([(s, 1) for s in subs])
+            self._subscribe_mid = -1 if mid is None else mid
             return
         self._ready()
 
