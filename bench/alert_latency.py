@@ -164,6 +164,7 @@ def main() -> None:
 
     from gateway.app import build_gateway
     from gateway.config import parse_config
+    from gateway.gc_tuning import settle_after_start
     from gateway.mqtt_link import LinkSettings, MqttLink
     from tests.mosquitto import Mosquitto
 
@@ -191,12 +192,12 @@ def main() -> None:
         })
         gw = build_gateway(cfg)
         gw.start()
+        settle_after_start()  # as `houqin run` does once started
         pub = MqttLink(LinkSettings("127.0.0.1", broker.port, "bench-alert-probe", persistent=False,
                                     manual_ack=False))
         pub.start()
         try:
-            assert pub.wait_connected(10) and gw.link.wait_connected(10)
-            time.sleep(0.5)  # the gateway's SUBACK
+            assert pub.wait_connected(10) and gw.link.wait_connected(10)  # connected means subscribed
 
             def publish(topic: str, payload: bytes) -> None:
                 pub.publish(topic, payload, qos=1)

@@ -39,8 +39,7 @@ def run_stream(port: int, n: int) -> tuple[float, int]:
                                 persistent=False))
     sub.start()
     pub.start()
-    assert sub.wait_connected(10) and pub.wait_connected(10)
-    time.sleep(0.5)  # the subscription is sent on connect
+    assert sub.wait_connected(10) and pub.wait_connected(10)  # connected means subscribed
     payloads = [(state_topic("bench", f"dev-{i % 20}"), encode_state({"temperature": 4.0 + i % 10 / 10}, seq=i))
                 for i in range(n)]
     t0 = time.perf_counter()

@@ -68,6 +68,7 @@ def main() -> None:
     from gateway import contract
     from gateway.app import build_gateway
     from gateway.config import parse_config
+    from gateway.gc_tuning import settle_after_start
     from gateway.mqtt_link import LinkSettings, MqttLink
     from tests.mosquitto import Mosquitto
 
@@ -95,7 +96,6 @@ def main() -> None:
         timer = Timer()
         watch = link("bench-watch", ["bench/out", contract.set_topic(SITE, "gate")], timer.on_message)
         pub = link("bench-pub", [])
-        time.sleep(0.5)
         run(20, lambda i: pub.publish("bench/in", b"x", qos=1), timer)
         base, base_missed = run(args.trials, lambda i: pub.publish("bench/in", b"x", qos=1), timer)
         print(f"baseline (echo client, 2 broker hops): p50 {pct(base, 50):.1f} ms, p99 {pct(base, 99):.1f} ms, "
@@ -113,9 +113,9 @@ def main() -> None:
         gw = build_gateway(cfg)
         gw.gate.cards.add("AA01", "Bench", "staff")  # type: ignore[attr-defined]
         gw.start()
+        settle_after_start()  # as `houqin run` does once started
         try:
-            assert gw.link.wait_connected(10)
-            time.sleep(0.5)  # the gateway's SUBACK
+            assert gw.link.wait_connected(10)  # connected means subscribed
             topic = contract.event_topic(SITE, "reader")
 
             def card(i: int) -> None:

@@ -111,6 +111,7 @@ def _serve_default(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from district.service import DistrictService
     from gateway.cli.signals import stop_on_signals
+    from gateway.gc_tuning import settle_after_start
 
     settings = _load(args.config)
     if settings is None:
@@ -122,6 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
         except (HouqinError, OSError) as e:
             print(f"cannot start: {e}", file=sys.stderr)
             return 1
+        settle_after_start()
         print(f"houqin district service for {settings.name}: {len(settings.sites)} site(s), {service.url}, broker "
               f"{settings.broker.host}:{settings.broker.port}; Ctrl-C to stop", file=sys.stderr, flush=True)
         try:

@@ -11,6 +11,7 @@ from gateway.cli.common import add_config_option, config_from_args
 from gateway.cli.signals import stop_on_signals
 from gateway.errors import HouqinError
 from gateway.file_modes import private_umask
+from gateway.gc_tuning import settle_after_start
 from gateway.watchdog import Watchdog, stall_limit, watchdog_interval
 
 
@@ -39,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         except HouqinError as e:
             print(f"cannot start: {e}", file=sys.stderr)
             return 1
+        settle_after_start()
         # systemd (Type=notify): READY now, then WATCHDOG pings only while ingest makes progress.
         dog = Watchdog(gw.stats, gw.clock, every=watchdog_interval(),
                        stall_after=stall_limit(cfg.storage.commit_interval))
