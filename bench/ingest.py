@@ -4,9 +4,9 @@ Both consumers subscribe at QoS 1 with a persistent session, go away, the stream
 ``mosquitto_pub -l`` (QoS 1) into the broker's queue for them, and then each drains it: the bare one
 only parses JSON, the pipeline decodes, validates, stores in SQLite, commits and acks. Each is timed from
 its first message to its last (the pipeline's start-up is printed apart) and runs in its own subprocess,
-so its peak RSS (VmHWM) is its own. This is done ``--rounds`` times on fresh streams and sessions; the ratio
-reported is the median round's (one round's ratio varies by a third on a shared two-core machine). The last
-line printed is JSON.
+so its peak RSS (VmHWM) is its own. This is done ``--rounds`` times, each on a fresh broker with a fresh
+stream, the two taking turns at draining first; the ratio reported is the median round's (one round's ratio
+varies by a third on a shared two-core machine). The last line printed is JSON.
 
     .venv/bin/python bench/ingest.py [--messages 100000] [--devices 4] [--rounds 5] [--full]
 """
@@ -182,20 +182,35 @@ def count_stored(data_dir: Path, devices: int) -> int:
         store.close()
 
 
-def one_round(port: int, n: int, args: argparse.Namespace, work: Path, r: int) -> dict[str, Any]:
-    """Queue one stream for a fresh baseline session and a fresh gateway, then let each drain it in turn."""
-    session = str(r)
-    data = work / f"data-{r}"
-    run_role("baseline", port, n, True, data, args.devices, session)
-    run_role("pipeline", port, n, True, data, args.devices, session, args.full)
-    pub_s = publish(port, n, args.devices, work)
-    print(f"round {r}: published {n} messages at QoS 1 with mosquitto_pub -l in {pub_s:.1f} s "
-          f"({n / pub_s:,.0f}/s); both sessions queued them", flush=True)
-    base = run_role("baseline", port, n, False, data, args.devices, session)
+def one_round(n: int, args: argparse.Namespace, work: Path, r: int) -> dict[str, Any]:
+    """On a fresh broker (no earlier round's sessions queueing this stream too), queue one stream for a baseline
+    session and a gateway, then let each drain it in turn: the baseline first in even rounds, last in odd ones."""
+    from gateway.mosquitto.site import MAX_INFLIGHT
+    from tests.mosquitto import Mosquitto
+
+    (work / f"broker-{r}").mkdir()
+    # The broker as `houqin mqtt setup` configures it: its in-flight window is the one the gateway's commit
+    # window closes at (a smaller one, waited out for commit_interval, was most of the pipeline's time).
+    broker = Mosquitto(work / f"broker-{r}", extra=f"max_inflight_messages {MAX_INFLIGHT}")
+    broker.start()
+    try:
+        port = broker.port
+        session = str(r)
+        data = work / f"data-{r}"
+        run_role("baseline", port, n, True, data, args.devices, session)
+        run_role("pipeline", port, n, True, data, args.devices, session, args.full)
+        pub_s = publish(port, n, args.devices, work)
+        print(f"round {r}: published {n} messages at QoS 1 with mosquitto_pub -l in {pub_s:.1f} s "
+              f"({n / pub_s:,.0f}/s); both sessions queued them", flush=True)
+        results: dict[str, dict[str, Any]] = {}
+        for role in ("baseline", "pipeline") if r % 2 == 0 else ("pipeline", "baseline"):
+            results[role] = run_role(role, port, n, False, data, args.devices, session, args.full)
+    finally:
+        broker.stop()
+    base, pipe = results["baseline"], results["pipeline"]
     print(f"round {r}: baseline (bare paho, JSON parse only): {base['received']} in {base['seconds']:.2f} s = "
           f"{base['received'] / base['seconds']:,.0f} msg/s (start-up {base['startup_s']:.2f} s), peak RSS "
           f"{base['rss_mb']:.1f} MB", flush=True)
-    pipe = run_role("pipeline", port, n, False, data, args.devices, session, args.full)
     stored = count_stored(data, args.devices)
     what = "with every extension" if args.full else "ingest only"
     print(f"round {r}: pipeline ({what}: decode, validate, SQLite, commit, ack): {pipe['received']} in "
@@ -232,22 +247,10 @@ def main() -> None:
                                        args.full)))
         return
 
-    from gateway.mosquitto.site import MAX_INFLIGHT
-    from tests.mosquitto import Mosquitto
-
     n = args.messages - args.messages % args.devices
     with tempfile.TemporaryDirectory(prefix="houqin-bench-") as tmp:
-        work = Path(tmp)
-        (work / "broker").mkdir()
-        # The broker as `houqin mqtt setup` configures it: its in-flight window is the one the gateway's commit
-        # window closes at (a smaller one, waited out for commit_interval, was most of the pipeline's time).
-        broker = Mosquitto(work / "broker", extra=f"max_inflight_messages {MAX_INFLIGHT}")
-        broker.start()
-        try:
-            rounds = [one_round(broker.port, n, args, work, r) for r in range(max(1, args.rounds))]
-        finally:
-            broker.stop()
-    mid = sorted(rounds, key=lambda x: x["ratio"])[len(rounds) // 2]
+        rounds = [one_round(n, args, Path(tmp), r) for r in range(max(1, args.rounds))]
+    mid = sorted(rounds, key=lambda x: x["ratio"])[(len(rounds) - 1) // 2]  # of an even number, the lower middle
     print(json.dumps({
         "baseline_msgs_per_s": round(mid["base"], 1),
         "pipeline_msgs_per_s": round(mid["pipe"], 1),

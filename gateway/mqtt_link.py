@@ -135,8 +135,12 @@ class MqttLink:
         self._unreachable_told = False
         self._refusal_told = ""
         self._lock = threading.Lock()
-        self._subscribe_mid = -1
+        self._subscribe_mid = -1  # the SUBSCRIBE sent at connect: "connected" once the broker acknowledged it
         self._session_present = False
+        # The broker accepted the connection (CONNACK), subscribed or not yet: what stop() needs to know to say
+        # the will itself and to let the last acknowledgements out. "Connected" waits for the SUBACK too.
+        self._session_up = False
+        self._subscribe_refusal_told = False
         v5 = settings.protocol == "5"
         self._v5 = v5
         self._client = paho.Client(
@@ -195,13 +199,14 @@ class MqttLink:
         """Disconnect cleanly (the will is not sent) and stop the network thread."""
         self._stopping = True
         # A clean DISCONNECT suppresses the will, so say it ourselves: others see us go offline either way.
-        if self._will is not None and self._connected.is_set():
+        # The birth went out at the CONNACK, before the SUBACK: stopping in between must take it back too.
+        session_up = self._session_up
+        if self._will is not None and session_up:
             info = self._client.publish(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
             if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
                 info.wait_for_publish(2)
-        was_connected = self._connected.is_set()
         self._client.disconnect()
-        if was_connected:
+        if session_up:
             # The network thread writes queued packets in order: once the DISCONNECT went out (the disconnect
             # callback clears the event), every acknowledgement queued before it went out too. Stopping the
             # thread sooner can drop the last PUBACKs, and the broker then delivers those messages again.
@@ -224,7 +229,7 @@ class MqttLink:
         with self._lock:
             if topic_filter not in self._subscriptions:
                 self._subscriptions.append(topic_filter)
-        if self.connected:
+        if self._session_up:  # between the CONNACK and the SUBACK too: the connect callback has sent its list
             self._client.subscribe(topic_filter, qos=1)
 
     def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False,
@@ -259,6 +264,7 @@ class MqttLink:
         with self._lock:
             subs = list(self._subscriptions)
         self._session_present = bool(flags.session_present)
+        self._session_up = True
         if self._birth is not None:
             client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._disconnected.clear()
@@ -281,6 +287,8 @@ class MqttLink:
         self._ready()
 
     def _ready(self) -> None:
+        self._subscribe_mid = -1  # a later runtime SUBACK with a wrapped-around mid is not a new connection
+        self._subscribe_refusal_told = False
         self._connected.set()
         self._unreachable_told = False
         self._refusal_told = ""
@@ -302,11 +310,21 @@ class MqttLink:
     def _handle_disconnect(self, client: paho.Client, userdata: object, flags: paho.DisconnectFlags,
                            reason: ReasonCode, properties: Properties | None) -> None:
         was = self._connected.is_set()
+        subscribing = self._session_up and not was
+        self._session_up = False
         self._connected.clear()
         self._disconnected.set()
         if was and not self._stopping:
             log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
                     "lost the broker %s:%s (%s); reconnecting", self.settings.host, self.settings.port, reason)
+        elif subscribing and not self._stopping and not self._subscribe_refusal_told:
+            # Some brokers (EMQX with deny_action = disconnect, AWS IoT) close the connection on a refused
+            # SUBSCRIBE instead of answering it: once, or the link would retry for days without a word.
+            self._subscribe_refusal_told = True
+            log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
+                    "broker %s:%s closed the connection before acknowledging our subscriptions (%s); check its "
+                    "ACL for client %s; retrying", self.settings.host, self.settings.port, reason,
+                    self.settings.client_id)
         self._emit(ConnectionChange(False, str(reason)))
 
     def _handle_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:

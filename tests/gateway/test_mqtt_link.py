@@ -1,5 +1,6 @@
 """The MQTT link against a real Mosquitto: persistent session, manual ack, will, reconnect."""
 
+import threading
 import time
 
 import pytest
@@ -110,4 +111,44 @@ def test_connected_means_subscribed(mosquitto: Mosquitto) -> None:
         assert pub.publish(f"fresh/{i}", b"x", wait=5)
         wait_for(lambda seen=seen: len(seen) == 1, f"the message published right after connecting (round {i})")
         link.stop()
+    pub.stop()
+
+
+def test_stop_before_the_suback_still_says_offline(mosquitto: Mosquitto) -> None:
+    # The birth ("online", retained) goes out at the CONNACK; "connected" waits for the SUBACK. A stop in between
+    # (a restart while the broker is still handing over the session's queued messages, which come before the
+    # SUBACK) must still say "offline", or a stopped gateway stays "online" on the broker.
+    settings = LinkSettings("127.0.0.1", mosquitto.port, "gw-queued")
+    first = MqttLink(settings, subscriptions=["q/#"])
+    first.start()
+    assert first.wait_connected(5)
+    first.stop()
+    pub = publisher(mosquitto)
+    assert pub.publish("q/x", b"queued while away", wait=5)
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(m: InboundMessage) -> None:  # holds the network thread on the queued message, before the SUBACK
+        entered.set()
+        release.wait(10)
+
+    link = MqttLink(settings, on_message=slow, subscriptions=["q/#"],
+                    will=Will("gw-queued/availability", b"offline"), birth=Will("gw-queued/availability", b"online"))
+    link.start()
+    assert entered.wait(5)
+    assert not link.connected
+    stopping = threading.Thread(target=link.stop)
+    stopping.start()
+    time.sleep(0.3)  # let stop() decide what to say while the SUBACK is still unread (ordering, not timing)
+    release.set()
+    stopping.join(15)
+
+    retained: list[InboundMessage] = []
+    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "watcher", persistent=False, manual_ack=False),
+                       on_message=retained.append, subscriptions=["gw-queued/availability"])
+    watcher.start()
+    assert watcher.wait_connected(5)
+    wait_for(lambda: bool(retained), "the retained availability")
+    assert retained[-1].payload == b"offline"
+    watcher.stop()
     pub.stop()
