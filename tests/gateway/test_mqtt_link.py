@@ -98,17 +98,20 @@ def test_publish_when_not_connected_reports_false() -> None:
 
 def test_connected_means_subscribed(mosquitto: Mosquitto) -> None:
     # A caller publishes the moment wait_connected() returns: the subscription must already be in place, or the
-    # broker routes the message before it and a new session never sees it. A connection handler that takes its
-    # time (the gateway's do real work there) held back the SUBSCRIBE while wait_connected() had returned.
+    # broker routes the message before it and a new session never sees it. A connection handler still at work
+    # (the gateway's do real work there) held back the SUBSCRIBE while wait_connected() had returned: here the
+    # handler is held until the message is published.
     pub = publisher(mosquitto)
     for i in range(3):
         seen: list[InboundMessage] = []
+        published = threading.Event()
         link = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, f"fresh-{i}", persistent=False, manual_ack=False),
-                        on_message=seen.append, on_connection=lambda change: time.sleep(0.3),
+                        on_message=seen.append, on_connection=lambda change, p=published: p.wait(10),
                         subscriptions=[f"fresh/{i}"])
         link.start()
         assert link.wait_connected(5)
         assert pub.publish(f"fresh/{i}", b"x", wait=5)
+        published.set()
         wait_for(lambda seen=seen: len(seen) == 1, f"the message published right after connecting (round {i})")
         link.stop()
     pub.stop()
