@@ -281,14 +281,17 @@ class MqttLink:
         if mid != self._subscribe_mid:
             return
         refused = [str(r) for r in reasons if r.is_failure]
-        if refused:
-            log.warning("broker %s:%s refused a subscription (%s); check the broker's ACL for client %s",
-                        self.settings.host, self.settings.port, ", ".join(refused), self.settings.client_id)
+        if refused and not self._subscribe_refusal_told:  # once until the broker grants them, not per reconnect
+            self._subscribe_refusal_told = True
+            log.log(logging.DEBUG if self.settings.quiet else logging.WARNING,
+                    "broker %s:%s refused a subscription (%s); check the broker's ACL for client %s",
+                    self.settings.host, self.settings.port, ", ".join(refused), self.settings.client_id)
+        elif not refused:
+            self._subscribe_refusal_told = False
         self._ready()
 
     def _ready(self) -> None:
         self._subscribe_mid = -1  # a later runtime SUBACK with a wrapped-around mid is not a new connection
-        self._subscribe_refusal_told = False
         self._connected.set()
         self._unreachable_told = False
         self._refusal_told = ""
