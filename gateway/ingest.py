@@ -537,8 +537,10 @@ class Ingest:
         while True:
             try:
                 try:
-                    # A retry prepares again: a failed commit put the committed meter and seq state back.
-                    committed, first = self._commit(batch, first), None
+                    # A retry prepares again: a failed commit put the committed meter and seq state back, so the
+                    # window prepared for it would leave a meter behind its committed total (usage counted twice).
+                    attempt, first = first, None
+                    committed = self._commit(batch, attempt)
                 except Exception as e:
                     if _store_failure(e):
                         raise

@@ -199,7 +199,7 @@ class MqttLink:
         """Disconnect cleanly (the will is not sent) and stop the network thread."""
         self._stopping = True
         # A clean DISCONNECT suppresses the will, so say it ourselves: others see us go offline either way.
-        # The birth went out at the CONNACK, before the SUBACK: stopping in between must take it back too.
+        # Between the CONNACK and the SUBACK too: the last run's retained "online" may still stand.
         session_up = self._session_up
         if self._will is not None and session_up:
             info = self._client.publish(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
@@ -265,8 +265,6 @@ class MqttLink:
             subs = list(self._subscriptions)
         self._session_present = bool(flags.session_present)
         self._session_up = True
-        if self._birth is not None:
-            client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._disconnected.clear()
         if subs:
             # Connected means subscribed: a caller that publishes as soon as wait_connected() returns must not
@@ -292,6 +290,9 @@ class MqttLink:
 
     def _ready(self) -> None:
         self._subscribe_mid = -1  # a later runtime SUBACK with a wrapped-around mid is not a new connection
+        if self._birth is not None and not self._stopping:  # stop() has said "offline" already
+            # "online" once subscribed: whoever publishes on seeing it (a sensor, a test) is not lost to a new session
+            self._client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._connected.set()
         self._unreachable_told = False
         self._refusal_told = ""

@@ -1,9 +1,10 @@
 """Readings to the district's central store: the site's own store first, then the uplink's durable outbox.
 
-``UplinkedStore`` is what ingest writes to when ``[uplink.store]`` is set: it writes a batch to the site's
-store and queues it in ``uplink-store.db`` before ingest acknowledges the messages, so a reading the broker
-forgets is one the centre will get. The central side is the InfluxDB backend itself (``InfluxStore``: its
-outbox, forwarder, backoff and refused-point handling), used for writing only, with the site as a tag.
+``UplinkedStore`` is what ingest writes to when ``[uplink.store]`` is set: it queues a batch in
+``uplink-store.db`` and then writes it to the site's store, both before ingest acknowledges the messages, so a
+reading the broker forgets is one the centre will get. The central side is the InfluxDB backend itself
+(``InfluxStore``: its outbox, forwarder, backoff and refused-point handling), used for writing only, with the
+site as a tag.
 InfluxDB overwrites a point of the same series and time and VictoriaMetrics drops it with
 ``-dedup.minScrapeInterval``, so a point sent twice is stored once. Reads go to the site's store.
 """
@@ -45,13 +46,21 @@ class UplinkedStore:
     def __init__(self, local: TimeSeriesStore, central: InfluxStore) -> None:
         self.local = local
         self.central = central
+        self._queued: tuple[Reading, ...] = ()  # queued centrally, not yet in the site's store
 
     def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
-        """Local first with ingest's ``state`` (the site's dashboard sees it), then the central outbox; both
-        durable on return."""
-        self.local.write(readings, state)
-        if readings:
-            self.central.write(readings)
+        """The central outbox first, then the site's store with ingest's ``state``; both durable on return."""
+        # Central first: the site's store commits ingest's seq and meter state, after which the broker's
+        # redelivery of these messages is a duplicate. Were the central outbox written second, a failure of it
+        # (full, locked) or a kill between the two would keep these readings from the centre for good. This way
+        # the centre may get a point twice, which it stores once; and a retry after the site's store failed
+        # (ingest prepares the same readings again) does not queue them again.
+        batch = tuple(readings)
+        if batch and batch != self._queued:
+            self.central.write(batch)
+            self._queued = batch
+        self.local.write(batch, state)
+        self._queued = ()
 
     def load_state(self) -> IngestState | None:
         """The site's store keeps ingest's state."""

@@ -81,3 +81,36 @@ def test_a_failing_checkpoint_is_told_once_not_every_second(tmp_path: Path,
         assert "cannot checkpoint" in lines[0].getMessage() and "works again" in lines[1].getMessage()
     finally:
         store.close()
+
+
+def test_a_meter_total_retried_after_a_full_store_counts_its_usage_once(config: Config, mosquitto: Mosquitto,
+                                                                        clock: ManualClock) -> None:
+    # Before: the retry wrote the window prepared for the failed attempt, while that attempt had put the meter
+    # state back to the last commit's: the next total counted the retried window's litres a second time.
+    gw = Gateway(config, clock=clock)
+    gw.start()
+    pub = Publisher(mosquitto.port)
+    try:
+        pub.wait_gateway()
+        t = clock.now() - 100
+        pub.state("water", {"total_l": 1000.0}, ts=t, seq=1)
+        wait_for(lambda: gw.ingest.stats()["readings"] == 1, what="the meter's first total")
+        store = gw.store
+        assert isinstance(store, SqliteStore)
+        with store._wlock:  # a full disk, as above
+            store._writer.execute(f"PRAGMA max_page_count = {store._writer.execute('PRAGMA page_count').fetchone()[0]}")
+        for i in range(1, 41):
+            pub.state("water", {"total_l": 1000.0 + 10 * i}, ts=t + i, seq=1 + i)
+        wait_for(lambda: gw.ingest.stats()["commit_errors"] >= 1, what="a failed commit")
+        with store._wlock:  # space again
+            store._writer.execute("PRAGMA max_page_count = 1073741823")
+        wait_for(lambda: gw.ingest.stats()["readings"] == 1 + 2 * 40, what="the window committed on a retry")
+        pub.state("water", {"total_l": 1500.0}, ts=t + 50, seq=50)
+        wait_for(lambda: gw.ingest.stats()["readings"] == 1 + 2 * 41, what="the next total")
+        assert gw.ingest.wait_idle(10)
+        assert gw.ingest.stats()["acked"] == gw.ingest.stats()["received"]
+        usage = values(gw, "water", "usage_l", clock)
+        assert sum(usage) == 500.0 and usage[-1] == 100.0
+    finally:
+        gw.stop()
+        pub.close()

@@ -118,9 +118,9 @@ def test_connected_means_subscribed(mosquitto: Mosquitto) -> None:
 
 
 def test_stop_before_the_suback_still_says_offline(mosquitto: Mosquitto) -> None:
-    # The birth ("online", retained) goes out at the CONNACK; "connected" waits for the SUBACK. A stop in between
-    # (a restart while the broker is still handing over the session's queued messages, which come before the
-    # SUBACK) must still say "offline", or a stopped gateway stays "online" on the broker.
+    # "Connected" waits for the SUBACK. A stop before it (a restart while the broker is still handing over the
+    # session's queued messages, which come before the SUBACK) must still say "offline", or a stopped gateway
+    # stays "online" on the broker.
     settings = LinkSettings("127.0.0.1", mosquitto.port, "gw-queued")
     first = MqttLink(settings, subscriptions=["q/#"])
     first.start()
@@ -155,3 +155,42 @@ def test_stop_before_the_suback_still_says_offline(mosquitto: Mosquitto) -> None
     assert retained[-1].payload == b"offline"
     watcher.stop()
     pub.stop()
+
+
+def test_online_is_said_once_subscribed(mosquitto: Mosquitto) -> None:
+    # A sensor (or a test) that publishes on seeing the gateway's "online" must find it subscribed. Before, the
+    # birth went out at the CONNACK, ahead of the SUBSCRIBE: a new session could lose what followed it.
+    settings = LinkSettings("127.0.0.1", mosquitto.port, "gw-birth")
+    will, birth = Will("gw-birth/availability", b"offline"), Will("gw-birth/availability", b"online")
+    first = MqttLink(settings, subscriptions=["b/#"], will=will, birth=birth)
+    first.start()
+    assert first.wait_connected(5)
+    first.stop()  # the retained availability is "offline"
+    pub = publisher(mosquitto)
+    assert pub.publish("b/x", b"queued while away", wait=5)
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(m: InboundMessage) -> None:  # holds the network thread on the queued message, before the SUBACK
+        entered.set()
+        release.wait(10)
+
+    link = MqttLink(settings, on_message=slow, subscriptions=["b/#"], will=will, birth=birth)
+    link.start()
+    seen: list[InboundMessage] = []
+    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "birth-watcher", persistent=False, manual_ack=False),
+                       on_message=seen.append, subscriptions=["gw-birth/availability"])
+    try:
+        assert entered.wait(5)
+        watcher.start()
+        assert watcher.wait_connected(5)
+        wait_for(lambda: bool(seen), "the retained availability")
+        assert seen[0].payload == b"offline"  # not "online" while the SUBACK is unread
+        release.set()
+        assert link.wait_connected(5)
+        wait_for(lambda: seen[-1].payload == b"online", "online once subscribed")
+    finally:
+        release.set()
+        link.stop()
+        watcher.stop()
+        pub.stop()

@@ -4,6 +4,7 @@ a full outbox raise alerts at the site."""
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from gateway.app import build_gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
 from gateway.model import Reading
+from gateway.store.sqlite import SqliteStore
 from gateway.uplink.service import RULE_DROPPED, RULE_OUTAGE
 from tests.gateway.ingest_helpers import Publisher
 from tests.influxdb import Influxd, unique_database
@@ -113,4 +115,61 @@ def test_a_full_outbox_drops_the_oldest_counts_them_and_alerts(tmp_path: Path, m
         assert [(a.rule, a.state) for a in alerts] == [(RULE_DROPPED, "active")]
         assert alerts[0].value == 3
     finally:
+        site.stop()
+
+
+def test_a_commit_that_fails_at_either_store_leaves_each_reading_queued_once_for_the_centre(
+        tmp_path: Path, mosquitto: Mosquitto) -> None:
+    # Readings stamped on arrival: their seqs commit with the site's store, after which a redelivery is a
+    # duplicate. Before, the site's store was written first: a failed central outbox (full here; a kill between
+    # the two alike) kept the window from the centre for good.
+    clock = ManualClock(round(time.time(), 3))
+    raw = raw_config(tmp_path, mosquitto, {"url": "http://127.0.0.1:9", "api": "v1", "database": "houqin"})
+    site = build_gateway(parse_config(raw), clock=clock)
+    central = site.core.central_store
+    local = site.core.store
+    assert central is not None and isinstance(local, SqliteStore)
+    site.start()
+    pub = Publisher(mosquitto.port, client_id="central-store-full-pub")
+    seq = 0
+
+    def publish(n: int) -> None:
+        nonlocal seq
+        for _ in range(n):
+            seq += 1
+            pub.state("fridge-1", {"temperature": 4.0 + seq % 7}, seq=seq)
+
+    def full(conn: sqlite3.Connection) -> None:  # the test's stand-in for a full disk, as in test_store_full
+        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+
+    def fails_then_commits(errors_before: int) -> None:
+        wait_for(lambda: site.ingest.stats()["commit_errors"] > errors_before, "a failed commit")
+        assert site.ingest.stats()["acked"] < site.ingest.stats()["received"]
+
+    try:
+        pub.wait_gateway()
+        publish(1)
+        wait_for(lambda: central.status().depth == 1, "the first reading queued")
+        # The central outbox is full: nothing is acknowledged, and once it has room the window reaches it.
+        with central.outbox._lock:
+            full(central.outbox._conn)
+        publish(100)
+        fails_then_commits(0)
+        with central.outbox._lock:
+            central.outbox._conn.execute("PRAGMA max_page_count = 1073741823")
+        assert site.ingest.wait_idle(30)
+        assert central.status().depth == 101
+        # The site's store is full: the window is retried until it has room, and queued for the centre once.
+        with local._wlock:
+            full(local._writer)
+        publish(100)
+        fails_then_commits(site.ingest.stats()["commit_errors"])
+        with local._wlock:
+            local._writer.execute("PRAGMA max_page_count = 1073741823")
+        assert site.ingest.wait_idle(30)
+        assert central.status().depth == 201
+        assert len(local.query("fridge-1", "temperature", clock.now() - 60, clock.now() + 60)) == 201
+        assert site.ingest.stats()["acked"] == site.ingest.stats()["received"]
+    finally:
+        pub.close()
         site.stop()

@@ -46,10 +46,17 @@ class Sensors:
     """The sites' devices on the local broker (one Mosquitto for the three sites: their topics differ)."""
 
     def __init__(self, port: int) -> None:
-        self.link = MqttLink(LinkSettings("127.0.0.1", port, "e2e-sensors", persistent=False, manual_ack=False))
+        self.availability: dict[str, bytes] = {}
+        self.link = MqttLink(LinkSettings("127.0.0.1", port, "e2e-sensors", persistent=False, manual_ack=False),
+                             on_message=lambda m: self.availability.__setitem__(m.topic, m.payload),
+                             subscriptions=[contract.gateway_availability_topic(s) for s in (A, B, C)])
         self.link.start()
         assert self.link.wait_connected(10)
         self.sent: dict[str, int] = {}
+
+    def online(self, site: str) -> bool:
+        """The site's gateway said "online" on the local broker: it has subscribed (a new session loses nothing)."""
+        return self.availability.get(contract.gateway_availability_topic(site)) == b"online"
 
     def fridge(self, site: str, values: list[float], t0: float) -> None:
         for v in values:
@@ -111,6 +118,18 @@ def start_run(config: Path, log: Path) -> subprocess.Popen[bytes]:
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+def explain(exported: list[dict[str, Any]], t0: float, c_config: Any, c_log: Path, recorder: Recorder) -> str:
+    """What a failure needs to be understood: each series' readings (by seq), site C's outboxes, alerts and log."""
+    lines = []
+    for s in exported:
+        seqs = sorted(round(ts / 1000 - t0) + 1 for ts in s["timestamps"])
+        lines.append(f"{s['metric']}: {len(seqs)} readings, seqs {seqs}")
+    lines.append(f"site C's uplink: {collect(c_config, time.time())}")
+    lines.append(f"site C's alerts at the district: {recorder.on(alerts_topic(C))}")
+    lines.append("site C's log:\n" + c_log.read_text(encoding="utf-8", errors="replace")[-6000:])
+    return "\n".join(lines)
+
+
 def test_a_district_gets_every_reading_once_and_every_transition_in_order_across_an_outage(
         tmp_path: Path, mosquitto: Mosquitto, central: CentralBroker, influxd: Influxd,
         victoriametrics: VictoriaMetrics) -> None:
@@ -155,6 +174,8 @@ def test_a_district_gets_every_reading_once_and_every_transition_in_order_across
         wait_for(lambda: all((contract.gateway_availability_topic(x), b"online", False) in recorder.messages or
                              (contract.gateway_availability_topic(x), b"online", True) in recorder.messages
                              for x in (A, B, C)), "three sites online at the district", timeout=30)
+        # ... and at the local broker, which they say once subscribed: a reading sent before would be lost.
+        wait_for(lambda: all(sensors.online(x) for x in (A, B, C)), "three gateways subscribed", timeout=30)
         # Up: readings flow; site A's fridge warms up (its alert opens while the district listens).
         sensors.fridge(A, [4.0] * 10 + [9.0] * 10, t0)
         sensors.fridge(B, [4.0] * 20, t0)
@@ -210,8 +231,11 @@ def test_a_district_gets_every_reading_once_and_every_transition_in_order_across
     # Every reading exactly once per series.
     assert sensors.sent == {A: 60, B: 60, C: 50}
     assert influxd.count(db, "houqin", "temperature", "\"site\" = 'site-a' AND \"device\" = 'fridge-1'") == 60
-    vm = {dict(k)["site"]: n for k, n in victoriametrics.counts('houqin_temperature').items()}
-    assert vm == {B: 60, C: 50}
+    exported = victoriametrics.export('houqin_temperature')
+    vm: dict[str, int] = {}
+    for s in exported:
+        vm[s["metric"]["site"]] = vm.get(s["metric"]["site"], 0) + len(s["timestamps"])
+    assert vm == {B: 60, C: 50} and len(exported) == 2, explain(exported, t0, c_config, c_log, recorder)
     # Every alert transition, in order (a message the broker got twice is counted once, by its key).
     a = transitions(recorder.on(alerts_topic(A)))
     assert [t for _, t in a] == ["opened", "escalated", "acknowledged", "cleared"]
@@ -219,4 +243,4 @@ def test_a_district_gets_every_reading_once_and_every_transition_in_order_across
     assert [t for _, t in b] == ["opened", "acknowledged", "cleared", "opened", "cleared"]
     assert len({i for i, _ in b}) == 2
     c = transitions(recorder.on(alerts_topic(C)))
-    assert [t for _, t in c] == ["opened", "cleared"]
+    assert [t for _, t in c] == ["opened", "cleared"], explain(exported, t0, c_config, c_log, recorder)
