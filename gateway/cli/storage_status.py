@@ -1,7 +1,7 @@
 """``houqin storage status``: backend, reachability, version, outbox depth and age, drops, last error.
 
-Exit status: 0 healthy, 1 configuration error, 3 InfluxDB unreachable, refusing the credentials, or
-points dropped from the outbox (so a cron job or monitoring check can alert on it).
+Exit status: 0 healthy, 1 configuration error, 3 InfluxDB unreachable, refusing the credentials, points
+dropped from the outbox, or an outbox that cannot be read (so a cron job or monitoring check can alert on it).
 """
 
 from __future__ import annotations
@@ -75,31 +75,34 @@ def collect(cfg: Config, now: float) -> dict[str, Any]:
     finally:
         http.close()
     info.update(outbox(cfg.storage.path / OUTBOX_DB_NAME, now))
-    info["healthy"] = bool(info["reachable"] and info["credentials_ok"] and not info["dropped"])
+    info["healthy"] = bool(info["reachable"] and info["credentials_ok"] and not info["dropped"]
+                           and not info["read_error"])
     return info
 
 
 def outbox(path: Path, now: float) -> dict[str, Any]:
-    """Depth, oldest unsent point, counters and the last error the gateway recorded in ``outbox.db``."""
+    """Depth, oldest unsent point, counters and the last error the gateway recorded in ``outbox.db``.
+
+    ``read_error`` says why the file could not be read; its depth is then None (unknown), never a reassuring 0.
+    """
     from gateway.store.outbox import read_counts
 
     out: dict[str, Any] = {"outbox": str(path), "depth": 0, "oldest_unsent_age_s": None, "oldest_unsent_ts": None,
                            "dropped": 0, "rejected": 0, "sent": 0, "last_error": "", "degraded_reason": "",
-                           "last_success_at": None}
+                           "last_success_at": None, "read_error": ""}
     if not path.exists():
-        return out
+        return out  # nothing was ever queued
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-    except sqlite3.Error:
-        return out
-    try:
-        c = read_counts(conn)
-        state = dict(conn.execute("SELECT key, value FROM state").fetchall())
+        try:
+            c = read_counts(conn)
+            state = dict(conn.execute("SELECT key, value FROM state").fetchall())
+        finally:
+            conn.close()
     except sqlite3.Error as e:
-        out["last_error"] = f"cannot read {path}: {e}"
+        out.update(depth=None, read_error=f"cannot read {path} ({e}), so what waits in it is unknown; check the "
+                                          "disk and the file (`sqlite3 FILE 'PRAGMA quick_check'`)")
         return out
-    finally:
-        conn.close()
     out.update(depth=c.depth, dropped=c.dropped, rejected=c.rejected, sent=c.sent,
                oldest_unsent_age_s=None if c.oldest_queued_at is None else max(0.0, now - c.oldest_queued_at),
                oldest_unsent_ts=None if c.oldest_ts_ms is None else c.oldest_ts_ms / 1000,
@@ -122,7 +125,7 @@ def describe(info: dict[str, Any]) -> list[str]:
         f"url:          {info['url']} (database {info['database']!r})",
         f"reachable:    {reach}",
         f"version:      {info['version'] or '-'} (api {info['api'] or info['configured_api']})",
-        f"outbox:       {info['depth']} point(s) waiting in {info['outbox']}",
+        f"outbox:       {info['read_error'] or str(info['depth']) + ' point(s) waiting in ' + info['outbox']}",
         f"oldest unsent: {format_duration(age) + ' ago' if age is not None else '-'}",
         f"dropped:      {info['dropped']} (outbox full)   refused: {info['rejected']}   sent: {info['sent']}",
     ]

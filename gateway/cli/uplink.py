@@ -1,7 +1,7 @@
 """``houqin uplink status``: what waits for the district (central store and broker), since when, the last error.
 
-Exit status: 0 healthy (or no uplink), 1 configuration error, 3 when something was dropped or the oldest
-unsent item is older than ``[uplink] outage_alert_after``.
+Exit status: 0 healthy (or no uplink), 1 configuration error, 3 when something was dropped, the oldest
+unsent item is older than ``[uplink] outage_alert_after``, or an outbox cannot be read.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def collect(cfg: Config, now: float) -> dict[str, Any]:
         info["broker"] = {"url": f"{'mqtts' if up.broker.tls else 'mqtt'}://{up.broker.host}:{up.broker.port}",
                           **outbox(cfg.storage.path / MQTT_OUTBOX_NAME, now)}
         parts.append(info["broker"])
-    info["healthy"] = not any(p["dropped"] or (p["oldest_unsent_age_s"] or 0) >= up.outage_alert_after for p in parts)
+    info["healthy"] = not any(p["dropped"] or p["read_error"] or (p["oldest_unsent_age_s"] or 0)
+                              >= up.outage_alert_after for p in parts)
     return info
 
 
@@ -75,10 +76,11 @@ def describe(info: dict[str, Any]) -> list[str]:
         oldest = f"oldest {format_duration(age)} ago" if age is not None else "none"
         lines += [
             f"{label}: {p['url']}",
-            f"  waiting:       {p['depth']} ({oldest})",
+            f"  waiting:       {p['read_error'] or str(p['depth']) + f' ({oldest})'}",
             f"  sent:          {p['sent']}   dropped (outbox full): {p['dropped']}",
             f"  last error:    {p['last_error'] or '-'}",
         ]
     if not info["healthy"]:
-        lines.append("ATTENTION:     data was dropped or the district has been unreachable for long")
+        lines.append("ATTENTION:     an outbox cannot be read, data was dropped, or the district has been "
+                     "unreachable for long")
     return lines

@@ -97,3 +97,15 @@ def test_query_while_influxdb_is_down_is_an_error_message_not_a_traceback(
     # the top-level error handler speaks the site's language (zh-CN by default)
     assert main(["query", "fridge-1", "--config", str(cfg)]) == 1
     assert capsys.readouterr().err.startswith("错误：InfluxDB at http://127.0.0.1:")
+
+
+def test_an_outbox_that_cannot_be_read_is_unknown_not_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Before: any read error showed "0 point(s) waiting", and a script waiting for the outbox to drain believed it.
+    cfg = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", "houqin")
+    (tmp_path / "outbox.db").write_bytes(b"not a database, but a damaged file " * 200)
+    assert run(cfg, "--json") == 3
+    info = json.loads(capsys.readouterr().out)
+    assert info["depth"] is None and "cannot read" in info["read_error"] and info["healthy"] is False
+    assert run(cfg) == 3
+    out = capsys.readouterr().out
+    assert "outbox:       cannot read" in out and "0 point(s)" not in out

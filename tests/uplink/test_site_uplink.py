@@ -146,3 +146,16 @@ def test_transitions_status_and_readings_reach_the_district_and_people_stay_at_s
     assert main(["uplink", "status", "--config", str(toml)]) == 0
     out = capsys.readouterr().out
     assert "central store" in out and "central broker" in out and "waiting:       0 (none)" in out
+
+
+def test_uplink_status_of_an_outbox_that_cannot_be_read_is_unknown_and_needs_attention(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "uplink-store.db").write_bytes(b"damaged " * 1000)
+    toml = tmp_path / "houqin.toml"
+    toml.write_text(f'[site]\nid = "{SITE}"\n[storage]\ndir = "{data}"\n'
+                    '[uplink.store]\nurl = "http://127.0.0.1:9"\napi = "v1"\ndatabase = "houqin"\n', encoding="utf-8")
+    assert main(["uplink", "status", "--config", str(toml)]) == 3
+    out = capsys.readouterr().out
+    assert "waiting:       cannot read" in out and "ATTENTION" in out
