@@ -203,6 +203,8 @@ class Ingest:
                 if f not in self._filters:
                     self._filters.append(f)
         self._route_cache: dict[str, list[tuple[DeviceSettings, Decoder]]] = {}
+        #: A configured native device's topic -> (its settings, the channel): parsed once, not per message.
+        self._native_topics: dict[str, tuple[DeviceSettings, str]] = {}
 
     # -- wiring ----------------------------------------------------------------------------------
     def subscriptions(self) -> list[str]:
@@ -329,21 +331,26 @@ class Ingest:
                 item.parts.append(self._decode_part(settings, dec, topic, msg.payload, now, too_large))
 
     def _native_part(self, topic: str, payload: bytes, now: float, too_large: Refusal | None) -> _Part:
-        parts = contract.parse_topic(topic)
-        if parts is None:
-            return _Part(None, None, None, [Refusal("bad_topic", "expected houqin/{site}/{device}/{channel}")])
-        settings = self._native.get(parts.device)
-        if settings is None:
-            other = self._other.get(parts.device)
-            detail = (f"device {parts.device!r} is configured with format {other.format!r}, not native" if other
-                      else f"device {parts.device!r} is not in [[devices]] of the config; add it there")
-            return _Part(parts.device, None, None, [Refusal("unknown_device", detail)])
+        known = self._native_topics.get(topic)
+        if known is None:
+            parts = contract.parse_topic(topic)
+            if parts is None:
+                return _Part(None, None, None, [Refusal("bad_topic", "expected houqin/{site}/{device}/{channel}")])
+            found = self._native.get(parts.device)
+            if found is None:
+                other = self._other.get(parts.device)
+                detail = (f"device {parts.device!r} is configured with format {other.format!r}, not native" if other
+                          else f"device {parts.device!r} is not in [[devices]] of the config; add it there")
+                return _Part(parts.device, None, None, [Refusal("unknown_device", detail)])
+            # Only configured devices' topics (a few per device): topics made up by others are never kept.
+            known = self._native_topics[topic] = (found, parts.channel)
+        settings, channel = known
         if too_large is not None:
             return _Part(settings.id, settings, None, [too_large])
-        if parts.channel == "set":
+        if channel == "set":
             return _Part(settings.id, settings, None, [])  # our own commands: nothing to store
         try:
-            decoded = native_decoder.decode_channel(settings.id, parts.channel, payload, now)
+            decoded = native_decoder.decode_channel(settings.id, channel, payload, now)
             kept, refusals = validate(decoded, now)
         except DecodeError as e:
             return _Part(settings.id, settings, None, [Refusal(e.reason, e.detail)])
@@ -456,10 +463,14 @@ class Ingest:
         and release idempotently) may see its readings twice. Events and availability, which open doors
         and are urgent (they close the window at once), are told after the commit.
         """
+        received = item.received
         for part in item.parts:  # once per message, not per commit attempt: a retry writes the same stamps
             if part.decoded is not None:
-                part.stamped = any(r.ts == item.received for r in part.decoded.readings)
-                self._stamps.restamp(part.decoded, item.received)
+                for r in part.decoded.readings:  # a loop, not any(genexpr): its generator showed in the profile
+                    if r.ts == received:
+                        part.stamped = True
+                        break
+                self._stamps.restamp(part.decoded, received)
         if prepared.broken:
             return
         before = len(prepared.readings)

@@ -334,14 +334,9 @@ class MqttLink:
     def _handle_message(self, client: paho.Client, userdata: object, msg: paho.MQTTMessage) -> None:
         if self._on_message is None:
             return
-        inbound = InboundMessage(
-            topic=msg.topic,
-            payload=bytes(msg.payload),
-            qos=msg.qos,
-            retain=bool(msg.retain),
-            mid=msg.mid,
-            _ack=client.ack if self.settings.manual_ack else None,
-        )
+        # positional (topic, payload, qos, retain, mid, ack): keywords cost more, and this runs for every message
+        inbound = InboundMessage(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid,
+                                 client.ack if self.settings.manual_ack else None)
         try:
             self._on_message(inbound)
         except Exception:  # a handler bug must not kill the network thread
