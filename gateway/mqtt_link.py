@@ -72,7 +72,10 @@ class LinkSettings:
 
 @dataclass(slots=True)
 class InboundMessage:
-    """A received message; call ``ack()`` once what it carried is committed."""
+    """A received message; call ``ack()`` once what it carried is committed.
+
+    The link builds it positionally (the hot path): keep the fields in this order.
+    """
 
     topic: str
     payload: bytes
@@ -132,6 +135,7 @@ class MqttLink:
         self._connected = threading.Event()
         self._disconnected = threading.Event()
         self._stopping = False
+        self._say_lock = threading.Lock()  # "online" (_ready) and "offline" (stop) are said in a definite order
         self._unreachable_told = False
         self._refusal_told = ""
         self._lock = threading.Lock()
@@ -181,6 +185,7 @@ class MqttLink:
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         """Connect in the background; reconnects by itself until ``stop()``."""
+        self._stopping = False
         props = None
         if self._v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -197,14 +202,16 @@ class MqttLink:
 
     def stop(self) -> None:
         """Disconnect cleanly (the will is not sent) and stop the network thread."""
-        self._stopping = True
         # A clean DISCONNECT suppresses the will, so say it ourselves: others see us go offline either way.
-        # Between the CONNACK and the SUBACK too: the last run's retained "online" may still stand.
-        session_up = self._session_up
-        if self._will is not None and session_up:
-            info = self._client.publish(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
-            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                info.wait_for_publish(2)
+        # Between the CONNACK and the SUBACK too: the last run's retained "online" may still stand. Under the
+        # lock _ready() says "online" under: the birth is queued before this, or not at all (paho keeps the order).
+        with self._say_lock:
+            self._stopping = True
+            session_up = self._session_up
+            info = (self._client.publish(self._will.topic, self._will.payload, self._will.qos, self._will.retain)
+                    if self._will is not None and session_up else None)
+        if info is not None and info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            info.wait_for_publish(2)
         self._client.disconnect()
         if session_up:
             # The network thread writes queued packets in order: once the DISCONNECT went out (the disconnect
@@ -290,9 +297,11 @@ class MqttLink:
 
     def _ready(self) -> None:
         self._subscribe_mid = -1  # a later runtime SUBACK with a wrapped-around mid is not a new connection
-        if self._birth is not None and not self._stopping:  # stop() has said "offline" already
-            # "online" once subscribed: whoever publishes on seeing it (a sensor, a test) is not lost to a new session
-            self._client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
+        # "Online" once the broker answered the subscriptions: whoever publishes on seeing it (a sensor, a test) is
+        # not lost to a new session. A refused subscription still says it (the gateway runs; the refusal is logged).
+        with self._say_lock:
+            if self._birth is not None and not self._stopping:  # else stop() has said "offline"
+                self._client.publish(self._birth.topic, self._birth.payload, self._birth.qos, self._birth.retain)
         self._connected.set()
         self._unreachable_told = False
         self._refusal_told = ""

@@ -83,14 +83,15 @@ def collect(cfg: Config, now: float) -> dict[str, Any]:
 def outbox(path: Path, now: float) -> dict[str, Any]:
     """Depth, oldest unsent point, counters and the last error the gateway recorded in ``outbox.db``.
 
-    ``read_error`` says why the file could not be read; its depth is then None (unknown), never a reassuring 0.
+    ``read_error`` says why the file could not be read; its depth and counters are then None (unknown), never a
+    reassuring 0. ``exists`` is False when there is no file yet (the gateway has not queued anything there).
     """
     from gateway.store.outbox import read_counts
 
     out: dict[str, Any] = {"outbox": str(path), "depth": 0, "oldest_unsent_age_s": None, "oldest_unsent_ts": None,
                            "dropped": 0, "rejected": 0, "sent": 0, "last_error": "", "degraded_reason": "",
-                           "last_success_at": None, "read_error": ""}
-    if not path.exists():
+                           "last_success_at": None, "read_error": "", "exists": path.exists()}
+    if not out["exists"]:
         return out  # nothing was ever queued
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
@@ -100,8 +101,9 @@ def outbox(path: Path, now: float) -> dict[str, Any]:
         finally:
             conn.close()
     except sqlite3.Error as e:
-        out.update(depth=None, read_error=f"cannot read {path} ({e}), so what waits in it is unknown; check the "
-                                          "disk and the file (`sqlite3 FILE 'PRAGMA quick_check'`)")
+        out.update(depth=None, dropped=None, rejected=None, sent=None,
+                   read_error=f"cannot read {path} ({e}), so what waits in it is unknown; check the disk and the "
+                              "file (`sqlite3 FILE 'PRAGMA quick_check'`)")
         return out
     out.update(depth=c.depth, dropped=c.dropped, rejected=c.rejected, sent=c.sent,
                oldest_unsent_age_s=None if c.oldest_queued_at is None else max(0.0, now - c.oldest_queued_at),
@@ -125,9 +127,10 @@ def describe(info: dict[str, Any]) -> list[str]:
         f"url:          {info['url']} (database {info['database']!r})",
         f"reachable:    {reach}",
         f"version:      {info['version'] or '-'} (api {info['api'] or info['configured_api']})",
-        f"outbox:       {info['read_error'] or str(info['depth']) + ' point(s) waiting in ' + info['outbox']}",
+        f"outbox:       {outbox_line(info)}",
         f"oldest unsent: {format_duration(age) + ' ago' if age is not None else '-'}",
-        f"dropped:      {info['dropped']} (outbox full)   refused: {info['rejected']}   sent: {info['sent']}",
+        f"dropped:      {known(info['dropped'])} (outbox full)   refused: {known(info['rejected'])}   "
+        f"sent: {known(info['sent'])}",
     ]
     if info["degraded_reason"]:
         lines.append(f"DEGRADED:     {info['degraded_reason']}")
@@ -136,3 +139,17 @@ def describe(info: dict[str, Any]) -> list[str]:
     if info["last_error"]:
         lines.append(f"last error:   {info['last_error']}")
     return lines
+
+
+def outbox_line(info: dict[str, Any]) -> str:
+    """What waits in an outbox, as ``outbox()`` found it: the count, no file yet, or why it cannot be read."""
+    if info["read_error"]:
+        return str(info["read_error"])
+    if not info["exists"]:
+        return f"none (no outbox at {info['outbox']} yet: the gateway has not queued anything there)"
+    return f"{info['depth']} point(s) waiting in {info['outbox']}"
+
+
+def known(n: int | None) -> str:
+    """A counter, or "unknown" when its file could not be read."""
+    return "unknown" if n is None else str(n)

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from gateway.cli.common import add_config_option, config_from_args
+from gateway.cli.storage_status import known, outbox
 from gateway.values import format_duration
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ def status(args: argparse.Namespace) -> int:
 
 def collect(cfg: Config, now: float) -> dict[str, Any]:
     """The status as a dict: ``enabled``, ``healthy`` and one entry per configured outbox (what ``--json`` prints)."""
-    from gateway.cli.storage_status import outbox
     from gateway.uplink.sender import MQTT_OUTBOX_NAME
     from gateway.uplink.store import STORE_OUTBOX_NAME
 
@@ -77,7 +77,7 @@ def describe(info: dict[str, Any]) -> list[str]:
         lines += [
             f"{label}: {p['url']}",
             f"  waiting:       {p['read_error'] or str(p['depth']) + f' ({oldest})'}",
-            f"  sent:          {p['sent']}   dropped (outbox full): {p['dropped']}",
+            f"  sent:          {known(p['sent'])}   dropped (outbox full): {known(p['dropped'])}",
             f"  last error:    {p['last_error'] or '-'}",
         ]
     if not info["healthy"]:

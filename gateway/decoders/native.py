@@ -25,6 +25,7 @@ FORMAT = "native"
 _RESERVED = ("ts", "seq")
 _STATE_NUMBERS = {0: 0.0, 1: 1.0}
 _DECODER = json.JSONDecoder()
+_JSON_SPACE = " \t\n\r"  # JSON's whitespace (str.strip() alone would also take what JSON refuses)
 _decode = _DECODER.decode
 # the C scanner ``decode`` itself calls (typeshed types its argument as the scanner class, not the decoder)
 _scan: Callable[[str, int], tuple[Any, int]] = json.scanner.make_scanner(_DECODER)  # type: ignore[arg-type]
@@ -40,7 +41,9 @@ def _loads(text: str) -> Any:
         value, end = _scan(text, 0)
     except StopIteration:  # leading whitespace, or no JSON value: decode says which
         return _decode(text)
-    return value if end == len(text) else _decode(text)  # trailing whitespace is fine; other data is an error
+    if end == len(text) or not text[end:].strip(_JSON_SPACE):
+        return value
+    return _decode(text)  # data after the value: decode's "Extra data" error
 
 
 def topics(device: DeviceSettings, site: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""Readings to the district's central store: the site's own store first, then the uplink's durable outbox.
+"""Readings to the district's central store: the uplink's durable outbox first, then the site's own store.
 
 ``UplinkedStore`` is what ingest writes to when ``[uplink.store]`` is set: it queues a batch in
 ``uplink-store.db`` and then writes it to the site's store, both before ingest acknowledges the messages, so a

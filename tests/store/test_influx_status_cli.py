@@ -106,6 +106,7 @@ def test_an_outbox_that_cannot_be_read_is_unknown_not_empty(tmp_path: Path, caps
     assert run(cfg, "--json") == 3
     info = json.loads(capsys.readouterr().out)
     assert info["depth"] is None and "cannot read" in info["read_error"] and info["healthy"] is False
+    assert info["dropped"] is None and info["sent"] is None  # unknown, not a reassuring 0
     assert run(cfg) == 3
     out = capsys.readouterr().out
-    assert "outbox:       cannot read" in out and "0 point(s)" not in out
+    assert "outbox:       cannot read" in out and "0 point(s)" not in out and "dropped:      unknown" in out
