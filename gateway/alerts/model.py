@@ -80,6 +80,16 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class Change:
+    """A change of an alert as its timeline recorded it (``id`` orders them), with the alert as it is now."""
+
+    id: int
+    kind: ChangeKind
+    ts: float
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
 class TimelineEntry:
     """One line of an alert's history: opened, acknowledged, cleared, notified, delivery failed..."""
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from gateway.alerts.model import Alert, AlertChange, TimelineEntry
+from gateway.alerts.model import Alert, AlertChange, Change, TimelineEntry
 from gateway.alerts.store import AlertStore, OpenRequest
 from gateway.clock import Clock
 from gateway.listeners import Listeners
@@ -85,3 +85,11 @@ class AlertService:
     def timeline(self, alert_id: int) -> builtins.list[TimelineEntry]:
         """One alert's history, oldest first."""
         return self.store.timeline(alert_id)
+
+    def changes_after(self, timeline_id: int, limit: int = 1000) -> builtins.list[Change]:
+        """Changes recorded after ``timeline_id`` (see ``AlertStore.changes_after``)."""
+        return self.store.changes_after(timeline_id, limit)
+
+    def last_change_id(self) -> int:
+        """The newest timeline entry's id."""
+        return self.store.last_change_id()

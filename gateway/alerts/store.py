@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from gateway.alerts.model import Alert, AlertNotFoundError, AlertStateError, TimelineEntry
+from gateway.alerts.model import Alert, AlertNotFoundError, AlertStateError, Change, TimelineEntry
 from gateway.backoff import Backoff
 from gateway.errors import StoreError
 from gateway.eventsdb import EventsDB, connect
@@ -240,6 +240,20 @@ class AlertStore:
         rows = self.db.conn().execute(
             "SELECT ts, what, by, note, value FROM alert_timeline WHERE alert_id=? ORDER BY id", (alert_id,))
         return [TimelineEntry(float(ts), str(what), by, note, value) for ts, what, by, note, value in rows]
+
+    def changes_after(self, timeline_id: int, limit: int = 1000) -> builtins.list[Change]:
+        """The service's changes (opened, acknowledged, ended, cleared) recorded after ``timeline_id``, oldest
+        first, each with its alert as it is now: what a listener that missed some can catch up from."""
+        rows = self.db.conn().execute(
+            f"SELECT t.id, t.what, t.ts, {', '.join('a.' + c.strip() for c in _COLS.split(','))} "
+            "FROM alert_timeline t JOIN alerts a ON a.id = t.alert_id "
+            "WHERE t.id > ? AND t.what IN ('opened', 'acknowledged', 'ended', 'cleared') ORDER BY t.id LIMIT ?",
+            (timeline_id, limit)).fetchall()
+        return [Change(int(r[0]), r[1], float(r[2]), _alert(r[3:])) for r in rows]
+
+    def last_change_id(self) -> int:
+        """The id of the newest timeline entry (0 when there is none)."""
+        return int(self.db.conn().execute("SELECT coalesce(max(id), 0) FROM alert_timeline").fetchone()[0])
 
     # -- pending rule conditions (durations that survive a restart) -----------------------------
     def pending(self) -> dict[tuple[str, str], tuple[float, float | None]]:

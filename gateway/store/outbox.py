@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS points (
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Keys of what was queued (the uplink's alert transitions), committed with it: a catch-up skips these.
+CREATE TABLE IF NOT EXISTS queued_keys (key TEXT PRIMARY KEY, queued_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY,
     rejected_at REAL NOT NULL,
@@ -103,9 +105,10 @@ class Outbox:
         except sqlite3.Error as e:
             raise StoreError(f"cannot open the InfluxDB outbox {self.path}: {e}; check [storage] dir") from None
 
-    def put(self, points: Sequence[QueuedPoint], state: ingest_state.IngestState | None = None) -> int:
-        """Commit points (and ingest's ``state``) durably; drop the oldest past the bound. Returns how many
-        were dropped."""
+    def put(self, points: Sequence[QueuedPoint], state: ingest_state.IngestState | None = None,
+            keys: Sequence[str] = ()) -> int:
+        """Commit points (and ingest's ``state``, and the ``keys`` naming them) durably; drop the oldest past the
+        bound. Returns how many were dropped."""
         if not points and state is None:
             return 0
         now = self._clock.now()
@@ -124,6 +127,8 @@ class Outbox:
                     self._bump(c, "dropped", dropped)
                 if state is not None:
                     ingest_state.save(c, state)
+                c.executemany("INSERT OR IGNORE INTO queued_keys (key, queued_at) VALUES (?, ?)",
+                              [(k, now) for k in keys])
                 c.execute("COMMIT")
             except sqlite3.Error as e:
                 if c.in_transaction:
@@ -174,6 +179,20 @@ class Outbox:
             self._bump(c, "rejected", 1)
             c.execute("COMMIT")
             self._depth -= n
+
+    def queued_keys(self, keys: Sequence[str]) -> set[str]:
+        """Those of ``keys`` that ``put`` committed (and ``forget_keys`` has not dropped)."""
+        if not keys:
+            return set()
+        with self._lock:
+            rows = self._conn.execute(f"SELECT key FROM queued_keys WHERE key IN ({', '.join('?' * len(keys))})",
+                                      list(keys)).fetchall()
+        return {k for (k,) in rows}
+
+    def forget_keys(self, before: float) -> None:
+        """Drop the keys queued before ``before`` (a catch-up looks back no further)."""
+        with self._lock:
+            self._conn.execute("DELETE FROM queued_keys WHERE queued_at < ?", (before,))
 
     def depth(self) -> int:
         """Points waiting to be sent."""

@@ -67,10 +67,15 @@ def alert_doc(alert: Alert, facts: AlertFacts) -> dict[str, Any]:
             "escalate_after": facts.escalate_after}
 
 
+def transition_key(alert_id: int, kind: Transition, step: int | None = None) -> str:
+    """``{alert}:{transition}[:{step}]``: one per transition of an alert, the same however often it is sent."""
+    return f"{alert_id}:{kind}" + (f":{step}" if step is not None else "")
+
+
 def transition(site: str, kind: Transition, alert: Alert, at: float, step: int | None = None,
                facts: AlertFacts = AlertFacts()) -> Outgoing:
     """An alert transition. ``key`` is unique per transition, so a receiver drops a message it got twice."""
-    key = f"{alert.id}:{kind}" + (f":{step}" if step is not None else "")
+    key = transition_key(alert.id, kind, step)
     doc: dict[str, Any] = {"site": site, "key": key, "transition": kind, "at": at, "alert": alert_doc(alert, facts)}
     if step is not None:
         doc["step"] = step

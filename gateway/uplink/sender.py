@@ -70,10 +70,11 @@ class MessageUplink:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def put(self, messages: Sequence[Outgoing]) -> int:
-        """Queue messages durably (committed on return) and wake the sender; returns how many old ones were dropped."""
+    def put(self, messages: Sequence[Outgoing], keys: Sequence[str] = ()) -> int:
+        """Queue messages durably with the ``keys`` naming them (committed on return) and wake the sender; returns
+        how many old ones were dropped."""
         now_ms = int(self._clock.now() * 1000)
-        dropped = self.outbox.put([QueuedPoint(_encode(m), m.topic, now_ms) for m in messages])
+        dropped = self.outbox.put([QueuedPoint(_encode(m), m.topic, now_ms) for m in messages], keys=keys)
         if dropped:
             log.warning("uplink outbox full (%d messages): dropped the %d oldest", self.outbox.max_points, dropped)
         self._wake.set()

@@ -2,8 +2,12 @@
 
 Built by ``gateway.app`` when ``[uplink]`` names a central broker or store. It listens to the alert service
 (opened, acknowledged, ended, cleared) and to the escalator (escalated), and checks every ``status_every``
-whether the site's status changed. A long outage (the oldest unsent reading or message older than
-``outage_alert_after``) opens an alert at the site; data dropped from a full outbox opens a latched one.
+whether the site's status changed. A listener runs after the alert's commit, so a gateway killed in between, or
+an outbox that could not take the message (a full disk), would lose the change for the district: each check (and
+the start) also catches up from the alerts' timeline, skipping the changes whose keys were queued (escalations
+are not in the timeline as such: the district counts an unacknowledged alert late without them). A long outage
+(the oldest unsent reading or message older than ``outage_alert_after``) opens an alert at the site; data
+dropped from a full outbox opens a latched one.
 """
 
 from __future__ import annotations
@@ -11,15 +15,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from gateway.alerts.model import Alert, AlertChange
+from gateway.alerts.model import Alert, AlertChange, Change
 from gateway.alerts.store import OpenRequest
 from gateway.clock import Clock
 from gateway.store.influx import InfluxStore
+from gateway.store.outbox import Outbox
 from gateway.ticker import Ticker
 from gateway.uplink import messages
 from gateway.uplink.sender import MQTT_OUTBOX_NAME, MessageUplink
@@ -29,6 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: The outbox's state: the id of the last timeline entry the catch-up has gone through.
+CAUGHT_UP = "alerts_caught_up_to"
+#: Keys of queued transitions are kept this long (the catch-up looks back one status check, or longer after a
+#: failure; a key forgotten too soon only sends a transition twice, which the district drops by its key).
+KEYS_KEPT_S = 7 * 86400.0
 RULE_OUTAGE = "uplink_outage"
 RULE_DROPPED = "uplink_dropped"
 DEVICE = "uplink"
@@ -43,6 +53,14 @@ class AlertSink(Protocol):
 
     def end(self, rule: str, device: str, value: float | None = None) -> Any:
         """The condition of (rule, device) ended."""
+        ...
+
+    def changes_after(self, timeline_id: int, limit: int = 1000) -> list[Change]:
+        """Changes recorded after ``timeline_id``, oldest first."""
+        ...
+
+    def last_change_id(self) -> int:
+        """The newest timeline entry's id."""
         ...
 
     def list(self, open_only: bool = False) -> list[Alert]:
@@ -93,7 +111,7 @@ class Uplink:
         # The open alerts follow the transition in the same commit, so a district service that starts later (or
         # lost its session) finds them retained, in step with the transitions before them.
         self._queue(messages.transition(self.site, change.kind, change.alert, now, facts=self.facts(change.alert)),
-                    self._open_alerts(now))
+                    self._open_alerts(now), keys=(messages.transition_key(change.alert.id, change.kind),))
 
     def on_escalated(self, alert: Alert, step: int) -> None:
         """Escalator listener: the alert went to chain step ``step`` (2, 3, ...) unacknowledged."""
@@ -118,18 +136,52 @@ class Uplink:
             return None
         return messages.open_alerts(self.site, [(a, self.facts(a)) for a in reversed(alerts)], now)
 
-    def _queue(self, *msgs: messages.Outgoing | None) -> None:
+    def _queue(self, *msgs: messages.Outgoing | None, keys: Sequence[str] = ()) -> bool:
+        if self.sender is None:
+            return False
+        try:
+            self.sender.put([m for m in msgs if m is not None], keys)
+        except Exception:  # an alert change left out is caught up at the next check (catch_up)
+            log.exception("could not queue a message for the central broker")
+            return False
+        return True
+
+    def catch_up(self) -> None:
+        """Queue the alert changes the district was not sent (see the module), in order, with the open alerts."""
         if self.sender is None:
             return
         try:
-            self.sender.put([m for m in msgs if m is not None])
-        except Exception:
-            log.exception("could not queue a message for the central broker")
+            self._catch_up(self.sender.outbox)
+        except Exception as e:  # the outbox or the events database failing: the next check tries again
+            log.warning("could not check which alert changes the district was sent: %s; trying again at the next "
+                        "check", e)
+
+    def _catch_up(self, outbox: Outbox) -> None:
+        after = outbox.state().get(CAUGHT_UP)
+        if after is None:  # the first start with a central broker: earlier alerts are history, not a backlog
+            outbox.set_state(**{CAUGHT_UP: str(self._alerts.last_change_id())})
+            return
+        changes = self._alerts.changes_after(int(after))
+        if not changes:
+            return
+        wanted = [(c, messages.transition_key(c.alert.id, c.kind)) for c in changes if not self._own(c.alert)]
+        queued = outbox.queued_keys([k for _, k in wanted])
+        missing = [(c, k) for c, k in wanted if k not in queued]
+        if missing:
+            if not self._queue(*[messages.transition(self.site, c.kind, c.alert, c.ts, facts=self.facts(c.alert))
+                                 for c, _ in missing], self._open_alerts(self._clock.now()),
+                               keys=[k for _, k in missing]):
+                return  # the next check tries again from the same place
+            log.warning("%d alert change(s) had not been queued for the district (the gateway stopped in between, "
+                        "or the outbox failed); queued now", len(missing))
+        outbox.set_state(**{CAUGHT_UP: str(changes[-1].id)})
+        outbox.forget_keys(self._clock.now() - KEYS_KEPT_S)
 
     # -- status and backlog --------------------------------------------------------------------------
     def tick(self) -> None:
         """Send the site's status if it changed; raise or end the outage alert; alert on new drops."""
         with self._lock:
+            self.catch_up()
             self._send_status()
             self._check_backlog()
 

@@ -159,3 +159,49 @@ def test_uplink_status_of_an_outbox_that_cannot_be_read_is_unknown_and_needs_att
     assert main(["uplink", "status", "--config", str(toml)]) == 3
     out = capsys.readouterr().out
     assert "waiting:       cannot read" in out and "ATTENTION" in out
+
+
+def test_an_alert_change_the_outbox_could_not_take_reaches_the_district_after_a_restart(
+        tmp_path: Path, mosquitto: Mosquitto, central: CentralBroker) -> None:
+    # The uplink hears of an alert change after its commit. Before, a change its outbox could not take (a full disk;
+    # a kill between the two commits alike) never reached the district. Now the start (and every status check)
+    # catches up from the alerts' timeline and skips what was queued, so nothing is sent twice either.
+    recorder = Recorder(central)
+    raw = site_raw(tmp_path, mosquitto, central, "http://127.0.0.1:9")
+    clock = ManualClock(round(time.time(), 3))
+    site = build_gateway(parse_config(raw), clock=clock)
+    site.start()
+    pub = Publisher(mosquitto.port, client_id="uplink-catch-up-pub")
+    try:
+        pub.wait_gateway()
+        assert site.uplink is not None and site.uplink.sender is not None
+        outbox = site.uplink.sender.outbox
+        with outbox._lock:  # the test's stand-in for an outbox that fails: its connection may not write
+            outbox._conn.execute("PRAGMA query_only = ON")
+        pub.state("fridge-1", {"temperature": 9.5}, ts=clock.now())
+        wait_for(lambda: any(a.rule == "fridge-warm" for a in site.alerting.service.list(open_only=True)),
+                 "the fridge alert")
+        alert = next(a for a in site.alerting.service.list(open_only=True) if a.rule == "fridge-warm")
+        site.uplink.tick()  # the check fails too, and says so
+        site.stop()  # as if killed: the change is committed at the site, and in no outbox
+    finally:
+        pub.close()
+
+    site = build_gateway(parse_config(raw), clock=clock)  # a fresh connection writes again
+    site.start()
+    pub = Publisher(mosquitto.port, client_id="uplink-catch-up-pub")
+    try:
+        pub.wait_gateway()
+        recorder.wait(alerts_topic(SITE), lambda ps: (alert.id, "opened") in transitions(ps), "the opened alert")
+        pub.state("fridge-1", {"temperature": 4.0}, ts=clock.now() + 1)
+        got = recorder.wait(alerts_topic(SITE), lambda ps: (alert.id, "cleared") in transitions(ps), "the cleared one")
+        assert site.uplink is not None
+        site.uplink.tick()  # caught up already: nothing is queued again
+        wait_for(lambda: site.uplink is not None and site.uplink.sender is not None and
+                 site.uplink.sender.counts().depth == 0, "the outbox drained")
+        keys = [p["key"] for p in recorder.on(alerts_topic(SITE)) if p["alert"]["id"] == alert.id]
+        assert keys == [f"{alert.id}:opened", f"{alert.id}:cleared"], got
+    finally:
+        pub.close()
+        site.stop()
+        recorder.close()
