@@ -86,9 +86,9 @@ class AlertService:
         """One alert's history, oldest first."""
         return self.store.timeline(alert_id)
 
-    def changes_after(self, timeline_id: int, limit: int = 1000) -> builtins.list[Change]:
+    def changes_after(self, timeline_id: int, up_to: int | None = None, limit: int = 1000) -> builtins.list[Change]:
         """Changes recorded after ``timeline_id`` (see ``AlertStore.changes_after``)."""
-        return self.store.changes_after(timeline_id, limit)
+        return self.store.changes_after(timeline_id, up_to, limit)
 
     def last_change_id(self) -> int:
         """The newest timeline entry's id."""

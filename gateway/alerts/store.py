@@ -241,14 +241,16 @@ class AlertStore:
             "SELECT ts, what, by, note, value FROM alert_timeline WHERE alert_id=? ORDER BY id", (alert_id,))
         return [TimelineEntry(float(ts), str(what), by, note, value) for ts, what, by, note, value in rows]
 
-    def changes_after(self, timeline_id: int, limit: int = 1000) -> builtins.list[Change]:
-        """The service's changes (opened, acknowledged, ended, cleared) recorded after ``timeline_id``, oldest
-        first, each with its alert as it is now: what a listener that missed some can catch up from."""
+    def changes_after(self, timeline_id: int, up_to: int | None = None,
+                      limit: int = 1000) -> builtins.list[Change]:
+        """The service's changes (opened, acknowledged, ended, cleared) recorded after ``timeline_id`` (and at or
+        before ``up_to``), oldest first, each with its alert as it is now: what a listener that missed some can
+        catch up from."""
         rows = self.db.conn().execute(
             f"SELECT t.id, t.what, t.ts, {', '.join('a.' + c.strip() for c in _COLS.split(','))} "
-            "FROM alert_timeline t JOIN alerts a ON a.id = t.alert_id "
-            "WHERE t.id > ? AND t.what IN ('opened', 'acknowledged', 'ended', 'cleared') ORDER BY t.id LIMIT ?",
-            (timeline_id, limit)).fetchall()
+            "FROM alert_timeline t JOIN alerts a ON a.id = t.alert_id WHERE t.id > ? AND t.id <= ? "
+            "AND t.what IN ('opened', 'acknowledged', 'ended', 'cleared') ORDER BY t.id LIMIT ?",
+            (timeline_id, up_to if up_to is not None else 2**62, limit)).fetchall()
         return [Change(int(r[0]), r[1], float(r[2]), _alert(r[3:])) for r in rows]
 
     def last_change_id(self) -> int:

@@ -16,6 +16,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -39,6 +40,10 @@ CAUGHT_UP = "alerts_caught_up_to"
 #: Keys of queued transitions are kept this long (the catch-up looks back one status check, or longer after a
 #: failure; a key forgotten too soon only sends a transition twice, which the district drops by its key).
 KEYS_KEPT_S = 7 * 86400.0
+#: Changes read per check (a long backlog takes several checks; none is skipped).
+CATCH_UP_PAGE = 1000
+#: How often the catch-up's place is saved (also when it queued something, and at stop).
+CATCH_UP_SAVE_S = 3600.0
 RULE_OUTAGE = "uplink_outage"
 RULE_DROPPED = "uplink_dropped"
 DEVICE = "uplink"
@@ -55,8 +60,12 @@ class AlertSink(Protocol):
         """The condition of (rule, device) ended."""
         ...
 
-    def changes_after(self, timeline_id: int, limit: int = 1000) -> list[Change]:
-        """Changes recorded after ``timeline_id``, oldest first."""
+    def changes_after(self, timeline_id: int, up_to: int | None = None, limit: int = 1000) -> list[Change]:
+        """Changes recorded after ``timeline_id`` (and at or before ``up_to``), oldest first."""
+        ...
+
+    def in_order(self) -> AbstractContextManager[None]:
+        """Hold other changes meanwhile."""
         ...
 
     def last_change_id(self) -> int:
@@ -101,6 +110,9 @@ class Uplink:
         self._dropped = self._dropped_total()  # drops before this start were alerted (or not) back then
         self._lock = threading.Lock()
         self._ticker = Ticker(self.tick, self.settings.status_every, "houqin-uplink-status")
+        self._queue_failing = False
+        self._caught_up = self._init_catch_up() if self.sender is not None else 0
+        self._caught_up_saved_at = clock.now()
 
     # -- listeners -----------------------------------------------------------------------------------
     def on_alert_change(self, change: AlertChange) -> None:
@@ -141,29 +153,54 @@ class Uplink:
             return False
         try:
             self.sender.put([m for m in msgs if m is not None], keys)
-        except Exception:  # an alert change left out is caught up at the next check (catch_up)
-            log.exception("could not queue a message for the central broker")
+        except Exception as e:  # an alert change left out is caught up at a later check (catch_up)
+            # Once per failure, not every minute while the disk stays full.
+            log.log(logging.DEBUG if self._queue_failing else logging.ERROR,
+                    "could not queue a message for the central broker (%s); alert changes are caught up once it "
+                    "can", e)
+            self._queue_failing = True
             return False
+        if self._queue_failing:
+            self._queue_failing = False
+            log.warning("messages for the central broker are queued again")
         return True
+
+    def _init_catch_up(self) -> int:
+        """Where the catch-up starts: the stored place, or, at the first start with a central broker, the newest
+        change (earlier alerts are history, not a backlog). Read before the listener hears anything."""
+        assert self.sender is not None
+        outbox = self.sender.outbox
+        newest = self._alerts.last_change_id()
+        stored = outbox.state().get(CAUGHT_UP)
+        if stored is not None and int(stored) <= newest:
+            return int(stored)
+        if stored is not None:  # the events database was restored from a backup: its ids run again
+            log.warning("the alerts' timeline is behind what the uplink went through (a restored events database?); "
+                        "the district is sent the alert changes from now on")
+        try:
+            outbox.forget_keys(float("inf"))
+            outbox.set_state(**{CAUGHT_UP: str(newest)})
+        except Exception as e:  # kept in memory; saved with the next catch-up's save
+            log.warning("could not save where the alerts' catch-up starts: %s", e)
+        return newest
 
     def catch_up(self) -> None:
         """Queue the alert changes the district was not sent (see the module), in order, with the open alerts."""
         if self.sender is None:
             return
         try:
-            self._catch_up(self.sender.outbox)
+            # Other changes wait meanwhile: one committed but not yet told would look missed and go twice.
+            with self._alerts.in_order():
+                self._catch_up(self.sender.outbox)
         except Exception as e:  # the outbox or the events database failing: the next check tries again
-            log.warning("could not check which alert changes the district was sent: %s; trying again at the next "
-                        "check", e)
+            log.log(logging.DEBUG if self._queue_failing else logging.WARNING,
+                    "could not check which alert changes the district was sent: %s; trying again at the next check", e)
 
     def _catch_up(self, outbox: Outbox) -> None:
-        after = outbox.state().get(CAUGHT_UP)
-        if after is None:  # the first start with a central broker: earlier alerts are history, not a backlog
-            outbox.set_state(**{CAUGHT_UP: str(self._alerts.last_change_id())})
+        newest = self._alerts.last_change_id()
+        if newest <= self._caught_up:
             return
-        changes = self._alerts.changes_after(int(after))
-        if not changes:
-            return
+        changes = self._alerts.changes_after(self._caught_up, up_to=newest, limit=CATCH_UP_PAGE)
         wanted = [(c, messages.transition_key(c.alert.id, c.kind)) for c in changes if not self._own(c.alert)]
         queued = outbox.queued_keys([k for _, k in wanted])
         missing = [(c, k) for c, k in wanted if k not in queued]
@@ -174,8 +211,19 @@ class Uplink:
                 return  # the next check tries again from the same place
             log.warning("%d alert change(s) had not been queued for the district (the gateway stopped in between, "
                         "or the outbox failed); queued now", len(missing))
-        outbox.set_state(**{CAUGHT_UP: str(changes[-1].id)})
-        outbox.forget_keys(self._clock.now() - KEYS_KEPT_S)
+        # Past the timeline's other lines too (notifications), unless a page ended early.
+        self._caught_up = changes[-1].id if len(changes) == CATCH_UP_PAGE else newest
+        now = self._clock.now()
+        # The place is kept in memory and saved now and then (each save is a synchronous commit on the SD card):
+        # one saved late only makes the next start look again at changes whose keys say they went.
+        if missing or now - self._caught_up_saved_at >= CATCH_UP_SAVE_S:
+            self._save_catch_up(now)
+
+    def _save_catch_up(self, now: float) -> None:
+        assert self.sender is not None
+        self.sender.outbox.set_state(**{CAUGHT_UP: str(self._caught_up)})
+        self.sender.outbox.forget_keys(now - KEYS_KEPT_S)
+        self._caught_up_saved_at = now
 
     # -- status and backlog --------------------------------------------------------------------------
     def tick(self) -> None:
@@ -248,4 +296,8 @@ class Uplink:
         """Stop checking and sending; what is unsent stays in the outboxes."""
         self._ticker.stop()
         if self.sender is not None:
+            try:
+                self._save_catch_up(self._clock.now())
+            except Exception as e:  # the next start looks again from the last saved place
+                log.warning("could not save where the alerts' catch-up is: %s", e)
             self.sender.stop()
