@@ -1,6 +1,6 @@
 """A store that cannot commit (full) stops acknowledging, so the broker keeps the data; nothing is dead-lettered.
 
-The disk is "filled" with SQLite's page limit on the store's writer connection; its background
+The disk is "filled" with SQLite's page limit on the store's writer connection (``tests.disk``); its background
 checkpoint failing meanwhile is told once, not with a traceback every second.
 """
 
@@ -17,6 +17,7 @@ from gateway.clock import ManualClock
 from gateway.config import Config
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
+from tests.disk import fill, make_room
 from tests.gateway.ingest_helpers import Publisher
 from tests.gateway.ingest_helpers import stored_values as values
 from tests.mosquitto import Mosquitto
@@ -37,9 +38,8 @@ def test_a_full_store_keeps_messages_unacked_until_it_can_commit(config: Config,
         wait_for(lambda: values(gw, "fridge-1", "temperature", clock) == [4.0], what="the first reading")
         store = gw.store
         assert isinstance(store, SqliteStore)
-        with store._wlock:  # the test's stand-in for a full disk: no page beyond those in use
-            pages = store._writer.execute("PRAGMA page_count").fetchone()[0]
-            store._writer.execute(f"PRAGMA max_page_count = {pages}")
+        with store._wlock:
+            fill(store._writer)
         for i in range(N):
             pub.state("fridge-1", {"temperature": 4.0 + (i % 10) / 10}, ts=t + i, seq=2 + i)
         wait_for(lambda: gw.ingest.stats()["commit_failing_since"] is not None, what="a failed commit")
@@ -97,13 +97,13 @@ def test_a_meter_total_retried_after_a_full_store_counts_its_usage_once(config: 
         wait_for(lambda: gw.ingest.stats()["readings"] == 1, what="the meter's first total")
         store = gw.store
         assert isinstance(store, SqliteStore)
-        with store._wlock:  # a full disk, as above
-            store._writer.execute(f"PRAGMA max_page_count = {store._writer.execute('PRAGMA page_count').fetchone()[0]}")
+        with store._wlock:
+            fill(store._writer)
         for i in range(1, 41):
             pub.state("water", {"total_l": 1000.0 + 10 * i}, ts=t + i, seq=1 + i)
         wait_for(lambda: gw.ingest.stats()["commit_errors"] >= 1, what="a failed commit")
-        with store._wlock:  # space again
-            store._writer.execute("PRAGMA max_page_count = 1073741823")
+        with store._wlock:
+            make_room(store._writer)
         wait_for(lambda: gw.ingest.stats()["readings"] == 1 + 2 * 40, what="the window committed on a retry")
         pub.state("water", {"total_l": 1500.0}, ts=t + 50, seq=50)
         wait_for(lambda: gw.ingest.stats()["readings"] == 1 + 2 * 41, what="the next total")

@@ -1,7 +1,6 @@
 """The MQTT link against a real Mosquitto: persistent session, manual ack, will, reconnect."""
 
 import threading
-import time
 
 import pytest
 
@@ -117,74 +116,64 @@ def test_connected_means_subscribed(mosquitto: Mosquitto) -> None:
     pub.stop()
 
 
-def test_stop_before_the_suback_still_says_offline(mosquitto: Mosquitto) -> None:
-    # "Connected" waits for the SUBACK. A stop before it (a restart while the broker is still handing over the
-    # session's queued messages, which come before the SUBACK) must still say "offline", or a stopped gateway
-    # stays "online" on the broker.
-    settings = LinkSettings("127.0.0.1", mosquitto.port, "gw-queued")
-    first = MqttLink(settings, subscriptions=["q/#"])
+def held_before_suback(mosquitto: Mosquitto, name: str) -> tuple[MqttLink, threading.Event]:
+    """A link with a will and a birth on ``{name}/availability`` (retained "offline" after its first run), started
+    again with its network thread held on a message its session queued meanwhile: the broker's SUBACK, which
+    follows the session's messages, stays unread until the returned event is set."""
+    settings = LinkSettings("127.0.0.1", mosquitto.port, name)
+    will, birth = Will(f"{name}/availability", b"offline"), Will(f"{name}/availability", b"online")
+    first = MqttLink(settings, subscriptions=[f"{name}/q/#"], will=will, birth=birth)
     first.start()
     assert first.wait_connected(5)
     first.stop()
-    pub = publisher(mosquitto)
-    assert pub.publish("q/x", b"queued while away", wait=5)
-
+    pub = publisher(mosquitto, f"{name}-pub")
+    assert pub.publish(f"{name}/q/x", b"queued while away", wait=5)
+    pub.stop()
     entered, release = threading.Event(), threading.Event()
 
-    def slow(m: InboundMessage) -> None:  # holds the network thread on the queued message, before the SUBACK
+    def slow(m: InboundMessage) -> None:
         entered.set()
         release.wait(10)
 
-    link = MqttLink(settings, on_message=slow, subscriptions=["q/#"],
-                    will=Will("gw-queued/availability", b"offline"), birth=Will("gw-queued/availability", b"online"))
+    link = MqttLink(settings, on_message=slow, subscriptions=[f"{name}/q/#"], will=will, birth=birth)
     link.start()
     assert entered.wait(5)
+    return link, release
+
+
+def availability(mosquitto: Mosquitto, name: str) -> tuple[MqttLink, list[InboundMessage]]:
+    """A watcher of ``{name}/availability`` (its retained value first) and what it has received."""
+    seen: list[InboundMessage] = []
+    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, f"{name}-watcher", persistent=False,
+                                    manual_ack=False), on_message=seen.append, subscriptions=[f"{name}/availability"])
+    watcher.start()
+    assert watcher.wait_connected(5)
+    wait_for(lambda: bool(seen), "the retained availability")
+    return watcher, seen
+
+
+def test_stop_before_the_suback_still_says_offline(mosquitto: Mosquitto) -> None:
+    # "Connected" waits for the SUBACK. A stop before it (a restart while the broker is still handing over the
+    # session's queued messages, which come before the SUBACK) must still say "offline", or a stopped gateway
+    # stays "online" on the broker: the late SUBACK must not say "online" after it.
+    link, release = held_before_suback(mosquitto, "gw-queued")
     assert not link.connected
     stopping = threading.Thread(target=link.stop)
     stopping.start()
-    time.sleep(0.3)  # let stop() decide what to say while the SUBACK is still unread (ordering, not timing)
+    wait_for(lambda: link._stopping, "stop() under way")  # it has said "offline" (or holds the lock to say it)
     release.set()
     stopping.join(15)
-
-    retained: list[InboundMessage] = []
-    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "watcher", persistent=False, manual_ack=False),
-                       on_message=retained.append, subscriptions=["gw-queued/availability"])
-    watcher.start()
-    assert watcher.wait_connected(5)
-    wait_for(lambda: bool(retained), "the retained availability")
-    assert retained[-1].payload == b"offline"
+    watcher, seen = availability(mosquitto, "gw-queued")
+    assert seen[-1].payload == b"offline"
     watcher.stop()
-    pub.stop()
 
 
 def test_online_is_said_once_subscribed(mosquitto: Mosquitto) -> None:
     # A sensor (or a test) that publishes on seeing the gateway's "online" must find it subscribed. Before, the
     # birth went out at the CONNACK, ahead of the SUBSCRIBE: a new session could lose what followed it.
-    settings = LinkSettings("127.0.0.1", mosquitto.port, "gw-birth")
-    will, birth = Will("gw-birth/availability", b"offline"), Will("gw-birth/availability", b"online")
-    first = MqttLink(settings, subscriptions=["b/#"], will=will, birth=birth)
-    first.start()
-    assert first.wait_connected(5)
-    first.stop()  # the retained availability is "offline"
-    pub = publisher(mosquitto)
-    assert pub.publish("b/x", b"queued while away", wait=5)
-
-    entered, release = threading.Event(), threading.Event()
-
-    def slow(m: InboundMessage) -> None:  # holds the network thread on the queued message, before the SUBACK
-        entered.set()
-        release.wait(10)
-
-    link = MqttLink(settings, on_message=slow, subscriptions=["b/#"], will=will, birth=birth)
-    link.start()
-    seen: list[InboundMessage] = []
-    watcher = MqttLink(LinkSettings("127.0.0.1", mosquitto.port, "birth-watcher", persistent=False, manual_ack=False),
-                       on_message=seen.append, subscriptions=["gw-birth/availability"])
+    link, release = held_before_suback(mosquitto, "gw-birth")
+    watcher, seen = availability(mosquitto, "gw-birth")
     try:
-        assert entered.wait(5)
-        watcher.start()
-        assert watcher.wait_connected(5)
-        wait_for(lambda: bool(seen), "the retained availability")
         assert seen[0].payload == b"offline"  # not "online" while the SUBACK is unread
         release.set()
         assert link.wait_connected(5)
@@ -193,4 +182,3 @@ def test_online_is_said_once_subscribed(mosquitto: Mosquitto) -> None:
         release.set()
         link.stop()
         watcher.stop()
-        pub.stop()

@@ -4,7 +4,6 @@ a full outbox raise alerts at the site."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from gateway.config import parse_config
 from gateway.model import Reading
 from gateway.store.sqlite import SqliteStore
 from gateway.uplink.service import RULE_DROPPED, RULE_OUTAGE
+from tests.disk import fill, make_room
 from tests.gateway.ingest_helpers import Publisher
 from tests.influxdb import Influxd, unique_database
 from tests.mosquitto import Mosquitto
@@ -139,9 +139,6 @@ def test_a_commit_that_fails_at_either_store_leaves_each_reading_queued_once_for
             seq += 1
             pub.state("fridge-1", {"temperature": 4.0 + seq % 7}, seq=seq)
 
-    def full(conn: sqlite3.Connection) -> None:  # the test's stand-in for a full disk, as in test_store_full
-        conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
-
     def fails_then_commits(errors_before: int) -> None:
         wait_for(lambda: site.ingest.stats()["commit_errors"] > errors_before, "a failed commit")
         assert site.ingest.stats()["acked"] < site.ingest.stats()["received"]
@@ -152,20 +149,20 @@ def test_a_commit_that_fails_at_either_store_leaves_each_reading_queued_once_for
         wait_for(lambda: central.status().depth == 1, "the first reading queued")
         # The central outbox is full: nothing is acknowledged, and once it has room the window reaches it.
         with central.outbox._lock:
-            full(central.outbox._conn)
+            fill(central.outbox._conn)
         publish(100)
         fails_then_commits(0)
         with central.outbox._lock:
-            central.outbox._conn.execute("PRAGMA max_page_count = 1073741823")
+            make_room(central.outbox._conn)
         assert site.ingest.wait_idle(30)
         assert central.status().depth == 101
         # The site's store is full: the window is retried until it has room, and queued for the centre once.
         with local._wlock:
-            full(local._writer)
+            fill(local._writer)
         publish(100)
         fails_then_commits(site.ingest.stats()["commit_errors"])
         with local._wlock:
-            local._writer.execute("PRAGMA max_page_count = 1073741823")
+            make_room(local._writer)
         assert site.ingest.wait_idle(30)
         assert central.status().depth == 201
         assert len(local.query("fridge-1", "temperature", clock.now() - 60, clock.now() + 60)) == 201
