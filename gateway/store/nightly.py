@@ -30,6 +30,8 @@ class NightlyMaintenance:
         self.tz = tz
         self.at = at
         self.every = every
+        #: The last run as last read from the store or done here; None until known.
+        self._last: float | None = None
         # join_timeout 60: stop waits for a run in progress (it commits in small steps)
         self._ticker = Ticker(self.tick, every, "houqin-store-maintenance", join_timeout=60)
 
@@ -37,10 +39,12 @@ class NightlyMaintenance:
         """True when it is past ``at`` local time and the store was not maintained since then."""
         local = datetime.fromtimestamp(now, self.tz)
         today_at = datetime.combine(local.date(), self.at, tzinfo=self.tz).timestamp()
-        if now < today_at:
+        if now < today_at or (self._last is not None and self._last >= today_at):
             return False
-        last = self.store.last_maintenance()  # kept in the store, so a restart does not run it twice
-        return last is None or last < today_at
+        # Read only when a run looks due: the first read after a commit marks the WAL index, and a read
+        # every minute wrote that 4 KiB page to the card once per commit window.
+        self._last = self.store.last_maintenance()  # kept in the store, so a restart does not run it twice
+        return self._last is None or self._last < today_at
 
     def tick(self, now: float | None = None) -> MaintenanceReport | None:
         """Run the maintenance if due; never raises (a failure is logged and retried next tick)."""
@@ -49,6 +53,7 @@ class NightlyMaintenance:
             if not self.due(t):
                 return None
             report = self.store.maintenance(t)
+            self._last = t
         except Exception:
             log.exception("nightly maintenance of %s failed; will retry", self.store.path)
             return None

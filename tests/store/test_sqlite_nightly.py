@@ -61,3 +61,34 @@ def test_the_gateway_maintains_only_its_sqlite_store(tmp_path: Path) -> None:
         assert site.nightly is not None and site.nightly.store is site.store and site.nightly.tz == SHANGHAI
     finally:
         site.close()
+
+
+class _CountingStore(SqliteStore):
+    """Counts reads of the last run: each read after a commit writes the WAL index's page to the card."""
+
+    reads = 0
+
+    def last_maintenance(self) -> float | None:
+        self.reads += 1
+        return super().last_maintenance()
+
+
+def test_the_store_is_read_only_when_a_run_looks_due(tmp_path: Path) -> None:
+    store = _CountingStore(tmp_path / "ts.db")
+    clock = ManualClock(at(5, 3, 31))
+    job = NightlyMaintenance(store, clock, SHANGHAI)
+    assert job.tick() is not None and store.reads == 1
+    for minute in range(1, 24 * 60 - 2):  # every minute until just before the next night's run
+        clock.set(at(5, 3, 31) + 60 * minute)
+        assert job.tick() is None
+    assert store.reads == 1
+    # Someone ran it by hand (another process) at the night's time, just before this tick:
+    store.maintenance(at(6, 3, 30))
+    clock.set(at(6, 3, 31))
+    assert job.tick() is None  # read once, as it looked due, and not run a second time
+    assert store.reads == 2
+    clock.set(at(6, 3, 32))
+    assert job.tick() is None and store.reads == 2
+    clock.set(at(7, 3, 30))
+    assert job.tick() is not None and store.reads == 3
+    store.close()
