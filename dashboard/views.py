@@ -16,6 +16,7 @@ from dashboard.services import DashboardServices
 from gateway.alerts.model import Alert, TimelineEntry
 from gateway.cold_limits import chart_limits
 from gateway.config import DeviceSettings
+from gateway.device_status import device_status
 from gateway.i18n import tr
 from gateway.kinds import KINDS
 from gateway.model import Reading
@@ -98,10 +99,10 @@ def _series(services: DashboardServices) -> dict[str, dict[str, SeriesInfo]]:
 def _device_status(services: DashboardServices) -> dict[str, tuple[float | None, bool | None]]:
     """Device -> (its last real reading or event, its availability); availability messages are no data."""
     try:
-        rows = services.events_db.conn().execute("SELECT device, last_data, online FROM device_status").fetchall()
+        status = device_status(services.events_db, services.store)
     except sqlite3.Error:
         return {}
-    return {str(r[0]): (None if r[1] is None else float(r[1]), None if r[2] is None else bool(r[2])) for r in rows}
+    return {d: (st.last_data, st.online) for d, st in status.items()}
 
 
 def _dead_letter_counts(services: DashboardServices) -> dict[str, tuple[int, str]]:

@@ -18,8 +18,8 @@ from gateway.alerts.store import AlertStore
 from gateway.calendar import SchoolCalendar
 from gateway.clock import Clock
 from gateway.config import Config
+from gateway.device_status import device_status
 from gateway.eventsdb import EventsDB
-from gateway.ingest import device_status
 from gateway.model import CommittedBatch
 from gateway.notify.build import build_channels
 from gateway.notify.channel import Publisher
@@ -42,8 +42,8 @@ def device_labels(config: Config) -> dict[str, str]:
 def last_seen_from(store: TimeSeriesStore, events_db: EventsDB | None = None) -> Callable[[str], float | None]:
     """Last real reading or event of a device (seeds stale rules after a restart).
 
-    From the time-series store and the events DB's ``last_data``; never an availability message, so a
-    retained ``online`` redelivered at the restart does not pass for a reading.
+    From the time-series store's series and the saved ``last_data`` (``device_status``); never an
+    availability message, so a retained ``online`` redelivered at the restart does not pass for a reading.
     """
 
     def last_seen(device: str) -> float | None:
@@ -53,7 +53,7 @@ def last_seen_from(store: TimeSeriesStore, events_db: EventsDB | None = None) ->
         except Exception:  # an unreachable store: the DB may still know, else the start time is used
             log.warning("could not read the last sample of %s from the store", device, exc_info=True)
         if events_db is not None:
-            st = device_status(events_db).get(device)
+            st = device_status(events_db, store).get(device)
             if st is not None and st.last_data is not None:
                 times.append(st.last_data)
         return max(times, default=None)

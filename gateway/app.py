@@ -269,7 +269,7 @@ def _build_parts(core: Gateway) -> Site:
 
 def _site_status(core: Gateway) -> SiteStatus:
     """What the district is told of the site's health (no people's data: flags and device ids)."""
-    from gateway.ingest import device_status
+    from gateway.device_status import device_status
 
     devices = [d.id for d in core.config.devices]
     online = {d: s.online for d, s in device_status(core.events_db).items()}

@@ -63,11 +63,10 @@ QUEUE_SIZE = 20_000
 MAX_BATCH = 2000
 #: Topics remembered with their routes (each at most ``contract.MAX_TOPIC_CHARS``: a few MB at most).
 _ROUTE_CACHE_MAX = 4096
-#: Seconds between saves of the devices' last-seen times (kept in memory meanwhile: a reading changes
-#: nothing else in the events database, and a page written per reading is what wears an SD card out).
+#: Seconds between saves of what is kept in memory between commits (``Ingest._save_status``): the
+#: devices' last-seen times (a page written per reading is what wears an SD card out) and the seqs of
+#: readings with their own time (see ``Ingest._commit``).
 STATUS_SAVE_S = 300.0
-#: Seconds between saves of seqs of readings with their own time (see ``Ingest._commit``).
-SEQ_SAVE_S = 300.0
 #: Characters of an exception's text kept in a dead letter's detail.
 _ERROR_CHARS = 200
 _RETRY_MAX_S = 30.0
@@ -116,26 +115,6 @@ class _Prepared:
     broken: bool = False  # preparing a message raised: the commit prepares the window again, message by message
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceStatus:
-    """When a device was last heard from and its last availability (None if it never said)."""
-
-    device: str
-    #: Receive time of its last message of any kind, availability included.
-    last_seen: float
-    online: bool | None
-    online_since: float | None
-    #: Receive time of its last real reading or event; None when none came (availability alone).
-    last_data: float | None = None
-
-
-def device_status(events_db: EventsDB) -> dict[str, DeviceStatus]:
-    """Last-seen and availability of every device ingest has heard from."""
-    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since, last_data FROM device_status")
-    return {d: DeviceStatus(d, seen, None if on is None else bool(on), since, data)
-            for d, seen, on, since, data in rows}
-
-
 class Ingest:
     """Routes, decodes, validates and commits MQTT messages; see the module docstring."""
 
@@ -160,7 +139,6 @@ class Ingest:
         self._seen: dict[str, float] = {}  # last-seen times not yet saved (see _save_status)
         self._data: dict[str, float] = {}  # last real reading or event times not yet saved (likewise)
         self._status_saved = time.monotonic()
-        self._seqs_saved = time.monotonic()
         self._flushes_asked = 0
         self._flushes_done = 0
         self._queue_size = queue_size
@@ -500,44 +478,30 @@ class Ingest:
                 return True
         return False
 
-    def _save_seqs(self, *, force: bool) -> None:
-        """Commit the seqs not committed with their readings (see ``_commit``), at most every ``SEQ_SAVE_S``."""
-        if not self._seqs.dirty or not (force or time.monotonic() - self._seqs_saved >= SEQ_SAVE_S):
-            return
-        try:
-            self._store.write([], IngestState(seqs=self._seqs.take_dirty()))
-        except Exception as e:  # an older committed state only lets redeliveries through as new (see _commit)
-            log.warning("could not save the devices' seq numbers: %s", e)
-            return
-        self._seqs_saved = time.monotonic()
-
     def _save_status(self, *, force: bool) -> None:
-        """Write last-seen (and last-data) times kept in memory to the events database, at most every
-        ``STATUS_SAVE_S``; and the seqs due (``_save_seqs``)."""
-        self._save_seqs(force=force)
-        if not (self._seen or self._data) or not (force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
+        """Save what is kept in memory between commits, at most every ``STATUS_SAVE_S`` unless ``force``.
+
+        The devices' last-seen (and last-data) times and the seqs not committed with their readings (see
+        ``_commit``), in one write to the store. It comes just after a commit window's (the writer calls it
+        then), so it adds a page or two to pages that are being written anyway.
+        """
+        if not (self._seen or self._data or self._seqs.dirty) or not (
+                force or time.monotonic() - self._status_saved >= STATUS_SAVE_S):
             return
         seen, self._seen = self._seen, {}
         data, self._data = self._data, {}
-        conn = self._db.conn()
+        rows = tuple((device, max(seen.get(device, 0.0), data.get(device, 0.0)), data.get(device))
+                     for device in seen.keys() | data.keys())
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.executemany(
-                "INSERT INTO device_status (device, last_seen) VALUES (?, ?) ON CONFLICT (device) "
-                "DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)", list(seen.items()))
-            conn.executemany(
-                "INSERT INTO device_status (device, last_seen, last_data) VALUES (?, ?, ?) ON CONFLICT (device) "
-                "DO UPDATE SET last_data = max(coalesce(last_data, 0), excluded.last_data)",
-                [(dev, ts, ts) for dev, ts in data.items()])
-            conn.execute("COMMIT")
-        except sqlite3.Error as e:  # a status is no reading: keep it for the next try
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            self._store.write([], IngestState(seqs=self._seqs.take_dirty(), seen=rows))
+        except Exception as e:
+            # A status is no reading: the times are kept for the next try. An older committed seq state only
+            # lets redeliveries through as new (see _commit).
             for device, ts in seen.items():
                 self._seen[device] = max(ts, self._seen.get(device, ts))
             for device, ts in data.items():
                 self._data[device] = max(ts, self._data.get(device, ts))
-            log.warning("could not save device last-seen times: %s", e)
+            log.warning("could not save the devices' last-seen times and seq numbers: %s", e)
             return
         self._status_saved = time.monotonic()
 
@@ -669,7 +633,7 @@ class Ingest:
             # The seq state is committed with the window only when a redelivery would not overwrite itself:
             # a reading stamped on arrival (it would get a new stamp) or a meter total (its usage would
             # count again). Readings with their own time overwrite their own rows when the broker brings
-            # them again, so their seqs are saved every SEQ_SAVE_S (see _save_status): a state older than
+            # them again, so their seqs are saved every STATUS_SAVE_S (see _save_status): a state older than
             # the readings lets such a redelivery through as new (stored again, the same row) and never
             # drops a new message, while a window's commit writes its inbox page and nothing else.
             seqs = self._seqs.dirty and (p.seqs_due or self._meters.dirty)

@@ -56,10 +56,10 @@ def reading_json(r: Reading) -> str:
                       ensure_ascii=False)
 
 
-def status_line(cfg: Config, device: str, tz: tzinfo, locale: str = "en") -> str:
-    """``fridge-1 (Kitchen fridge): last seen ..., online`` from the events database, for people."""
+def status_line(cfg: Config, device: str, tz: tzinfo, locale: str = "en", store: TimeSeriesStore | None = None) -> str:
+    """``fridge-1 (Kitchen fridge): last seen ..., online`` from the events database and the store, for people."""
+    from gateway.device_status import device_status
     from gateway.eventsdb import EVENTS_DB_NAME, EventsDB
-    from gateway.ingest import device_status
 
     settings = cfg.device(device)
     name = f"{device} ({settings.label})" if settings is not None and settings.name else device
@@ -68,7 +68,7 @@ def status_line(cfg: Config, device: str, tz: tzinfo, locale: str = "en") -> str
         return tr(locale, "{name}: never heard from", name=name)
     db = EventsDB(path)
     try:
-        st = device_status(db).get(device)
+        st = device_status(db, store).get(device)
     finally:
         db.close()
     if st is None:
@@ -112,14 +112,15 @@ def run(args: argparse.Namespace) -> int:
         for m in metrics:
             readings.extend(store.query(args.device, m, start, max(end, time.time() + 1.0)))
         readings.sort(key=lambda r: (r.ts, r.metric))
+        tz = cfg.site.tz
+        status = None if args.json else status_line(cfg, args.device, tz, cli_locale(args), store)
     finally:
         store.close()
-    if args.json:
+    if status is None:
         for r in readings:
             print(reading_json(r))
         return 0
-    tz = cfg.site.tz
-    print(status_line(cfg, args.device, tz, cli_locale(args)))
+    print(status)
     if not readings:
         print(say(args, "no readings of {device} in the last {since}", device=repr(args.device), since=args.since),
               file=sys.stderr)

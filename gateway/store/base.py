@@ -8,7 +8,7 @@ from datetime import tzinfo
 from typing import Literal, Protocol
 
 from gateway.model import Reading
-from gateway.store.ingest_state import IngestState
+from gateway.store.ingest_state import IngestState, SeenRow
 
 Aggregate = Literal["sum", "mean", "min", "max", "last", "first", "count"]
 
@@ -68,6 +68,10 @@ class TimeSeriesStore(Protocol):
 
     def load_state(self) -> IngestState | None:
         """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
+        ...
+
+    def seen(self) -> tuple[SeenRow, ...]:
+        """Each device's last-seen times as ingest last saved them with ``write`` (quick, from any thread)."""
         ...
 
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:

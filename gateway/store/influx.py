@@ -31,7 +31,7 @@ from gateway.model import Reading
 from gateway.store import influxql
 from gateway.store.base import Aggregate, Bucket, OutboxHealth, SeriesInfo, StoreHealth
 from gateway.store.influx_settings import InfluxSettings
-from gateway.store.ingest_state import IngestState
+from gateway.store.ingest_state import IngestState, SeenRow
 from gateway.store.lineprotocol import LineProtocolError, line
 from gateway.store.outbox import AUTH, OUTBOX_DB_NAME, Outbox, OutboxRow, QueuedPoint, SendResult, error_text
 from gateway.store.windows import to_ms, window_edges
@@ -377,6 +377,10 @@ class InfluxStore:
     def load_state(self) -> IngestState | None:
         """Ingest's meter and seq state, kept in the outbox file (see ``gateway.store.ingest_state``)."""
         return self.outbox.load_state()
+
+    def seen(self) -> tuple[SeenRow, ...]:
+        """The devices' last-seen times, kept in the outbox file with ingest's state (readable in an outage)."""
+        return self.outbox.seen()
 
     def _report_drops(self) -> None:
         if not self._drops_unreported:

@@ -145,6 +145,14 @@ class Outbox:
             except sqlite3.Error as e:
                 raise StoreError(f"cannot read ingest's state from the outbox {self.path}: {e}") from None
 
+    def seen(self) -> tuple[ingest_state.SeenRow, ...]:
+        """The devices' last-seen times saved by ``put`` (see ``gateway.store.ingest_state``)."""
+        with self._lock:
+            try:
+                return ingest_state.read_seen(self._conn)
+            except sqlite3.Error as e:
+                raise StoreError(f"cannot read the devices' last-seen times from the outbox {self.path}: {e}") from None
+
     def peek(self, limit: int) -> list[OutboxRow]:
         """The oldest ``limit`` points, oldest first (they stay queued until ``remove``)."""
         with self._lock:

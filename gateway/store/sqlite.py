@@ -558,6 +558,13 @@ class SqliteStore:
                 raise StoreError(f"time-series store {self.path} is closed")
             return ingest_state.load(self._writer)
 
+    def seen(self) -> tuple[ingest_state.SeenRow, ...]:
+        """Each device's last-seen times as ingest last saved them (see ``gateway.store.ingest_state``)."""
+        try:
+            return ingest_state.read_seen(self._reader())
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot read the devices' last-seen times from {self.path}: {e}") from None
+
     @property
     def skipped_old(self) -> int:
         """Readings skipped since start because they were older than the raw retention horizon."""

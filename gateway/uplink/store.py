@@ -20,7 +20,7 @@ from gateway.clock import Clock
 from gateway.model import Reading
 from gateway.store.base import Aggregate, Bucket, SeriesInfo, StoreHealth, TimeSeriesStore
 from gateway.store.influx import DeadLetterSink, InfluxStore
-from gateway.store.ingest_state import IngestState
+from gateway.store.ingest_state import IngestState, SeenRow
 
 if TYPE_CHECKING:
     from gateway.config import Config
@@ -65,6 +65,10 @@ class UplinkedStore:
     def load_state(self) -> IngestState | None:
         """The site's store keeps ingest's state."""
         return self.local.load_state()
+
+    def seen(self) -> tuple[SeenRow, ...]:
+        """The site's store keeps the devices' last-seen times."""
+        return self.local.seen()
 
     def query(self, device: str, metric: str, start: float, end: float) -> list[Reading]:
         """The site's store."""

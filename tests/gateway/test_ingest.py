@@ -216,7 +216,7 @@ def test_backpressure_bounds_the_queue(parts: Any) -> None:
 
 
 def test_availability_since_changes_only_on_a_change(parts: Any) -> None:
-    from gateway.ingest import device_status
+    from gateway.device_status import device_status
 
     ing = make(parts)
     clock = parts[4]
@@ -226,14 +226,14 @@ def test_availability_since_changes_only_on_a_change(parts: Any) -> None:
             send(ing, acks, "houqin/kg/fridge-1/availability", word, i + 1)
             assert ing.wait_idle(10)
             if i == 0:
-                first = device_status(parts[1])["fridge-1"]
+                first = device_status(parts[1], parts[2])["fridge-1"]
                 assert first.online is True and first.online_since == T0
             clock.advance(60)
             if i == 1:
-                again = device_status(parts[1])["fridge-1"]
+                again = device_status(parts[1], parts[2])["fridge-1"]
                 assert again.online is True and again.online_since == T0 and again.last_seen == T0 + 60
                 assert again.last_data is None  # availability is no reading
-        last = device_status(parts[1])["fridge-1"]
+        last = device_status(parts[1], parts[2])["fridge-1"]
         assert last.online is False and last.online_since == T0 + 120
     finally:
         ing.stop()

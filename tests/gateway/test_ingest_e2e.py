@@ -15,7 +15,7 @@ from gateway import contract
 from gateway.app import Gateway
 from gateway.cli import main
 from gateway.clock import ManualClock
-from gateway.ingest import device_status
+from gateway.device_status import device_status
 from gateway.model import CommittedBatch, Reading
 from tests.gateway.ingest_helpers import SITE, Publisher, site_config
 from tests.gateway.ingest_helpers import stored_values as values
@@ -101,7 +101,7 @@ def test_native_readings_of_every_kind(gateway: Gateway, pub: Publisher, clock: 
     assert values(gateway, "pulse-water", "usage_l", clock) == [5.0]
     rows = gateway.events_db.conn().execute("SELECT device, type, data FROM device_events").fetchall()
     assert rows == [("reader", "card", '{"uid": "04A1B2C3"}')]
-    status = device_status(gateway.events_db)
+    status = device_status(gateway.events_db, gateway.store)
     assert status["reader"].online is True
     assert status["fridge-1"].last_seen == t
     # observers saw the same readings, usage included, and the event

@@ -3,11 +3,13 @@ committed in the store's (or the InfluxDB outbox's) own transaction."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from gateway.clock import ManualClock
-from gateway.config import parse_config
+from gateway.config import Config, parse_config
 from gateway.deadletters import DeadLetters
+from gateway.device_status import device_status
 from gateway.eventsdb import EventsDB
 from gateway.ingest import Ingest
 from gateway.mqtt_link import InboundMessage
@@ -17,6 +19,12 @@ from gateway.store.sqlite import SqliteStore
 from tests.waiting import COMMIT_WINDOW
 
 T0 = 1_790_000_000.0
+
+
+def _config(tmp_path: Path, device: str, kind: str) -> Config:
+    return parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
+                         "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
+                         "devices": [{"id": device, "kind": kind}]})
 
 
 def _message(mid: int, payload: str, channel: str = "state") -> InboundMessage:
@@ -31,9 +39,7 @@ def test_state_of_the_events_db_is_read_once_then_kept_in_the_store(tmp_path: Pa
                  (T0,))
     conn.execute("INSERT INTO device_seq (device, seq, ts) VALUES ('water', 7, ?)", (T0,))
     store = SqliteStore(tmp_path / "ts.db")
-    cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
-                        "devices": [{"id": "water", "kind": "water_meter"}]})
+    cfg = _config(tmp_path, "water", "water_meter")
     ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
     ing.start()
     try:
@@ -71,9 +77,7 @@ def test_an_event_whose_readings_were_committed_is_still_stored(tmp_path: Path) 
     store = SqliteStore(tmp_path / "ts.db")
     # As left by a crash between the two commits: seq 3 committed with the readings only.
     store.write([], IngestState(seqs=(("water", 3, T0 + 3),)))
-    cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
-                        "devices": [{"id": "water", "kind": "water_meter"}]})
+    cfg = _config(tmp_path, "water", "water_meter")
     ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
     ing.start()
     try:
@@ -94,10 +98,14 @@ def test_the_influx_outbox_commits_the_state_with_its_points(tmp_path: Path) -> 
     assert box.load_state() is None
     box.put([QueuedPoint("m,device=water total_l=1.0 1000", "water", 1000)],
             IngestState((("water", "total_l", 1.0, 1.0),), (("water", 2, 1.0),)))
+    box.put([], IngestState(seen=(("water", 5.0, 4.0),)))
+    box.put([], IngestState(seen=(("water", 3.0, None),)))  # never back in time
     box.close()
     again = Outbox(tmp_path / "outbox.db", max_points=10)
     try:
-        assert again.load_state() == IngestState((("water", "total_l", 1.0, 1.0),), (("water", 2, 1.0),))
+        assert again.load_state() == IngestState((("water", "total_l", 1.0, 1.0),), (("water", 2, 1.0),),
+                                                 (("water", 5.0, 4.0),))
+        assert again.seen() == (("water", 5.0, 4.0),)
         assert again.depth() == 1
     finally:
         again.close()
@@ -109,9 +117,7 @@ def test_seqs_of_readings_with_their_own_time_are_saved_at_stop(tmp_path: Path) 
     clock = ManualClock(T0)
     db = EventsDB(tmp_path / "events.db")
     store = SqliteStore(tmp_path / "ts.db")
-    cfg = parse_config({"site": {"id": "kg"}, "mqtt": {"url": "mqtt://127.0.0.1:1"},
-                        "storage": {"dir": str(tmp_path), "commit_interval": COMMIT_WINDOW},
-                        "devices": [{"id": "fridge", "kind": "fridge"}]})
+    cfg = _config(tmp_path, "fridge", "fridge")
 
     def fridge(mid: int, payload: str) -> InboundMessage:
         return InboundMessage("houqin/kg/fridge/state", payload.encode(), 1, False, mid, lambda m, q: None)
@@ -134,5 +140,43 @@ def test_seqs_of_readings_with_their_own_time_are_saved_at_stop(tmp_path: Path) 
         saved = store.load_state()
         assert saved is not None and [(d, s) for d, s, _ in saved.seqs] == [("fridge", 2)]
     finally:
+        store.close()
+        db.close()
+
+
+def test_a_reading_writes_nothing_to_the_events_database_and_its_times_are_saved_with_the_readings(
+        tmp_path: Path) -> None:
+    """A fridge's last-seen times are kept in memory and saved in the store's file, one write beside a commit
+    window's: in the events database each save was a synchronous commit of its own on the card. Readers
+    merge them with the availability and the times an older release left in the events database."""
+    clock = ManualClock(T0)
+    db = EventsDB(tmp_path / "events.db")
+    db.conn().execute(  # what an older release left: the later time counts
+        "INSERT INTO device_status (device, last_seen, online, online_since, last_data) VALUES "
+        "('fridge', ?, 1, ?, ?), ('gone', ?, 0, ?, NULL)", (T0 - 600, T0 - 900, T0 - 600, T0 - 900, T0 - 900))
+    watcher = sqlite3.connect(tmp_path / "events.db")
+    version = watcher.execute("PRAGMA data_version").fetchone()[0]
+    store = SqliteStore(tmp_path / "ts.db")
+    cfg = _config(tmp_path, "fridge", "fridge")
+    ing = Ingest(cfg, store, db, DeadLetters(db, clock), clock)
+    ing.start()
+    try:
+        ing.on_message(InboundMessage("houqin/kg/fridge/state", b'{"temperature": 4.0}', 1, False, 1,
+                                      lambda m, q: None))
+        assert ing.wait_idle(30)
+    finally:
+        ing.stop()
+    try:
+        assert watcher.execute("PRAGMA data_version").fetchone()[0] == version, "the events database was written"
+        assert store.seen() == (("fridge", T0, T0),)
+        status = device_status(db, store)
+        assert (status["fridge"].last_seen, status["fridge"].last_data) == (T0, T0)
+        assert (status["fridge"].online, status["fridge"].online_since) == (True, T0 - 900)
+        assert (status["gone"].last_seen, status["gone"].online, status["gone"].last_data) == (T0 - 900, False, None)
+        store.close()
+        store = SqliteStore(tmp_path / "ts.db")  # as another process (houqin query) reads it
+        assert device_status(db, store)["fridge"].last_data == T0
+    finally:
+        watcher.close()
         store.close()
         db.close()

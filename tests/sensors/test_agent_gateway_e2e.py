@@ -10,7 +10,7 @@ from gpiozero.pins.mock import MockFactory
 from gateway.app import Gateway
 from gateway.clock import ManualClock
 from gateway.config import parse_config
-from gateway.ingest import device_status
+from gateway.device_status import device_status
 from gateway.model import CommittedBatch
 from sensors.agent import Agent, AgentSettings
 from sensors.hardware import GpiozeroPins
