@@ -32,14 +32,18 @@ class DeviceStatus:
     last_data: float | None = None
 
 
-def device_status(events_db: EventsDB, store: TimeSeriesStore | None = None) -> dict[str, DeviceStatus]:
+def device_status(events_db: EventsDB | None, store: TimeSeriesStore | None = None) -> dict[str, DeviceStatus]:
     """Last-seen and availability of every device ingest has heard from (see the module docstring).
 
-    Without ``store``, or when it cannot be read, the events database's times alone.
+    Without ``store``, or when it cannot be read, the events database's times alone; without ``events_db``,
+    no availability.
     """
-    rows = events_db.conn().execute("SELECT device, last_seen, online, online_since, last_data FROM device_status")
-    out = {d: DeviceStatus(d, seen, None if on is None else bool(on), since, data)
-           for d, seen, on, since, data in rows}
+    out: dict[str, DeviceStatus] = {}
+    if events_db is not None:
+        rows = events_db.conn().execute(
+            "SELECT device, last_seen, online, online_since, last_data FROM device_status")
+        out = {d: DeviceStatus(d, seen, None if on is None else bool(on), since, data)
+               for d, seen, on, since, data in rows}
     if store is None:
         return out
     try:

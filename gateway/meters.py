@@ -143,6 +143,10 @@ class SeqFilter:
         self._dirty.clear()
         return rows
 
+    def keep_dirty(self, rows: Iterable[SeqRow]) -> None:
+        """Mark the devices of ``rows`` (taken by ``take_dirty``, their save failed) as changed again."""
+        self._dirty.update(d for d, _, _ in rows if d in self._last)
+
     @property
     def dirty(self) -> bool:
         """Whether there is state not yet saved."""

@@ -64,13 +64,12 @@ def status_line(cfg: Config, device: str, tz: tzinfo, locale: str = "en", store:
     settings = cfg.device(device)
     name = f"{device} ({settings.label})" if settings is not None and settings.name else device
     path = cfg.storage.path / EVENTS_DB_NAME
-    if not path.exists():
-        return tr(locale, "{name}: never heard from", name=name)
-    db = EventsDB(path)
+    db = EventsDB(path) if path.exists() else None  # none yet (or moved away): the store's times alone
     try:
         st = device_status(db, store).get(device)
     finally:
-        db.close()
+        if db is not None:
+            db.close()
     if st is None:
         return tr(locale, "{name}: never heard from", name=name)
     # the last real reading or event: an availability message says nothing about the sensor measuring

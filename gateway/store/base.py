@@ -67,7 +67,7 @@ class TimeSeriesStore(Protocol):
         ...
 
     def load_state(self) -> IngestState | None:
-        """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
+        """Ingest's meter and seq state as committed by ``write`` (not the times: ``seen``); None if never written."""
         ...
 
     def seen(self) -> tuple[SeenRow, ...]:

@@ -11,9 +11,10 @@ The tables are the ones the events database used (``meter_state``, ``device_seq`
 first start after the upgrade (``gateway.meters.load_ingest_state``).
 
 The devices' last-seen times (``device_seen``) are kept in memory and saved here every few minutes in one
-write just after a commit window's, whose pages it shares: in the events database each save was a
-synchronous commit of its own, about 16 KiB on the card. Older releases kept them in the events
-database's ``device_status``; readers take the later of the two (``gateway.ingest.device_status``).
+write of its own just after a commit window's, whose WAL pages the kernel has not written back yet: in
+the events database each save was a synchronous commit, about 16 KiB on the card. Older releases kept
+them in the events database's ``device_status``; readers take the later of the two
+(``gateway.device_status``).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ SeenRow = tuple[str, float, float | None]
 
 @dataclass(frozen=True, slots=True)
 class IngestState:
-    """Meter, seq and last-seen rows to commit with a batch (only the changed ones), or all of them when loaded."""
+    """Meter, seq and last-seen rows to commit (only the changed ones); when loaded, every meter and seq row."""
 
     meters: tuple[MeterRow, ...] = ()
     seqs: tuple[SeqRow, ...] = ()
@@ -77,10 +78,10 @@ def save_seqs(conn: sqlite3.Connection, rows: tuple[SeqRow, ...]) -> None:
 
 
 def load(conn: sqlite3.Connection) -> IngestState | None:
-    """All rows, or None when this file does not hold the state yet."""
+    """All meter and seq rows (ingest needs no times: ``read_seen``), or None when this file holds no state yet."""
     if conn.execute("SELECT 1 FROM ingest_state").fetchone() is None:
         return None
-    return IngestState(read_meters(conn), read_seqs(conn), read_seen(conn))
+    return IngestState(read_meters(conn), read_seqs(conn))
 
 
 def read_meters(conn: sqlite3.Connection) -> tuple[MeterRow, ...]:

@@ -69,7 +69,8 @@ log = logging.getLogger(__name__)
 TIMESERIES_DB_NAME: Final = "timeseries.db"
 #: 2: ingest's meter and seq state (``gateway.store.ingest_state``) moved here from the events database; the inbox.
 #: 3: raw and the rollups keyed hour-major (see the module docstring); older files are rebuilt once at open.
-SCHEMA_VERSION: Final = 3
+#: 4: the devices' last-seen times (``device_seen``, ``gateway.store.ingest_state``).
+SCHEMA_VERSION: Final = 4
 #: Page size of a new time-series database, in bytes (see ``SqliteStore._connect``).
 PAGE_SIZE: Final = 1024
 #: Page cache of each reading thread's connection, in KiB.
@@ -552,7 +553,7 @@ class SqliteStore:
         return len(rows)
 
     def load_state(self) -> ingest_state.IngestState | None:
-        """Ingest's meter and seq state as committed by ``write``; None if none was ever written here."""
+        """Ingest's meter and seq state as committed by ``write`` (not the times: ``seen``); None if never written."""
         with self._wlock:
             if self._closed:
                 raise StoreError(f"time-series store {self.path} is closed")

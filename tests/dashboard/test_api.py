@@ -9,11 +9,13 @@ from fastapi.testclient import TestClient
 
 from gateway.deadletters import DeadLetters
 from gateway.model import Reading
+from gateway.store.ingest_state import IngestState
 from tests.dashboard.helpers import Site, login_ok
 
 
 def _status(site: Site, device: str, last_seen: float, online: bool | None, last_data: float | None = -1.0) -> None:
-    # device_status is written by ingest; tests put the row there the same way (last_data: a real reading)
+    # as ingest writes availability, and as an older release saved the times (last_data: a real reading);
+    # ingest now saves the times in the store (test_times_saved_in_the_store_show_in_the_device_list)
     site.db.conn().execute(
         "INSERT OR REPLACE INTO device_status (device, last_seen, online, last_data) VALUES (?, ?, ?, ?)",
         (device, last_seen, None if online is None else int(online), last_seen if last_data == -1.0 else last_data))
@@ -80,6 +82,17 @@ def test_quiet_card_reader_is_no_silent_device_and_availability_is_no_reading(si
     _status(site, "fridge-1", now - 60, True, last_data=now - 3600)
     rows = {d["id"]: d for d in client.get("/api/devices").json()}
     assert rows["fridge-1"]["stale"] is True and rows["fridge-1"]["last_seen"] == now - 3600
+
+
+def test_times_saved_in_the_store_show_in_the_device_list(site: Site, client: TestClient) -> None:
+    now = site.clock.now()
+    _status(site, "water", now - 7200, True)  # what an older release left in the events database
+    site.store.write([], IngestState(seen=(("water", now - 30, now - 30), ("reader", now - 60, None))))
+    login_ok(client, "yuan")
+    rows = {d["id"]: d for d in client.get("/api/devices").json()}
+    assert rows["water"]["last_seen"] == now - 30 and rows["water"]["stale"] is False
+    assert rows["water"]["online"] is True
+    assert rows["reader"]["last_seen"] is None  # heard from, but no reading or card yet
 
 
 def test_alerts_filter_ack_and_timeline(site: Site, client: TestClient) -> None:

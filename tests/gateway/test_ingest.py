@@ -57,15 +57,20 @@ class Acks:
 
 
 class FaultyStore:
-    """The real SQLite store with faults injected: the first ``fail`` writes fail, and value 13.0 is a bug."""
+    """The real SQLite store with faults injected: the first ``fail`` writes of readings and the first
+    ``fail_state`` writes of state alone fail, and value 13.0 is a bug."""
 
-    def __init__(self, inner: SqliteStore, fail: int = 0) -> None:
+    def __init__(self, inner: SqliteStore, fail: int = 0, fail_state: int = 0) -> None:
         self.inner = inner
         self.fail = fail
+        self.fail_state = fail_state
 
     def write(self, readings: Sequence[Reading], state: IngestState | None = None) -> None:
         if self.fail > 0 and readings:
             self.fail -= 1
+            raise StoreError("disk full (injected)")
+        if self.fail_state > 0 and not readings:
+            self.fail_state -= 1
             raise StoreError("disk full (injected)")
         if any(r.value == 13.0 for r in readings):
             raise ValueError("unlucky value (injected bug)")
@@ -235,5 +240,23 @@ def test_availability_since_changes_only_on_a_change(parts: Any) -> None:
                 assert again.last_data is None  # availability is no reading
         last = device_status(parts[1], parts[2])["fridge-1"]
         assert last.online is False and last.online_since == T0 + 120
+    finally:
+        ing.stop()
+
+
+def test_a_failed_save_of_last_seen_times_and_seqs_keeps_them_for_the_next(parts: Any) -> None:
+    """The times and the seqs saved apart from their readings are kept in memory when the store refuses them."""
+    store = parts[2]
+    store.write([], IngestState())  # the state was moved here at an earlier start (no write at this one)
+    ing = make(parts, store=FaultyStore(store, fail_state=1))
+    acks = Acks()
+    try:
+        send(ing, acks, "houqin/kg/fridge-1/state", f'{{"temperature": 4.0, "ts": {T0 - 5}, "seq": 7}}', 1)
+        assert ing.wait_idle(10)  # its save fails
+        assert temps(store, "fridge-1") == [4.0] and store.seen() == ()
+        assert ing.wait_idle(10)  # the next one saves what the failed one held
+        assert store.seen() == (("fridge-1", T0, T0),)
+        saved = store.load_state()
+        assert saved is not None and [(d, s) for d, s, _ in saved.seqs] == [("fridge-1", 7)]
     finally:
         ing.stop()

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from gateway.model import Reading
-from gateway.store.sqlite import SqliteStore
+from gateway.store.sqlite import SCHEMA_VERSION, SqliteStore
 from tests.store.timeline import SHANGHAI, T0, D, H
 
 # Schema 2's tables as Houqin 0.x wrote them: raw and the rollups keyed (series_id, time).
@@ -82,7 +82,7 @@ def test_a_schema_2_file_is_rebuilt_hour_major_with_every_row_and_the_same_answe
         store.write([Reading(T0 + 3 * D, "fridge-0", "temperature", 1.5)])  # and it goes on taking readings
         assert store.query("fridge-0", "temperature", T0 + 3 * D, T0 + 3 * D + 1)[0].value == 1.5
     c = sqlite3.connect(tmp_path / "old.db")
-    assert c.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert c.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "hour" in {row[1] for row in c.execute("PRAGMA table_info(raw)")}
     assert c.execute("SELECT count(*) FROM raw").fetchone()[0] == before + 1 == len(readings) + 1  # series 99's too
     assert c.execute("SELECT count(*) FROM inbox").fetchone()[0] == 2  # the one left there and the new one
