@@ -2,7 +2,7 @@
 
 Ingest calls ``on_batch`` on its writer thread; once ``start()``-ed the engine only queues the batch
 (bounded) and evaluates on its own thread, so ingest never waits on alert writes or notifications.
-Without ``start()`` (tests) it evaluates inline. ``Alerting``'s ticker calls ``tick`` every second;
+Without ``start()`` (tests) it evaluates inline. ``Alerting``'s scheduler calls ``tick`` every ``RULE_TICK_S``;
 tests call ``tick()`` themselves after moving a ``ManualClock``.
 """
 
