@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from gateway.cli.common import add_config_option, config_from_args, open_store
 from gateway.cli.query import format_value, known_devices, local_time, reading_json
+from gateway.cli.signals import stop_on_signals
 from gateway.model import Reading
 from gateway.store.base import TimeSeriesStore
 
@@ -74,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"following {args.device or 'every device'} in {cfg.storage.path} (Ctrl-C to stop)",
               file=sys.stderr, flush=True)
-        try:
-            follow(store, emit, threading.Event(), device=args.device)
-        except KeyboardInterrupt:
-            return 0
+        # Ctrl-C (or SIGTERM) sets the event: follow() ends between two polls. A KeyboardInterrupt raised anywhere
+        # could leave the store's lock held, and its close then waited for good.
+        with stop_on_signals() as stop:
+            follow(store, emit, stop, device=args.device)
     finally:
         store.close()
     return 0
