@@ -78,9 +78,11 @@ def test_the_agents_state_dir_is_narrowed_at_start(tmp_path: Path) -> None:
 
 
 def test_houqin_run_sets_a_private_umask(tmp_path: Path) -> None:
+    import collections
     import signal
     import subprocess
     import sys
+    import threading
 
     from demo.command import free_port
 
@@ -108,6 +110,7 @@ kind = "fridge"
                                 stderr=subprocess.PIPE, text=True)
     finally:
         os.umask(old)
+    tail: collections.deque[str] = collections.deque(maxlen=30)
     try:
         assert proc.stderr is not None
         for line in proc.stderr:
@@ -115,6 +118,8 @@ kind = "fridge"
                 break
         else:
             raise AssertionError("houqin run did not start")
+        # Read the rest (a full pipe would hold the gateway's writes, its stop's log lines too), keep the end.
+        threading.Thread(target=tail.extend, args=(proc.stderr,), daemon=True).start()
         files = [p for p in data.rglob("*") if p.is_file()]
         assert {"events.db", "timeseries.db"} <= {p.name for p in files}
         assert _mode(data) == 0o700
@@ -123,4 +128,9 @@ kind = "fridge"
         assert "Umask:\t0077" in status  # what it creates later (logs, new databases) is private too
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise AssertionError("houqin run did not stop within 30 s of SIGTERM; its last lines:\n"
+                                 + "".join(tail)) from None
